@@ -1,0 +1,83 @@
+# threadleak — see README.md.  `make demo` and `make check` install missing
+# build dependencies first (scripts/deps.sh).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wno-missing-field-initializers
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread $(PKG_CFLAGS)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC := $(wildcard src/*.c)
+CMD := $(wildcard cmd/*.c)
+HDR := $(wildcard src/*.h cmd/*.h)
+OBJ := $(SRC:src/%.c=build/src/%.o) $(CMD:cmd/%.c=build/cmd/%.o)
+LIBOBJ := $(SRC:src/%.c=build/src/%.o)
+ASAN_OBJ := $(OBJ:build/%=build/asan/%)
+ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
+
+TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0
+UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps deps-test deps-bench check demo install clean bench asan
+
+all: threadleak
+
+threadleak: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+build/src/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/cmd/%.o: cmd/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The AddressSanitizer/UBSan build that `make check` also runs the tests with.
+asan: build/asan/threadleak
+build/asan/threadleak: $(ASAN_OBJ)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
+
+build/asan/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+testdata/%: testdata/%.c
+	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $<
+
+testdata/waits-O0: testdata/waits.c
+	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.c $(ASAN_LIBOBJ) $(HDR)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Isrc -o $@ $< $(ASAN_LIBOBJ) $(PKG_LIBS) $(shell pkg-config --cflags --libs cmocka)
+
+deps:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+
+check: deps-test
+	$(MAKE) all asan $(TESTDATA) $(UNIT)
+	THREADLEAK_VARIANTS="./threadleak build/asan/threadleak" tests/run.sh
+
+demo: deps
+	$(MAKE) all testdata/demo
+	@scripts/demo.sh
+
+bench: deps-bench
+	$(MAKE) all $(TESTDATA)
+	bench/run.sh
+
+install: threadleak
+	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak
+	install -D -m 644 man/threadleak.1 $(DESTDIR)$(PREFIX)/share/man/man1/threadleak.1
+
+clean:
+	rm -rf build threadleak $(TESTDATA) $(UNIT)

@@ -1,0 +1,26 @@
+/*
+ * cmd: the subcommands' shared conventions: exit codes (documented in
+ * man/threadleak.1) and the error printer.
+ */
+#ifndef THREADLEAK_CMD_H
+#define THREADLEAK_CMD_H
+
+#include <stdbool.h>
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FOUND = 1,		/* partial snapshot; growth; leaks */
+	EXIT_ERROR = 2,
+	EXIT_USAGE = 64,
+};
+
+/* "threadleak: " + message + newline, on stderr. */
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses a positive pid; false if it is not one. */
+bool parse_pid(const char *s, int *pid);
+/* Whether to colour stdout: --color=always|never|auto, NO_COLOR, a tty. */
+bool want_color(const char *mode);
+
+int cmd_snapshot(int argc, char **argv);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * snapshot: `threadleak snapshot [options] PID` — capture, then print
+ * grouped text, per-thread text or JSON, and/or save a snapshot file.
+ */
+#include "cmd.h"
+#include "../src/capture.h"
+#include "../src/ptrace.h"
+#include "../src/render.h"
+#include "../src/snapshot.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: threadleak snapshot [OPTIONS] PID\n"
+		"\n"
+		"  -o, --output FILE     save the snapshot (JSON) to FILE for 'threadleak diff'\n"
+		"  -j, --json            print the snapshot as JSON instead of text\n"
+		"  -t, --threads         one entry per thread instead of groups\n"
+		"  -q, --quiet           print nothing (with -o)\n"
+		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
+		"      --timeout SEC     how long to wait for a thread to stop (default 1)\n"
+		"      --color WHEN      auto (default), always or never\n"
+		"  -h, --help            this help\n");
+}
+
+static int save(const struct snapshot *snap, const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (!fp) {
+		errorf("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = snapshot_write(snap, fp, false);
+	if (fclose(fp) != 0 || rc < 0) {
+		errorf("cannot write %s: %s", path, strerror(rc < 0 ? -rc : errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "threads", no_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "unwinder", required_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct capture_options copt = { .unwinder = NULL, .stop_timeout = 1.0 };
+	const char *output = NULL, *color = NULL;
+	bool json = false, per_thread = false, quiet = false;
+	int opt, pid;
+	char *end;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:jtqu:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			per_thread = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'u':
+			copt.unwinder = unwind_find(optarg);
+			if (!copt.unwinder) {
+				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			copt.stop_timeout = strtod(optarg, &end);
+			if (*end || end == optarg || copt.stop_timeout <= 0 ||
+			    copt.stop_timeout > 3600) {
+				errorf("--timeout wants seconds, e.g. 0.5, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'C':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never")) {
+				errorf("--color wants auto, always or never, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			color = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		errorf(optind == argc ? "snapshot needs a PID; try 'threadleak snapshot --help'" :
+		       "snapshot takes one PID; try 'threadleak snapshot --help'");
+		return EXIT_USAGE;
+	}
+	if (!parse_pid(argv[optind], &pid)) {
+		errorf("'%s' is not a process id", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	struct snapshot *snap;
+	char err[512];
+	int rc = capture_snapshot(pid, &copt, &snap, err, sizeof(err));
+	if (rc < 0) {
+		errorf("%s", err);
+		if (rc == -EINTR) {
+			int sig = pt_interrupted();
+			return 128 + (sig ? sig : SIGINT);
+		}
+		return EXIT_ERROR;
+	}
+	if (output && save(snap, output) < 0) {
+		snapshot_free(snap);
+		return EXIT_ERROR;
+	}
+	if (json && !quiet) {
+		snapshot_write(snap, stdout, true);
+	} else if (!quiet) {
+		struct render_options ropt = { want_color(color), per_thread };
+		render_snapshot(stdout, snap, &ropt);
+	}
+	rc = snap->partial ? EXIT_FOUND : EXIT_OK;
+	if (snap->partial)
+		errorf("snapshot of %d is partial: %s", snap->pid,
+		       snap->note ? snap->note : "some stacks are incomplete");
+	snapshot_free(snap);
+	return rc;
+}

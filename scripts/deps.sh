@@ -1,0 +1,50 @@
+#!/bin/sh
+# Installs what threadleak needs to build, test and benchmark, when it is
+# missing: apt-get as root, sudo apt-get otherwise, or a clear message.
+# Usage: scripts/deps.sh [build|test|bench]
+set -e
+what=${1:-build}
+
+pkgs=""
+need() { pkgs="$pkgs $1"; }
+
+have_pc() { pkg-config --exists "$1" 2>/dev/null; }
+command -v cc >/dev/null 2>&1 || need gcc
+command -v make >/dev/null 2>&1 || need make
+command -v pkg-config >/dev/null 2>&1 || need pkg-config
+have_pc libdw || need libdw-dev
+have_pc libelf || need libelf-dev
+have_pc libunwind-ptrace || need libunwind-dev
+have_pc jansson || need libjansson-dev
+# libc's own debug info names its internal functions (lock waits, condvar
+# waits); without it those frames fall back to the nearest exported symbol.
+[ -d /usr/lib/debug/.build-id ] && dpkg -s libc6-dbg >/dev/null 2>&1 || need libc6-dbg
+if [ "$what" = test ] || [ "$what" = bench ]; then
+	have_pc cmocka || need libcmocka-dev
+	command -v jq >/dev/null 2>&1 || need jq
+	command -v setpriv >/dev/null 2>&1 || need util-linux
+	command -v timeout >/dev/null 2>&1 || need coreutils
+fi
+if [ "$what" = bench ]; then
+	command -v eu-stack >/dev/null 2>&1 || need elfutils
+	command -v gdb >/dev/null 2>&1 || need gdb
+	[ -x /usr/bin/time ] || need time
+fi
+[ -z "$pkgs" ] && exit 0
+
+echo "threadleak: installing missing packages:$pkgs" >&2
+if [ "$(id -u)" = 0 ]; then
+	SUDO=
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO=sudo
+else
+	echo "threadleak: missing packages:$pkgs; install them (as root: apt-get install$pkgs) and run make again" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "threadleak: no apt-get here; install the equivalents of:$pkgs" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null || true
+$SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

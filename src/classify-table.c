@@ -1,0 +1,136 @@
+/*
+ * classify-table: the data behind classify.c.  To teach threadleak a new
+ * wait, add a row here (and a case to tests/unit/test_classify.c).
+ */
+#include "classify.h"
+
+#include <sys/syscall.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct syscall_rule syscall_rules[] = {
+	{ SYS_read, WAIT_READ, 0, -1 },
+	{ SYS_readv, WAIT_READ, 0, -1 },
+	{ SYS_pread64, WAIT_READ, 0, -1 },
+	{ SYS_preadv, WAIT_READ, 0, -1 },
+	{ SYS_preadv2, WAIT_READ, 0, -1 },
+	{ SYS_recvfrom, WAIT_READ, 0, -1 },
+	{ SYS_recvmsg, WAIT_READ, 0, -1 },
+	{ SYS_recvmmsg, WAIT_READ, 0, -1 },
+	{ SYS_msgrcv, WAIT_READ, -1, -1 },
+	{ SYS_mq_timedreceive, WAIT_READ, 0, -1 },
+	{ SYS_write, WAIT_WRITE, 0, -1 },
+	{ SYS_writev, WAIT_WRITE, 0, -1 },
+	{ SYS_pwrite64, WAIT_WRITE, 0, -1 },
+	{ SYS_pwritev, WAIT_WRITE, 0, -1 },
+	{ SYS_pwritev2, WAIT_WRITE, 0, -1 },
+	{ SYS_sendto, WAIT_WRITE, 0, -1 },
+	{ SYS_sendmsg, WAIT_WRITE, 0, -1 },
+	{ SYS_sendmmsg, WAIT_WRITE, 0, -1 },
+	{ SYS_sendfile, WAIT_WRITE, 0, -1 },
+	{ SYS_splice, WAIT_WRITE, 2, -1 },
+	{ SYS_msgsnd, WAIT_WRITE, -1, -1 },
+	{ SYS_mq_timedsend, WAIT_WRITE, 0, -1 },
+	{ SYS_poll, WAIT_POLL, -1, 0 },
+	{ SYS_ppoll, WAIT_POLL, -1, 0 },
+	{ SYS_select, WAIT_POLL, -1, -1 },
+	{ SYS_pselect6, WAIT_POLL, -1, -1 },
+	{ SYS_epoll_wait, WAIT_EPOLL, 0, -1 },
+	{ SYS_epoll_pwait, WAIT_EPOLL, 0, -1 },
+#ifdef SYS_epoll_pwait2
+	{ SYS_epoll_pwait2, WAIT_EPOLL, 0, -1 },
+#endif
+	{ SYS_accept, WAIT_ACCEPT, 0, -1 },
+	{ SYS_accept4, WAIT_ACCEPT, 0, -1 },
+	{ SYS_connect, WAIT_CONNECT, 0, -1 },
+	{ SYS_nanosleep, WAIT_SLEEP, -1, -1 },
+	{ SYS_clock_nanosleep, WAIT_SLEEP, -1, -1 },
+	{ SYS_wait4, WAIT_WAIT, -1, -1 },
+	{ SYS_waitid, WAIT_WAIT, -1, -1 },
+	{ SYS_pause, WAIT_SIGNAL, -1, -1 },
+	{ SYS_rt_sigsuspend, WAIT_SIGNAL, -1, -1 },
+	{ SYS_rt_sigtimedwait, WAIT_SIGNAL, -1, -1 },
+	{ SYS_futex, WAIT_FUTEX, -1, 0 },
+#ifdef SYS_futex_wait
+	{ SYS_futex_wait, WAIT_FUTEX, -1, 0 },
+#endif
+	{ SYS_semop, WAIT_FUTEX, -1, -1 },
+	{ SYS_semtimedop, WAIT_FUTEX, -1, -1 },
+	{ SYS_flock, WAIT_MUTEX, 0, -1 },
+};
+const size_t n_syscall_rules = N(syscall_rules);
+
+/*
+ * For futex waits: the innermost frame that matches decides, so a condvar
+ * waiter re-taking its mutex (__pthread_mutex_cond_lock) is a mutex wait.
+ */
+const struct frame_rule futex_frame_rules[] = {
+	/* first: classify.c also looks for this row alone */
+	{ "pthread_mutex_", WAIT_MUTEX, true },
+	{ "lll_lock_wait", WAIT_MUTEX, false },
+	{ "pthread_rwlock_", WAIT_MUTEX, false },
+	{ "mtx_lock", WAIT_MUTEX, false },
+	{ "mtx_timedlock", WAIT_MUTEX, false },
+	{ "pthread_cond_", WAIT_CONDVAR, false },
+	{ "cnd_wait", WAIT_CONDVAR, false },
+	{ "cnd_timedwait", WAIT_CONDVAR, false },
+	{ "pthread_join", WAIT_JOIN, false },
+	{ "pthread_timedjoin", WAIT_JOIN, false },
+	{ "pthread_clockjoin", WAIT_JOIN, false },
+	{ "thrd_join", WAIT_JOIN, false },
+	{ "sem_", WAIT_FUTEX, false },
+	{ "new_sem_", WAIT_FUTEX, false },
+	{ "pthread_barrier_", WAIT_FUTEX, false },
+	{ "pthread_once", WAIT_FUTEX, false },
+};
+const size_t n_futex_frame_rules = N(futex_frame_rules);
+
+/*
+ * restart_syscall hides which call was restarted (after a ptrace stop or
+ * SIGSTOP of a sleep, poll or timed futex wait): the libc wrapper on the
+ * stack tells.  These names must match exactly (after normalization), so
+ * that a program's own poll_loop() is not taken for poll().
+ */
+const struct frame_rule restart_frame_rules[] = {
+	{ "clock_nanosleep", WAIT_SLEEP, false },
+	{ "nanosleep", WAIT_SLEEP, false },
+	{ "sleep", WAIT_SLEEP, false },
+	{ "usleep", WAIT_SLEEP, false },
+	{ "poll", WAIT_POLL, false },
+	{ "ppoll", WAIT_POLL, false },
+	{ "select", WAIT_POLL, false },
+	{ "pselect", WAIT_POLL, false },
+	{ "epoll_wait", WAIT_EPOLL, false },
+	{ "epoll_pwait", WAIT_EPOLL, false },
+};
+const size_t n_restart_frame_rules = N(restart_frame_rules);
+
+/* Kernel wait points, for when neither the syscall nor the stack says. */
+const struct wchan_rule wchan_rules[] = {
+	{ "futex", WAIT_FUTEX },
+	{ "hrtimer_nanosleep", WAIT_SLEEP },
+	{ "do_nanosleep", WAIT_SLEEP },
+	{ "do_sys_poll", WAIT_POLL },
+	{ "poll_schedule_timeout", WAIT_POLL },
+	{ "do_select", WAIT_POLL },
+	{ "core_sys_select", WAIT_POLL },
+	{ "ep_poll", WAIT_EPOLL },
+	{ "do_epoll_wait", WAIT_EPOLL },
+	{ "pipe_read", WAIT_READ },
+	{ "anon_pipe_read", WAIT_READ },
+	{ "pipe_write", WAIT_WRITE },
+	{ "anon_pipe_write", WAIT_WRITE },
+	{ "unix_stream_read", WAIT_READ },
+	{ "unix_stream_data_wait", WAIT_READ },
+	{ "sk_wait_data", WAIT_READ },
+	{ "wait_woken", WAIT_READ },
+	{ "inet_csk_accept", WAIT_ACCEPT },
+	{ "unix_wait_for_peer", WAIT_CONNECT },
+	{ "inet_wait_for_connect", WAIT_CONNECT },
+	{ "do_wait", WAIT_WAIT },
+	{ "kernel_wait4", WAIT_WAIT },
+	{ "sigsuspend", WAIT_SIGNAL },
+	{ "do_sigtimedwait", WAIT_SIGNAL },
+	{ "sys_pause", WAIT_SIGNAL },
+};
+const size_t n_wchan_rules = N(wchan_rules);

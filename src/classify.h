@@ -1,0 +1,73 @@
+/*
+ * classify: what a thread waits on, from its state, system call and
+ * arguments, kernel wait point (wchan) and symbolized frames.
+ *
+ * Pure: no /proc, no memory reads.  It says which argument is the fd or
+ * the futex address and whether the futex is a pthread mutex whose owner
+ * can be read; capture.c fetches those.  The rules are tables of data in
+ * classify-table.c.
+ */
+#ifndef THREADLEAK_CLASSIFY_H
+#define THREADLEAK_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+struct classify_input {
+	char state;			/* /proc state letter */
+	long nr;			/* syscall in progress, -1 when none */
+	const uint64_t *args;		/* its six arguments (may be NULL) */
+	const char *wchan;		/* "" or NULL when unknown */
+	const struct frame *frames;	/* symbolized, innermost first */
+	size_t nframes;
+};
+
+struct classify_result {
+	enum wait_kind kind;
+	int fd;				/* fd waited on, -1 when none */
+	uint64_t address;		/* futex address, 0 when none */
+	bool pthread_mutex;		/* address is a pthread_mutex_t */
+	const char *reason;		/* what decided: "syscall", "frame", "wchan", "state" */
+};
+
+void classify_wait(const struct classify_input *in, struct classify_result *out);
+
+/* x86_64 syscall name for a number, or NULL (syscall-names.c). */
+const char *syscall_name(long nr);
+
+/* Normalizes a libc symbol to its public name: "__GI___pthread_mutex_lock"
+ * -> "pthread_mutex_lock".  Returns a pointer into name. */
+const char *classify_normalize(const char *name);
+
+/* The tables, exported for the unit tests. */
+struct syscall_rule {
+	long nr;
+	enum wait_kind kind;
+	int fd_arg;			/* argument index of the fd, or -1 */
+	int addr_arg;			/* argument index of an address, or -1 */
+};
+
+struct frame_rule {
+	const char *prefix;		/* of the normalized function name */
+	enum wait_kind kind;
+	bool pthread_mutex;		/* futex word is a pthread_mutex_t */
+};
+
+struct wchan_rule {
+	const char *prefix;
+	enum wait_kind kind;
+};
+
+extern const struct syscall_rule syscall_rules[];
+extern const size_t n_syscall_rules;
+extern const struct frame_rule futex_frame_rules[];
+extern const size_t n_futex_frame_rules;
+extern const struct frame_rule restart_frame_rules[];
+extern const size_t n_restart_frame_rules;
+extern const struct wchan_rule wchan_rules[];
+extern const size_t n_wchan_rules;
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * group: stack signatures and grouping of identical stacks; see group.h.
+ *
+ * Grouping is sort-based so it stays O(n log n) at 10,000+ threads: each
+ * thread's signature is computed once into an entry {kind, signature, tid},
+ * the entries are sorted by (kind, signature, tid), and every run of equal
+ * (kind, signature) becomes one group whose members are therefore already
+ * in tid order.  The run's first signature string moves into the group,
+ * the others are freed.  Groups are then sorted by count (largest first),
+ * kind, signature, which is a total order as (kind, signature) is unique.
+ *
+ * Memory: stack_signature() returns a string the caller frees.  A grouping
+ * owns its groups, their signatures and member arrays; the members point
+ * into the snapshot, which must outlive the grouping.  grouping_free()
+ * releases it all and leaves an empty grouping.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *module_base(const char *module)
+{
+	const char *s = strrchr(module, '/');
+
+	return s ? s + 1 : module;
+}
+
+/*
+ * Writes frame f's part of a signature into buf (when buf is not NULL) and
+ * returns its length: "module!function", "?!function", "module+0xOFF", "?".
+ */
+static size_t frame_part(const struct frame *f, char *buf)
+{
+	const char *mod = f->module && *f->module ? module_base(f->module) :
+			  NULL;
+	char off[24];
+	size_t mlen, flen, olen;
+
+	if (f->function && *f->function) {
+		if (!mod)
+			mod = "?";
+		mlen = strlen(mod);
+		flen = strlen(f->function);
+		if (buf) {
+			memcpy(buf, mod, mlen);
+			buf[mlen] = '!';
+			memcpy(buf + mlen + 1, f->function, flen);
+		}
+		return mlen + 1 + flen;
+	}
+	if (!mod) {
+		if (buf)
+			buf[0] = '?';
+		return 1;
+	}
+	mlen = strlen(mod);
+	olen = (size_t)snprintf(off, sizeof(off), "+0x%" PRIx64, f->offset);
+	if (buf) {
+		memcpy(buf, mod, mlen);
+		memcpy(buf + mlen, off, olen);
+	}
+	return mlen + olen;
+}
+
+char *stack_signature(const struct thread *t)
+{
+	size_t len = 0, pos = 0;
+	char *sig;
+
+	for (size_t i = 0; i < t->nframes; i++)
+		len += frame_part(&t->frames[i], NULL) + 1;
+	sig = malloc(len + 1);
+	if (!sig)
+		return NULL;
+	for (size_t i = 0; i < t->nframes; i++) {
+		if (i)
+			sig[pos++] = ';';
+		pos += frame_part(&t->frames[i], sig + pos);
+	}
+	sig[pos] = '\0';
+	return sig;
+}
+
+struct entry {
+	enum wait_kind kind;
+	char *sig;
+	const struct thread *thread;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	c = strcmp(x->sig, y->sig);
+	if (c)
+		return c;
+	if (x->thread->tid != y->thread->tid)
+		return x->thread->tid < y->thread->tid ? -1 : 1;
+	/* equal tids (a malformed snapshot): keep snapshot order */
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->signature, y->signature);
+}
+
+/* Fills g from the run of n entries at e, taking the first signature. */
+static int make_group(struct group *g, struct entry *e, size_t n)
+{
+	g->threads = malloc(n * sizeof(*g->threads));
+	if (!g->threads)
+		return -ENOMEM;
+	g->signature = e[0].sig;
+	e[0].sig = NULL;
+	g->kind = e[0].kind;
+	g->count = n;
+	g->max_blocked_sec = -1;
+	g->min_blocked_sec = -1;
+	for (size_t i = 0; i < n; i++) {
+		double b = e[i].thread->wait.blocked_sec;
+
+		g->threads[i] = e[i].thread;
+		if (!(b >= 0))
+			continue;
+		if (g->max_blocked_sec < 0 || b > g->max_blocked_sec)
+			g->max_blocked_sec = b;
+		if (g->min_blocked_sec < 0 || b < g->min_blocked_sec)
+			g->min_blocked_sec = b;
+	}
+	return 0;
+}
+
+int group_snapshot(const struct snapshot *snap, struct grouping *out)
+{
+	size_t n, i, start, ngroups = 0;
+	struct entry *entries;
+	int err = -ENOMEM;
+
+	if (!snap || !out)
+		return -EINVAL;
+	out->groups = NULL;
+	out->ngroups = 0;
+	n = snap->nthreads;
+	if (!n)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*entries) ||
+	    n > SIZE_MAX / sizeof(*out->groups))
+		return -ENOMEM;
+	entries = calloc(n, sizeof(*entries));
+	if (!entries)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct thread *t = &snap->threads[i];
+
+		entries[i].kind = t->wait.kind;
+		entries[i].thread = t;
+		entries[i].sig = stack_signature(t);
+		if (!entries[i].sig)
+			goto out_entries;
+	}
+	qsort(entries, n, sizeof(*entries), cmp_entry);
+
+	/* at most n groups; shrunk to fit below */
+	out->groups = calloc(n, sizeof(*out->groups));
+	if (!out->groups)
+		goto out_entries;
+	for (start = 0; start < n; start = i) {
+		for (i = start + 1; i < n; i++)
+			if (entries[i].kind != entries[start].kind ||
+			    strcmp(entries[i].sig, entries[start].sig) != 0)
+				break;
+		if (make_group(&out->groups[ngroups], entries + start,
+			       i - start))
+			goto out_groups;
+		ngroups++;
+	}
+	out->ngroups = ngroups;
+	if (ngroups < n) {
+		struct group *g = realloc(out->groups,
+					  ngroups * sizeof(*out->groups));
+
+		if (g)
+			out->groups = g;
+	}
+	qsort(out->groups, ngroups, sizeof(*out->groups), cmp_group);
+	err = 0;
+	goto out_entries;
+
+out_groups:
+	out->ngroups = ngroups;
+	grouping_free(out);
+out_entries:
+	for (i = 0; i < n; i++)
+		free(entries[i].sig);
+	free(entries);
+	return err;
+}
+
+void grouping_free(struct grouping *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->ngroups; i++) {
+		free(g->groups[i].signature);
+		free(g->groups[i].threads);
+	}
+	free(g->groups);
+	g->groups = NULL;
+	g->ngroups = 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * group: the symbolic stack signature and grouping of identical stacks.
+ *
+ * A signature is built from module basenames and function names only
+ * (inline frames included), never from addresses, so it is stable across
+ * ASLR and restarts: "waits.c.bin!worker;libc.so.6!start_thread".  A frame
+ * without a function contributes "module+0xOFFSET" (module-relative, still
+ * stable across load addresses) or "?" when not even the module is known.
+ *
+ * Threads group together when their wait kind and signature are equal.
+ * Groups are sorted largest first, then by wait kind, then by signature, so
+ * output is deterministic.  The grouping owns its arrays; the threads it
+ * points into belong to the snapshot, which must outlive it.
+ */
+#ifndef THREADLEAK_GROUP_H
+#define THREADLEAK_GROUP_H
+
+#include "snapshot.h"
+
+struct group {
+	char *signature;		/* owned */
+	enum wait_kind kind;
+	const struct thread **threads;	/* owned array, members in tid order */
+	size_t count;
+	double max_blocked_sec;		/* <0 when unknown for all members */
+	double min_blocked_sec;		/* <0 when unknown for all members */
+};
+
+struct grouping {
+	struct group *groups;
+	size_t ngroups;
+};
+
+/* Returns a malloc'd signature of t's stack (caller frees), NULL on ENOMEM. */
+char *stack_signature(const struct thread *t);
+/* Groups snap's threads into out; returns 0 or -ENOMEM. */
+int group_snapshot(const struct snapshot *snap, struct grouping *out);
+void grouping_free(struct grouping *g);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * proc: /proc readers; see proc.h.
+ *
+ * The files are tiny, so each reader reads the whole file into a stack
+ * buffer and parses it there.  stat is parsed after the last ')' because a
+ * thread name may itself contain spaces and parentheses.
+ */
+#include "proc.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void task_path(char *buf, size_t size, int pid, int tid, const char *file)
+{
+	if (tid > 0)
+		snprintf(buf, size, "/proc/%d/task/%d/%s", pid, tid, file);
+	else
+		snprintf(buf, size, "/proc/%d/%s", pid, file);
+}
+
+/* A missing /proc entry means the task exited: say so uniformly. */
+static int gone(long err)
+{
+	return err == -ENOENT ? -ESRCH : (int)err;
+}
+
+int proc_read_stat(int pid, int tid, struct proc_stat *st)
+{
+	char path[64], buf[1024];
+	long len;
+
+	task_path(path, sizeof(path), pid, tid, "stat");
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone(len);
+	char *open = strchr(buf, '(');
+	char *close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return -EINVAL;
+	size_t clen = (size_t)(close - open - 1);
+	if (clen >= sizeof(st->comm))
+		clen = sizeof(st->comm) - 1;
+	memcpy(st->comm, open + 1, clen);
+	st->comm[clen] = '\0';
+
+	/* Fields from 3 on: state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime */
+	char state;
+	int ppid;
+	unsigned long flags;
+	unsigned long long utime, stime, start;
+	long nthreads;
+	int n = sscanf(close + 2,
+		       "%c %d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu "
+		       "%*d %*d %*d %*d %ld %*d %llu",
+		       &state, &ppid, &flags, &utime, &stime, &nthreads, &start);
+	if (n != 7)
+		return -EINVAL;
+	st->state = state;
+	st->ppid = ppid;
+	st->flags = flags;
+	st->utime = utime;
+	st->stime = stime;
+	st->num_threads = nthreads;
+	st->start_time = start;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int proc_list_tasks(int pid, int **tids, size_t *n)
+{
+	char path[64];
+	DIR *dir;
+	struct dirent *de;
+	int *arr = NULL;
+	size_t len = 0, cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return gone(-errno);
+	while ((de = readdir(dir))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (grow_array(&arr, &cap, len + 1, sizeof(*arr))) {
+			closedir(dir);
+			free(arr);
+			return -ENOMEM;
+		}
+		arr[len++] = atoi(de->d_name);
+	}
+	closedir(dir);
+	qsort(arr, len, sizeof(*arr), cmp_int);
+	*tids = arr;
+	*n = len;
+	return 0;
+}
+
+int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
+{
+	char path[64], buf[256];
+	long len;
+
+	task_path(path, sizeof(path), pid, tid, "syscall");
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone(len);
+	memset(sc, 0, sizeof(*sc));
+	if (strncmp(buf, "running", 7) == 0) {
+		sc->running = true;
+		sc->nr = -1;
+		return 0;
+	}
+	char *p = buf, *end;
+	sc->nr = strtol(p, &end, 10);
+	if (end == p)
+		return -EINVAL;
+	p = end;
+	if (sc->nr == -1) {
+		/* "-1 sp pc": blocked, but not in a system call */
+		if (sscanf(p, " %" SCNx64 " %" SCNx64, &sc->sp, &sc->pc) != 2)
+			return -EINVAL;
+		return 0;
+	}
+	uint64_t *a = sc->args;
+	if (sscanf(p, " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
+		   " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64,
+		   &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &sc->sp,
+		   &sc->pc) != 8)
+		return -EINVAL;
+	return 0;
+}
+
+int proc_read_wchan(int pid, int tid, char *buf, size_t size)
+{
+	char path[64];
+	long len;
+
+	task_path(path, sizeof(path), pid, tid, "wchan");
+	len = read_file_buf(path, buf, size);
+	if (len < 0)
+		return gone(len);
+	if (strcmp(buf, "0") == 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+static int sched_exec_start(const char *path, double *ms)
+{
+	char buf[4096];
+	long len = read_file_buf(path, buf, sizeof(buf));
+
+	if (len < 0)
+		return gone(len);
+	char *p = strstr(buf, "se.exec_start");
+	if (!p || !(p = strchr(p, ':')))
+		return -ENODATA;
+	*ms = strtod(p + 1, NULL);
+	return 0;
+}
+
+int proc_read_exec_start(int pid, int tid, double *ms)
+{
+	char path[64];
+
+	task_path(path, sizeof(path), pid, tid, "sched");
+	return sched_exec_start(path, ms);
+}
+
+int proc_sched_clock_ms(double *ms)
+{
+	/* Our exec_start is refreshed when we are scheduled back in: yield
+	 * first so that it is no older than this call. */
+	sched_yield();
+	return sched_exec_start("/proc/thread-self/sched", ms);
+}
+
+int proc_read_run_count(int pid, int tid, uint64_t *count)
+{
+	char path[64], buf[128];
+	unsigned long long a, b, c;
+	long len;
+
+	task_path(path, sizeof(path), pid, tid, "schedstat");
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone(len);
+	if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)
+		return -EINVAL;
+	*count = c;
+	return 0;
+}
+
+static int read_link(const char *path, char *buf, size_t size)
+{
+	ssize_t n = readlink(path, buf, size - 1);
+
+	if (n < 0)
+		return gone(-errno);
+	buf[n] = '\0';
+	return 0;
+}
+
+int proc_read_fd_link(int pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	return read_link(path, buf, size);
+}
+
+int proc_read_exe(int pid, char *buf, size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return read_link(path, buf, size);
+}
+
+int proc_read_int_file(const char *path, long *value)
+{
+	char buf[64];
+	long len = read_file_buf(path, buf, sizeof(buf));
+
+	if (len < 0)
+		return (int)len;
+	*value = strtol(buf, NULL, 10);
+	return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * proc: everything threadleak reads from /proc, without ptrace.
+ *
+ * Each reader fills a caller-provided struct and returns 0 or -errno
+ * (-ENOENT/-ESRCH when the task is gone).  Paths are /proc/PID/task/TID/...
+ * so that a thread's files are read through its own process.
+ */
+#ifndef THREADLEAK_PROC_H
+#define THREADLEAK_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_KTHREAD_FLAG 0x00200000UL
+
+struct proc_stat {
+	char comm[64];
+	char state;
+	int ppid;
+	unsigned long flags;
+	uint64_t utime, stime;
+	uint64_t start_time;
+	long num_threads;
+};
+
+/* /proc/PID/task/TID/stat, or /proc/PID/stat when tid <= 0. */
+int proc_read_stat(int pid, int tid, struct proc_stat *st);
+
+/* Task ids of pid, ascending, malloc'd into *tids (caller frees). */
+int proc_list_tasks(int pid, int **tids, size_t *n);
+
+struct proc_syscall {
+	bool running;		/* the file said "running" */
+	long nr;		/* syscall number; -1 when blocked outside one */
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+/* /proc/PID/task/TID/syscall: needs ptrace access, does not stop. */
+int proc_read_syscall(int pid, int tid, struct proc_syscall *sc);
+
+/* /proc/PID/task/TID/wchan into buf ("0" means none: buf set to ""). */
+int proc_read_wchan(int pid, int tid, char *buf, size_t size);
+
+/* se.exec_start of /proc/PID/task/TID/sched, in ms of the scheduler clock. */
+int proc_read_exec_start(int pid, int tid, double *ms);
+/* The scheduler clock now, in ms, measured on the calling thread. */
+int proc_sched_clock_ms(double *ms);
+
+/* Third field of /proc/PID/task/TID/schedstat: times the task was run. */
+int proc_read_run_count(int pid, int tid, uint64_t *count);
+
+/* readlink of /proc/PID/fd/FD and /proc/PID/exe into buf. */
+int proc_read_fd_link(int pid, int fd, char *buf, size_t size);
+int proc_read_exe(int pid, char *buf, size_t size);
+
+/* Reads an int from a file such as /proc/sys/kernel/yama/ptrace_scope. */
+int proc_read_int_file(const char *path, long *value);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * ptrace: seize, interrupt, wait with a deadline, registers, detach.
+ *
+ * The deadline of a wait is enforced with a one-shot ITIMER_REAL: its
+ * SIGALRM handler is installed without SA_RESTART, so a blocked
+ * waitpid(tid) returns EINTR when time is up.  The same guard catches
+ * SIGINT/SIGTERM/SIGHUP, which only set a flag: the capture loop sees it,
+ * detaches every thread it holds, and only then exits.
+ */
+#include "ptrace.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t alarm_fired;
+
+static void guard_handler(int sig)
+{
+	if (sig == SIGALRM)
+		alarm_fired = 1;
+	else if (!stop_signal)
+		stop_signal = sig;
+}
+
+void pt_install_signal_guard(void)
+{
+	static bool installed;
+	struct sigaction sa;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
+
+	if (installed)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = guard_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: waits must return EINTR */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	installed = true;
+}
+
+int pt_interrupted(void)
+{
+	return stop_signal;
+}
+
+int pt_seize_interrupt(int tid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		int err = -errno;
+		/* Seized but not interruptible: it is exiting.  Our exit or
+		 * its exit ends the attachment. */
+		return err;
+	}
+	return 0;
+}
+
+static void arm_alarm(double seconds)
+{
+	struct itimerval it = { 0 };
+
+	if (seconds < 0.001)
+		seconds = 0.001;
+	it.it_value.tv_sec = (time_t)seconds;
+	it.it_value.tv_usec = (suseconds_t)((seconds - (double)it.it_value.tv_sec) * 1e6);
+	alarm_fired = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void disarm_alarm(void)
+{
+	struct itimerval it = { 0 };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+enum pt_stop pt_wait_stop(int tid, double deadline, int *pending_sig)
+{
+	*pending_sig = 0;
+	for (;;) {
+		int st;
+		pid_t r;
+
+		if (stop_signal)
+			return PT_INTERRUPTED;
+		/* Cheap first try: most threads have stopped already. */
+		r = waitpid(tid, &st, __WALL | WNOHANG);
+		if (r == 0) {
+			double left = deadline - now_sec();
+			if (left <= 0)
+				return PT_TIMEOUT;
+			arm_alarm(left);
+			r = waitpid(tid, &st, __WALL);
+			disarm_alarm();
+			if (r < 0 && errno == EINTR) {
+				if (stop_signal)
+					return PT_INTERRUPTED;
+				continue;	/* deadline is checked above */
+			}
+		}
+		if (r < 0)
+			return errno == ECHILD ? PT_EXITED : PT_EXITED;
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return PT_EXITED;
+		if (!WIFSTOPPED(st))
+			continue;
+		int sig = WSTOPSIG(st);
+		int event = (st >> 16) & 0xff;
+		if (event == PTRACE_EVENT_STOP) {
+			/* Our interrupt (SIGTRAP) or a group stop: stopped. */
+			return PT_STOPPED;
+		}
+		/* A signal-delivery stop: the thread is stopped too, and the
+		 * signal must be handed back on detach. */
+		*pending_sig = sig;
+		return PT_STOPPED;
+	}
+}
+
+int pt_get_regs(int tid, struct cpu_regs *regs)
+{
+	struct user_regs_struct u;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &u) < 0)
+		return -errno;
+	memset(regs, 0, sizeof(*regs));
+	regs->r[REG_DW_RAX] = u.rax;
+	regs->r[REG_DW_RDX] = u.rdx;
+	regs->r[REG_DW_RCX] = u.rcx;
+	regs->r[REG_DW_RBX] = u.rbx;
+	regs->r[REG_DW_RSI] = u.rsi;
+	regs->r[REG_DW_RDI] = u.rdi;
+	regs->r[REG_DW_RBP] = u.rbp;
+	regs->r[REG_DW_RSP] = u.rsp;
+	regs->r[REG_DW_R8] = u.r8;
+	regs->r[REG_DW_R9] = u.r9;
+	regs->r[REG_DW_R10] = u.r10;
+	regs->r[REG_DW_R11] = u.r11;
+	regs->r[REG_DW_R12] = u.r12;
+	regs->r[REG_DW_R13] = u.r13;
+	regs->r[REG_DW_R14] = u.r14;
+	regs->r[REG_DW_R15] = u.r15;
+	regs->r[REG_DW_RIP] = u.rip;
+	regs->valid = REGS_ALL_VALID;
+	regs->orig_rax = (long)u.orig_rax;
+	regs->rax = u.rax;
+	regs->args[0] = u.rdi;
+	regs->args[1] = u.rsi;
+	regs->args[2] = u.rdx;
+	regs->args[3] = u.r10;
+	regs->args[4] = u.r8;
+	regs->args[5] = u.r9;
+	return 0;
+}
+
+int pt_detach(int tid, int sig)
+{
+	if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig) < 0)
+		return -errno;
+	return 0;
+}

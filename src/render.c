@@ -1,0 +1,277 @@
+/*
+ * render: grouped and per-thread text; see render.h.
+ *
+ * A frame line is "function  file:line  module": the program's own frames
+ * (module = the snapshot's executable) in bold, library frames dim, inline
+ * frames marked.  Paths are shortened to basenames: the JSON keeps them
+ * whole.
+ */
+#include "render.h"
+#include "group.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_KIND "\033[1;33m"
+#define C_WARN "\033[1;31m"
+#define C_RESET "\033[0m"
+
+struct out {
+	FILE *fp;
+	bool color;
+	const struct snapshot *snap;
+};
+
+static const char *col(const struct out *o, const char *code)
+{
+	return o->color ? code : "";
+}
+
+void render_duration(double sec, char *buf, size_t size)
+{
+	if (sec < 10)
+		snprintf(buf, size, "%.1fs", sec);
+	else if (sec < 60)
+		snprintf(buf, size, "%.0fs", sec);
+	else if (sec < 3600)
+		snprintf(buf, size, "%dm%02ds", (int)sec / 60, (int)sec % 60);
+	else
+		snprintf(buf, size, "%dh%02dm", (int)sec / 3600, (int)sec % 3600 / 60);
+}
+
+static bool own_frame(const struct out *o, const struct frame *f)
+{
+	return f->module && o->snap->exe && strcmp(f->module, o->snap->exe) == 0;
+}
+
+static void print_frame(const struct out *o, const struct frame *f)
+{
+	char where[512] = "";
+	char name[512];
+	bool own = own_frame(o, f);
+
+	if (f->function)
+		snprintf(name, sizeof(name), "%s", f->function);
+	else if (f->module)
+		snprintf(name, sizeof(name), "%s+0x%" PRIx64, path_base(f->module),
+			 f->offset);
+	else
+		snprintf(name, sizeof(name), "0x%" PRIx64, f->pc);
+	if (f->file && f->line)
+		snprintf(where, sizeof(where), "%s:%d", path_base(f->file), f->line);
+	else if (f->file)
+		snprintf(where, sizeof(where), "%s", path_base(f->file));
+
+	fprintf(o->fp, "    %s%-34s%s %s%-24s%s %s%s%s%s\n",
+		col(o, own ? C_BOLD : C_DIM), name, col(o, C_RESET),
+		col(o, own ? "" : C_DIM), where, col(o, C_RESET),
+		col(o, C_DIM), f->module && !own ? path_base(f->module) : "",
+		f->inlined ? " (inlined)" : "", col(o, C_RESET));
+}
+
+static void print_stack(const struct out *o, const struct thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		print_frame(o, &t->frames[i]);
+	if (t->partial)
+		fprintf(o->fp, "    %s[partial: %s]%s\n", col(o, C_WARN),
+			t->error ? t->error : "incomplete stack", col(o, C_RESET));
+}
+
+static const char *thread_name_of(const struct snapshot *snap, int tid)
+{
+	for (size_t i = 0; i < snap->nthreads; i++)
+		if (snap->threads[i].tid == tid)
+			return snap->threads[i].name;
+	return NULL;
+}
+
+/* "on pipe:[123]" / "on 0x7f.. held by 1234 (worker)" for one thread. */
+static void wait_object(const struct out *o, const struct wait_info *w,
+			char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (w->object && w->kind == WAIT_POLL)
+		snprintf(buf, size, "fds %s", w->object);
+	else if (w->object)
+		snprintf(buf, size, "fd %d %s", w->fd, w->object);
+	else if (w->fd >= 0)
+		snprintf(buf, size, "fd %d", w->fd);
+	else if (w->address)
+		snprintf(buf, size, "0x%" PRIx64, w->address);
+	if (w->owner) {
+		const char *n = thread_name_of(o->snap, w->owner);
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s %d%s%s%s",
+			 len ? " " : "",
+			 w->kind == WAIT_JOIN ? "joining" : "held by",
+			 w->owner, n ? " (" : "", n ? n : "", n ? ")" : "");
+	}
+}
+
+static void kind_label(const struct wait_info *w, char *buf, size_t size)
+{
+	if (w->kind == WAIT_OTHER && w->syscall_name)
+		snprintf(buf, size, "other (%s)", w->syscall_name);
+	else
+		snprintf(buf, size, "%s", wait_kind_name(w->kind));
+}
+
+static void print_summary(const struct out *o)
+{
+	const struct snapshot *s = o->snap;
+	size_t counts[WAIT__COUNT] = { 0 };
+	bool first = true;
+
+	for (size_t i = 0; i < s->nthreads; i++)
+		counts[s->threads[i].wait.kind]++;
+	fprintf(o->fp, "%s%s (pid %d)%s: %zu thread%s",
+		col(o, C_BOLD), s->comm ? s->comm : "?", s->pid, col(o, C_RESET),
+		s->nthreads, s->nthreads == 1 ? "" : "s");
+	/* Kinds by count, largest first. */
+	for (;;) {
+		size_t best = 0;
+		int kind = -1;
+		for (int k = 0; k < WAIT__COUNT; k++)
+			if (counts[k] > best) {
+				best = counts[k];
+				kind = k;
+			}
+		if (kind < 0)
+			break;
+		fprintf(o->fp, "%s %zu %s", first ? " —" : ",", best,
+			wait_kind_name((enum wait_kind)kind));
+		counts[kind] = 0;
+		first = false;
+	}
+	fprintf(o->fp, "\n");
+	fprintf(o->fp, "captured in %.1f ms with %s; %d thread%s stopped briefly\n",
+		s->capture_ms, s->unwinder ? s->unwinder : "?", s->threads_stopped,
+		s->threads_stopped == 1 ? "" : "s");
+	if (s->partial)
+		fprintf(o->fp, "%spartial: %s%s\n", col(o, C_WARN),
+			s->note ? s->note : "some stacks are incomplete", col(o, C_RESET));
+}
+
+/* "worker ×12, main" — names of a group's threads with counts. */
+static void print_names(const struct out *o, const struct group *g)
+{
+	const char *names[8];
+	size_t counts[8], n = 0, others = 0;
+
+	for (size_t i = 0; i < g->count; i++) {
+		const char *nm = g->threads[i]->name ? g->threads[i]->name : "?";
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (strcmp(names[k], nm) == 0)
+				break;
+		if (k < n)
+			counts[k]++;
+		else if (n < 8) {
+			names[n] = nm;
+			counts[n++] = 1;
+		} else
+			others++;
+	}
+	fprintf(o->fp, "  threads:");
+	for (size_t k = 0; k < n; k++) {
+		if (counts[k] > 1)
+			fprintf(o->fp, "%s %s ×%zu", k ? "," : "", names[k], counts[k]);
+		else
+			fprintf(o->fp, "%s %s", k ? "," : "", names[k]);
+	}
+	if (others)
+		fprintf(o->fp, ", %zu more names", others);
+	fprintf(o->fp, "  %s[", col(o, C_DIM));
+	size_t show = g->count < 8 ? g->count : 8;
+	for (size_t i = 0; i < show; i++)
+		fprintf(o->fp, "%s%d", i ? " " : "", g->threads[i]->tid);
+	if (g->count > show)
+		fprintf(o->fp, " …");
+	fprintf(o->fp, "]%s\n", col(o, C_RESET));
+}
+
+static void print_group(const struct out *o, const struct group *g)
+{
+	const struct thread *t0 = g->threads[0];
+	char kind[64], obj[512], d1[32], d2[32];
+	bool same_object = true;
+
+	kind_label(&t0->wait, kind, sizeof(kind));
+	wait_object(o, &t0->wait, obj, sizeof(obj));
+	for (size_t i = 1; i < g->count && same_object; i++) {
+		char other[512];
+		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
+		same_object = strcmp(obj, other) == 0;
+	}
+	fprintf(o->fp, "%s%zu thread%s%s  %s%s%s", col(o, C_BOLD), g->count,
+		g->count == 1 ? "" : "s", col(o, C_RESET), col(o, C_KIND), kind,
+		col(o, C_RESET));
+	if (same_object && obj[0])
+		fprintf(o->fp, "  %s", obj);
+	else if (!same_object)
+		fprintf(o->fp, "  (on %zu different objects)", g->count);
+	if (g->max_blocked_sec >= 0) {
+		render_duration(g->min_blocked_sec, d1, sizeof(d1));
+		render_duration(g->max_blocked_sec, d2, sizeof(d2));
+		if (strcmp(d1, d2) == 0)
+			fprintf(o->fp, "  waiting %s", d2);
+		else
+			fprintf(o->fp, "  waiting %s … %s", d1, d2);
+	}
+	fprintf(o->fp, "\n");
+	print_names(o, g);
+	if (!same_object)
+		for (size_t i = 0; i < g->count && i < 8; i++) {
+			wait_object(o, &g->threads[i]->wait, obj, sizeof(obj));
+			fprintf(o->fp, "  %d: %s\n", g->threads[i]->tid, obj);
+		}
+	print_stack(o, t0);
+	fprintf(o->fp, "\n");
+}
+
+static void print_thread(const struct out *o, const struct thread *t)
+{
+	char kind[64], obj[512], d[32];
+
+	kind_label(&t->wait, kind, sizeof(kind));
+	wait_object(o, &t->wait, obj, sizeof(obj));
+	fprintf(o->fp, "%sthread %d%s \"%s\" state %c  %s%s%s", col(o, C_BOLD),
+		t->tid, col(o, C_RESET), t->name ? t->name : "?",
+		t->state ? t->state : '?', col(o, C_KIND), kind, col(o, C_RESET));
+	if (obj[0])
+		fprintf(o->fp, "  %s", obj);
+	if (t->wait.blocked_sec >= 0) {
+		render_duration(t->wait.blocked_sec, d, sizeof(d));
+		fprintf(o->fp, "  waiting %s", d);
+	}
+	fprintf(o->fp, "\n");
+	print_stack(o, t);
+	fprintf(o->fp, "\n");
+}
+
+int render_snapshot(FILE *fp, const struct snapshot *snap,
+		    const struct render_options *opt)
+{
+	struct out o = { fp, opt->color, snap };
+	struct grouping g;
+
+	print_summary(&o);
+	fprintf(fp, "\n");
+	if (opt->per_thread) {
+		for (size_t i = 0; i < snap->nthreads; i++)
+			print_thread(&o, &snap->threads[i]);
+		return 0;
+	}
+	if (group_snapshot(snap, &g) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < g.ngroups; i++)
+		print_group(&o, &g.groups[i]);
+	grouping_free(&g);
+	return 0;
+}

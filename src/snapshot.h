@@ -1,0 +1,121 @@
+/*
+ * snapshot: the one central data type of threadleak, and its JSON form.
+ *
+ * A snapshot is what `capture` makes of a live process and what every other
+ * part (group, render, diff, top) consumes.  It owns all its memory: every
+ * string and array hangs off the snapshot and is released by
+ * snapshot_free().  Frames are innermost first; inline frames appear as
+ * their own entries, flagged `inlined`, before the frame of the real
+ * function that contains them, exactly as a reader of the source expects.
+ *
+ * The JSON document (DESIGN.md section 5) is versioned.  snapshot_read()
+ * accepts any version up to SNAPSHOT_VERSION and refuses newer ones with a
+ * message; fields it does not know are ignored, so older readers of newer
+ * minor additions keep working.
+ */
+#ifndef THREADLEAK_SNAPSHOT_H
+#define THREADLEAK_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_FORMAT "threadleak-snapshot"
+
+/* The wait vocabulary of DESIGN.md section 5, in a fixed order. */
+enum wait_kind {
+	WAIT_UNKNOWN = 0,	/* not classified (thread vanished, no data) */
+	WAIT_RUNNING,
+	WAIT_MUTEX,
+	WAIT_CONDVAR,
+	WAIT_FUTEX,
+	WAIT_JOIN,
+	WAIT_READ,
+	WAIT_WRITE,
+	WAIT_POLL,
+	WAIT_EPOLL,
+	WAIT_ACCEPT,
+	WAIT_CONNECT,
+	WAIT_SLEEP,
+	WAIT_WAIT,
+	WAIT_SIGNAL,
+	WAIT_OTHER,
+	WAIT__COUNT
+};
+
+const char *wait_kind_name(enum wait_kind kind);
+/* Returns WAIT_UNKNOWN for names it does not know. */
+enum wait_kind wait_kind_from_name(const char *name);
+
+struct frame {
+	uint64_t pc;		/* return address for callers, as unwound */
+	char *module;		/* full path of the mapped file, or NULL */
+	char *function;		/* symbol or inline function name, or NULL */
+	char *file;		/* source file, or NULL */
+	int line;		/* source line, 0 when unknown */
+	uint64_t offset;	/* pc - module load address (for "module+0x..") */
+	bool inlined;		/* an inline frame inside the next entry */
+};
+
+struct wait_info {
+	enum wait_kind kind;
+	long syscall;		/* syscall number, -1 when none (running) */
+	char *syscall_name;	/* "futex", "read", ...; NULL when none */
+	int fd;			/* fd waited on, -1 when none */
+	char *object;		/* "pipe:[123]", "tcp 127.0.0.1:80 -> ...", path */
+	uint64_t address;	/* futex/mutex address, 0 when none */
+	int owner;		/* tid owning the mutex, 0 when unknown */
+	double blocked_sec;	/* seconds since the thread last ran; <0 unknown */
+};
+
+struct thread {
+	int tid;
+	char *name;
+	char state;		/* /proc state letter: R S D T t Z X I */
+	uint64_t utime, stime;	/* clock ticks */
+	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
+	struct wait_info wait;
+	struct frame *frames;
+	size_t nframes;
+	bool partial;		/* the stack is incomplete or missing */
+	char *error;		/* why it is partial, or NULL */
+	bool stopped;		/* capture stopped this thread (ptrace) */
+};
+
+struct snapshot {
+	int version;
+	int pid;
+	char *comm;
+	char *exe;
+	char *unwinder;		/* "libdw", "libunwind" */
+	int64_t taken_at;	/* unix time, seconds */
+	double capture_ms;	/* wall time of the capture */
+	int threads_stopped;	/* how many threads capture stopped */
+	bool partial;		/* some thread could not be captured fully */
+	char *note;		/* why partial, or NULL */
+	struct thread *threads;
+	size_t nthreads;
+};
+
+void snapshot_free(struct snapshot *snap);
+/* Appends a zeroed thread; returns it or NULL on allocation failure. */
+struct thread *snapshot_add_thread(struct snapshot *snap);
+/* Appends a zeroed frame to thread; returns it or NULL. */
+struct frame *thread_add_frame(struct thread *t);
+/* Initialises a wait_info to "nothing known". */
+void wait_info_init(struct wait_info *w);
+
+/*
+ * JSON.  snapshot_write() writes the document to fp (compact when !pretty);
+ * returns 0 or -errno.  snapshot_read() parses a file; on failure returns
+ * NULL and puts a one-line reason (without the file name) in err.
+ */
+int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);
+char *snapshot_to_json(const struct snapshot *snap, bool pretty);
+struct snapshot *snapshot_read(const char *path, char *err, size_t errlen);
+struct snapshot *snapshot_from_json(const char *text, size_t len, char *err,
+				    size_t errlen);
+
+#endif

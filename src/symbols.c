@@ -1,0 +1,352 @@
+/*
+ * symbols: libdw symbolization with a per-address cache; see symbols.h.
+ *
+ * For an address, dwarf_getscopes() on its CU gives the nest of scopes
+ * from the innermost inlined subroutine out to the real function.  The
+ * innermost frame takes file:line from the line table; each enclosing
+ * frame takes it from the DW_AT_call_file/DW_AT_call_line of the inlined
+ * subroutine it contains, as gdb and eu-addr2line -i do.  Without DWARF
+ * the ELF symbol table names the function; without that, module+offset.
+ */
+#include "symbols.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sym_line {
+	char *function;
+	char *file;
+	int line;
+	bool inlined;
+};
+
+struct sym_entry {
+	uint64_t addr;		/* lookup address; 0 marks an empty slot */
+	bool used;
+	const char *module;	/* interned in the symbolizer */
+	uint64_t offset;	/* pc - module start */
+	int nlines;
+	struct sym_line *lines;	/* innermost first */
+};
+
+struct symbolizer {
+	int pid;
+	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;
+	struct sym_entry *table;
+	size_t cap, count;	/* open addressing, cap a power of two */
+};
+
+static char *debuginfo_path;
+
+/* A mapped file that cannot be opened by its name (deleted, or in another
+ * mount namespace) can still be opened through /proc. */
+static int open_through_proc(int pid, const char *name, Dwarf_Addr low)
+{
+	char path[4096 + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	/* map_files entries are named start-end of each mapping. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files", pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		unsigned long start;
+		if (sscanf(de->d_name, "%lx-", &start) != 1 || start != low)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid,
+			 de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		break;
+	}
+	closedir(dir);
+	return fd;
+}
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+		    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct symbolizer *s = *userdata;
+	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name,
+					  elfp);
+
+	if (fd >= 0 || *elfp || name[0] != '/' || !s)
+		return fd;
+
+	/* The name in maps may end in " (deleted)": map_files finds it. */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", name);
+	char *sp = strrchr(path, ' ');
+	if (sp && strcmp(sp, " (deleted)") == 0)
+		*sp = '\0';
+	Dwarf_Addr low;
+	dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
+	fd = open_through_proc(s->pid, path, low);
+	if (fd >= 0)
+		*file_name = strdup(path);
+	return fd;
+}
+
+static int set_module_userdata(Dwfl_Module *mod, void **userdata,
+			       const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->pid = pid;
+	s->callbacks.find_elf = find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		snprintf(err, errlen, "libdw: %s", dwfl_errmsg(-1));
+		free(s);
+		return NULL;
+	}
+	dwfl_report_begin(s->dwfl);
+	rc = dwfl_linux_proc_report(s->dwfl, pid);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read the memory map of %d: %s", pid,
+			 rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+		dwfl_end(s->dwfl);
+		free(s);
+		return NULL;
+	}
+	dwfl_getmodules(s->dwfl, set_module_userdata, s, 0);
+	return s;
+}
+
+Dwfl *symbols_dwfl(struct symbolizer *s)
+{
+	return s->dwfl;
+}
+
+static void free_entry(struct sym_entry *e)
+{
+	for (int i = 0; i < e->nlines; i++) {
+		free(e->lines[i].function);
+		free(e->lines[i].file);
+	}
+	free(e->lines);
+}
+
+void symbols_close(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->table[i].used)
+			free_entry(&s->table[i]);
+	free(s->table);
+	dwfl_end(s->dwfl);
+	free(s);
+}
+
+static char *dup_or_null(const char *str)
+{
+	return str ? strdup(str) : NULL;
+}
+
+static int add_line(struct sym_entry *e, const char *function,
+		    const char *file, int line, bool inlined)
+{
+	struct sym_line *n = realloc(e->lines, (size_t)(e->nlines + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	e->lines = n;
+	n[e->nlines].function = dup_or_null(function);
+	n[e->nlines].file = dup_or_null(file);
+	n[e->nlines].line = line;
+	n[e->nlines].inlined = inlined;
+	e->nlines++;
+	return 0;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_diename(die);
+
+	if (name)
+		return name;
+	/* Inlined and out-of-line instances name their abstract origin. */
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+		return dwarf_formstring(&attr);
+	return NULL;
+}
+
+/* File name for a DW_AT_call_file index of the CU. */
+static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (!dwarf_attr(die, DW_AT_call_file, &attr) ||
+	    dwarf_formudata(&attr, &idx) != 0)
+		return NULL;
+	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+static int call_line(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+
+	if (!dwarf_attr(die, DW_AT_call_line, &attr) ||
+	    dwarf_formudata(&attr, &v) != 0)
+		return 0;
+	return (int)v;
+}
+
+/* Fills e for one lookup address. */
+static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	const char *file = NULL, *symname = NULL;
+	int line = 0, rc = 0;
+
+	if (!mod)
+		return 0;	/* anonymous or JIT code: pc only */
+	Dwarf_Addr low;
+	e->module = dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL,
+				     NULL);
+	e->offset = addr - low;
+
+	GElf_Sym sym;
+	GElf_Off off;
+	symname = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+
+	Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Die *scopes = NULL;
+	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+	bool have_function = false;
+
+	for (int i = 0; i < nscopes && rc == 0; i++) {
+		Dwarf_Die *sc = &scopes[i];
+		int tag = dwarf_tag(sc);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		const char *name = die_name(sc);
+		if (tag == DW_TAG_subprogram) {
+			rc = add_line(e, name ? name : symname, file, line, false);
+			have_function = true;
+			break;
+		}
+		rc = add_line(e, name, file, line, true);
+		file = call_file(cudie, sc);
+		line = call_line(sc);
+	}
+	free(scopes);
+	if (rc == 0 && !have_function)
+		rc = add_line(e, symname, file, line, false);
+	/* ELF names may carry a symbol version: "pthread_cond_wait@@GLIBC_2.3.2". */
+	for (int i = 0; i < e->nlines; i++) {
+		char *at = e->lines[i].function ? strchr(e->lines[i].function, '@') : NULL;
+		if (at && at != e->lines[i].function)
+			*at = '\0';
+	}
+	return rc;
+}
+
+static struct sym_entry *lookup(struct symbolizer *s, uint64_t addr)
+{
+	if (s->count * 2 >= s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		struct sym_entry *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->table[i].used)
+				continue;
+			size_t j = (s->table[i].addr * 0x9E3779B97F4A7C15ull) >> 20 & (ncap - 1);
+			while (nt[j].used)
+				j = (j + 1) & (ncap - 1);
+			nt[j] = s->table[i];
+		}
+		free(s->table);
+		s->table = nt;
+		s->cap = ncap;
+	}
+	size_t j = (addr * 0x9E3779B97F4A7C15ull) >> 20 & (s->cap - 1);
+	while (s->table[j].used) {
+		if (s->table[j].addr == addr)
+			return &s->table[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	struct sym_entry *e = &s->table[j];
+	e->used = true;
+	e->addr = addr;
+	s->count++;
+	if (resolve(s, addr, e) < 0)
+		return NULL;
+	return e;
+}
+
+int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
+		    struct thread *t)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t addr = raw[i].pc - (raw[i].return_address ? 1 : 0);
+		struct sym_entry *e = lookup(s, addr);
+		if (!e)
+			return -ENOMEM;
+		int nl = e->nlines ? e->nlines : 1;
+		for (int k = 0; k < nl; k++) {
+			struct frame *f = thread_add_frame(t);
+			if (!f)
+				return -ENOMEM;
+			f->pc = raw[i].pc;
+			if (e->module)
+				f->offset = e->offset + (raw[i].pc - addr);
+			if (e->module && !(f->module = strdup(e->module)))
+				return -ENOMEM;
+			if (!e->nlines)
+				continue;
+			const struct sym_line *l = &e->lines[k];
+			f->inlined = l->inlined;
+			f->line = l->line;
+			if (l->function && !(f->function = strdup(l->function)))
+				return -ENOMEM;
+			if (l->file && !(f->file = strdup(l->file)))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}

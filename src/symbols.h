@@ -1,0 +1,33 @@
+/*
+ * symbols: pc -> module, function, inline frames, file:line, with libdw.
+ *
+ * One symbolizer per target holds the target's Dwfl (modules reported
+ * from /proc/PID/maps; ELF files opened through /proc/PID/root or
+ * /proc/PID/map_files when the plain path does not work, e.g. a deleted
+ * executable or a container).  The unwind-libdw backend attaches its
+ * thread state to the same Dwfl.  Each distinct lookup address is resolved
+ * once and cached; debuginfod is never contacted.
+ */
+#ifndef THREADLEAK_SYMBOLS_H
+#define THREADLEAK_SYMBOLS_H
+
+#include <elfutils/libdwfl.h>
+
+#include "snapshot.h"
+#include "unwind.h"
+
+struct symbolizer;
+
+/* NULL and a message in err when the target's modules cannot be read. */
+struct symbolizer *symbols_open(int pid, char *err, size_t errlen);
+void symbols_close(struct symbolizer *s);
+Dwfl *symbols_dwfl(struct symbolizer *s);
+
+/*
+ * Appends the symbolized frames of raw[0..n) to t, an inline chain
+ * expanding to several frames.  Returns 0 or -ENOMEM.
+ */
+int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
+		    struct thread *t);
+
+#endif

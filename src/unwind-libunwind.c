@@ -1,0 +1,203 @@
+/*
+ * unwind-libunwind: the libunwind backend, with our own accessors.
+ *
+ * Stock libunwind-ptrace reads memory one PTRACE_PEEKDATA per word and
+ * registers one syscall each, with no caching.  Here an address space with
+ * our accessors reads memory from the page cache and registers from the
+ * captured struct cpu_regs, and caches unwind info globally.  Finding the
+ * unwind table of an ip is left to _UPT_find_proc_info, which reads
+ * /proc/PID/maps and the ELF files, not ptrace.  That function calls back
+ * into our access_mem with its own argument, so the thread being unwound
+ * is kept in a thread-local pointer rather than in the callback argument.
+ */
+#include "unwind.h"
+
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct libunwind_state {
+	unw_addr_space_t as;
+	void *upt;			/* _UPT_create(pid): for find_proc_info */
+	struct memory *mem;
+	const struct cpu_regs *regs;	/* the thread being unwound */
+};
+
+static __thread struct libunwind_state *current;
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
+			  unw_proc_info_t *pi, int need_unwind_info, void *arg)
+{
+	(void)arg;
+	return _UPT_find_proc_info(as, ip, pi, need_unwind_info, current->upt);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	(void)arg;
+	if (current)
+		_UPT_put_unwind_info(as, pi, current->upt);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap,
+				  void *arg)
+{
+	(void)as;
+	(void)dilap;
+	(void)arg;
+	return -UNW_ENOINFO;	/* no dynamically registered unwind info */
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
+		      int write, void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write)
+		return -UNW_EINVAL;	/* never write to the target */
+	if (memory_read(current->mem, addr, val, sizeof(*val)) < 0)
+		return -UNW_EINVAL;
+	return 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
+		      int write, void *arg)
+{
+	const struct cpu_regs *r = current->regs;
+
+	(void)as;
+	(void)arg;
+	if (write || reg < 0 || reg >= REG_DW_COUNT || !(r->valid & (1u << reg)))
+		return -UNW_EBADREG;
+	*val = r->r[reg];
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg,
+			unw_fpreg_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)reg;
+	(void)val;
+	(void)write;
+	(void)arg;
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	(void)as;
+	(void)c;
+	(void)arg;
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
+			 size_t len, unw_word_t *offp, void *arg)
+{
+	(void)as;
+	(void)addr;
+	(void)buf;
+	(void)len;
+	(void)offp;
+	(void)arg;
+	return -UNW_ENOINFO;	/* symbols.c names frames, with DWARF */
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
+static void *libunwind_open(int pid, Dwfl *dwfl, struct memory *mem,
+			    char *err, size_t errlen)
+{
+	struct libunwind_state *s = calloc(1, sizeof(*s));
+
+	(void)dwfl;
+	if (!s)
+		goto out_nomem;
+	s->mem = mem;
+	s->as = unw_create_addr_space(&accessors, 0);
+	if (!s->as)
+		goto out_free;
+	unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
+	s->upt = _UPT_create(pid);
+	if (!s->upt)
+		goto out_as;
+	return s;
+out_as:
+	unw_destroy_addr_space(s->as);
+out_free:
+	free(s);
+out_nomem:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+static int libunwind_unwind(void *state, int tid, const struct cpu_regs *regs,
+			    struct raw_frame *frames, int max, bool *complete)
+{
+	struct libunwind_state *s = state;
+	unw_cursor_t c;
+	int n = 0;
+	bool next_is_return = false;
+
+	(void)tid;
+	s->regs = regs;
+	current = s;
+	*complete = false;
+	if (unw_init_remote(&c, s->as, s) < 0)
+		goto out;
+	while (n < max) {
+		unw_word_t ip;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+			break;
+		if (n > 0 && ip == 0) {
+			*complete = true;
+			break;
+		}
+		frames[n].pc = ip;
+		frames[n].return_address = next_is_return;
+		n++;
+		/* The frame after a signal frame was interrupted, not called. */
+		next_is_return = unw_is_signal_frame(&c) <= 0;
+		int rc = unw_step(&c);
+		if (rc <= 0) {
+			*complete = rc == 0;
+			break;
+		}
+	}
+out:
+	if (n == 0 && (regs->valid & (1u << REG_DW_RIP))) {
+		frames[0].pc = regs->r[REG_DW_RIP];
+		frames[0].return_address = false;
+		n = 1;
+	}
+	current = NULL;
+	return n;
+}
+
+static void libunwind_close(void *state)
+{
+	struct libunwind_state *s = state;
+
+	if (!s)
+		return;
+	_UPT_destroy(s->upt);
+	unw_destroy_addr_space(s->as);
+	free(s);
+}
+
+const struct unwind_ops unwind_libunwind_ops = {
+	.name = "libunwind",
+	.open = libunwind_open,
+	.unwind = libunwind_unwind,
+	.close = libunwind_close,
+};

@@ -1,0 +1,33 @@
+/*
+ * util: the few generic helpers every module needs: reading a small file
+ * whole, and growing arrays.  Nothing here knows about threads.
+ */
+#ifndef THREADLEAK_UTIL_H
+#define THREADLEAK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/*
+ * Reads the whole of a small file (a /proc entry) into buf, NUL-terminated.
+ * Returns the length read or -errno.  /proc files report size 0, so this
+ * reads until EOF or the buffer is full.
+ */
+long read_file_buf(const char *path, char *buf, size_t size);
+/* Same for a file relative to a directory fd. */
+long read_file_at(int dirfd, const char *path, char *buf, size_t size);
+
+/*
+ * Grows *array (of elements of size elem) so that it holds at least
+ * want elements; *cap is updated.  Returns 0 or -ENOMEM.
+ */
+int grow_array(void *array, size_t *cap, size_t want, size_t elem);
+
+/* Monotonic clock in seconds / milliseconds. */
+double now_sec(void);
+
+/* Basename without modifying or allocating. */
+const char *path_base(const char *path);
+
+#endif

@@ -1,0 +1,389 @@
+# tests/lib.sh: helpers for threadleak's integration tests (bash).
+#
+# Source it first thing:   . "$(dirname "$0")/../lib.sh"
+#
+# A test script exits 0 on pass, 1 on failure (first line of its output is
+# the reason), 77 on skip.  Checks come in two strengths:
+#   fail MSG     stop now: print MSG (and any recorded errors), exit 1
+#   error MSG    record a mismatch and carry on; `finish` at the end exits 1
+#                with every recorded mismatch, or 0 when there was none
+#   skip MSG     exit 77 with a reason
+#
+# Processes: start_target starts a testdata program in the background and
+# waits for its "ready" line; every process it starts (and any pid given to
+# register_pid) is killed BY PID with SIGKILL and reaped when the script
+# exits, however it exits.  Nothing is ever killed by name.
+#
+# Environment:
+#   THREADLEAK   the binary under test (default: ROOT/threadleak)
+#   TESTDATA     the built testdata programs (default: ROOT/testdata)
+#   TL_READY_TIMEOUT  seconds to wait for a target's "ready" (default 20)
+#   TL_SNAP_TIMEOUT   seconds one snapshot may take (default 60)
+
+set -u
+
+TL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+THREADLEAK=${THREADLEAK:-$TL_ROOT/threadleak}
+case $THREADLEAK in
+/*) ;;
+*/*) THREADLEAK=$PWD/$THREADLEAK ;;
+*) THREADLEAK=$(command -v "$THREADLEAK" || echo "$THREADLEAK") ;;
+esac
+TESTDATA=${TESTDATA:-$TL_ROOT/testdata}
+TL_READY_TIMEOUT=${TL_READY_TIMEOUT:-20}
+TL_SNAP_TIMEOUT=${TL_SNAP_TIMEOUT:-60}
+TEST_NAME=$(basename "$0" .sh)
+
+TL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-$TEST_NAME.XXXXXX") ||
+	{ echo "$TEST_NAME: cannot make a temporary directory" >&2; exit 1; }
+TL_PIDS=()
+TL_ERRORS=()
+TL_SEQ=0
+
+# ---- exit, cleanup, verdicts ----
+
+tl_cleanup()
+{
+	local rc=$? p
+	trap - EXIT INT TERM HUP
+	for p in "${TL_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${TL_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TL_TMP"
+	exit "$rc"
+}
+trap tl_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+tl_print_errors()
+{
+	local e
+	for e in "${TL_ERRORS[@]}"; do
+		printf '  %s\n' "$e"
+	done
+}
+
+# fail MSG: the test fails now; MSG is the first line of its output.
+fail()
+{
+	if ((${#TL_ERRORS[@]})); then
+		echo "$TEST_NAME: $* (and ${#TL_ERRORS[@]} earlier mismatches)"
+		tl_print_errors
+	else
+		echo "$TEST_NAME: $*"
+	fi
+	exit 1
+}
+
+# error MSG: record a mismatch, keep going.
+error()
+{
+	TL_ERRORS+=("$*")
+}
+
+# note MSG: an informational line (shown by the runner only on fail/skip).
+note()
+{
+	echo "note: $*"
+}
+
+skip()
+{
+	echo "$TEST_NAME: skipped: $*"
+	exit 77
+}
+
+# finish: exit 1 listing every recorded mismatch, or 0.
+finish()
+{
+	if ((${#TL_ERRORS[@]})); then
+		echo "$TEST_NAME: ${#TL_ERRORS[@]} mismatches, first: ${TL_ERRORS[0]}"
+		tl_print_errors
+		exit 1
+	fi
+	exit 0
+}
+
+# ---- prerequisites ----
+
+need_cmd()
+{
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "needs $c"
+	done
+}
+
+need_threadleak()
+{
+	[ -x "$THREADLEAK" ] || fail "no threadleak binary at $THREADLEAK (build it, or set THREADLEAK)"
+}
+
+need_testdata()
+{
+	local t
+	for t in "$@"; do
+		[ -x "$TESTDATA/$t" ] || fail "missing $TESTDATA/$t (the Makefile builds it)"
+	done
+}
+
+need_root()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root: $*"
+}
+
+# ---- processes ----
+
+register_pid()
+{
+	TL_PIDS+=("$1")
+}
+
+# proc_alive PID: true while PID exists and is not a zombie.
+proc_alive()
+{
+	local s
+	s=$(proc_state "$1" "$1") || return 1
+	[ "$s" != Z ] && [ "$s" != X ]
+}
+
+# proc_state PID TID: print the state letter of thread TID of PID.
+proc_state()
+{
+	local line
+	{ read -r line <"/proc/$1/task/$2/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	printf '%s\n' "${line%% *}"
+}
+
+# start_target CMD [ARG...]: run CMD in the background (stdin /dev/null,
+# stdout to $TARGET_OUT, stderr to $TARGET_ERR), wait for a line "ready",
+# set TARGET_PID.  Call it directly, not in $(...): it sets variables.
+start_target()
+{
+	local deadline pid
+	TL_SEQ=$((TL_SEQ + 1))
+	TARGET_OUT=$TL_TMP/target$TL_SEQ.out
+	TARGET_ERR=$TL_TMP/target$TL_SEQ.err
+	"$@" >"$TARGET_OUT" 2>"$TARGET_ERR" </dev/null &
+	pid=$!
+	TL_PIDS+=("$pid")
+	TARGET_PID=$pid
+	deadline=$((SECONDS + TL_READY_TIMEOUT))
+	until grep -qx ready "$TARGET_OUT" 2>/dev/null; do
+		if ! proc_alive "$pid"; then
+			wait "$pid" 2>/dev/null
+			fail "target '$*' exited (status $?) before it was ready: $(head -c 300 "$TARGET_ERR")"
+		fi
+		((SECONDS < deadline)) ||
+			fail "target '$*' not ready after ${TL_READY_TIMEOUT}s: $(head -c 300 "$TARGET_ERR")"
+		sleep 0.02
+	done
+}
+
+# start_target_nowait CMD [ARG...]: like start_target without waiting.
+start_target_nowait()
+{
+	TL_SEQ=$((TL_SEQ + 1))
+	TARGET_OUT=$TL_TMP/target$TL_SEQ.out
+	TARGET_ERR=$TL_TMP/target$TL_SEQ.err
+	"$@" >"$TARGET_OUT" 2>"$TARGET_ERR" </dev/null &
+	TARGET_PID=$!
+	TL_PIDS+=("$TARGET_PID")
+}
+
+# kill_target PID: SIGKILL a process this script started, and reap it.
+kill_target()
+{
+	local p keep=()
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	for p in "${TL_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	TL_PIDS=("${keep[@]}")
+	return 0
+}
+
+# task_tids PID: the tids of PID, one a line, sorted numerically.
+task_tids()
+{
+	local d
+	for d in /proc/"$1"/task/[0-9]*; do
+		[ -e "$d" ] && echo "${d##*/}"
+	done | sort -n
+}
+
+# stopped_threads PID: print "TID:STATE" for every thread in state t or T.
+stopped_threads()
+{
+	local f line s tid
+	for f in /proc/"$1"/task/[0-9]*/stat; do
+		{ read -r line <"$f"; } 2>/dev/null || continue
+		s=${line##*) }
+		s=${s%% *}
+		if [ "$s" = t ] || [ "$s" = T ]; then
+			tid=${f%/stat}
+			printf '%s:%s\n' "${tid##*/}" "$s"
+		fi
+	done
+}
+
+# assert_not_stopped PID [WHAT]: record an error when a thread of PID is
+# left in t/T (traced or stopped).  Returns 1 then.
+assert_not_stopped()
+{
+	local st
+	st=$(stopped_threads "$1")
+	if [ -n "$st" ]; then
+		error "${2:+$2: }target $1 left stopped: $(echo "$st" | head -5 | tr '\n' ' ')($(echo "$st" | wc -l) threads)"
+		return 1
+	fi
+	return 0
+}
+
+# wait_not_stopped PID SECONDS: wait until no thread of PID is in t/T.
+# Returns 1 (and prints them) when some still are after SECONDS.
+wait_not_stopped()
+{
+	local deadline st
+	deadline=$(($(date +%s%N) + $2 * 1000000000))
+	while :; do
+		st=$(stopped_threads "$1")
+		[ -z "$st" ] && return 0
+		if (($(date +%s%N) >= deadline)); then
+			echo "$st" | head -5 | tr '\n' ' '
+			echo "($(echo "$st" | wc -l) threads)"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# wait_blocked PID TID [SECONDS]: wait until thread TID sleeps (state S)
+# on two looks in a row; returns 1 if it does not within SECONDS (10).
+wait_blocked()
+{
+	local deadline=$((SECONDS + ${3:-10})) good=0 s
+	while ((SECONDS < deadline)); do
+		s=$(proc_state "$1" "$2") || return 1
+		if [ "$s" = S ]; then
+			good=$((good + 1))
+			((good >= 2)) && return 0
+		else
+			good=0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# cpu_ticks PID: utime+stime of the whole process, in clock ticks.
+cpu_ticks()
+{
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || { echo 0; return 1; }
+	line=${line##*) }
+	read -r -a f <<<"$line"
+	echo $((f[11] + f[12]))
+}
+
+# ---- running threadleak ----
+
+# run_tl OUT ARG...: run threadleak with ARGs under a timeout, stdout to
+# OUT, stderr to OUT.err; sets TL_RC.  124 means it hung.
+run_tl()
+{
+	local out=$1
+	shift
+	timeout -k 5 "$TL_SNAP_TIMEOUT" "$THREADLEAK" "$@" >"$out" 2>"$out.err" </dev/null
+	TL_RC=$?
+	return 0
+}
+
+# snapshot_json PID OUT [ARG...]: threadleak snapshot --json ARG... PID.
+snapshot_json()
+{
+	local pid=$1 out=$2
+	shift 2
+	run_tl "$out" snapshot --json "$@" "$pid"
+}
+
+# describe_rc RC: a few words on an exit status.
+describe_rc()
+{
+	case $1 in
+	124) echo "hung (killed after ${TL_SNAP_TIMEOUT}s)" ;;
+	12[5-7]) echo "could not run (status $1)" ;;
+	*) if (($1 >= 128)); then
+		echo "crashed (signal $(($1 - 128)))"
+	   else
+		echo "exit $1"
+	   fi ;;
+	esac
+}
+
+# first_line FILE: the first line of FILE, for messages.
+first_line()
+{
+	head -n 1 "$1" 2>/dev/null | cut -c 1-300
+}
+
+# ---- reading JSON snapshots (jq) ----
+
+# snap_valid FILE [PID]: the document is a threadleak snapshot (of PID).
+snap_valid()
+{
+	jq -e --argjson pid "${2:-0}" '
+		.format == "threadleak-snapshot" and .version == 1 and
+		(.threads | type) == "array" and
+		($pid == 0 or .pid == $pid)' "$1" >/dev/null 2>&1
+}
+
+# snap_tids FILE: the tids in a snapshot, sorted numerically.
+snap_tids()
+{
+	jq -r '.threads[].tid' "$1" | sort -n
+}
+
+# snap_table FILE: one line per thread, tab-separated:
+#   tid  state  kind  owner  func1,func2,...   (innermost first)
+# A frame without a function shows as "?".
+snap_table()
+{
+	jq -r '.threads[] | [
+		(.tid | tostring),
+		(.state // "?"),
+		(.wait.kind // "null"),
+		((.wait.owner // 0) | tostring),
+		([.frames[]? | (.function // "?")] | join(","))
+	] | @tsv' "$1"
+}
+
+# snap_frames FILE: one line per thread: tid state TAB pc:function|...
+snap_frames()
+{
+	jq -r '.threads[] | [
+		(.tid | tostring),
+		(.state // "?"),
+		([.frames[]? | "\(.pc):\(.function // "?")"] | join("|"))
+	] | @tsv' "$1"
+}
+
+# has_function LIST NAME: NAME is in the comma-separated LIST of function
+# names, exactly or as a compiler clone (NAME.constprop.0, NAME.isra.0, ...).
+has_function()
+{
+	local f
+	local IFS=,
+	for f in $1; do
+		[ "$f" = "$2" ] && return 0
+		case $f in "$2".*) return 0 ;; esac
+	done
+	return 1
+}
