@@ -67,7 +67,8 @@ int cmd_snapshot(int argc, char **argv)
 	char *end;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:jtqu:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:jtqu:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			output = optarg;
@@ -107,8 +108,13 @@ int cmd_snapshot(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case ':':
+			errorf("option '%s' needs a value; try 'threadleak snapshot --help'",
+			       argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			usage(stderr);
+			errorf("unknown option '%s'; try 'threadleak snapshot --help'",
+			       argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

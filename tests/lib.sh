@@ -379,9 +379,9 @@ snap_frames()
 # names, exactly or as a compiler clone (NAME.constprop.0, NAME.isra.0, ...).
 has_function()
 {
-	local f
-	local IFS=,
-	for f in $1; do
+	local f fs
+	IFS=, read -r -a fs <<<"$1"
+	for f in "${fs[@]}"; do
 		[ "$f" = "$2" ] && return 0
 		case $f in "$2".*) return 0 ;; esac
 	done
