@@ -8,6 +8,7 @@
  */
 #include "render.h"
 #include "group.h"
+#include "locks.h"
 #include "util.h"
 
 #include <errno.h>
@@ -85,10 +86,33 @@ static void print_stack(const struct out *o, const struct thread *t)
 
 static const char *thread_name_of(const struct snapshot *snap, int tid)
 {
-	for (size_t i = 0; i < snap->nthreads; i++)
-		if (snap->threads[i].tid == tid)
-			return snap->threads[i].name;
-	return NULL;
+	const struct thread *t = snapshot_find_thread(snap, tid);
+
+	return t ? t->name : NULL;
+}
+
+/* One line per lock cycle, each reported once (from its smallest tid). */
+static void print_deadlocks(const struct out *o)
+{
+	int cycle[64];
+
+	for (size_t i = 0; i < o->snap->nthreads; i++) {
+		const struct thread *t = &o->snap->threads[i];
+		int n = lock_cycle(o->snap, t, cycle, 64);
+		bool smallest = n > 0;
+		for (int k = 1; k < n; k++)
+			if (cycle[k] < t->tid)
+				smallest = false;
+		if (!smallest)
+			continue;
+		fprintf(o->fp, "%sdeadlock:%s", col(o, C_WARN), col(o, C_RESET));
+		for (int k = 0; k <= n; k++) {
+			int tid = cycle[k % n];
+			const char *nm = thread_name_of(o->snap, tid);
+			fprintf(o->fp, "%s%d (%s)", k ? " -> " : " ", tid, nm ? nm : "?");
+		}
+		fprintf(o->fp, ", each waiting for a mutex the next one holds\n");
+	}
 }
 
 /* "on pipe:[123]" / "on 0x7f.. held by 1234 (worker)" for one thread. */
@@ -262,6 +286,7 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	struct grouping g;
 
 	print_summary(&o);
+	print_deadlocks(&o);
 	fprintf(fp, "\n");
 	if (opt->per_thread) {
 		for (size_t i = 0; i < snap->nthreads; i++)
