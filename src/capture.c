@@ -467,9 +467,13 @@ static int build_snapshot(struct capture *c, struct snapshot *snap)
 		if (why && w->st.state != 'Z') {
 			t->partial = true;
 			t->error = strdup(why);
-		} else if (w->nraw && !w->complete && w->nraw < 2) {
+		} else if (w->nraw && !w->complete) {
 			t->partial = true;
-			t->error = strdup("the stack could not be unwound past the first frame");
+			/* The unwinder stopped before the outermost frame:
+			 * no unwind info for the next caller, or bad memory. */
+			if (asprintf(&t->error, "unwinding stopped after %d frame%s",
+				     w->nraw, w->nraw == 1 ? "" : "s") < 0)
+				t->error = NULL;
 		}
 		if (t->partial)
 			snap->partial = true;

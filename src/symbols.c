@@ -80,19 +80,29 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	struct symbolizer *s = *userdata;
-	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name,
-					  elfp);
-
-	if (fd >= 0 || *elfp || name[0] != '/' || !s)
-		return fd;
-
-	/* The name in maps may end in " (deleted)": map_files finds it. */
 	char path[4096];
+	Dwarf_Addr low;
+	int fd;
+
+	/* A deleted file: libdwfl would rebuild it from the loaded segments,
+	 * which lack the symbol table and debug info; map_files still has
+	 * the whole file. */
 	snprintf(path, sizeof(path), "%s", name);
 	char *sp = strrchr(path, ' ');
-	if (sp && strcmp(sp, " (deleted)") == 0)
+	bool deleted = name[0] == '/' && sp && strcmp(sp, " (deleted)") == 0;
+	if (deleted && s) {
 		*sp = '\0';
-	Dwarf_Addr low;
+		dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
+		fd = open_through_proc(s->pid, path, low);
+		if (fd >= 0) {
+			*file_name = strdup(path);
+			return fd;
+		}
+	}
+	fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	if (fd >= 0 || *elfp || name[0] != '/' || !s || deleted)
+		return fd;
+	/* Not openable by its name here: another mount namespace. */
 	dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
 	fd = open_through_proc(s->pid, path, low);
 	if (fd >= 0)
