@@ -155,22 +155,30 @@ static int libunwind_unwind(void *state, int tid, const struct cpu_regs *regs,
 	*complete = false;
 	if (unw_init_remote(&c, s->as, s) < 0)
 		goto out;
+	/* libunwind ends "normally" also where it merely found no unwind info
+	 * (JIT code) and guessed: a walk is complete only if the last frame
+	 * it stepped from had unwind info. */
+	bool had_info = false;
 	while (n < max) {
 		unw_word_t ip;
+		unw_proc_info_t pi;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
 			break;
 		if (n > 0 && ip == 0) {
-			*complete = true;
+			*complete = had_info;
 			break;
 		}
 		frames[n].pc = ip;
 		frames[n].return_address = next_is_return;
 		n++;
+		/* Without info, libunwind "succeeds" with a one-byte range. */
+		had_info = unw_get_proc_info(&c, &pi) == 0 &&
+			   !(pi.start_ip == ip && pi.end_ip == ip + 1);
 		/* The frame after a signal frame was interrupted, not called. */
 		next_is_return = unw_is_signal_frame(&c) <= 0;
 		int rc = unw_step(&c);
 		if (rc <= 0) {
-			*complete = rc == 0;
+			*complete = rc == 0 && had_info;
 			break;
 		}
 	}
