@@ -24,6 +24,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v jq >/dev/null 2>&1 || need jq
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
+	command -v gdb >/dev/null 2>&1 || need gdb
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils

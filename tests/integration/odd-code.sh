@@ -1,0 +1,57 @@
+#!/bin/bash
+# odd-code: code that has little to say about itself must not crash or
+# stall threadleak, and must show what can be known:
+#   - a stripped executable: module+offset frames, libc frames still named;
+#   - a deleted executable: still symbolized (through /proc/PID/map_files);
+#   - JIT-like anonymous code: a bare pc, the stack marked partial (exit 1).
+. "$(dirname "$0")/../lib.sh"
+
+need_cmd jq
+need_threadleak
+need_testdata waits jit
+
+# stripped
+cp "$TESTDATA/waits" "$TL_TMP/waits-stripped"
+strip "$TL_TMP/waits-stripped"
+start_target "$TL_TMP/waits-stripped"
+json=$TL_TMP/stripped.json
+for u in libdw libunwind; do
+	snapshot_json "$TARGET_PID" "$json" --unwinder=$u
+	((TL_RC == 0)) || error "stripped ($u): $(describe_rc $TL_RC): $(first_line "$json.err")"
+	n=$(jq '[.threads[].frames[] | select((.module // "") | endswith("waits-stripped")) | select(.function == null and .offset != null)] | length' "$json")
+	((n > 20)) || error "stripped ($u): expected module+offset frames of the executable, got $n"
+	jq -e '[.threads[].frames[].function] | index("start_thread")' "$json" >/dev/null ||
+		error "stripped ($u): libc frames lost their names"
+	jq -e '[.threads[] | select(.wait.kind == "mutex")] | length == 3' "$json" >/dev/null ||
+		error "stripped ($u): expected 3 mutex waiters"
+done
+assert_not_stopped "$TARGET_PID" "stripped"
+kill_target "$TARGET_PID"
+
+# deleted
+cp "$TESTDATA/waits" "$TL_TMP/waits-deleted"
+start_target "$TL_TMP/waits-deleted"
+rm -f "$TL_TMP/waits-deleted"
+json=$TL_TMP/deleted.json
+snapshot_json "$TARGET_PID" "$json"
+((TL_RC == 0)) || error "deleted: $(describe_rc $TL_RC): $(first_line "$json.err")"
+jq -e '[.threads[].frames[].function] | index("stuck_in_mutex")' "$json" >/dev/null ||
+	error "deleted: the executable's functions are not named"
+assert_not_stopped "$TARGET_PID" "deleted"
+kill_target "$TARGET_PID"
+
+# jit
+start_target "$TESTDATA/jit"
+while read -r _ tid kind _; do
+	for u in libdw libunwind; do
+		json=$TL_TMP/jit-$u.json
+		snapshot_json "$TARGET_PID" "$json" --unwinder=$u
+		((TL_RC == 1)) || error "jit ($u): $(describe_rc $TL_RC), expected 1 (partial)"
+		got=$(jq -r ".threads[] | select(.tid == $tid) |
+			\"\(.wait.kind) \(.partial) \(.frames[0].module) \(.frames[0].pc | startswith(\"0x\"))\"" "$json")
+		[ "$got" = "$kind true null true" ] ||
+			error "jit ($u): thread $tid: got '$got', expected '$kind true null true'"
+	done
+done < <(grep '^expect ' "$TARGET_OUT")
+assert_not_stopped "$TARGET_PID" "jit"
+finish
