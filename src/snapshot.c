@@ -405,17 +405,15 @@ static int reindent_cb(const char *buf, size_t size, void *data)
 {
 	static const char spaces[] = "                ";
 	struct emitter *e = data;
-	size_t start = 0;
+	const char *end = buf + size, *nl;
 
-	for (size_t i = 0; i < size; i++) {
-		if (buf[i] != '\n')
-			continue;
-		emit(e, buf + start, i + 1 - start);
+	while ((nl = memchr(buf, '\n', (size_t)(end - buf)))) {
+		emit(e, buf, (size_t)(nl + 1 - buf));
 		emit(e, spaces, e->indent < sizeof(spaces) - 1 ?
 				e->indent : sizeof(spaces) - 1);
-		start = i + 1;
+		buf = nl + 1;
 	}
-	emit(e, buf + start, size - start);
+	emit(e, buf, (size_t)(end - buf));
 	return e->err ? -1 : 0;
 }
 

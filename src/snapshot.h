@@ -99,8 +99,13 @@ struct snapshot {
 	size_t nthreads;
 };
 
+/* Frees everything under snap and snap itself (a heap object); NULL-safe. */
 void snapshot_free(struct snapshot *snap);
-/* Appends a zeroed thread; returns it or NULL on allocation failure. */
+/*
+ * Appends a zeroed thread (its wait wait_info_init'd); returns it or NULL on
+ * allocation failure.  The arrays' capacity is implied by their length, so
+ * grow threads[] and frames[] only through these two functions.
+ */
 struct thread *snapshot_add_thread(struct snapshot *snap);
 /* Appends a zeroed frame to thread; returns it or NULL. */
 struct frame *thread_add_frame(struct thread *t);
@@ -109,8 +114,10 @@ void wait_info_init(struct wait_info *w);
 
 /*
  * JSON.  snapshot_write() writes the document to fp (compact when !pretty);
- * returns 0 or -errno.  snapshot_read() parses a file; on failure returns
- * NULL and puts a one-line reason (without the file name) in err.
+ * returns 0 or -errno.  snapshot_to_json() returns the same text, trailing
+ * newline included, for the caller to free(); NULL with errno set on error.
+ * snapshot_read() parses a file; on failure returns NULL and puts a
+ * one-line reason (without the file name) in err.
  */
 int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);
 char *snapshot_to_json(const struct snapshot *snap, bool pretty);

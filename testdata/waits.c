@@ -57,7 +57,7 @@
 #define BARRIER() __asm__ volatile("" ::: "memory")
 
 #define POOL_SIZE 5
-#define SETUP_TIMEOUT_MS 10000
+#define SETUP_TIMEOUT_MS 60000
 
 static pid_t gettid_(void)
 {

@@ -26,7 +26,7 @@ TL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 THREADLEAK=${THREADLEAK:-$TL_ROOT/threadleak}
 case $THREADLEAK in
 /*) ;;
-*/*) THREADLEAK=$PWD/$THREADLEAK ;;
+*/*) THREADLEAK=$PWD/${THREADLEAK#./} ;;
 *) THREADLEAK=$(command -v "$THREADLEAK" || echo "$THREADLEAK") ;;
 esac
 TESTDATA=${TESTDATA:-$TL_ROOT/testdata}
@@ -40,18 +40,54 @@ TL_PIDS=()
 TL_ERRORS=()
 TL_SEQ=0
 
+# Starting a program is slow on small VMs (tens of ms): the helpers below
+# poll with bash builtins only.  tl_sleep SECS sleeps without a fork, in
+# read -t on a fifo that nobody writes.
+if mkfifo "$TL_TMP/.sleep" 2>/dev/null && exec {TL_SLEEP_FD}<>"$TL_TMP/.sleep"; then
+	tl_sleep() { read -r -t "$1" -u "$TL_SLEEP_FD" _ || :; }
+else
+	tl_sleep() { sleep "$1"; }
+fi
+
+# tl_now_us: microseconds since the epoch (bash 5 $EPOCHREALTIME).
+tl_now_us()
+{
+	local t=$EPOCHREALTIME
+	echo "${t/[.,]/}"
+}
+
 # ---- exit, cleanup, verdicts ----
+
+# signal_child SIG PID: send SIG to PID, but only while it is still a child
+# of this shell: once bash has reaped it, the pid may belong to someone else.
+signal_child()
+{
+	local line f
+	{ read -r line <"/proc/$2/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	read -r -a f <<<"$line"
+	[ "${f[1]}" = "$$" ] || return 1
+	kill -"$1" "$2" 2>/dev/null
+}
+
+tl_kill_child()
+{
+	signal_child KILL "$1"
+	return 0
+}
 
 tl_cleanup()
 {
 	local rc=$? p
 	trap - EXIT INT TERM HUP
-	for p in "${TL_PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${TL_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
+	{
+		for p in "${TL_PIDS[@]}"; do
+			tl_kill_child "$p"
+		done
+		for p in "${TL_PIDS[@]}"; do
+			wait "$p"
+		done
+	} 2>/dev/null	# also silences bash's "Killed" job notices
 	rm -rf "$TL_TMP"
 	exit "$rc"
 }
@@ -139,17 +175,30 @@ need_root()
 
 # ---- processes ----
 
+# register_pid PID: kill (SIGKILL) and reap this child of ours on exit.
 register_pid()
 {
 	TL_PIDS+=("$1")
 }
 
+# unregister_pid PID: forget it (call before reaping it with wait).
+unregister_pid()
+{
+	local p keep=()
+	for p in "${TL_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	TL_PIDS=("${keep[@]}")
+}
+
 # proc_alive PID: true while PID exists and is not a zombie.
 proc_alive()
 {
-	local s
-	s=$(proc_state "$1" "$1") || return 1
-	[ "$s" != Z ] && [ "$s" != X ]
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	line=${line##*) }
+	line=${line%% *}
+	[ "$line" != Z ] && [ "$line" != X ]
 }
 
 # proc_state PID TID: print the state letter of thread TID of PID.
@@ -175,15 +224,29 @@ start_target()
 	TL_PIDS+=("$pid")
 	TARGET_PID=$pid
 	deadline=$((SECONDS + TL_READY_TIMEOUT))
-	until grep -qx ready "$TARGET_OUT" 2>/dev/null; do
+	until has_line "$TARGET_OUT" ready; do
 		if ! proc_alive "$pid"; then
+			# it may have said "ready" just before it exited
+			has_line "$TARGET_OUT" ready && break
+			unregister_pid "$pid"
 			wait "$pid" 2>/dev/null
 			fail "target '$*' exited (status $?) before it was ready: $(head -c 300 "$TARGET_ERR")"
 		fi
 		((SECONDS < deadline)) ||
 			fail "target '$*' not ready after ${TL_READY_TIMEOUT}s: $(head -c 300 "$TARGET_ERR")"
-		sleep 0.02
+		tl_sleep 0.01
 	done
+}
+
+# has_line FILE LINE: FILE has a line that is exactly LINE (builtins only).
+has_line()
+{
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l || [ -n "$l" ]; do
+		[ "$l" = "$2" ] && return 0
+	done <"$1"
+	return 1
 }
 
 # start_target_nowait CMD [ARG...]: like start_target without waiting.
@@ -200,13 +263,8 @@ start_target_nowait()
 # kill_target PID: SIGKILL a process this script started, and reap it.
 kill_target()
 {
-	local p keep=()
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	for p in "${TL_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	TL_PIDS=("${keep[@]}")
+	unregister_pid "$1"
+	{ tl_kill_child "$1"; wait "$1"; } 2>/dev/null
 	return 0
 }
 
@@ -222,8 +280,15 @@ task_tids()
 # stopped_threads PID: print "TID:STATE" for every thread in state t or T.
 stopped_threads()
 {
-	local f line s tid
-	for f in /proc/"$1"/task/[0-9]*/stat; do
+	local files=(/proc/"$1"/task/[0-9]*/stat) f line s tid
+	[ -e "${files[0]}" ] || return 0
+	if ((${#files[@]} > 200)); then
+		# one cat for all: faster than a bash loop over thousands
+		cat "${files[@]}" 2>/dev/null |
+			sed -n 's/^\([0-9][0-9]*\) .*) \([tT]\) .*$/\1:\2/p'
+		return 0
+	fi
+	for f in "${files[@]}"; do
 		{ read -r line <"$f"; } 2>/dev/null || continue
 		s=${line##*) }
 		s=${s%% *}
@@ -252,16 +317,16 @@ assert_not_stopped()
 wait_not_stopped()
 {
 	local deadline st
-	deadline=$(($(date +%s%N) + $2 * 1000000000))
+	deadline=$(($(tl_now_us) + $2 * 1000000))
 	while :; do
 		st=$(stopped_threads "$1")
 		[ -z "$st" ] && return 0
-		if (($(date +%s%N) >= deadline)); then
+		if (($(tl_now_us) >= deadline)); then
 			echo "$st" | head -5 | tr '\n' ' '
 			echo "($(echo "$st" | wc -l) threads)"
 			return 1
 		fi
-		sleep 0.05
+		tl_sleep 0.05
 	done
 }
 
@@ -269,16 +334,17 @@ wait_not_stopped()
 # on two looks in a row; returns 1 if it does not within SECONDS (10).
 wait_blocked()
 {
-	local deadline=$((SECONDS + ${3:-10})) good=0 s
+	local deadline=$((SECONDS + ${3:-10})) good=0 line
 	while ((SECONDS < deadline)); do
-		s=$(proc_state "$1" "$2") || return 1
-		if [ "$s" = S ]; then
+		{ read -r line <"/proc/$1/task/$2/stat"; } 2>/dev/null || return 1
+		line=${line##*) }
+		if [ "${line%% *}" = S ]; then
 			good=$((good + 1))
 			((good >= 2)) && return 0
 		else
 			good=0
 		fi
-		sleep 0.02
+		tl_sleep 0.01
 	done
 	return 1
 }
@@ -363,6 +429,27 @@ snap_table()
 		((.wait.owner // 0) | tostring),
 		([.frames[]? | (.function // "?")] | join(","))
 	] | @tsv' "$1"
+}
+
+# seconds_since START_US [SLACK_S]: seconds (decimal) from START_US (a
+# tl_now_us value) to now, plus SLACK_S (integer, default 1).
+seconds_since()
+{
+	local us=$(($(tl_now_us) - $1 + ${2:-1} * 1000000))
+	printf '%d.%06d\n' $((us / 1000000)) $((us % 1000000))
+}
+
+# check_blocked_sec LABEL FILE MAX: every numeric blocked_sec (of threads
+# not in R) lies in [0, MAX]: nothing waited longer than the target lived.
+check_blocked_sec()
+{
+	local label=$1 tid sec
+	while read -r tid sec; do
+		error "$label: thread $tid: blocked_sec $sec, but the target is only ${3}s old"
+	done < <(jq -r --argjson max "$3" '.threads[] |
+		select(.state != "R" and (.wait.blocked_sec | type) == "number") |
+		select(.wait.blocked_sec < 0 or .wait.blocked_sec > $max) |
+		"\(.tid) \(.wait.blocked_sec)"' "$2")
 }
 
 # snap_frames FILE: one line per thread: tid state TAB pc:function|...

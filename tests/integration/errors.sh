@@ -90,16 +90,27 @@ fi
 assert_not_stopped "$$" "snapshot of the test shell"
 
 # ---- a zombie ----
-# bash forks a child, then becomes `sleep`, which never reaps it
+# bash forks a child, then becomes `sleep`, which never reaps it; the child
+# exits once its parent is `sleep` (bash would have reaped it before)
 zombie_out=$TL_TMP/zombie.pid
-bash -c 'sleep 0.3 & echo $! >"$1"; exec sleep 60' zombie-parent "$zombie_out" </dev/null &
+bash -c '
+	p=$$
+	(
+		until { read -r c </proc/$p/comm; } 2>/dev/null && [ "$c" = sleep ]; do
+			((SECONDS < 10)) || break
+		done
+		exit 0
+	) &
+	echo $! >"$1"
+	exec sleep 60' zombie-parent "$zombie_out" </dev/null &
 register_pid $!
 zpid=
 deadline=$((SECONDS + 10))
 while ((SECONDS < deadline)); do
-	zpid=$(cat "$zombie_out" 2>/dev/null)
+	zpid=
+	{ read -r zpid <"$zombie_out"; } 2>/dev/null
 	[ -n "$zpid" ] && [ "$(proc_state "$zpid" "$zpid")" = Z ] && break
-	sleep 0.05
+	tl_sleep 0.05
 done
 if [ -n "$zpid" ] && [ "$(proc_state "$zpid" "$zpid")" = Z ]; then
 	run_tl "$TL_TMP/zombie" snapshot "$zpid"
@@ -178,7 +189,7 @@ for ((i = 0; i < 5; i++)); do
 done
 # still churning: it keeps using CPU
 t0=$(cpu_ticks "$TARGET_PID")
-sleep 2
+tl_sleep 2
 t1=$(cpu_ticks "$TARGET_PID")
 ((t1 > t0)) || error "the churn target stopped making progress after the snapshots (cpu ticks $t0 -> $t1)"
 assert_not_stopped "$TARGET_PID" "churn, 2 s later"
@@ -191,9 +202,6 @@ elif ! command -v setpriv >/dev/null 2>&1; then
 	note "no setpriv: unprivileged-user check skipped"
 else
 	start_target "$TESTDATA/nothreads"
-	run_tl "$TL_TMP/nobody" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$THREADLEAK" snapshot "$TARGET_PID"
-	# run_tl prefixes $THREADLEAK: run setpriv ourselves instead
 	timeout -k 5 "$TL_SNAP_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$THREADLEAK" snapshot "$TARGET_PID" >"$TL_TMP/nobody" 2>"$TL_TMP/nobody.err" </dev/null
 	TL_RC=$?

@@ -1,0 +1,65 @@
+#!/bin/bash
+# blocked-time: wait.blocked_sec ("waiting 3s") is plausible.  A thread
+# cannot have been blocked for longer than its process has existed, and a
+# thread of testdata/waits that has been stuck since "ready" has been
+# blocked at least since then.  One snapshot per target, so that no earlier
+# capture has woken the threads.  The demo adds threads created during the
+# capture (a thread that has not run yet is no reason for a huge value).
+. "$(dirname "$0")/../lib.sh"
+
+need_cmd jq
+need_threadleak
+need_testdata waits demo
+
+# check_lower LABEL FILE MIN: blocked_sec >= MIN for threads not in R.
+check_lower()
+{
+	local tid sec
+	while read -r tid sec; do
+		error "$1: thread $tid: blocked_sec $sec, but it has been blocked for at least ${3}s"
+	done < <(jq -r --argjson min "$3" '.threads[] |
+		select(.state != "R" and (.wait.blocked_sec | type) == "number") |
+		select(.wait.blocked_sec < $min) |
+		"\(.tid) \(.wait.blocked_sec)"' "$2")
+}
+
+# snapshot_checked LABEL JSON: snapshot the target, fail unless exit 0/1.
+snapshot_checked()
+{
+	snapshot_json "$TARGET_PID" "$2"
+	assert_not_stopped "$TARGET_PID" "$1"
+	case $TL_RC in
+	0 | 1) snap_valid "$2" "$TARGET_PID" || fail "$1: not a snapshot of $TARGET_PID" ;;
+	*) fail "$1: $(describe_rc $TL_RC): $(first_line "$2.err")" ;;
+	esac
+}
+
+for unwinder in libdw libunwind; do
+	label="waits --unwinder=$unwinder"
+	t0=$(tl_now_us)
+	start_target "$TESTDATA/waits"
+	t_ready=$(tl_now_us)
+	wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits: main thread never blocked"
+	tl_sleep 2
+	t_snap=$(tl_now_us)
+	json=$TL_TMP/waits-$unwinder.json
+	snapshot_checked "$label" "$json"
+	check_blocked_sec "$label" "$json" "$(seconds_since "$t0" 1)"
+	# blocked since "ready", give or take a second
+	ms=$(((t_snap - t_ready) / 1000 - 1000))
+	((ms > 0)) || ms=0
+	check_lower "$label" "$json" "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	n=$(jq '[.threads[] | select(.state != "R") | .wait.blocked_sec | numbers] | length' "$json")
+	((n > 0)) || error "$label: no blocked thread has a blocked_sec"
+	kill_target "$TARGET_PID"
+done
+
+TL_READY_TIMEOUT=${TL_DEMO_READY_TIMEOUT:-90}
+t0=$(tl_now_us)
+start_target "$TESTDATA/demo"
+json=$TL_TMP/demo.json
+snapshot_checked "demo" "$json"
+check_blocked_sec "demo" "$json" "$(seconds_since "$t0" 1)"
+kill_target "$TARGET_PID"
+
+finish

@@ -1,0 +1,70 @@
+#!/bin/bash
+# demo: the bundled leaky server (testdata/demo, `make demo`) is shown as
+# the README says: >= 20 leaked workers waiting on a condvar in
+# handle_request -> wait_for_reply with one identical stack, 3 log_reader
+# threads in read, accept_loop in accept, stats_spinner running.  The demo
+# keeps leaking threads while it is captured.
+. "$(dirname "$0")/../lib.sh"
+
+need_cmd jq
+need_threadleak
+need_testdata demo
+
+TL_READY_TIMEOUT=${TL_DEMO_READY_TIMEOUT:-90}	# 20 leaks at 100 ms, on a slow VM
+start_target "$TESTDATA/demo"
+
+json=$TL_TMP/demo.json
+snapshot_json "$TARGET_PID" "$json"
+assert_not_stopped "$TARGET_PID" "snapshot of the demo"
+proc_alive "$TARGET_PID" || fail "the demo died"
+case $TL_RC in
+0 | 1) ;;
+*) fail "snapshot of the demo: $(describe_rc $TL_RC): $(first_line "$json.err")" ;;
+esac
+snap_valid "$json" "$TARGET_PID" || fail "not a snapshot of the demo: $(head -c 200 "$json")"
+
+workers=0 worker_sig= readers=0 acceptors=0 spinners=0
+while IFS=$'\t' read -r tid state kind owner funcs; do
+	if has_function "$funcs" wait_for_reply; then
+		workers=$((workers + 1))
+		[ "$kind" = condvar ] || error "worker $tid: kind $kind, expected condvar"
+		has_function "$funcs" handle_request ||
+			error "worker $tid: handle_request not in its stack [$funcs]"
+		if [ -z "$worker_sig" ]; then
+			worker_sig=$funcs
+		elif [ "$funcs" != "$worker_sig" ]; then
+			error "worker $tid: stack [$funcs] differs from another worker's [$worker_sig]"
+		fi
+	elif has_function "$funcs" log_reader; then
+		readers=$((readers + 1))
+		[ "$kind" = read ] || error "log_reader $tid: kind $kind, expected read"
+	elif has_function "$funcs" accept_loop; then
+		acceptors=$((acceptors + 1))
+		[ "$kind" = accept ] || error "accept_loop $tid: kind $kind, expected accept"
+	elif has_function "$funcs" stats_spinner; then
+		spinners=$((spinners + 1))
+		[ "$kind" = running ] || error "stats_spinner $tid: kind $kind, expected running"
+	fi
+done < <(snap_table "$json")
+
+((workers >= 20)) || error "$workers leaked workers in wait_for_reply, expected at least 20"
+((readers == 3)) || error "$readers log_reader threads, expected 3"
+((acceptors == 1)) || error "$acceptors accept_loop threads, expected 1"
+((spinners == 1)) || error "$spinners stats_spinner threads, expected 1"
+
+# the grouped text shows the leak as one group of >= 20
+out=$TL_TMP/demo.txt
+run_tl "$out" snapshot "$TARGET_PID"
+assert_not_stopped "$TARGET_PID" "text snapshot of the demo"
+case $TL_RC in
+0 | 1)
+	grep -Eq '(^|[^0-9.])([2-9][0-9]|1[0-9][0-9]|200) threads' "$out" ||
+		error "text snapshot: no group of 20 or more threads"
+	n=$(grep -c wait_for_reply "$out")
+	((n >= 1 && n < 20)) ||
+		error "text snapshot: wait_for_reply on $n lines: the workers are not grouped"
+	;;
+*) error "text snapshot of the demo: $(describe_rc $TL_RC): $(first_line "$out.err")" ;;
+esac
+
+finish

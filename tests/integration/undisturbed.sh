@@ -1,0 +1,34 @@
+#!/bin/bash
+# undisturbed: a snapshot must not disturb the target (DESIGN.md principle
+# 1): no blocking call of testdata/waits may fail with EINTR because of it.
+# epoll_wait and sigtimedwait return EINTR when their thread is stopped by
+# ptrace (gdb and eu-stack both do this); waits reports any such failure on
+# its stdout as "eintr TID FUNCTION".  Every output mode and unwinder is
+# tried, on the -O2 and the -O0 build.
+. "$(dirname "$0")/../lib.sh"
+
+need_threadleak
+need_testdata waits waits-O0
+
+for build in waits waits-O0; do
+	start_target "$TESTDATA/$build"
+	wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "$build: main thread never blocked"
+	seen=0
+	for args in "--json --unwinder=libdw" "--json --unwinder=libunwind" "" "--threads"; do
+		label="$build: snapshot${args:+ $args}"
+		# shellcheck disable=SC2086
+		run_tl "$TL_TMP/out" snapshot $args "$TARGET_PID"
+		((TL_RC == 0)) ||
+			error "$label: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/out.err")"
+		assert_not_stopped "$TARGET_PID" "$label"
+		tl_sleep 0.1	# let a disturbed thread report
+		n=$(grep -c '^eintr' "$TARGET_OUT")
+		if ((n > seen)); then
+			error "$label: EINTR in $(grep '^eintr' "$TARGET_OUT" | tail -n $((n - seen)) | cut -d' ' -f3 | sort -u | tr '\n' ' ')(a thread was stopped in a call that does not restart)"
+			seen=$n
+		fi
+	done
+	proc_alive "$TARGET_PID" || error "$build: the target died"
+	kill_target "$TARGET_PID"
+done
+finish
