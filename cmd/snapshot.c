@@ -25,6 +25,8 @@ static void usage(FILE *fp)
 		"  -t, --threads         one entry per thread instead of groups\n"
 		"  -q, --quiet           print nothing (with -o)\n"
 		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
+		"  -s, --stop            stop every thread for a consistent cut (default:\n"
+		"                        blocked threads are captured without a stop)\n"
 		"      --timeout SEC     how long to wait for a thread to stop (default 1)\n"
 		"      --color WHEN      auto (default), always or never\n"
 		"  -h, --help            this help\n");
@@ -55,6 +57,7 @@ int cmd_snapshot(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "unwinder", required_argument, NULL, 'u' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "stop", no_argument, NULL, 's' },
 		{ "color", required_argument, NULL, 'C' },
 		{ "colour", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -68,7 +71,7 @@ int cmd_snapshot(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:jtqu:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:jtqsu:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			output = optarg;
@@ -81,6 +84,9 @@ int cmd_snapshot(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 's':
+			copt.all_stop = true;
 			break;
 		case 'u':
 			copt.unwinder = unwind_find(optarg);

@@ -1,15 +1,22 @@
 /*
- * capture: pid -> snapshot, all-stop; see capture.h.
+ * capture: pid -> snapshot; see capture.h for the policy.
  *
  * Phases, each over every thread before the next:
  *   1. check the pid (exists, not a kernel thread, a zombie or ourself,
  *      traceable) and open the target's modules, memory and unwinder;
- *   2. read each thread's stat, wchan and last-run time, then seize and
- *      interrupt it; list the tasks again until no new thread appears
- *      (a thread created meanwhile is caught by the next listing);
- *   3. wait for each stop (bounded), read registers, unwind to raw pcs;
- *   4. detach everything, giving back any signal that arrived meanwhile;
- *   5. symbolize, classify, describe the objects waited on.
+ *   2. observe: each thread's stat, syscall line, run count, last-run time
+ *      and wchan, read in parallel on every CPU (reading /proc/TID/syscall
+ *      waits for the task to be off-CPU, ~20 us each);
+ *   3. unwind blocked threads from what was observed, stopping nothing;
+ *   4. validate: observe the syscall line and run count again, in
+ *      parallel; a thread that changed is captured again;
+ *   5. stop, one at a time, the threads that need it (running, not
+ *      unwindable without all registers, not validated), unless a stop
+ *      would break their call with EINTR;
+ *   6. list the tasks again and capture threads that appeared meanwhile;
+ *   7. symbolize, classify, describe the objects waited on.
+ * With all_stop, phase 3-5 become: seize every thread (re-listing until no
+ * new one appears), unwind each from its registers, release all together.
  * Per-thread working state lives in struct work until it becomes a
  * struct thread of the snapshot.
  */
@@ -31,27 +38,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RELIST_ROUNDS 64
+
+#define MAX_RELIST_ROUNDS 64	/* all-stop: until no new thread appears */
+#define NOSTOP_RELIST_ROUNDS 3	/* non-stop: newcomers during a capture */
+#define NOSTOP_ATTEMPTS 3	/* for threads that must not be stopped */
 
 enum work_state {
-	W_LISTED,		/* pre-read done, not seized */
-	W_SEIZED,		/* interrupt sent */
-	W_STOPPED,		/* in a ptrace stop */
-	W_DETACHED,		/* captured and released */
+	W_NEW,			/* listed, not observed yet */
+	W_OBSERVED,		/* observed, not captured */
+	W_UNWOUND,		/* unwound without a stop, to be validated */
+	W_CAPTURED,		/* done: stack valid */
+	W_SEIZED,		/* all-stop: interrupt sent */
+	W_STOPPED,		/* all-stop: in a ptrace stop */
 	W_GONE,			/* exited before we could capture it */
 	W_NOSTOP,		/* did not stop in time (D state) */
-	W_FAILED,		/* could not be seized */
+	W_FAILED,		/* could not be seized, or an exited leader */
+	W_UNSAFE,		/* only a stop would do, and a stop would EINTR */
 };
 
 struct work {
 	int tid;
 	enum work_state state;
+	int attempts;		/* non-stop captures tried */
 	struct proc_stat st;
+	struct proc_syscall sc;	/* the observed syscall line */
+	bool have_sc;
+	uint64_t runs;		/* schedstat run count when observed */
+	bool have_runs;
 	char wchan[64];
-	double exec_start_ms;	/* <0 unknown */
+	double exec_start_ms;	/* <=0 unknown */
+	bool stopped;		/* captured in a ptrace stop */
 	int pending_sig;
 	int seize_err;
-	struct cpu_regs regs;
+	struct cpu_regs regs;	/* what the unwinder started from */
 	bool have_regs;
 	struct raw_frame *raw;
 	int nraw;
@@ -65,10 +84,13 @@ struct capture {
 	size_t n, cap;
 	struct memory *mem;
 	struct symbolizer *sym;
+	struct fd_table *fds;
 	const struct unwind_ops *uw;
 	void *uw_state;
-	double sched_now_ms;	/* scheduler clock at the start, <0 unknown */
-	int exited_meanwhile;
+	struct raw_frame *buf;	/* UNWIND_MAX_FRAMES scratch frames */
+	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
+	double uptime;		/* seconds since boot at the start */
+	int threads_stopped;
 };
 
 static const char *errno_text(int err)
@@ -164,16 +186,52 @@ static int check_target(int *pid, char *err, size_t errlen)
 	return 0;
 }
 
-static struct work *find_work(struct capture *c, int tid)
+static int cmp_work(const void *a, const void *b)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->w[i].tid == tid)
-			return &c->w[i];
-	return NULL;
+	int x = ((const struct work *)a)->tid, y = ((const struct work *)b)->tid;
+
+	return (x > y) - (x < y);
 }
 
-/* Reads what the kernel says of a thread before we disturb it. */
-static void pre_read(struct capture *c, struct work *w)
+/* c->w is kept in ascending tid order. */
+static struct work *find_work(struct capture *c, int tid)
+{
+	struct work key = { .tid = tid };
+
+	return bsearch(&key, c->w, c->n, sizeof(*c->w), cmp_work);
+}
+
+/* Adds the tasks not yet known; returns how many were added, or -errno. */
+static int list_new_tasks(struct capture *c)
+{
+	int *tids;
+	size_t ntids, added = 0;
+	int rc = proc_list_tasks(c->pid, &tids, &ntids);
+
+	if (rc < 0)
+		return rc;
+	size_t old = c->n;
+	for (size_t i = 0; i < ntids; i++) {
+		struct work key = { .tid = tids[i] };
+		if (bsearch(&key, c->w, old, sizeof(*c->w), cmp_work))
+			continue;
+		if (grow_array(&c->w, &c->cap, c->n + 1, sizeof(*c->w))) {
+			free(tids);
+			return -ENOMEM;
+		}
+		memset(&c->w[c->n], 0, sizeof(c->w[c->n]));
+		c->w[c->n++].tid = tids[i];
+		added++;
+	}
+	free(tids);
+	if (added && old)
+		qsort(c->w, c->n, sizeof(*c->w), cmp_work);
+	return (int)added;
+}
+
+/* What the kernel says of a thread, read before anything disturbs it.
+ * Runs on worker threads: touches only w. */
+static void observe(struct capture *c, struct work *w)
 {
 	double ms;
 
@@ -181,69 +239,72 @@ static void pre_read(struct capture *c, struct work *w)
 		w->state = W_GONE;
 		return;
 	}
+	w->have_sc = proc_read_syscall(c->pid, w->tid, &w->sc) == 0;
+	w->have_runs = proc_read_run_count(c->pid, w->tid, &w->runs) == 0;
 	proc_read_wchan(c->pid, w->tid, w->wchan, sizeof(w->wchan));
 	w->exec_start_ms = proc_read_exec_start(c->pid, w->tid, &ms) == 0 ? ms : -1;
+	if (w->st.state == 'Z' || w->st.state == 'X') {
+		/* An exited leader whose other threads live on. */
+		w->state = W_FAILED;
+		w->seize_err = -ESRCH;
+		return;
+	}
+	w->state = W_OBSERVED;
 }
 
-/* Phase 2: seize every thread, re-listing until the set is stable.
- * Returns 0, -EPERM (nothing seized) or -EINTR. */
-static int stop_all(struct capture *c)
+static void observe_job(void *arg, size_t i)
 {
-	size_t seized = 0;
+	struct capture *c = arg;
 
-	for (int round = 0; round < MAX_RELIST_ROUNDS; round++) {
-		int *tids;
-		size_t ntids, added = 0;
-		int rc = proc_list_tasks(c->pid, &tids, &ntids);
+	if (c->w[i].state == W_NEW)
+		observe(c, &c->w[i]);
+}
 
-		if (rc < 0)
-			return round == 0 ? rc : 0;
-		for (size_t i = 0; i < ntids; i++) {
-			if (find_work(c, tids[i]))
-				continue;
-			if (grow_array(&c->w, &c->cap, c->n + 1, sizeof(*c->w))) {
-				free(tids);
-				return -ENOMEM;
-			}
-			struct work *w = &c->w[c->n++];
-			memset(w, 0, sizeof(*w));
-			w->tid = tids[i];
-			added++;
-			pre_read(c, w);
-			if (w->state == W_GONE)
-				continue;
-			if (w->st.state == 'Z' || w->st.state == 'X') {
-				/* An exited leader whose other threads live on:
-				 * nothing to stop, no stack to take. */
-				w->state = W_FAILED;
-				w->seize_err = -ESRCH;
-				continue;
-			}
-			rc = pt_seize_interrupt(w->tid);
-			if (rc == 0) {
-				w->state = W_SEIZED;
-				seized++;
-			} else if (rc == -ESRCH) {
-				w->state = W_GONE;
-			} else {
-				w->state = W_FAILED;
-				w->seize_err = rc;
-			}
-			if (pt_interrupted()) {
-				free(tids);
-				return -EINTR;
-			}
-		}
-		free(tids);
-		if (!added)
-			break;
+/* Same syscall line and run count as when observed: it never ran since. */
+static void validate_job(void *arg, size_t i)
+{
+	struct capture *c = arg;
+	struct work *w = &c->w[i];
+	struct proc_syscall sc;
+	uint64_t runs;
+
+	if (w->state != W_UNWOUND)
+		return;
+	if (proc_read_syscall(c->pid, w->tid, &sc) < 0 ||
+	    proc_read_run_count(c->pid, w->tid, &runs) < 0) {
+		w->state = W_GONE;
+		return;
 	}
-	if (!seized) {
-		for (size_t i = 0; i < c->n; i++)
-			if (c->w[i].state == W_FAILED && c->w[i].seize_err == -EPERM)
-				return -EPERM;
+	if (w->have_runs && runs == w->runs &&
+	    memcmp(&sc, &w->sc, sizeof(sc)) == 0) {
+		w->state = W_CAPTURED;
+		return;
 	}
+	/* It ran: what we unwound may be torn.  Observe and try again. */
+	free(w->raw);
+	w->raw = NULL;
+	w->nraw = 0;
+	w->state = W_NEW;
+}
+
+static int keep_frames(struct capture *c, struct work *w, int n, bool complete)
+{
+	free(w->raw);
+	w->raw = malloc((size_t)(n ? n : 1) * sizeof(*w->raw));
+	if (!w->raw)
+		return -ENOMEM;
+	memcpy(w->raw, c->buf, (size_t)n * sizeof(*w->raw));
+	w->nraw = n;
+	w->complete = complete;
 	return 0;
+}
+
+static int unwind_regs(struct capture *c, struct work *w)
+{
+	bool complete;
+	int n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
+			      UNWIND_MAX_FRAMES, &complete);
+	return keep_frames(c, w, n, complete);
 }
 
 static int regs_in_syscall(const struct cpu_regs *r)
@@ -257,14 +318,214 @@ static int regs_in_syscall(const struct cpu_regs *r)
 		ax == -EINTR || ax == -ENOSYS);
 }
 
-/* Phase 3: wait for stops, take registers, unwind. */
+/* The registers a blocked thread's syscall line gives away. */
+static void regs_from_syscall(const struct proc_syscall *sc, struct cpu_regs *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->r[REG_DW_RSP] = sc->sp;
+	r->r[REG_DW_RIP] = sc->pc;
+	r->valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
+	r->orig_rax = sc->nr;
+	if (sc->nr >= 0) {
+		/* The syscall arguments are the registers at the syscall. */
+		static const int argreg[6] = { REG_DW_RDI, REG_DW_RSI, REG_DW_RDX,
+					       REG_DW_R10, REG_DW_R8, REG_DW_R9 };
+		for (int k = 0; k < 6; k++) {
+			r->r[argreg[k]] = sc->args[k];
+			r->valid |= 1u << argreg[k];
+			r->args[k] = sc->args[k];
+		}
+	}
+}
+
+static bool is_blocked(const struct work *w)
+{
+	return w->have_sc && !w->sc.running && w->sc.sp && w->sc.pc &&
+	       w->st.state != 'R';
+}
+
+/* Would a ptrace stop make this thread's blocking call fail with EINTR? */
+static bool stop_is_unsafe(struct capture *c, const struct work *w)
+{
+	bool sock = false;
+	char link[64];
+
+	if (!is_blocked(w) || w->sc.nr < 0)
+		return false;
+	if (w->sc.nr == SYS_read || w->sc.nr == SYS_write ||
+	    w->sc.nr == SYS_readv || w->sc.nr == SYS_writev)
+		sock = proc_read_fd_link(c->pid, (int)w->sc.args[0], link,
+					 sizeof(link)) == 0 &&
+		       strncmp(link, "socket:", 7) == 0;
+	return stop_would_eintr(w->sc.nr, sock);
+}
+
+/* Phase 3: unwind a blocked thread from its syscall line; the result
+ * (complete or not) waits for validation. */
+static int capture_nostop(struct capture *c, struct work *w)
+{
+	if (!is_blocked(w))
+		return 0;
+	w->attempts++;
+	regs_from_syscall(&w->sc, &w->regs);
+	w->have_regs = true;
+	w->state = W_UNWOUND;
+	int rc = unwind_regs(c, w);
+	/* Without callee-saved registers (rbp...) an unwinder may stop early
+	 * and still call it the end: only a stack that ends where threads
+	 * begin is whole. */
+	if (rc == 0 && w->complete && w->nraw &&
+	    !symbols_is_thread_entry(c->sym, &w->raw[w->nraw - 1]))
+		w->complete = false;
+	return rc;
+}
+
+/* Phase 5: one thread, stopped alone, as briefly as possible. */
+static int capture_stop_one(struct capture *c, struct work *w)
+{
+	double deadline = now_sec() + c->opt->stop_timeout;
+	int rc = pt_seize_interrupt(w->tid);
+
+	if (rc == -ESRCH) {
+		w->state = W_GONE;
+		return 0;
+	}
+	if (rc < 0) {
+		w->state = W_FAILED;
+		w->seize_err = rc;
+		return 0;
+	}
+	switch (pt_wait_stop(w->tid, deadline, &w->pending_sig)) {
+	case PT_STOPPED:
+		break;
+	case PT_EXITED:
+		w->state = W_GONE;
+		return 0;
+	case PT_TIMEOUT:
+		w->state = W_NOSTOP;
+		pt_forget(w->tid);
+		return 0;
+	case PT_INTERRUPTED:
+		pt_forget(w->tid);
+		return -EINTR;
+	}
+	c->threads_stopped++;
+	w->stopped = true;
+	if (pt_get_regs(w->tid, &w->regs) == 0) {
+		w->have_regs = true;
+		rc = unwind_regs(c, w);
+	}
+	pt_detach(w->tid, w->pending_sig);
+	w->state = W_CAPTURED;
+	return rc < 0 ? rc : 0;
+}
+
+/* Phase 5: the threads a stop must capture: running ones, blocked ones
+ * whose stack did not unwind completely from sp and pc alone, ones that
+ * kept changing.  Not those a stop would break with EINTR. */
+static int stop_where_needed(struct capture *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct work *w = &c->w[i];
+		bool needs = w->state == W_OBSERVED ||
+			     (w->state == W_CAPTURED && !w->stopped && !w->complete);
+		if (!needs)
+			continue;
+		if (stop_is_unsafe(c, w)) {
+			w->state = W_UNSAFE;	/* keeps any validated frames */
+			continue;
+		}
+		int rc = capture_stop_one(c, w);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Phases 2-6 without stopping what need not be stopped. */
+static int capture_gently(struct capture *c)
+{
+	for (int round = 0; round < NOSTOP_RELIST_ROUNDS; round++) {
+		int added = list_new_tasks(c);
+		if (added < 0)
+			return round == 0 ? added : 0;
+		if (round > 0 && added == 0)
+			break;
+		for (int attempt = 0; attempt < NOSTOP_ATTEMPTS; attempt++) {
+			bool retry = false;
+			run_parallel(c->n, c->opt->jobs, observe_job, c);
+			if (pt_interrupted())
+				return -EINTR;
+			for (size_t i = 0; i < c->n; i++)
+				if (c->w[i].state == W_OBSERVED &&
+				    capture_nostop(c, &c->w[i]) < 0)
+					return -ENOMEM;
+			run_parallel(c->n, c->opt->jobs, validate_job, c);
+			for (size_t i = 0; i < c->n; i++)
+				retry |= c->w[i].state == W_NEW;
+			if (!retry)
+				break;
+			/* Pages cached for a thread that ran may be stale. */
+			memory_reset(c->mem);
+		}
+		/* Still changing after every attempt: observe once more and
+		 * let phase 5 stop it if it may. */
+		for (size_t i = 0; i < c->n; i++)
+			if (c->w[i].state == W_NEW)
+				observe(c, &c->w[i]);
+		int rc = stop_where_needed(c);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* All-stop: seize every thread, re-listing until the set is stable.
+ * Returns 0, -EPERM (nothing seized) or -EINTR. */
+static int stop_all(struct capture *c)
+{
+	size_t seized = 0;
+
+	for (int round = 0; round < MAX_RELIST_ROUNDS; round++) {
+		size_t first = c->n;
+		int added = list_new_tasks(c);
+
+		if (added < 0)
+			return round == 0 ? added : 0;
+		if (added == 0)
+			break;
+		for (size_t i = first; i < c->n; i++) {
+			struct work *w = &c->w[i];
+			observe(c, w);
+			if (w->state != W_OBSERVED)
+				continue;
+			int rc = pt_seize_interrupt(w->tid);
+			if (rc == 0) {
+				w->state = W_SEIZED;
+				seized++;
+			} else if (rc == -ESRCH) {
+				w->state = W_GONE;
+			} else {
+				w->state = W_FAILED;
+				w->seize_err = rc;
+			}
+			if (pt_interrupted())
+				return -EINTR;
+		}
+	}
+	if (!seized) {
+		for (size_t i = 0; i < c->n; i++)
+			if (c->w[i].state == W_FAILED && c->w[i].seize_err == -EPERM)
+				return -EPERM;
+	}
+	return 0;
+}
+
+/* All-stop: wait for the stops, take registers, unwind. */
 static int capture_stopped(struct capture *c)
 {
 	double deadline = now_sec() + c->opt->stop_timeout;
-	struct raw_frame *buf = malloc(UNWIND_MAX_FRAMES * sizeof(*buf));
 
-	if (!buf)
-		return -ENOMEM;
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
 		if (w->state != W_SEIZED)
@@ -272,6 +533,7 @@ static int capture_stopped(struct capture *c)
 		switch (pt_wait_stop(w->tid, deadline, &w->pending_sig)) {
 		case PT_STOPPED:
 			w->state = W_STOPPED;
+			w->stopped = true;
 			break;
 		case PT_EXITED:
 			w->state = W_GONE;
@@ -280,65 +542,39 @@ static int capture_stopped(struct capture *c)
 			w->state = W_NOSTOP;
 			continue;
 		case PT_INTERRUPTED:
-			free(buf);
 			return -EINTR;
 		}
 		if (pt_get_regs(w->tid, &w->regs) < 0)
 			continue;
 		w->have_regs = true;
-		bool complete;
-		int n = c->uw->unwind(c->uw_state, w->tid, &w->regs, buf,
-				      UNWIND_MAX_FRAMES, &complete);
-		w->raw = malloc((size_t)(n ? n : 1) * sizeof(*buf));
-		if (!w->raw) {
-			free(buf);
+		if (unwind_regs(c, w) < 0)
 			return -ENOMEM;
-		}
-		memcpy(w->raw, buf, (size_t)n * sizeof(*buf));
-		w->nraw = n;
-		w->complete = complete;
 	}
-	free(buf);
 	return 0;
 }
 
-/* Phase 4: release every thread we hold.  Threads that never stopped
- * still have our interrupt pending: give them a moment to stop so they
- * can be detached; any left are released by the kernel when we exit. */
-static int release_all(struct capture *c)
+/* All-stop: release every thread we hold.  Threads that never stopped
+ * still have our interrupt pending: ptrace.c keeps them and detaches them
+ * when they stop (pt_release_pending), or the kernel does when we exit. */
+static void release_all(struct capture *c)
 {
-	int stopped = 0;
-
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
 		if (w->state == W_STOPPED) {
 			pt_detach(w->tid, w->pending_sig);
-			w->state = W_DETACHED;
-			stopped++;
+			w->state = W_CAPTURED;
+			c->threads_stopped++;
+		} else if (w->state == W_SEIZED || w->state == W_NOSTOP) {
+			pt_forget(w->tid);
+			if (w->state == W_SEIZED)
+				w->state = W_NOSTOP;
 		}
 	}
-	double deadline = now_sec() + 0.2;
-	for (size_t i = 0; i < c->n; i++) {
-		struct work *w = &c->w[i];
-		int sig;
-		if (w->state != W_SEIZED && w->state != W_NOSTOP)
-			continue;
-		/* Sent an interrupt but never waited (interrupted), or timed
-		 * out: reap the stop if it came, then detach. */
-		enum pt_stop r = pt_wait_stop(w->tid, deadline, &sig);
-		if (r == PT_STOPPED) {
-			pt_detach(w->tid, sig);
-			stopped++;
-		}
-		if (w->state == W_SEIZED)
-			w->state = r == PT_EXITED ? W_GONE : W_NOSTOP;
-	}
-	return stopped;
 }
 
 /* poll(fds, nfds): name the descriptors of the pollfd array. */
-static void describe_pollfds(struct capture *c, struct fd_table *fds,
-			     uint64_t addr, uint64_t nfds, struct thread *t)
+static void describe_pollfds(struct capture *c, uint64_t addr, uint64_t nfds,
+			     struct thread *t)
 {
 	struct { int32_t fd; int16_t events, revents; } pfd[8];
 	size_t n = nfds < 8 ? (size_t)nfds : 8, len = 0;
@@ -352,7 +588,7 @@ static void describe_pollfds(struct capture *c, struct fd_table *fds,
 			continue;
 		if (t->wait.fd < 0)
 			t->wait.fd = pfd[i].fd;
-		if (fds_describe(fds, pfd[i].fd, desc, sizeof(desc)) < 0)
+		if (fds_describe(c->fds, pfd[i].fd, desc, sizeof(desc)) < 0)
 			snprintf(desc, sizeof(desc), "?");
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d %s",
 					len ? ", " : "", pfd[i].fd, desc);
@@ -364,16 +600,37 @@ static void describe_pollfds(struct capture *c, struct fd_table *fds,
 		t->wait.object = strdup(buf);
 }
 
-static void describe_wait(struct capture *c, struct fd_table *fds,
-			  struct work *w, struct thread *t)
+/* Seconds since the thread last ran, from the scheduler's clock; never
+ * more than the thread's age (CPU clocks drift apart a little). */
+static double blocked_for(const struct capture *c, const struct work *w)
+{
+	int cpu = w->st.processor;
+	if (cpu < 0 || cpu >= 256)
+		return -1;
+	double now = c->sched_now_ms[cpu];
+	if (w->exec_start_ms <= 0 || now <= 0 || now < w->exec_start_ms)
+		return -1;
+	double sec = (now - w->exec_start_ms) / 1000.0;
+	double age = c->uptime - (double)w->st.start_time / (double)sysconf(_SC_CLK_TCK);
+	if (c->uptime > 0 && age >= 0 && sec > age)
+		sec = age;
+	return sec;
+}
+
+static void describe_wait(struct capture *c, struct work *w, struct thread *t)
 {
 	struct classify_input in = { 0 };
 	struct classify_result res;
-	bool in_syscall = w->have_regs && regs_in_syscall(&w->regs);
 
 	in.state = w->st.state;
-	in.nr = in_syscall ? w->regs.orig_rax : -1;
-	in.args = w->regs.args;
+	in.nr = -1;
+	if (w->stopped && w->have_regs && regs_in_syscall(&w->regs)) {
+		in.nr = w->regs.orig_rax;
+		in.args = w->regs.args;
+	} else if (w->have_sc && !w->sc.running && w->sc.nr >= 0) {
+		in.nr = w->sc.nr;
+		in.args = w->sc.args;
+	}
 	in.wchan = w->wchan;
 	in.frames = t->frames;
 	in.nframes = t->nframes;
@@ -385,22 +642,19 @@ static void describe_wait(struct capture *c, struct fd_table *fds,
 		const char *name = syscall_name(in.nr);
 		t->wait.syscall_name = name ? strdup(name) : NULL;
 	}
-	if (res.kind != WAIT_RUNNING && res.kind != WAIT_UNKNOWN &&
-	    w->exec_start_ms >= 0 && c->sched_now_ms >= 0 &&
-	    c->sched_now_ms >= w->exec_start_ms)
-		t->wait.blocked_sec = (c->sched_now_ms - w->exec_start_ms) / 1000.0;
-	if (res.kind == WAIT_RUNNING)
+	if (res.kind == WAIT_RUNNING || res.kind == WAIT_UNKNOWN)
 		return;
+	t->wait.blocked_sec = blocked_for(c, w);
 	t->wait.address = res.address;
 	if (res.fd >= 0) {
 		char desc[512];
 		t->wait.fd = res.fd;
-		if (fds_describe(fds, res.fd, desc, sizeof(desc)) == 0)
+		if (fds_describe(c->fds, res.fd, desc, sizeof(desc)) == 0)
 			t->wait.object = strdup(desc);
 	}
 	if (res.kind == WAIT_POLL && res.address && in.nr != SYS_select &&
 	    in.nr != SYS_pselect6) {
-		describe_pollfds(c, fds, res.address, w->regs.args[1], t);
+		describe_pollfds(c, res.address, in.args[1], t);
 		t->wait.address = 0;
 	}
 	if (res.pthread_mutex && res.address) {
@@ -410,7 +664,7 @@ static void describe_wait(struct capture *c, struct fd_table *fds,
 		    owner > 0 && find_work(c, owner))
 			t->wait.owner = owner;
 	}
-	if (res.kind == WAIT_JOIN && !t->wait.object && res.address) {
+	if (res.kind == WAIT_JOIN && res.address) {
 		/* pthread_join waits on the joined thread's tid word. */
 		int32_t tid;
 		if (memory_read(c->mem, res.address, &tid, sizeof(tid)) == 0 &&
@@ -430,37 +684,34 @@ static const char *work_error(const struct work *w)
 		if (w->seize_err == -ESRCH)
 			return "exited thread group leader: no stack";
 		return "could not be attached: stack not captured";
+	case W_UNSAFE:
+		return w->nraw ?
+			"stack incomplete: more needs a ptrace stop, which would interrupt this call with EINTR" :
+			"stack not captured: it kept changing, and a ptrace stop would interrupt this call with EINTR";
 	default:
 		return NULL;
 	}
 }
 
-/* Phase 5: the snapshot proper. */
+/* Phase 7: the snapshot proper, threads in tid order. */
 static int build_snapshot(struct capture *c, struct snapshot *snap)
 {
-	struct fd_table *fds = fds_open(c->pid);
 	int rc = 0;
 
-	if (!fds)
-		return -ENOMEM;
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		struct work *w = &c->w[i];
-		if (w->state == W_GONE) {
-			c->exited_meanwhile++;
+		if (w->state == W_GONE || w->state == W_NEW)
 			continue;
-		}
 		struct thread *t = snapshot_add_thread(snap);
-		if (!t) {
-			rc = -ENOMEM;
-			break;
-		}
+		if (!t)
+			return -ENOMEM;
 		t->tid = w->tid;
 		t->name = strdup(w->st.comm);
 		t->state = w->st.state;
 		t->utime = w->st.utime;
 		t->stime = w->st.stime;
 		t->start_time = w->st.start_time;
-		t->stopped = w->state == W_DETACHED;
+		t->stopped = w->stopped;
 		if (w->nraw)
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
 		const char *why = work_error(w);
@@ -468,18 +719,20 @@ static int build_snapshot(struct capture *c, struct snapshot *snap)
 			t->partial = true;
 			t->error = strdup(why);
 		} else if (w->nraw && !w->complete) {
-			t->partial = true;
 			/* The unwinder stopped before the outermost frame:
 			 * no unwind info for the next caller, or bad memory. */
+			t->partial = true;
 			if (asprintf(&t->error, "unwinding stopped after %d frame%s",
 				     w->nraw, w->nraw == 1 ? "" : "s") < 0)
 				t->error = NULL;
+		} else if (!w->nraw && w->st.state != 'Z') {
+			t->partial = true;
+			t->error = strdup("no stack captured");
 		}
 		if (t->partial)
 			snap->partial = true;
-		describe_wait(c, fds, w, t);
+		describe_wait(c, w, t);
 	}
-	fds_close(fds);
 	return rc;
 }
 
@@ -488,8 +741,10 @@ static void capture_free(struct capture *c)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->w[i].raw);
 	free(c->w);
+	free(c->buf);
 	if (c->uw_state)
 		c->uw->close(c->uw_state);
+	fds_close(c->fds);
 	symbols_close(c->sym);
 	memory_close(c->mem);
 }
@@ -500,7 +755,9 @@ static int open_target(struct capture *c, char *err, size_t errlen)
 	if (!c->sym)
 		return -EIO;
 	c->mem = memory_open(c->pid);
-	if (!c->mem) {
+	c->fds = fds_open(c->pid);
+	c->buf = malloc(UNWIND_MAX_FRAMES * sizeof(*c->buf));
+	if (!c->mem || !c->fds || !c->buf) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -524,13 +781,23 @@ static void fill_header(struct capture *c, struct snapshot *snap)
 	snap->taken_at = (int64_t)time(NULL);
 }
 
+static int capture_all_stop(struct capture *c)
+{
+	int rc = stop_all(c);
+
+	if (rc == 0)
+		rc = capture_stopped(c);
+	release_all(c);
+	return rc;
+}
+
 int capture_snapshot(int pid, const struct capture_options *opt,
 		     struct snapshot **out, char *err, size_t errlen)
 {
 	struct capture c = { 0 };
 	struct snapshot *snap;
 	double t0 = now_sec();
-	int rc, stopped;
+	int rc;
 
 	*out = NULL;
 	rc = check_target(&pid, err, errlen);
@@ -539,8 +806,9 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 	c.pid = pid;
 	c.opt = opt;
 	c.uw = opt->unwinder ? opt->unwinder : unwind_default();
-	if (proc_sched_clock_ms(&c.sched_now_ms) < 0)
-		c.sched_now_ms = -1;
+	proc_sched_clock_ms(c.sched_now_ms, 256);
+	if (proc_uptime(&c.uptime) < 0)
+		c.uptime = -1;
 	pt_install_signal_guard();
 
 	snap = calloc(1, sizeof(*snap));
@@ -558,11 +826,10 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 		goto out_free;
 	}
 
-	rc = stop_all(&c);
-	if (rc == 0)
-		rc = capture_stopped(&c);
-	stopped = release_all(&c);
-	snap->threads_stopped = stopped;
+	rc = opt->all_stop ? capture_all_stop(&c) : capture_gently(&c);
+	/* Threads interrupted but not yet stopped: detach them as they stop. */
+	pt_release_pending(0.2);
+	snap->threads_stopped = c.threads_stopped;
 	if (rc == -EINTR || pt_interrupted()) {
 		snprintf(err, errlen,
 			 "interrupted by %s; every thread of %d was released",

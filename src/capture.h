@@ -1,16 +1,28 @@
 /*
  * capture: a live pid -> a snapshot.
  *
- * This is the one place that decides how each thread is captured.  Today
- * every thread is stopped (PTRACE_SEIZE + PTRACE_INTERRUPT), its
- * registers read and its stack unwound, and all are released together:
- * a consistent cut.  What the kernel says about a thread's wait (wchan,
- * last run time) is read before it is stopped, because stopping changes
- * both.  Symbolization and classification happen after every thread runs
- * again.  The caller owns the returned snapshot.
+ * This is the one place that decides how each thread is captured.
+ *
+ * By default nothing blocked is stopped: a blocked thread's registers that
+ * matter for unwinding (sp, pc and the syscall arguments) come from
+ * /proc/TID/syscall, its stack memory from process_vm_readv, and the
+ * capture is validated afterwards (the syscall line and the schedstat run
+ * count unchanged mean the thread never ran, so its stack never moved).
+ * Only running threads, and blocked ones whose stack cannot be unwound or
+ * validated that way, are stopped, one at a time, briefly, with
+ * PTRACE_SEIZE + PTRACE_INTERRUPT; never a thread in a call that a stop
+ * would break with EINTR (it is reported partial instead).
+ *
+ * With all_stop, every thread is stopped and all are released together:
+ * a consistent cut, at the cost of a stall and of EINTR in epoll_wait and
+ * the like.  Either way, what the kernel says of a thread's wait is read
+ * before anything could disturb it, and symbolization and classification
+ * happen after every thread runs again.  The caller owns the snapshot.
  */
 #ifndef THREADLEAK_CAPTURE_H
 #define THREADLEAK_CAPTURE_H
+
+#include <stdbool.h>
 
 #include "snapshot.h"
 #include "unwind.h"
@@ -18,6 +30,8 @@
 struct capture_options {
 	const struct unwind_ops *unwinder;	/* NULL: unwind_default() */
 	double stop_timeout;			/* seconds to wait for a stop */
+	bool all_stop;				/* --stop: stop every thread */
+	int jobs;				/* /proc readers; 0: one per CPU */
 };
 
 /*
@@ -26,6 +40,7 @@ struct capture_options {
  *   -ESRCH  no such process, or it exited during the capture
  *   -EPERM  no permission to trace it (err says what grants it)
  *   -EINVAL not a process we can capture (kernel thread, zombie, ourself)
+ *   -EBUSY  already traced by another tracer
  *   -EINTR  interrupted by a signal (pt_interrupted() says which); every
  *           thread was released first
  */

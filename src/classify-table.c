@@ -105,6 +105,27 @@ const struct frame_rule restart_frame_rules[] = {
 };
 const size_t n_restart_frame_rules = N(restart_frame_rules);
 
+/*
+ * Blocking calls that return EINTR (not a transparent restart) when the
+ * thread is stopped by ptrace, so capture never stops a thread in them.
+ * Socket calls are here because any of them may run with a timeout
+ * (SO_RCVTIMEO/SO_SNDTIMEO), which turns a restart into EINTR.
+ */
+const long eintr_syscalls[] = {
+	SYS_epoll_wait, SYS_epoll_pwait,
+#ifdef SYS_epoll_pwait2
+	SYS_epoll_pwait2,
+#endif
+	SYS_semop, SYS_semtimedop, SYS_rt_sigtimedwait, SYS_io_getevents,
+#ifdef SYS_io_pgetevents
+	SYS_io_pgetevents,
+#endif
+	SYS_io_uring_enter, SYS_mq_timedreceive, SYS_mq_timedsend,
+	SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendto, SYS_sendmsg,
+	SYS_sendmmsg, SYS_accept, SYS_accept4, SYS_connect,
+};
+const size_t n_eintr_syscalls = N(eintr_syscalls);
+
 /* Kernel wait points, for when neither the syscall nor the stack says. */
 const struct wchan_rule wchan_rules[] = {
 	{ "futex", WAIT_FUTEX },

@@ -128,3 +128,14 @@ void classify_wait(const struct classify_input *in, struct classify_result *out)
 	}
 	out->kind = WAIT_OTHER;
 }
+
+bool stop_would_eintr(long nr, bool fd_is_socket)
+{
+	for (size_t i = 0; i < n_eintr_syscalls; i++)
+		if (eintr_syscalls[i] == nr)
+			return true;
+	if (fd_is_socket)
+		return nr == SYS_read || nr == SYS_readv || nr == SYS_write ||
+		       nr == SYS_writev;
+	return false;
+}

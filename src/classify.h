@@ -35,6 +35,15 @@ struct classify_result {
 
 void classify_wait(const struct classify_input *in, struct classify_result *out);
 
+/*
+ * Whether stopping a thread blocked in syscall nr would make the call fail
+ * with EINTR in the program instead of restarting (epoll_wait, semop,
+ * sigtimedwait, socket calls that may have a timeout...).  fd_is_socket
+ * says whether the call's fd is a socket (read/write on sockets with
+ * SO_RCVTIMEO/SO_SNDTIMEO return EINTR too).
+ */
+bool stop_would_eintr(long nr, bool fd_is_socket);
+
 /* x86_64 syscall name for a number, or NULL (syscall-names.c). */
 const char *syscall_name(long nr);
 
@@ -67,6 +76,8 @@ extern const struct frame_rule futex_frame_rules[];
 extern const size_t n_futex_frame_rules;
 extern const struct frame_rule restart_frame_rules[];
 extern const size_t n_restart_frame_rules;
+extern const long eintr_syscalls[];
+extern const size_t n_eintr_syscalls;
 extern const struct wchan_rule wchan_rules[];
 extern const size_t n_wchan_rules;
 

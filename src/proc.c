@@ -59,12 +59,19 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	unsigned long flags;
 	unsigned long long utime, stime, start;
 	long nthreads;
+	int cpu = -1;
+	/* ... starttime vsize rss rsslim startcode endcode startstack kstkesp
+	 * kstkeip signal blocked sigignore sigcatch wchan nswap cnswap
+	 * exit_signal processor */
 	int n = sscanf(close + 2,
 		       "%c %d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu "
-		       "%*d %*d %*d %*d %ld %*d %llu",
-		       &state, &ppid, &flags, &utime, &stime, &nthreads, &start);
-	if (n != 7)
+		       "%*d %*d %*d %*d %ld %*d %llu %*u %*d %*u %*u %*u %*u "
+		       "%*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %d",
+		       &state, &ppid, &flags, &utime, &stime, &nthreads, &start,
+		       &cpu);
+	if (n < 7)
 		return -EINVAL;
+	st->processor = n == 8 ? cpu : -1;
 	st->state = state;
 	st->ppid = ppid;
 	st->flags = flags;
@@ -182,12 +189,30 @@ int proc_read_exec_start(int pid, int tid, double *ms)
 	return sched_exec_start(path, ms);
 }
 
-int proc_sched_clock_ms(double *ms)
+int proc_sched_clock_ms(double *now_ms, int ncpu)
 {
-	/* Our exec_start is refreshed when we are scheduled back in: yield
-	 * first so that it is no older than this call. */
-	sched_yield();
-	return sched_exec_start("/proc/thread-self/sched", ms);
+	cpu_set_t old, one;
+	int measured = 0;
+
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		now_ms[cpu] = -1;
+	if (sched_getaffinity(0, sizeof(old), &old) < 0)
+		return 0;
+	for (int cpu = 0; cpu < ncpu && cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &old))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			continue;
+		/* Our exec_start is refreshed when we are scheduled in on
+		 * this CPU: yield first so that it is no older than now. */
+		sched_yield();
+		if (sched_exec_start("/proc/thread-self/sched", &now_ms[cpu]) == 0)
+			measured++;
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	return measured;
 }
 
 int proc_read_run_count(int pid, int tid, uint64_t *count)
@@ -240,5 +265,16 @@ int proc_read_int_file(const char *path, long *value)
 	if (len < 0)
 		return (int)len;
 	*value = strtol(buf, NULL, 10);
+	return 0;
+}
+
+int proc_uptime(double *sec)
+{
+	char buf[128];
+	long len = read_file_buf("/proc/uptime", buf, sizeof(buf));
+
+	if (len < 0)
+		return (int)len;
+	*sec = strtod(buf, NULL);
 	return 0;
 }

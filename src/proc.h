@@ -22,6 +22,7 @@ struct proc_stat {
 	uint64_t utime, stime;
 	uint64_t start_time;
 	long num_threads;
+	int processor;		/* CPU it last ran on */
 };
 
 /* /proc/PID/task/TID/stat, or /proc/PID/stat when tid <= 0. */
@@ -45,8 +46,13 @@ int proc_read_wchan(int pid, int tid, char *buf, size_t size);
 
 /* se.exec_start of /proc/PID/task/TID/sched, in ms of the scheduler clock. */
 int proc_read_exec_start(int pid, int tid, double *ms);
-/* The scheduler clock now, in ms, measured on the calling thread. */
-int proc_sched_clock_ms(double *ms);
+/*
+ * The scheduler clock now, in ms, on each CPU (clocks of different CPUs
+ * can be seconds apart on a VM): now_ms[cpu] for cpu < ncpu, <0 where it
+ * could not be measured.  Moves the calling thread to each CPU in turn and
+ * back.  Returns the number of CPUs measured.
+ */
+int proc_sched_clock_ms(double *now_ms, int ncpu);
 
 /* Third field of /proc/PID/task/TID/schedstat: times the task was run. */
 int proc_read_run_count(int pid, int tid, uint64_t *count);
@@ -54,6 +60,9 @@ int proc_read_run_count(int pid, int tid, uint64_t *count);
 /* readlink of /proc/PID/fd/FD and /proc/PID/exe into buf. */
 int proc_read_fd_link(int pid, int fd, char *buf, size_t size);
 int proc_read_exe(int pid, char *buf, size_t size);
+
+/* Seconds since boot (/proc/uptime), the clock of stat's start_time. */
+int proc_uptime(double *sec);
 
 /* Reads an int from a file such as /proc/sys/kernel/yama/ptrace_scope. */
 int proc_read_int_file(const char *path, long *value);

@@ -16,10 +16,12 @@
 #include <sys/ptrace.h>
 #include <sys/time.h>
 #include <sys/user.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t alarm_fired;
+static bool releasing;		/* inside pt_release_pending() */
 
 static void guard_handler(int sig)
 {
@@ -90,7 +92,9 @@ enum pt_stop pt_wait_stop(int tid, double deadline, int *pending_sig)
 		int st;
 		pid_t r;
 
-		if (stop_signal)
+		/* After Ctrl-C, waits go on only to release threads: those
+		 * callers pass a short deadline and ignore PT_INTERRUPTED. */
+		if (stop_signal && !releasing)
 			return PT_INTERRUPTED;
 		/* Cheap first try: most threads have stopped already. */
 		r = waitpid(tid, &st, __WALL | WNOHANG);
@@ -102,7 +106,7 @@ enum pt_stop pt_wait_stop(int tid, double deadline, int *pending_sig)
 			r = waitpid(tid, &st, __WALL);
 			disarm_alarm();
 			if (r < 0 && errno == EINTR) {
-				if (stop_signal)
+				if (stop_signal && !releasing)
 					return PT_INTERRUPTED;
 				continue;	/* deadline is checked above */
 			}
@@ -167,4 +171,32 @@ int pt_detach(int tid, int sig)
 	if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig) < 0)
 		return -errno;
 	return 0;
+}
+
+static int *pending;
+static size_t npending, cappending;
+
+void pt_forget(int tid)
+{
+	if (grow_array(&pending, &cappending, npending + 1, sizeof(*pending)) == 0)
+		pending[npending++] = tid;
+}
+
+int pt_release_pending(double seconds)
+{
+	double deadline = now_sec() + seconds;
+	size_t kept = 0;
+
+	releasing = true;
+	for (size_t i = 0; i < npending; i++) {
+		int sig;
+		enum pt_stop r = pt_wait_stop(pending[i], deadline, &sig);
+		if (r == PT_STOPPED)
+			pt_detach(pending[i], sig);
+		else if (r != PT_EXITED)
+			pending[kept++] = pending[i];
+	}
+	releasing = false;
+	npending = kept;
+	return (int)kept;
 }

@@ -35,6 +35,17 @@ int pt_get_regs(int tid, struct cpu_regs *regs);
 int pt_detach(int tid, int sig);
 
 /*
+ * A thread seized and interrupted that has not stopped yet (a D-state
+ * thread past its deadline, or a wait we abandoned): remember it, so that
+ * pt_release_pending() can detach it once it stops.  Otherwise it would
+ * sit in its ptrace stop until threadleak exits.
+ */
+void pt_forget(int tid);
+/* Waits up to `seconds` for forgotten threads to stop and detaches them;
+ * returns how many are still pending (the kernel detaches them at exit). */
+int pt_release_pending(double seconds);
+
+/*
  * Installs handlers so SIGINT, SIGTERM, SIGHUP and SIGALRM interrupt our
  * waits instead of killing us mid-capture; pt_interrupted() then tells
  * which signal asked us to stop (0 if none).  Idempotent.

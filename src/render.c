@@ -174,9 +174,13 @@ static void print_summary(const struct out *o)
 		first = false;
 	}
 	fprintf(o->fp, "\n");
-	fprintf(o->fp, "captured in %.1f ms with %s; %d thread%s stopped briefly\n",
-		s->capture_ms, s->unwinder ? s->unwinder : "?", s->threads_stopped,
-		s->threads_stopped == 1 ? "" : "s");
+	fprintf(o->fp, "captured in %.1f ms with %s; ", s->capture_ms,
+		s->unwinder ? s->unwinder : "?");
+	if (s->threads_stopped)
+		fprintf(o->fp, "%d thread%s stopped briefly\n", s->threads_stopped,
+			s->threads_stopped == 1 ? "" : "s");
+	else
+		fprintf(o->fp, "no thread stopped\n");
 	if (s->partial)
 		fprintf(o->fp, "%spartial: %s%s\n", col(o, C_WARN),
 			s->note ? s->note : "some stacks are incomplete", col(o, C_RESET));

@@ -360,3 +360,28 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 	}
 	return 0;
 }
+
+bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
+{
+	static const char *const entries[] = {
+		/* leading underscores stripped: _start, __clone3 */
+		"start", "clone", "clone3", "thread_start", "start_thread",
+	};
+	struct sym_entry *e = lookup(s, f->pc - (f->return_address ? 1 : 0));
+
+	if (!e || !e->nlines)
+		return false;
+	const char *fn = e->lines[e->nlines - 1].function;
+	if (!fn)
+		return false;
+	while (*fn == '_')
+		fn++;
+	if (strncmp(fn, "GI_", 3) == 0)
+		fn += 3;
+	while (*fn == '_')
+		fn++;
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+		if (strcmp(fn, entries[i]) == 0)
+			return true;
+	return false;
+}

@@ -30,4 +30,10 @@ Dwfl *symbols_dwfl(struct symbolizer *s);
 int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 		    struct thread *t);
 
+/*
+ * Whether a frame is where threads begin (_start, clone, clone3): a stack
+ * unwound from sp and pc alone counts as whole only if it ends there.
+ */
+bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f);
+
 #endif

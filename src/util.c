@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static long read_fd_all(int fd, char *buf, size_t size)
@@ -76,4 +78,43 @@ const char *path_base(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
+}
+
+struct parallel {
+	size_t n;
+	atomic_size_t next;
+	void (*fn)(void *arg, size_t i);
+	void *arg;
+};
+
+static void *parallel_worker(void *p)
+{
+	struct parallel *par = p;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&par->next, 1)) < par->n)
+		par->fn(par->arg, i);
+	return NULL;
+}
+
+void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg)
+{
+	struct parallel par = { .n = n, .fn = fn, .arg = arg };
+	pthread_t tids[64];
+	int started = 0;
+
+	atomic_init(&par.next, 0);
+	if (jobs <= 0)
+		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs > 64)
+		jobs = 64;
+	/* Small batches are not worth a thread start. */
+	if ((size_t)jobs > n / 64 + 1)
+		jobs = (int)(n / 64 + 1);
+	for (int k = 1; k < jobs; k++)
+		if (pthread_create(&tids[started], NULL, parallel_worker, &par) == 0)
+			started++;
+	parallel_worker(&par);
+	for (int k = 0; k < started; k++)
+		pthread_join(tids[k], NULL);
 }

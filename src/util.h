@@ -27,6 +27,12 @@ int grow_array(void *array, size_t *cap, size_t want, size_t elem);
 /* Monotonic clock in seconds / milliseconds. */
 double now_sec(void);
 
+/*
+ * Calls fn(arg, i) for every i in [0, n) on up to jobs threads (0: one per
+ * CPU), the calling thread among them.  fn must only touch item i.
+ */
+void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg);
+
 /* Basename without modifying or allocating. */
 const char *path_base(const char *path);
 

@@ -316,14 +316,143 @@ static void test_reals_exact_and_short(void **state)
 		free(text);
 		snapshot_free(b);
 	}
-	a->capture_ms = 3.2;
-	a->threads[0].wait.blocked_sec = 0.1;
+	snapshot_free(a);
+}
+
+/* capture_ms as written for v, e.g. "3.2" (a static buffer). */
+static const char *real_text(double v)
+{
+	static char out[64];
+	struct snapshot *a = calloc(1, sizeof(*a));
+	const char *p, *q;
+	char *text;
+
+	assert_non_null(a);
+	a->pid = 1;
+	a->capture_ms = v;
 	text = snapshot_to_json(a, false);
 	assert_non_null(text);
-	assert_non_null(strstr(text, "\"capture_ms\":3.2,"));
-	assert_non_null(strstr(text, "\"blocked_sec\":0.1}"));
+	p = strstr(text, "\"capture_ms\":");
+	assert_non_null(p);
+	p += strlen("\"capture_ms\":");
+	q = strchr(p, ',');
+	assert_non_null(q);
+	assert_true((size_t)(q - p) < sizeof(out));
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
 	free(text);
 	snapshot_free(a);
+	return out;
+}
+
+static void test_real_spelling(void **state)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} cases[] = {
+		{ 3.2, "3.2" }, { 0.1, "0.1" }, { 0, "0.0" }, { 100, "100.0" },
+		{ 1.5, "1.5" }, { 86400.5, "86400.5" }, { 1e300, "1e300" },
+		{ 1e-300, "1e-300" }, { 1e20, "1e20" }, { 0.0001, "0.0001" },
+		{ 0.00001, "1e-5" }, { 123456789012.25, "123456789012.25" },
+		{ -1, "null" }, { 1.0 / 0.0, "null" },
+	};
+	static const double others[] = { 2.0 / 3.0, 0.1 + 0.2, 4.9e-324,
+					 1.7976931348623157e308, 1e16, 12.0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(real_text(cases[i].v), cases[i].text);
+	/* every spelling is one jansson itself prints for some precision */
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		const char *mine = real_text(others[i]);
+		json_t *r = json_real(others[i]);
+		bool found = false;
+
+		assert_non_null(r);
+		for (int p = 1; p <= 17 && !found; p++) {
+			char *d = json_dumps(r, JSON_ENCODE_ANY |
+					     JSON_REAL_PRECISION(p));
+
+			assert_non_null(d);
+			found = strcmp(d, mine) == 0;
+			free(d);
+		}
+		if (!found)
+			fail_msg("%.17g spelt %s", others[i], mine);
+		json_decref(r);
+	}
+}
+
+/*
+ * Random byte strings in every string field: the text is valid JSON that
+ * jansson redumps identically, and valid UTF-8 reads back unchanged.
+ */
+static void test_strings_vs_jansson(void **state)
+{
+	unsigned int seed = 4242;
+	char str[48];
+
+	(void)state;
+	for (int round = 0; round < 300; round++) {
+		struct snapshot *a = calloc(1, sizeof(*a)), *b;
+		struct thread *t;
+		struct frame *f;
+		json_t *root, *check;
+		char *text, *dump;
+		size_t n;
+
+		assert_non_null(a);
+		seed = seed * 1103515245 + 12345;
+		n = (seed >> 16) % (sizeof(str) - 1);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245 + 12345;
+			/* mostly ASCII and controls, some high bytes */
+			str[i] = (char)((seed >> 16) % 4 ? 1 + (seed >> 20) % 127 :
+					128 + (seed >> 20) % 128);
+		}
+		str[n] = '\0';
+		a->pid = 1;
+		a->comm = xstrdup(str);
+		t = snapshot_add_thread(a);
+		assert_non_null(t);
+		t->tid = 2;
+		t->state = (char)(0x21 + round % 94);
+		t->name = xstrdup(str);
+		t->error = xstrdup(str);
+		t->wait.object = xstrdup(str);
+		f = thread_add_frame(t);
+		assert_non_null(f);
+		f->function = xstrdup(str);
+
+		text = snapshot_to_json(a, round % 2);
+		assert_non_null(text);
+		root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(root);
+		dump = json_dumps(root, JSON_PRESERVE_ORDER |
+				  (round % 2 ? JSON_INDENT(1) : JSON_COMPACT));
+		assert_non_null(dump);
+		assert_int_equal(strlen(text), strlen(dump) + 1);
+		assert_memory_equal(text, dump, strlen(dump));
+		b = reparse(text);
+		assert_int_equal(b->threads[0].state, t->state);
+		check = json_string(str);
+		if (check) {
+			/* jansson's validator agrees it is UTF-8 */
+			assert_string_equal(b->comm, str);
+			assert_string_equal(b->threads[0].frames[0].function,
+					    str);
+			json_decref(check);
+		} else {
+			assert_string_not_equal(b->comm, str);
+			assert_non_null(strstr(b->comm, "\xef\xbf\xbd"));
+		}
+		free(dump);
+		json_decref(root);
+		free(text);
+		snapshot_free(a);
+		snapshot_free(b);
+	}
 }
 
 static void test_round_trip_file(void **state)
@@ -737,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_add_grows_and_zeroes),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_reals_exact_and_short),
+		cmocka_unit_test(test_real_spelling),
+		cmocka_unit_test(test_strings_vs_jansson),
 		cmocka_unit_test(test_round_trip_file),
 		cmocka_unit_test(test_write_error_is_reported),
 		cmocka_unit_test(test_json_text),
