@@ -17,7 +17,9 @@ check_build()
 	start_target "$TESTDATA/$prog"
 	json=$TL_TMP/$prog.json
 	snapshot_json "$TARGET_PID" "$json"
-	((TL_RC == 0)) || { error "$prog: threadleak $(describe_rc $TL_RC)"; return; }
+	# -O0 threads in calls that must not be stopped may be partial (1)
+	((TL_RC == 0)) || { ((TL_RC == 1)) && [ "$prog" = waits-O0 ]; } ||
+		{ error "$prog: threadleak $(describe_rc $TL_RC)"; return; }
 	gdbout=$TL_TMP/$prog.gdb
 	timeout 120 gdb -p "$TARGET_PID" -batch -nx -ex 'set pagination off' \
 		-ex 'thread apply all bt' >"$gdbout" 2>&1

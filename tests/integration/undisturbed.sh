@@ -4,11 +4,26 @@
 # epoll_wait and sigtimedwait return EINTR when their thread is stopped by
 # ptrace (gdb and eu-stack both do this); waits reports any such failure on
 # its stdout as "eintr TID FUNCTION".  Every output mode and unwinder is
-# tried, on the -O2 and the -O0 build.
+# tried, on the -O2 and the -O0 build.  On the -O2 build no blocked thread
+# may even run because of a snapshot: its schedstat run count must not
+# change (the spinner is left out).
 . "$(dirname "$0")/../lib.sh"
 
 need_threadleak
 need_testdata waits waits-O0
+
+# blocked_run_counts PID: "tid runs" for every thread not in state R.
+blocked_run_counts()
+{
+	local t st
+	for t in /proc/$1/task/*; do
+		read -r st <"$t/stat" 2>/dev/null || continue
+		st=${st##*) }
+		[ "${st%% *}" = R ] && continue
+		read -r _ _ runs <"$t/schedstat" 2>/dev/null || continue
+		echo "${t##*/} $runs"
+	done
+}
 
 for build in waits waits-O0; do
 	start_target "$TESTDATA/$build"
@@ -16,10 +31,16 @@ for build in waits waits-O0; do
 	seen=0
 	for args in "--json --unwinder=libdw" "--json --unwinder=libunwind" "" "--threads"; do
 		label="$build: snapshot${args:+ $args}"
+		runs_before=$(blocked_run_counts "$TARGET_PID")
 		# shellcheck disable=SC2086
 		run_tl "$TL_TMP/out" snapshot $args "$TARGET_PID"
-		((TL_RC == 0)) ||
+		runs_after=$(blocked_run_counts "$TARGET_PID")
+		# -O0 code in calls that must not be stopped may be partial (1)
+		((TL_RC == 0)) || { ((TL_RC == 1)) && [ $build = waits-O0 ]; } ||
 			error "$label: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/out.err")"
+		if [ $build = waits ] && [ "$runs_before" != "$runs_after" ]; then
+			error "$label: blocked threads ran during the snapshot: $(diff <(echo "$runs_before") <(echo "$runs_after") | grep '^>' | tr '\n' ' ')"
+		fi
 		assert_not_stopped "$TARGET_PID" "$label"
 		tl_sleep 0.1	# let a disturbed thread report
 		n=$(grep -c '^eintr' "$TARGET_OUT")

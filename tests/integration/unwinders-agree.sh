@@ -3,6 +3,7 @@
 # frames (pc and function, every frame) for every thread that is not running;
 # running threads move between the two snapshots and are left out.
 . "$(dirname "$0")/../lib.sh"
+EXTRA=
 
 need_cmd jq
 need_threadleak
@@ -16,7 +17,7 @@ compare()
 
 	for unwinder in libdw libunwind; do
 		json=$TL_TMP/$label-$unwinder.json
-		snapshot_json "$TARGET_PID" "$json" --unwinder="$unwinder"
+		snapshot_json "$TARGET_PID" "$json" --unwinder="$unwinder" $EXTRA
 		assert_not_stopped "$TARGET_PID" "$label --unwinder=$unwinder"
 		if ((TL_RC != 0)); then
 			error "$label --unwinder=$unwinder: $(describe_rc $TL_RC), expected 0: $(first_line "$json.err")"
@@ -65,9 +66,12 @@ wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits: main thread never block
 compare waits
 kill_target "$TARGET_PID"
 
+# -O0 frame-pointer code blocked in calls that must not be stopped is only
+# partly unwindable without a stop: compare the all-stop captures there,
+# where both unwinders start from every register.
 start_target "$TESTDATA/waits-O0"
 wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits-O0: main thread never blocked"
-compare waits-O0
+EXTRA=--stop compare waits-O0
 kill_target "$TARGET_PID"
 
 start_target "$TESTDATA/busy" 2 6
