@@ -332,7 +332,6 @@ static void test_ten_thousand(void **state)
 	unsigned int seed = 12345;
 	struct grouping g;
 	char fn[32];
-	clock_t t0;
 	int *tids;
 
 	(void)state;
@@ -362,10 +361,8 @@ static void test_ten_thousand(void **state)
 		snprintf(fn, sizeof(fn), "handler_%02d", s);
 		add_frame(t, 0x1000, "/usr/bin/server", fn, 0x1000, false);
 	}
-	t0 = clock();
+	/* speed is measured by `make bench`, not asserted here */
 	assert_int_equal(group_snapshot(snap, &g), 0);
-	/* generous even under ASan: a quadratic grouping takes far longer */
-	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 	for (int s = 0; s < NSHAPES; s++)
 		nonempty += per_shape[s] != 0;
 	assert_int_equal(g.ngroups, nonempty);
