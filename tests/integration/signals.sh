@@ -39,8 +39,12 @@ interrupted=0
 for sig in INT KILL; do
 	for ((i = 0; i < ROUNDS; i++)); do
 		printf -v delay '0.%03d' $((RANDOM % 51))
-		label="SIG$sig after ${delay}s (round $i)"
-		"${DEFSIG[@]}" "$THREADLEAK" snapshot --json "$TARGET_PID" \
+		# every other round stops all 2000 threads (--stop): the case
+		# where a killed tracer holds the most
+		mode=()
+		((i % 2)) || mode=(--stop)
+		label="SIG$sig after ${delay}s (round $i${mode:+ ${mode[*]}})"
+		"${DEFSIG[@]}" "$THREADLEAK" snapshot --json "${mode[@]}" "$TARGET_PID" \
 			>/dev/null 2>"$TL_TMP/tl.err" </dev/null &
 		tl=$!
 		register_pid "$tl"
