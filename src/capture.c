@@ -608,8 +608,10 @@ static double blocked_for(const struct capture *c, const struct work *w)
 	if (cpu < 0 || cpu >= 256)
 		return -1;
 	double now = c->sched_now_ms[cpu];
-	if (w->exec_start_ms <= 0 || now <= 0 || now < w->exec_start_ms)
+	if (w->exec_start_ms <= 0 || now <= 0)
 		return -1;
+	if (now < w->exec_start_ms)
+		return 0;	/* it ran after the capture began */
 	double sec = (now - w->exec_start_ms) / 1000.0;
 	double age = c->uptime - (double)w->st.start_time / (double)sysconf(_SC_CLK_TCK);
 	if (c->uptime > 0 && age >= 0 && sec > age)
