@@ -6,9 +6,13 @@
  * our accessors reads memory from the page cache and registers from the
  * captured struct cpu_regs, and caches unwind info globally.  Finding the
  * unwind table of an ip is left to _UPT_find_proc_info, which reads
- * /proc/PID/maps and the ELF files, not ptrace.  That function calls back
- * into our access_mem with its own argument, so the thread being unwound
- * is kept in a thread-local pointer rather than in the callback argument.
+ * /proc/PID/maps and the ELF files, not ptrace.  It caches one ELF image
+ * per UPT handle and re-reads the whole maps file whenever the ip leaves
+ * it (20,000 lines for 10,000 thread stacks), so we keep one UPT handle per
+ * module (found through the shared Dwfl) and each keeps its image.  That
+ * function calls back into our access_mem with its own argument, so the
+ * thread being unwound is kept in a thread-local pointer rather than in
+ * the callback argument.
  */
 #include "unwind.h"
 
@@ -16,20 +20,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+struct module_upt {
+	Dwfl_Module *mod;
+	void *upt;
+};
+
 struct libunwind_state {
 	unw_addr_space_t as;
-	void *upt;			/* _UPT_create(pid): for find_proc_info */
+	int pid;
+	Dwfl *dwfl;
+	void *upt;			/* for ips outside any module */
+	struct module_upt *mods;	/* one _UPT_create(pid) per module */
+	size_t nmods;
 	struct memory *mem;
 	const struct cpu_regs *regs;	/* the thread being unwound */
 };
 
 static __thread struct libunwind_state *current;
 
+static void *upt_for(struct libunwind_state *s, unw_word_t ip)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, ip);
+
+	if (!mod)
+		return s->upt;
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i].mod == mod)
+			return s->mods[i].upt;
+	struct module_upt *n = realloc(s->mods, (s->nmods + 1) * sizeof(*n));
+	if (!n)
+		return s->upt;
+	s->mods = n;
+	n[s->nmods].mod = mod;
+	n[s->nmods].upt = _UPT_create(s->pid);
+	if (!n[s->nmods].upt)
+		return s->upt;
+	return n[s->nmods++].upt;
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
 			  unw_proc_info_t *pi, int need_unwind_info, void *arg)
 {
 	(void)arg;
-	return _UPT_find_proc_info(as, ip, pi, need_unwind_info, current->upt);
+	return _UPT_find_proc_info(as, ip, pi, need_unwind_info,
+				   upt_for(current, ip));
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -120,10 +154,11 @@ static void *libunwind_open(int pid, Dwfl *dwfl, struct memory *mem,
 {
 	struct libunwind_state *s = calloc(1, sizeof(*s));
 
-	(void)dwfl;
 	if (!s)
 		goto out_nomem;
 	s->mem = mem;
+	s->pid = pid;
+	s->dwfl = dwfl;
 	s->as = unw_create_addr_space(&accessors, 0);
 	if (!s->as)
 		goto out_free;
@@ -198,6 +233,9 @@ static void libunwind_close(void *state)
 
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->nmods; i++)
+		_UPT_destroy(s->mods[i].upt);
+	free(s->mods);
 	_UPT_destroy(s->upt);
 	unw_destroy_addr_space(s->as);
 	free(s);
