@@ -8,8 +8,8 @@
  *      and wchan, read in parallel on every CPU (reading /proc/TID/syscall
  *      waits for the task to be off-CPU, ~20 us each);
  *   3. unwind blocked threads from what was observed, stopping nothing;
- *   4. validate: observe the syscall line and run count again, in
- *      parallel; a thread that changed is captured again;
+ *   4. validate: read the run count again, in parallel; a thread that
+ *      ran meanwhile is captured again;
  *   5. stop, one at a time, the threads that need it (running, not
  *      unwindable without all registers, not validated), unless a stop
  *      would break their call with EINTR;
@@ -235,13 +235,21 @@ static void observe(struct capture *c, struct work *w)
 {
 	double ms;
 
+	/* The run count first: if it is the same at validation, the thread
+	 * did not run after this point, so the syscall line read next and
+	 * every stack page read later belong to one blocked moment. */
+	w->have_runs = proc_read_run_count(c->pid, w->tid, &w->runs) == 0;
 	if (proc_read_stat(c->pid, w->tid, &w->st) < 0) {
 		w->state = W_GONE;
 		return;
 	}
 	w->have_sc = proc_read_syscall(c->pid, w->tid, &w->sc) == 0;
-	w->have_runs = proc_read_run_count(c->pid, w->tid, &w->runs) == 0;
-	proc_read_wchan(c->pid, w->tid, w->wchan, sizeof(w->wchan));
+	/* The kernel wait point only helps where the syscall says little
+	 * (no syscall, restart_syscall); all-stop must read it before the
+	 * stop moves it. */
+	if (c->opt->all_stop || !w->have_sc || w->sc.nr < 0 ||
+	    w->sc.nr == SYS_restart_syscall)
+		proc_read_wchan(c->pid, w->tid, w->wchan, sizeof(w->wchan));
 	w->exec_start_ms = proc_read_exec_start(c->pid, w->tid, &ms) == 0 ? ms : -1;
 	if (w->st.state == 'Z' || w->st.state == 'X') {
 		/* An exited leader whose other threads live on. */
@@ -260,23 +268,21 @@ static void observe_job(void *arg, size_t i)
 		observe(c, &c->w[i]);
 }
 
-/* Same syscall line and run count as when observed: it never ran since. */
+/* The same run count as when observed: it never ran since (see
+ * observe()), so its syscall line and stack are what we read. */
 static void validate_job(void *arg, size_t i)
 {
 	struct capture *c = arg;
 	struct work *w = &c->w[i];
-	struct proc_syscall sc;
 	uint64_t runs;
 
 	if (w->state != W_UNWOUND)
 		return;
-	if (proc_read_syscall(c->pid, w->tid, &sc) < 0 ||
-	    proc_read_run_count(c->pid, w->tid, &runs) < 0) {
+	if (proc_read_run_count(c->pid, w->tid, &runs) < 0) {
 		w->state = W_GONE;
 		return;
 	}
-	if (w->have_runs && runs == w->runs &&
-	    memcmp(&sc, &w->sc, sizeof(sc)) == 0) {
+	if (w->have_runs && runs == w->runs) {
 		w->state = W_CAPTURED;
 		return;
 	}
@@ -828,7 +834,9 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 		goto out_free;
 	}
 
+	proc_open_task_dir(pid);
 	rc = opt->all_stop ? capture_all_stop(&c) : capture_gently(&c);
+	proc_close_task_dir();
 	/* Threads interrupted but not yet stopped: detach them as they stop. */
 	pt_release_pending(0.2);
 	snap->threads_stopped = c.threads_stopped;

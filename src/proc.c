@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdio.h>
@@ -18,12 +19,49 @@
 #include <string.h>
 #include <unistd.h>
 
-static void task_path(char *buf, size_t size, int pid, int tid, const char *file)
+/* An open /proc/PID/task of the process being captured: per-thread files
+ * are then opened relative to it, a one-component path walk instead of
+ * four (measurable at 50,000 opens a snapshot). */
+static int task_dir_pid = -1, task_dir_fd = -1;
+
+int proc_open_task_dir(int pid)
 {
+	int fd;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	proc_close_task_dir();
+	task_dir_pid = pid;
+	task_dir_fd = fd;
+	return 0;
+}
+
+void proc_close_task_dir(void)
+{
+	if (task_dir_fd >= 0)
+		close(task_dir_fd);
+	task_dir_fd = -1;
+	task_dir_pid = -1;
+}
+
+/* Reads /proc/PID/task/TID/FILE (or /proc/PID/FILE when tid <= 0). */
+static long read_task_file(int pid, int tid, const char *file, char *buf,
+			   size_t size)
+{
+	char path[64];
+
+	if (tid > 0 && pid == task_dir_pid) {
+		snprintf(path, sizeof(path), "%d/%s", tid, file);
+		return read_file_at(task_dir_fd, path, buf, size);
+	}
 	if (tid > 0)
-		snprintf(buf, size, "/proc/%d/task/%d/%s", pid, tid, file);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", pid, tid, file);
 	else
-		snprintf(buf, size, "/proc/%d/%s", pid, file);
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	return read_file_buf(path, buf, size);
 }
 
 /* A missing /proc entry means the task exited: say so uniformly. */
@@ -34,11 +72,10 @@ static int gone(long err)
 
 int proc_read_stat(int pid, int tid, struct proc_stat *st)
 {
-	char path[64], buf[1024];
+	char buf[1024];
 	long len;
 
-	task_path(path, sizeof(path), pid, tid, "stat");
-	len = read_file_buf(path, buf, sizeof(buf));
+	len = read_task_file(pid, tid, "stat", buf, sizeof(buf));
 	if (len < 0)
 		return gone(len);
 	char *open = strchr(buf, '(');
@@ -120,11 +157,10 @@ int proc_list_tasks(int pid, int **tids, size_t *n)
 
 int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
 {
-	char path[64], buf[256];
+	char buf[256];
 	long len;
 
-	task_path(path, sizeof(path), pid, tid, "syscall");
-	len = read_file_buf(path, buf, sizeof(buf));
+	len = read_task_file(pid, tid, "syscall", buf, sizeof(buf));
 	if (len < 0)
 		return gone(len);
 	memset(sc, 0, sizeof(*sc));
@@ -155,11 +191,9 @@ int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
 
 int proc_read_wchan(int pid, int tid, char *buf, size_t size)
 {
-	char path[64];
 	long len;
 
-	task_path(path, sizeof(path), pid, tid, "wchan");
-	len = read_file_buf(path, buf, size);
+	len = read_task_file(pid, tid, "wchan", buf, size);
 	if (len < 0)
 		return gone(len);
 	if (strcmp(buf, "0") == 0)
@@ -167,14 +201,11 @@ int proc_read_wchan(int pid, int tid, char *buf, size_t size)
 	return 0;
 }
 
-static int sched_exec_start(const char *path, double *ms)
+static int parse_exec_start(const char *buf, long len, double *ms)
 {
-	char buf[4096];
-	long len = read_file_buf(path, buf, sizeof(buf));
-
 	if (len < 0)
 		return gone(len);
-	char *p = strstr(buf, "se.exec_start");
+	const char *p = strstr(buf, "se.exec_start");
 	if (!p || !(p = strchr(p, ':')))
 		return -ENODATA;
 	*ms = strtod(p + 1, NULL);
@@ -183,10 +214,10 @@ static int sched_exec_start(const char *path, double *ms)
 
 int proc_read_exec_start(int pid, int tid, double *ms)
 {
-	char path[64];
+	char buf[4096];
 
-	task_path(path, sizeof(path), pid, tid, "sched");
-	return sched_exec_start(path, ms);
+	return parse_exec_start(buf, read_task_file(pid, tid, "sched", buf,
+						    sizeof(buf)), ms);
 }
 
 int proc_sched_clock_ms(double *now_ms, int ncpu)
@@ -208,7 +239,9 @@ int proc_sched_clock_ms(double *now_ms, int ncpu)
 		/* Our exec_start is refreshed when we are scheduled in on
 		 * this CPU: yield first so that it is no older than now. */
 		sched_yield();
-		if (sched_exec_start("/proc/thread-self/sched", &now_ms[cpu]) == 0)
+		char buf[4096];
+		long len = read_file_buf("/proc/thread-self/sched", buf, sizeof(buf));
+		if (parse_exec_start(buf, len, &now_ms[cpu]) == 0)
 			measured++;
 	}
 	sched_setaffinity(0, sizeof(old), &old);
@@ -217,12 +250,11 @@ int proc_sched_clock_ms(double *now_ms, int ncpu)
 
 int proc_read_run_count(int pid, int tid, uint64_t *count)
 {
-	char path[64], buf[128];
+	char buf[128];
 	unsigned long long a, b, c;
 	long len;
 
-	task_path(path, sizeof(path), pid, tid, "schedstat");
-	len = read_file_buf(path, buf, sizeof(buf));
+	len = read_task_file(pid, tid, "schedstat", buf, sizeof(buf));
 	if (len < 0)
 		return gone(len);
 	if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)

@@ -25,6 +25,13 @@ struct proc_stat {
 	int processor;		/* CPU it last ran on */
 };
 
+/*
+ * Keeps /proc/PID/task open so that the per-thread readers below open
+ * their files relative to it (for that pid only).  One at a time.
+ */
+int proc_open_task_dir(int pid);
+void proc_close_task_dir(void);
+
 /* /proc/PID/task/TID/stat, or /proc/PID/stat when tid <= 0. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
 

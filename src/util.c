@@ -1,5 +1,5 @@
 /*
- * util: small file reading and array growth; see util.h.
+ * util: small file reading, array growth, a parallel loop; see util.h.
  */
 #include "util.h"
 
@@ -27,6 +27,11 @@ static long read_fd_all(int fd, char *buf, size_t size)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* /proc files hand over their whole (small) text in one read:
+		 * a short read is the end, which saves a second read(2) per
+		 * file, 20,000 of them for 10,000 threads. */
+		if (len < size - 1)
+			break;
 	}
 	buf[len] = '\0';
 	close(fd);

@@ -10,9 +10,9 @@
 #include <time.h>
 
 /*
- * Reads the whole of a small file (a /proc entry) into buf, NUL-terminated.
- * Returns the length read or -errno.  /proc files report size 0, so this
- * reads until EOF or the buffer is full.
+ * Reads the whole of a small /proc file into buf, NUL-terminated.
+ * Returns the length read or -errno.  A short read is taken as the end
+ * (true of /proc's small files, not of pipes).
  */
 long read_file_buf(const char *path, char *buf, size_t size);
 /* Same for a file relative to a directory fd. */
