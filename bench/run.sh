@@ -30,7 +30,7 @@
 #                  to keep `make bench` under ~15 minutes on 2 cores
 #   BENCH_OUT      the file to update (default BENCHMARKS.md at the root)
 #   BENCH_TOOLS    which rows (default "threadleak threadleak-libunwind
-#                  eu-stack gdb")
+#                  threadleak-stop eu-stack gdb")
 #   THREADLEAK     the binary (default ./threadleak; copied before use, so a
 #                  rebuild during the run does not change what is measured)
 #
@@ -44,7 +44,7 @@ REPEAT=${BENCH_REPEAT:-3}
 LIMIT=${BENCH_TIMEOUT:-300}
 SLOW_MS=${BENCH_SLOW_MS:-30000}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
-TOOLS=${BENCH_TOOLS:-threadleak threadleak-libunwind eu-stack gdb}
+TOOLS=${BENCH_TOOLS:-threadleak threadleak-libunwind threadleak-stop eu-stack gdb}
 THREADLEAK=${THREADLEAK:-$ROOT/threadleak}
 READY_TIMEOUT=150
 
@@ -235,6 +235,7 @@ tool_cmd()	# tool pid: sets CMD
 	case $1 in
 	threadleak) CMD=("$TL" snapshot --json "$2") ;;
 	threadleak-libunwind) CMD=("$TL" snapshot --json --unwinder=libunwind "$2") ;;
+	threadleak-stop) CMD=("$TL" snapshot --json --stop "$2") ;;
 	eu-stack) CMD=(eu-stack -p "$2") ;;
 	gdb) CMD=(gdb -p "$2" -batch -nx -ex 'set pagination off' -ex 'thread apply all bt') ;;
 	*) die "unknown tool $1" ;;
@@ -246,6 +247,7 @@ tool_label()
 	case $1 in
 	threadleak) echo 'threadleak snapshot --json' ;;
 	threadleak-libunwind) echo 'threadleak snapshot --json --unwinder=libunwind' ;;
+	threadleak-stop) echo 'threadleak snapshot --json --stop' ;;
 	*) echo "$1" ;;
 	esac
 }
