@@ -198,6 +198,8 @@ static struct work *find_work(struct capture *c, int tid)
 {
 	struct work key = { .tid = tid };
 
+	if (!c->n)
+		return NULL;
 	return bsearch(&key, c->w, c->n, sizeof(*c->w), cmp_work);
 }
 
@@ -213,7 +215,7 @@ static int list_new_tasks(struct capture *c)
 	size_t old = c->n;
 	for (size_t i = 0; i < ntids; i++) {
 		struct work key = { .tid = tids[i] };
-		if (bsearch(&key, c->w, old, sizeof(*c->w), cmp_work))
+		if (old && bsearch(&key, c->w, old, sizeof(*c->w), cmp_work))
 			continue;
 		if (grow_array(&c->w, &c->cap, c->n + 1, sizeof(*c->w))) {
 			free(tids);

@@ -3,7 +3,7 @@
  *
  * The cache is an open-addressing table of MEM_SLOTS page entries keyed by
  * page address; page data lives in one arena.  When the table is more than
- * three quarters full it is emptied: simple, bounded (about 8 MiB), and
+ * three quarters full it is emptied: simple, bounded (6 MiB), and
  * the unwinder's working set (the current thread's stack pages plus the
  * unwind tables) refills it quickly.
  */
@@ -16,7 +16,7 @@
 #include <sys/uio.h>
 
 #define PAGE 4096u
-#define MEM_SLOTS 4096u		/* power of two */
+#define MEM_SLOTS 2048u		/* power of two */
 #define MEM_MAX_PAGES (MEM_SLOTS * 3 / 4)
 
 struct slot {
