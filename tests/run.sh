@@ -19,6 +19,11 @@
 
 set -u
 
+# A sanitizer report must fail a test even where exit 1 (a partial
+# snapshot) is accepted: make the sanitizers exit with 99 instead of 1.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=99:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 filter=${1:-}
 timeout_s=${TL_TEST_TIMEOUT:-300}
