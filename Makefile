@@ -47,10 +47,10 @@ build/asan/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
-testdata/%: testdata/%.c
+testdata/%: testdata/%.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $<
 
-testdata/waits-O0: testdata/waits.c
+testdata/waits-O0: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c $(ASAN_LIBOBJ) $(HDR)

@@ -46,12 +46,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "../testdata/testdata.h"
 
 #define STACK_SIZE (64 * 1024)
 #define NSPIN 2

@@ -19,12 +19,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
 
 struct worker {
 	volatile pid_t tid;

@@ -14,12 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
 
 #define MAX_CREATORS 64
 

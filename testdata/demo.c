@@ -23,12 +23,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
 
 #define LEAK_EVERY_MS 100
 #define READY_AFTER 20

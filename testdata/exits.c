@@ -14,12 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
 
 NOINLINE void *sleeper(void *arg)
 {

@@ -7,12 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#if defined(__clang__)
-#define NOINLINE __attribute__((noinline, used))
-#else
-#define NOINLINE __attribute__((noipa, noinline, used))
-#endif
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
 
 NOINLINE void nothreads_wait(void)
 {

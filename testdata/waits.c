@@ -47,14 +47,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#if defined(__clang__)
-#define STUCK __attribute__((noinline, used))
-#else
-/* noipa: no inlining, no cloning (.constprop/.isra), no identical-code folding */
-#define STUCK __attribute__((noipa, noinline, used))
-#endif
-/* Keeps the call before it from being a tail call and from being merged. */
-#define BARRIER() __asm__ volatile("" ::: "memory")
+#include "testdata.h"
+
+#define STUCK NOINLINE
 
 #define POOL_SIZE 5
 #define SETUP_TIMEOUT_MS 60000
