@@ -1,0 +1,56 @@
+#!/bin/bash
+# modes-agree: capturing without stopping (the default) and the all-stop
+# cut (--stop) find the same groups on the testdata programs: the same
+# wait kinds with the same stacks, the same number of threads in each.
+# Running threads are left out (they move between the two snapshots).
+. "$(dirname "$0")/../lib.sh"
+
+need_cmd jq
+need_threadleak
+need_testdata waits demo
+
+# groups JSON: one line "count<TAB>kind<TAB>f1|f2|..." per group, sorted
+groups()
+{
+	jq -r '[.threads[] | select(.state != "R") |
+		"\(.wait.kind)\t\([.frames[].function // "?"] | join("|"))"] |
+		group_by(.) | map("\(length)\t\(.[0])") | .[]' "$1" | sort
+}
+
+check()
+{
+	local label=$1 a=$TL_TMP/$1-gentle.json b=$TL_TMP/$1-stop.json
+	snapshot_json "$TARGET_PID" "$a"
+	((TL_RC == 0)) || { error "$label: default mode $(describe_rc $TL_RC): $(first_line "$a.err")"; return; }
+	snapshot_json "$TARGET_PID" "$b" --stop
+	((TL_RC == 0)) || { error "$label: --stop $(describe_rc $TL_RC): $(first_line "$b.err")"; return; }
+	assert_not_stopped "$TARGET_PID" "$label"
+	groups "$a" >"$a.groups"
+	groups "$b" >"$b.groups"
+	(($(wc -l <"$a.groups") >= 3)) || error "$label: only $(wc -l <"$a.groups") groups"
+	diff -u "$a.groups" "$b.groups" >"$TL_TMP/$label.diff" ||
+		error "$label: the modes disagree: $(head -c 600 "$TL_TMP/$label.diff")"
+	# and the default mode stopped only the running threads
+	stopped=$(jq '[.threads[] | select(.stopped)] | length' "$a")
+	running=$(jq '[.threads[] | select(.state == "R")] | length' "$a")
+	((stopped <= running)) ||
+		error "$label: default mode stopped $stopped threads, only $running were running"
+}
+
+start_target "$TESTDATA/waits"
+wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits: main thread never blocked"
+check waits
+kill_target "$TARGET_PID"
+
+# demo leaks a worker every 100 ms: freeze its count by waiting for the cap
+# is too slow, so compare only the groups that do not grow
+start_target "$TESTDATA/demo"
+a=$TL_TMP/demo-gentle.json b=$TL_TMP/demo-stop.json
+snapshot_json "$TARGET_PID" "$a"
+snapshot_json "$TARGET_PID" "$b" --stop
+for f in log_reader accept_loop; do
+	ka=$(jq -r "[.threads[] | select([.frames[].function] | index(\"$f\")) | .wait.kind] | unique | join(\",\")" "$a")
+	kb=$(jq -r "[.threads[] | select([.frames[].function] | index(\"$f\")) | .wait.kind] | unique | join(\",\")" "$b")
+	[ -n "$ka" ] && [ "$ka" = "$kb" ] || error "demo: $f: default mode [$ka], --stop [$kb]"
+done
+finish
