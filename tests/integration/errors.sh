@@ -215,4 +215,11 @@ else
 	kill_target "$TARGET_PID"
 fi
 
+# threadleak's own pid: exec makes the shell's $$ the pid of threadleak
+out=$(sh -c 'exec "$1" snapshot "$$"' sh "$THREADLEAK" 2>&1 >/dev/null)
+rc=$?
+((rc == 2)) || error "own pid: $(describe_rc $rc), expected 2"
+[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ $out == threadleak:*itself* ]] ||
+	error "own pid: expected one line saying it is threadleak itself, got: $out"
+
 finish
