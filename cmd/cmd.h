@@ -22,5 +22,6 @@ bool parse_pid(const char *s, int *pid);
 bool want_color(const char *mode);
 
 int cmd_snapshot(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "snapshot", cmd_snapshot, "every thread's stack, classified and grouped" },
+	{ "diff", cmd_diff, "which groups of threads grew between two snapshots" },
 };
 
 void errorf(const char *fmt, ...)

@@ -7,6 +7,7 @@
  * whole.
  */
 #include "render.h"
+#include "diff.h"
 #include "group.h"
 #include "locks.h"
 #include "util.h"
@@ -302,5 +303,64 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	for (size_t i = 0; i < g.ngroups; i++)
 		print_group(&o, &g.groups[i]);
 	grouping_free(&g);
+	return 0;
+}
+
+static void print_side(const struct out *o, const char *label, const char *name,
+		       const struct snapshot *s)
+{
+	fprintf(o->fp, "%s %s%s%s (%s, pid %d, %zu thread%s)\n", label,
+		col(o, C_BOLD), name, col(o, C_RESET), s->comm ? s->comm : "?",
+		s->pid, s->nthreads, s->nthreads == 1 ? "" : "s");
+}
+
+int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
+		const struct snapshot *b, const char *name_a, const char *name_b,
+		long min_delta, const struct render_options *opt)
+{
+	struct out o = { fp, opt->color, b };
+	size_t shown = 0, grew = 0, appeared = 0, vanished = 0;
+	long total = (long)d->total_after - (long)d->total_before;
+
+	print_side(&o, "before:", name_a, a);
+	print_side(&o, "after: ", name_b, b);
+	for (size_t i = 0; i < d->ngroups; i++) {
+		const struct diff_group *g = &d->groups[i];
+		if (g->ignored)
+			continue;
+		grew += g->delta >= min_delta;
+		appeared += g->before == 0 && (long)g->after >= min_delta;
+		vanished += g->after == 0 && (long)g->before >= min_delta;
+	}
+	fprintf(fp, "threads: %zu -> %zu (%+ld); %zu group%s grew by %ld or more (%zu new), %zu vanished\n\n",
+		d->total_before, d->total_after, total, grew, grew == 1 ? "" : "s",
+		min_delta, appeared, vanished);
+
+	for (size_t i = 0; i < d->ngroups; i++) {
+		const struct diff_group *g = &d->groups[i];
+		if (!diff_shown(g, min_delta))
+			continue;
+		shown++;
+		const struct thread *t = diff_example(g);
+		char kind[64], dur[32];
+		kind_label(&t->wait, kind, sizeof(kind));
+		const char *color = g->delta > 0 ? C_WARN : "";
+		fprintf(fp, "%s%+ld%s  (%zu -> %zu)  %s%s%s  %s", col(&o, color),
+			g->delta, col(&o, C_RESET), g->before, g->after,
+			col(&o, C_KIND), kind, col(&o, C_RESET), diff_status(g));
+		if (g->delta == 0 && g->born)
+			fprintf(fp, ": %zu of %zu replaced", g->born, g->after);
+		if (g->b && g->b->max_blocked_sec >= 0) {
+			render_duration(g->b->max_blocked_sec, dur, sizeof(dur));
+			fprintf(fp, "  oldest waiting %s", dur);
+		}
+		fprintf(fp, "\n");
+		o.snap = g->b ? b : a;
+		print_names(&o, g->b ? g->b : g->a);
+		print_stack(&o, t);
+		fprintf(fp, "\n");
+	}
+	if (!shown)
+		fprintf(fp, "no group changed by %ld or more\n", min_delta);
 	return 0;
 }

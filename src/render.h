@@ -23,6 +23,17 @@ struct render_options {
 /* Returns 0 or -errno (allocation). */
 int render_snapshot(FILE *fp, const struct snapshot *snap,
 		    const struct render_options *opt);
+struct diff;
+
+/*
+ * The groups of a diff that changed by at least min_delta, largest growth
+ * first, each with its counts and stack; names say where each side came
+ * from (a file, or "pid N").  Returns 0 or -errno.
+ */
+int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
+		const struct snapshot *b, const char *name_a, const char *name_b,
+		long min_delta, const struct render_options *opt);
+
 /* "0.2s", "12s", "4m12s", "2h03m" into buf. */
 void render_duration(double sec, char *buf, size_t size);
 

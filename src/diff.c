@@ -1,0 +1,306 @@
+/*
+ * diff: group both snapshots (group.c), merge the two sorted lists of
+ * groups by (kind, signature), and count births and deaths per group by
+ * (tid, start_time).  See diff.h.
+ */
+#include "diff.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_key(enum wait_kind ka, const char *sa, enum wait_kind kb,
+		   const char *sb)
+{
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return strcmp(sa, sb);
+}
+
+static int cmp_group_ptr(const void *x, const void *y)
+{
+	const struct group *a = *(const struct group *const *)x;
+	const struct group *b = *(const struct group *const *)y;
+
+	return cmp_key(a->kind, a->signature, b->kind, b->signature);
+}
+
+static const struct group **sorted_groups(const struct grouping *g)
+{
+	const struct group **v = malloc((g->ngroups + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < g->ngroups; i++)
+		v[i] = &g->groups[i];
+	qsort(v, g->ngroups, sizeof(*v), cmp_group_ptr);
+	return v;
+}
+
+/* Members of x that are not in y (by tid and start time).  Members are in
+ * tid order, so this is a merge. */
+static size_t missing_from(const struct group *x, const struct group *y)
+{
+	size_t n = 0, j = 0;
+
+	if (!y)
+		return x ? x->count : 0;
+	if (!x)
+		return 0;
+	for (size_t i = 0; i < x->count; i++) {
+		const struct thread *t = x->threads[i];
+		while (j < y->count && y->threads[j]->tid < t->tid)
+			j++;
+		if (j < y->count && y->threads[j]->tid == t->tid &&
+		    y->threads[j]->start_time == t->start_time)
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static int cmp_diff(const void *x, const void *y)
+{
+	const struct diff_group *a = x, *b = y;
+
+	if (a->delta != b->delta)
+		return a->delta > b->delta ? -1 : 1;
+	if (a->born != b->born)
+		return a->born > b->born ? -1 : 1;
+	if (a->after != b->after)
+		return a->after > b->after ? -1 : 1;
+	return cmp_key(a->kind, a->signature, b->kind, b->signature);
+}
+
+static void fill(struct diff_group *d, const struct group *a,
+		 const struct group *b)
+{
+	const struct group *any = b ? b : a;
+
+	d->signature = any->signature;
+	d->kind = any->kind;
+	d->a = a;
+	d->b = b;
+	d->before = a ? a->count : 0;
+	d->after = b ? b->count : 0;
+	d->delta = (long)d->after - (long)d->before;
+	d->born = missing_from(b, a);
+	d->died = missing_from(a, b);
+}
+
+int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
+		   struct diff *out)
+{
+	const struct group **va = NULL, **vb = NULL;
+	size_t i = 0, j = 0, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (group_snapshot(a, &out->ga) < 0 || group_snapshot(b, &out->gb) < 0)
+		goto out_nomem;
+	va = sorted_groups(&out->ga);
+	vb = sorted_groups(&out->gb);
+	out->groups = calloc(out->ga.ngroups + out->gb.ngroups + 1,
+			     sizeof(*out->groups));
+	if (!va || !vb || !out->groups)
+		goto out_nomem;
+	while (i < out->ga.ngroups || j < out->gb.ngroups) {
+		int c;
+		if (i == out->ga.ngroups)
+			c = 1;
+		else if (j == out->gb.ngroups)
+			c = -1;
+		else
+			c = cmp_key(va[i]->kind, va[i]->signature, vb[j]->kind,
+				    vb[j]->signature);
+		if (c == 0)
+			fill(&out->groups[n++], va[i++], vb[j++]);
+		else if (c < 0)
+			fill(&out->groups[n++], va[i++], NULL);
+		else
+			fill(&out->groups[n++], NULL, vb[j++]);
+	}
+	out->ngroups = n;
+	qsort(out->groups, n, sizeof(*out->groups), cmp_diff);
+	out->total_before = a->nthreads;
+	out->total_after = b->nthreads;
+	free(va);
+	free(vb);
+	return 0;
+
+out_nomem:
+	free(va);
+	free(vb);
+	diff_free(out);
+	return -ENOMEM;
+}
+
+void diff_free(struct diff *d)
+{
+	grouping_free(&d->ga);
+	grouping_free(&d->gb);
+	free(d->groups);
+	d->groups = NULL;
+	d->ngroups = 0;
+}
+
+const struct thread *diff_example(const struct diff_group *g)
+{
+	return g->b ? g->b->threads[0] : g->a->threads[0];
+}
+
+bool diff_has_function(const struct diff_group *g, const char *fn)
+{
+	const struct thread *t = diff_example(g);
+
+	for (size_t i = 0; i < t->nframes; i++)
+		if (t->frames[i].function && strcmp(t->frames[i].function, fn) == 0)
+			return true;
+	return false;
+}
+
+static bool is_libc(const char *module)
+{
+	const char *base = module ? path_base(module) : "";
+
+	return strncmp(base, "libc.so", 7) == 0 ||
+	       strncmp(base, "libc-", 5) == 0 ||
+	       strncmp(base, "libpthread", 10) == 0 ||
+	       strncmp(base, "ld-linux", 8) == 0;
+}
+
+bool diff_top_is(const struct diff_group *g, const char *fn)
+{
+	const struct thread *t = diff_example(g);
+
+	for (size_t i = 0; i < t->nframes; i++) {
+		if (is_libc(t->frames[i].module))
+			continue;
+		return t->frames[i].function && strcmp(t->frames[i].function, fn) == 0;
+	}
+	return false;
+}
+
+void diff_filter(struct diff *d, const struct diff_filter *f)
+{
+	for (size_t i = 0; i < d->ngroups; i++) {
+		struct diff_group *g = &d->groups[i];
+		g->ignored = false;
+		for (size_t k = 0; k < f->nignore && !g->ignored; k++)
+			g->ignored = diff_has_function(g, f->ignore[k]);
+		for (size_t k = 0; k < f->nignore_top && !g->ignored; k++)
+			g->ignored = diff_top_is(g, f->ignore_top[k]);
+	}
+}
+
+bool diff_shown(const struct diff_group *g, long min_delta)
+{
+	long churn = g->delta == 0 ? (long)g->born : 0;
+
+	if (g->ignored)
+		return false;
+	return labs(g->delta) >= min_delta || (churn > 0 && churn >= min_delta);
+}
+
+size_t diff_grown(const struct diff *d, long min_delta)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (!d->groups[i].ignored && d->groups[i].delta >= min_delta)
+			n++;
+	return n;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *side_json(const struct snapshot *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "pid", json_integer(s->pid));
+	json_object_set_new(o, "comm", str_or_null(s->comm));
+	json_object_set_new(o, "taken_at", json_integer(s->taken_at));
+	json_object_set_new(o, "threads", json_integer((json_int_t)s->nthreads));
+	return o;
+}
+
+static json_t *frames_json(const struct thread *t)
+{
+	json_t *a = json_array();
+	char hex[32];
+
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct frame *f = &t->frames[i];
+		json_t *o = json_object();
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, f->offset);
+		json_object_set_new(o, "module", str_or_null(f->module));
+		json_object_set_new(o, "function", str_or_null(f->function));
+		json_object_set_new(o, "file", str_or_null(f->file));
+		json_object_set_new(o, "line", f->line ? json_integer(f->line) : json_null());
+		json_object_set_new(o, "offset", json_string(hex));
+		json_object_set_new(o, "inlined", json_boolean(f->inlined));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static const char *status(const struct diff_group *g)
+{
+	if (g->before == 0)
+		return "appeared";
+	if (g->after == 0)
+		return "vanished";
+	if (g->delta > 0)
+		return "grew";
+	if (g->delta < 0)
+		return "shrank";
+	return g->born ? "churn" : "same";
+}
+
+int diff_write_json(const struct diff *d, const struct snapshot *a,
+		    const struct snapshot *b, long min_delta, FILE *fp)
+{
+	json_t *doc = json_object(), *groups = json_array();
+
+	json_object_set_new(doc, "format", json_string("threadleak-diff"));
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "before", side_json(a));
+	json_object_set_new(doc, "after", side_json(b));
+	json_object_set_new(doc, "grown", json_integer((json_int_t)diff_grown(d, min_delta)));
+	for (size_t i = 0; i < d->ngroups; i++) {
+		const struct diff_group *g = &d->groups[i];
+		if (!diff_shown(g, min_delta))
+			continue;
+		const struct thread *t = diff_example(g);
+		double oldest = g->b ? g->b->max_blocked_sec : -1;
+		json_t *o = json_object();
+		json_object_set_new(o, "status", json_string(status(g)));
+		json_object_set_new(o, "kind", json_string(wait_kind_name(g->kind)));
+		json_object_set_new(o, "before", json_integer((json_int_t)g->before));
+		json_object_set_new(o, "after", json_integer((json_int_t)g->after));
+		json_object_set_new(o, "delta", json_integer(g->delta));
+		json_object_set_new(o, "born", json_integer((json_int_t)g->born));
+		json_object_set_new(o, "died", json_integer((json_int_t)g->died));
+		json_object_set_new(o, "oldest_blocked_sec",
+				    oldest >= 0 ? json_real(oldest) : json_null());
+		json_object_set_new(o, "signature", json_string(g->signature));
+		json_object_set_new(o, "frames", frames_json(t));
+		json_array_append_new(groups, o);
+	}
+	json_object_set_new(doc, "groups", groups);
+	int rc = json_dumpf(doc, fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	fputc('\n', fp);
+	return rc < 0 ? -EIO : 0;
+}
+
+const char *diff_status(const struct diff_group *g)
+{
+	return status(g);
+}
