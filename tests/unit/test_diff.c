@@ -1,0 +1,185 @@
+/*
+ * Unit tests of diff.c: matching groups across load addresses, churn by
+ * (tid, start time), appeared/vanished, ordering, filters, thresholds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+
+/* Adds a thread blocked in fn <- caller, with libc on top, at a base
+ * address (different bases stand for different runs). */
+static void add(struct snapshot *s, int tid, uint64_t start, enum wait_kind kind,
+		const char *fn, uint64_t base)
+{
+	struct thread *t = snapshot_add_thread(s);
+	struct frame *f;
+
+	t->tid = tid;
+	t->start_time = start;
+	t->state = 'S';
+	t->wait.kind = kind;
+	f = thread_add_frame(t);
+	f->pc = base + 0x100;
+	f->module = strdup("/usr/lib/x86_64-linux-gnu/libc.so.6");
+	f->function = strdup("__futex_abstimed_wait_common");
+	f = thread_add_frame(t);
+	f->pc = base + 0x2000;
+	f->module = strdup("/srv/app");
+	f->function = strdup(fn);
+	f = thread_add_frame(t);
+	f->pc = base + 0x3000;
+	f->module = strdup("/srv/app");
+	f->function = strdup("main_loop");
+}
+
+static struct snapshot *snap(void)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+
+	s->version = SNAPSHOT_VERSION;
+	s->pid = 100;
+	return s;
+}
+
+static const struct diff_group *find(const struct diff *d, const char *fn)
+{
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (diff_has_function(&d->groups[i], fn))
+			return &d->groups[i];
+	return NULL;
+}
+
+static void test_growth_and_matching(void **state)
+{
+	struct snapshot *a = snap(), *b = snap();
+	struct diff d;
+	const struct diff_group *g;
+
+	(void)state;
+	/* before: 2 idle, 1 reader; after (another run, other addresses):
+	 * 2 idle (same tids), 1 reader (replaced), 3 leaked */
+	add(a, 10, 1, WAIT_CONDVAR, "idle", 0x1000000);
+	add(a, 11, 1, WAIT_CONDVAR, "idle", 0x1000000);
+	add(a, 12, 1, WAIT_READ, "reader", 0x1000000);
+	add(a, 13, 1, WAIT_MUTEX, "old_lock", 0x1000000);
+	add(b, 10, 1, WAIT_CONDVAR, "idle", 0x7f0000000);
+	add(b, 11, 1, WAIT_CONDVAR, "idle", 0x7f0000000);
+	add(b, 12, 9, WAIT_READ, "reader", 0x7f0000000);	/* tid reused */
+	for (int i = 0; i < 3; i++)
+		add(b, 20 + i, 5, WAIT_CONDVAR, "leak", 0x7f0000000);
+	assert_int_equal(diff_snapshots(a, b, &d), 0);
+	assert_int_equal(d.total_before, 4);
+	assert_int_equal(d.total_after, 6);
+	assert_int_equal(d.ngroups, 4);
+
+	g = &d.groups[0];	/* largest growth first */
+	assert_true(diff_has_function(g, "leak"));
+	assert_int_equal(g->delta, 3);
+	assert_string_equal(diff_status(g), "appeared");
+	assert_int_equal(g->born, 3);
+
+	g = find(&d, "idle");
+	assert_int_equal(g->before, 2);
+	assert_int_equal(g->after, 2);
+	assert_int_equal(g->born, 0);
+	assert_string_equal(diff_status(g), "same");
+	assert_false(diff_shown(g, 1));
+
+	g = find(&d, "reader");
+	assert_int_equal(g->delta, 0);
+	assert_int_equal(g->born, 1);
+	assert_int_equal(g->died, 1);
+	assert_string_equal(diff_status(g), "churn");
+	assert_true(diff_shown(g, 1));
+	assert_false(diff_shown(g, 2));
+
+	g = find(&d, "old_lock");
+	assert_int_equal(g->delta, -1);
+	assert_string_equal(diff_status(g), "vanished");
+	assert_ptr_equal(d.groups[d.ngroups - 1].a, g->a);	/* shrinkage last */
+
+	assert_int_equal(diff_grown(&d, 1), 1);
+	assert_int_equal(diff_grown(&d, 3), 1);
+	assert_int_equal(diff_grown(&d, 4), 0);
+	diff_free(&d);
+	snapshot_free(a);
+	snapshot_free(b);
+}
+
+static void test_kind_splits(void **state)
+{
+	struct snapshot *a = snap(), *b = snap();
+	struct diff d;
+
+	(void)state;
+	add(a, 10, 1, WAIT_CONDVAR, "work", 0x1000);
+	add(b, 10, 1, WAIT_MUTEX, "work", 0x1000);	/* same stack, other wait */
+	assert_int_equal(diff_snapshots(a, b, &d), 0);
+	assert_int_equal(d.ngroups, 2);
+	assert_int_equal(diff_grown(&d, 1), 1);
+	diff_free(&d);
+	snapshot_free(a);
+	snapshot_free(b);
+}
+
+static void test_filters(void **state)
+{
+	struct snapshot *a = snap(), *b = snap();
+	struct diff d;
+	const char *ign[] = { "main_loop" }, *top[] = { "leak" }, *top2[] = { "main_loop" };
+	struct diff_filter f = { .min_delta = 1 };
+
+	(void)state;
+	add(b, 20, 5, WAIT_CONDVAR, "leak", 0x1000);
+	assert_int_equal(diff_snapshots(a, b, &d), 0);
+	assert_int_equal(diff_grown(&d, 1), 1);
+
+	f.ignore = ign;
+	f.nignore = 1;
+	diff_filter(&d, &f);
+	assert_int_equal(diff_grown(&d, 1), 0);
+
+	f.nignore = 0;
+	f.ignore_top = top;	/* the top is the first frame outside libc */
+	f.nignore_top = 1;
+	diff_filter(&d, &f);
+	assert_int_equal(diff_grown(&d, 1), 0);
+
+	f.ignore_top = top2;	/* main_loop is not the top */
+	diff_filter(&d, &f);
+	assert_int_equal(diff_grown(&d, 1), 1);
+	diff_free(&d);
+	snapshot_free(a);
+	snapshot_free(b);
+}
+
+static void test_empty(void **state)
+{
+	struct snapshot *a = snap(), *b = snap();
+	struct diff d;
+
+	(void)state;
+	assert_int_equal(diff_snapshots(a, b, &d), 0);
+	assert_int_equal(d.ngroups, 0);
+	assert_int_equal(diff_grown(&d, 1), 0);
+	diff_free(&d);
+	snapshot_free(a);
+	snapshot_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_growth_and_matching),
+		cmocka_unit_test(test_kind_splits),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_empty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
