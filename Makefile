@@ -23,7 +23,7 @@ ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps deps-test deps-bench check demo install clean bench asan
+.PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
 
 all: threadleak
 
@@ -66,6 +66,11 @@ deps-bench:
 check: deps-test
 	$(MAKE) all asan $(TESTDATA) $(UNIT)
 	THREADLEAK_VARIANTS="./threadleak build/asan/threadleak" tests/run.sh
+
+# libFuzzer on the snapshot reader for FUZZ_SECONDS (20); needs clang and
+# its fuzzer runtime (make deps-test installs them).  See tests/fuzz/run.sh.
+fuzz:
+	tests/fuzz/run.sh
 
 demo: deps
 	$(MAKE) all testdata/demo

@@ -25,6 +25,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb
+	# tests/fuzz: clang and its libFuzzer runtime (a separate package)
+	command -v clang >/dev/null 2>&1 || need clang
+	[ -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] || need libclang-rt-14-dev
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils
