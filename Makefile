@@ -23,7 +23,7 @@ ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz fuzz
+.PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
 
 all: threadleak
 
@@ -69,11 +69,6 @@ check: deps-test
 
 # libFuzzer on the snapshot reader for FUZZ_SECONDS (20); needs clang and
 # its fuzzer runtime (make deps-test installs them).  See tests/fuzz/run.sh.
-fuzz:
-	tests/fuzz/run.sh
-
-# The libFuzzer harness of the snapshot reader (FUZZ_SECONDS, default 20);
-# `make check` runs it too, through tests/integration/fuzz-snapshot.sh.
 fuzz:
 	tests/fuzz/run.sh
 

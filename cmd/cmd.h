@@ -18,6 +18,10 @@ enum {
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a positive pid; false if it is not one. */
 bool parse_pid(const char *s, int *pid);
+/* Checks a --color value; prints the error and returns false if bad. */
+bool check_color(const char *mode);
+/* For getopt's ':' and '?': prints the one-line error, returns EXIT_USAGE. */
+int option_error(int opt, char **argv, const char *cmd);
 /* Whether to colour stdout: --color=always|never|auto, NO_COLOR, a tty. */
 bool want_color(const char *mode);
 

@@ -108,24 +108,15 @@ int cmd_diff(int argc, char **argv)
 				ignore_top[filter.nignore_top++] = optarg;
 			break;
 		case 'C':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
-			    strcmp(optarg, "never")) {
-				errorf("--color wants auto, always or never, not '%s'", optarg);
+			if (!check_color(optarg))
 				return EXIT_USAGE;
-			}
 			color = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		case ':':
-			errorf("option '%s' needs a value; try 'threadleak diff --help'",
-			       argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			errorf("unknown option '%s'; try 'threadleak diff --help'",
-			       argv[optind - 1]);
-			return EXIT_USAGE;
+			return option_error(opt, argv, "diff");
 		}
 	}
 	if (argc - optind != 2) {

@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,25 @@ bool parse_pid(const char *s, int *pid)
 		return false;
 	*pid = (int)v;
 	return true;
+}
+
+bool check_color(const char *mode)
+{
+	if (!strcmp(mode, "auto") || !strcmp(mode, "always") || !strcmp(mode, "never"))
+		return true;
+	errorf("--color wants auto, always or never, not '%s'", mode);
+	return false;
+}
+
+int option_error(int opt, char **argv, const char *cmd)
+{
+	if (opt == ':')
+		errorf("option '%s' needs a value; try 'threadleak %s --help'",
+		       argv[optind - 1], cmd);
+	else
+		errorf("unknown option '%s'; try 'threadleak %s --help'",
+		       argv[optind - 1], cmd);
+	return EXIT_USAGE;
 }
 
 bool want_color(const char *mode)

@@ -104,24 +104,15 @@ int cmd_snapshot(int argc, char **argv)
 			}
 			break;
 		case 'C':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
-			    strcmp(optarg, "never")) {
-				errorf("--color wants auto, always or never, not '%s'", optarg);
+			if (!check_color(optarg))
 				return EXIT_USAGE;
-			}
 			color = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		case ':':
-			errorf("option '%s' needs a value; try 'threadleak snapshot --help'",
-			       argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			errorf("unknown option '%s'; try 'threadleak snapshot --help'",
-			       argv[optind - 1]);
-			return EXIT_USAGE;
+			return option_error(opt, argv, "snapshot");
 		}
 	}
 	if (optind != argc - 1) {

@@ -10,15 +10,15 @@
 # undefined).  Fuzzing works on a copy of tests/fuzz/corpus in a temporary
 # directory: new inputs never go into the repository.  A crash, a leak, a
 # timeout or an out-of-memory stops it; its reproducer is kept under
-# build/fuzz/artifacts/ and named, with its first bytes, on the last line.
-# Replay one with: tests/fuzz/run.sh --replay build/fuzz/artifacts/crash-...
+# build/fuzz/artifacts/ and named, with its first bytes, at the end of the
+# output.  Replay one with: tests/fuzz/run.sh --replay FILE
 #
 # Exit: 0 clean, 1 a finding (or the harness does not build), 77 skipped
 # (no clang or no libFuzzer runtime: make deps-test, or apt-get install
 # clang libclang-rt-14-dev), 64 usage.
 #
 # Environment: FUZZ_SECONDS (default 20), CLANG (default clang),
-# FUZZ_ARGS (more libFuzzer flags, e.g. "-jobs=4 -workers=4").
+# FUZZ_ARGS (more libFuzzer flags, e.g. "-use_value_profile=1").
 
 set -u
 
@@ -44,8 +44,9 @@ case ${1:-} in
 *) usage ;;
 esac
 [ "$mode" = fuzz ] && (($#)) && usage
+# (libFuzzer takes -max_total_time=0 as "forever")
 case $seconds in
-'' | *[!0-9]*) say "FUZZ_SECONDS must be a whole number of seconds, not '$seconds'"; exit 64 ;;
+'' | *[!0-9]* | 0 | 0*) say "FUZZ_SECONDS must be a positive whole number of seconds, not '$seconds'"; exit 64 ;;
 esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-fuzz.XXXXXX") || exit 1
@@ -92,7 +93,7 @@ fi
 mv -f "$bin.tmp.$$" "$bin" || exit 1
 
 # libFuzzer exits 77 on a crash by default, the same as "skip": give it
-# codes of its own.  Leaks are findings; UBSan reports stop at the first.
+# codes of its own (it exits 71 on running out of memory, 72 on SIGINT).  Leaks are findings; UBSan reports stop at the first.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 # shellcheck disable=SC2206	# FUZZ_ARGS is a list of flags
@@ -155,21 +156,23 @@ timeout -k 10 $((seconds + 120)) "$bin" "${flags[@]}" \
 	-artifact_prefix="$tmp/artifacts/" "$tmp/corpus" >"$tmp/log" 2>&1
 rc=$?
 
-stat() { sed -n "s/^stat::$1: *//p" "$tmp/log" | tail -n 1; }
-runs=$(stat number_of_executed_units)
-speed=$(stat average_exec_per_sec)
-added=$(stat new_units_added)
+final_stat() { sed -n "s/^stat::$1: *//p" "$tmp/log" | tail -n 1; }
+runs=$(final_stat number_of_executed_units)
+speed=$(final_stat average_exec_per_sec)
+added=$(final_stat new_units_added)
 cov=$(grep -o 'cov: [0-9]*' "$tmp/log" | tail -n 1)
 
 if ((rc != 0)); then
 	grep -v '^#[0-9]' "$tmp/log" | tail -n 60
 	case $rc in
 	98) why="an input timed out (over 10 s)" ;;
+	71) why="an input ran out of memory (over 2048 MB)" ;;
+	72) why="interrupted" ;;
 	124 | 137) why="the fuzzer hung (killed after $((seconds + 120)) s)" ;;
 	99) if grep -q 'ERROR: LeakSanitizer' "$tmp/log"; then
 		why="a leak"
 	    elif grep -q 'out-of-memory' "$tmp/log"; then
-		why="an input ran out of memory (over 2048 MB)"
+		why="an input asked for too much memory at once (over 2048 MB)"
 	    else
 		why="a crash"
 	    fi ;;
