@@ -93,7 +93,8 @@ fi
 mv -f "$bin.tmp.$$" "$bin" || exit 1
 
 # libFuzzer exits 77 on a crash by default, the same as "skip": give it
-# codes of its own (it exits 71 on running out of memory, 72 on SIGINT).  Leaks are findings; UBSan reports stop at the first.
+# codes of its own (it exits 71 on running out of memory, 72 on SIGINT).
+# Leaks are findings; UBSan reports stop at the first.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 # shellcheck disable=SC2206	# FUZZ_ARGS is a list of flags
