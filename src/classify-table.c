@@ -66,22 +66,22 @@ const size_t n_syscall_rules = N(syscall_rules);
  */
 const struct frame_rule futex_frame_rules[] = {
 	/* first: classify.c also looks for this row alone */
-	{ "pthread_mutex_", WAIT_MUTEX, true },
-	{ "lll_lock_wait", WAIT_MUTEX, false },
-	{ "pthread_rwlock_", WAIT_MUTEX, false },
-	{ "mtx_lock", WAIT_MUTEX, false },
-	{ "mtx_timedlock", WAIT_MUTEX, false },
-	{ "pthread_cond_", WAIT_CONDVAR, false },
-	{ "cnd_wait", WAIT_CONDVAR, false },
-	{ "cnd_timedwait", WAIT_CONDVAR, false },
-	{ "pthread_join", WAIT_JOIN, false },
-	{ "pthread_timedjoin", WAIT_JOIN, false },
-	{ "pthread_clockjoin", WAIT_JOIN, false },
-	{ "thrd_join", WAIT_JOIN, false },
-	{ "sem_", WAIT_FUTEX, false },
-	{ "new_sem_", WAIT_FUTEX, false },
-	{ "pthread_barrier_", WAIT_FUTEX, false },
-	{ "pthread_once", WAIT_FUTEX, false },
+	{ "pthread_mutex_", WAIT_MUTEX },
+	{ "lll_lock_wait", WAIT_MUTEX },
+	{ "pthread_rwlock_", WAIT_MUTEX },
+	{ "mtx_lock", WAIT_MUTEX },
+	{ "mtx_timedlock", WAIT_MUTEX },
+	{ "pthread_cond_", WAIT_CONDVAR },
+	{ "cnd_wait", WAIT_CONDVAR },
+	{ "cnd_timedwait", WAIT_CONDVAR },
+	{ "pthread_join", WAIT_JOIN },
+	{ "pthread_timedjoin", WAIT_JOIN },
+	{ "pthread_clockjoin", WAIT_JOIN },
+	{ "thrd_join", WAIT_JOIN },
+	{ "sem_", WAIT_FUTEX },
+	{ "new_sem_", WAIT_FUTEX },
+	{ "pthread_barrier_", WAIT_FUTEX },
+	{ "pthread_once", WAIT_FUTEX },
 };
 const size_t n_futex_frame_rules = N(futex_frame_rules);
 
@@ -92,16 +92,16 @@ const size_t n_futex_frame_rules = N(futex_frame_rules);
  * that a program's own poll_loop() is not taken for poll().
  */
 const struct frame_rule restart_frame_rules[] = {
-	{ "clock_nanosleep", WAIT_SLEEP, false },
-	{ "nanosleep", WAIT_SLEEP, false },
-	{ "sleep", WAIT_SLEEP, false },
-	{ "usleep", WAIT_SLEEP, false },
-	{ "poll", WAIT_POLL, false },
-	{ "ppoll", WAIT_POLL, false },
-	{ "select", WAIT_POLL, false },
-	{ "pselect", WAIT_POLL, false },
-	{ "epoll_wait", WAIT_EPOLL, false },
-	{ "epoll_pwait", WAIT_EPOLL, false },
+	{ "clock_nanosleep", WAIT_SLEEP },
+	{ "nanosleep", WAIT_SLEEP },
+	{ "sleep", WAIT_SLEEP },
+	{ "usleep", WAIT_SLEEP },
+	{ "poll", WAIT_POLL },
+	{ "ppoll", WAIT_POLL },
+	{ "select", WAIT_POLL },
+	{ "pselect", WAIT_POLL },
+	{ "epoll_wait", WAIT_EPOLL },
+	{ "epoll_pwait", WAIT_EPOLL },
 };
 const size_t n_restart_frame_rules = N(restart_frame_rules);
 

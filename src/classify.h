@@ -62,7 +62,6 @@ struct syscall_rule {
 struct frame_rule {
 	const char *prefix;		/* of the normalized function name */
 	enum wait_kind kind;
-	bool pthread_mutex;		/* futex word is a pthread_mutex_t */
 };
 
 struct wchan_rule {

@@ -9,6 +9,7 @@
  * the ELF symbol table names the function; without that, module+offset.
  */
 #include "symbols.h"
+#include "classify.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -374,12 +375,7 @@ bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 	const char *fn = e->lines[e->nlines - 1].function;
 	if (!fn)
 		return false;
-	while (*fn == '_')
-		fn++;
-	if (strncmp(fn, "GI_", 3) == 0)
-		fn += 3;
-	while (*fn == '_')
-		fn++;
+	fn = classify_normalize(fn);
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
 		if (strcmp(fn, entries[i]) == 0)
 			return true;
