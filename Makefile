@@ -4,7 +4,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson
+PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

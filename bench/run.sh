@@ -1,10 +1,11 @@
 #!/bin/bash
 # bench/run.sh: threadleak snapshot against eu-stack and gdb on one live
-# process with many blocked threads (bench/target).  `make bench` runs it.
+# process with many blocked threads (bench/target), and the CPU that
+# `threadleak top` uses watching such a process.  `make bench` runs it.
 #
-# For each size N it starts `bench/target N` once, waits for its "ready", and
-# then runs each tool on that same process, one after the other, REPEAT times,
-# measuring for every tool:
+# Section "snapshot": for each size N it starts `bench/target N` once, waits
+# for its "ready", and then runs each tool on that same process, one after the
+# other, REPEAT times, measuring for every tool:
 #   wall time      median over the runs, from date +%s%N around the run
 #   peak RSS       the largest over the runs, GNU time's %M
 #   disturbed      threads of the target (all but the 2 spinners and the
@@ -19,27 +20,57 @@
 # After every run it checks that no thread of the target is stopped (t/T); if
 # one is, it says so loudly, sends SIGCONT and flags the row.
 #
-# The table goes to stdout and, with the date, kernel, CPU and tool versions,
-# into BENCHMARKS.md between <!-- bench:start --> and <!-- bench:end -->.
+# Section "top": for each size N it starts `bench/target N idle` (no spinners,
+# so every thread is blocked), waits for its "ready", and runs
+# `threadleak top -b -n FRAMES -d 1 PID` on it REPEAT times, measuring:
+#   wall, CPU      medians over the runs of the wall time (as above), of the
+#                  user+sys CPU time (GNU time's %U + %S) and of CPU % =
+#                  100 * CPU / wall, the share of one core that top used over
+#                  the whole run, first capture included
+#   first frame    medians of CPU and wall over REPEAT runs of `-n 1` (the
+#                  first full capture and nothing more); from them, the CPU
+#                  of one refresh: (CPU of FRAMES frames - CPU of 1 frame) /
+#                  (FRAMES - 1)
+#   peak RSS       as above, over all the runs
+#   frames         the fewest frames a run printed (lines that begin with
+#                  "threadleak top:"); fewer than FRAMES is a failure
+#   disturbed      as above, across one whole run; the largest over the runs
+#   EINTR, exit    as above; a non-zero exit is a failure
+# and checks for stopped threads as above.  If `threadleak top --help` fails
+# (no such subcommand) or a run fails, it says so loudly, puts the failure in
+# the table, and exits 1 once the tables are written.
+#
+# Each section's table goes to stdout and, with the date, kernel, CPU and tool
+# versions, into BENCHMARKS.md between its markers: <!-- bench:start --> and
+# <!-- bench:end --> (snapshot), <!-- bench-top:start --> and
+# <!-- bench-top:end --> (top).  A section not run leaves its part alone.
 #
 # Environment:
-#   BENCH_SIZES    thread counts (default "100 1000 10000")
-#   BENCH_REPEAT   runs per tool and size (default 3)
-#   BENCH_TIMEOUT  seconds one run may take (default 300)
-#   BENCH_SLOW_MS  a run slower than this is not repeated (default 30000),
-#                  to keep `make bench` under ~15 minutes on 2 cores
-#   BENCH_OUT      the file to update (default BENCHMARKS.md at the root)
-#   BENCH_TOOLS    which rows (default "threadleak threadleak-libunwind
-#                  threadleak-stop eu-stack gdb")
-#   THREADLEAK     the binary (default ./threadleak; copied before use, so a
-#                  rebuild during the run does not change what is measured)
+#   BENCH_SECTIONS    which sections run (default "snapshot top")
+#   BENCH_SIZES       thread counts of "snapshot" (default "100 1000 10000")
+#   BENCH_TOP_SIZES   thread counts of "top" (default "1000 10000")
+#   BENCH_TOP_FRAMES  frames one top run prints, 1 s apart (default 10)
+#   BENCH_REPEAT      runs per tool and size (default 3)
+#   BENCH_TIMEOUT     seconds one run may take (default 300)
+#   BENCH_SLOW_MS     a snapshot run slower than this is not repeated
+#                     (default 30000), to keep `make bench` under ~15 minutes
+#                     on 2 cores
+#   BENCH_OUT         the file to update (default BENCHMARKS.md at the root)
+#   BENCH_TOOLS       which rows of "snapshot" (default "threadleak
+#                     threadleak-libunwind threadleak-stop eu-stack gdb")
+#   THREADLEAK        the binary (default ./threadleak; copied before use, so
+#                     a rebuild during the run does not change what is
+#                     measured)
 #
 # Every process it starts is killed by pid when it exits, however it exits.
 
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECTIONS=${BENCH_SECTIONS:-snapshot top}
 SIZES=${BENCH_SIZES:-100 1000 10000}
+TOP_SIZES=${BENCH_TOP_SIZES:-1000 10000}
+TOP_FRAMES=${BENCH_TOP_FRAMES:-10}
 REPEAT=${BENCH_REPEAT:-3}
 LIMIT=${BENCH_TIMEOUT:-300}
 SLOW_MS=${BENCH_SLOW_MS:-30000}
@@ -50,6 +81,9 @@ READY_TIMEOUT=150
 
 START=$'<!-- bench:start -->'
 END=$'<!-- bench:end -->'
+TOP_START=$'<!-- bench-top:start -->'
+TOP_END=$'<!-- bench-top:end -->'
+TOP_BUDGET=10	# the CPU % of one core top may use (at 10,000 idle threads)
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -130,7 +164,20 @@ trap 'exit 143' TERM
 
 # ---- prerequisites, build ----
 
-for c in gcc eu-stack gdb timeout awk; do
+# section NAME: NAME is one of the sections to run
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+for s in $SECTIONS; do
+	case $s in
+	snapshot | top) ;;
+	*) die "unknown section '$s' in BENCH_SECTIONS (snapshot, top)" ;;
+	esac
+done
+[[ $TOP_FRAMES =~ ^[1-9][0-9]*$ ]] || die "BENCH_TOP_FRAMES must be a number above 0"
+
+needs="gcc timeout awk"
+section snapshot && needs="$needs eu-stack gdb"
+for c in $needs; do
 	command -v "$c" >/dev/null 2>&1 ||
 		die "needs $c (scripts/deps.sh bench installs it)"
 done
@@ -147,11 +194,12 @@ gcc -O2 -g -Wall -Wextra -pthread -o "$ROOT/bench/target" "$ROOT/bench/target.c"
 
 SKIP=		# tids left out of the disturbed count: spinners, signal thread
 
+# start_target N [idle]: starts bench/target, waits for its "ready", sets SKIP.
 start_target()
 {
-	local n=$1 line waited=0
+	local n=$1 line waited=0 t f
 	: >"$WORK/target.out"
-	BENCH_EINTR_FILE=$EFILE "$ROOT/bench/target" "$n" \
+	BENCH_EINTR_FILE=$EFILE "$ROOT/bench/target" "$@" \
 		>"$WORK/target.out" 2>"$WORK/target.err" </dev/null &
 	TARGET_PID=$!
 	while :; do
@@ -170,9 +218,18 @@ start_target()
 		sleep 0.1
 		((waited++))
 	done
-	# "ready spin TID TID signal TID"
+	# "ready spin TID TID signal TID", or "ready spin - - signal TID" (idle)
 	read -r -a f <<<"$line"
-	SKIP="${f[2]} ${f[3]} ${f[5]}"
+	if [[ ${#f[@]} != 6 || ${f[1]} != spin || ${f[4]} != signal ||
+	      ! ${f[5]} =~ ^[0-9]+$ ]]; then
+		say "target $n: cannot parse its ready line: $line"
+		stop_target
+		return 1
+	fi
+	SKIP=
+	for t in "${f[2]}" "${f[3]}" "${f[5]}"; do
+		[[ $t =~ ^[0-9]+$ ]] && SKIP="$SKIP $t"
+	done
 	say "$(cat "$WORK/target.err") (pid $TARGET_PID)"
 }
 
@@ -213,6 +270,24 @@ stopped_count()
 {
 	awk '{ s = $0; sub(/.*\) /, "", s); if (s ~ /^[tT]/) n++ } END { print n + 0 }' \
 		"/proc/$TARGET_PID/task/"*/stat 2>/dev/null
+}
+
+# check_stopped WHO WHEN: after a run, if a thread of the target is stopped
+# (t/T), says so loudly, sends SIGCONT, notes it and returns 1.
+check_stopped()
+{
+	local st
+	st=$(stopped_count)
+	if ((st == 0)); then
+		sleep 0.1
+		st=$(stopped_count)
+	fi
+	((st == 0)) && return 0
+	loud "$1 left $st of the target's threads STOPPED (state t/T)" \
+		"sending SIGCONT to $TARGET_PID"
+	kill -CONT "$TARGET_PID"
+	note "$1 left $st threads stopped ($2); SIGCONT sent"
+	return 1
 }
 
 # read_eintr: the target's EINTR count so far, or "?"
@@ -267,7 +342,7 @@ median()
 # measure N TOOL: runs TOOL on the target REPEAT times, appends a row.
 measure()
 {
-	local n=$1 tool=$2 r rc t0 t1 ms rss d c e0 e1 st wall
+	local n=$1 tool=$2 r rc t0 t1 ms rss d c e0 e1 wall
 	local walls=() rcs=() rss_max=0 d_max=0 counted=0 timed_out=0 left_stopped=0 runs=0
 	local errfile=$WORK/err.$tool.$n
 
@@ -289,18 +364,8 @@ measure()
 		ms=$(((t1 - t0) / 1000000))
 		runs=$((runs + 1))
 
-		st=$(stopped_count)
-		if ((st == 0)); then
-			sleep 0.1
-			st=$(stopped_count)
-		fi
-		if ((st > 0)); then
-			loud "$(tool_label "$tool") left $st of the target's threads STOPPED (state t/T)" \
-				"sending SIGCONT to $TARGET_PID"
-			kill -CONT "$TARGET_PID"
+		check_stopped "$(tool_label "$tool") at $n threads" "run $r, exit $rc" ||
 			left_stopped=1
-			note "$(tool_label "$tool") at $n threads left $st threads stopped (run $r, exit $rc); SIGCONT sent"
-		fi
 		if ! kill -0 "$TARGET_PID" 2>/dev/null; then
 			note "target died during $(tool_label "$tool") at $n threads"
 			ROWS+=("| $n | $(tool_label "$tool") | target died | | | | $rc |")
@@ -352,56 +417,339 @@ measure()
 	ROWS+=("| $n | $(tool_label "$tool") | $wall | $rss_mib | $d_max/$counted | $eintr | $ex |")
 }
 
+# ---- the top section ----
+
+TOP_ROWS=()
+TOP_FAILED=0
+TOP_LABEL="threadleak top -b -n $TOP_FRAMES -d 1"
+
+# fmedian FORMAT NUMBER...: the median of decimal numbers, printed with the
+# printf FORMAT; "-" when there are none.
+fmedian()
+{
+	local fmt=$1
+	shift
+	(($#)) || { echo -; return; }
+	printf '%s\n' "$@" | sort -g | awk -v fmt="$fmt" '{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      printf fmt "\n", m }'
+}
+
+# top_fail N TEXT: a row of the top table that says only TEXT.
+top_fail()
+{
+	TOP_ROWS+=("| $1 | $2 | | | | | | | | | |")
+	TOP_FAILED=1
+}
+
+# run_top N FRAMES R: one run of `threadleak top -b -n FRAMES -d 1` on the
+# target.  Sets RUN_MS, RUN_CPU (user+sys seconds; empty if unknown),
+# RUN_RSS (KiB; empty if unknown), RUN_FRAMES, RUN_D, RUN_C (disturbed,
+# counted), RUN_RC and RUN_STOPPED.  Returns 1 if the target died.
+run_top()
+{
+	local n=$1 frames=$2 r=$3 t0 t1 u s m
+	local errfile=$WORK/err.top.$n
+
+	settle "$WORK/before"
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%U %S %M' -o "$WORK/time" timeout -k 5 "$LIMIT" \
+		"$TL" top -b -n "$frames" -d 1 "$TARGET_PID" \
+		>"$WORK/top.out" 2>"$errfile" </dev/null &
+	TOOL_PID=$!
+	wait "$TOOL_PID"
+	RUN_RC=$?
+	TOOL_PID=
+	t1=$(date +%s%N)
+	sched_snap "$WORK/after"
+	RUN_MS=$(((t1 - t0) / 1000000))
+
+	RUN_STOPPED=0
+	check_stopped "$TOP_LABEL at $n threads" "-n $frames run $r, exit $RUN_RC" ||
+		RUN_STOPPED=1
+	if ! kill -0 "$TARGET_PID" 2>/dev/null; then
+		note "target died during $TOP_LABEL at $n threads"
+		return 1
+	fi
+	read -r RUN_D RUN_C < <(disturbed "$WORK/before" "$WORK/after")
+	RUN_FRAMES=$(grep -c '^threadleak top:' "$WORK/top.out")
+	RUN_CPU=
+	RUN_RSS=
+	read -r u s m < <(tail -n1 "$WORK/time" 2>/dev/null)
+	# after timeout -k's KILL, time(1) saw no rusage of the tool
+	if ((RUN_RC != 137)); then
+		[[ $u =~ ^[0-9.]+$ && $s =~ ^[0-9.]+$ ]] &&
+			RUN_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+		[[ $m =~ ^[0-9]+$ ]] && RUN_RSS=$m
+	fi
+	if ((RUN_RC != 0 || RUN_FRAMES < frames)); then
+		note "$TOP_LABEL at $n threads, -n $frames run $r: exit $RUN_RC, $RUN_FRAMES of $frames frames: $(head -c 300 "$errfile" | head -n 3 | tr '\n' ' ')"
+	elif [ -s "$errfile" ]; then
+		note "$TOP_LABEL at $n threads, -n $frames run $r wrote to stderr: $(head -c 300 "$errfile" | head -n 3 | tr '\n' ' ')"
+	fi
+	say "$(printf '%6d threads  top -n %-3d run %d: %6d ms  CPU %5s s  exit %d  frames %d/%d  disturbed %d/%d' \
+		"$n" "$frames" "$r" "$RUN_MS" "${RUN_CPU:-?}" "$RUN_RC" "$RUN_FRAMES" "$frames" "$RUN_D" "$RUN_C")"
+	return 0
+}
+
+# measure_top N: runs top on the (idle) target REPEAT times with TOP_FRAMES
+# frames, then REPEAT times with one, and appends a row to TOP_ROWS.
+measure_top()
+{
+	local n=$1 r e0 e1 failed=0 timed_out=0 stopped=0 rss_max=0 d_max=0 counted=0
+	local fmin=$TOP_FRAMES walls=() cpus=() pcts=() walls1=() cpus1=() rcs=()
+	local wall cpu_s pct first refresh rss_mib ex eintr="?"
+
+	e0=$(read_eintr)
+	for ((r = 1; r <= REPEAT; r++)); do
+		run_top "$n" "$TOP_FRAMES" "$r" || { top_fail "$n" "target died"; return 1; }
+		((RUN_STOPPED)) && stopped=1
+		rcs+=("$RUN_RC")
+		((RUN_D > d_max)) && d_max=$RUN_D
+		counted=$RUN_C
+		[ -n "$RUN_RSS" ] && ((RUN_RSS > rss_max)) && rss_max=$RUN_RSS
+		((RUN_FRAMES < fmin)) && fmin=$RUN_FRAMES
+		if ((RUN_RC == 124 || RUN_RC == 137)); then
+			timed_out=1
+			note "$TOP_LABEL at $n threads: not done after $LIMIT s"
+			break
+		fi
+		((RUN_RC != 0 || RUN_FRAMES < TOP_FRAMES)) && failed=1
+		walls+=("$(awk -v ms="$RUN_MS" 'BEGIN { printf "%.2f", ms / 1000 }')")
+		if [ -n "$RUN_CPU" ] && ((RUN_MS > 0)); then
+			cpus+=("$RUN_CPU")
+			pcts+=("$(awk -v c="$RUN_CPU" -v ms="$RUN_MS" 'BEGIN { printf "%.1f", 100 * c * 1000 / ms }')")
+		fi
+		# nothing printed: it does not work at all; once is enough
+		((RUN_FRAMES == 0)) && break
+	done
+
+	# The first capture alone, for the cost of one refresh.
+	if ((!failed && !timed_out)); then
+		if ((TOP_FRAMES == 1)); then
+			walls1=("${walls[@]}")
+			cpus1=("${cpus[@]}")
+		else
+			for ((r = 1; r <= REPEAT; r++)); do
+				run_top "$n" 1 "$r" || { top_fail "$n" "target died"; return 1; }
+				((RUN_STOPPED)) && stopped=1
+				((RUN_D > d_max)) && d_max=$RUN_D
+				[ -n "$RUN_RSS" ] && ((RUN_RSS > rss_max)) && rss_max=$RUN_RSS
+				((RUN_RC != 0 || RUN_FRAMES < 1)) && break
+				walls1+=("$(awk -v ms="$RUN_MS" 'BEGIN { printf "%.2f", ms / 1000 }')")
+				[ -n "$RUN_CPU" ] && cpus1+=("$RUN_CPU")
+			done
+		fi
+	fi
+	e1=$(read_eintr)
+
+	wall=$(fmedian '%.2f' "${walls[@]}")
+	cpu_s=$(fmedian '%.2f' "${cpus[@]}")
+	pct=$(fmedian '%.1f' "${pcts[@]}")
+	if ((!failed && !timed_out)) && [[ $pct != - ]] &&
+		awk -v p="$pct" -v b="$TOP_BUDGET" 'BEGIN { exit !(p > b) }'; then
+		note "$TOP_LABEL at $n threads: CPU $pct% of one core, over the budget of $TOP_BUDGET%"
+		pct="$pct (> $TOP_BUDGET)"
+	fi
+	((timed_out)) && wall="timeout (>$LIMIT s)"
+	first=-
+	((${#cpus1[@]} && ${#walls1[@]})) &&
+		first="$(fmedian '%.2f' "${cpus1[@]}") / $(fmedian '%.2f' "${walls1[@]}")"
+	refresh=-
+	if ((TOP_FRAMES > 1 && ${#cpus1[@]})) && [[ $cpu_s != - ]]; then
+		refresh=$(awk -v a="$cpu_s" -v b="$(fmedian '%.3f' "${cpus1[@]}")" \
+			-v f="$TOP_FRAMES" 'BEGIN { printf "%.0f", (a - b) * 1000 / (f - 1) }')
+	fi
+	rss_mib=-
+	((rss_max > 0)) && rss_mib=$(awk -v k="$rss_max" 'BEGIN { printf "%.1f", k / 1024 }')
+	[[ $e0 =~ ^[0-9]+$ && $e1 =~ ^[0-9]+$ ]] && eintr=$((e1 - e0))
+	ex=$(printf '%s\n' "${rcs[@]}" | sort -un | sed 's/^124$/124 (timeout)/; s/^137$/137 (killed at timeout)/' | paste -sd, -)
+	((stopped)) && ex="$ex, LEFT STOPPED"
+	local frames="$fmin/$TOP_FRAMES"
+	if ((failed || timed_out)); then
+		TOP_FAILED=1
+		frames="$frames FAILED"
+		loud "$TOP_LABEL at $n threads FAILED: exit $ex, fewest frames $fmin of $TOP_FRAMES" \
+			"$(head -c 300 "$WORK/err.top.$n" | head -n 2 | tr '\n' ' ')"
+	fi
+	TOP_ROWS+=("| $n | $wall | $cpu_s | $pct | $first | $refresh | $rss_mib | $frames | $d_max/$counted | $eintr | $ex |")
+}
+
+top_section()
+{
+	local n rc
+	# Is there a top at all?  Started like the runs, so cleanup can stop it.
+	/usr/bin/time -f '' -o /dev/null timeout -k 5 30 "$TL" top --help \
+		>"$WORK/top.help" 2>&1 </dev/null &
+	TOOL_PID=$!
+	wait "$TOOL_PID"
+	rc=$?
+	TOOL_PID=
+	if ((rc != 0)); then
+		loud "threadleak $TL_VERSION: 'threadleak top --help' failed (exit $rc):" \
+			"$(head -n 2 "$WORK/top.help")" \
+			"no top subcommand? The top section measures nothing."
+		note "'threadleak top --help' failed (exit $rc): $(head -n 1 "$WORK/top.help")"
+		for n in $TOP_SIZES; do
+			top_fail "$n" "no \`threadleak top\` (exit $rc)"
+		done
+		return 1
+	fi
+	for n in $TOP_SIZES; do
+		start_target "$n" idle || { top_fail "$n" "target did not start"; continue; }
+		measure_top "$n"
+		stop_target
+	done
+}
+
 # ---- run ----
 
-say "threadleak $TL_VERSION, sizes: $SIZES, $REPEAT runs each, limit $LIMIT s"
-BEGAN=$(date +%s)
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for n in $SIZES; do
-	start_target "$n" || { ROWS+=("| $n | (target) | did not start | | | | |"); continue; }
-	for tool in $TOOLS; do
-		measure "$n" "$tool" || break
+START_TIME=$(date +%s)
+say "threadleak $TL_VERSION, sections: $SECTIONS, $REPEAT runs each, limit $LIMIT s"
+if section snapshot; then
+	say "snapshot: sizes $SIZES; tools $TOOLS"
+	BEGAN=$(date +%s)
+	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+	for n in $SIZES; do
+		start_target "$n" || { ROWS+=("| $n | (target) | did not start | | | | |"); continue; }
+		for tool in $TOOLS; do
+			measure "$n" "$tool" || break
+		done
+		stop_target
 	done
-	stop_target
-done
-ELAPSED=$(($(date +%s) - BEGAN))
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+	ELAPSED=$(($(date +%s) - BEGAN))
+	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+	SNAP_NOTES=("${NOTES[@]}")
+	NOTES=()
+fi
+if section top; then
+	say "top: sizes $TOP_SIZES; $TOP_LABEL, idle target"
+	TOP_BEGAN=$(date +%s)
+	TOP_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+	top_section
+	TOP_ELAPSED=$(($(date +%s) - TOP_BEGAN))
+	TOP_LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+	TOP_NOTES=("${NOTES[@]}")
+	NOTES=()
+fi
 
 # ---- report ----
 
-TABLE=$WORK/table.md
-{
-	echo '| threads | tool | wall ms (median) | peak RSS MiB | disturbed/blocked | EINTR | exit |'
-	echo '|---:|---|---:|---:|---:|---:|---|'
-	printf '%s\n' "${ROWS[@]}"
-} >"$TABLE"
-
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-BLOCK=$WORK/block.md
+
+# machine LOAD0 LOAD1: the lines about the machine and the tree
+machine()
 {
-	echo "$START"
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run.sh\` in ${ELAPSED} s"
-	echo "(sizes: $SIZES; $REPEAT runs per tool; limit $LIMIT s a run)."
-	echo
 	echo "- kernel: $(uname -r)"
 	echo "- CPU: ${cpu:-unknown} × $(nproc)"
-	echo "- load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1"
+	echo "- load average (1, 5, 15 min) before: $1; after: $2"
 	echo "- threadleak: $TL_VERSION (the tree when the run began)"
-	echo "- eu-stack: $(eu-stack --version 2>&1 | head -n1)"
-	echo "- gdb: $(gdb --version 2>&1 | head -n1)"
+}
+
+# notes NOTE...: the notes of a block, if any
+notes()
+{
+	(($#)) || return 0
 	echo
-	cat "$TABLE"
-	if ((${#NOTES[@]})); then
+	echo "Notes from this run:"
+	echo
+	printf -- '- %s\n' "$@"
+}
+
+# put_block START END BLOCK: replaces what is between START and END in OUT
+# with BLOCK (which includes the markers).
+put_block()
+{
+	awk -v start="$1" -v end="$2" -v block="$3" '
+		$0 == start { while ((getline l < block) > 0) print l; skip = 1; next }
+		$0 == end { skip = 0; next }
+		!skip { print }
+	' "$OUT" >"$WORK/out.md" && cat "$WORK/out.md" >"$OUT"
+}
+
+# The text before the top section's markers in BENCHMARKS.md.
+top_intro()
+{
+	cat <<'EOF_TOP'
+## `threadleak top`
+
+The second section runs `threadleak top -b -n 10 -d 1 PID` (ten frames, one
+second apart, BENCH_TOP_FRAMES) on `bench/target N idle`: the same target but
+without the two spinners, so every thread is blocked and the target itself
+uses no CPU.  Three runs (BENCH_REPEAT) per size, on the same process, and
+as many of `-n 1`, the first full capture alone.
+
+Columns:
+
+- **threads**: N; the target has N + 18 threads in all.
+- **wall s**, **CPU s**: the run's elapsed time and the user+sys CPU it used
+  (GNU time `%U` + `%S`), medians over the runs.
+- **CPU %**: 100 × CPU / wall, the share of one core that top used over the
+  whole run, first capture included; median over the runs.  The budget is
+  10% at 10,000 threads; "(> 10)" marks a figure over it.
+- **first frame CPU / wall s**: medians over the `-n 1` runs.
+- **refresh CPU ms**: what one more frame costs: (CPU of the 10-frame run −
+  CPU of the 1-frame run) / 9, from the medians.
+- **peak RSS MiB**: the largest over all the runs.
+- **frames**: the fewest frames (lines that begin with `threadleak top:`) a
+  run printed, of those asked for; "FAILED" when a run printed fewer or
+  exited non-zero (the benchmark then exits 1).
+- **disturbed/blocked**, **EINTR**, **exit**: as above, over all the runs.
+  top must disturb no blocked thread.
+
+EOF_TOP
+}
+
+if section snapshot; then
+	TABLE=$WORK/table.md
+	{
+		echo '| threads | tool | wall ms (median) | peak RSS MiB | disturbed/blocked | EINTR | exit |'
+		echo '|---:|---|---:|---:|---:|---:|---|'
+		printf '%s\n' "${ROWS[@]}"
+	} >"$TABLE"
+
+	BLOCK=$WORK/block.md
+	{
+		echo "$START"
+		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run.sh\` in ${ELAPSED} s"
+		echo "(sizes: $SIZES; $REPEAT runs per tool; limit $LIMIT s a run)."
 		echo
-		echo "Notes from this run:"
+		machine "$LOAD0" "$LOAD1"
+		echo "- eu-stack: $(eu-stack --version 2>&1 | head -n1)"
+		echo "- gdb: $(gdb --version 2>&1 | head -n1)"
 		echo
-		printf -- '- %s\n' "${NOTES[@]}"
-	fi
-	echo "$END"
-} >"$BLOCK"
+		cat "$TABLE"
+		notes "${SNAP_NOTES[@]}"
+		echo "$END"
+	} >"$BLOCK"
+fi
+
+if section top; then
+	TOP_TABLE=$WORK/top-table.md
+	{
+		echo '| threads | wall s | CPU s | CPU % of one core | first frame CPU / wall s | refresh CPU ms | peak RSS MiB | frames | disturbed/blocked | EINTR | exit |'
+		echo '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+		printf '%s\n' "${TOP_ROWS[@]}"
+	} >"$TOP_TABLE"
+
+	TOP_BLOCK=$WORK/top-block.md
+	{
+		echo "$TOP_START"
+		echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run.sh\` in ${TOP_ELAPSED} s"
+		echo "(\`$TOP_LABEL PID\` on \`bench/target N idle\`; sizes: $TOP_SIZES;"
+		echo "$REPEAT runs, and $REPEAT of \`-n 1\`; limit $LIMIT s a run)."
+		echo
+		machine "$TOP_LOAD0" "$TOP_LOAD1"
+		echo
+		cat "$TOP_TABLE"
+		notes "${TOP_NOTES[@]}"
+		echo "$TOP_END"
+	} >"$TOP_BLOCK"
+fi
 
 if [ ! -f "$OUT" ]; then
-	cat >"$OUT" <<'EOF'
+	{
+		cat <<'EOF_SNAP'
 # Benchmarks
 
 `make bench` (bench/run.sh) starts `bench/target N`, a process with N leaked
@@ -433,21 +781,36 @@ Columns:
   target was in state t/T after the tool had exited (the benchmark then sent
   SIGCONT).
 
-EOF
+EOF_SNAP
+		printf '%s\n%s\n\n' "$START" "$END"
+		top_intro
+		printf '%s\n%s\n' "$TOP_START" "$TOP_END"
+	} >"$OUT"
 fi
 if ! grep -qF "$START" "$OUT" || ! grep -qF "$END" "$OUT"; then
 	printf '%s\n%s\n' "$START" "$END" >>"$OUT"
 fi
-awk -v start="$START" -v end="$END" -v block="$BLOCK" '
-	$0 == start { while ((getline l < block) > 0) print l; skip = 1; next }
-	$0 == end { skip = 0; next }
-	!skip { print }
-' "$OUT" >"$WORK/out.md" && cat "$WORK/out.md" >"$OUT"
-
-echo
-cat "$TABLE"
-if ((${#NOTES[@]})); then
-	echo
-	printf 'note: %s\n' "${NOTES[@]}"
+if ! grep -qF "$TOP_START" "$OUT" || ! grep -qF "$TOP_END" "$OUT"; then
+	{
+		echo
+		top_intro
+		printf '%s\n%s\n' "$TOP_START" "$TOP_END"
+	} >>"$OUT"
 fi
-say "wrote $OUT (${ELAPSED} s)"
+section snapshot && put_block "$START" "$END" "$BLOCK"
+section top && put_block "$TOP_START" "$TOP_END" "$TOP_BLOCK"
+
+if section snapshot; then
+	echo
+	cat "$TABLE"
+	((${#SNAP_NOTES[@]})) && printf 'note: %s\n' "${SNAP_NOTES[@]}"
+fi
+if section top; then
+	echo
+	echo "$TOP_LABEL PID, idle target:"
+	cat "$TOP_TABLE"
+	((${#TOP_NOTES[@]})) && printf 'note: %s\n' "${TOP_NOTES[@]}"
+fi
+say "wrote $OUT ($(($(date +%s) - START_TIME)) s)"
+((TOP_FAILED)) && die "the top section FAILED: see its table and notes above"
+exit 0

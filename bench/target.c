@@ -7,20 +7,26 @@
  *	the rest   asleep in a one-hour nanosleep		(bench_sleep)
  *	2	   spinning in pure user code, at nice 19 so that on a small
  *		   machine they do not take the CPU from the tool measured
- *		   							(bench_spin)
+ *		   (none with "idle")					(bench_spin)
  *	16	   in epoll_wait on an epoll fd with nothing ready, counting
  *		   every EINTR they get and going straight back	(bench_epoll)
  *	1	   the signal thread, in sigwait for SIGUSR1
  *	1	   the main thread, in pthread_join once ready
  *
- *	usage: target N
+ *	usage: target N [idle]
+ *
+ * With "idle" it starts no spinners, so that once ready every thread is
+ * blocked and the target itself uses no CPU (for measuring the CPU a tool
+ * uses while it watches, as `threadleak top` does).
  *
  * Once every thread but the spinners is in state S and has not run for a
  * while (its schedstat run count is steady), it prints one line
  *
  *	ready spin TID TID signal TID
+ *	ready spin - - signal TID		(idle: no spinners)
  *
- * naming the threads the benchmark leaves out of its "disturbed" count.
+ * naming the threads the benchmark leaves out of its "disturbed" count; the
+ * line always has six words.
  * On SIGUSR1 it writes the number of EINTRs the epoll threads have seen to
  * the file named by $BENCH_EINTR_FILE (written to FILE.tmp, then renamed, so
  * the file appears whole).  SIGUSR1 is blocked in every thread and taken by
@@ -296,6 +302,7 @@ static void start_thread(pthread_attr_t *attr, struct worker *w)
 int main(int argc, char **argv)
 {
 	int n, ncond, npipe, nsleep, npipes, pfd[2], epfd, err, nthreads = 0, bad = 0;
+	int nspin = NSPIN;
 	struct worker *workers, *w;
 	pthread_attr_t attr;
 	pthread_t sig_thread;
@@ -308,8 +315,11 @@ int main(int argc, char **argv)
 	size_t nprev = 1 << 22;
 	time_t deadline;
 
-	if (argc != 2 || (n = atoi(argv[1])) < 1) {
-		fprintf(stderr, "usage: target N\n");
+	if (argc == 3 && !strcmp(argv[2], "idle"))
+		nspin = 0;
+	if (argc < 2 || argc > 3 || (argc == 3 && nspin) ||
+	    (n = atoi(argv[1])) < 1) {
+		fprintf(stderr, "usage: target N [idle]\n");
 		return 2;
 	}
 	alarm(3600);
@@ -380,14 +390,14 @@ int main(int argc, char **argv)
 		w->fd = epfd;
 		start_thread(&attr, w);
 	}
-	for (int i = 0; i < NSPIN; i++, w++) {
+	for (int i = 0; i < nspin; i++, w++) {
 		w->kind = K_SPIN;
 		start_thread(&attr, w);
 	}
 
 	/* Wait for every tid, then for every thread to sit still in S. */
 	deadline = time(NULL) + READY_TIMEOUT_S;
-	for (int i = 0; i < n + NSPIN + NEPOLL; i++)
+	for (int i = 0; i < n + nspin + NEPOLL; i++)
 		while (!atomic_load(&workers[i].tid)) {
 			if (time(NULL) > deadline)
 				goto timeout;
@@ -395,7 +405,7 @@ int main(int argc, char **argv)
 		}
 	while (!atomic_load(&signal_tid))
 		usleep(1000);
-	for (int i = n + NEPOLL; i < n + NEPOLL + NSPIN; i++)
+	for (int i = n + NEPOLL; i < n + NEPOLL + nspin; i++)
 		skip[nskip++] = atomic_load(&workers[i].tid);
 	skip[nskip++] = (pid_t)syscall(SYS_gettid);	/* main, polling now */
 	for (int stable = 0; stable < 3;) {
@@ -409,10 +419,13 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "target: %d threads: %d condvar, %d pipe (%d pipes), "
 		"%d sleep, %d epoll, %d spin, signal, main\n", nthreads, ncond,
-		npipe, npipes, nsleep, NEPOLL, NSPIN);
+		npipe, npipes, nsleep, NEPOLL, nspin);
 	printf("ready spin");
 	for (int i = 0; i < NSPIN; i++)
-		printf(" %d", (int)skip[i]);
+		if (i < nspin)
+			printf(" %d", (int)skip[i]);
+		else
+			printf(" -");
 	printf(" signal %d\n", (int)atomic_load(&signal_tid));
 	fflush(stdout);
 	free(prev);

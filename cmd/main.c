@@ -21,6 +21,7 @@ static const struct {
 } commands[] = {
 	{ "snapshot", cmd_snapshot, "every thread's stack, classified and grouped" },
 	{ "diff", cmd_diff, "which groups of threads grew between two snapshots" },
+	{ "top", cmd_top, "a live view of thread groups growing, waiting and spinning" },
 };
 
 void errorf(const char *fmt, ...)

@@ -34,18 +34,11 @@ static void usage(FILE *fp)
 
 static int save(const struct snapshot *snap, const char *path)
 {
-	FILE *fp = fopen(path, "w");
+	int rc = snapshot_save(snap, path);
 
-	if (!fp) {
-		errorf("cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	int rc = snapshot_write(snap, fp, false);
-	if (fclose(fp) != 0 || rc < 0) {
-		errorf("cannot write %s: %s", path, strerror(rc < 0 ? -rc : errno));
-		return -1;
-	}
-	return 0;
+	if (rc < 0)
+		errorf("cannot write %s: %s", path, strerror(-rc));
+	return rc;
 }
 
 int cmd_snapshot(int argc, char **argv)

@@ -16,6 +16,7 @@ have_pc libdw || need libdw-dev
 have_pc libelf || need libelf-dev
 have_pc libunwind-ptrace || need libunwind-dev
 have_pc jansson || need libjansson-dev
+have_pc ncursesw || need libncurses-dev
 # libc's own debug info names its internal functions (lock waits, condvar
 # waits); without it those frames fall back to the nearest exported symbol.
 [ -d /usr/lib/debug/.build-id ] && dpkg -s libc6-dbg >/dev/null 2>&1 || need libc6-dbg
@@ -25,6 +26,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb
+	command -v tmux >/dev/null 2>&1 || need tmux
 	# tests/fuzz: clang and its libFuzzer runtime (a separate package)
 	command -v clang >/dev/null 2>&1 || need clang
 	[ -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] || need libclang-rt-14-dev

@@ -15,6 +15,12 @@
  *      would break their call with EINTR;
  *   6. list the tasks again and capture threads that appeared meanwhile;
  *   7. symbolize, classify, describe the objects waited on.
+ * A session (top) runs these phases again at each refresh, but only for
+ * threads that changed: phase 0 reads every known thread's run count
+ * through a descriptor kept open (one pread); a thread whose count did not
+ * move has not run, so its stack, wait and frames are carried over to the
+ * new snapshot as they were, untouched.  Tasks are listed again only when
+ * a thread exited or the thread count moved.
  * With all_stop, phase 3-5 become: seize every thread (re-listing until no
  * new one appears), unwind each from its registers, release all together.
  * Per-thread working state lives in struct work until it becomes a
@@ -34,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +50,9 @@
 #define MAX_RELIST_ROUNDS 64	/* all-stop: until no new thread appears */
 #define NOSTOP_RELIST_ROUNDS 3	/* non-stop: newcomers during a capture */
 #define NOSTOP_ATTEMPTS 3	/* for threads that must not be stopped */
+#define NO_INDEX ((size_t)-1)
+#define OLDEST_SLACK_SEC 0.5	/* lazy_blocked: a group's oldest wait is
+				   exact to within this */
 
 enum work_state {
 	W_NEW,			/* listed, not observed yet */
@@ -54,6 +65,7 @@ enum work_state {
 	W_NOSTOP,		/* did not stop in time (D state) */
 	W_FAILED,		/* could not be seized, or an exited leader */
 	W_UNSAFE,		/* only a stop would do, and a stop would EINTR */
+	W_KEPT,			/* refresh: did not run; carried over as it was */
 };
 
 struct work {
@@ -63,8 +75,14 @@ struct work {
 	struct proc_stat st;
 	struct proc_syscall sc;	/* the observed syscall line */
 	bool have_sc;
-	uint64_t runs;		/* schedstat run count when observed */
+	struct proc_runs runs;	/* schedstat when observed */
+	double runs_at;		/* when it was read (now_sec) */
 	bool have_runs;
+	int runs_fd;		/* session: schedstat kept open, or -1 */
+	size_t snap_index;	/* session: its thread in the last snapshot */
+	struct raw_frame *prev_raw;	/* session: the last capture's stack */
+	int nprev;
+	bool prev_complete;
 	char wchan[64];
 	double exec_start_ms;	/* <=0 unknown */
 	bool stopped;		/* captured in a ptrace stop */
@@ -77,7 +95,7 @@ struct work {
 	bool complete;
 };
 
-struct capture {
+struct capture_session {
 	int pid;
 	const struct capture_options *opt;
 	struct work *w;
@@ -91,6 +109,14 @@ struct capture {
 	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
+	bool persistent;	/* a session of many refreshes: keep fds */
+	long max_kept_fds, kept_fds;	/* kept_fds: atomic */
+	bool need_list;		/* list the tasks in this refresh */
+	int refreshes;
+	size_t recaptured;
+	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
+	ino_t exe_ino;
+	struct snapshot *snap;	/* the last refresh's */
 };
 
 static const char *errno_text(int err)
@@ -194,7 +220,7 @@ static int cmp_work(const void *a, const void *b)
 }
 
 /* c->w is kept in ascending tid order. */
-static struct work *find_work(struct capture *c, int tid)
+static struct work *find_work(struct capture_session *c, int tid)
 {
 	struct work key = { .tid = tid };
 
@@ -204,7 +230,7 @@ static struct work *find_work(struct capture *c, int tid)
 }
 
 /* Adds the tasks not yet known; returns how many were added, or -errno. */
-static int list_new_tasks(struct capture *c)
+static int list_new_tasks(struct capture_session *c)
 {
 	int *tids;
 	size_t ntids, added = 0;
@@ -222,6 +248,8 @@ static int list_new_tasks(struct capture *c)
 			return -ENOMEM;
 		}
 		memset(&c->w[c->n], 0, sizeof(c->w[c->n]));
+		c->w[c->n].runs_fd = -1;
+		c->w[c->n].snap_index = NO_INDEX;
 		c->w[c->n++].tid = tids[i];
 		added++;
 	}
@@ -231,16 +259,42 @@ static int list_new_tasks(struct capture *c)
 	return (int)added;
 }
 
+/* The schedstat run count; a session keeps the file open and preads it. */
+static int read_runs(struct capture_session *c, struct work *w,
+		     struct proc_runs *runs)
+{
+	if (c->persistent && w->runs_fd < 0) {
+		int fd = -EMFILE;
+		if (__atomic_add_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED) <= c->max_kept_fds)
+			fd = proc_open_runs(c->pid, w->tid);
+		if (fd < 0)
+			__atomic_sub_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED);
+		if (fd == -ESRCH)
+			return fd;
+		w->runs_fd = fd;	/* -EMFILE and the like: open each time */
+	}
+	if (w->runs_fd >= 0)
+		return proc_pread_runs(w->runs_fd, runs);
+	return proc_read_runs(c->pid, w->tid, runs);
+}
+
+/* Unchanged: the thread has not run in between. */
+static bool same_runs(const struct proc_runs *a, const struct proc_runs *b)
+{
+	return a->count == b->count && a->ns == b->ns;
+}
+
 /* What the kernel says of a thread, read before anything disturbs it.
  * Runs on worker threads: touches only w. */
-static void observe(struct capture *c, struct work *w)
+static void observe(struct capture_session *c, struct work *w)
 {
 	double ms;
 
 	/* The run count first: if it is the same at validation, the thread
 	 * did not run after this point, so the syscall line read next and
 	 * every stack page read later belong to one blocked moment. */
-	w->have_runs = proc_read_run_count(c->pid, w->tid, &w->runs) == 0;
+	w->have_runs = read_runs(c, w, &w->runs) == 0;
+	w->runs_at = now_sec();
 	if (proc_read_stat(c->pid, w->tid, &w->st) < 0) {
 		w->state = W_GONE;
 		return;
@@ -252,7 +306,10 @@ static void observe(struct capture *c, struct work *w)
 	if (c->opt->all_stop || !w->have_sc || w->sc.nr < 0 ||
 	    w->sc.nr == SYS_restart_syscall)
 		proc_read_wchan(c->pid, w->tid, w->wchan, sizeof(w->wchan));
-	w->exec_start_ms = proc_read_exec_start(c->pid, w->tid, &ms) == 0 ? ms : -1;
+	w->exec_start_ms = -1;
+	if (!c->opt->lazy_blocked &&
+	    proc_read_exec_start(c->pid, w->tid, &ms) == 0)
+		w->exec_start_ms = ms;
 	if (w->st.state == 'Z' || w->st.state == 'X') {
 		/* An exited leader whose other threads live on. */
 		w->state = W_FAILED;
@@ -264,7 +321,7 @@ static void observe(struct capture *c, struct work *w)
 
 static void observe_job(void *arg, size_t i)
 {
-	struct capture *c = arg;
+	struct capture_session *c = arg;
 
 	if (c->w[i].state == W_NEW)
 		observe(c, &c->w[i]);
@@ -274,17 +331,17 @@ static void observe_job(void *arg, size_t i)
  * observe()), so its syscall line and stack are what we read. */
 static void validate_job(void *arg, size_t i)
 {
-	struct capture *c = arg;
+	struct capture_session *c = arg;
 	struct work *w = &c->w[i];
-	uint64_t runs;
+	struct proc_runs runs;
 
 	if (w->state != W_UNWOUND)
 		return;
-	if (proc_read_run_count(c->pid, w->tid, &runs) < 0) {
+	if (read_runs(c, w, &runs) < 0) {
 		w->state = W_GONE;
 		return;
 	}
-	if (w->have_runs && runs == w->runs) {
+	if (w->have_runs && same_runs(&runs, &w->runs)) {
 		w->state = W_CAPTURED;
 		return;
 	}
@@ -295,7 +352,7 @@ static void validate_job(void *arg, size_t i)
 	w->state = W_NEW;
 }
 
-static int keep_frames(struct capture *c, struct work *w, int n, bool complete)
+static int keep_frames(struct capture_session *c, struct work *w, int n, bool complete)
 {
 	free(w->raw);
 	w->raw = malloc((size_t)(n ? n : 1) * sizeof(*w->raw));
@@ -307,7 +364,7 @@ static int keep_frames(struct capture *c, struct work *w, int n, bool complete)
 	return 0;
 }
 
-static int unwind_regs(struct capture *c, struct work *w)
+static int unwind_regs(struct capture_session *c, struct work *w)
 {
 	bool complete;
 	int n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
@@ -353,7 +410,7 @@ static bool is_blocked(const struct work *w)
 }
 
 /* Would a ptrace stop make this thread's blocking call fail with EINTR? */
-static bool stop_is_unsafe(struct capture *c, const struct work *w)
+static bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 {
 	bool sock = false;
 	char link[64];
@@ -368,9 +425,31 @@ static bool stop_is_unsafe(struct capture *c, const struct work *w)
 	return stop_would_eintr(w->sc.nr, sock);
 }
 
+/*
+ * Session: a thread that needed a stop last time (its stack does not unwind
+ * from sp and pc alone, as in frame-pointer code) and is blocked again at
+ * the same place: when what sp and pc give is the start of the stack the
+ * stop gave, the rest is that stack too, and a second stop is spared.
+ */
+static void adopt_previous(struct work *w)
+{
+	if (!w->prev_raw || !w->prev_complete || w->nraw == 0 ||
+	    w->nraw > w->nprev)
+		return;
+	for (int i = 0; i < w->nraw; i++)
+		if (w->raw[i].pc != w->prev_raw[i].pc)
+			return;
+	free(w->raw);
+	w->raw = w->prev_raw;
+	w->nraw = w->nprev;
+	w->complete = true;
+	w->prev_raw = NULL;
+	w->nprev = 0;
+}
+
 /* Phase 3: unwind a blocked thread from its syscall line; the result
  * (complete or not) waits for validation. */
-static int capture_nostop(struct capture *c, struct work *w)
+static int capture_nostop(struct capture_session *c, struct work *w)
 {
 	if (!is_blocked(w))
 		return 0;
@@ -385,11 +464,13 @@ static int capture_nostop(struct capture *c, struct work *w)
 	if (rc == 0 && w->complete && w->nraw &&
 	    !symbols_is_thread_entry(c->sym, &w->raw[w->nraw - 1]))
 		w->complete = false;
+	if (rc == 0 && !w->complete)
+		adopt_previous(w);
 	return rc;
 }
 
 /* Phase 5: one thread, stopped alone, as briefly as possible. */
-static int capture_stop_one(struct capture *c, struct work *w)
+static int capture_stop_one(struct capture_session *c, struct work *w)
 {
 	double deadline = now_sec() + c->opt->stop_timeout;
 	int rc = pt_seize_interrupt(w->tid);
@@ -431,7 +512,7 @@ static int capture_stop_one(struct capture *c, struct work *w)
 /* Phase 5: the threads a stop must capture: running ones, blocked ones
  * whose stack did not unwind completely from sp and pc alone, ones that
  * kept changing.  Not those a stop would break with EINTR. */
-static int stop_where_needed(struct capture *c)
+static int stop_where_needed(struct capture_session *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
@@ -451,12 +532,18 @@ static int stop_where_needed(struct capture *c)
 }
 
 /* Phases 2-6 without stopping what need not be stopped. */
-static int capture_gently(struct capture *c)
+static int capture_gently(struct capture_session *c)
 {
-	for (int round = 0; round < NOSTOP_RELIST_ROUNDS; round++) {
-		int added = list_new_tasks(c);
-		if (added < 0)
-			return round == 0 ? added : 0;
+	/* A session's later refreshes catch newcomers at the next one. */
+	int rounds = c->refreshes ? 1 : NOSTOP_RELIST_ROUNDS;
+
+	for (int round = 0; round < rounds; round++) {
+		int added = 0;
+		if (round > 0 || c->need_list) {
+			added = list_new_tasks(c);
+			if (added < 0)
+				return round == 0 ? added : 0;
+		}
 		if (round > 0 && added == 0)
 			break;
 		for (int attempt = 0; attempt < NOSTOP_ATTEMPTS; attempt++) {
@@ -490,7 +577,7 @@ static int capture_gently(struct capture *c)
 
 /* All-stop: seize every thread, re-listing until the set is stable.
  * Returns 0, -EPERM (nothing seized) or -EINTR. */
-static int stop_all(struct capture *c)
+static int stop_all(struct capture_session *c)
 {
 	size_t seized = 0;
 
@@ -530,7 +617,7 @@ static int stop_all(struct capture *c)
 }
 
 /* All-stop: wait for the stops, take registers, unwind. */
-static int capture_stopped(struct capture *c)
+static int capture_stopped(struct capture_session *c)
 {
 	double deadline = now_sec() + c->opt->stop_timeout;
 
@@ -564,7 +651,7 @@ static int capture_stopped(struct capture *c)
 /* All-stop: release every thread we hold.  Threads that never stopped
  * still have our interrupt pending: ptrace.c keeps them and detaches them
  * when they stop (pt_release_pending), or the kernel does when we exit. */
-static void release_all(struct capture *c)
+static void release_all(struct capture_session *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
@@ -581,7 +668,7 @@ static void release_all(struct capture *c)
 }
 
 /* poll(fds, nfds): name the descriptors of the pollfd array. */
-static void describe_pollfds(struct capture *c, uint64_t addr, uint64_t nfds,
+static void describe_pollfds(struct capture_session *c, uint64_t addr, uint64_t nfds,
 			     struct thread *t)
 {
 	struct { int32_t fd; int16_t events, revents; } pfd[8];
@@ -610,7 +697,7 @@ static void describe_pollfds(struct capture *c, uint64_t addr, uint64_t nfds,
 
 /* Seconds since the thread last ran, from the scheduler's clock; never
  * more than the thread's age (CPU clocks drift apart a little). */
-static double blocked_for(const struct capture *c, const struct work *w)
+static double blocked_for(const struct capture_session *c, const struct work *w)
 {
 	int cpu = w->st.processor;
 	if (cpu < 0 || cpu >= 256)
@@ -627,7 +714,7 @@ static double blocked_for(const struct capture *c, const struct work *w)
 	return sec;
 }
 
-static void describe_wait(struct capture *c, struct work *w, struct thread *t)
+static void describe_wait(struct capture_session *c, struct work *w, struct thread *t)
 {
 	struct classify_input in = { 0 };
 	struct classify_result res;
@@ -703,8 +790,111 @@ static const char *work_error(const struct work *w)
 	}
 }
 
+/* Session: a thread that did not run, moved from the last snapshot. */
+static void carry_over(struct capture_session *c, struct work *w,
+		       struct thread *t)
+{
+	struct thread *old = &c->snap->threads[w->snap_index];
+
+	*t = *old;
+	memset(old, 0, sizeof(*old));	/* now owned by the new snapshot */
+	if (t->wait.blocked_sec >= 0)
+		t->wait.blocked_sec = blocked_for(c, w);
+}
+
+static double thread_age(const struct capture_session *c, const struct thread *t)
+{
+	return c->uptime - (double)t->start_time / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Reads a thread's last-run time if unknown and sets its blocked time. */
+static void read_blocked(struct capture_session *c, struct work *w,
+			 struct thread *t)
+{
+	double ms;
+
+	if (w->exec_start_ms <= 0 &&
+	    proc_read_exec_start(c->pid, w->tid, &ms) == 0)
+		w->exec_start_ms = ms;
+	t->wait.blocked_sec = blocked_for(c, w);
+}
+
+static bool waits(const struct thread *t)
+{
+	return t->wait.kind != WAIT_RUNNING && t->wait.kind != WAIT_UNKNOWN;
+}
+
+/* A stack's identity for lazy_blocked: its raw pcs and syscall. */
+static uint64_t stack_key(const struct work *w, const struct thread *t)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(t->wait.syscall + 1);
+
+	for (int i = 0; i < w->nraw; i++)
+		h = (h ^ w->raw[i].pc) * 1099511628211ULL;
+	return h ^ (uint64_t)t->wait.kind << 56;
+}
+
+struct by_age {
+	uint64_t start_time;
+	uint64_t key;
+	struct work *w;
+	struct thread *t;
+};
+
+static int cmp_by_age(const void *a, const void *b)
+{
+	const struct by_age *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->start_time > y->start_time) - (x->start_time < y->start_time);
+}
+
+/*
+ * lazy_blocked: what a group shows is its oldest wait, and a thread cannot
+ * have waited longer than it has lived.  So within each set of identical
+ * stacks, threads are taken oldest first, and one whose age is within
+ * OLDEST_SLACK_SEC of the longest wait found so far is not read at all:
+ * it cannot change the answer.  In the usual leak (threads that block
+ * soon after they start) that is one read per group instead of one per
+ * thread.  Known last-run times are kept across refreshes.
+ */
+static int fill_oldest(struct capture_session *c, struct snapshot *snap)
+{
+	struct by_age *v = malloc((snap->nthreads ? snap->nthreads : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		struct work *w = &c->w[i];
+		if (w->snap_index >= snap->nthreads)
+			continue;
+		struct thread *t = &snap->threads[w->snap_index];
+		if (waits(t))
+			v[n++] = (struct by_age){ t->start_time, stack_key(w, t), w, t };
+	}
+	qsort(v, n, sizeof(*v), cmp_by_age);
+	for (size_t i = 0; i < n;) {
+		double best = -1;
+		size_t j = i;
+		for (; j < n && v[j].key == v[i].key; j++) {
+			struct thread *t = v[j].t;
+			if (v[j].w->exec_start_ms <= 0 && best >= 0 &&
+			    thread_age(c, t) <= best + OLDEST_SLACK_SEC)
+				continue;
+			read_blocked(c, v[j].w, t);
+			if (t->wait.blocked_sec > best)
+				best = t->wait.blocked_sec;
+		}
+		i = j;
+	}
+	free(v);
+	return 0;
+}
+
 /* Phase 7: the snapshot proper, threads in tid order. */
-static int build_snapshot(struct capture *c, struct snapshot *snap)
+static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 {
 	int rc = 0;
 
@@ -715,12 +905,23 @@ static int build_snapshot(struct capture *c, struct snapshot *snap)
 		struct thread *t = snapshot_add_thread(snap);
 		if (!t)
 			return -ENOMEM;
+		if (w->state == W_KEPT && c->snap && w->snap_index < c->snap->nthreads) {
+			carry_over(c, w, t);
+			w->snap_index = snap->nthreads - 1;
+			if (t->partial)
+				snap->partial = true;
+			continue;
+		}
+		w->snap_index = snap->nthreads - 1;
+		c->recaptured++;
 		t->tid = w->tid;
 		t->name = strdup(w->st.comm);
 		t->state = w->st.state;
 		t->utime = w->st.utime;
 		t->stime = w->st.stime;
 		t->start_time = w->st.start_time;
+		t->cpu_ns = w->runs.ns;
+		t->cpu_at = w->runs_at;
 		t->stopped = w->stopped;
 		if (w->nraw)
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
@@ -746,10 +947,22 @@ static int build_snapshot(struct capture *c, struct snapshot *snap)
 	return rc;
 }
 
-static void capture_free(struct capture *c)
+static void free_work(struct capture_session *c, struct work *w)
 {
+	free(w->raw);
+	free(w->prev_raw);
+	if (w->runs_fd >= 0) {
+		close(w->runs_fd);
+		c->kept_fds--;
+	}
+}
+
+void capture_session_close(struct capture_session *c)
+{
+	if (!c)
+		return;
 	for (size_t i = 0; i < c->n; i++)
-		free(c->w[i].raw);
+		free_work(c, &c->w[i]);
 	free(c->w);
 	free(c->buf);
 	if (c->uw_state)
@@ -757,9 +970,11 @@ static void capture_free(struct capture *c)
 	fds_close(c->fds);
 	symbols_close(c->sym);
 	memory_close(c->mem);
+	snapshot_free(c->snap);
+	free(c);
 }
 
-static int open_target(struct capture *c, char *err, size_t errlen)
+static int open_target(struct capture_session *c, char *err, size_t errlen)
 {
 	c->sym = symbols_open(c->pid, err, errlen);
 	if (!c->sym)
@@ -776,22 +991,26 @@ static int open_target(struct capture *c, char *err, size_t errlen)
 	return c->uw_state ? 0 : -EIO;
 }
 
-static void fill_header(struct capture *c, struct snapshot *snap)
+/* The process-wide fields; -ESRCH when it has exited. */
+static int fill_header(struct capture_session *c, struct snapshot *snap)
 {
 	char buf[4096];
 	struct proc_stat st;
+	int rc = proc_read_stat(c->pid, 0, &st);
 
+	if (rc < 0)
+		return rc;
 	snap->version = SNAPSHOT_VERSION;
 	snap->pid = c->pid;
-	if (proc_read_stat(c->pid, 0, &st) == 0)
-		snap->comm = strdup(st.comm);
+	snap->comm = strdup(st.comm);
 	if (proc_read_exe(c->pid, buf, sizeof(buf)) == 0)
 		snap->exe = strdup(buf);
 	snap->unwinder = strdup(c->uw->name);
 	snap->taken_at = (int64_t)time(NULL);
+	return (int)st.num_threads;
 }
 
-static int capture_all_stop(struct capture *c)
+static int capture_all_stop(struct capture_session *c)
 {
 	int rc = stop_all(c);
 
@@ -801,47 +1020,185 @@ static int capture_all_stop(struct capture *c)
 	return rc;
 }
 
-int capture_snapshot(int pid, const struct capture_options *opt,
-		     struct snapshot **out, char *err, size_t errlen)
+/* Session: which known threads ran since the last refresh?  Runs on worker
+ * threads: touches only its item. */
+static void check_job(void *arg, size_t i)
 {
-	struct capture c = { 0 };
-	struct snapshot *snap;
-	double t0 = now_sec();
+	struct capture_session *c = arg;
+	struct work *w = &c->w[i];
+	struct proc_runs runs;
+	int rc = read_runs(c, w, &runs);
+
+	if (rc == -ESRCH) {
+		w->state = W_GONE;
+		return;
+	}
+	bool settled = w->state == W_CAPTURED || w->state == W_KEPT ||
+		       w->state == W_UNSAFE || w->state == W_NOSTOP ||
+		       w->state == W_FAILED;
+	if (rc == 0 && w->have_runs && same_runs(&runs, &w->runs) && settled &&
+	    w->snap_index != NO_INDEX) {
+		w->state = W_KEPT;
+		return;
+	}
+	/* It ran: capture it again, keeping the old stack for
+	 * adopt_previous(). */
+	free(w->prev_raw);
+	w->prev_raw = w->raw;
+	w->nprev = w->nraw;
+	w->prev_complete = w->complete && w->state == W_CAPTURED;
+	int fd = w->runs_fd, tid = w->tid;
+	struct raw_frame *prev = w->prev_raw;
+	int nprev = w->nprev;
+	bool prev_complete = w->prev_complete;
+	memset(w, 0, sizeof(*w));
+	w->tid = tid;
+	w->runs_fd = fd;
+	w->snap_index = NO_INDEX;
+	w->prev_raw = prev;
+	w->nprev = nprev;
+	w->prev_complete = prev_complete;
+	w->state = W_NEW;
+}
+
+/* Session: drops exited threads; returns how many there were. */
+static size_t drop_gone(struct capture_session *c)
+{
+	size_t kept = 0, gone = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->w[i].state == W_GONE) {
+			free_work(c, &c->w[i]);
+			gone++;
+		} else {
+			c->w[kept++] = c->w[i];
+		}
+	}
+	c->n = kept;
+	return gone;
+}
+
+/* A session keeps one schedstat descriptor per thread open, as many as the
+ * open-file limit allows with room to spare for everything else. */
+static long kept_fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return 1L << 20;
+	return rl.rlim_cur > 512 ? (long)rl.rlim_cur - 512 : 0;
+}
+
+/* The file the process runs (even deleted or replaced since): an exec
+ * changes it, a rebuild of the file on disk does not. */
+static int exe_identity(int pid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int capture_session_open(int pid, const struct capture_options *opt,
+			 struct capture_session **out, char *err, size_t errlen)
+{
+	struct capture_session *c;
 	int rc;
 
 	*out = NULL;
 	rc = check_target(&pid, err, errlen);
 	if (rc < 0)
 		return rc;
-	c.pid = pid;
-	c.opt = opt;
-	c.uw = opt->unwinder ? opt->unwinder : unwind_default();
-	proc_sched_clock_ms(c.sched_now_ms, 256);
-	if (proc_uptime(&c.uptime) < 0)
-		c.uptime = -1;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->pid = pid;
+	c->opt = opt;
+	c->uw = opt->unwinder ? opt->unwinder : unwind_default();
+	exe_identity(pid, &c->exe_dev, &c->exe_ino);
 	pt_install_signal_guard();
+	c->persistent = true;
+	c->max_kept_fds = kept_fd_budget();
+	rc = open_target(c, err, errlen);
+	if (rc < 0) {
+		if (rc == -EIO && proc_read_stat(pid, 0, &(struct proc_stat){0}) == -ESRCH) {
+			snprintf(err, errlen, "process %d exited during the snapshot", pid);
+			rc = -ESRCH;
+		}
+		capture_session_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Phase 0 of a later refresh: what ran, what exited, what may be new. */
+static void check_known(struct capture_session *c, int nthreads)
+{
+	run_parallel(c->n, c->opt->jobs, check_job, c);
+	size_t gone = drop_gone(c);
+	c->need_list = gone || (size_t)nthreads != c->n;
+}
+
+int capture_session_refresh(struct capture_session *c,
+			    const struct snapshot **out, char *err,
+			    size_t errlen)
+{
+	struct snapshot *snap;
+	double t0 = now_sec();
+	int rc, pid = c->pid;
+
+	*out = NULL;
+	proc_sched_clock_ms(c->sched_now_ms, 256);
+	if (proc_uptime(&c->uptime) < 0)
+		c->uptime = -1;
+	c->threads_stopped = 0;
+	c->recaptured = 0;
+	memory_reset(c->mem);
+	fds_forget(c->fds);
 
 	snap = calloc(1, sizeof(*snap));
 	if (!snap) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	fill_header(&c, snap);
-	rc = open_target(&c, err, errlen);
-	if (rc < 0) {
-		if (rc == -EIO && proc_read_stat(pid, 0, &(struct proc_stat){0}) == -ESRCH) {
-			snprintf(err, errlen, "process %d exited during the snapshot", pid);
-			rc = -ESRCH;
-		}
+	rc = fill_header(c, snap);
+	if (rc < 0)
+		goto exited;
+	dev_t dev;
+	ino_t ino;
+	if (exe_identity(pid, &dev, &ino) == 0 &&
+	    (dev != c->exe_dev || ino != c->exe_ino)) {
+		snprintf(err, errlen, "process %d now runs another program (%s)",
+			 pid, snap->exe ? snap->exe : "?");
+		rc = -ESTALE;
 		goto out_free;
 	}
-
-	proc_open_task_dir(pid);
-	rc = opt->all_stop ? capture_all_stop(&c) : capture_gently(&c);
+	if (proc_open_task_dir(pid) < 0)
+		goto exited;
+	if (c->refreshes && !c->opt->all_stop)
+		check_known(c, rc);
+	else
+		c->need_list = true;
+	rc = c->opt->all_stop ? capture_all_stop(c) : capture_gently(c);
 	proc_close_task_dir();
 	/* Threads interrupted but not yet stopped: detach them as they stop. */
 	pt_release_pending(0.2);
-	snap->threads_stopped = c.threads_stopped;
+	snap->threads_stopped = c->threads_stopped;
 	if (rc == -EINTR || pt_interrupted()) {
 		snprintf(err, errlen,
 			 "interrupted by %s; every thread of %d was released",
@@ -853,29 +1210,72 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 		rc = permission_error(pid, err, errlen);
 		goto out_free;
 	}
+	if (rc == -ESRCH || rc == -ENOENT)
+		goto exited;
 	if (rc < 0) {
 		snprintf(err, errlen, "capture of %d failed: %s", pid, errno_text(rc));
 		goto out_free;
 	}
-	rc = build_snapshot(&c, snap);
+	rc = build_snapshot(c, snap);
+	if (rc == 0 && c->opt->lazy_blocked && !c->opt->all_stop)
+		rc = fill_oldest(c, snap);
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out_free;
 	}
-	if (snap->nthreads == 0) {
-		snprintf(err, errlen, "process %d exited during the snapshot", pid);
-		rc = -ESRCH;
-		goto out_free;
-	}
+	if (snap->nthreads == 0)
+		goto exited;
 	if (snap->partial)
 		snap->note = strdup("some threads could not be captured completely; see their errors");
 	snap->capture_ms = (now_sec() - t0) * 1000.0;
-	capture_free(&c);
+	snapshot_free(c->snap);
+	c->snap = snap;
+	c->refreshes++;
 	*out = snap;
 	return 0;
 
+exited:
+	snprintf(err, errlen, "process %d exited%s", pid,
+		 c->refreshes ? "" : " during the snapshot");
+	rc = -ESRCH;
 out_free:
-	capture_free(&c);
+	proc_close_task_dir();
 	snapshot_free(snap);
+	return rc;
+}
+
+void capture_session_complete(struct capture_session *c)
+{
+	for (size_t i = 0; c->snap && i < c->n; i++) {
+		struct work *w = &c->w[i];
+		if (w->snap_index < c->snap->nthreads &&
+		    waits(&c->snap->threads[w->snap_index]))
+			read_blocked(c, w, &c->snap->threads[w->snap_index]);
+	}
+}
+
+size_t capture_session_recaptured(const struct capture_session *c)
+{
+	return c->recaptured;
+}
+
+int capture_snapshot(int pid, const struct capture_options *opt,
+		     struct snapshot **out, char *err, size_t errlen)
+{
+	struct capture_session *c;
+	const struct snapshot *snap;
+	int rc;
+
+	*out = NULL;
+	rc = capture_session_open(pid, opt, &c, err, errlen);
+	if (rc < 0)
+		return rc;
+	c->persistent = false;	/* one capture: nothing to keep open */
+	rc = capture_session_refresh(c, &snap, err, errlen);
+	if (rc == 0) {
+		*out = c->snap;
+		c->snap = NULL;
+	}
+	capture_session_close(c);
 	return rc;
 }

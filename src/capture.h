@@ -32,6 +32,9 @@ struct capture_options {
 	double stop_timeout;			/* seconds to wait for a stop */
 	bool all_stop;				/* --stop: stop every thread */
 	int jobs;				/* /proc readers; 0: one per CPU */
+	bool lazy_blocked;			/* read last-run times only where
+						   they decide a group's oldest
+						   wait (see capture.c) */
 };
 
 /*
@@ -46,5 +49,35 @@ struct capture_options {
  */
 int capture_snapshot(int pid, const struct capture_options *opt,
 		     struct snapshot **out, char *err, size_t errlen);
+
+/*
+ * A session follows one process over many captures (top).  It keeps the
+ * target's modules, unwinder and what it learnt of each thread, and a
+ * refresh captures again only the threads that changed: new ones, and
+ * those whose schedstat run count moved (they ran, so their stack may
+ * have).  A thread that did not run keeps its stack and wait from the last
+ * refresh and is not touched beyond one pread of its run count through a
+ * descriptor the session keeps open (the open-file limit is raised to its
+ * hard limit for that, keeping room for everything else).
+ *
+ * capture_session_open() checks the pid like capture_snapshot() and opens
+ * the target; refresh returns the same errors, and -ESRCH with "process N
+ * exited" once it has.  *snap belongs to the session: valid until the next
+ * refresh or close.  An exec of another program ends the session
+ * (-ESTALE): its modules are no longer what the session knows.
+ */
+struct capture_session;
+
+int capture_session_open(int pid, const struct capture_options *opt,
+			 struct capture_session **out, char *err, size_t errlen);
+int capture_session_refresh(struct capture_session *s,
+			    const struct snapshot **snap, char *err,
+			    size_t errlen);
+/* lazy_blocked: reads every missing blocked time of the last snapshot
+ * (before saving it, say). */
+void capture_session_complete(struct capture_session *s);
+/* Threads the last refresh captured (again): new or changed ones. */
+size_t capture_session_recaptured(const struct capture_session *s);
+void capture_session_close(struct capture_session *s);
 
 #endif

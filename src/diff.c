@@ -153,34 +153,14 @@ const struct thread *diff_example(const struct diff_group *g)
 
 bool diff_has_function(const struct diff_group *g, const char *fn)
 {
-	const struct thread *t = diff_example(g);
-
-	for (size_t i = 0; i < t->nframes; i++)
-		if (t->frames[i].function && strcmp(t->frames[i].function, fn) == 0)
-			return true;
-	return false;
-}
-
-static bool is_libc(const char *module)
-{
-	const char *base = module ? path_base(module) : "";
-
-	return strncmp(base, "libc.so", 7) == 0 ||
-	       strncmp(base, "libc-", 5) == 0 ||
-	       strncmp(base, "libpthread", 10) == 0 ||
-	       strncmp(base, "ld-linux", 8) == 0;
+	return thread_has_function(diff_example(g), fn);
 }
 
 bool diff_top_is(const struct diff_group *g, const char *fn)
 {
-	const struct thread *t = diff_example(g);
+	const struct frame *f = thread_top_frame(diff_example(g));
 
-	for (size_t i = 0; i < t->nframes; i++) {
-		if (is_libc(t->frames[i].module))
-			continue;
-		return t->frames[i].function && strcmp(t->frames[i].function, fn) == 0;
-	}
-	return false;
+	return f && f->function && strcmp(f->function, fn) == 0;
 }
 
 void diff_filter(struct diff *d, const struct diff_filter *f)

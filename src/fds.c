@@ -44,6 +44,12 @@ void fds_close(struct fd_table *t)
 	free(t);
 }
 
+void fds_forget(struct fd_table *t)
+{
+	t->n = 0;
+	t->loaded = 0;
+}
+
 static struct sock_entry *add_sock(struct fd_table *t)
 {
 	if (t->n == t->cap) {

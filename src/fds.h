@@ -16,6 +16,8 @@ struct fd_table;
 
 struct fd_table *fds_open(int pid);
 void fds_close(struct fd_table *t);
+/* Drops what was learnt of sockets: they are read again when next needed. */
+void fds_forget(struct fd_table *t);
 /* Fills buf; returns 0 or -errno (the fd is not open). */
 int fds_describe(struct fd_table *t, int fd, char *buf, size_t size);
 

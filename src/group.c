@@ -28,6 +28,42 @@ static const char *module_base(const char *module)
 	return s ? s + 1 : module;
 }
 
+static bool is_libc(const char *module)
+{
+	const char *base = module ? module_base(module) : "";
+
+	return strncmp(base, "libc.so", 7) == 0 ||
+	       strncmp(base, "libc-", 5) == 0 ||
+	       strncmp(base, "libpthread", 10) == 0 ||
+	       strncmp(base, "ld-linux", 8) == 0;
+}
+
+const struct frame *thread_top_frame(const struct thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		if (!is_libc(t->frames[i].module))
+			return &t->frames[i];
+	return NULL;
+}
+
+const struct frame *thread_own_frame(const struct snapshot *snap,
+				     const struct thread *t)
+{
+	for (size_t i = 0; snap->exe && i < t->nframes; i++)
+		if (t->frames[i].module && strcmp(t->frames[i].module, snap->exe) == 0)
+			return &t->frames[i];
+	const struct frame *f = thread_top_frame(t);
+	return f ? f : t->nframes ? &t->frames[0] : NULL;
+}
+
+bool thread_has_function(const struct thread *t, const char *fn)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		if (t->frames[i].function && strcmp(t->frames[i].function, fn) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Writes frame f's part of a signature into buf (when buf is not NULL) and
  * returns its length: "module!function", "?!function", "module+0xOFF", "?".

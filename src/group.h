@@ -33,6 +33,19 @@ struct grouping {
 
 /* Returns a malloc'd signature of t's stack (caller frees), NULL on ENOMEM. */
 char *stack_signature(const struct thread *t);
+/*
+ * Where a stack says what the thread is doing.  thread_top_frame: the
+ * innermost frame outside the C library (libc's wrappers are on top of
+ * nearly every blocked stack), NULL when there is none.  thread_own_frame:
+ * the innermost frame of the program's own executable (snap->exe), else
+ * the top frame, else the innermost frame; NULL for an empty stack.
+ */
+const struct frame *thread_top_frame(const struct thread *t);
+const struct frame *thread_own_frame(const struct snapshot *snap,
+				     const struct thread *t);
+/* Whether some frame of t's stack is the function fn. */
+bool thread_has_function(const struct thread *t, const char *fn);
+
 /* Groups snap's threads into out; returns 0 or -ENOMEM. */
 int group_snapshot(const struct snapshot *snap, struct grouping *out);
 void grouping_free(struct grouping *g);

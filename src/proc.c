@@ -248,19 +248,51 @@ int proc_sched_clock_ms(double *now_ms, int ncpu)
 	return measured;
 }
 
-int proc_read_run_count(int pid, int tid, uint64_t *count)
+static int parse_runs(const char *buf, struct proc_runs *r)
+{
+	unsigned long long ns, delay, count;
+
+	if (sscanf(buf, "%llu %llu %llu", &ns, &delay, &count) != 3)
+		return -EINVAL;
+	r->ns = ns;
+	r->count = count;
+	return 0;
+}
+
+int proc_read_runs(int pid, int tid, struct proc_runs *r)
 {
 	char buf[128];
-	unsigned long long a, b, c;
-	long len;
+	long len = read_task_file(pid, tid, "schedstat", buf, sizeof(buf));
 
-	len = read_task_file(pid, tid, "schedstat", buf, sizeof(buf));
 	if (len < 0)
 		return gone(len);
-	if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)
-		return -EINVAL;
-	*count = c;
-	return 0;
+	return parse_runs(buf, r);
+}
+
+int proc_open_runs(int pid, int tid)
+{
+	char path[64];
+	int fd;
+
+	if (pid == task_dir_pid) {
+		snprintf(path, sizeof(path), "%d/schedstat", tid);
+		fd = openat(task_dir_fd, path, O_RDONLY | O_CLOEXEC);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return fd < 0 ? gone(-errno) : fd;
+}
+
+int proc_pread_runs(int fd, struct proc_runs *r)
+{
+	char buf[128];
+	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (len < 0)
+		return gone(-errno);
+	buf[len] = '\0';
+	return parse_runs(buf, r);
 }
 
 static int read_link(const char *path, char *buf, size_t size)

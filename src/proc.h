@@ -61,8 +61,26 @@ int proc_read_exec_start(int pid, int tid, double *ms);
  */
 int proc_sched_clock_ms(double *now_ms, int ncpu);
 
-/* Third field of /proc/PID/task/TID/schedstat: times the task was run. */
-int proc_read_run_count(int pid, int tid, uint64_t *count);
+/*
+ * /proc/PID/task/TID/schedstat: how many times the task was run, and its
+ * CPU time.  A task that runs at all moves the second; one that blocked
+ * and woke moves the first (a thread spinning alone on a CPU can run for
+ * long without being run again, so the count alone does not show it).
+ */
+struct proc_runs {
+	uint64_t count;
+	uint64_t ns;
+};
+
+int proc_read_runs(int pid, int tid, struct proc_runs *r);
+/*
+ * The same through a kept descriptor, for a caller that asks again and
+ * again (top): one pread instead of open, read and close.  The descriptor
+ * follows the thread, not its tid: once the thread has exited, reads fail
+ * with -ESRCH even if the tid was reused.
+ */
+int proc_open_runs(int pid, int tid);
+int proc_pread_runs(int fd, struct proc_runs *r);
 
 /* readlink of /proc/PID/fd/FD and /proc/PID/exe into buf. */
 int proc_read_fd_link(int pid, int fd, char *buf, size_t size);

@@ -147,33 +147,43 @@ static void kind_label(const struct wait_info *w, char *buf, size_t size)
 		snprintf(buf, size, "%s", wait_kind_name(w->kind));
 }
 
-static void print_summary(const struct out *o)
+void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size)
 {
-	const struct snapshot *s = o->snap;
-	size_t counts[WAIT__COUNT] = { 0 };
-	bool first = true;
+	size_t left[WAIT__COUNT], len = 0;
 
-	for (size_t i = 0; i < s->nthreads; i++)
-		counts[s->threads[i].wait.kind]++;
-	fprintf(o->fp, "%s%s (pid %d)%s: %zu thread%s",
-		col(o, C_BOLD), s->comm ? s->comm : "?", s->pid, col(o, C_RESET),
-		s->nthreads, s->nthreads == 1 ? "" : "s");
+	memcpy(left, counts, sizeof(left));
+	buf[0] = '\0';
 	/* Kinds by count, largest first. */
 	for (;;) {
 		size_t best = 0;
 		int kind = -1;
 		for (int k = 0; k < WAIT__COUNT; k++)
-			if (counts[k] > best) {
-				best = counts[k];
+			if (left[k] > best) {
+				best = left[k];
 				kind = k;
 			}
-		if (kind < 0)
+		if (kind < 0 || len >= size)
 			break;
-		fprintf(o->fp, "%s %zu %s", first ? " —" : ",", best,
-			wait_kind_name((enum wait_kind)kind));
-		counts[kind] = 0;
-		first = false;
+		len += (size_t)snprintf(buf + len, size - len, "%s%zu %s",
+					len ? ", " : "", best,
+					wait_kind_name((enum wait_kind)kind));
+		left[kind] = 0;
 	}
+}
+
+static void print_summary(const struct out *o)
+{
+	const struct snapshot *s = o->snap;
+	size_t counts[WAIT__COUNT] = { 0 };
+	char kinds[512];
+
+	for (size_t i = 0; i < s->nthreads; i++)
+		counts[s->threads[i].wait.kind]++;
+	render_kind_counts(counts, kinds, sizeof(kinds));
+	fprintf(o->fp, "%s%s (pid %d)%s: %zu thread%s%s%s",
+		col(o, C_BOLD), s->comm ? s->comm : "?", s->pid, col(o, C_RESET),
+		s->nthreads, s->nthreads == 1 ? "" : "s", kinds[0] ? " — " : "",
+		kinds);
 	fprintf(o->fp, "\n");
 	fprintf(o->fp, "captured in %.1f ms with %s; ", s->capture_ms,
 		s->unwinder ? s->unwinder : "?");

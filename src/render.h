@@ -34,6 +34,18 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		const struct snapshot *b, const char *name_a, const char *name_b,
 		long min_delta, const struct render_options *opt);
 
+/* "52 condvar, 3 read, 1 running": threads per wait kind, most first. */
+void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size);
+
+struct watch;
+/*
+ * One frame of `top -b`: a header line starting "threadleak top:", the
+ * thread total's trend, totals per kind, then the table of groups with
+ * suspects marked.  recaptured: threads the refresh captured again.
+ */
+int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
+		 const struct render_options *opt);
+
 /* "0.2s", "12s", "4m12s", "2h03m" into buf. */
 void render_duration(double sec, char *buf, size_t size);
 

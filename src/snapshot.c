@@ -650,6 +650,19 @@ int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty)
 	return 0;
 }
 
+int snapshot_save(const struct snapshot *snap, const char *path)
+{
+	FILE *fp = fopen(path, "w");
+	int rc;
+
+	if (!fp)
+		return -errno;
+	rc = snapshot_write(snap, fp, false);
+	if (fclose(fp) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
 /*
  * The document exactly as snapshot_write() writes it, trailing newline
  * included; the caller frees it with free().  NULL with errno set on error.

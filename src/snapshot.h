@@ -76,6 +76,9 @@ struct thread {
 	char state;		/* /proc state letter: R S D T t Z X I */
 	uint64_t utime, stime;	/* clock ticks */
 	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
+	uint64_t cpu_ns;	/* CPU time (schedstat), read at cpu_at */
+	double cpu_at;		/* monotonic seconds (util.h now_sec); both
+				   for top's CPU shares, not saved */
 	struct wait_info wait;
 	struct frame *frames;
 	size_t nframes;
@@ -121,6 +124,8 @@ void wait_info_init(struct wait_info *w);
  */
 int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);
 char *snapshot_to_json(const struct snapshot *snap, bool pretty);
+/* Writes the compact document to the file path; 0 or -errno. */
+int snapshot_save(const struct snapshot *snap, const char *path);
 struct snapshot *snapshot_read(const char *path, char *err, size_t errlen);
 struct snapshot *snapshot_from_json(const char *text, size_t len, char *err,
 				    size_t errlen);

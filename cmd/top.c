@@ -1,0 +1,321 @@
+/*
+ * top: `threadleak top [options] PID` — a live view of the groups of a
+ * process's threads: the loop of htop (refresh on a timer, read keys with a
+ * timeout) around a capture session (capture.h: each refresh captures only
+ * threads that changed), the watch model (watch.h) and either the
+ * interactive screen (tui.h) or, with -b, text frames on stdout
+ * (render_watch).
+ */
+#include "cmd.h"
+#include "../src/capture.h"
+#include "../src/ptrace.h"
+#include "../src/render.h"
+#include "../src/tui.h"
+#include "../src/util.h"
+#include "../src/watch.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct top {
+	int pid;
+	bool batch;
+	long iterations;	/* 0: until quit or the target exits */
+	double interval;
+	enum watch_sort sort;
+	const char *color;
+	const char *save_dir;
+	struct capture_options copt;
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: threadleak top [OPTIONS] PID\n"
+		"\n"
+		"  -b, --batch           text frames on stdout instead of the interactive view\n"
+		"  -n, --iterations N    stop after N refreshes (default: until quit, or until\n"
+		"                        the process exits)\n"
+		"  -d, --delay SEC       seconds between refreshes (default 1)\n"
+		"  -s, --sort KEY        growth (default), count or cpu\n"
+		"      --save-dir DIR    where the 's' key saves snapshots (default .)\n"
+		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
+		"      --timeout SEC     how long to wait for a thread to stop (default 1)\n"
+		"      --color WHEN      batch: auto (default), always or never\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"keys: q quit, s save a snapshot, Enter a group's stack and threads,\n"
+		"      c/g/u sort by count/growth/cpu, p pause, +/- refresh interval, h help\n");
+}
+
+static bool parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !isfinite(v) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_args(int argc, char **argv, struct top *t)
+{
+	static const struct option longopts[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "save-dir", required_argument, NULL, 'S' },
+		{ "unwinder", required_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+	char *end;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":bn:d:s:u:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b':
+			t->batch = true;
+			break;
+		case 'n':
+			errno = 0;
+			t->iterations = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || t->iterations < 1) {
+				errorf("-n wants a number of refreshes, 1 or more, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, 0.1, 3600, &t->interval)) {
+				errorf("-d wants seconds between refreshes, 0.1 to 3600, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (!strcmp(optarg, "count"))
+				t->sort = WATCH_SORT_COUNT;
+			else if (!strcmp(optarg, "growth"))
+				t->sort = WATCH_SORT_GROWTH;
+			else if (!strcmp(optarg, "cpu"))
+				t->sort = WATCH_SORT_CPU;
+			else {
+				errorf("--sort wants growth, count or cpu, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'S':
+			t->save_dir = optarg;
+			break;
+		case 'u':
+			t->copt.unwinder = unwind_find(optarg);
+			if (!t->copt.unwinder) {
+				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			if (!parse_seconds(optarg, 0.001, 3600, &t->copt.stop_timeout)) {
+				errorf("--timeout wants seconds, e.g. 0.5, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'C':
+			if (!check_color(optarg))
+				return EXIT_USAGE;
+			t->color = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return option_error(opt, argv, "top");
+		}
+	}
+	if (optind != argc - 1) {
+		errorf(optind == argc ? "top needs a PID; try 'threadleak top --help'" :
+		       "top takes one PID; try 'threadleak top --help'");
+		return EXIT_USAGE;
+	}
+	if (!parse_pid(argv[optind], &t->pid)) {
+		errorf("'%s' is not a process id", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;	/* go on */
+}
+
+/* Sleeps until deadline; false when a signal asked us to stop. */
+static bool sleep_until(double deadline)
+{
+	for (;;) {
+		if (pt_interrupted())
+			return false;
+		double left = deadline - now_sec();
+		if (left <= 0)
+			return true;
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+		nanosleep(&ts, NULL);	/* a signal cuts it short */
+	}
+}
+
+/* 's': the current snapshot into DIR/threadleak-PID-YYYYmmdd-HHMMSS.json. */
+static void save(const struct top *t, const struct snapshot *snap,
+		 struct tui_state *st)
+{
+	char path[4096], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(path, sizeof(path), "%s/threadleak-%d-%s.json",
+		 t->save_dir ? t->save_dir : ".", t->pid, stamp);
+	int rc = snapshot_save(snap, path);
+	if (rc < 0)
+		snprintf(st->message, sizeof(st->message), "cannot write %.160s: %s",
+			 path, strerror(-rc));
+	else	/* a long directory shows cut: the file name is at its end */
+		snprintf(st->message, sizeof(st->message),
+			 "saved %.160s; compare later: threadleak diff FILE %d",
+			 path_base(path), t->pid);
+}
+
+static int capture_error(int rc, const char *err)
+{
+	errorf("%s", err);
+	if (rc == -EINTR) {
+		int sig = pt_interrupted();
+		return 128 + (sig ? sig : SIGINT);
+	}
+	return EXIT_ERROR;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top t = { .interval = 1.0, .sort = WATCH_SORT_GROWTH,
+			 .copt = { .stop_timeout = 1.0, .lazy_blocked = true } };
+	struct capture_session *session = NULL;
+	struct watch *w = NULL;
+	struct tui *tui = NULL;
+	struct tui_state st = { 0 };
+	char err[512];
+	int rc = parse_args(argc, argv, &t);
+
+	if (rc >= 0)
+		return rc;
+	if (!t.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		errorf("top needs a terminal for its interactive view; use -b for text frames");
+		return EXIT_USAGE;
+	}
+	rc = capture_session_open(t.pid, &t.copt, &session, err, sizeof(err));
+	if (rc < 0)
+		return capture_error(rc, err);
+	w = watch_new();
+	if (!w) {
+		errorf("out of memory");
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	w->sort = t.sort;
+	st.pid = t.pid;
+	st.interval = t.interval;
+
+	struct render_options ropt = { .color = want_color(t.color) };
+	const struct snapshot *snap = NULL;
+	char comm[64] = "?";
+	double started = now_sec();
+	int exited = 0;
+
+	for (long i = 0;; i++) {
+		double began = now_sec();
+		rc = capture_session_refresh(session, &snap, err, sizeof(err));
+		if (rc == -ESRCH && i > 0) {
+			exited = 1;
+			break;
+		}
+		if (rc < 0) {
+			if (tui && rc == -EINTR) {
+				rc = EXIT_OK;	/* Ctrl-C is how one leaves the view */
+				break;
+			}
+			tui_close(tui);
+			tui = NULL;
+			rc = capture_error(rc, err);
+			goto out;
+		}
+		snprintf(comm, sizeof(comm), "%s", snap->comm ? snap->comm : "?");
+		if (watch_update(w, snap, began) < 0) {
+			tui_close(tui);
+			tui = NULL;
+			errorf("out of memory");
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		if (t.batch) {
+			render_watch(stdout, w, capture_session_recaptured(session), &ropt);
+			if (fflush(stdout) != 0)
+				break;	/* main reports the write error */
+		} else {
+			if (!tui) {
+				tui = tui_open(err, sizeof(err));
+				if (!tui) {
+					errorf("%s; use -b for text frames", err);
+					rc = EXIT_ERROR;
+					goto out;
+				}
+			}
+			st.capture_ms = snap->capture_ms;
+			st.recaptured = capture_session_recaptured(session);
+			tui_draw(tui, w, &st);
+		}
+		if (t.iterations && i + 1 >= t.iterations) {
+			rc = EXIT_OK;
+			break;
+		}
+		if (t.batch) {
+			if (!sleep_until(began + t.interval)) {
+				rc = -EINTR;
+				break;
+			}
+			continue;
+		}
+		enum tui_event ev;
+		while ((ev = tui_wait(tui, w, &st, began + st.interval)) == TUI_SAVE) {
+			capture_session_complete(session);
+			save(&t, snap, &st);
+		}
+		if (ev == TUI_QUIT) {
+			rc = EXIT_OK;
+			break;
+		}
+	}
+	tui_close(tui);
+	tui = NULL;
+	if (exited) {
+		fprintf(stderr, "threadleak: process %d (%s) exited; watched it for %.1fs, %d sample%s\n",
+			t.pid, comm, now_sec() - started, w->samples,
+			w->samples == 1 ? "" : "s");
+		rc = EXIT_OK;
+	} else if (rc == -EINTR) {
+		int sig = pt_interrupted();
+		rc = 128 + (sig ? sig : SIGINT);
+	}
+out:
+	tui_close(tui);
+	watch_free(w);
+	capture_session_close(session);
+	return rc;
+}

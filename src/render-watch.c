@@ -1,0 +1,100 @@
+/*
+ * render-watch: one frame of `threadleak top -b`, plain text for logs,
+ * scripts and tests, like `top -b`.
+ *
+ *	threadleak top: pid 4242 (leakyserver), 57 threads (+50), cpu 0.3%, 12:00:03, sample 4 every 1.0s, captured in 3.1 ms (12 recaptured)
+ *	trend: 7 17 27 57
+ *	kinds: 52 condvar, 3 read, 1 accept, 1 running
+ *	   COUNT  CHANGE      RATE  KIND      CPU%   OLDEST  WHERE
+ *	*     50     +50  +16.7/s  condvar     0.0     2.9s  wait_for_reply (leakyserver.c:123)  [growing]
+ *	       4      +0   +0.0/s  condvar     0.0     3.2s  pool_wait (leakyserver.c:88)
+ *
+ * Every frame starts with the "threadleak top:" line and ends with a blank
+ * line; suspects carry a '*' in the first column and their marks at the
+ * end of the row.  Groups that have emptied show count 0.
+ */
+#include "render.h"
+#include "watch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define TREND_SHOWN 10	/* totals on the trend line */
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_WARN "\033[1;31m"
+#define C_RESET "\033[0m"
+
+static void marks(unsigned suspect, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", suspect ? "  [" : "",
+		 suspect & WATCH_GROWING ? "growing" : "",
+		 suspect == (WATCH_GROWING | WATCH_SPINNING) ? ", " : "",
+		 suspect & WATCH_SPINNING ? "spinning]" : suspect ? "]" : "");
+}
+
+static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
+			 bool color)
+{
+	const struct snapshot *s = w->snap;
+	char when[16] = "", kinds[512];
+	time_t t = (time_t)s->taken_at;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(fp, "%sthreadleak top:%s pid %d (%s), %zu thread%s (%+ld), cpu %.1f%%, %s, sample %d",
+		color ? C_BOLD : "", color ? C_RESET : "", s->pid,
+		s->comm ? s->comm : "?", w->threads, w->threads == 1 ? "" : "s",
+		(long)w->threads - (long)w->first_threads, w->cpu * 100, when,
+		w->samples);
+	if (w->samples > 1)
+		fprintf(fp, " after %.1fs", w->interval);
+	fprintf(fp, ", captured in %.1f ms (%zu recaptured", s->capture_ms,
+		recaptured);
+	if (s->threads_stopped)
+		fprintf(fp, ", %d stopped briefly", s->threads_stopped);
+	fprintf(fp, ")\n");
+
+	fprintf(fp, "trend:");
+	size_t first = w->ntrend > TREND_SHOWN ? w->ntrend - TREND_SHOWN : 0;
+	for (size_t i = first; i < w->ntrend; i++)
+		fprintf(fp, " %zu", w->trend[i]);
+	render_kind_counts(w->kinds, kinds, sizeof(kinds));
+	fprintf(fp, "\nkinds: %s\n", kinds);
+	if (w->suspects)
+		fprintf(fp, "%ssuspects: %zu group%s%s\n", color ? C_WARN : "",
+			w->suspects, w->suspects == 1 ? "" : "s",
+			color ? C_RESET : "");
+	if (s->partial)
+		fprintf(fp, "partial: %s\n",
+			s->note ? s->note : "some stacks are incomplete");
+}
+
+int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
+		 const struct render_options *opt)
+{
+	bool color = opt && opt->color;
+
+	if (!w->snap)
+		return 0;
+	print_header(fp, w, recaptured, color);
+	fprintf(fp, "   COUNT  CHANGE      RATE  %-9s  CPU%%   OLDEST  WHERE\n", "KIND");
+	for (size_t i = 0; i < w->ngroups; i++) {
+		const struct watch_group *g = &w->groups[i];
+		char oldest[32] = "-", mark[32], rate[32];
+
+		if (g->max_blocked_sec >= 0)
+			render_duration(g->max_blocked_sec, oldest, sizeof(oldest));
+		snprintf(rate, sizeof(rate), "%+.1f/s", g->rate);
+		marks(g->suspect, mark, sizeof(mark));
+		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-9s %5.1f  %7s  %s%s%s\n",
+			color ? g->suspect ? C_WARN : g->count ? "" : C_DIM : "",
+			g->suspect ? '*' : ' ', g->count, g->change, rate,
+			wait_kind_name(g->kind), g->cpu * 100, oldest, g->where,
+			mark, color ? C_RESET : "");
+	}
+	fprintf(fp, "\n");
+	return ferror(fp) ? -1 : 0;
+}

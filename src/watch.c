@@ -1,0 +1,361 @@
+/*
+ * watch: groups followed over samples; see watch.h for what is kept.
+ *
+ * Matching: before each update the watch's groups are sorted by identity
+ * (kind, signature) so that each group of the new sample is found by
+ * binary search; new ones are appended.  Every group's history ends at the
+ * latest sample, so a group's i-th count from the end was taken at the
+ * time of the i-th sample from the end (times[]).  A thread's CPU share
+ * comes from its CPU time (schedstat) against the previous sample's,
+ * matched by (tid, start_time), over the time between the two reads; a
+ * thread born during the interval counts whole.
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct watch_thread_cpu {
+	int tid;
+	uint64_t start_time;
+	uint64_t ticks;
+	uint64_t cpu_ns;
+	double cpu_at;
+};
+
+struct watch *watch_new(void)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->sort = WATCH_SORT_GROWTH;
+	return w;
+}
+
+void watch_free(struct watch *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->ngroups; i++)
+		free(w->groups[i].signature);
+	free(w->groups);
+	free(w->ticks);
+	grouping_free(&w->grouping);
+	free(w);
+}
+
+static int cmp_identity(const void *a, const void *b)
+{
+	const struct watch_group *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->signature, y->signature);
+}
+
+static void push(size_t *ring, size_t *n, size_t value)
+{
+	if (*n == WATCH_HISTORY) {
+		memmove(ring, ring + 1, (WATCH_HISTORY - 1) * sizeof(*ring));
+		(*n)--;
+	}
+	ring[(*n)++] = value;
+}
+
+static void format_where(const struct snapshot *snap, const struct group *g,
+			 char *buf, size_t size)
+{
+	const struct frame *f = thread_own_frame(snap, g->threads[0]);
+
+	if (!f)
+		snprintf(buf, size, "?");
+	else if (f->function && f->file)
+		snprintf(buf, size, "%s (%s:%d)", f->function, path_base(f->file),
+			 f->line);
+	else if (f->function)
+		snprintf(buf, size, "%s", f->function);
+	else if (f->module)
+		snprintf(buf, size, "%s+0x%llx", path_base(f->module),
+			 (unsigned long long)f->offset);
+	else
+		snprintf(buf, size, "0x%llx", (unsigned long long)f->pc);
+}
+
+/*
+ * The share of a CPU each thread of snap used since the last sample, by
+ * index: its CPU time (schedstat, ns) over the time between the two reads
+ * of it; where that is unknown, utime+stime ticks over the interval.
+ */
+static double *thread_shares(struct watch *w, const struct snapshot *snap)
+{
+	size_t n = snap->nthreads ? snap->nthreads : 1, j = 0;
+	double *share = calloc(n, sizeof(*share));
+	struct watch_thread_cpu *now = calloc(n, sizeof(*now));
+	double tck = (double)sysconf(_SC_CLK_TCK);
+
+	if (!share || !now) {
+		free(share);
+		free(now);
+		return NULL;
+	}
+	/* Both arrays are in tid order: one merge. */
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct thread *t = &snap->threads[i];
+		uint64_t ticks = t->utime + t->stime;
+
+		now[i] = (struct watch_thread_cpu){ t->tid, t->start_time, ticks,
+						    t->cpu_ns, t->cpu_at };
+		while (j < w->nticks && w->ticks[j].tid < t->tid)
+			j++;
+		const struct watch_thread_cpu *p = j < w->nticks &&
+			w->ticks[j].tid == t->tid &&
+			w->ticks[j].start_time == t->start_time ? &w->ticks[j] : NULL;
+		if (!w->samples || w->interval <= 0)
+			continue;
+		if (p && t->cpu_at > p->cpu_at && p->cpu_at > 0)
+			share[i] = ((double)t->cpu_ns - (double)p->cpu_ns) / 1e9 /
+				   (t->cpu_at - p->cpu_at);
+		else if (p && t->cpu_at == p->cpu_at)
+			share[i] = 0;	/* not read again: it did not run */
+		else if (p)
+			share[i] = (double)(ticks - p->ticks) / tck / w->interval;
+		else	/* born since the last sample */
+			share[i] = (t->cpu_ns ? (double)t->cpu_ns / 1e9 :
+				    (double)ticks / tck) / w->interval;
+		if (share[i] < 0)
+			share[i] = 0;
+	}
+	free(w->ticks);
+	w->ticks = now;
+	w->nticks = snap->nthreads;
+	return share;
+}
+
+/* Counts gained per second over the last WATCH_RATE_WINDOW intervals. */
+static double growth_rate(const struct watch *w, const struct watch_group *g)
+{
+	size_t k = g->nhistory - 1;
+
+	if (k > WATCH_RATE_WINDOW)
+		k = WATCH_RATE_WINDOW;
+	if (k == 0)
+		return 0;
+	double dt = w->times[w->ntrend - 1] - w->times[w->ntrend - 1 - k];
+	double dn = (double)g->history[g->nhistory - 1] -
+		    (double)g->history[g->nhistory - 1 - k];
+	return dt > 0 ? dn / dt : 0;
+}
+
+static bool keeps_growing(const struct watch_group *g)
+{
+	size_t k = g->nhistory - 1, ups = 0;
+
+	if (k > WATCH_GROWTH_WINDOW)
+		k = WATCH_GROWTH_WINDOW;
+	for (size_t i = g->nhistory - k; i < g->nhistory; i++) {
+		if (g->history[i] < g->history[i - 1])
+			return false;
+		ups += g->history[i] > g->history[i - 1];
+	}
+	return ups >= 2;
+}
+
+static void update_group(struct watch *w, struct watch_group *wg,
+			 const struct group *g, const struct snapshot *snap,
+			 const double *share)
+{
+	double cpu = 0;
+
+	wg->group = g;
+	wg->count = g ? g->count : 0;
+	wg->max_blocked_sec = g ? g->max_blocked_sec : -1;
+	wg->empty_for = g ? 0 : wg->empty_for + 1;
+	if (g) {
+		format_where(snap, g, wg->where, sizeof(wg->where));
+		for (size_t i = 0; share && i < g->count; i++)
+			cpu += share[g->threads[i] - snap->threads];
+	}
+	push(wg->history, &wg->nhistory, wg->count);
+	wg->change = (long)wg->count - (long)wg->first_count;
+	wg->rate = growth_rate(w, wg);
+	wg->prev_cpu = wg->cpu;
+	wg->cpu = cpu;
+	wg->suspect = 0;
+	if (keeps_growing(wg))
+		wg->suspect |= WATCH_GROWING;
+	if (w->samples >= 2 && wg->cpu >= WATCH_SPIN_CPU &&
+	    wg->prev_cpu >= WATCH_SPIN_CPU)
+		wg->suspect |= WATCH_SPINNING;
+}
+
+static int add_group(struct watch *w, const struct group *g)
+{
+	if (grow_array(&w->groups, &w->cap, w->ngroups + 1, sizeof(*w->groups)))
+		return -ENOMEM;
+	struct watch_group *wg = &w->groups[w->ngroups];
+	memset(wg, 0, sizeof(*wg));
+	wg->signature = strdup(g->signature);
+	if (!wg->signature)
+		return -ENOMEM;
+	wg->kind = g->kind;
+	wg->first_sample = w->samples;
+	/* A group there from the start is measured from its first count;
+	 * one that appeared later, from zero. */
+	wg->first_count = w->samples ? 0 : g->count;
+	w->ngroups++;
+	return 0;
+}
+
+/* Drops groups that have stayed empty for the whole history. */
+static void drop_stale(struct watch *w)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < w->ngroups; i++) {
+		if (w->groups[i].count == 0 && w->groups[i].empty_for >= WATCH_HISTORY)
+			free(w->groups[i].signature);
+		else
+			w->groups[kept++] = w->groups[i];
+	}
+	w->ngroups = kept;
+}
+
+int watch_update(struct watch *w, const struct snapshot *snap, double now)
+{
+	struct grouping gr;
+	size_t old;
+	int rc = group_snapshot(snap, &gr);
+
+	if (rc < 0)
+		return rc;
+	grouping_free(&w->grouping);
+	w->grouping = gr;
+	w->snap = snap;
+	w->interval = w->samples ? now - w->now : 0;
+	w->now = now;
+	if (!w->samples)
+		w->started = now;
+
+	double *share = thread_shares(w, snap);
+	if (!share)
+		return -ENOMEM;
+
+	w->threads = snap->nthreads;
+	if (!w->samples)
+		w->first_threads = snap->nthreads;
+	if (w->ntrend == WATCH_HISTORY)
+		memmove(w->times, w->times + 1, (WATCH_HISTORY - 1) * sizeof(*w->times));
+	w->times[w->ntrend == WATCH_HISTORY ? WATCH_HISTORY - 1 : w->ntrend] = now;
+	push(w->trend, &w->ntrend, snap->nthreads);
+	memset(w->kinds, 0, sizeof(w->kinds));
+	for (size_t i = 0; i < snap->nthreads; i++)
+		w->kinds[snap->threads[i].wait.kind]++;
+
+	/* Match this sample's groups to the known ones. */
+	if (w->ngroups)
+		qsort(w->groups, w->ngroups, sizeof(*w->groups), cmp_identity);
+	old = w->ngroups;
+	bool *seen = calloc(old ? old : 1, sizeof(*seen));
+	if (!seen) {
+		free(share);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < gr.ngroups; i++) {
+		const struct group *g = &gr.groups[i];
+		struct watch_group key = { .kind = g->kind, .signature = g->signature };
+		struct watch_group *wg = old ? bsearch(&key, w->groups, old,
+						       sizeof(*w->groups), cmp_identity) : NULL;
+		if (!wg) {
+			rc = add_group(w, g);
+			if (rc < 0)
+				break;
+			wg = &w->groups[w->ngroups - 1];
+		} else {
+			seen[wg - w->groups] = true;
+		}
+		update_group(w, wg, g, snap, share);
+	}
+	for (size_t i = 0; i < old && rc == 0; i++)
+		if (!seen[i])
+			update_group(w, &w->groups[i], NULL, snap, NULL);
+	free(seen);
+
+	w->cpu = 0;
+	for (size_t i = 0; i < snap->nthreads; i++)
+		w->cpu += share[i];
+	free(share);
+	if (rc < 0)
+		return rc;
+
+	drop_stale(w);
+	w->samples++;
+	w->suspects = 0;
+	for (size_t i = 0; i < w->ngroups; i++)
+		w->suspects += w->groups[i].suspect != 0;
+	watch_sort(w, w->sort);
+	return 0;
+}
+
+static int cmp_num(double a, double b)
+{
+	return (a < b) - (a > b);	/* descending */
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct watch_group *x = a, *y = b;
+	int c = cmp_num((double)x->count, (double)y->count);
+
+	return c ? c : (c = cmp_num((double)x->change, (double)y->change)) ? c :
+	       cmp_identity(a, b);
+}
+
+static int cmp_growth(const void *a, const void *b)
+{
+	const struct watch_group *x = a, *y = b;
+	int c = cmp_num((double)x->change, (double)y->change);
+
+	if (!c)
+		c = cmp_num(x->rate, y->rate);
+	return c ? c : cmp_count(a, b);
+}
+
+static int cmp_cpu(const void *a, const void *b)
+{
+	const struct watch_group *x = a, *y = b;
+	int c = cmp_num(x->cpu, y->cpu);
+
+	return c ? c : cmp_count(a, b);
+}
+
+void watch_sort(struct watch *w, enum watch_sort key)
+{
+	static int (*const cmp[])(const void *, const void *) = {
+		[WATCH_SORT_COUNT] = cmp_count,
+		[WATCH_SORT_GROWTH] = cmp_growth,
+		[WATCH_SORT_CPU] = cmp_cpu,
+	};
+
+	w->sort = key;
+	if (w->ngroups)
+		qsort(w->groups, w->ngroups, sizeof(*w->groups), cmp[key]);
+}
+
+const char *watch_sort_name(enum watch_sort key)
+{
+	switch (key) {
+	case WATCH_SORT_COUNT:
+		return "count";
+	case WATCH_SORT_GROWTH:
+		return "growth";
+	case WATCH_SORT_CPU:
+		return "cpu";
+	}
+	return "?";
+}
