@@ -53,6 +53,7 @@
 #define NO_INDEX ((size_t)-1)
 #define OLDEST_SLACK_SEC 0.5	/* lazy_blocked: a group's oldest wait is
 				   exact to within this */
+#define OLDEST_READS 16		/* lazy_blocked: reads per stack a refresh */
 
 enum work_state {
 	W_NEW,			/* listed, not observed yet */
@@ -534,8 +535,8 @@ static int stop_where_needed(struct capture_session *c)
 /* Phases 2-6 without stopping what need not be stopped. */
 static int capture_gently(struct capture_session *c)
 {
-	/* A session's later refreshes catch newcomers at the next one. */
-	int rounds = c->refreshes ? 1 : NOSTOP_RELIST_ROUNDS;
+	/* A session (top) catches newcomers at its next refresh. */
+	int rounds = c->persistent ? 1 : NOSTOP_RELIST_ROUNDS;
 
 	for (int round = 0; round < rounds; round++) {
 		int added = 0;
@@ -857,7 +858,11 @@ static int cmp_by_age(const void *a, const void *b)
  * OLDEST_SLACK_SEC of the longest wait found so far is not read at all:
  * it cannot change the answer.  In the usual leak (threads that block
  * soon after they start) that is one read per group instead of one per
- * thread.  Known last-run times are kept across refreshes.
+ * thread.  Where ages do not settle it (threads that ran long after they
+ * started), at most OLDEST_READS more are read per stack and refresh, and
+ * the others are marked BLOCKED_NOT_READ, so that the group's oldest wait
+ * shows as a lower bound until later refreshes have read them.  Known
+ * last-run times are kept across refreshes.
  */
 static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 {
@@ -878,11 +883,21 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 	for (size_t i = 0; i < n;) {
 		double best = -1;
 		size_t j = i;
+		int reads = 0;
 		for (; j < n && v[j].key == v[i].key; j++) {
 			struct thread *t = v[j].t;
-			if (v[j].w->exec_start_ms <= 0 && best >= 0 &&
-			    thread_age(c, t) <= best + OLDEST_SLACK_SEC)
-				continue;
+			if (v[j].w->exec_start_ms <= 0) {
+				if (best >= 0 &&
+				    thread_age(c, t) <= best + OLDEST_SLACK_SEC) {
+					t->wait.blocked_sec = -1;
+					continue;
+				}
+				if (reads >= OLDEST_READS) {
+					t->wait.blocked_sec = BLOCKED_NOT_READ;
+					continue;
+				}
+				reads++;
+			}
 			read_blocked(c, v[j].w, t);
 			if (t->wait.blocked_sec > best)
 				best = t->wait.blocked_sec;

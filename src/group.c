@@ -169,6 +169,8 @@ static int make_group(struct group *g, struct entry *e, size_t n)
 		double b = e[i].thread->wait.blocked_sec;
 
 		g->threads[i] = e[i].thread;
+		if (b == BLOCKED_NOT_READ)
+			g->max_blocked_partial = true;
 		if (!(b >= 0))
 			continue;
 		if (g->max_blocked_sec < 0 || b > g->max_blocked_sec)

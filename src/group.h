@@ -24,6 +24,8 @@ struct group {
 	size_t count;
 	double max_blocked_sec;		/* <0 when unknown for all members */
 	double min_blocked_sec;		/* <0 when unknown for all members */
+	bool max_blocked_partial;	/* some member's was not read yet: the
+					   max is a lower bound */
 };
 
 struct grouping {

@@ -88,35 +88,44 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	memcpy(st->comm, open + 1, clen);
 	st->comm[clen] = '\0';
 
-	/* Fields from 3 on: state ppid pgrp session tty tpgid flags minflt
-	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
-	 * num_threads itrealvalue starttime */
-	char state;
-	int ppid;
-	unsigned long flags;
-	unsigned long long utime, stime, start;
-	long nthreads;
-	int cpu = -1;
-	/* ... starttime vsize rss rsslim startcode endcode startstack kstkesp
-	 * kstkeip signal blocked sigignore sigcatch wchan nswap cnswap
-	 * exit_signal processor */
-	int n = sscanf(close + 2,
-		       "%c %d %*d %*d %*d %*d %lu %*u %*u %*u %*u %llu %llu "
-		       "%*d %*d %*d %*d %ld %*d %llu %*u %*d %*u %*u %*u %*u "
-		       "%*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %d",
-		       &state, &ppid, &flags, &utime, &stime, &nthreads, &start,
-		       &cpu);
-	if (n < 7)
+	/* Fields from 3 on, numbered as in proc(5): 3 state, 4 ppid,
+	 * 9 flags, 14 utime, 15 stime, 20 num_threads, 22 starttime,
+	 * 39 processor.  Split by hand: sscanf was a tenth of a capture. */
+	char *f[40] = { 0 }, *p = close + 1;
+	int nf = 3;
+	while (nf < 40 && *p) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		f[nf++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	if (nf <= 22)
 		return -EINVAL;
-	st->processor = n == 8 ? cpu : -1;
-	st->state = state;
-	st->ppid = ppid;
-	st->flags = flags;
-	st->utime = utime;
-	st->stime = stime;
-	st->num_threads = nthreads;
-	st->start_time = start;
+	st->state = f[3][0];
+	st->ppid = (int)strtol(f[4], NULL, 10);
+	st->flags = strtoul(f[9], NULL, 10);
+	st->utime = strtoull(f[14], NULL, 10);
+	st->stime = strtoull(f[15], NULL, 10);
+	st->num_threads = strtol(f[20], NULL, 10);
+	st->start_time = strtoull(f[22], NULL, 10);
+	st->processor = nf > 39 ? (int)strtol(f[39], NULL, 10) : -1;
 	return 0;
+}
+
+/* Reads n hex words ("0x7f..." or "7f...") from *p; false if short. */
+static bool hex_words(char *p, uint64_t **out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *end;
+		*out[i] = strtoull(p, &end, 16);
+		if (end == p)
+			return false;
+		p = end;
+	}
+	return true;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -176,17 +185,12 @@ int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
 	p = end;
 	if (sc->nr == -1) {
 		/* "-1 sp pc": blocked, but not in a system call */
-		if (sscanf(p, " %" SCNx64 " %" SCNx64, &sc->sp, &sc->pc) != 2)
-			return -EINVAL;
-		return 0;
+		uint64_t *w[] = { &sc->sp, &sc->pc };
+		return hex_words(p, w, 2) ? 0 : -EINVAL;
 	}
 	uint64_t *a = sc->args;
-	if (sscanf(p, " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
-		   " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64,
-		   &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &sc->sp,
-		   &sc->pc) != 8)
-		return -EINVAL;
-	return 0;
+	uint64_t *w[] = { &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &sc->sp, &sc->pc };
+	return hex_words(p, w, 8) ? 0 : -EINVAL;
 }
 
 int proc_read_wchan(int pid, int tid, char *buf, size_t size)

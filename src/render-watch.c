@@ -85,8 +85,11 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		const struct watch_group *g = &w->groups[i];
 		char oldest[32] = "-", mark[32], rate[32];
 
-		if (g->max_blocked_sec >= 0)
-			render_duration(g->max_blocked_sec, oldest, sizeof(oldest));
+		if (g->max_blocked_sec >= 0) {
+			/* "≥": some members were not read yet (capture.h) */
+			oldest[0] = g->max_blocked_partial ? '>' : ' ';
+			render_duration(g->max_blocked_sec, oldest + 1, sizeof(oldest) - 1);
+		}
 		snprintf(rate, sizeof(rate), "%+.1f/s", g->rate);
 		marks(g->suspect, mark, sizeof(mark));
 		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-9s %5.1f  %7s  %s%s%s\n",

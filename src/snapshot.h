@@ -59,6 +59,8 @@ struct frame {
 	bool inlined;		/* an inline frame inside the next entry */
 };
 
+#define BLOCKED_NOT_READ -2.0
+
 struct wait_info {
 	enum wait_kind kind;
 	long syscall;		/* syscall number, -1 when none (running) */
@@ -67,7 +69,8 @@ struct wait_info {
 	char *object;		/* "pipe:[123]", "tcp 127.0.0.1:80 -> ...", path */
 	uint64_t address;	/* futex/mutex address, 0 when none */
 	int owner;		/* tid owning the mutex, 0 when unknown */
-	double blocked_sec;	/* seconds since the thread last ran; <0 unknown */
+	double blocked_sec;	/* seconds since the thread last ran; <0 unknown,
+				   BLOCKED_NOT_READ: not read yet (top) */
 };
 
 struct thread {

@@ -175,6 +175,7 @@ static void update_group(struct watch *w, struct watch_group *wg,
 	wg->group = g;
 	wg->count = g ? g->count : 0;
 	wg->max_blocked_sec = g ? g->max_blocked_sec : -1;
+	wg->max_blocked_partial = g && g->max_blocked_partial;
 	wg->empty_for = g ? 0 : wg->empty_for + 1;
 	if (g) {
 		format_where(snap, g, wg->where, sizeof(wg->where));

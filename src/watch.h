@@ -50,6 +50,7 @@ struct watch_group {
 					   cores (1.0: one core all the time) */
 	double prev_cpu;		/* the same, the interval before */
 	double max_blocked_sec;		/* the oldest member's wait; <0 unknown */
+	bool max_blocked_partial;	/* a lower bound (group.h) */
 	const struct group *group;	/* this sample's members and stack, NULL
 					   when count is 0 */
 	char where[192];		/* its own innermost frame (thread_own_frame)
