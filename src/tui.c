@@ -225,7 +225,9 @@ static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 static int sparkline(const struct tui *t, const size_t *v, size_t n,
 		     size_t width, char *buf, size_t size)
 {
-	static const char *const blocks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+	static const char *const blocks[] = {
+		"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█",
+	};
 	static const char ascii[] = "_.-:=+*#";
 	size_t from = n > width ? n - width : 0, lo = SIZE_MAX, hi = 0, len = 0;
 
@@ -498,8 +500,8 @@ static void draw_column_header(const struct watch *w, int y)
 	}
 }
 
-static void draw_row(const struct tui *t, const struct watch_group *g, int y,
-		     bool selected)
+static void draw_row(const struct tui *t, const struct watch_group *g,
+		     size_t ntrend, int y, bool selected)
 {
 	char line[1024], cell[64], spark[TREND_WIDTH * 4 + 1];
 	size_t len = 0;
@@ -524,9 +526,14 @@ static void draw_row(const struct tui *t, const struct watch_group *g, int y,
 	snprintf(cell, sizeof(cell), "%s", mark_name(g));
 	append_cell(line, sizeof(line), &len, COL_MARK, cell, (int)strlen(cell));
 	if (show_column(COL_TREND)) {
-		int n = sparkline(t, g->history, g->nhistory, TREND_WIDTH, spark,
-				  sizeof(spark));
-		append_cell(line, sizeof(line), &len, COL_TREND, spark, n);
+		/* A group that appeared later had no members before. */
+		size_t v[TREND_WIDTH], n = ntrend < TREND_WIDTH ? ntrend : TREND_WIDTH;
+		for (size_t i = 0; i < n; i++) {
+			size_t back = n - i;	/* samples from the end, 1: the last */
+			v[i] = back <= g->nhistory ? g->history[g->nhistory - back] : 0;
+		}
+		int cols = sparkline(t, v, n, TREND_WIDTH, spark, sizeof(spark));
+		append_cell(line, sizeof(line), &len, COL_TREND, spark, cols);
 	}
 	append_cell(line, sizeof(line), &len, COL_WHERE, g->where, 0);
 
@@ -566,7 +573,7 @@ static void draw_table(struct tui *t, const struct watch *w, int y0, int rows)
 		t->top = n > (size_t)rows ? n - (size_t)rows : 0;
 	for (int r = 0; r < rows && t->top + (size_t)r < n; r++) {
 		size_t i = t->top + (size_t)r;
-		draw_row(t, &w->groups[i], y0 + r, i == t->sel);
+		draw_row(t, &w->groups[i], w->ntrend, y0 + r, i == t->sel);
 	}
 }
 

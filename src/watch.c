@@ -206,6 +206,9 @@ static int add_group(struct watch *w, const struct group *g)
 		return -ENOMEM;
 	wg->kind = g->kind;
 	wg->first_sample = w->samples;
+	/* It had no members in the samples before: its growth counts them
+	 * as zeros (the history is already zeroed). */
+	wg->nhistory = w->ntrend ? w->ntrend - 1 : 0;
 	/* A group there from the start is measured from its first count;
 	 * one that appeared later, from zero. */
 	wg->first_count = w->samples ? 0 : g->count;
