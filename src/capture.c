@@ -108,6 +108,8 @@ struct capture_session {
 	void *uw_state;
 	struct raw_frame *buf;	/* UNWIND_MAX_FRAMES scratch frames */
 	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
+	bool clock_stale;	/* sched_now_ms not measured this refresh */
+	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
 	bool persistent;	/* a session of many refreshes: keep fds */
@@ -698,9 +700,15 @@ static void describe_pollfds(struct capture_session *c, uint64_t addr, uint64_t 
 
 /* Seconds since the thread last ran, from the scheduler's clock; never
  * more than the thread's age (CPU clocks drift apart a little). */
-static double blocked_for(const struct capture_session *c, const struct work *w)
+static double blocked_for(struct capture_session *c, const struct work *w)
 {
 	int cpu = w->st.processor;
+	/* Measuring the clocks moves us to every CPU in turn: a refresh
+	 * that reads no last-run time does without. */
+	if (c->clock_stale) {
+		proc_sched_clock_ms(c->sched_now_ms, 256);
+		c->clock_stale = false;
+	}
 	if (cpu < 0 || cpu >= 256)
 		return -1;
 	double now = c->sched_now_ms[cpu];
@@ -799,8 +807,9 @@ static void carry_over(struct capture_session *c, struct work *w,
 
 	*t = *old;
 	memset(old, 0, sizeof(*old));	/* now owned by the new snapshot */
+	/* It has not run since: it has waited that much longer. */
 	if (t->wait.blocked_sec >= 0)
-		t->wait.blocked_sec = blocked_for(c, w);
+		t->wait.blocked_sec += c->refresh_at - c->prev_refresh_at;
 }
 
 static double thread_age(const struct capture_session *c, const struct thread *t)
@@ -1178,7 +1187,13 @@ int capture_session_refresh(struct capture_session *c,
 	int rc, pid = c->pid;
 
 	*out = NULL;
-	proc_sched_clock_ms(c->sched_now_ms, 256);
+	c->prev_refresh_at = c->refresh_at;
+	c->refresh_at = t0;
+	/* A first capture compares every thread with the clocks as they
+	 * were before it began; later refreshes measure them when needed. */
+	c->clock_stale = c->refreshes > 0;
+	if (!c->clock_stale)
+		proc_sched_clock_ms(c->sched_now_ms, 256);
 	if (proc_uptime(&c->uptime) < 0)
 		c->uptime = -1;
 	c->threads_stopped = 0;

@@ -521,7 +521,10 @@ static void draw_row(const struct tui *t, const struct watch_group *g,
 	append_cell(line, sizeof(line), &len, COL_KIND, cell, (int)strlen(cell));
 	snprintf(cell, sizeof(cell), "%.1f", g->cpu * 100);
 	append_cell(line, sizeof(line), &len, COL_CPU, cell, (int)strlen(cell));
-	duration_or_dash(g->count ? g->max_blocked_sec : -1, cell, sizeof(cell));
+	/* '>': a lower bound, some members' times not read yet (capture.h) */
+	cell[0] = g->count && g->max_blocked_partial && g->max_blocked_sec >= 0 ? '>' : '\0';
+	duration_or_dash(g->count ? g->max_blocked_sec : -1, cell + !!cell[0],
+			 sizeof(cell) - 1);
 	append_cell(line, sizeof(line), &len, COL_OLDEST, cell, (int)strlen(cell));
 	snprintf(cell, sizeof(cell), "%s", mark_name(g));
 	append_cell(line, sizeof(line), &len, COL_MARK, cell, (int)strlen(cell));
@@ -654,8 +657,9 @@ static void detail_prepare(struct tui *t, const struct watch *w, struct detail *
 			render_duration(d->g->min_blocked_sec >= 0 ? d->g->min_blocked_sec : 0,
 					d1, sizeof(d1));
 			render_duration(d->g->max_blocked_sec, d2, sizeof(d2));
-			append(buf, sizeof(buf), &len, "  waiting %s %s %s", d1,
-			       t->utf8 ? "…" : "...", d2);
+			append(buf, sizeof(buf), &len, "  waiting %s %s %s%s", d1,
+			       t->utf8 ? "…" : "...",
+			       d->g->max_blocked_partial ? "at least " : "", d2);
 		}
 		if (*mark)
 			append(buf, sizeof(buf), &len, "  [%s]", mark);
