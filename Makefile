@@ -50,6 +50,9 @@ build/asan/%.o: %.c $(HDR)
 testdata/%: testdata/%.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $<
 
+testdata/cmocka_leak: testdata/cmocka_leak.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $< $(shell pkg-config --cflags --libs cmocka)
+
 testdata/waits-O0: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<
 

@@ -28,5 +28,6 @@ bool want_color(const char *mode);
 int cmd_snapshot(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct {
 	{ "snapshot", cmd_snapshot, "every thread's stack, classified and grouped" },
 	{ "diff", cmd_diff, "which groups of threads grew between two snapshots" },
 	{ "top", cmd_top, "a live view of thread groups growing, waiting and spinning" },
+	{ "check", cmd_check, "run a command; fail if it exits with threads still alive" },
 };
 
 void errorf(const char *fmt, ...)

@@ -197,7 +197,9 @@ static int check_target(int *pid, char *err, size_t errlen)
 			 *pid, st.ppid);
 		return -EINVAL;
 	}
-	if (status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0) {
+	/* Our own tracees (check) are fine: they are never stopped. */
+	if (status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0 &&
+	    tracer != getpid()) {
 		char comm[64] = "?";
 		struct proc_stat ts;
 		if (proc_read_stat((int)tracer, 0, &ts) == 0)
@@ -523,7 +525,7 @@ static int stop_where_needed(struct capture_session *c)
 			     (w->state == W_CAPTURED && !w->stopped && !w->complete);
 		if (!needs)
 			continue;
-		if (stop_is_unsafe(c, w)) {
+		if (c->opt->no_stop || stop_is_unsafe(c, w)) {
 			w->state = W_UNSAFE;	/* keeps any validated frames */
 			continue;
 		}
@@ -779,7 +781,8 @@ static void describe_wait(struct capture_session *c, struct work *w, struct thre
 	}
 }
 
-static const char *work_error(const struct work *w)
+static const char *work_error(const struct capture_session *c,
+			      const struct work *w)
 {
 	switch (w->state) {
 	case W_NOSTOP:
@@ -791,6 +794,9 @@ static const char *work_error(const struct work *w)
 			return "exited thread group leader: no stack";
 		return "could not be attached: stack not captured";
 	case W_UNSAFE:
+		if (c->opt->no_stop)
+			return w->nraw ? "stack incomplete: more needs a ptrace stop, and this capture stops nothing" :
+			       "stack not captured: it was running, and this capture stops nothing";
 		return w->nraw ?
 			"stack incomplete: more needs a ptrace stop, which would interrupt this call with EINTR" :
 			"stack not captured: it kept changing, and a ptrace stop would interrupt this call with EINTR";
@@ -949,7 +955,7 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		t->stopped = w->stopped;
 		if (w->nraw)
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
-		const char *why = work_error(w);
+		const char *why = work_error(c, w);
 		if (why && w->st.state != 'Z') {
 			t->partial = true;
 			t->error = strdup(why);

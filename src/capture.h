@@ -32,6 +32,9 @@ struct capture_options {
 	double stop_timeout;			/* seconds to wait for a stop */
 	bool all_stop;				/* --stop: stop every thread */
 	int jobs;				/* /proc readers; 0: one per CPU */
+	bool no_stop;				/* stop nothing: what needs a stop
+						   is partial (check: the threads
+						   are our own tracees) */
 	bool lazy_blocked;			/* read last-run times only where
 						   they decide a group's oldest
 						   wait (see capture.c) */

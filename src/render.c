@@ -271,7 +271,6 @@ static void print_group(const struct out *o, const struct group *g)
 			fprintf(o->fp, "  %d: %s\n", g->threads[i]->tid, obj);
 		}
 	print_stack(o, t0);
-	fprintf(o->fp, "\n");
 }
 
 static void print_thread(const struct out *o, const struct thread *t)
@@ -294,6 +293,22 @@ static void print_thread(const struct out *o, const struct thread *t)
 	fprintf(o->fp, "\n");
 }
 
+void render_group(FILE *fp, const struct snapshot *snap, const struct group *g,
+		  const struct render_options *opt)
+{
+	struct out o = { fp, opt->color, snap };
+
+	print_group(&o, g);
+}
+
+void render_stack(FILE *fp, const struct snapshot *snap, const struct thread *t,
+		  const struct render_options *opt)
+{
+	struct out o = { fp, opt->color, snap };
+
+	print_stack(&o, t);
+}
+
 int render_snapshot(FILE *fp, const struct snapshot *snap,
 		    const struct render_options *opt)
 {
@@ -310,8 +325,10 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	}
 	if (group_snapshot(snap, &g) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < g.ngroups; i++)
+	for (size_t i = 0; i < g.ngroups; i++) {
 		print_group(&o, &g.groups[i]);
+		fprintf(fp, "\n");
+	}
 	grouping_free(&g);
 	return 0;
 }

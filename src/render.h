@@ -34,6 +34,19 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		const struct snapshot *b, const char *name_a, const char *name_b,
 		long min_delta, const struct render_options *opt);
 
+struct group;
+/* One group's block of the grouped report (count, kind, object, wait,
+ * names, stack), and a stack alone, as that block prints them. */
+void render_group(FILE *fp, const struct snapshot *snap, const struct group *g,
+		  const struct render_options *opt);
+void render_stack(FILE *fp, const struct snapshot *snap, const struct thread *t,
+		  const struct render_options *opt);
+
+struct check;
+/* The leak report of `check`: per process, its leaked groups, each with
+ * where its threads were created; then one summary line. */
+int render_check(FILE *fp, const struct check *c, const struct render_options *opt);
+
 /* "52 condvar, 3 read, 1 running": threads per wait kind, most first. */
 void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size);
 

@@ -104,7 +104,7 @@ static void frame_release(struct frame *f)
 	free(f->file);
 }
 
-static void thread_release(struct thread *t)
+void thread_release(struct thread *t)
 {
 	free(t->name);
 	free(t->error);
@@ -113,6 +113,24 @@ static void thread_release(struct thread *t)
 	for (size_t i = 0; i < t->nframes; i++)
 		frame_release(&t->frames[i]);
 	free(t->frames);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t snapshot_filter(struct snapshot *snap,
+		       bool (*keep)(struct thread *t, void *arg), void *arg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		if (keep(&snap->threads[i], arg))
+			snap->threads[kept++] = snap->threads[i];
+		else
+			thread_release(&snap->threads[i]);
+	}
+	/* The capacity implied by the smaller length is never more than
+	 * what is allocated: growing later stays right. */
+	snap->nthreads = kept;
+	return kept;
 }
 
 void snapshot_free(struct snapshot *snap)

@@ -113,6 +113,12 @@ void snapshot_free(struct snapshot *snap);
  * grow threads[] and frames[] only through these two functions.
  */
 struct thread *snapshot_add_thread(struct snapshot *snap);
+/* Frees what t owns (not t itself) and zeroes it. */
+void thread_release(struct thread *t);
+/* Keeps the threads for which keep() says true, in order; frees the
+ * others.  Returns how many are kept. */
+size_t snapshot_filter(struct snapshot *snap,
+		       bool (*keep)(struct thread *t, void *arg), void *arg);
 /* Appends a zeroed frame to thread; returns it or NULL. */
 struct frame *thread_add_frame(struct thread *t);
 /* Initialises a wait_info to "nothing known". */

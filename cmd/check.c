@@ -1,0 +1,169 @@
+/*
+ * check: `threadleak check [options] -- CMD [ARGS...]` — run a command
+ * under the leak checker (check.h) and fail when a process it started
+ * exits with threads still alive, like goleak for a Go test binary.
+ *
+ * Exit status: the command's own when it failed (a failing test comes
+ * first; a signal gives 128+N); else --exit-code (default 1) when threads
+ * leaked; else 0.  The report goes to stderr (or -o FILE), leaving the
+ * command's own output alone.
+ */
+#include "cmd.h"
+#include "../src/check.h"
+#include "../src/render.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: threadleak check [OPTIONS] -- CMD [ARGS...]\n"
+		"\n"
+		"  -g, --grace SEC            how long an exit is held for threads to end\n"
+		"                             (default 0.5)\n"
+		"      --ignore-top FUNC      ignore threads whose top frame (outside libc) is FUNC\n"
+		"      --ignore FUNC          ignore threads with FUNC anywhere in their stack\n"
+		"      --ignore-created-by FUNC  ignore threads created with FUNC in the\n"
+		"                             creating stack\n"
+		"      --suppressions FILE    more of the above, one per line (man threadleak)\n"
+		"      --exit-code N          exit status when threads leaked (default 1)\n"
+		"  -j, --json                 the report as JSON\n"
+		"  -o, --output FILE          the report to FILE instead of stderr\n"
+		"      --color WHEN           auto (default), always or never\n"
+		"  -h, --help                 this help\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "grace", required_argument, NULL, 'g' },
+		{ "ignore-top", required_argument, NULL, 'T' },
+		{ "ignore", required_argument, NULL, 'I' },
+		{ "ignore-created-by", required_argument, NULL, 'B' },
+		{ "suppressions", required_argument, NULL, 'S' },
+		{ "exit-code", required_argument, NULL, 'E' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct check c;
+	double grace = 0.5;
+	long exit_code = EXIT_FOUND;
+	bool json = false;
+	const char *output = NULL, *color = NULL;
+	char err[512], *end;
+	int opt, rc, status = 0;
+
+	if (check_init(&c) < 0) {
+		errorf("out of memory");
+		return EXIT_ERROR;
+	}
+	optind = 1;
+	opterr = 0;
+	/* '+': options end at the command, with or without "--". */
+	while ((opt = getopt_long(argc, argv, "+:g:jo:h", longopts, NULL)) != -1) {
+		rc = 0;
+		switch (opt) {
+		case 'g':
+			grace = strtod(optarg, &end);
+			if (end == optarg || *end || !isfinite(grace) || grace < 0 || grace > 3600) {
+				errorf("--grace wants seconds, 0 to 3600, not '%s'", optarg);
+				rc = EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			rc = check_add_filter(&c, CHECK_IGNORE_TOP, optarg) ? EXIT_ERROR : 0;
+			break;
+		case 'I':
+			rc = check_add_filter(&c, CHECK_IGNORE, optarg) ? EXIT_ERROR : 0;
+			break;
+		case 'B':
+			rc = check_add_filter(&c, CHECK_IGNORE_CREATED_BY, optarg) ? EXIT_ERROR : 0;
+			break;
+		case 'S':
+			if (check_load_suppressions(&c, optarg, err, sizeof(err)) < 0) {
+				errorf("%s", err);
+				rc = EXIT_USAGE;
+			}
+			break;
+		case 'E':
+			errno = 0;
+			exit_code = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || exit_code < 0 || exit_code > 255) {
+				errorf("--exit-code wants 0 to 255, not '%s'", optarg);
+				rc = EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'C':
+			if (!check_color(optarg))
+				rc = EXIT_USAGE;
+			color = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			check_free(&c);
+			return EXIT_OK;
+		default:
+			rc = option_error(opt, argv, "check");
+			break;
+		}
+		if (rc) {
+			check_free(&c);
+			return rc;
+		}
+	}
+	if (optind >= argc) {
+		errorf("check needs a command: threadleak check [OPTIONS] -- CMD [ARGS...]");
+		check_free(&c);
+		return EXIT_USAGE;
+	}
+
+	rc = check_run(&c, argv + optind, grace, &status, err, sizeof(err));
+	if (rc < 0) {
+		errorf("%s", err);
+		check_free(&c);
+		/* as a shell says it: 127 not found, 126 found but not runnable */
+		return rc == -ENOENT ? 127 : rc == -EACCES || rc == -ENOEXEC ? 126 : EXIT_ERROR;
+	}
+
+	FILE *fp = stderr;
+	if (output && !(fp = fopen(output, "w"))) {
+		errorf("cannot write %s: %s", output, strerror(errno));
+		fp = stderr;
+	}
+	struct render_options ropt = { .color = fp == stderr && isatty(STDERR_FILENO) &&
+						want_color(color) };
+	if (json)
+		check_write_json(&c, fp, status);
+	else
+		render_check(fp, &c, &ropt);
+	if (fp != stderr && fclose(fp) != 0)
+		errorf("cannot write %s: %s", output, strerror(errno));
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	else if (c.leaked)
+		rc = (int)exit_code;
+	else
+		rc = EXIT_OK;
+	check_free(&c);
+	return rc;
+}

@@ -1,0 +1,483 @@
+/*
+ * check: where threads were created, and what is left at exit; see
+ * check.h.
+ *
+ * Per traced process, opened at its first thread creation and dropped at
+ * exec or exit: a symbolizer, a memory reader and an unwinder, as a capture
+ * has (symbols.h, memory.h, unwind.h).  Per live thread created while
+ * traced: its creator's raw pcs, in a hash table keyed by tid (open
+ * addressing, linear probing, deletion by backward shift), so that a
+ * program creating and joining threads all its life costs one unwind per
+ * thread and no growth.  Symbolizing happens only for threads that leak.
+ */
+#include "check.h"
+#include "capture.h"
+#include "group.h"
+#include "memory.h"
+#include "ptrace.h"
+#include "symbols.h"
+#include "tracer.h"
+#include "unwind.h"
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORIGIN_FRAMES 48	/* frames kept of a creating stack */
+
+struct origin {
+	int tid;		/* 0: empty slot */
+	int pid;
+	int n;
+	struct raw_frame *raw;
+};
+
+struct target {
+	int pid;
+	struct symbolizer *sym;
+	struct memory *mem;
+	void *uw;
+	bool failed;		/* could not be opened: no origins */
+};
+
+struct priv {
+	struct check *c;
+	const struct unwind_ops *uw;
+	struct origin *slots;
+	size_t cap, count;
+	struct target *targets;
+	size_t ntargets, tcap;
+	struct raw_frame buf[ORIGIN_FRAMES];
+};
+
+/* ---- origins by tid ---- */
+
+static size_t slot_of(const struct priv *p, int tid)
+{
+	return ((uint32_t)tid * 2654435761u) & (p->cap - 1);
+}
+
+static struct origin *origin_find(struct priv *p, int tid)
+{
+	if (!p->cap)
+		return NULL;
+	for (size_t i = slot_of(p, tid);; i = (i + 1) & (p->cap - 1)) {
+		if (p->slots[i].tid == tid)
+			return &p->slots[i];
+		if (p->slots[i].tid == 0)
+			return NULL;
+	}
+}
+
+static int origin_grow(struct priv *p)
+{
+	size_t ncap = p->cap ? p->cap * 2 : 256, oldcap = p->cap;
+	struct origin *old = p->slots, *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	p->slots = n;
+	p->cap = ncap;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (!old[i].tid)
+			continue;
+		size_t k = slot_of(p, old[i].tid);
+		while (n[k].tid)
+			k = (k + 1) & (ncap - 1);
+		n[k] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static void origin_remove(struct priv *p, int tid)
+{
+	struct origin *o = origin_find(p, tid);
+
+	if (!o)
+		return;
+	free(o->raw);
+	size_t i = (size_t)(o - p->slots);
+	p->slots[i] = (struct origin){ 0 };
+	p->count--;
+	/* Backward shift: move later entries of the run into the hole when
+	 * their home slot is not between the hole and them. */
+	for (size_t j = (i + 1) & (p->cap - 1); p->slots[j].tid;
+	     j = (j + 1) & (p->cap - 1)) {
+		size_t home = slot_of(p, p->slots[j].tid);
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (between)
+			continue;
+		p->slots[i] = p->slots[j];
+		p->slots[j] = (struct origin){ 0 };
+		i = j;
+	}
+}
+
+static struct origin *origin_add(struct priv *p, int tid)
+{
+	origin_remove(p, tid);	/* a reused tid */
+	if ((p->count + 1) * 2 > p->cap && origin_grow(p) < 0)
+		return NULL;
+	size_t i = slot_of(p, tid);
+	while (p->slots[i].tid)
+		i = (i + 1) & (p->cap - 1);
+	p->slots[i] = (struct origin){ .tid = tid };
+	p->count++;
+	return &p->slots[i];
+}
+
+/* ---- per-process unwinding ---- */
+
+static void target_close(struct priv *p, struct target *t)
+{
+	if (t->uw)
+		p->uw->close(t->uw);
+	memory_close(t->mem);
+	symbols_close(t->sym);
+	*t = p->targets[--p->ntargets];
+}
+
+static struct target *target_find(struct priv *p, int pid)
+{
+	for (size_t i = 0; i < p->ntargets; i++)
+		if (p->targets[i].pid == pid)
+			return &p->targets[i];
+	return NULL;
+}
+
+static struct target *target_get(struct priv *p, int pid)
+{
+	struct target *t = target_find(p, pid);
+	char err[256];
+
+	if (t)
+		return t;
+	if (grow_array(&p->targets, &p->tcap, p->ntargets + 1, sizeof(*p->targets)) < 0)
+		return NULL;
+	t = &p->targets[p->ntargets++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->sym = symbols_open(pid, err, sizeof(err));
+	t->mem = memory_open(pid);
+	if (t->sym && t->mem)
+		t->uw = p->uw->open(pid, symbols_dwfl(t->sym), t->mem, err, sizeof(err));
+	t->failed = !t->uw;
+	return t;
+}
+
+/* ---- tracer callbacks ---- */
+
+static void on_thread_created(void *arg, int pid, int parent, int tid)
+{
+	struct priv *p = arg;
+	struct target *t = target_get(p, pid);
+	struct origin *o = origin_add(p, tid);
+	struct cpu_regs regs;
+	bool complete;
+
+	p->c->threads_seen++;
+	if (!o)
+		return;
+	o->pid = pid;
+	if (!t || t->failed || pt_get_regs(parent, &regs) < 0)
+		return;
+	memory_reset(t->mem);	/* it ran since the last read */
+	int n = p->uw->unwind(t->uw, parent, &regs, p->buf, ORIGIN_FRAMES, &complete);
+	if (n == 1 && !complete) {
+		/*
+		 * glibc ends the unwind info of clone and clone3 before their
+		 * syscall instruction (in the child it would be wrong), so the
+		 * creator, stopped just after it, unwinds no further.  Nothing
+		 * is pushed in between: the return address is at sp.
+		 */
+		uint64_t ra;
+		if (memory_read(t->mem, regs.r[REG_DW_RSP], &ra, sizeof(ra)) == 0) {
+			regs.r[REG_DW_RIP] = ra;
+			regs.r[REG_DW_RSP] += 8;
+			n = p->uw->unwind(t->uw, parent, &regs, p->buf + 1,
+					  ORIGIN_FRAMES - 1, &complete) + 1;
+			p->buf[1].return_address = true;
+		}
+	}
+	if (n <= 0)
+		return;
+	o->raw = malloc((size_t)n * sizeof(*o->raw));
+	if (!o->raw)
+		return;
+	memcpy(o->raw, p->buf, (size_t)n * sizeof(*o->raw));
+	o->n = n;
+}
+
+static void on_exec(void *arg, int pid)
+{
+	struct priv *p = arg;
+	struct target *t = target_find(p, pid);
+
+	if (t)
+		target_close(p, t);
+}
+
+static void on_thread_gone(void *arg, int pid, int tid)
+{
+	struct priv *p = arg;
+	struct target *t = target_find(p, tid);
+
+	(void)pid;
+	origin_remove(p, tid);
+	if (t)
+		target_close(p, t);	/* tid was a process */
+}
+
+static bool top_is(const struct thread *t, const char *fn)
+{
+	const struct frame *f = thread_top_frame(t);
+
+	return f && f->function && strcmp(f->function, fn) == 0;
+}
+
+static bool ignored(const struct check *c, const struct thread *t,
+		    const struct thread *created_by)
+{
+	for (size_t i = 0; i < c->nfilters; i++) {
+		const struct check_filter *f = &c->filters[i];
+		if ((f->kind == CHECK_IGNORE_TOP && top_is(t, f->function)) ||
+		    (f->kind == CHECK_IGNORE && thread_has_function(t, f->function)) ||
+		    (f->kind == CHECK_IGNORE_CREATED_BY &&
+		     thread_has_function(created_by, f->function)))
+			return true;
+	}
+	return false;
+}
+
+struct keep_state {
+	struct check *c;
+	struct check_report *r;
+	int exiting;
+	size_t i, kept;
+};
+
+/* snapshot_filter's callback: called once per thread, in order, so the
+ * created_by array is compacted alongside. */
+static bool keep_leak(struct thread *t, void *arg)
+{
+	struct keep_state *k = arg;
+	struct thread *cb = &k->r->created_by[k->i++];
+	/* Not the exiting thread, nor one that has ended (a zombie). */
+	bool keep = t->tid != k->exiting && t->state != 'Z' && t->state != 'X';
+
+	if (keep && ignored(k->c, t, cb)) {
+		keep = false;
+		k->r->ignored++;
+	}
+	if (keep) {
+		k->r->created_by[k->kept++] = *cb;
+	} else {
+		thread_release(cb);
+	}
+	return keep;
+}
+
+static void on_exit_held(void *arg, int pid, int tid)
+{
+	struct priv *p = arg;
+	struct check *c = p->c;
+	struct capture_options opt = { .stop_timeout = 1.0, .no_stop = true };
+	struct snapshot *snap;
+	char err[512];
+
+	if (capture_snapshot(pid, &opt, &snap, err, sizeof(err)) < 0) {
+		fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
+			pid, err);
+		return;
+	}
+	if (grow_array(&c->reports, &c->rcap, c->nreports + 1, sizeof(*c->reports)) < 0)
+		goto out_free;
+	struct check_report *r = &c->reports[c->nreports];
+	memset(r, 0, sizeof(*r));
+	r->created_by = calloc(snap->nthreads ? snap->nthreads : 1, sizeof(*r->created_by));
+	if (!r->created_by)
+		goto out_free;
+	struct target *t = target_find(p, pid);
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		struct origin *o = origin_find(p, snap->threads[i].tid);
+		if (o && o->n && t && !t->failed)
+			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
+	}
+	struct keep_state k = { c, r, tid, 0, 0 };
+	if (snapshot_filter(snap, keep_leak, &k) == 0) {
+		free(r->created_by);
+		goto out_free;
+	}
+	r->snap = snap;
+	c->leaked += snap->nthreads;
+	c->nreports++;
+	return;
+out_free:
+	snapshot_free(snap);
+}
+
+/* ---- the checker ---- */
+
+int check_init(struct check *c)
+{
+	struct priv *p = calloc(1, sizeof(*p));
+
+	memset(c, 0, sizeof(*c));
+	if (!p)
+		return -ENOMEM;
+	p->c = c;
+	p->uw = unwind_default();
+	c->priv = p;
+	return 0;
+}
+
+void check_free(struct check *c)
+{
+	struct priv *p = c->priv;
+
+	if (p) {
+		while (p->ntargets)
+			target_close(p, &p->targets[0]);
+		for (size_t i = 0; i < p->cap; i++)
+			if (p->slots[i].tid)
+				free(p->slots[i].raw);
+		free(p->slots);
+		free(p->targets);
+		free(p);
+	}
+	for (size_t i = 0; i < c->nfilters; i++)
+		free(c->filters[i].function);
+	free(c->filters);
+	for (size_t i = 0; i < c->nreports; i++) {
+		struct check_report *r = &c->reports[i];
+		for (size_t k = 0; r->snap && k < r->snap->nthreads; k++)
+			thread_release(&r->created_by[k]);
+		free(r->created_by);
+		snapshot_free(r->snap);
+	}
+	free(c->reports);
+	memset(c, 0, sizeof(*c));
+}
+
+int check_add_filter(struct check *c, enum check_filter_kind kind,
+		     const char *function)
+{
+	if (grow_array(&c->filters, &c->fcap, c->nfilters + 1, sizeof(*c->filters)) < 0)
+		return -ENOMEM;
+	c->filters[c->nfilters].kind = kind;
+	c->filters[c->nfilters].function = strdup(function);
+	if (!c->filters[c->nfilters].function)
+		return -ENOMEM;
+	c->nfilters++;
+	return 0;
+}
+
+int check_load_suppressions(struct check *c, const char *path, char *err,
+			    size_t errlen)
+{
+	static const struct { const char *word; enum check_filter_kind kind; } words[] = {
+		{ "ignore-top", CHECK_IGNORE_TOP },
+		{ "ignore", CHECK_IGNORE },
+		{ "ignore-created-by", CHECK_IGNORE_CREATED_BY },
+	};
+	FILE *fp = fopen(path, "r");
+	char line[1024];
+	int lineno = 0, rc = 0;
+
+	if (!fp) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp)) {
+		char word[64], fn[900], extra[2];
+		size_t i;
+		lineno++;
+		int n = sscanf(line, " %63s %899s %1s", word, fn, extra);
+		if (n <= 0 || word[0] == '#')
+			continue;
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strcmp(word, words[i].word) == 0)
+				break;
+		if (n != 2 || i == sizeof(words) / sizeof(words[0])) {
+			snprintf(err, errlen,
+				 "%s:%d: expected 'ignore-top FUNC', 'ignore FUNC' or 'ignore-created-by FUNC'",
+				 path, lineno);
+			rc = -EINVAL;
+			break;
+		}
+		rc = check_add_filter(c, words[i].kind, fn);
+	}
+	fclose(fp);
+	return rc;
+}
+
+int check_run(struct check *c, char *const argv[], double grace, int *status,
+	      char *err, size_t errlen)
+{
+	struct tracer_options opt = { .grace = grace };
+	struct tracer_ops ops = {
+		.arg = c->priv,
+		.thread_created = on_thread_created,
+		.exec = on_exec,
+		.thread_gone = on_thread_gone,
+		.exit_held = on_exit_held,
+	};
+
+	return tracer_run(argv, &opt, &ops, status, err, errlen);
+}
+
+/* ---- JSON ---- */
+
+static json_t *frames_json(const struct thread *t)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < t->nframes; i++) {
+		const struct frame *f = &t->frames[i];
+		json_array_append_new(a, json_pack("{s:I,s:s?,s:s?,s:s?,s:o,s:b}",
+			"pc", (json_int_t)f->pc, "module", f->module,
+			"function", f->function, "file", f->file,
+			"line", f->line ? json_integer(f->line) : json_null(),
+			"inlined", f->inlined));
+	}
+	return a;
+}
+
+int check_write_json(const struct check *c, FILE *fp, int status)
+{
+	json_t *procs = json_array(), *doc;
+	int rc = 0;
+
+	for (size_t i = 0; procs && i < c->nreports; i++) {
+		const struct check_report *r = &c->reports[i];
+		char *text = snapshot_to_json(r->snap, false);
+		json_t *snap = text ? json_loads(text, 0, NULL) : NULL;
+		json_t *threads = snap ? json_object_get(snap, "threads") : NULL;
+		free(text);
+		for (size_t k = 0; threads && k < json_array_size(threads); k++)
+			json_object_set_new(json_array_get(threads, k), "created_by",
+					    frames_json(&r->created_by[k]));
+		if (snap) {
+			json_object_set_new(snap, "ignored", json_integer((json_int_t)r->ignored));
+			json_array_append_new(procs, snap);
+		}
+	}
+	doc = json_pack("{s:s,s:i,s:o,s:I,s:I,s:o}", "format", "threadleak-check",
+			"version", 1,
+			"status", WIFEXITED(status) ? json_integer(WEXITSTATUS(status)) : json_null(),
+			"leaked", (json_int_t)c->leaked,
+			"threads_created", (json_int_t)c->threads_seen,
+			"processes", procs ? procs : json_array());
+	if (!doc)
+		return -ENOMEM;
+	if (WIFSIGNALED(status))
+		json_object_set_new(doc, "signal", json_integer(WTERMSIG(status)));
+	if (json_dumpf(doc, fp, JSON_INDENT(2)) < 0 || fputc('\n', fp) == EOF)
+		rc = -EIO;
+	json_decref(doc);
+	return rc;
+}

@@ -1,0 +1,80 @@
+/*
+ * check: the leak checker behind `threadleak check -- CMD`, like goleak
+ * for native programs.
+ *
+ * It rides on the tracer (tracer.h): when a thread is created it unwinds
+ * the creating thread, stopped in its clone event, and keeps the raw pcs
+ * ("created by", symbolized only if the thread leaks); when a process exits
+ * with other threads still alive after the grace period, it captures them
+ * without stopping any (capture.h, no_stop: they are blocked, or running
+ * and then reported without a stack), drops the ones the filters ignore,
+ * and keeps what is left as a leak report for that process.
+ *
+ * Filters, as goleak's options: ignore-top FUNC (the innermost frame
+ * outside the C library is FUNC), ignore FUNC (FUNC anywhere in the
+ * stack), ignore-created-by FUNC (FUNC anywhere in the creating stack).
+ * A suppressions file holds the same, one per line ("ignore-top FUNC",
+ * "ignore FUNC", "ignore-created-by FUNC"), with blank lines and lines
+ * starting with '#' skipped.
+ *
+ * Memory: the checker owns its reports; check_free() releases everything.
+ */
+#ifndef THREADLEAK_CHECK_H
+#define THREADLEAK_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "snapshot.h"
+
+enum check_filter_kind {
+	CHECK_IGNORE_TOP,
+	CHECK_IGNORE,
+	CHECK_IGNORE_CREATED_BY,
+};
+
+struct check_filter {
+	enum check_filter_kind kind;
+	char *function;
+};
+
+/* The threads of one process still alive when it exited. */
+struct check_report {
+	struct snapshot *snap;		/* the leaked threads only */
+	struct thread *created_by;	/* per thread of snap: where it was
+					   created (frames only; none when
+					   not seen: created before us) */
+	size_t ignored;			/* threads the filters dropped */
+};
+
+struct check {
+	struct check_filter *filters;
+	size_t nfilters, fcap;
+	struct check_report *reports;
+	size_t nreports, rcap;
+	size_t leaked;			/* threads in all reports */
+	size_t threads_seen;		/* threads created while traced */
+	void *priv;			/* per-process and per-thread state */
+};
+
+int check_init(struct check *c);
+void check_free(struct check *c);
+/* Adds a filter; 0 or -ENOMEM. */
+int check_add_filter(struct check *c, enum check_filter_kind kind,
+		     const char *function);
+/* Reads a suppressions file; 0, or -errno / -EINVAL with the reason (and
+ * line) in err. */
+int check_load_suppressions(struct check *c, const char *path, char *err,
+			    size_t errlen);
+/*
+ * Runs argv under the tracer with this checker attached.  0 and the
+ * command's wait status, or -errno and err (see tracer_run).
+ */
+int check_run(struct check *c, char *const argv[], double grace, int *status,
+	      char *err, size_t errlen);
+
+/* The reports as JSON ("threadleak-check" v1): 0 or -errno. */
+int check_write_json(const struct check *c, FILE *fp, int status);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * checkme: a program for `threadleak check`, one way of ending per mode.
+ *
+ *	checkme leak	start_workers() starts one worker that blocks forever
+ *			in worker_wait() (a condvar nobody signals) and one
+ *			that is joined; main returns 0: one thread leaked
+ *	checkme clean	the same workers, both joined: nothing leaked
+ *	checkme late	a detached worker (late_worker) that ends 200 ms
+ *			after main returns: within the default grace period
+ *	checkme fail	leaks like "leak", then exits with status 3
+ *	checkme many N	leaks N workers, all blocked in worker_wait()
+ *	checkme churn N	creates and joins N short-lived threads (each spins
+ *			a few microseconds), a few at a time; nothing leaked
+ *
+ * Each mode prints "done MODE" just before main returns.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testdata.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static volatile unsigned long sink;
+
+NOINLINE void worker_wait(void)
+{
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
+}
+
+NOINLINE void *leaked_worker(void *arg)
+{
+	(void)arg;
+	worker_wait();
+	return NULL;
+}
+
+NOINLINE void *short_worker(void *arg)
+{
+	for (int i = 0; i < 1000; i++)
+		sink += (unsigned long)i * (unsigned long)(size_t)arg;
+	return NULL;
+}
+
+NOINLINE void *late_worker(void *arg)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	return NULL;
+}
+
+static void start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	if (pthread_create(t, NULL, fn, arg) != 0) {
+		perror("pthread_create");
+		exit(2);
+	}
+}
+
+NOINLINE void start_workers(int leak, int joined)
+{
+	pthread_t t;
+
+	for (int i = 0; i < leak; i++) {
+		start(&t, leaked_worker, NULL);
+		pthread_setname_np(t, "worker");
+	}
+	for (int i = 0; i < joined; i++) {
+		start(&t, short_worker, NULL);
+		pthread_join(t, NULL);
+	}
+	BARRIER();
+}
+
+NOINLINE void churn(long n)
+{
+	pthread_t t[4];
+
+	for (long i = 0; i < n; i += 4) {
+		for (int k = 0; k < 4; k++)
+			start(&t[k], short_worker, (void *)(size_t)(i + k));
+		for (int k = 0; k < 4; k++)
+			pthread_join(t[k], NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	long n = argc > 2 ? atol(argv[2]) : 0;
+	pthread_t t;
+
+	if (!strcmp(mode, "leak") || !strcmp(mode, "fail")) {
+		start_workers(1, 1);
+	} else if (!strcmp(mode, "clean")) {
+		start_workers(0, 2);
+	} else if (!strcmp(mode, "late")) {
+		start(&t, late_worker, NULL);
+		pthread_detach(t);
+	} else if (!strcmp(mode, "many") && n > 0) {
+		start_workers((int)n, 0);
+	} else if (!strcmp(mode, "churn") && n > 0) {
+		churn(n);
+	} else {
+		fprintf(stderr, "usage: checkme leak|clean|late|fail|many N|churn N\n");
+		return 2;
+	}
+	printf("done %s\n", mode);
+	fflush(stdout);
+	return strcmp(mode, "fail") ? 0 : 3;
+}
