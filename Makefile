@@ -82,6 +82,7 @@ demo: deps
 bench: deps-bench
 	$(MAKE) all $(TESTDATA)
 	bench/run.sh
+	bench/check.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak

@@ -2,21 +2,29 @@
  * check: where threads were created, and what is left at exit; see
  * check.h.
  *
- * Per traced process, opened at its first thread creation and dropped at
- * exec or exit: a symbolizer, a memory reader and an unwinder, as a capture
- * has (symbols.h, memory.h, unwind.h).  Per live thread created while
- * traced: its creator's raw pcs, in a hash table keyed by tid (open
- * addressing, linear probing, deletion by backward shift), so that a
- * program creating and joining threads all its life costs one unwind per
- * thread and no growth.  Symbolizing happens only for threads that leak.
+ * Per process, opened at its first thread creation and dropped at its exit
+ * (or when it runs another program): a symbolizer, a memory reader and an
+ * unwinder, as a capture has (symbols.h, memory.h, unwind.h).
+ *
+ * The creator waits in clone3 (supervise.h), blocked in a system call, so
+ * it is unwound from its /proc/TID/syscall line like any blocked thread.
+ * The new thread has no id yet: its origin (the creator's raw pcs) is
+ * keyed by where the kernel will write that id, glibc's pthread
+ * descriptor (CLONE_PARENT_SETTID).  At exit, reading that word gives the
+ * id of the thread made there, and so each leaked thread's origin.  A
+ * descriptor reused for a new thread replaces its origin, so the table is
+ * as large as the process's set of descriptors, however many threads it
+ * creates in its life: a hash table keyed by (pid, address), open
+ * addressing, linear probing, deletion by backward shift.  Symbolizing
+ * happens only for threads that leak.
  */
 #include "check.h"
 #include "capture.h"
 #include "group.h"
 #include "memory.h"
-#include "ptrace.h"
 #include "symbols.h"
-#include "tracer.h"
+#include "supervise.h"
+#include "proc.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -25,11 +33,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define ORIGIN_FRAMES 48	/* frames kept of a creating stack */
 
 struct origin {
-	int tid;		/* 0: empty slot */
+	uint64_t addr;		/* the new thread's id goes there; 0: empty */
 	int pid;
 	int n;
 	struct raw_frame *raw;
@@ -37,6 +46,9 @@ struct origin {
 
 struct target {
 	int pid;
+	uint64_t start_time;	/* with exe, tells a reused pid or an exec */
+	dev_t exe_dev;
+	ino_t exe_ino;
 	struct symbolizer *sym;
 	struct memory *mem;
 	void *uw;
@@ -53,21 +65,23 @@ struct priv {
 	struct raw_frame buf[ORIGIN_FRAMES];
 };
 
-/* ---- origins by tid ---- */
+/* ---- origins by (pid, descriptor address) ---- */
 
-static size_t slot_of(const struct priv *p, int tid)
+static size_t slot_of(const struct priv *p, int pid, uint64_t addr)
 {
-	return ((uint32_t)tid * 2654435761u) & (p->cap - 1);
+	uint64_t h = (addr ^ (uint64_t)pid << 48) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (p->cap - 1);
 }
 
-static struct origin *origin_find(struct priv *p, int tid)
+static struct origin *origin_find(struct priv *p, int pid, uint64_t addr)
 {
 	if (!p->cap)
 		return NULL;
-	for (size_t i = slot_of(p, tid);; i = (i + 1) & (p->cap - 1)) {
-		if (p->slots[i].tid == tid)
+	for (size_t i = slot_of(p, pid, addr);; i = (i + 1) & (p->cap - 1)) {
+		if (p->slots[i].addr == addr && p->slots[i].pid == pid)
 			return &p->slots[i];
-		if (p->slots[i].tid == 0)
+		if (p->slots[i].addr == 0)
 			return NULL;
 	}
 }
@@ -82,10 +96,10 @@ static int origin_grow(struct priv *p)
 	p->slots = n;
 	p->cap = ncap;
 	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i].tid)
+		if (!old[i].addr)
 			continue;
-		size_t k = slot_of(p, old[i].tid);
-		while (n[k].tid)
+		size_t k = slot_of(p, old[i].pid, old[i].addr);
+		while (n[k].addr)
 			k = (k + 1) & (ncap - 1);
 		n[k] = old[i];
 	}
@@ -93,21 +107,16 @@ static int origin_grow(struct priv *p)
 	return 0;
 }
 
-static void origin_remove(struct priv *p, int tid)
+static void origin_remove_at(struct priv *p, size_t i)
 {
-	struct origin *o = origin_find(p, tid);
-
-	if (!o)
-		return;
-	free(o->raw);
-	size_t i = (size_t)(o - p->slots);
+	free(p->slots[i].raw);
 	p->slots[i] = (struct origin){ 0 };
 	p->count--;
 	/* Backward shift: move later entries of the run into the hole when
 	 * their home slot is not between the hole and them. */
-	for (size_t j = (i + 1) & (p->cap - 1); p->slots[j].tid;
+	for (size_t j = (i + 1) & (p->cap - 1); p->slots[j].addr;
 	     j = (j + 1) & (p->cap - 1)) {
-		size_t home = slot_of(p, p->slots[j].tid);
+		size_t home = slot_of(p, p->slots[j].pid, p->slots[j].addr);
 		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
 		if (between)
 			continue;
@@ -117,17 +126,36 @@ static void origin_remove(struct priv *p, int tid)
 	}
 }
 
-static struct origin *origin_add(struct priv *p, int tid)
+static struct origin *origin_add(struct priv *p, int pid, uint64_t addr)
 {
-	origin_remove(p, tid);	/* a reused tid */
+	struct origin *o = origin_find(p, pid, addr);
+
+	if (o) {
+		/* A descriptor reused for a new thread. */
+		free(o->raw);
+		o->raw = NULL;
+		o->n = 0;
+		return o;
+	}
 	if ((p->count + 1) * 2 > p->cap && origin_grow(p) < 0)
 		return NULL;
-	size_t i = slot_of(p, tid);
-	while (p->slots[i].tid)
+	size_t i = slot_of(p, pid, addr);
+	while (p->slots[i].addr)
 		i = (i + 1) & (p->cap - 1);
-	p->slots[i] = (struct origin){ .tid = tid };
+	p->slots[i] = (struct origin){ .addr = addr, .pid = pid };
 	p->count++;
 	return &p->slots[i];
+}
+
+/* Forgets every origin of pid (it has exited). */
+static void origins_drop(struct priv *p, int pid)
+{
+	for (size_t i = 0; i < p->cap;) {
+		if (p->slots[i].addr && p->slots[i].pid == pid)
+			origin_remove_at(p, i);	/* may shift another here */
+		else
+			i++;
+	}
 }
 
 /* ---- per-process unwinding ---- */
@@ -149,18 +177,48 @@ static struct target *target_find(struct priv *p, int pid)
 	return NULL;
 }
 
+/* What tells a process apart from one that reused its pid or exec'd. */
+static void identity(int pid, uint64_t *start, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+	struct proc_stat ps;
+
+	*start = proc_read_stat(pid, 0, &ps) == 0 ? ps.start_time : 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	} else {
+		*dev = 0;
+		*ino = 0;
+	}
+}
+
 static struct target *target_get(struct priv *p, int pid)
 {
 	struct target *t = target_find(p, pid);
 	char err[256];
+	uint64_t start;
+	dev_t dev;
+	ino_t ino;
 
-	if (t)
+	identity(pid, &start, &dev, &ino);
+	if (t && t->start_time == start && t->exe_dev == dev && t->exe_ino == ino)
 		return t;
+	if (t) {
+		/* Another program now: its modules are not what we know. */
+		origins_drop(p, pid);
+		target_close(p, t);
+	}
 	if (grow_array(&p->targets, &p->tcap, p->ntargets + 1, sizeof(*p->targets)) < 0)
 		return NULL;
 	t = &p->targets[p->ntargets++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	t->start_time = start;
+	t->exe_dev = dev;
+	t->exe_ino = ino;
 	t->sym = symbols_open(pid, err, sizeof(err));
 	t->mem = memory_open(pid);
 	if (t->sym && t->mem)
@@ -169,42 +227,45 @@ static struct target *target_get(struct priv *p, int pid)
 	return t;
 }
 
-/* ---- tracer callbacks ---- */
+/* ---- supervisor callbacks ---- */
 
-static void on_thread_created(void *arg, int pid, int parent, int tid)
+static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 {
 	struct priv *p = arg;
-	struct target *t = target_get(p, pid);
-	struct origin *o = origin_add(p, tid);
-	struct cpu_regs regs;
+	struct proc_syscall sc;
+	struct cpu_regs regs = { 0 };
+	uint64_t ra;
 	bool complete;
 
 	p->c->threads_seen++;
-	if (!o)
+	if (!settid)
+		return;	/* no way to tell later which thread it made */
+	struct target *t = target_get(p, pid);
+	struct origin *o = origin_add(p, pid, settid);
+	if (!o || !t || t->failed)
 		return;
-	o->pid = pid;
-	if (!t || t->failed || pt_get_regs(parent, &regs) < 0)
+	/* It waits in the call: blocked, its stack still. */
+	if (proc_read_syscall(pid, tid, &sc) < 0 || sc.running || !sc.sp)
 		return;
 	memory_reset(t->mem);	/* it ran since the last read */
-	int n = p->uw->unwind(t->uw, parent, &regs, p->buf, ORIGIN_FRAMES, &complete);
-	if (n == 1 && !complete) {
-		/*
-		 * glibc ends the unwind info of clone and clone3 before their
-		 * syscall instruction (in the child it would be wrong), so the
-		 * creator, stopped just after it, unwinds no further.  Nothing
-		 * is pushed in between: the return address is at sp.
-		 */
-		uint64_t ra;
-		if (memory_read(t->mem, regs.r[REG_DW_RSP], &ra, sizeof(ra)) == 0) {
-			regs.r[REG_DW_RIP] = ra;
-			regs.r[REG_DW_RSP] += 8;
-			n = p->uw->unwind(t->uw, parent, &regs, p->buf + 1,
-					  ORIGIN_FRAMES - 1, &complete) + 1;
-			p->buf[1].return_address = true;
-		}
-	}
+	/*
+	 * glibc ends the unwind info of clone and clone3 before their
+	 * syscall instruction (in the child it would be wrong), so start
+	 * from their caller: nothing is pushed in between, the return
+	 * address is at sp.
+	 */
+	if (memory_read(t->mem, sc.sp, &ra, sizeof(ra)) < 0)
+		return;
+	p->buf[0] = (struct raw_frame){ sc.pc, false };
+	regs.r[REG_DW_RSP] = sc.sp + 8;
+	regs.r[REG_DW_RIP] = ra;
+	regs.valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
+	int n = p->uw->unwind(t->uw, tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
+			      &complete);
 	if (n <= 0)
 		return;
+	p->buf[1].return_address = true;
+	n++;
 	o->raw = malloc((size_t)n * sizeof(*o->raw));
 	if (!o->raw)
 		return;
@@ -212,24 +273,27 @@ static void on_thread_created(void *arg, int pid, int parent, int tid)
 	o->n = n;
 }
 
-static void on_exec(void *arg, int pid)
+static void on_exiting(void *arg, int pid)
 {
 	struct priv *p = arg;
 	struct target *t = target_find(p, pid);
 
+	origins_drop(p, pid);
 	if (t)
 		target_close(p, t);
 }
 
-static void on_thread_gone(void *arg, int pid, int tid)
+/* The origin of thread tid of pid: the one whose id word holds tid. */
+static struct origin *origin_of_thread(struct priv *p, struct target *t, int tid)
 {
-	struct priv *p = arg;
-	struct target *t = target_find(p, tid);
-
-	(void)pid;
-	origin_remove(p, tid);
-	if (t)
-		target_close(p, t);	/* tid was a process */
+	for (size_t i = 0; t && i < p->cap; i++) {
+		struct origin *o = &p->slots[i];
+		int32_t v;
+		if (o->addr && o->pid == t->pid && o->n &&
+		    memory_read(t->mem, o->addr, &v, sizeof(v)) == 0 && v == tid)
+			return o;
+	}
+	return NULL;
 }
 
 static bool top_is(const struct thread *t, const char *fn)
@@ -302,9 +366,11 @@ static void on_exit_held(void *arg, int pid, int tid)
 	if (!r->created_by)
 		goto out_free;
 	struct target *t = target_find(p, pid);
-	for (size_t i = 0; i < snap->nthreads; i++) {
-		struct origin *o = origin_find(p, snap->threads[i].tid);
-		if (o && o->n && t && !t->failed)
+	if (t && !t->failed)
+		memory_reset(t->mem);
+	for (size_t i = 0; t && !t->failed && i < snap->nthreads; i++) {
+		struct origin *o = origin_of_thread(p, t, snap->threads[i].tid);
+		if (o)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
 	}
 	struct keep_state k = { c, r, tid, 0, 0 };
@@ -343,7 +409,7 @@ void check_free(struct check *c)
 		while (p->ntargets)
 			target_close(p, &p->targets[0]);
 		for (size_t i = 0; i < p->cap; i++)
-			if (p->slots[i].tid)
+			if (p->slots[i].addr)
 				free(p->slots[i].raw);
 		free(p->slots);
 		free(p->targets);
@@ -418,16 +484,15 @@ int check_load_suppressions(struct check *c, const char *path, char *err,
 int check_run(struct check *c, char *const argv[], double grace, int *status,
 	      char *err, size_t errlen)
 {
-	struct tracer_options opt = { .grace = grace };
-	struct tracer_ops ops = {
+	struct supervise_options opt = { .grace = grace };
+	struct supervise_ops ops = {
 		.arg = c->priv,
-		.thread_created = on_thread_created,
-		.exec = on_exec,
-		.thread_gone = on_thread_gone,
+		.thread_creating = on_thread_creating,
 		.exit_held = on_exit_held,
+		.exiting = on_exiting,
 	};
 
-	return tracer_run(argv, &opt, &ops, status, err, errlen);
+	return supervise_run(argv, &opt, &ops, status, err, errlen);
 }
 
 /* ---- JSON ---- */

@@ -2,13 +2,14 @@
  * check: the leak checker behind `threadleak check -- CMD`, like goleak
  * for native programs.
  *
- * It rides on the tracer (tracer.h): when a thread is created it unwinds
- * the creating thread, stopped in its clone event, and keeps the raw pcs
- * ("created by", symbolized only if the thread leaks); when a process exits
- * with other threads still alive after the grace period, it captures them
- * without stopping any (capture.h, no_stop: they are blocked, or running
- * and then reported without a stack), drops the ones the filters ignore,
- * and keeps what is left as a leak report for that process.
+ * It rides on the supervisor (supervise.h): when a thread is created it
+ * unwinds the creating thread, which waits in its clone3 call, and keeps
+ * the raw pcs ("created by", symbolized only if the thread leaks); when a
+ * process exits with other threads still alive after the grace period, it
+ * captures them without stopping any (capture.h, no_stop: they are
+ * blocked, or running and then reported without a stack), drops the ones
+ * the filters ignore, and keeps what is left as a leak report for that
+ * process.  Nothing is traced with ptrace.
  *
  * Filters, as goleak's options: ignore-top FUNC (the innermost frame
  * outside the C library is FUNC), ignore FUNC (FUNC anywhere in the
@@ -68,8 +69,8 @@ int check_add_filter(struct check *c, enum check_filter_kind kind,
 int check_load_suppressions(struct check *c, const char *path, char *err,
 			    size_t errlen);
 /*
- * Runs argv under the tracer with this checker attached.  0 and the
- * command's wait status, or -errno and err (see tracer_run).
+ * Runs argv under the supervisor with this checker attached.  0 and the
+ * command's wait status, or -errno and err (see supervise_run).
  */
 int check_run(struct check *c, char *const argv[], double grace, int *status,
 	      char *err, size_t errlen);

@@ -5,8 +5,9 @@
  *			in worker_wait() (a condvar nobody signals) and one
  *			that is joined; main returns 0: one thread leaked
  *	checkme clean	the same workers, both joined: nothing leaked
- *	checkme late	a detached worker (late_worker) that ends 200 ms
- *			after main returns: within the default grace period
+ *	checkme late [MS]  a detached worker (late_worker) that ends MS
+ *			(default 200) ms after main returns: within the
+ *			default grace period, or not
  *	checkme fail	leaks like "leak", then exits with status 3
  *	checkme many N	leaks N workers, all blocked in worker_wait()
  *	checkme churn N	creates and joins N short-lived threads (each spins
@@ -51,9 +52,9 @@ NOINLINE void *short_worker(void *arg)
 
 NOINLINE void *late_worker(void *arg)
 {
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	long ms = (long)(size_t)arg;
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
 
-	(void)arg;
 	nanosleep(&ts, NULL);
 	return NULL;
 }
@@ -104,14 +105,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "clean")) {
 		start_workers(0, 2);
 	} else if (!strcmp(mode, "late")) {
-		start(&t, late_worker, NULL);
+		start(&t, late_worker, (void *)(size_t)(n > 0 ? n : 200));
 		pthread_detach(t);
 	} else if (!strcmp(mode, "many") && n > 0) {
 		start_workers((int)n, 0);
 	} else if (!strcmp(mode, "churn") && n > 0) {
 		churn(n);
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late|fail|many N|churn N\n");
+		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N\n");
 		return 2;
 	}
 	printf("done %s\n", mode);

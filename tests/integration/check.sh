@@ -4,7 +4,8 @@
 #   - returns with a worker blocked: exit 1, the report names the worker's
 #     functions, its wait and where it was created (start_workers);
 #   - joins everything, or whose detached thread ends within the grace
-#     period: exit 0 and no report; with --grace 0 the late one is caught;
+#     period: exit 0 and no report; one that ends 2 s later is caught, but
+#     not with --grace 6;
 #   - fails with its own status (3): that status, report still printed;
 #   - leaks in a process a shell started: caught;
 #   - a cmocka test binary leaking in one test: the report says the test;
@@ -62,10 +63,15 @@ for mode in clean late; do
 	[ -s "$OUT.err" ] && error "$mode: a report where there is no leak: $(head -c 300 "$OUT.err")"
 	has "$mode" "$OUT" "^done $mode\$"
 done
-OUT=$TL_TMP/late0
-tl_check "$OUT" --grace 0 -- "$TESTDATA/checkme" late
-expect_rc "late, --grace 0" 1
-has "late, --grace 0" "$OUT.err" '^    late_worker +checkme\.c:[0-9]+'
+# a worker that ends 2 s after main: past the default grace, not past 6 s
+OUT=$TL_TMP/slow
+tl_check "$OUT" -- "$TESTDATA/checkme" late 2000
+expect_rc "late 2000" 1
+has "late 2000" "$OUT.err" '^    late_worker +checkme\.c:[0-9]+'
+has "late 2000" "$OUT.err" '^1 thread  sleep'
+OUT=$TL_TMP/slow6
+tl_check "$OUT" --grace 6 -- "$TESTDATA/checkme" late 2000
+expect_rc "late 2000, --grace 6" 0
 
 # ---- the command's own failure comes first ----
 OUT=$TL_TMP/fail

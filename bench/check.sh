@@ -1,0 +1,96 @@
+#!/bin/bash
+# bench/check.sh: what `threadleak check -- CMD` costs a program that
+# creates many short-lived threads.  `make bench` runs it after run.sh.
+#
+# The program is testdata/checkme churn N: N threads in its life, four at a
+# time, each adding up a thousand numbers and joined: threads as short as
+# they come, so this is the worst case for check (every thread creation is
+# a clone3 call that waits for check to record where it was made).  For
+# each N it runs the program natively and under check, one after the
+# other, BENCH_REPEAT times (default 5), and reports the median wall times
+# and their ratio.  The table goes to stdout and into BENCHMARKS.md between
+# <!-- bench-check:start --> and <!-- bench-check:end -->.
+#
+# Environment: BENCH_CHECK_SIZES (default "10000"), BENCH_REPEAT,
+# BENCH_OUT (default BENCHMARKS.md), THREADLEAK (default ./threadleak).
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SIZES=${BENCH_CHECK_SIZES:-10000}
+REPEAT=${BENCH_REPEAT:-5}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+THREADLEAK=${THREADLEAK:-$ROOT/threadleak}
+PROG=$ROOT/testdata/checkme
+START='<!-- bench-check:start -->'
+END='<!-- bench-check:end -->'
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+[ -x "$THREADLEAK" ] || { say "no $THREADLEAK: run make first"; exit 1; }
+[ -x "$PROG" ] || make -C "$ROOT" -s testdata/checkme || exit 1
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median()
+{
+	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# run_once LABEL CMD...: wall ms of one run, which must exit 0
+run_once()
+{
+	local t0 t1 rc
+	t0=$(now_ms)
+	timeout -k 5 300 "${@:2}" >/dev/null 2>"$TMP/err"
+	rc=$?
+	t1=$(now_ms)
+	if ((rc != 0)); then
+		say "$1: exit $rc: $(head -c 300 "$TMP/err")"
+		echo FAIL
+		return
+	fi
+	echo $((t1 - t0))
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-bench-check.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+ROWS=()
+for n in $SIZES; do
+	: >"$TMP/native"
+	: >"$TMP/check"
+	for ((i = 1; i <= REPEAT; i++)); do
+		a=$(run_once native "$PROG" churn "$n")
+		b=$(run_once check "$THREADLEAK" check -- "$PROG" churn "$n")
+		say "$n threads  run $i: native ${a} ms, under check ${b} ms"
+		[ "$a" = FAIL ] || echo "$a" >>"$TMP/native"
+		[ "$b" = FAIL ] || echo "$b" >>"$TMP/check"
+	done
+	na=$(median <"$TMP/native")
+	ch=$(median <"$TMP/check")
+	ratio=$(awk -v a="${na:-0}" -v b="${ch:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else print "-" }')
+	mark=
+	awk -v r="$ratio" 'BEGIN { exit !(r != "-" && r > 2) }' && mark=" (> 2)"
+	ROWS+=("| $n | ${na:-failed} | ${ch:-failed} | ${ratio}${mark} | $(wc -l <"$TMP/native")/$(wc -l <"$TMP/check") |")
+done
+
+TABLE="| threads in its life | native ms (median) | under check ms (median) | ratio | runs ok native/check |
+|---:|---:|---:|---:|---:|"
+for r in "${ROWS[@]}"; do
+	TABLE="$TABLE
+$r"
+done
+echo "$TABLE"
+
+BLOCK="$START
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/check.sh\` ($REPEAT runs each, interleaved).
+
+$TABLE
+$END"
+if [ -f "$OUT" ] && grep -qF "$START" "$OUT"; then
+	awk -v s="$START" -v e="$END" -v b="$BLOCK" '
+		$0 == s { print b; skip = 1; next }
+		$0 == e { skip = 0; next }
+		!skip' "$OUT" >"$TMP/out" && cat "$TMP/out" >"$OUT"
+else
+	printf '\n## threadleak check: overhead\n\nThe program, `testdata/checkme churn N`, creates N threads in its life, four\nat a time, each adding up a thousand numbers and joined: the worst case\nfor check, which records where every thread was made while its creator\nwaits in clone3.  Wall time natively and under `threadleak check --`.\n\n%s\n' "$BLOCK" >>"$OUT"
+fi
+say "wrote $OUT"

@@ -1,0 +1,392 @@
+/*
+ * supervise: a command under a seccomp notification filter; see
+ * supervise.h.
+ *
+ * Start: the child installs the filter with SECCOMP_FILTER_FLAG_NEW_
+ * LISTENER, hands the listener descriptor to us over a socketpair
+ * (SCM_RIGHTS), and execs; an exec failure comes back over the same
+ * socket (the socket is close-on-exec, so success reads as end of file).
+ *
+ * Loop: poll the listener (with a short timeout while exits are held, to
+ * see grace periods end), answer each notification, and reap children
+ * (we are a subreaper: orphaned descendants are ours) until none is left.
+ * Every notification is answered with CONTINUE, at once or, for a held
+ * exit, later.  SIGTERM and SIGHUP to threadleak are passed on to the
+ * command; SIGINT is not, as a terminal sends it to the command too.
+ */
+#include "supervise.h"
+#include "proc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_THREAD
+#define CLONE_THREAD 0x00010000
+#endif
+
+struct held {
+	int pid, tid;
+	uint64_t id;		/* the notification to answer */
+	double deadline;
+};
+
+struct sup {
+	const struct supervise_options *opt;
+	const struct supervise_ops *ops;
+	int listener;
+	int child, child_status;
+	struct held *held;
+	size_t nheld, heldcap;
+};
+
+static volatile sig_atomic_t forward_sig;
+
+static void on_signal(int sig)
+{
+	if (sig != SIGINT)
+		forward_sig = sig;
+}
+
+/*
+ * Notify on exit_group, clone3 (its flags are in memory, out of the
+ * filter's reach) and clone with CLONE_THREAD; allow everything else and
+ * other ABIs.
+ */
+static int install_filter(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		/* clone: the low word of its flags, the first argument */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+	int fd;
+
+	/* Without CAP_SYS_ADMIN a filter needs no_new_privs (setuid
+	 * programs then gain no privileges: only then). */
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0 && errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	return fd < 0 ? -errno : fd;
+}
+
+static int send_fd(int sock, int fd, int err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &err, sizeof(err) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, 0) < 0 ? -errno : 0;
+}
+
+/* Returns the error sent (0, or -errno), the descriptor in *fd if any;
+ * -EPIPE at end of file. */
+static int recv_fd(int sock, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int err = 0;
+	struct iovec iov = { &err, sizeof(err) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n <= 0)
+		return n == 0 ? -EPIPE : -errno;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return err;
+}
+
+/* In the child: filter, hand the listener over, exec; errors go back up. */
+static void run_child(char *const argv[], int sock)
+{
+	int fd = install_filter();
+
+	/* Ends with exit, not exit_group: under the filter, exit_group would
+	 * wait for an answer that the parent, reading the error, never
+	 * gives. */
+	if (fd < 0) {
+		send_fd(sock, -1, -10000 + fd);	/* the filter, not the exec */
+		syscall(SYS_exit, 127);
+	}
+	if (send_fd(sock, fd, 0) < 0)
+		syscall(SYS_exit, 127);
+	close(fd);
+	execvp(argv[0], argv);
+	send_fd(sock, -1, -errno);
+	syscall(SYS_exit, 127);
+	_exit(127);
+}
+
+static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
+{
+	int sv[2], rc, ack;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "cannot make a socket pair: %s", strerror(errno));
+		return -errno;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	fflush(NULL);
+	s->child = fork();
+	if (s->child < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (s->child == 0) {
+		close(sv[0]);
+		run_child(argv, sv[1]);
+	}
+	close(sv[1]);
+	rc = recv_fd(sv[0], &s->listener);
+	if (rc == 0 && s->listener >= 0)
+		rc = recv_fd(sv[0], &ack);	/* EOF: the exec worked */
+	close(sv[0]);
+	if (rc == -EPIPE)
+		return 0;
+	if (s->listener >= 0)
+		close(s->listener);
+	waitpid(s->child, &s->child_status, 0);
+	if (rc <= -10000) {
+		rc += 10000;
+		snprintf(err, errlen,
+			 "cannot install the seccomp filter that check needs: %s (a kernel with seccomp user notification, 5.5 or later)",
+			 strerror(-rc));
+	} else {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-rc));
+	}
+	return rc < 0 ? rc : -EIO;
+}
+
+static int tgid_of(int tid)
+{
+	char path[64], buf[1024];
+	long len;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len > 0) {
+		char *p = strstr(buf, "\nTgid:");
+		if (p)
+			return atoi(p + 6);
+	}
+	return tid;
+}
+
+/* Threads of pid that have not ended (zombies excluded). */
+static long live_threads(int pid)
+{
+	struct proc_stat st;
+	int *tids;
+	size_t n;
+	long live = 0;
+
+	if (proc_read_stat(pid, 0, &st) < 0)
+		return 0;
+	if (st.num_threads <= 1 || proc_list_tasks(pid, &tids, &n) < 0)
+		return st.num_threads;
+	for (size_t i = 0; i < n; i++)
+		if (proc_read_stat(pid, tids[i], &st) == 0 &&
+		    st.state != 'Z' && st.state != 'X')
+			live++;
+	free(tids);
+	return live;
+}
+
+static void answer(struct sup *s, uint64_t id)
+{
+	struct seccomp_notif_resp resp = {
+		.id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+	};
+
+	/* ENOENT: the caller is gone (killed while it waited). */
+	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void release(struct sup *s, const struct held *h)
+{
+	if (s->ops->exiting)
+		s->ops->exiting(s->ops->arg, h->pid);
+	answer(s, h->id);
+}
+
+static void check_held(struct sup *s, bool all)
+{
+	double now = now_sec();
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->nheld; i++) {
+		struct held *h = &s->held[i];
+		long n = live_threads(h->pid);
+		if (!all && n > 1 && now < h->deadline) {
+			s->held[kept++] = *h;
+			continue;
+		}
+		if (n > 1 && s->ops->exit_held)
+			s->ops->exit_held(s->ops->arg, h->pid, h->tid);
+		release(s, h);
+	}
+	s->nheld = kept;
+}
+
+/* The flags and parent-tid pointer of a clone3 call, from its memory. */
+static int clone3_args(int tid, uint64_t addr, uint64_t size, uint64_t *flags,
+		       uint64_t *settid)
+{
+	struct clone_args ca = { 0 };
+	struct iovec local = { &ca, size < sizeof(ca) ? size : sizeof(ca) };
+	struct iovec remote = { (void *)(uintptr_t)addr, local.iov_len };
+
+	if (local.iov_len < offsetof(struct clone_args, exit_signal) ||
+	    process_vm_readv(tid, &local, 1, &remote, 1, 0) != (ssize_t)local.iov_len)
+		return -EFAULT;
+	*flags = ca.flags;
+	*settid = ca.flags & CLONE_PARENT_SETTID ? ca.parent_tid : 0;
+	return 0;
+}
+
+static void on_notification(struct sup *s, const struct seccomp_notif *req)
+{
+	int tid = (int)req->pid, pid;
+	uint64_t flags = 0, settid = 0;
+
+	switch (req->data.nr) {
+	case __NR_clone3:
+		if (clone3_args(tid, req->data.args[0], req->data.args[1], &flags,
+				&settid) < 0 || !(flags & CLONE_THREAD))
+			break;
+		goto thread;
+	case __NR_clone:
+		flags = req->data.args[0];
+		settid = flags & CLONE_PARENT_SETTID ? req->data.args[2] : 0;
+	thread:
+		if (s->ops->thread_creating)
+			s->ops->thread_creating(s->ops->arg, tgid_of(tid), tid, settid);
+		break;
+	case __NR_exit_group:
+		pid = tgid_of(tid);
+		if (live_threads(pid) > 1 &&
+		    grow_array(&s->held, &s->heldcap, s->nheld + 1, sizeof(*s->held)) == 0) {
+			s->held[s->nheld++] = (struct held){ pid, tid, req->id,
+							     now_sec() + s->opt->grace };
+			return;
+		}
+		if (s->ops->exiting)
+			s->ops->exiting(s->ops->arg, pid);
+		break;
+	}
+	answer(s, req->id);
+}
+
+/* Reaps what has ended; false once no child is left. */
+static bool reap(struct sup *s)
+{
+	for (;;) {
+		int st, pid = waitpid(-1, &st, WNOHANG);
+		if (pid < 0)
+			return errno != ECHILD;
+		if (pid == 0)
+			return true;
+		if (pid == s->child)
+			s->child_status = st;
+	}
+}
+
+int supervise_run(char *const argv[], const struct supervise_options *opt,
+		  const struct supervise_ops *ops, int *status, char *err,
+		  size_t errlen)
+{
+	struct sup s = { .opt = opt, .ops = ops, .listener = -1, .child_status = -1 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct seccomp_notif_sizes sizes;
+	int rc = start(&s, argv, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+		sizes.seccomp_notif = sizeof(struct seccomp_notif);
+	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof(*req) ?
+					   sizes.seccomp_notif : sizeof(*req));
+	if (!req) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+
+	for (;;) {
+		struct pollfd pfd = { s.listener, POLLIN, 0 };
+		int n = poll(&pfd, 1, s.nheld ? 2 : 20);
+
+		if (forward_sig) {
+			kill(s.child, forward_sig);
+			forward_sig = 0;
+		}
+		if (n > 0 && (pfd.revents & POLLIN)) {
+			memset(req, 0, sizes.seccomp_notif);
+			if (ioctl(s.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+				on_notification(&s, req);
+		}
+		if (s.nheld)
+			check_held(&s, false);
+		if (!reap(&s) && !s.nheld)
+			break;	/* every descendant has ended */
+		if (n > 0 && (pfd.revents & (POLLHUP | POLLERR)) && !s.nheld) {
+			/* No task uses the filter any more: wait for the rest. */
+			while (reap(&s))
+				usleep(10000);
+			break;
+		}
+	}
+	check_held(&s, true);
+	free(req);
+	free(s.held);
+	close(s.listener);
+	*status = s.child_status;
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * supervise: runs a command and everything it starts under a seccomp
+ * user-notification filter, for `threadleak check`: without ptrace, and
+ * without stopping anything but the calls it asks about.
+ *
+ * The filter, installed in the command before its exec and inherited by
+ * every process and thread it starts (fork, vfork, clone, exec keep it),
+ * turns three system calls into notifications that we answer: clone3 and
+ * clone of a thread (CLONE_THREAD), and exit_group.  The calling thread
+ * waits in the call until we let it go on (SECCOMP_USER_NOTIF_FLAG_
+ * CONTINUE); while it waits it is blocked in a system call, so its stack
+ * can be read and unwound from /proc and process_vm_readv like any blocked
+ * thread's, without a ptrace stop.  Nothing else is slowed down.
+ *
+ * When a process calls exit_group while other threads of it are alive, the
+ * call is held: once the process is down to the exiting thread, or the
+ * grace period has passed, exit_held() is called and then the exit goes
+ * on.  We are a child subreaper, so descendants orphaned by their parents
+ * come to us, and the run ends when every descendant has ended, like
+ * `strace -f`.  If threadleak itself dies, the filter's calls fail with
+ * ENOSYS: glibc's _exit then ends the calling thread only.
+ */
+#ifndef THREADLEAK_SUPERVISE_H
+#define THREADLEAK_SUPERVISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct supervise_ops {
+	void *arg;
+	/*
+	 * Thread tid of process pid is creating a thread and waits in the
+	 * call; settid is where the kernel will write the new thread's id
+	 * (glibc's pthread descriptor: CLONE_PARENT_SETTID), 0 if nowhere.
+	 */
+	void (*thread_creating)(void *arg, int pid, int tid, uint64_t settid);
+	/* Process pid, whose thread tid called exit_group, still has other
+	 * threads after the grace period: they can be captured now; the
+	 * exit goes on when this returns. */
+	void (*exit_held)(void *arg, int pid, int tid);
+	/* Process pid is exiting (its exit_group goes on now). */
+	void (*exiting)(void *arg, int pid);
+};
+
+struct supervise_options {
+	double grace;	/* seconds an exit is held for threads to end */
+};
+
+/*
+ * Runs argv (argv[0] looked up in PATH) until it and all its descendants
+ * have ended.  0 and the command's wait status in *status, or -errno and a
+ * one-line reason in err (not found, not executable, no seccomp).
+ */
+int supervise_run(char *const argv[], const struct supervise_options *opt,
+		  const struct supervise_ops *ops, int *status, char *err,
+		  size_t errlen);
+
+#endif
