@@ -46,9 +46,8 @@ struct origin {
 
 struct target {
 	int pid;
-	uint64_t start_time;	/* with exe, tells a reused pid or an exec */
-	dev_t exe_dev;
-	ino_t exe_ino;
+	uint64_t start_time;	/* tells a reused pid */
+	double checked_at;	/* when start_time was last compared */
 	struct symbolizer *sym;
 	struct memory *mem;
 	void *uw;
@@ -177,37 +176,33 @@ static struct target *target_find(struct priv *p, int pid)
 	return NULL;
 }
 
-/* What tells a process apart from one that reused its pid or exec'd. */
-static void identity(int pid, uint64_t *start, dev_t *dev, ino_t *ino)
+/* When the process started: tells it apart from one that reused its pid.
+ * (An exec is seen as such: supervise.h drops what is known then.) */
+static uint64_t start_time_of(int pid)
 {
-	char path[64];
-	struct stat st;
 	struct proc_stat ps;
 
-	*start = proc_read_stat(pid, 0, &ps) == 0 ? ps.start_time : 0;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &st) == 0) {
-		*dev = st.st_dev;
-		*ino = st.st_ino;
-	} else {
-		*dev = 0;
-		*ino = 0;
-	}
+	/* The leader's own stat: the process's sums over every thread. */
+	return proc_read_stat(pid, pid, &ps) == 0 ? ps.start_time : 0;
 }
 
 static struct target *target_get(struct priv *p, int pid)
 {
 	struct target *t = target_find(p, pid);
 	char err[256];
-	uint64_t start;
-	dev_t dev;
-	ino_t ino;
+	double now = now_sec();
 
-	identity(pid, &start, &dev, &ino);
-	if (t && t->start_time == start && t->exe_dev == dev && t->exe_ino == ino)
+	/* A pid is not reused within a tenth of a second: compare the start
+	 * time at most that often, not at every thread creation. */
+	if (t && now - t->checked_at < 0.1)
 		return t;
+	uint64_t start = start_time_of(pid);
+	if (t && t->start_time == start) {
+		t->checked_at = now;
+		return t;
+	}
 	if (t) {
-		/* Another program now: its modules are not what we know. */
+		/* Another process now: its modules are not what we know. */
 		origins_drop(p, pid);
 		target_close(p, t);
 	}
@@ -217,8 +212,7 @@ static struct target *target_get(struct priv *p, int pid)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->start_time = start;
-	t->exe_dev = dev;
-	t->exe_ino = ino;
+	t->checked_at = now;
 	t->sym = symbols_open(pid, err, sizeof(err));
 	t->mem = memory_open(pid);
 	if (t->sym && t->mem)

@@ -39,6 +39,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Linux 6.6: wake the waiting thread on the supervisor's CPU, skipping a
+ * round of scheduling per notification (optional; older kernels refuse). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 #ifndef CLONE_THREAD
 #define CLONE_THREAD 0x00010000
 #endif
@@ -53,12 +62,20 @@ struct sup {
 	const struct supervise_options *opt;
 	const struct supervise_ops *ops;
 	int listener;
+	int sock;		/* from the child until its exec: -1 after */
+	int exec_err;		/* why the exec failed, or 0 */
 	int child, child_status;
 	struct held *held;
 	size_t nheld, heldcap;
 };
 
-static volatile sig_atomic_t forward_sig;
+static volatile sig_atomic_t forward_sig, child_ended = 1;
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	child_ended = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -68,8 +85,8 @@ static void on_signal(int sig)
 
 /*
  * Notify on exit_group, clone3 (its flags are in memory, out of the
- * filter's reach) and clone with CLONE_THREAD; allow everything else and
- * other ABIs.
+ * filter's reach), clone with CLONE_THREAD, and execve/execveat (what was
+ * known of the process goes stale); allow everything else and other ABIs.
  */
 static int install_filter(void)
 {
@@ -78,8 +95,10 @@ static int install_filter(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 2, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
@@ -163,7 +182,7 @@ static void run_child(char *const argv[], int sock)
 
 static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
 {
-	int sv[2], rc, ack;
+	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "cannot make a socket pair: %s", strerror(errno));
@@ -182,11 +201,13 @@ static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
 	}
 	close(sv[1]);
 	rc = recv_fd(sv[0], &s->listener);
-	if (rc == 0 && s->listener >= 0)
-		rc = recv_fd(sv[0], &ack);	/* EOF: the exec worked */
-	close(sv[0]);
-	if (rc == -EPIPE)
+	if (rc == 0 && s->listener >= 0) {
+		/* The exec itself is a notified call: the loop answers it,
+		 * and then reads the outcome from the socket. */
+		s->sock = sv[0];
 		return 0;
+	}
+	close(sv[0]);
 	if (s->listener >= 0)
 		close(s->listener);
 	waitpid(s->child, &s->child_status, 0);
@@ -195,13 +216,56 @@ static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "cannot install the seccomp filter that check needs: %s (a kernel with seccomp user notification, 5.5 or later)",
 			 strerror(-rc));
-	} else {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-rc));
+		return rc;
 	}
+	snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(rc < 0 ? -rc : EIO));
 	return rc < 0 ? rc : -EIO;
 }
 
+/* The child's word on its exec: end of file when it worked. */
+static void exec_outcome(struct sup *s)
+{
+	int fd;
+	int rc = recv_fd(s->sock, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	if (rc != -EPIPE)
+		s->exec_err = rc < 0 ? rc : -EIO;
+	close(s->sock);
+	s->sock = -1;
+}
+
+/*
+ * Thread id -> process id, remembered for the few threads that create
+ * threads again and again (a direct-mapped cache, cleared for a process
+ * when it exits or execs, so a reused id is not taken for its old self).
+ */
+#define TGID_CACHE 256
+static struct { int tid, tgid; } tgid_cache[TGID_CACHE];
+
+static void tgid_forget(int tgid)
+{
+	for (int i = 0; i < TGID_CACHE; i++)
+		if (tgid_cache[i].tgid == tgid)
+			tgid_cache[i].tid = 0;
+}
+
+static int tgid_lookup(int tid);
+
 static int tgid_of(int tid)
+{
+	int *slot = &tgid_cache[(unsigned)tid % TGID_CACHE].tid;
+
+	if (*slot == tid)
+		return tgid_cache[(unsigned)tid % TGID_CACHE].tgid;
+	int tgid = tgid_lookup(tid);
+	*slot = tid;
+	tgid_cache[(unsigned)tid % TGID_CACHE].tgid = tgid;
+	return tgid;
+}
+
+static int tgid_lookup(int tid)
 {
 	char path[64], buf[1024];
 	long len;
@@ -306,8 +370,16 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 		if (s->ops->thread_creating)
 			s->ops->thread_creating(s->ops->arg, tgid_of(tid), tid, settid);
 		break;
+	case __NR_execve:
+	case __NR_execveat:
+		pid = tgid_of(tid);
+		tgid_forget(pid);
+		if (s->ops->exiting)
+			s->ops->exiting(s->ops->arg, pid);	/* its image goes */
+		break;
 	case __NR_exit_group:
 		pid = tgid_of(tid);
+		tgid_forget(pid);
 		if (live_threads(pid) > 1 &&
 		    grow_array(&s->held, &s->heldcap, s->nheld + 1, sizeof(*s->held)) == 0) {
 			s->held[s->nheld++] = (struct held){ pid, tid, req->id,
@@ -339,7 +411,8 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		  const struct supervise_ops *ops, int *status, char *err,
 		  size_t errlen)
 {
-	struct sup s = { .opt = opt, .ops = ops, .listener = -1, .child_status = -1 };
+	struct sup s = { .opt = opt, .ops = ops, .listener = -1, .sock = -1,
+			 .child_status = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct seccomp_notif_sizes sizes;
 	int rc = start(&s, argv, err, errlen);
@@ -350,6 +423,10 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	ioctl(s.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
 		sizes.seccomp_notif = sizeof(struct seccomp_notif);
 	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof(*req) ?
@@ -360,9 +437,13 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	}
 
 	for (;;) {
-		struct pollfd pfd = { s.listener, POLLIN, 0 };
-		int n = poll(&pfd, 1, s.nheld ? 2 : 20);
+		struct pollfd pfds[2] = { { s.listener, POLLIN, 0 }, { s.sock, POLLIN, 0 } };
+		struct pollfd pfd;
+		int n = poll(pfds, s.sock >= 0 ? 2 : 1, s.nheld ? 2 : 20);
 
+		pfd = pfds[0];
+		if (s.sock >= 0 && pfds[1].revents)
+			exec_outcome(&s);
 		if (forward_sig) {
 			kill(s.child, forward_sig);
 			forward_sig = 0;
@@ -374,8 +455,11 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		}
 		if (s.nheld)
 			check_held(&s, false);
-		if (!reap(&s) && !s.nheld)
-			break;	/* every descendant has ended */
+		if (child_ended) {
+			child_ended = 0;
+			if (!reap(&s) && !s.nheld)
+				break;	/* every descendant has ended */
+		}
 		if (n > 0 && (pfd.revents & (POLLHUP | POLLERR)) && !s.nheld) {
 			/* No task uses the filter any more: wait for the rest. */
 			while (reap(&s))
@@ -387,6 +471,12 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	free(req);
 	free(s.held);
 	close(s.listener);
+	if (s.sock >= 0)
+		exec_outcome(&s);
 	*status = s.child_status;
+	if (s.exec_err) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-s.exec_err));
+		return s.exec_err;
+	}
 	return 0;
 }

@@ -5,8 +5,9 @@
  *
  * The filter, installed in the command before its exec and inherited by
  * every process and thread it starts (fork, vfork, clone, exec keep it),
- * turns three system calls into notifications that we answer: clone3 and
- * clone of a thread (CLONE_THREAD), and exit_group.  The calling thread
+ * turns a few system calls into notifications that we answer: clone3 and
+ * clone of a thread (CLONE_THREAD), exit_group, and execve (what we know
+ * of the process goes stale).  The calling thread
  * waits in the call until we let it go on (SECCOMP_USER_NOTIF_FLAG_
  * CONTINUE); while it waits it is blocked in a system call, so its stack
  * can be read and unwound from /proc and process_vm_readv like any blocked
@@ -38,7 +39,8 @@ struct supervise_ops {
 	 * threads after the grace period: they can be captured now; the
 	 * exit goes on when this returns. */
 	void (*exit_held)(void *arg, int pid, int tid);
-	/* Process pid is exiting (its exit_group goes on now). */
+	/* Process pid is exiting (its exit_group goes on now), or is about
+	 * to run another program (execve): what is known of it is stale. */
 	void (*exiting)(void *arg, int pid);
 };
 
