@@ -240,7 +240,7 @@ int cmd_top(int argc, char **argv)
 	int exited = 0;
 
 	for (long i = 0;; i++) {
-		double began = now_sec();
+		double began = now_sec(), cpu0 = cpu_sec();
 		rc = capture_session_refresh(session, &snap, err, sizeof(err));
 		if (rc == -ESRCH && i > 0) {
 			exited = 1;
@@ -265,7 +265,8 @@ int cmd_top(int argc, char **argv)
 			goto out;
 		}
 		if (t.batch) {
-			render_watch(stdout, w, capture_session_recaptured(session), &ropt);
+			render_watch(stdout, w, capture_session_recaptured(session),
+				     (cpu_sec() - cpu0) * 1000.0, &ropt);
 			if (fflush(stdout) != 0)
 				break;	/* main reports the write error */
 		} else {

@@ -2,7 +2,7 @@
  * render-watch: one frame of `threadleak top -b`, plain text for logs,
  * scripts and tests, like `top -b`.
  *
- *	threadleak top: pid 4242 (leakyserver), 57 threads (+50), cpu 0.3%, 12:00:03, sample 4 every 1.0s, captured in 3.1 ms (12 recaptured)
+ *	threadleak top: pid 4242 (leakyserver), 57 threads (+50), cpu 0.3%, 12:00:03, sample 4 after 1.0s, captured in 3.1 ms (12 recaptured), top's own CPU 2.0 ms
  *	trend: 7 17 27 57
  *	kinds: 52 condvar, 3 read, 1 accept, 1 running
  *	   COUNT  CHANGE      RATE  KIND      CPU%   OLDEST  WHERE
@@ -35,7 +35,7 @@ static void marks(unsigned suspect, char *buf, size_t size)
 }
 
 static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
-			 bool color)
+			 double own_ms, bool color)
 {
 	const struct snapshot *s = w->snap;
 	char when[16] = "", kinds[512];
@@ -55,7 +55,7 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 		recaptured);
 	if (s->threads_stopped)
 		fprintf(fp, ", %d stopped briefly", s->threads_stopped);
-	fprintf(fp, ")\n");
+	fprintf(fp, "), top's own CPU %.1f ms\n", own_ms);
 
 	fprintf(fp, "trend:");
 	size_t first = w->ntrend > TREND_SHOWN ? w->ntrend - TREND_SHOWN : 0;
@@ -73,13 +73,13 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 }
 
 int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
-		 const struct render_options *opt)
+		 double own_ms, const struct render_options *opt)
 {
 	bool color = opt && opt->color;
 
 	if (!w->snap)
 		return 0;
-	print_header(fp, w, recaptured, color);
+	print_header(fp, w, recaptured, own_ms, color);
 	fprintf(fp, "   COUNT  CHANGE      RATE  %-9s  CPU%%   OLDEST  WHERE\n", "KIND");
 	for (size_t i = 0; i < w->ngroups; i++) {
 		const struct watch_group *g = &w->groups[i];

@@ -57,13 +57,7 @@ static void print_frame(const struct out *o, const struct frame *f)
 	char name[512];
 	bool own = own_frame(o, f);
 
-	if (f->function)
-		snprintf(name, sizeof(name), "%s", f->function);
-	else if (f->module)
-		snprintf(name, sizeof(name), "%s+0x%" PRIx64, path_base(f->module),
-			 f->offset);
-	else
-		snprintf(name, sizeof(name), "0x%" PRIx64, f->pc);
+	frame_label(f, name, sizeof(name));
 	if (f->file && f->line)
 		snprintf(where, sizeof(where), "%s:%d", path_base(f->file), f->line);
 	else if (f->file)

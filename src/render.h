@@ -54,10 +54,11 @@ struct watch;
 /*
  * One frame of `top -b`: a header line starting "threadleak top:", the
  * thread total's trend, totals per kind, then the table of groups with
- * suspects marked.  recaptured: threads the refresh captured again.
+ * suspects marked.  recaptured: threads the refresh captured again;
+ * own_ms: CPU time top itself spent on the refresh.
  */
 int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
-		 const struct render_options *opt);
+		 double own_ms, const struct render_options *opt);
 
 /* "0.2s", "12s", "4m12s", "2h03m" into buf. */
 void render_duration(double sec, char *buf, size_t size);

@@ -27,8 +27,10 @@
  * snapshot belongs to the caller (snapshot_free()).
  */
 #include "snapshot.h"
+#include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -102,6 +104,16 @@ static void frame_release(struct frame *f)
 	free(f->module);
 	free(f->function);
 	free(f->file);
+}
+
+void frame_label(const struct frame *f, char *buf, size_t size)
+{
+	if (f->function)
+		snprintf(buf, size, "%s", f->function);
+	else if (f->module)
+		snprintf(buf, size, "%s+0x%" PRIx64, path_base(f->module), f->offset);
+	else
+		snprintf(buf, size, "0x%" PRIx64, f->pc);
 }
 
 void thread_release(struct thread *t)

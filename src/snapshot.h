@@ -113,6 +113,9 @@ void snapshot_free(struct snapshot *snap);
  * grow threads[] and frames[] only through these two functions.
  */
 struct thread *snapshot_add_thread(struct snapshot *snap);
+/* What a frame is called: its function, else "module+0xOFFSET" (module
+ * base name), else "0xPC". */
+void frame_label(const struct frame *f, char *buf, size_t size);
 /* Frees what t owns (not t itself) and zeroes it. */
 void thread_release(struct thread *t);
 /* Keeps the threads for which keep() says true, in order; frees the

@@ -609,16 +609,6 @@ static size_t signature_parts(const char *sig)
 	return n;
 }
 
-static void frame_name(const struct frame *f, char *buf, size_t size)
-{
-	if (f->function)
-		snprintf(buf, size, "%s", f->function);
-	else if (f->module)
-		snprintf(buf, size, "%s+0x%llx", path_base(f->module),
-			 (unsigned long long)f->offset);
-	else
-		snprintf(buf, size, "0x%llx", (unsigned long long)f->pc);
-}
 
 static void frame_location(const struct frame *f, char *buf, size_t size)
 {
@@ -704,7 +694,7 @@ static void detail_prepare(struct tui *t, const struct watch *w, struct detail *
 	if (d->t0) {
 		d->nframes = d->t0->nframes;
 		for (size_t i = 0; i < d->nframes; i++) {
-			frame_name(&d->t0->frames[i], buf, sizeof(buf));
+			frame_label(&d->t0->frames[i], buf, sizeof(buf));
 			size_t n = strlen(buf);
 			d->fn_width = n > d->fn_width ? n : d->fn_width;
 			frame_location(&d->t0->frames[i], buf, sizeof(buf));
@@ -760,7 +750,7 @@ static void draw_frame(const struct detail *d, const struct frame *f, int y)
 	bool own = f->module && d->snap->exe && strcmp(f->module, d->snap->exe) == 0;
 	int x, fw = (int)d->fn_width, lw = (int)d->loc_width;
 
-	frame_name(f, name, sizeof(name));
+	frame_label(f, name, sizeof(name));
 	frame_location(f, loc, sizeof(loc));
 	x = put(y, 2, 2 + fw, own ? A_BOLD : A_DIM, name);
 	if (x < 2 + fw)

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,16 @@ static void *parallel_worker(void *p)
 	while ((i = atomic_fetch_add(&par->next, 1)) < par->n)
 		par->fn(par->arg, i);
 	return NULL;
+}
+
+double cpu_sec(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg)

@@ -26,6 +26,8 @@ int grow_array(void *array, size_t *cap, size_t want, size_t elem);
 
 /* Monotonic clock in seconds / milliseconds. */
 double now_sec(void);
+/* CPU time this process has used (user + system, all threads), seconds. */
+double cpu_sec(void);
 
 /*
  * Calls fn(arg, i) for every i in [0, n) on up to jobs threads (0: one per

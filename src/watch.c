@@ -78,13 +78,8 @@ static void format_where(const struct snapshot *snap, const struct group *g,
 	else if (f->function && f->file)
 		snprintf(buf, size, "%s (%s:%d)", f->function, path_base(f->file),
 			 f->line);
-	else if (f->function)
-		snprintf(buf, size, "%s", f->function);
-	else if (f->module)
-		snprintf(buf, size, "%s+0x%llx", path_base(f->module),
-			 (unsigned long long)f->offset);
 	else
-		snprintf(buf, size, "0x%llx", (unsigned long long)f->pc);
+		frame_label(f, buf, size);
 }
 
 /*
