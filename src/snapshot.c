@@ -27,7 +27,6 @@
  * snapshot belongs to the caller (snapshot_free()).
  */
 #include "snapshot.h"
-#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -111,7 +110,9 @@ void frame_label(const struct frame *f, char *buf, size_t size)
 	if (f->function)
 		snprintf(buf, size, "%s", f->function);
 	else if (f->module)
-		snprintf(buf, size, "%s+0x%" PRIx64, path_base(f->module), f->offset);
+		snprintf(buf, size, "%s+0x%" PRIx64,
+			 strrchr(f->module, '/') ? strrchr(f->module, '/') + 1 : f->module,
+			 f->offset);
 	else
 		snprintf(buf, size, "0x%" PRIx64, f->pc);
 }

@@ -147,12 +147,18 @@ static double growth_rate(const struct watch *w, const struct watch_group *g)
 	return dt > 0 ? dn / dt : 0;
 }
 
-static bool keeps_growing(const struct watch_group *g)
+/* Grew at least twice and never shrank over the window: the last
+ * WATCH_GROWTH_WINDOW intervals, or the last WATCH_GROWTH_SECONDS if that
+ * is longer (a slow leak under light load grows every few seconds). */
+static bool keeps_growing(const struct watch *w, const struct watch_group *g)
 {
-	size_t k = g->nhistory - 1, ups = 0;
+	size_t k = 0, ups = 0;
+	double latest = w->times[w->ntrend - 1];
 
-	if (k > WATCH_GROWTH_WINDOW)
-		k = WATCH_GROWTH_WINDOW;
+	while (k + 1 < g->nhistory &&
+	       (k < WATCH_GROWTH_WINDOW ||
+		latest - w->times[w->ntrend - 1 - k] < WATCH_GROWTH_SECONDS))
+		k++;
 	for (size_t i = g->nhistory - k; i < g->nhistory; i++) {
 		if (g->history[i] < g->history[i - 1])
 			return false;
@@ -183,7 +189,7 @@ static void update_group(struct watch *w, struct watch_group *wg,
 	wg->prev_cpu = wg->cpu;
 	wg->cpu = cpu;
 	wg->suspect = 0;
-	if (keeps_growing(wg))
+	if (keeps_growing(w, wg))
 		wg->suspect |= WATCH_GROWING;
 	if (w->samples >= 2 && wg->cpu >= WATCH_SPIN_CPU &&
 	    wg->prev_cpu >= WATCH_SPIN_CPU)

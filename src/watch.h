@@ -9,7 +9,8 @@
  * and the CPU its members used over the last interval (from their utime and
  * stime, matched by (tid, start_time)).  Two kinds of group are marked as
  * suspects: one that keeps growing (it grew at least twice and never shrank
- * over the last WATCH_GROWTH_WINDOW intervals) and one whose members keep
+ * over the last WATCH_GROWTH_WINDOW intervals or WATCH_GROWTH_SECONDS,
+ * whichever is longer) and one whose members keep
  * using CPU (at least WATCH_SPIN_CPU of a core in each of the last two
  * intervals).  A group that empties stays listed with count 0 until it has
  * been empty for WATCH_HISTORY samples, so a vanished pile-up is seen.
@@ -28,7 +29,8 @@
 #include "snapshot.h"
 
 #define WATCH_HISTORY 60	/* samples of counts kept per group and in all */
-#define WATCH_GROWTH_WINDOW 4	/* intervals looked at for "keeps growing" */
+#define WATCH_GROWTH_WINDOW 4	/* intervals looked at for "keeps growing", */
+#define WATCH_GROWTH_SECONDS 10.0	/* or seconds, if that is more */
 #define WATCH_RATE_WINDOW 5	/* intervals the growth rate is taken over */
 #define WATCH_SPIN_CPU 0.5	/* share of one CPU that counts as spinning */
 
