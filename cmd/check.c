@@ -147,8 +147,8 @@ int cmd_check(int argc, char **argv)
 		errorf("cannot write %s: %s", output, strerror(errno));
 		fp = stderr;
 	}
-	struct render_options ropt = { .color = fp == stderr && isatty(STDERR_FILENO) &&
-						want_color(color) };
+	struct render_options ropt = { .color = fp == stderr &&
+						want_color_fd(color, STDERR_FILENO) };
 	if (json)
 		check_write_json(&c, fp, status);
 	else

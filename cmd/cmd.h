@@ -24,6 +24,8 @@ bool check_color(const char *mode);
 int option_error(int opt, char **argv, const char *cmd);
 /* Whether to colour stdout: --color=always|never|auto, NO_COLOR, a tty. */
 bool want_color(const char *mode);
+/* The same for another descriptor (check writes its report to stderr). */
+bool want_color_fd(const char *mode, int fd);
 
 int cmd_snapshot(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

@@ -69,7 +69,7 @@ int option_error(int opt, char **argv, const char *cmd)
 	return EXIT_USAGE;
 }
 
-bool want_color(const char *mode)
+bool want_color_fd(const char *mode, int fd)
 {
 	if (mode && strcmp(mode, "always") == 0)
 		return true;
@@ -78,7 +78,12 @@ bool want_color(const char *mode)
 	const char *nc = getenv("NO_COLOR");
 	if (nc && *nc)
 		return false;
-	return isatty(STDOUT_FILENO);
+	return isatty(fd);
+}
+
+bool want_color(const char *mode)
+{
+	return want_color_fd(mode, STDOUT_FILENO);
 }
 
 static void usage(FILE *fp)
