@@ -123,7 +123,8 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 			fill(&out->groups[n++], NULL, vb[j++]);
 	}
 	out->ngroups = n;
-	qsort(out->groups, n, sizeof(*out->groups), cmp_diff);
+	if (n)
+		qsort(out->groups, n, sizeof(*out->groups), cmp_diff);
 	out->total_before = a->nthreads;
 	out->total_after = b->nthreads;
 	free(va);

@@ -178,7 +178,8 @@ static void load_sockets(struct fd_table *t)
 	load_inet(t, "udp", "udp", AF_INET);
 	load_inet(t, "udp6", "udp", AF_INET6);
 	load_unix(t);
-	qsort(t->socks, t->n, sizeof(*t->socks), cmp_sock);
+	if (t->n)	/* no socket at all: socks is NULL */
+		qsort(t->socks, t->n, sizeof(*t->socks), cmp_sock);
 	t->loaded = 1;
 }
 

@@ -209,7 +209,8 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		if (!entries[i].sig)
 			goto out_entries;
 	}
-	qsort(entries, n, sizeof(*entries), cmp_entry);
+	if (n)
+		qsort(entries, n, sizeof(*entries), cmp_entry);
 
 	/* at most n groups; shrunk to fit below */
 	out->groups = calloc(n, sizeof(*out->groups));
@@ -233,7 +234,8 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		if (g)
 			out->groups = g;
 	}
-	qsort(out->groups, ngroups, sizeof(*out->groups), cmp_group);
+	if (ngroups)	/* an empty snapshot has no array */
+		qsort(out->groups, ngroups, sizeof(*out->groups), cmp_group);
 	err = 0;
 	goto out_entries;
 

@@ -158,7 +158,8 @@ int proc_list_tasks(int pid, int **tids, size_t *n)
 		arr[len++] = atoi(de->d_name);
 	}
 	closedir(dir);
-	qsort(arr, len, sizeof(*arr), cmp_int);
+	if (len)	/* an exiting process can list none: arr is NULL */
+		qsort(arr, len, sizeof(*arr), cmp_int);
 	*tids = arr;
 	*n = len;
 	return 0;
