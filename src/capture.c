@@ -127,23 +127,6 @@ static const char *errno_text(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-/* Reads the Tgid/TracerPid lines of /proc/PID/status. */
-static int status_field(int pid, const char *field, long *value)
-{
-	char path[64], buf[4096];
-	long len;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	len = read_file_buf(path, buf, sizeof(buf));
-	if (len < 0)
-		return (int)len;
-	char *p = strstr(buf, field);
-	if (!p)
-		return -ENODATA;
-	*value = strtol(p + strlen(field), NULL, 10);
-	return 0;
-}
-
 static int permission_error(int pid, char *err, size_t errlen)
 {
 	long scope = 0;
@@ -183,7 +166,7 @@ static int check_target(int *pid, char *err, size_t errlen)
 			 *pid, st.comm);
 		return -EINVAL;
 	}
-	if (status_field(*pid, "Tgid:", &tgid) == 0 && tgid != *pid)
+	if (proc_read_status_field(*pid, "Tgid:", &tgid) == 0 && tgid != *pid)
 		*pid = (int)tgid;	/* a thread id: capture its process */
 	if (*pid == getpid()) {
 		snprintf(err, errlen,
@@ -198,7 +181,7 @@ static int check_target(int *pid, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	/* Our own tracees (check) are fine: they are never stopped. */
-	if (status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0 &&
+	if (proc_read_status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0 &&
 	    tracer != getpid()) {
 		char comm[64] = "?";
 		struct proc_stat ts;

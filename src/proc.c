@@ -326,6 +326,25 @@ int proc_read_exe(int pid, char *buf, size_t size)
 	return read_link(path, buf, size);
 }
 
+int proc_read_status_field(int pid, const char *field, long *value)
+{
+	char path[64], buf[4096];
+	long len;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len < 0)
+		return gone(len);
+	/* At a line start: a thread's name (the first line) may hold anything. */
+	char key[64];
+	snprintf(key, sizeof(key), "\n%s", field);
+	char *p = strstr(buf, key);
+	if (!p)
+		return -ENODATA;
+	*value = strtol(p + strlen(key), NULL, 10);
+	return 0;
+}
+
 int proc_read_int_file(const char *path, long *value)
 {
 	char buf[64];

@@ -89,6 +89,9 @@ int proc_read_exe(int pid, char *buf, size_t size);
 /* Seconds since boot (/proc/uptime), the clock of stat's start_time. */
 int proc_uptime(double *sec);
 
+/* A number field of /proc/PID/status ("Tgid:", "TracerPid:"). */
+int proc_read_status_field(int pid, const char *field, long *value);
+
 /* Reads an int from a file such as /proc/sys/kernel/yama/ptrace_scope. */
 int proc_read_int_file(const char *path, long *value);
 

@@ -177,7 +177,6 @@ static void run_child(char *const argv[], int sock)
 	execvp(argv[0], argv);
 	send_fd(sock, -1, -errno);
 	syscall(SYS_exit, 127);
-	_exit(127);
 }
 
 static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
@@ -251,33 +250,17 @@ static void tgid_forget(int tgid)
 			tgid_cache[i].tid = 0;
 }
 
-static int tgid_lookup(int tid);
-
 static int tgid_of(int tid)
 {
 	int *slot = &tgid_cache[(unsigned)tid % TGID_CACHE].tid;
 
 	if (*slot == tid)
 		return tgid_cache[(unsigned)tid % TGID_CACHE].tgid;
-	int tgid = tgid_lookup(tid);
+	long tgid = tid;
+	proc_read_status_field(tid, "Tgid:", &tgid);
 	*slot = tid;
-	tgid_cache[(unsigned)tid % TGID_CACHE].tgid = tgid;
-	return tgid;
-}
-
-static int tgid_lookup(int tid)
-{
-	char path[64], buf[1024];
-	long len;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	len = read_file_buf(path, buf, sizeof(buf));
-	if (len > 0) {
-		char *p = strstr(buf, "\nTgid:");
-		if (p)
-			return atoi(p + 6);
-	}
-	return tid;
+	tgid_cache[(unsigned)tid % TGID_CACHE].tgid = (int)tgid;
+	return (int)tgid;
 }
 
 /* Threads of pid that have not ended (zombies excluded). */
