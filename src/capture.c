@@ -254,7 +254,7 @@ static int read_runs(struct capture_session *c, struct work *w,
 	if (c->persistent && w->runs_fd < 0) {
 		int fd = -EMFILE;
 		if (__atomic_add_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED) <= c->max_kept_fds)
-			fd = proc_open_runs(c->pid, w->tid);
+			fd = proc_open_task_file(c->pid, w->tid, "schedstat");
 		if (fd < 0)
 			__atomic_sub_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED);
 		if (fd == -ESRCH)

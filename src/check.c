@@ -8,6 +8,13 @@
  *
  * The creator waits in clone3 (supervise.h), blocked in a system call, so
  * it is unwound from its /proc/TID/syscall line like any blocked thread.
+ * Only what cannot wait is done while it waits: its sp and pc (a pread on
+ * a kept descriptor: few threads create threads, again and again) and a
+ * copy of its stack pages (one process_vm_readv into the memory cache).
+ * The unwind runs from that copy once it has been let go on, while it
+ * gets on with its work; the symbolizer and unwinder of a process are
+ * opened then, at its first thread creation, not before it may go on.
+ *
  * The new thread has no id yet: its origin (the creator's raw pcs) is
  * keyed by where the kernel will write that id, glibc's pthread
  * descriptor (CLONE_PARENT_SETTID).  At exit, reading that word gives the
@@ -34,8 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ORIGIN_FRAMES 48	/* frames kept of a creating stack */
+#define CREATOR_STACK (16 * 1024)	/* stack bytes copied from sp */
+#define SYSCALL_FDS 64		/* creating threads' kept descriptors */
 
 struct origin {
 	uint64_t addr;		/* the new thread's id goes there; 0: empty */
@@ -52,6 +62,20 @@ struct target {
 	struct memory *mem;
 	void *uw;
 	bool failed;		/* could not be opened: no origins */
+	bool uw_failed;		/* no symbolizer or unwinder */
+};
+
+/* /proc/TID/syscall of a creating thread, kept open. */
+struct syscall_fd {
+	int pid, tid, fd;
+};
+
+/* The creation being recorded: what was read while the creator waited. */
+struct pending {
+	bool set;
+	bool have_stack;	/* sp, pc, ra read and its stack copied */
+	int pid, tid;
+	uint64_t settid, sp, pc, ra;
 };
 
 struct priv {
@@ -61,6 +85,8 @@ struct priv {
 	size_t cap, count;
 	struct target *targets;
 	size_t ntargets, tcap;
+	struct syscall_fd scfds[SYSCALL_FDS];
+	struct pending pending;
 	struct raw_frame buf[ORIGIN_FRAMES];
 };
 
@@ -189,7 +215,6 @@ static uint64_t start_time_of(int pid)
 static struct target *target_get(struct priv *p, int pid)
 {
 	struct target *t = target_find(p, pid);
-	char err[256];
 	double now = now_sec();
 
 	/* A pid is not reused within a tenth of a second: compare the start
@@ -213,48 +238,121 @@ static struct target *target_get(struct priv *p, int pid)
 	t->pid = pid;
 	t->start_time = start;
 	t->checked_at = now;
-	t->sym = symbols_open(pid, err, sizeof(err));
 	t->mem = memory_open(pid);
-	if (t->sym && t->mem)
-		t->uw = p->uw->open(pid, symbols_dwfl(t->sym), t->mem, err, sizeof(err));
-	t->failed = !t->uw;
+	t->failed = !t->mem;
 	return t;
+}
+
+/* The symbolizer and unwinder of t, opened at its first use. */
+static bool target_unwinder(struct priv *p, struct target *t)
+{
+	char err[256];
+
+	if (t->uw || t->uw_failed)
+		return t->uw != NULL;
+	t->sym = symbols_open(t->pid, err, sizeof(err));
+	if (t->sym)
+		t->uw = p->uw->open(t->pid, symbols_dwfl(t->sym), t->mem, err, sizeof(err));
+	t->uw_failed = !t->uw;
+	return t->uw != NULL;
+}
+
+/* ---- creating threads' syscall lines ---- */
+
+static void syscall_fds_drop(struct priv *p, int pid)
+{
+	for (int i = 0; i < SYSCALL_FDS; i++) {
+		struct syscall_fd *k = &p->scfds[i];
+		if (k->fd >= 0 && (pid < 0 || k->pid == pid)) {
+			close(k->fd);
+			k->fd = -1;
+		}
+	}
+}
+
+/* The syscall line of tid, through its kept descriptor (opened again once
+ * if it went stale: another thread had the slot, or its thread is gone). */
+static int creator_syscall(struct priv *p, int pid, int tid, struct proc_syscall *sc)
+{
+	struct syscall_fd *k = &p->scfds[(unsigned)tid % SYSCALL_FDS];
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (k->fd < 0 || k->pid != pid || k->tid != tid) {
+			if (k->fd >= 0)
+				close(k->fd);
+			*k = (struct syscall_fd){ pid, tid,
+						  proc_open_task_file(pid, tid, "syscall") };
+			if (k->fd < 0) {
+				int rc = k->fd;
+				k->fd = -1;
+				return rc;
+			}
+		}
+		if (proc_pread_syscall(k->fd, sc) == 0)
+			return 0;
+		close(k->fd);
+		k->fd = -1;
+	}
+	return -ESRCH;
 }
 
 /* ---- supervisor callbacks ---- */
 
+/* While the creator waits: its sp, pc and return address, and a copy of
+ * its stack pages in the memory cache. */
 static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 {
 	struct priv *p = arg;
+	struct pending *q = &p->pending;
 	struct proc_syscall sc;
-	struct cpu_regs regs = { 0 };
-	uint64_t ra;
-	bool complete;
 
 	p->c->threads_seen++;
+	*q = (struct pending){ .pid = pid, .tid = tid, .settid = settid };
 	if (!settid)
 		return;	/* no way to tell later which thread it made */
+	q->set = true;
 	struct target *t = target_get(p, pid);
-	struct origin *o = origin_add(p, pid, settid);
-	if (!o || !t || t->failed)
-		return;
 	/* It waits in the call: blocked, its stack still. */
-	if (proc_read_syscall(pid, tid, &sc) < 0 || sc.running || !sc.sp)
+	if (!t || t->failed || creator_syscall(p, pid, tid, &sc) < 0 ||
+	    sc.running || !sc.sp)
 		return;
 	memory_reset(t->mem);	/* it ran since the last read */
+	memory_prefetch(t->mem, sc.sp, CREATOR_STACK);
 	/*
 	 * glibc ends the unwind info of clone and clone3 before their
 	 * syscall instruction (in the child it would be wrong), so start
 	 * from their caller: nothing is pushed in between, the return
 	 * address is at sp.
 	 */
-	if (memory_read(t->mem, sc.sp, &ra, sizeof(ra)) < 0)
+	if (memory_read(t->mem, sc.sp, &q->ra, sizeof(q->ra)) < 0)
 		return;
-	p->buf[0] = (struct raw_frame){ sc.pc, false };
-	regs.r[REG_DW_RSP] = sc.sp + 8;
-	regs.r[REG_DW_RIP] = ra;
+	q->sp = sc.sp;
+	q->pc = sc.pc;
+	q->have_stack = true;
+}
+
+/* Once it went on: unwinds the copy into the origin of the new thread. */
+static void on_thread_created(void *arg)
+{
+	struct priv *p = arg;
+	struct pending *q = &p->pending;
+	struct cpu_regs regs = { 0 };
+	bool complete;
+
+	if (!q->set)
+		return;
+	q->set = false;
+	struct target *t = target_find(p, q->pid);
+	/* Added even when the stack is unknown: a descriptor reused for a
+	 * new thread must not keep its old thread's origin. */
+	struct origin *o = origin_add(p, q->pid, q->settid);
+	if (!o || !t || !q->have_stack || !target_unwinder(p, t))
+		return;
+	p->buf[0] = (struct raw_frame){ q->pc, false };
+	regs.r[REG_DW_RSP] = q->sp + 8;
+	regs.r[REG_DW_RIP] = q->ra;
 	regs.valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
-	int n = p->uw->unwind(t->uw, tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
+	int n = p->uw->unwind(t->uw, q->tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
 			      &complete);
 	if (n <= 0)
 		return;
@@ -273,6 +371,7 @@ static void on_exiting(void *arg, int pid)
 	struct target *t = target_find(p, pid);
 
 	origins_drop(p, pid);
+	syscall_fds_drop(p, pid);
 	if (t)
 		target_close(p, t);
 }
@@ -391,6 +490,8 @@ int check_init(struct check *c)
 		return -ENOMEM;
 	p->c = c;
 	p->uw = unwind_default();
+	for (int i = 0; i < SYSCALL_FDS; i++)
+		p->scfds[i].fd = -1;
 	c->priv = p;
 	return 0;
 }
@@ -402,6 +503,7 @@ void check_free(struct check *c)
 	if (p) {
 		while (p->ntargets)
 			target_close(p, &p->targets[0]);
+		syscall_fds_drop(p, -1);
 		for (size_t i = 0; i < p->cap; i++)
 			if (p->slots[i].addr)
 				free(p->slots[i].raw);
@@ -482,6 +584,7 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 	struct supervise_ops ops = {
 		.arg = c->priv,
 		.thread_creating = on_thread_creating,
+		.thread_created = on_thread_created,
 		.exit_held = on_exit_held,
 		.exiting = on_exiting,
 	};

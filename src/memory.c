@@ -5,7 +5,9 @@
  * page address; page data lives in one arena.  When the table is more than
  * three quarters full it is emptied: simple, bounded (6 MiB), and
  * the unwinder's working set (the current thread's stack pages plus the
- * unwind tables) refills it quickly.
+ * unwind tables) refills it quickly.  A slot counts only if it carries the
+ * current generation, so emptying is a counter increment, not a 32 KiB
+ * clear (check empties it at every thread creation).
  */
 #include "memory.h"
 
@@ -22,10 +24,12 @@
 struct slot {
 	uint64_t page;		/* page address + 1; 0 means empty */
 	int32_t data;		/* index into arena, -1 unreadable */
+	uint32_t gen;		/* empty unless it is the memory's gen */
 };
 
 struct memory {
 	int pid;
+	uint32_t gen;
 	size_t used;
 	struct slot slots[MEM_SLOTS];
 	unsigned char *arena;	/* MEM_MAX_PAGES pages */
@@ -44,6 +48,7 @@ struct memory *memory_open(int pid)
 		return NULL;
 	}
 	m->pid = pid;
+	m->gen = 1;
 	return m;
 }
 
@@ -57,7 +62,10 @@ void memory_close(struct memory *m)
 
 void memory_reset(struct memory *m)
 {
-	memset(m->slots, 0, sizeof(m->slots));
+	if (++m->gen == 0) {	/* wrapped: old slots could look current */
+		memset(m->slots, 0, sizeof(m->slots));
+		m->gen = 1;
+	}
 	m->used = 0;
 }
 
@@ -66,36 +74,69 @@ static inline size_t slot_hash(uint64_t page)
 	return (size_t)((page / PAGE) * 0x9E3779B97F4A7C15ull >> 40) & (MEM_SLOTS - 1);
 }
 
+/* The slot of page, or the empty slot where it would go. */
+static struct slot *find_slot(struct memory *m, uint64_t page)
+{
+	for (size_t i = slot_hash(page);; i = (i + 1) & (MEM_SLOTS - 1)) {
+		struct slot *s = &m->slots[i];
+		if (s->gen != m->gen || s->page == page + 1)
+			return s;
+	}
+}
+
+/* Records page as unreadable (data < 0) or as the next arena page. */
+static void fill_slot(struct memory *m, struct slot *s, uint64_t page, bool readable)
+{
+	s->page = page + 1;
+	s->gen = m->gen;
+	s->data = readable ? (int32_t)m->used++ : -1;
+}
+
 /* Returns the cached page (NULL if unreadable). */
 static const unsigned char *get_page(struct memory *m, uint64_t page)
 {
-	size_t i = slot_hash(page);
+	struct slot *s = find_slot(m, page);
 
-	for (;;) {
-		struct slot *s = &m->slots[i];
-		if (s->page == page + 1)
-			return s->data < 0 ? NULL : m->arena + (size_t)s->data * PAGE;
-		if (s->page == 0)
-			break;
-		i = (i + 1) & (MEM_SLOTS - 1);
-	}
+	if (s->gen == m->gen)
+		return s->data < 0 ? NULL : m->arena + (size_t)s->data * PAGE;
 	if (m->used >= MEM_MAX_PAGES) {
 		memory_reset(m);
-		i = slot_hash(page);
+		s = find_slot(m, page);
 	}
 	unsigned char *dst = m->arena + m->used * PAGE;
 	struct iovec local = { dst, PAGE };
 	struct iovec remote = { (void *)(uintptr_t)page, PAGE };
 	ssize_t n = process_vm_readv(m->pid, &local, 1, &remote, 1, 0);
-	struct slot *s = &m->slots[i];
 	m->fetches++;
-	s->page = page + 1;
-	if (n != (ssize_t)PAGE) {
-		s->data = -1;
-		return NULL;
+	fill_slot(m, s, page, n == (ssize_t)PAGE);
+	return n == (ssize_t)PAGE ? dst : NULL;
+}
+
+int memory_prefetch(struct memory *m, uint64_t addr, size_t len)
+{
+	struct iovec local[MEM_PREFETCH_PAGES], remote[MEM_PREFETCH_PAGES];
+	uint64_t pages[MEM_PREFETCH_PAGES];
+	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+	int n = 0;
+
+	if (m->used + MEM_PREFETCH_PAGES > MEM_MAX_PAGES)
+		memory_reset(m);
+	for (; page < addr + len && n < MEM_PREFETCH_PAGES; page += PAGE) {
+		if (find_slot(m, page)->gen == m->gen)
+			continue;	/* already here */
+		local[n] = (struct iovec){ m->arena + (m->used + (size_t)n) * PAGE, PAGE };
+		remote[n] = (struct iovec){ (void *)(uintptr_t)page, PAGE };
+		pages[n++] = page;
 	}
-	s->data = (int32_t)m->used++;
-	return dst;
+	if (n == 0)
+		return 0;
+	/* It stops at the first page it cannot read: keep those before. */
+	ssize_t got = process_vm_readv(m->pid, local, (unsigned long)n, remote,
+				       (unsigned long)n, 0);
+	m->fetches++;
+	for (int i = 0; got > 0 && i < n && (ssize_t)((size_t)(i + 1) * PAGE) <= got; i++)
+		fill_slot(m, find_slot(m, pages[i]), pages[i], true);
+	return got < 0 ? -errno : 0;
 }
 
 int memory_read(struct memory *m, uint64_t addr, void *buf, size_t len)

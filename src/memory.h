@@ -21,6 +21,15 @@ void memory_close(struct memory *m);
 void memory_reset(struct memory *m);
 /* Reads len bytes at addr into buf.  0, or -EFAULT when any is unreadable. */
 int memory_read(struct memory *m, uint64_t addr, void *buf, size_t len);
+/*
+ * Fetches the pages covering len bytes at addr (at most MEM_PREFETCH_PAGES)
+ * in one call, so that later reads see them as they are now even if the
+ * target runs on: check copies a creating thread's stack this way before
+ * letting it go on, and unwinds it afterwards.  Stops at the first
+ * unreadable page.  0 or -errno.
+ */
+#define MEM_PREFETCH_PAGES 8
+int memory_prefetch(struct memory *m, uint64_t addr, size_t len);
 /* Statistics for the benchmark: pages fetched, reads served. */
 void memory_stats(const struct memory *m, uint64_t *fetches, uint64_t *reads);
 

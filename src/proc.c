@@ -165,23 +165,17 @@ int proc_list_tasks(int pid, int **tids, size_t *n)
 	return 0;
 }
 
-int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
+static int parse_syscall(const char *buf, struct proc_syscall *sc)
 {
-	char buf[256];
-	long len;
-
-	len = read_task_file(pid, tid, "syscall", buf, sizeof(buf));
-	if (len < 0)
-		return gone(len);
 	memset(sc, 0, sizeof(*sc));
 	if (strncmp(buf, "running", 7) == 0) {
 		sc->running = true;
 		sc->nr = -1;
 		return 0;
 	}
-	char *p = buf, *end;
-	sc->nr = strtol(p, &end, 10);
-	if (end == p)
+	char *p, *end;
+	sc->nr = strtol(buf, &end, 10);
+	if (end == buf)
 		return -EINVAL;
 	p = end;
 	if (sc->nr == -1) {
@@ -192,6 +186,17 @@ int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
 	uint64_t *a = sc->args;
 	uint64_t *w[] = { &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &sc->sp, &sc->pc };
 	return hex_words(p, w, 8) ? 0 : -EINVAL;
+}
+
+int proc_read_syscall(int pid, int tid, struct proc_syscall *sc)
+{
+	char buf[256];
+	long len;
+
+	len = read_task_file(pid, tid, "syscall", buf, sizeof(buf));
+	if (len < 0)
+		return gone(len);
+	return parse_syscall(buf, sc);
 }
 
 int proc_read_wchan(int pid, int tid, char *buf, size_t size)
@@ -274,30 +279,47 @@ int proc_read_runs(int pid, int tid, struct proc_runs *r)
 	return parse_runs(buf, r);
 }
 
-int proc_open_runs(int pid, int tid)
+int proc_open_task_file(int pid, int tid, const char *file)
 {
 	char path[64];
 	int fd;
 
 	if (pid == task_dir_pid) {
-		snprintf(path, sizeof(path), "%d/schedstat", tid);
+		snprintf(path, sizeof(path), "%d/%s", tid, file);
 		fd = openat(task_dir_fd, path, O_RDONLY | O_CLOEXEC);
 	} else {
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", pid, tid, file);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	return fd < 0 ? gone(-errno) : fd;
 }
 
-int proc_pread_runs(int fd, struct proc_runs *r)
+/* The file again from its start, NUL-terminated (a seq_file regenerates
+ * it when read at offset 0). */
+static int pread_whole(int fd, char *buf, size_t size)
 {
-	char buf[128];
-	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+	ssize_t len = pread(fd, buf, size - 1, 0);
 
 	if (len < 0)
 		return gone(-errno);
 	buf[len] = '\0';
-	return parse_runs(buf, r);
+	return 0;
+}
+
+int proc_pread_runs(int fd, struct proc_runs *r)
+{
+	char buf[128];
+	int rc = pread_whole(fd, buf, sizeof(buf));
+
+	return rc < 0 ? rc : parse_runs(buf, r);
+}
+
+int proc_pread_syscall(int fd, struct proc_syscall *sc)
+{
+	char buf[256];
+	int rc = pread_whole(fd, buf, sizeof(buf));
+
+	return rc < 0 ? rc : parse_syscall(buf, sc);
 }
 
 static int read_link(const char *path, char *buf, size_t size)

@@ -73,14 +73,17 @@ struct proc_runs {
 };
 
 int proc_read_runs(int pid, int tid, struct proc_runs *r);
+
 /*
- * The same through a kept descriptor, for a caller that asks again and
- * again (top): one pread instead of open, read and close.  The descriptor
- * follows the thread, not its tid: once the thread has exited, reads fail
- * with -ESRCH even if the tid was reused.
+ * Kept descriptors, for a caller that asks again and again (top reads
+ * every thread's "schedstat", check a creating thread's "syscall"): one
+ * pread instead of open, read and close.  A descriptor follows the
+ * thread, not its tid: once the thread has exited, reads fail with -ESRCH
+ * even if the tid was reused.
  */
-int proc_open_runs(int pid, int tid);
+int proc_open_task_file(int pid, int tid, const char *file);
 int proc_pread_runs(int fd, struct proc_runs *r);
+int proc_pread_syscall(int fd, struct proc_syscall *sc);
 
 /* readlink of /proc/PID/fd/FD and /proc/PID/exe into buf. */
 int proc_read_fd_link(int pid, int fd, char *buf, size_t size);

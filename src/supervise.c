@@ -352,7 +352,10 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 	thread:
 		if (s->ops->thread_creating)
 			s->ops->thread_creating(s->ops->arg, tgid_of(tid), tid, settid);
-		break;
+		answer(s, req->id);
+		if (s->ops->thread_created)
+			s->ops->thread_created(s->ops->arg);
+		return;
 	case __NR_execve:
 	case __NR_execveat:
 		pid = tgid_of(tid);

@@ -35,6 +35,9 @@ struct supervise_ops {
 	 * (glibc's pthread descriptor: CLONE_PARENT_SETTID), 0 if nowhere.
 	 */
 	void (*thread_creating)(void *arg, int pid, int tid, uint64_t settid);
+	/* Called once that thread has been let go on: work that need not
+	 * keep it waiting. */
+	void (*thread_created)(void *arg);
 	/* Process pid, whose thread tid called exit_group, still has other
 	 * threads after the grace period: they can be captured now; the
 	 * exit goes on when this returns. */
