@@ -189,6 +189,8 @@ TL=$WORK/threadleak
 
 gcc -O2 -g -Wall -Wextra -pthread -o "$ROOT/bench/target" "$ROOT/bench/target.c" ||
 	die "cannot build bench/target"
+gcc -O2 -Wall -Wextra -o "$ROOT/bench/scan-floor" "$ROOT/bench/scan-floor.c" ||
+	die "cannot build bench/scan-floor"
 
 # ---- the target ----
 
@@ -438,7 +440,7 @@ fmedian()
 # top_fail N TEXT: a row of the top table that says only TEXT.
 top_fail()
 {
-	TOP_ROWS+=("| $1 | $2 | | | | | | | | | |")
+	TOP_ROWS+=("| $1 | $2 | | | | | | | | | | | |")
 	TOP_FAILED=1
 }
 
@@ -490,6 +492,36 @@ run_top()
 	say "$(printf '%6d threads  top -n %-3d run %d: %6d ms  CPU %5s s  exit %d  frames %d/%d  disturbed %d/%d' \
 		"$n" "$frames" "$r" "$RUN_MS" "${RUN_CPU:-?}" "$RUN_RC" "$RUN_FRAMES" "$frames" "$RUN_D" "$RUN_C")"
 	return 0
+}
+
+# anchor_pct CMD...: the share of one core (%) that CMD used over its run,
+# measured as for top; "-" if it failed.
+anchor_pct()
+{
+	local t0 t1 u s
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%U %S' -o "$WORK/time.anchor" timeout -k 5 "$LIMIT" "$@" \
+		>/dev/null 2>"$WORK/err.anchor" </dev/null || { echo -; return; }
+	t1=$(date +%s%N)
+	read -r u s < <(tail -n1 "$WORK/time.anchor")
+	awk -v u="$u" -v s="$s" -v ns="$((t1 - t0))" 'BEGIN { printf "%.1f", 100 * (u + s) * 1e9 / ns }'
+}
+
+# measure_anchors N: what a bare per-thread scan (bench/scan-floor) and
+# procps top showing the target's threads (top -H -p) use over the same
+# frames, REPEAT times each; sets ANCHOR_FLOOR and ANCHOR_PROCPS (medians).
+measure_anchors()
+{
+	local n=$1 r floor=() procps=() p
+	for ((r = 1; r <= REPEAT; r++)); do
+		p=$(anchor_pct "$ROOT/bench/scan-floor" "$TARGET_PID" "$TOP_FRAMES")
+		[[ $p != - ]] && floor+=("$p")
+		p=$(anchor_pct top -H -b -n "$TOP_FRAMES" -d 1 -p "$TARGET_PID")
+		[[ $p != - ]] && procps+=("$p")
+		say "$(printf '%6d threads  anchors run %d: bare scan %s%%, procps top -H %s%%' "$n" "$r" "${floor[-1]:-?}" "${procps[-1]:-?}")"
+	done
+	ANCHOR_FLOOR=$(fmedian '%.1f' "${floor[@]}")
+	ANCHOR_PROCPS=$(fmedian '%.1f' "${procps[@]}")
 }
 
 # measure_top N: runs top on the (idle) target REPEAT times with TOP_FRAMES
@@ -572,7 +604,8 @@ measure_top()
 		loud "$TOP_LABEL at $n threads FAILED: exit $ex, fewest frames $fmin of $TOP_FRAMES" \
 			"$(head -c 300 "$WORK/err.top.$n" | head -n 2 | tr '\n' ' ')"
 	fi
-	TOP_ROWS+=("| $n | $wall | $cpu_s | $pct | $first | $refresh | $rss_mib | $frames | $d_max/$counted | $eintr | $ex |")
+	measure_anchors "$n"
+	TOP_ROWS+=("| $n | $wall | $cpu_s | $pct | $ANCHOR_FLOOR | $ANCHOR_PROCPS | $first | $refresh | $rss_mib | $frames | $d_max/$counted | $eintr | $ex |")
 }
 
 top_section()
@@ -687,6 +720,11 @@ Columns:
 - **CPU %**: 100 × CPU / wall, the share of one core that top used over the
   whole run, first capture included; median over the runs.  The budget is
   10% at 10,000 threads; "(> 10)" marks a figure over it.
+- **bare scan CPU %**, **procps top -H CPU %**: anchors over the same
+  frames on the same target, measured the same way (medians of as many
+  runs): `bench/scan-floor PID FRAMES`, which only preads every thread's
+  kept schedstat once a frame (the least any refresh that looks at each
+  thread can cost here), and procps `top -H -b -n FRAMES -d 1 -p PID`.
 - **first frame CPU / wall s**: medians over the `-n 1` runs.
 - **refresh CPU ms**: what one more frame costs: (CPU of the 10-frame run −
   CPU of the 1-frame run) / 9, from the medians.
@@ -727,8 +765,8 @@ fi
 if section top; then
 	TOP_TABLE=$WORK/top-table.md
 	{
-		echo '| threads | wall s | CPU s | CPU % of one core | first frame CPU / wall s | refresh CPU ms | peak RSS MiB | frames | disturbed/blocked | EINTR | exit |'
-		echo '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+		echo '| threads | wall s | CPU s | CPU % of one core | bare scan CPU % | procps top -H CPU % | first frame CPU / wall s | refresh CPU ms | peak RSS MiB | frames | disturbed/blocked | EINTR | exit |'
+		echo '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
 		printf '%s\n' "${TOP_ROWS[@]}"
 	} >"$TOP_TABLE"
 
