@@ -35,6 +35,8 @@ if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils
 	command -v gdb >/dev/null 2>&1 || need gdb
 	[ -x /usr/bin/time ] || need time
+	# the top section's anchor, procps top -H
+	command -v top >/dev/null 2>&1 || need procps
 fi
 [ -z "$pkgs" ] && exit 0
 
