@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +74,7 @@ int cmd_check(int argc, char **argv)
 		rc = 0;
 		switch (opt) {
 		case 'g':
-			grace = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(grace) || grace < 0 || grace > 3600) {
+			if (!parse_seconds(optarg, 0, 3600, &grace)) {
 				errorf("--grace wants seconds, 0 to 3600, not '%s'", optarg);
 				rc = EXIT_USAGE;
 			}

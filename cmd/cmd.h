@@ -18,6 +18,8 @@ enum {
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a positive pid; false if it is not one. */
 bool parse_pid(const char *s, int *pid);
+/* Parses seconds in [min, max] ("0.5"); false if it is not that. */
+bool parse_seconds(const char *s, double min, double max, double *out);
 /* Checks a --color value; prints the error and returns false if bad. */
 bool check_color(const char *mode);
 /* For getopt's ':' and '?': prints the one-line error, returns EXIT_USAGE. */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +48,17 @@ bool parse_pid(const char *s, int *pid)
 	if (errno || end == s || *end || v <= 0 || v > 0x3fffffff)
 		return false;
 	*pid = (int)v;
+	return true;
+}
+
+bool parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !isfinite(v) || v < min || v > max)
+		return false;
+	*out = v;
 	return true;
 }
 

@@ -60,7 +60,6 @@ int cmd_snapshot(int argc, char **argv)
 	const char *output = NULL, *color = NULL;
 	bool json = false, per_thread = false, quiet = false;
 	int opt, pid;
-	char *end;
 
 	optind = 1;
 	opterr = 0;
@@ -89,9 +88,7 @@ int cmd_snapshot(int argc, char **argv)
 			}
 			break;
 		case 'T':
-			copt.stop_timeout = strtod(optarg, &end);
-			if (*end || end == optarg || copt.stop_timeout <= 0 ||
-			    copt.stop_timeout > 3600) {
+			if (!parse_seconds(optarg, 0.001, 3600, &copt.stop_timeout)) {
 				errorf("--timeout wants seconds, e.g. 0.5, not '%s'", optarg);
 				return EXIT_USAGE;
 			}

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,17 +52,6 @@ static void usage(FILE *fp)
 		"\n"
 		"keys: q quit, s save a snapshot, Enter a group's stack and threads,\n"
 		"      c/g/u sort by count/growth/cpu, p pause, +/- refresh interval, h help\n");
-}
-
-static bool parse_seconds(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v) || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static int parse_args(int argc, char **argv, struct top *t)
