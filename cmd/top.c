@@ -245,7 +245,8 @@ int cmd_top(int argc, char **argv)
 			goto out;
 		}
 		snprintf(comm, sizeof(comm), "%s", snap->comm ? snap->comm : "?");
-		if (watch_update(w, snap, began) < 0) {
+		if ((capture_session_unchanged(session) ? watch_again(w, began) :
+		     watch_update(w, snap, began)) < 0) {
 			tui_close(tui);
 			tui = NULL;
 			errorf("out of memory");

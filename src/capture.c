@@ -108,6 +108,8 @@ struct capture_session {
 	void *uw_state;
 	struct raw_frame *buf;	/* UNWIND_MAX_FRAMES scratch frames */
 	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
+	uint64_t cpu_ns;	/* the process's CPU clock at the last start */
+	bool have_cpu;
 	bool clock_stale;	/* sched_now_ms not measured this refresh */
 	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
@@ -115,6 +117,8 @@ struct capture_session {
 	bool persistent;	/* a session of many refreshes: keep fds */
 	long max_kept_fds, kept_fds;	/* kept_fds: atomic */
 	bool need_list;		/* list the tasks in this refresh */
+	bool unchanged;		/* this refresh kept every thread unread */
+	bool unread_waits;	/* lazy_blocked left some wait unread */
 	int refreshes;
 	size_t recaptured;
 	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
@@ -788,6 +792,15 @@ static const char *work_error(const struct capture_session *c,
 	}
 }
 
+/* Session: a thread that has not run since the last refresh has waited
+ * that much longer, and its CPU time, unchanged, is known as of now. */
+static void still_waiting(const struct capture_session *c, struct thread *t)
+{
+	if (t->wait.blocked_sec >= 0)
+		t->wait.blocked_sec += c->refresh_at - c->prev_refresh_at;
+	t->cpu_at = c->refresh_at;
+}
+
 /* Session: a thread that did not run, moved from the last snapshot. */
 static void carry_over(struct capture_session *c, struct work *w,
 		       struct thread *t)
@@ -796,9 +809,7 @@ static void carry_over(struct capture_session *c, struct work *w,
 
 	*t = *old;
 	memset(old, 0, sizeof(*old));	/* now owned by the new snapshot */
-	/* It has not run since: it has waited that much longer. */
-	if (t->wait.blocked_sec >= 0)
-		t->wait.blocked_sec += c->refresh_at - c->prev_refresh_at;
+	still_waiting(c, t);
 }
 
 static double thread_age(const struct capture_session *c, const struct thread *t)
@@ -878,6 +889,7 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 			v[n++] = (struct by_age){ t->start_time, stack_key(w, t), w, t };
 	}
 	qsort(v, n, sizeof(*v), cmp_by_age);
+	c->unread_waits = false;
 	for (size_t i = 0; i < n;) {
 		double best = -1;
 		size_t j = i;
@@ -892,6 +904,7 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 				}
 				if (reads >= OLDEST_READS) {
 					t->wait.blocked_sec = BLOCKED_NOT_READ;
+					c->unread_waits = true;
 					continue;
 				}
 				reads++;
@@ -1033,6 +1046,15 @@ static int capture_all_stop(struct capture_session *c)
 	return rc;
 }
 
+/* Captured last time as far as it could be: what a thread that has not
+ * run since can keep. */
+static bool settled(const struct work *w)
+{
+	return w->state == W_CAPTURED || w->state == W_KEPT ||
+	       w->state == W_UNSAFE || w->state == W_NOSTOP ||
+	       w->state == W_FAILED;
+}
+
 /* Session: which known threads ran since the last refresh?  Runs on worker
  * threads: touches only its item. */
 static void check_job(void *arg, size_t i)
@@ -1046,10 +1068,7 @@ static void check_job(void *arg, size_t i)
 		w->state = W_GONE;
 		return;
 	}
-	bool settled = w->state == W_CAPTURED || w->state == W_KEPT ||
-		       w->state == W_UNSAFE || w->state == W_NOSTOP ||
-		       w->state == W_FAILED;
-	if (rc == 0 && w->have_runs && same_runs(&runs, &w->runs) && settled &&
+	if (rc == 0 && w->have_runs && same_runs(&runs, &w->runs) && settled(w) &&
 	    w->snap_index != NO_INDEX) {
 		w->state = W_KEPT;
 		return;
@@ -1159,12 +1178,48 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	return 0;
 }
 
-/* Phase 0 of a later refresh: what ran, what exited, what may be new. */
-static void check_known(struct capture_session *c, int nthreads)
+/* Session: when no thread ran, every thread settled last time is kept as
+ * it was, unread.  Not when one was running (state R): on a CPU without
+ * scheduler ticks its CPU time may not have been brought up to date. */
+static bool keep_all(struct capture_session *c)
 {
+	for (size_t i = 0; i < c->n; i++) {
+		const struct work *w = &c->w[i];
+		if (!settled(w) || w->snap_index == NO_INDEX || !w->have_runs ||
+		    w->st.state == 'R')
+			return false;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		c->w[i].state = W_KEPT;
+	return true;
+}
+
+/* Phase 0 of a later refresh: what ran, what exited, what may be new.
+ * quiet: the process's CPU clock has not moved since the last refresh
+ * began, so none of its threads ran since: nothing was created, exited or
+ * changed, and with the same thread count no thread is read at all. */
+static void check_known(struct capture_session *c, int nthreads, bool quiet)
+{
+	if (quiet && (size_t)nthreads == c->n && keep_all(c)) {
+		c->need_list = false;
+		c->unchanged = true;
+		return;
+	}
 	run_parallel(c->n, c->opt->jobs, check_job, c);
 	size_t gone = drop_gone(c);
 	c->need_list = gone || (size_t)nthreads != c->n;
+}
+
+/* Session, no thread ran: the last snapshot stands, a refresh later. */
+static void age_snapshot(struct capture_session *c)
+{
+	struct snapshot *snap = c->snap;
+
+	for (size_t i = 0; i < snap->nthreads; i++)
+		still_waiting(c, &snap->threads[i]);
+	snap->taken_at = (int64_t)time(NULL);
+	snap->threads_stopped = 0;
+	c->refreshes++;
 }
 
 int capture_session_refresh(struct capture_session *c,
@@ -1176,6 +1231,12 @@ int capture_session_refresh(struct capture_session *c,
 	int rc, pid = c->pid;
 
 	*out = NULL;
+	/* Before any per-thread read: see check_known(). */
+	uint64_t cpu_ns = 0;
+	bool have_cpu = proc_process_cpu_ns(pid, &cpu_ns) == 0;
+	bool quiet = have_cpu && c->have_cpu && cpu_ns == c->cpu_ns;
+	c->cpu_ns = cpu_ns;
+	c->have_cpu = have_cpu;
 	c->prev_refresh_at = c->refresh_at;
 	c->refresh_at = t0;
 	/* A first capture compares every thread with the clocks as they
@@ -1187,6 +1248,7 @@ int capture_session_refresh(struct capture_session *c,
 		c->uptime = -1;
 	c->threads_stopped = 0;
 	c->recaptured = 0;
+	c->unchanged = false;
 	memory_reset(c->mem);
 	fds_forget(c->fds);
 
@@ -1210,9 +1272,22 @@ int capture_session_refresh(struct capture_session *c,
 	if (proc_open_task_dir(pid) < 0)
 		goto exited;
 	if (c->refreshes && !c->opt->all_stop)
-		check_known(c, rc);
+		check_known(c, rc, quiet);
 	else
 		c->need_list = true;
+	if (c->unchanged) {
+		proc_close_task_dir();
+		snapshot_free(snap);
+		age_snapshot(c);
+		/* Nothing ran, but more last-run times may be read. */
+		if (c->unread_waits && fill_oldest(c, c->snap) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		c->snap->capture_ms = (now_sec() - t0) * 1000.0;
+		*out = c->snap;
+		return 0;
+	}
 	rc = c->opt->all_stop ? capture_all_stop(c) : capture_gently(c);
 	proc_close_task_dir();
 	/* Threads interrupted but not yet stopped: detach them as they stop. */
@@ -1261,6 +1336,11 @@ out_free:
 	proc_close_task_dir();
 	snapshot_free(snap);
 	return rc;
+}
+
+bool capture_session_unchanged(const struct capture_session *c)
+{
+	return c->unchanged;
 }
 
 void capture_session_complete(struct capture_session *c)

@@ -68,6 +68,12 @@ int capture_snapshot(int pid, const struct capture_options *opt,
  * exited" once it has.  *snap belongs to the session: valid until the next
  * refresh or close.  An exec of another program ends the session
  * (-ESTALE): its modules are no longer what the session knows.
+ *
+ * Before any of that, a refresh reads the process's CPU clock: when it has
+ * not moved since the last refresh began, no thread ran at all, and if
+ * the thread count is the same the last snapshot stands as it was (the
+ * same object, each wait longer by the interval) without a read per
+ * thread; capture_session_unchanged() then says so.
  */
 struct capture_session;
 
@@ -81,6 +87,8 @@ int capture_session_refresh(struct capture_session *s,
 void capture_session_complete(struct capture_session *s);
 /* Threads the last refresh captured (again): new or changed ones. */
 size_t capture_session_recaptured(const struct capture_session *s);
+/* The last refresh returned the snapshot before it, aged (see above). */
+bool capture_session_unchanged(const struct capture_session *s);
 void capture_session_close(struct capture_session *s);
 
 #endif

@@ -153,6 +153,26 @@ static int cmp_group(const void *a, const void *b)
 	return strcmp(x->signature, y->signature);
 }
 
+/* The group's longest and shortest known wait, from its members'. */
+static void group_waits(struct group *g)
+{
+	g->max_blocked_sec = -1;
+	g->min_blocked_sec = -1;
+	g->max_blocked_partial = false;
+	for (size_t i = 0; i < g->count; i++) {
+		double b = g->threads[i]->wait.blocked_sec;
+
+		if (b == BLOCKED_NOT_READ)
+			g->max_blocked_partial = true;
+		if (!(b >= 0))
+			continue;
+		if (g->max_blocked_sec < 0 || b > g->max_blocked_sec)
+			g->max_blocked_sec = b;
+		if (g->min_blocked_sec < 0 || b < g->min_blocked_sec)
+			g->min_blocked_sec = b;
+	}
+}
+
 /* Fills g from the run of n entries at e, taking the first signature. */
 static int make_group(struct group *g, struct entry *e, size_t n)
 {
@@ -163,21 +183,9 @@ static int make_group(struct group *g, struct entry *e, size_t n)
 	e[0].sig = NULL;
 	g->kind = e[0].kind;
 	g->count = n;
-	g->max_blocked_sec = -1;
-	g->min_blocked_sec = -1;
-	for (size_t i = 0; i < n; i++) {
-		double b = e[i].thread->wait.blocked_sec;
-
+	for (size_t i = 0; i < n; i++)
 		g->threads[i] = e[i].thread;
-		if (b == BLOCKED_NOT_READ)
-			g->max_blocked_partial = true;
-		if (!(b >= 0))
-			continue;
-		if (g->max_blocked_sec < 0 || b > g->max_blocked_sec)
-			g->max_blocked_sec = b;
-		if (g->min_blocked_sec < 0 || b < g->min_blocked_sec)
-			g->min_blocked_sec = b;
-	}
+	group_waits(g);
 	return 0;
 }
 
@@ -260,4 +268,10 @@ void grouping_free(struct grouping *g)
 	free(g->groups);
 	g->groups = NULL;
 	g->ngroups = 0;
+}
+
+void grouping_update_waits(struct grouping *g)
+{
+	for (size_t i = 0; i < g->ngroups; i++)
+		group_waits(&g->groups[i]);
 }

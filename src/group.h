@@ -51,5 +51,8 @@ bool thread_has_function(const struct thread *t, const char *fn);
 /* Groups snap's threads into out; returns 0 or -ENOMEM. */
 int group_snapshot(const struct snapshot *snap, struct grouping *out);
 void grouping_free(struct grouping *g);
+/* Each group's waits again from its members', after they changed in
+ * place (a capture that aged the snapshot it grouped). */
+void grouping_update_waits(struct grouping *g);
 
 #endif

@@ -32,7 +32,8 @@ struct proc_stat {
 int proc_open_task_dir(int pid);
 void proc_close_task_dir(void);
 
-/* /proc/PID/task/TID/stat, or /proc/PID/stat when tid <= 0. */
+/* /proc/PID/task/TID/stat; the leader's (TID = PID) when tid <= 0, whose
+ * utime and stime are then the leader's own, not the process's. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
 
 /* Task ids of pid, ascending, malloc'd into *tids (caller frees). */
@@ -73,6 +74,14 @@ struct proc_runs {
 };
 
 int proc_read_runs(int pid, int tid, struct proc_runs *r);
+
+/*
+ * The CPU time of the whole process in ns, all its threads ever (its POSIX
+ * process CPU clock; not from /proc, and readable without ptrace access).
+ * It moves whenever any of its threads runs at all, so an unchanged value
+ * says that none ran in between: one call instead of a read per thread.
+ */
+int proc_process_cpu_ns(int pid, uint64_t *ns);
 
 /*
  * Kept descriptors, for a caller that asks again and again (top reads

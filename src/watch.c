@@ -231,16 +231,13 @@ static void drop_stale(struct watch *w)
 	w->ngroups = kept;
 }
 
-int watch_update(struct watch *w, const struct snapshot *snap, double now)
+/* A sample of snap, whose grouping is w->grouping. */
+static int add_sample(struct watch *w, const struct snapshot *snap, double now)
 {
-	struct grouping gr;
+	const struct grouping gr = w->grouping;
 	size_t old;
-	int rc = group_snapshot(snap, &gr);
+	int rc = 0;
 
-	if (rc < 0)
-		return rc;
-	grouping_free(&w->grouping);
-	w->grouping = gr;
 	w->snap = snap;
 	w->interval = w->samples ? now - w->now : 0;
 	w->now = now;
@@ -305,6 +302,26 @@ int watch_update(struct watch *w, const struct snapshot *snap, double now)
 		w->suspects += w->groups[i].suspect != 0;
 	watch_sort(w, w->sort);
 	return 0;
+}
+
+int watch_update(struct watch *w, const struct snapshot *snap, double now)
+{
+	struct grouping gr;
+	int rc = group_snapshot(snap, &gr);
+
+	if (rc < 0)
+		return rc;
+	grouping_free(&w->grouping);
+	w->grouping = gr;
+	return add_sample(w, snap, now);
+}
+
+int watch_again(struct watch *w, double now)
+{
+	if (!w->samples)
+		return -EINVAL;
+	grouping_update_waits(&w->grouping);
+	return add_sample(w, w->snap, now);
 }
 
 static int cmp_num(double a, double b)

@@ -100,6 +100,14 @@ void watch_free(struct watch *w);
  * snap must stay valid until the next update.  Returns 0 or -ENOMEM.
  */
 int watch_update(struct watch *w, const struct snapshot *snap, double now);
+/*
+ * Adds a sample taken at now of the latest snapshot again, after a capture
+ * that found no thread had run (capture_session_unchanged): the same
+ * groups, no regrouping, their waits read again from the members' (the
+ * capture aged them in place).  Returns 0,
+ * -EINVAL before any sample, or -ENOMEM.
+ */
+int watch_again(struct watch *w, double now);
 void watch_sort(struct watch *w, enum watch_sort key);
 const char *watch_sort_name(enum watch_sort key);
 

@@ -154,6 +154,41 @@ grep -q '^kinds: .*condvar' "$TL_TMP/idle.out" || error "no kinds line with cond
 grep -Eq '^ +4 +\+0 +\+0\.0/s +condvar .* pool_wait \(leakyserver\.c:[0-9]+\)$' "$TL_TMP/idle.out" ||
 	error "no steady row of 4 condvar pool_wait threads in: $(grep pool_wait "$TL_TMP/idle.out" | head -1)"
 
+# ---- idle, then one request: refreshes that read no thread (the process's
+# CPU clock did not move) still age the waits, and the first refresh after
+# the request captures the new thread ----
+"$THREADLEAK" top -b -n 7 -d 0.5 --color=never "$server" \
+	>"$TL_TMP/wake.out" 2>"$TL_TMP/wake.err" </dev/null &
+top=$!
+register_pid "$top"
+deadline=$((SECONDS + 30))
+while (($(frames "$TL_TMP/wake.out") < 3)) && proc_alive "$top" && ((SECONDS < deadline)); do
+	tl_sleep 0.05
+done
+"$TESTDATA/client" "$PORT" 1 2>"$TL_TMP/client.err" ||
+	error "client: $(head -c 200 "$TL_TMP/client.err")"
+wait_exit "$top" 60 || error "top -b -n 7 did not end"
+((WAIT_RC == 0)) || error "top, idle then one request: $(describe_rc "$WAIT_RC"): $(first_line "$TL_TMP/wake.err")"
+recaptured=($(sed -n 's/^threadleak top:.*(\([0-9]*\) recaptured.*/\1/p' "$TL_TMP/wake.out"))
+((${#recaptured[@]} == 7)) || error "top -b -n 7 printed ${#recaptured[@]} frames"
+[ "${recaptured[1]}" = 0 ] && [ "${recaptured[2]}" = 0 ] ||
+	error "idle frames 2 and 3 recaptured threads: ${recaptured[*]}"
+[ "${recaptured[6]}" = 0 ] && ((${recaptured[3]} + ${recaptured[4]} + ${recaptured[5]} > 0)) ||
+	error "recaptured per frame: ${recaptured[*]}: expected some after the request (frame 4 on) and none at the end"
+# pool_wait's oldest wait, in seconds, frame by frame: it grows while idle
+oldest=$(awk '/^threadleak top:/ { n++ } / pool_wait \(/ && n <= 3 {
+		for (i = 1; i <= NF; i++) if ($i == "condvar") { d = $(i + 2); break }
+		sub(/^>/, "", d); m = 0
+		if (d ~ /m/) { split(d, p, "m"); m = p[1]; d = p[2] }
+		sub(/s$/, "", d); print m * 60 + d }' "$TL_TMP/wake.out" | tr '\n' ' ')
+read -r o1 o2 o3 <<<"$oldest"
+[ -n "$o3" ] && awk -v a="$o1" -v b="$o2" -v c="$o3" 'BEGIN { exit !(a < b && b < c) }' ||
+	error "pool_wait's oldest wait did not grow over the idle frames: '$oldest'"
+last=$(awk '/^threadleak top:/ { f = "" } { f = f $0 "\n" } END { printf "%s", f }' "$TL_TMP/wake.out")
+grep -Eq '^\*? +1 +\+1 .*condvar .* wait_for_reply \(leakyserver\.c:[0-9]+\)' <<<"$last" ||
+	error "the last frame has no new wait_for_reply thread: $(grep -E 'wait_for_reply|^threadleak' <<<"$last" | tr '\n' '|')"
+assert_not_stopped "$server" "after top, idle then one request"
+
 # ---- the target exits: one line, exit 0 ----
 "$THREADLEAK" top -b -d 0.2 --color=never "$server" \
 	>"$TL_TMP/exit.out" 2>"$TL_TMP/exit.err" </dev/null &
