@@ -10,6 +10,7 @@
  */
 #include "symbols.h"
 #include "classify.h"
+#include "debugcache.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -111,6 +112,29 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 	return fd;
 }
 
+/* An uncompressed copy of the module's debug file when the cache has one
+ * or can make one (debugcache.h), else the standard search.  The copy must
+ * be found first: once the standard search has opened a file, libdwfl
+ * keeps that one. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &id, &vaddr);
+
+	if (len > 0) {
+		int fd = debugcache_find(id, len, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base,
+					    file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static int set_module_userdata(Dwfl_Module *mod, void **userdata,
 			       const char *name, Dwarf_Addr start, void *arg)
 {
@@ -132,7 +156,7 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 	}
 	s->pid = pid;
 	s->callbacks.find_elf = find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = find_debuginfo;
 	s->callbacks.debuginfo_path = &debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {

@@ -15,7 +15,8 @@
 # THREADLEAK_VARIANTS (several binaries, space-separated, e.g. "./threadleak
 # build/asan/threadleak": the integration tests run once per binary, named
 # "integration/NAME [BINARY]" after the first); TL_TEST_TIMEOUT (seconds per
-# test, default 300).
+# test, default 300); THREADLEAK_CACHE_DIR (default: a directory of this
+# run's, removed at the end).
 
 set -u
 
@@ -68,7 +69,11 @@ for i in "${!binaries[@]}"; do
 done
 
 log=$(mktemp "${TMPDIR:-/tmp}/threadleak-run.XXXXXX") || exit 2
-trap 'rm -f "$log"' EXIT
+# The debug-file cache (src/debugcache.h) of this run only, shared by its
+# tests: nothing is written to the caller's home.
+cache=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-cache.XXXXXX") || exit 2
+export THREADLEAK_CACHE_DIR=${THREADLEAK_CACHE_DIR:-$cache}
+trap 'rm -f "$log"; rm -rf "$cache"' EXIT
 
 passed=0 failed=0 skipped=0 matched=0
 for i in "${!tests[@]}"; do
