@@ -80,6 +80,7 @@ struct work {
 	double runs_at;		/* when it was read (now_sec) */
 	bool have_runs;
 	int runs_fd;		/* session: schedstat kept open, or -1 */
+	uint64_t key;		/* stack_key() once captured */
 	size_t snap_index;	/* session: its thread in the last snapshot */
 	struct raw_frame *prev_raw;	/* session: the last capture's stack */
 	int nprev;
@@ -118,6 +119,10 @@ struct capture_session {
 	long max_kept_fds, kept_fds;	/* kept_fds: atomic */
 	bool need_list;		/* list the tasks in this refresh */
 	bool unchanged;		/* this refresh kept every thread unread */
+	bool all_settled;	/* the last snapshot has every known thread,
+				   each settled, none running (state R: on
+				   a CPU without scheduler ticks its CPU
+				   time may lag); see check_known() */
 	bool unread_waits;	/* lazy_blocked left some wait unread */
 	int refreshes;
 	size_t recaptured;
@@ -793,11 +798,17 @@ static const char *work_error(const struct capture_session *c,
 }
 
 /* Session: a thread that has not run since the last refresh has waited
- * that much longer, and its CPU time, unchanged, is known as of now. */
-static void still_waiting(const struct capture_session *c, struct thread *t)
+ * that much longer. */
+static void waited_longer(const struct capture_session *c, struct thread *t)
 {
 	if (t->wait.blocked_sec >= 0)
 		t->wait.blocked_sec += c->refresh_at - c->prev_refresh_at;
+}
+
+/* ... and its CPU time, unchanged, is known as of now. */
+static void still_waiting(const struct capture_session *c, struct thread *t)
+{
+	waited_longer(c, t);
 	t->cpu_at = c->refresh_at;
 }
 
@@ -886,7 +897,7 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 			continue;
 		struct thread *t = &snap->threads[w->snap_index];
 		if (waits(t))
-			v[n++] = (struct by_age){ t->start_time, stack_key(w, t), w, t };
+			v[n++] = (struct by_age){ t->start_time, w->key, w, t };
 	}
 	qsort(v, n, sizeof(*v), cmp_by_age);
 	c->unread_waits = false;
@@ -919,13 +930,24 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 	return 0;
 }
 
+/* Captured last time as far as it could be: what a thread that has not
+ * run since can keep. */
+static bool settled(const struct work *w)
+{
+	return w->state == W_CAPTURED || w->state == W_KEPT ||
+	       w->state == W_UNSAFE || w->state == W_NOSTOP ||
+	       w->state == W_FAILED;
+}
+
 /* Phase 7: the snapshot proper, threads in tid order. */
 static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 {
 	int rc = 0;
 
+	c->all_settled = true;
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		struct work *w = &c->w[i];
+		c->all_settled &= settled(w) && w->have_runs && w->st.state != 'R';
 		if (w->state == W_GONE || w->state == W_NEW)
 			continue;
 		struct thread *t = snapshot_add_thread(snap);
@@ -969,6 +991,7 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		if (t->partial)
 			snap->partial = true;
 		describe_wait(c, w, t);
+		w->key = stack_key(w, t);
 	}
 	return rc;
 }
@@ -1044,15 +1067,6 @@ static int capture_all_stop(struct capture_session *c)
 		rc = capture_stopped(c);
 	release_all(c);
 	return rc;
-}
-
-/* Captured last time as far as it could be: what a thread that has not
- * run since can keep. */
-static bool settled(const struct work *w)
-{
-	return w->state == W_CAPTURED || w->state == W_KEPT ||
-	       w->state == W_UNSAFE || w->state == W_NOSTOP ||
-	       w->state == W_FAILED;
 }
 
 /* Session: which known threads ran since the last refresh?  Runs on worker
@@ -1178,29 +1192,13 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	return 0;
 }
 
-/* Session: when no thread ran, every thread settled last time is kept as
- * it was, unread.  Not when one was running (state R): on a CPU without
- * scheduler ticks its CPU time may not have been brought up to date. */
-static bool keep_all(struct capture_session *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		const struct work *w = &c->w[i];
-		if (!settled(w) || w->snap_index == NO_INDEX || !w->have_runs ||
-		    w->st.state == 'R')
-			return false;
-	}
-	for (size_t i = 0; i < c->n; i++)
-		c->w[i].state = W_KEPT;
-	return true;
-}
-
 /* Phase 0 of a later refresh: what ran, what exited, what may be new.
  * quiet: the process's CPU clock has not moved since the last refresh
  * began, so none of its threads ran since: nothing was created, exited or
  * changed, and with the same thread count no thread is read at all. */
 static void check_known(struct capture_session *c, int nthreads, bool quiet)
 {
-	if (quiet && (size_t)nthreads == c->n && keep_all(c)) {
+	if (quiet && (size_t)nthreads == c->n && c->all_settled) {
 		c->need_list = false;
 		c->unchanged = true;
 		return;
@@ -1210,13 +1208,15 @@ static void check_known(struct capture_session *c, int nthreads, bool quiet)
 	c->need_list = gone || (size_t)nthreads != c->n;
 }
 
-/* Session, no thread ran: the last snapshot stands, a refresh later. */
+/* Session, no thread ran: the last snapshot stands, a refresh later.
+ * Only the waits change; the CPU times' read times do not (the watch
+ * knows they still hold). */
 static void age_snapshot(struct capture_session *c)
 {
 	struct snapshot *snap = c->snap;
 
 	for (size_t i = 0; i < snap->nthreads; i++)
-		still_waiting(c, &snap->threads[i]);
+		waited_longer(c, &snap->threads[i]);
 	snap->taken_at = (int64_t)time(NULL);
 	snap->threads_stopped = 0;
 	c->refreshes++;

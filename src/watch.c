@@ -113,11 +113,15 @@ static double *thread_shares(struct watch *w, const struct snapshot *snap)
 			w->ticks[j].start_time == t->start_time ? &w->ticks[j] : NULL;
 		if (!w->samples || w->interval <= 0)
 			continue;
-		if (p && t->cpu_at > p->cpu_at && p->cpu_at > 0)
-			share[i] = ((double)t->cpu_ns - (double)p->cpu_ns) / 1e9 /
-				   (t->cpu_at - p->cpu_at);
-		else if (p && t->cpu_at == p->cpu_at)
+		/* Known unchanged until then (watch_again): it ran since. */
+		double from = p ? p->cpu_at : 0;
+		if (from > 0 && w->unchanged_at > from)
+			from = w->unchanged_at;
+		if (p && t->cpu_at == p->cpu_at)
 			share[i] = 0;	/* not read again: it did not run */
+		else if (p && t->cpu_at > from && from > 0)
+			share[i] = ((double)t->cpu_ns - (double)p->cpu_ns) / 1e9 /
+				   (t->cpu_at - from);
 		else if (p)
 			share[i] = (double)(ticks - p->ticks) / tck / w->interval;
 		else	/* born since the last sample */
@@ -231,22 +235,20 @@ static void drop_stale(struct watch *w)
 	w->ngroups = kept;
 }
 
-/* A sample of snap, whose grouping is w->grouping. */
-static int add_sample(struct watch *w, const struct snapshot *snap, double now)
+/* A sample of snap, whose grouping is w->grouping; share: each thread's
+ * CPU share (owned), NULL when none ran; same: snap is the last sample's
+ * snapshot, its threads unchanged. */
+static int add_sample(struct watch *w, const struct snapshot *snap, double now,
+		      double *share, bool same)
 {
 	const struct grouping gr = w->grouping;
 	size_t old;
 	int rc = 0;
 
 	w->snap = snap;
-	w->interval = w->samples ? now - w->now : 0;
 	w->now = now;
 	if (!w->samples)
 		w->started = now;
-
-	double *share = thread_shares(w, snap);
-	if (!share)
-		return -ENOMEM;
 
 	w->threads = snap->nthreads;
 	if (!w->samples)
@@ -255,9 +257,11 @@ static int add_sample(struct watch *w, const struct snapshot *snap, double now)
 		memmove(w->times, w->times + 1, (WATCH_HISTORY - 1) * sizeof(*w->times));
 	w->times[w->ntrend == WATCH_HISTORY ? WATCH_HISTORY - 1 : w->ntrend] = now;
 	push(w->trend, &w->ntrend, snap->nthreads);
-	memset(w->kinds, 0, sizeof(w->kinds));
-	for (size_t i = 0; i < snap->nthreads; i++)
-		w->kinds[snap->threads[i].wait.kind]++;
+	if (!same) {
+		memset(w->kinds, 0, sizeof(w->kinds));
+		for (size_t i = 0; i < snap->nthreads; i++)
+			w->kinds[snap->threads[i].wait.kind]++;
+	}
 
 	/* Match this sample's groups to the known ones. */
 	if (w->ngroups)
@@ -289,7 +293,7 @@ static int add_sample(struct watch *w, const struct snapshot *snap, double now)
 	free(seen);
 
 	w->cpu = 0;
-	for (size_t i = 0; i < snap->nthreads; i++)
+	for (size_t i = 0; share && i < snap->nthreads; i++)
 		w->cpu += share[i];
 	free(share);
 	if (rc < 0)
@@ -313,7 +317,12 @@ int watch_update(struct watch *w, const struct snapshot *snap, double now)
 		return rc;
 	grouping_free(&w->grouping);
 	w->grouping = gr;
-	return add_sample(w, snap, now);
+	w->interval = w->samples ? now - w->now : 0;
+	double *share = thread_shares(w, snap);
+	if (!share)
+		return -ENOMEM;
+	w->unchanged_at = 0;
+	return add_sample(w, snap, now, share, false);
 }
 
 int watch_again(struct watch *w, double now)
@@ -321,7 +330,10 @@ int watch_again(struct watch *w, double now)
 	if (!w->samples)
 		return -EINVAL;
 	grouping_update_waits(&w->grouping);
-	return add_sample(w, w->snap, now);
+	w->interval = now - w->now;
+	/* Every thread's CPU time was as in w->ticks at now. */
+	w->unchanged_at = now;
+	return add_sample(w, w->snap, now, NULL, true);
 }
 
 static int cmp_num(double a, double b)

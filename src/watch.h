@@ -90,6 +90,7 @@ struct watch {
 	enum watch_sort sort;
 	struct watch_thread_cpu *ticks;	/* last sample's per-thread ticks */
 	size_t nticks;
+	double unchanged_at;		/* ticks still true then (watch_again) */
 };
 
 /* An empty watch; NULL on allocation failure. */
