@@ -20,7 +20,10 @@
  * through a descriptor kept open (one pread); a thread whose count did not
  * move has not run, so its stack, wait and frames are carried over to the
  * new snapshot as they were, untouched.  Tasks are listed again only when
- * a thread exited or the thread count moved.
+ * a thread exited or the thread count moved.  Before phase 0, one read of
+ * the process's CPU clock: when it has not moved since the last refresh
+ * began, no thread ran and the count is the same, the last snapshot
+ * stands (aged) and no thread is read at all.
  * With all_stop, phase 3-5 become: seize every thread (re-listing until no
  * new one appears), unwind each from its registers, release all together.
  * Per-thread working state lives in struct work until it becomes a
@@ -54,6 +57,8 @@
 #define OLDEST_SLACK_SEC 0.5	/* lazy_blocked: a group's oldest wait is
 				   exact to within this */
 #define OLDEST_READS 16		/* lazy_blocked: reads per stack a refresh */
+#define CLOCK_RETRY 8		/* a busy process's CPU clock: refreshes
+				   between two tries */
 
 enum work_state {
 	W_NEW,			/* listed, not observed yet */
@@ -111,6 +116,7 @@ struct capture_session {
 	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
 	uint64_t cpu_ns;	/* the process's CPU clock at the last start */
 	bool have_cpu;
+	int clock_misses;	/* refreshes in a row the clock moved */
 	bool clock_stale;	/* sched_now_ms not measured this refresh */
 	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
@@ -1231,10 +1237,16 @@ int capture_session_refresh(struct capture_session *c,
 	int rc, pid = c->pid;
 
 	*out = NULL;
-	/* Before any per-thread read: see check_known(). */
+	/* Before any per-thread read: see check_known().  The clock sums
+	 * every thread's CPU time, a walk over them in the kernel that can
+	 * cost as much as reading each one: a process that keeps running
+	 * (two misses in a row) is asked again only every few refreshes. */
 	uint64_t cpu_ns = 0;
-	bool have_cpu = proc_process_cpu_ns(pid, &cpu_ns) == 0;
+	bool ask = c->clock_misses < 2 || c->refreshes % CLOCK_RETRY >= CLOCK_RETRY - 2;
+	bool have_cpu = ask && proc_process_cpu_ns(pid, &cpu_ns) == 0;
 	bool quiet = have_cpu && c->have_cpu && cpu_ns == c->cpu_ns;
+	if (have_cpu && c->have_cpu)
+		c->clock_misses = quiet ? 0 : c->clock_misses + 1;
 	c->cpu_ns = cpu_ns;
 	c->have_cpu = have_cpu;
 	c->prev_refresh_at = c->refresh_at;
