@@ -20,7 +20,8 @@ LIBOBJ := $(SRC:src/%.c=build/src/%.o)
 ASAN_OBJ := $(OBJ:build/%=build/asan/%)
 ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
-TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0
+TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
+	testdata/libtlplugin.so
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -52,6 +53,12 @@ testdata/%: testdata/%.c testdata/testdata.h
 
 testdata/cmocka_leak: testdata/cmocka_leak.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $< $(shell pkg-config --cflags --libs cmocka)
+
+testdata/dlopener: testdata/dlopener.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $< -ldl
+
+testdata/libtlplugin.so: testdata/plugin/tlplugin.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -pthread -shared -fPIC -o $@ $<
 
 testdata/waits-O0: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<

@@ -372,6 +372,10 @@ static int unwind_regs(struct capture_session *c, struct work *w)
 	bool complete;
 	int n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
 			      UNWIND_MAX_FRAMES, &complete);
+	/* Stopped in code of no module we know: one mapped since (dlopen)? */
+	if (!complete && n > 0 && symbols_cover(c->sym, c->buf[n - 1].pc))
+		n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
+				  UNWIND_MAX_FRAMES, &complete);
 	return keep_frames(c, w, n, complete);
 }
 

@@ -354,6 +354,10 @@ static void on_thread_created(void *arg)
 	regs.valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
 	int n = p->uw->unwind(t->uw, q->tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
 			      &complete);
+	/* Stopped in code of no module known: one mapped since (dlopen)? */
+	if (!complete && n > 0 && symbols_cover(t->sym, p->buf[n].pc))
+		n = p->uw->unwind(t->uw, q->tid, &regs, p->buf + 1,
+				  ORIGIN_FRAMES - 1, &complete);
 	if (n <= 0)
 		return;
 	p->buf[1].return_address = true;

@@ -44,7 +44,13 @@ struct symbolizer {
 	Dwfl_Callbacks callbacks;
 	struct sym_entry *table;
 	size_t cap, count;	/* open addressing, cap a power of two */
+	int reports;		/* times the memory map was read */
+	uint64_t *nomod;	/* pages a fresh read left in no module */
+	size_t nnomod, nomodcap;
 };
+
+#define MAX_REPORTS 64		/* symbols_cover(): reads of the map, at most */
+#define NOMOD_MAX 4096		/* pages remembered as outside any module */
 
 static char *debuginfo_path;
 
@@ -145,6 +151,20 @@ static int set_module_userdata(Dwfl_Module *mod, void **userdata,
 	return DWARF_CB_OK;
 }
 
+/* (Re)reads the process's memory map: its modules.  Modules already
+ * known and still mapped are kept as they are (their ELF and DWARF stay
+ * loaded); unmapped ones are dropped.  0, or what dwfl_linux_proc_report
+ * returned. */
+static int report(struct symbolizer *s)
+{
+	dwfl_report_begin(s->dwfl);
+	int rc = dwfl_linux_proc_report(s->dwfl, s->pid);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	dwfl_getmodules(s->dwfl, set_module_userdata, s, 0);
+	s->reports++;
+	return rc;
+}
+
 struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -164,9 +184,7 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
-	dwfl_report_begin(s->dwfl);
-	rc = dwfl_linux_proc_report(s->dwfl, pid);
-	dwfl_report_end(s->dwfl, NULL, NULL);
+	rc = report(s);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot read the memory map of %d: %s", pid,
 			 rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
@@ -174,7 +192,6 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
-	dwfl_getmodules(s->dwfl, set_module_userdata, s, 0);
 	return s;
 }
 
@@ -192,14 +209,23 @@ static void free_entry(struct sym_entry *e)
 	free(e->lines);
 }
 
-void symbols_close(struct symbolizer *s)
+/* Empties the address cache (its entries point at module names). */
+static void forget_all(struct symbolizer *s)
 {
-	if (!s)
-		return;
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->table[i].used)
 			free_entry(&s->table[i]);
 	free(s->table);
+	s->table = NULL;
+	s->cap = s->count = 0;
+}
+
+void symbols_close(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	forget_all(s);
+	free(s->nomod);
 	dwfl_end(s->dwfl);
 	free(s);
 }
@@ -403,5 +429,32 @@ bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
 		if (strcmp(fn, entries[i]) == 0)
 			return true;
+	return false;
+}
+
+static bool known_nomod(const struct symbolizer *s, uint64_t page)
+{
+	for (size_t i = 0; i < s->nnomod; i++)
+		if (s->nomod[i] == page)
+			return true;
+	return false;
+}
+
+bool symbols_cover(struct symbolizer *s, uint64_t pc)
+{
+	uint64_t page = pc >> 12;
+
+	if (dwfl_addrmodule(s->dwfl, pc))
+		return false;	/* known: nothing new to learn */
+	if (known_nomod(s, page) || s->reports >= MAX_REPORTS)
+		return false;
+	report(s);
+	/* Modules may have gone too: no cached entry may outlive its name. */
+	forget_all(s);
+	if (dwfl_addrmodule(s->dwfl, pc))
+		return true;
+	if (s->nnomod < NOMOD_MAX &&
+	    grow_array(&s->nomod, &s->nomodcap, s->nnomod + 1, sizeof(*s->nomod)) == 0)
+		s->nomod[s->nnomod++] = page;
 	return false;
 }

@@ -36,4 +36,14 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
  */
 bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f);
 
+/*
+ * For an unwinding that stopped at pc: when pc is in no known module, the
+ * process may have mapped code since its modules were read (dlopen).
+ * Reads them again (never again for a page a fresh read already left
+ * outside every module, as JIT code is; 64 times at most) and
+ * returns true when pc now has a module: unwind again.  Invalidates what
+ * symbols_resolve() cached, never the frames it gave.
+ */
+bool symbols_cover(struct symbolizer *s, uint64_t pc);
+
 #endif
