@@ -710,7 +710,10 @@ The second section runs `threadleak top -b -n 10 -d 1 PID` (ten frames, one
 second apart, BENCH_TOP_FRAMES) on `bench/target N idle`: the same target but
 without the two spinners, so every thread is blocked and the target itself
 uses no CPU.  Three runs (BENCH_REPEAT) per size, on the same process, and
-as many of `-n 1`, the first full capture alone.
+as many of `-n 1`, the first full capture alone.  threadleak's cache of
+uncompressed debug files (THREADLEAK_CACHE_DIR, in its default place) is
+used as a user's would be: made by the first run that needs libc's (once
+per machine), mapped by the later ones.
 
 Columns:
 
