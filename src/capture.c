@@ -1003,6 +1003,8 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		describe_wait(c, w, t);
 		w->key = stack_key(w, t);
 	}
+	if (rc < 0)
+		c->all_settled = false;	/* this snapshot will not be kept */
 	return rc;
 }
 
