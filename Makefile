@@ -8,7 +8,9 @@ PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# C++ names are demangled with libstdc++'s __cxa_demangle, as elfutils does:
+# the runtime library alone (always installed on Debian), no C++ headers.
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6
 ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -21,7 +23,7 @@ ASAN_OBJ := $(OBJ:build/%=build/asan/%)
 ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
-	testdata/libtlplugin.so
+	testdata/libtlplugin.so testdata/cxxleak
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -59,6 +61,9 @@ testdata/dlopener: testdata/dlopener.c testdata/testdata.h
 
 testdata/libtlplugin.so: testdata/plugin/tlplugin.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -shared -fPIC -o $@ $<
+
+testdata/cxxleak: testdata/cxxleak.cc testdata/testdata.h
+	g++ -g -O2 -Wall -Wextra -pthread -o $@ $<
 
 testdata/waits-O0: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<

@@ -23,6 +23,7 @@ have_pc ncursesw || need libncurses-dev
 if [ "$what" = test ] || [ "$what" = bench ]; then
 	have_pc cmocka || need libcmocka-dev
 	command -v jq >/dev/null 2>&1 || need jq
+	command -v g++ >/dev/null 2>&1 || need g++	# testdata/cxxleak
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb

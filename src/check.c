@@ -393,19 +393,12 @@ static struct origin *origin_of_thread(struct priv *p, struct target *t, int tid
 	return NULL;
 }
 
-static bool top_is(const struct thread *t, const char *fn)
-{
-	const struct frame *f = thread_top_frame(t);
-
-	return f && f->function && strcmp(f->function, fn) == 0;
-}
-
 static bool ignored(const struct check *c, const struct thread *t,
 		    const struct thread *created_by)
 {
 	for (size_t i = 0; i < c->nfilters; i++) {
 		const struct check_filter *f = &c->filters[i];
-		if ((f->kind == CHECK_IGNORE_TOP && top_is(t, f->function)) ||
+		if ((f->kind == CHECK_IGNORE_TOP && thread_top_is(t, f->function)) ||
 		    (f->kind == CHECK_IGNORE && thread_has_function(t, f->function)) ||
 		    (f->kind == CHECK_IGNORE_CREATED_BY &&
 		     thread_has_function(created_by, f->function)))

@@ -159,9 +159,7 @@ bool diff_has_function(const struct diff_group *g, const char *fn)
 
 bool diff_top_is(const struct diff_group *g, const char *fn)
 {
-	const struct frame *f = thread_top_frame(diff_example(g));
-
-	return f && f->function && strcmp(f->function, fn) == 0;
+	return thread_top_is(diff_example(g), fn);
 }
 
 void diff_filter(struct diff *d, const struct diff_filter *f)

@@ -56,12 +56,35 @@ const struct frame *thread_own_frame(const struct snapshot *snap,
 	return f ? f : t->nframes ? &t->frames[0] : NULL;
 }
 
+bool function_is(const char *name, const char *fn)
+{
+	size_t len = strlen(fn);
+
+	if (!name || !len)
+		return false;
+	for (const char *p = name; (p = strstr(p, fn)); p++) {
+		char after = p[len];
+		if ((p == name || p[-1] == ' ') &&
+		    (after == '\0' || after == '(' || after == '<' ||
+		     after == ' ' || after == '.'))
+			return true;
+	}
+	return false;
+}
+
 bool thread_has_function(const struct thread *t, const char *fn)
 {
 	for (size_t i = 0; i < t->nframes; i++)
-		if (t->frames[i].function && strcmp(t->frames[i].function, fn) == 0)
+		if (function_is(t->frames[i].function, fn))
 			return true;
 	return false;
+}
+
+bool thread_top_is(const struct thread *t, const char *fn)
+{
+	const struct frame *f = thread_top_frame(t);
+
+	return f && function_is(f->function, fn);
 }
 
 /*

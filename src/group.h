@@ -45,8 +45,18 @@ char *stack_signature(const struct thread *t);
 const struct frame *thread_top_frame(const struct thread *t);
 const struct frame *thread_own_frame(const struct snapshot *snap,
 				     const struct thread *t);
-/* Whether some frame of t's stack is the function fn. */
+/*
+ * Whether a frame's function name is fn: the same, or fn without what a
+ * compiler or demangler adds around it: a C++ return type before, a
+ * parameter list, template arguments or a clone suffix (".isra.0",
+ * " [clone .isra.0]") after.  "app::Worker::run" is
+ * "app::Worker::run(int) [clone .isra.0]"; "run" is not (qualify it).
+ */
+bool function_is(const char *name, const char *fn);
+/* Whether some frame of t's stack is the function fn (function_is). */
 bool thread_has_function(const struct thread *t, const char *fn);
+/* Whether t's top frame (thread_top_frame) is the function fn. */
+bool thread_top_is(const struct thread *t, const char *fn);
 
 /* Groups snap's threads into out; returns 0 or -ENOMEM. */
 int group_snapshot(const struct snapshot *snap, struct grouping *out);

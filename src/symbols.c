@@ -251,17 +251,54 @@ static int add_line(struct sym_entry *e, const char *function,
 	return 0;
 }
 
-static const char *die_name(Dwarf_Die *die)
+/* libstdc++'s demangler, the one elfutils and gdb's libiberty agree with;
+ * C linkage, declared here to keep C++ headers out. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/*
+ * A C++ (Itanium ABI) name demangled, malloc'd: "_ZN3app6Worker3runEv.isra.0"
+ * -> "app::Worker::run() [clone .isra.0]"; NULL for anything else (C names,
+ * a symbol version "@..." is dropped first).
+ */
+static char *demangle(const char *name)
+{
+	char buf[1024];
+	int status;
+
+	if (!name || strncmp(name, "_Z", 2) != 0)
+		return NULL;
+	size_t n = strcspn(name, "@");
+	if (n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	char *out = __cxa_demangle(buf, NULL, NULL, &status);
+	if (status != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A DIE's name as gdb shows it: its linkage name demangled (qualified,
+ * with parameters) when it has one, else its plain name; malloc'd.
+ * Inlined and out-of-line instances name their abstract origin. */
+static char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
-	const char *name = dwarf_diename(die);
+	const char *name;
 
-	if (name)
-		return name;
-	/* Inlined and out-of-line instances name their abstract origin. */
-	if (dwarf_attr_integrate(die, DW_AT_name, &attr))
-		return dwarf_formstring(&attr);
-	return NULL;
+	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
+	    (name = dwarf_formstring(&attr))) {
+		char *d = demangle(name);
+		if (d)
+			return d;
+	}
+	name = dwarf_diename(die);
+	if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr))
+		name = dwarf_formstring(&attr);
+	return name ? strdup(name) : NULL;
 }
 
 /* File name for a DW_AT_call_file index of the CU. */
@@ -319,24 +356,32 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
 	bool have_function = false;
 
+	/* The function itself: its ELF symbol demangled names it as gdb
+	 * does, clone suffix included ("[clone .isra.0]"). */
+	char *symdemangled = demangle(symname);
+	if (symdemangled)
+		symname = symdemangled;
 	for (int i = 0; i < nscopes && rc == 0; i++) {
 		Dwarf_Die *sc = &scopes[i];
 		int tag = dwarf_tag(sc);
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;
-		const char *name = die_name(sc);
+		char *name = tag == DW_TAG_subprogram && symdemangled ? NULL : die_name(sc);
 		if (tag == DW_TAG_subprogram) {
 			rc = add_line(e, name ? name : symname, file, line, false);
+			free(name);
 			have_function = true;
 			break;
 		}
 		rc = add_line(e, name, file, line, true);
+		free(name);
 		file = call_file(cudie, sc);
 		line = call_line(sc);
 	}
 	free(scopes);
 	if (rc == 0 && !have_function)
 		rc = add_line(e, symname, file, line, false);
+	free(symdemangled);
 	/* ELF names may carry a symbol version: "pthread_cond_wait@@GLIBC_2.3.2". */
 	for (int i = 0; i < e->nlines; i++) {
 		char *at = e->lines[i].function ? strchr(e->lines[i].function, '@') : NULL;

@@ -392,6 +392,28 @@ static void test_ten_thousand(void **state)
 	snapshot_free(snap);
 }
 
+static void test_function_is(void **state)
+{
+	(void)state;
+	/* the same, and what compilers and demanglers add around a name */
+	assert_true(function_is("worker", "worker"));
+	assert_true(function_is("worker.constprop.0", "worker"));
+	assert_true(function_is("app::Worker::run(int) [clone .isra.0]", "app::Worker::run"));
+	assert_true(function_is("app::Worker::run(int) [clone .isra.0]",
+				"app::Worker::run(int) [clone .isra.0]"));
+	assert_true(function_is("void std::condition_variable::wait<F>(std::unique_lock<std::mutex>&, F)",
+				"std::condition_variable::wait"));
+	assert_true(function_is("app::Queue<int>::pop()", "app::Queue<int>::pop"));
+	/* not a part of another name, nor an unqualified member */
+	assert_false(function_is("worker_main", "worker"));
+	assert_false(function_is("my_worker", "worker"));
+	assert_false(function_is("app::Worker::run()", "run"));
+	assert_false(function_is("app::Worker::run()", "Worker::run"));
+	assert_false(function_is("f(worker)", "worker"));
+	assert_false(function_is(NULL, "worker"));
+	assert_false(function_is("worker", ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_blocked_bounds),
 		cmocka_unit_test(test_empty_snapshot),
 		cmocka_unit_test(test_ten_thousand),
+		cmocka_unit_test(test_function_is),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
