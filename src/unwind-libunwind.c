@@ -19,9 +19,15 @@
 #include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+/* A module is known by its Dwfl_Module, start and name together: the
+ * modules can be read again (symbols_cover(), after a dlopen), and a
+ * module unmapped since may leave its pointer to a new one elsewhere. */
 struct module_upt {
 	Dwfl_Module *mod;
+	Dwarf_Addr low;
+	char *name;
 	void *upt;
 };
 
@@ -41,20 +47,27 @@ static __thread struct libunwind_state *current;
 static void *upt_for(struct libunwind_state *s, unw_word_t ip)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, ip);
+	Dwarf_Addr low;
+	const char *name;
 
-	if (!mod)
+	if (!mod || !(name = dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL,
+					      NULL, NULL)))
 		return s->upt;
 	for (size_t i = 0; i < s->nmods; i++)
-		if (s->mods[i].mod == mod)
+		if (s->mods[i].mod == mod && s->mods[i].low == low &&
+		    strcmp(s->mods[i].name, name) == 0)
 			return s->mods[i].upt;
 	struct module_upt *n = realloc(s->mods, (s->nmods + 1) * sizeof(*n));
 	if (!n)
 		return s->upt;
 	s->mods = n;
-	n[s->nmods].mod = mod;
-	n[s->nmods].upt = _UPT_create(s->pid);
-	if (!n[s->nmods].upt)
+	n[s->nmods] = (struct module_upt){ mod, low, strdup(name), _UPT_create(s->pid) };
+	if (!n[s->nmods].name || !n[s->nmods].upt) {
+		free(n[s->nmods].name);
+		if (n[s->nmods].upt)
+			_UPT_destroy(n[s->nmods].upt);
 		return s->upt;
+	}
 	return n[s->nmods++].upt;
 }
 
@@ -233,8 +246,10 @@ static void libunwind_close(void *state)
 
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nmods; i++)
+	for (size_t i = 0; i < s->nmods; i++) {
 		_UPT_destroy(s->mods[i].upt);
+		free(s->mods[i].name);
+	}
 	free(s->mods);
 	_UPT_destroy(s->upt);
 	unw_destroy_addr_space(s->as);
