@@ -1246,9 +1246,11 @@ int capture_session_refresh(struct capture_session *c,
 	/* Before any per-thread read: see check_known().  The clock sums
 	 * every thread's CPU time, a walk over them in the kernel that can
 	 * cost as much as reading each one: a process that keeps running
-	 * (two misses in a row) is asked again only every few refreshes. */
+	 * (two misses in a row) is asked again only every few refreshes,
+	 * and a single capture (snapshot) never asks. */
 	uint64_t cpu_ns = 0;
-	bool ask = c->clock_misses < 2 || c->refreshes % CLOCK_RETRY >= CLOCK_RETRY - 2;
+	bool ask = c->persistent && !c->opt->all_stop &&
+		   (c->clock_misses < 2 || c->refreshes % CLOCK_RETRY >= CLOCK_RETRY - 2);
 	bool have_cpu = ask && proc_process_cpu_ns(pid, &cpu_ns) == 0;
 	bool quiet = have_cpu && c->have_cpu && cpu_ns == c->cpu_ns;
 	if (have_cpu && c->have_cpu)
