@@ -10,10 +10,12 @@
  * it is unwound from its /proc/TID/syscall line like any blocked thread.
  * Only what cannot wait is done while it waits: its sp and pc (a pread on
  * a kept descriptor: few threads create threads, again and again) and a
- * copy of its stack pages (one process_vm_readv into the memory cache).
- * The unwind runs from that copy once it has been let go on, while it
- * gets on with its work; the symbolizer and unwinder of a process are
- * opened then, at its first thread creation, not before it may go on.
+ * copy of its stack pages (one process_vm_readv).  It is then let go on,
+ * woken on our CPU, so the rest waits for a worker thread (workqueue.h):
+ * the unwind of that copy, and the opening of a process's symbolizer and
+ * unwinder at its first thread creation.  Origins, targets and the unwind
+ * scratch belong to that worker; the supervisor's thread touches them
+ * only after draining the queue (an exit, an exec, the end).
  *
  * The new thread has no id yet: its origin (the creator's raw pcs) is
  * keyed by where the kernel will write that id, glibc's pthread
@@ -34,6 +36,7 @@
 #include "proc.h"
 #include "unwind.h"
 #include "util.h"
+#include "workqueue.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -45,6 +48,9 @@
 
 #define ORIGIN_FRAMES 48	/* frames kept of a creating stack */
 #define CREATOR_STACK (16 * 1024)	/* stack bytes copied from sp */
+#define CREATOR_PAGES (CREATOR_STACK / MEM_PAGE + 1)	/* that many, from sp's page */
+#define QUEUED 64		/* creations copied, waiting to be unwound */
+_Static_assert(CREATOR_PAGES <= MEM_COPY_PAGES, "one process_vm_readv");
 #define SYSCALL_FDS 64		/* creating threads' kept descriptors */
 
 struct origin {
@@ -70,12 +76,13 @@ struct syscall_fd {
 	int pid, tid, fd;
 };
 
-/* The creation being recorded: what was read while the creator waited. */
-struct pending {
-	bool set;
-	bool have_stack;	/* sp, pc, ra read and its stack copied */
+/* A creation, as read while the creator waited: the queue's item. */
+struct creation {
 	int pid, tid;
-	uint64_t settid, sp, pc, ra;
+	uint64_t settid;
+	uint64_t sp, pc;
+	long stack_len;		/* bytes of stack copied, from sp's page; 0: none */
+	unsigned char stack[CREATOR_PAGES * MEM_PAGE];
 };
 
 struct priv {
@@ -85,9 +92,10 @@ struct priv {
 	size_t cap, count;
 	struct target *targets;
 	size_t ntargets, tcap;
-	struct syscall_fd scfds[SYSCALL_FDS];
-	struct pending pending;
-	struct raw_frame buf[ORIGIN_FRAMES];
+	struct syscall_fd scfds[SYSCALL_FDS];	/* the supervisor's */
+	struct workqueue *queue;
+	struct creation *cur;	/* being filled while its creator waits */
+	struct raw_frame buf[ORIGIN_FRAMES];	/* the worker's */
 };
 
 /* ---- origins by (pid, descriptor address) ---- */
@@ -298,65 +306,76 @@ static int creator_syscall(struct priv *p, int pid, int tid, struct proc_syscall
 
 /* ---- supervisor callbacks ---- */
 
-/* While the creator waits: its sp, pc and return address, and a copy of
- * its stack pages in the memory cache. */
+/* While the creator waits: its sp and pc, and a copy of its stack pages. */
 static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 {
 	struct priv *p = arg;
-	struct pending *q = &p->pending;
 	struct proc_syscall sc;
 
 	p->c->threads_seen++;
-	*q = (struct pending){ .pid = pid, .tid = tid, .settid = settid };
 	if (!settid)
 		return;	/* no way to tell later which thread it made */
-	q->set = true;
-	struct target *t = target_get(p, pid);
+	struct creation *k = workqueue_next(p->queue);
+	/* Field by field: the stack copy need not be cleared. */
+	k->pid = pid;
+	k->tid = tid;
+	k->settid = settid;
+	k->stack_len = 0;
+	p->cur = k;
 	/* It waits in the call: blocked, its stack still. */
-	if (!t || t->failed || creator_syscall(p, pid, tid, &sc) < 0 ||
-	    sc.running || !sc.sp)
+	if (creator_syscall(p, pid, tid, &sc) < 0 || sc.running || !sc.sp)
+		return;
+	long got = memory_copy_pages(pid, sc.sp, CREATOR_STACK, k->stack);
+	if (got < (long)(sc.sp % MEM_PAGE) + 8)
+		return;	/* not even the return address */
+	k->sp = sc.sp;
+	k->pc = sc.pc;
+	k->stack_len = got;
+}
+
+/* Once it went on: the worker unwinds the copy. */
+static void on_thread_created(void *arg)
+{
+	struct priv *p = arg;
+
+	if (p->cur)
+		workqueue_push(p->queue);
+	p->cur = NULL;
+}
+
+/* The worker: the origin of the new thread, from the creator's copy. */
+static void record_creation(void *arg, void *item)
+{
+	struct priv *p = arg;
+	struct creation *k = item;
+	struct cpu_regs regs = { 0 };
+	uint64_t ra;
+	bool complete;
+
+	struct target *t = target_get(p, k->pid);
+	/* Added even when the stack is unknown: a descriptor reused for a
+	 * new thread must not keep its old thread's origin. */
+	struct origin *o = origin_add(p, k->pid, k->settid);
+	if (!o || !t || t->failed || !k->stack_len || !target_unwinder(p, t))
 		return;
 	memory_reset(t->mem);	/* it ran since the last read */
-	memory_prefetch(t->mem, sc.sp, CREATOR_STACK);
+	memory_install(t->mem, k->sp, k->stack, (size_t)k->stack_len);
 	/*
 	 * glibc ends the unwind info of clone and clone3 before their
 	 * syscall instruction (in the child it would be wrong), so start
 	 * from their caller: nothing is pushed in between, the return
 	 * address is at sp.
 	 */
-	if (memory_read(t->mem, sc.sp, &q->ra, sizeof(q->ra)) < 0)
-		return;
-	q->sp = sc.sp;
-	q->pc = sc.pc;
-	q->have_stack = true;
-}
-
-/* Once it went on: unwinds the copy into the origin of the new thread. */
-static void on_thread_created(void *arg)
-{
-	struct priv *p = arg;
-	struct pending *q = &p->pending;
-	struct cpu_regs regs = { 0 };
-	bool complete;
-
-	if (!q->set)
-		return;
-	q->set = false;
-	struct target *t = target_find(p, q->pid);
-	/* Added even when the stack is unknown: a descriptor reused for a
-	 * new thread must not keep its old thread's origin. */
-	struct origin *o = origin_add(p, q->pid, q->settid);
-	if (!o || !t || !q->have_stack || !target_unwinder(p, t))
-		return;
-	p->buf[0] = (struct raw_frame){ q->pc, false };
-	regs.r[REG_DW_RSP] = q->sp + 8;
-	regs.r[REG_DW_RIP] = q->ra;
+	memcpy(&ra, k->stack + k->sp % MEM_PAGE, sizeof(ra));
+	p->buf[0] = (struct raw_frame){ k->pc, false };
+	regs.r[REG_DW_RSP] = k->sp + 8;
+	regs.r[REG_DW_RIP] = ra;
 	regs.valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
-	int n = p->uw->unwind(t->uw, q->tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
+	int n = p->uw->unwind(t->uw, k->tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
 			      &complete);
 	/* Stopped in code of no module known: one mapped since (dlopen)? */
 	if (!complete && n > 0 && symbols_cover(t->sym, p->buf[n].pc))
-		n = p->uw->unwind(t->uw, q->tid, &regs, p->buf + 1,
+		n = p->uw->unwind(t->uw, k->tid, &regs, p->buf + 1,
 				  ORIGIN_FRAMES - 1, &complete);
 	if (n <= 0)
 		return;
@@ -372,8 +391,9 @@ static void on_thread_created(void *arg)
 static void on_exiting(void *arg, int pid)
 {
 	struct priv *p = arg;
-	struct target *t = target_find(p, pid);
 
+	workqueue_drain(p->queue);
+	struct target *t = target_find(p, pid);
 	origins_drop(p, pid);
 	syscall_fds_drop(p, pid);
 	if (t)
@@ -443,6 +463,7 @@ static void on_exit_held(void *arg, int pid, int tid)
 	struct snapshot *snap;
 	char err[512];
 
+	workqueue_drain(p->queue);	/* every origin recorded */
 	if (capture_snapshot(pid, &opt, &snap, err, sizeof(err)) < 0) {
 		fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
 			pid, err);
@@ -577,6 +598,7 @@ int check_load_suppressions(struct check *c, const char *path, char *err,
 int check_run(struct check *c, char *const argv[], double grace, int *status,
 	      char *err, size_t errlen)
 {
+	struct priv *p = c->priv;
 	struct supervise_options opt = { .grace = grace };
 	struct supervise_ops ops = {
 		.arg = c->priv,
@@ -586,7 +608,17 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 		.exiting = on_exiting,
 	};
 
-	return supervise_run(argv, &opt, &ops, status, err, errlen);
+	int rc = workqueue_open(&p->queue, sizeof(struct creation), QUEUED,
+				record_creation, p);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start a thread: %s", strerror(-rc));
+		return rc;
+	}
+	rc = supervise_run(argv, &opt, &ops, status, err, errlen);
+	workqueue_close(p->queue);
+	p->queue = NULL;
+	return rc;
 }
 
 /* ---- JSON ---- */

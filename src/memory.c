@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#define PAGE 4096u
+#define PAGE MEM_PAGE
 #define MEM_SLOTS 2048u		/* power of two */
 #define MEM_MAX_PAGES (MEM_SLOTS * 3 / 4)
 
@@ -112,31 +112,40 @@ static const unsigned char *get_page(struct memory *m, uint64_t page)
 	return n == (ssize_t)PAGE ? dst : NULL;
 }
 
-int memory_prefetch(struct memory *m, uint64_t addr, size_t len)
+long memory_copy_pages(int pid, uint64_t addr, size_t len, void *buf)
 {
-	struct iovec local[MEM_PREFETCH_PAGES], remote[MEM_PREFETCH_PAGES];
-	uint64_t pages[MEM_PREFETCH_PAGES];
 	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
-	int n = 0;
+	size_t n = (size_t)((addr + len - page + PAGE - 1) / PAGE);
 
-	if (m->used + MEM_PREFETCH_PAGES > MEM_MAX_PAGES)
-		memory_reset(m);
-	for (; page < addr + len && n < MEM_PREFETCH_PAGES; page += PAGE) {
-		if (find_slot(m, page)->gen == m->gen)
-			continue;	/* already here */
-		local[n] = (struct iovec){ m->arena + (m->used + (size_t)n) * PAGE, PAGE };
-		remote[n] = (struct iovec){ (void *)(uintptr_t)page, PAGE };
-		pages[n++] = page;
+	if (n > MEM_COPY_PAGES)
+		n = MEM_COPY_PAGES;
+	/* One iovec per page: the call stops at the first page it cannot
+	 * read and returns what it read before. */
+	struct iovec local[MEM_COPY_PAGES], remote[MEM_COPY_PAGES];
+	for (size_t i = 0; i < n; i++) {
+		local[i] = (struct iovec){ (unsigned char *)buf + i * PAGE, PAGE };
+		remote[i] = (struct iovec){ (void *)(uintptr_t)(page + i * PAGE), PAGE };
 	}
-	if (n == 0)
-		return 0;
-	/* It stops at the first page it cannot read: keep those before. */
-	ssize_t got = process_vm_readv(m->pid, local, (unsigned long)n, remote,
+	ssize_t got = process_vm_readv(pid, local, (unsigned long)n, remote,
 				       (unsigned long)n, 0);
-	m->fetches++;
-	for (int i = 0; got > 0 && i < n && (ssize_t)((size_t)(i + 1) * PAGE) <= got; i++)
-		fill_slot(m, find_slot(m, pages[i]), pages[i], true);
-	return got < 0 ? -errno : 0;
+	if (got < 0)
+		return -errno;
+	return (long)(got / PAGE * PAGE);
+}
+
+void memory_install(struct memory *m, uint64_t addr, const void *buf, size_t len)
+{
+	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+
+	if (m->used + len / PAGE > MEM_MAX_PAGES)
+		memory_reset(m);
+	for (size_t off = 0; off + PAGE <= len; off += PAGE) {
+		struct slot *s = find_slot(m, page + off);
+		if (s->gen != m->gen || s->data < 0)
+			fill_slot(m, s, page + off, true);
+		memcpy(m->arena + (size_t)s->data * PAGE,
+		       (const unsigned char *)buf + off, PAGE);
+	}
 }
 
 int memory_read(struct memory *m, uint64_t addr, void *buf, size_t len)

@@ -22,14 +22,19 @@ void memory_reset(struct memory *m);
 /* Reads len bytes at addr into buf.  0, or -EFAULT when any is unreadable. */
 int memory_read(struct memory *m, uint64_t addr, void *buf, size_t len);
 /*
- * Fetches the pages covering len bytes at addr (at most MEM_PREFETCH_PAGES)
- * in one call, so that later reads see them as they are now even if the
- * target runs on: check copies a creating thread's stack this way before
- * letting it go on, and unwinds it afterwards.  Stops at the first
- * unreadable page.  0 or -errno.
+ * A copy of the target's memory taken at one moment, for an unwind done
+ * later while the target runs on: check copies a creating thread's stack
+ * while it waits, lets it go on, and unwinds the copy on another thread.
+ * memory_copy_pages() reads the pages covering len bytes at addr (at most
+ * MEM_COPY_PAGES) into buf, stopping at the first unreadable page, and
+ * returns the bytes copied (whole pages, from addr's page) or -errno.  It
+ * needs no handle.  memory_install() puts such a copy in m's cache, where
+ * later reads find it.
  */
-#define MEM_PREFETCH_PAGES 8
-int memory_prefetch(struct memory *m, uint64_t addr, size_t len);
+#define MEM_PAGE 4096u
+#define MEM_COPY_PAGES 8
+long memory_copy_pages(int pid, uint64_t addr, size_t len, void *buf);
+void memory_install(struct memory *m, uint64_t addr, const void *buf, size_t len);
 /* Statistics for the benchmark: pages fetched, reads served. */
 void memory_stats(const struct memory *m, uint64_t *fetches, uint64_t *reads);
 
