@@ -15,6 +15,7 @@
  * command; SIGINT is not, as a terminal sends it to the command too.
  */
 #include "supervise.h"
+#include "guardian.h"
 #include "proc.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ struct sup {
 	int child, child_status;
 	struct held *held;
 	size_t nheld, heldcap;
+	struct guardian guard;	/* answers for us if we die */
 };
 
 static volatile sig_atomic_t forward_sig, child_ended = 1;
@@ -291,6 +293,7 @@ static void answer(struct sup *s, uint64_t id)
 
 	/* ENOENT: the caller is gone (killed while it waited). */
 	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	guardian_answered(&s->guard, id);	/* after: never uncovered */
 }
 
 static void release(struct sup *s, const struct held *h)
@@ -388,6 +391,8 @@ static bool reap(struct sup *s)
 			return errno != ECHILD;
 		if (pid == 0)
 			return true;
+		if (guardian_reaped(&s->guard, pid))
+			continue;
 		if (pid == s->child)
 			s->child_status = st;
 	}
@@ -405,6 +410,9 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 
 	if (rc < 0)
 		return rc;
+	/* Before the first answer (the command's exec waits for one).
+	 * Without a guardian (no fork), all works but a killed check. */
+	guardian_start(&s.guard, s.listener);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -436,8 +444,10 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		}
 		if (n > 0 && (pfd.revents & POLLIN)) {
 			memset(req, 0, sizes.seccomp_notif);
-			if (ioctl(s.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+			if (ioctl(s.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
+				guardian_hold(&s.guard, req->id);
 				on_notification(&s, req);
+			}
 		}
 		if (s.nheld)
 			check_held(&s, false);
@@ -448,12 +458,14 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		}
 		if (n > 0 && (pfd.revents & (POLLHUP | POLLERR)) && !s.nheld) {
 			/* No task uses the filter any more: wait for the rest. */
+			guardian_stop(&s.guard);
 			while (reap(&s))
 				usleep(10000);
 			break;
 		}
 	}
 	check_held(&s, true);
+	guardian_stop(&s.guard);
 	free(req);
 	free(s.held);
 	close(s.listener);

@@ -18,8 +18,9 @@
  * grace period has passed, exit_held() is called and then the exit goes
  * on.  We are a child subreaper, so descendants orphaned by their parents
  * come to us, and the run ends when every descendant has ended, like
- * `strace -f`.  If threadleak itself dies, the filter's calls fail with
- * ENOSYS: glibc's _exit then ends the calling thread only.
+ * `strace -f`.  If threadleak itself dies, the filter's calls would fail
+ * with ENOSYS (glibc's _exit then ends the calling thread only, and the
+ * process hangs): a guardian process answers them then (guardian.h).
  */
 #ifndef THREADLEAK_SUPERVISE_H
 #define THREADLEAK_SUPERVISE_H

@@ -12,6 +12,8 @@
  *	checkme many N	leaks N workers, all blocked in worker_wait()
  *	checkme churn N	creates and joins N short-lived threads (each spins
  *			a few microseconds), a few at a time; nothing leaked
+ *	checkme hold	leaks like "leak", prints "ready", and returns only
+ *			once a line (or the end) comes on its standard input
  *
  * Each mode prints "done MODE" just before main returns.
  */
@@ -111,8 +113,15 @@ int main(int argc, char **argv)
 		start_workers((int)n, 0);
 	} else if (!strcmp(mode, "churn") && n > 0) {
 		churn(n);
+	} else if (!strcmp(mode, "hold")) {
+		char line[64];
+		start_workers(1, 1);
+		printf("ready\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = '\0';
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N\n");
+		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N|hold\n");
 		return 2;
 	}
 	printf("done %s\n", mode);

@@ -1,0 +1,201 @@
+/*
+ * guardian: a forked process, a pipe and a shared page; see guardian.h.
+ *
+ * The page is an open-addressing table of call ids (0: empty), written
+ * only by threadleak and read by the guardian only once threadleak is
+ * dead, so it needs no locking.  The guardian is forked from a process
+ * that has threads (check's worker): from the fork on it calls only
+ * async-signal-safe functions, and its buffer is allocated before.
+ */
+#include "guardian.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define IDS 512			/* the page's slots */
+
+static size_t home(uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 55) & (IDS - 1);
+}
+
+void guardian_hold(struct guardian *g, uint64_t id)
+{
+	if (!g->pid || !id)
+		return;
+	for (size_t n = 0, i = home(id); n < IDS; n++, i = (i + 1) & (IDS - 1)) {
+		if (!g->ids[i]) {
+			g->ids[i] = id;
+			return;
+		}
+	}
+	/* Full: 512 calls held at once; this one is not covered. */
+}
+
+void guardian_answered(struct guardian *g, uint64_t id)
+{
+	if (!g->pid || !id)
+		return;
+	for (size_t n = 0, i = home(id); n < IDS && g->ids[i]; n++, i = (i + 1) & (IDS - 1)) {
+		if (g->ids[i] == id) {
+			/* Keep the probe chain whole: move the rest of the
+			 * run back over the hole, as check's origins do. */
+			g->ids[i] = 0;
+			for (size_t j = (i + 1) & (IDS - 1); g->ids[j]; j = (j + 1) & (IDS - 1)) {
+				size_t h = home(g->ids[j]);
+				bool between = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+				if (between)
+					continue;
+				g->ids[i] = g->ids[j];
+				g->ids[j] = 0;
+				i = j;
+			}
+			return;
+		}
+	}
+}
+
+static void let_go(int listener, uint64_t id)
+{
+	struct seccomp_notif_resp resp = {
+		.id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+	};
+
+	/* ENOENT: answered already, or its caller is gone. */
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void say(const char *s)
+{
+	ssize_t n = write(STDERR_FILENO, s, strlen(s));
+	(void)n;
+}
+
+/* Closes every descriptor from 3 on but a and b. */
+static void close_others(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 3)
+		syscall(SYS_close_range, 3u, (unsigned)lo - 1, 0u);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u);
+}
+
+static void guard(int listener, int rd, const uint64_t *ids, void *req, size_t reqsize)
+{
+	char c;
+	ssize_t n;
+	int null = open("/dev/null", O_RDWR);
+
+	/* Standard error stays: the one line says what happened. */
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	close_others(listener, rd);
+	prctl(PR_SET_NAME, "tl-guardian", 0, 0, 0);
+	/* A terminal's ^C, a hang-up or a SIGTERM to the group: threadleak
+	 * handles those, and the guardian must outlive it if it dies. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	do
+		n = read(rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(0);
+	say("threadleak: check ended before its command: the command runs on, unchecked\n");
+	for (size_t i = 0; i < IDS; i++)
+		if (ids[i])
+			let_go(listener, ids[i]);
+	for (;;) {
+		struct pollfd p = { listener, POLLIN, 0 };
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		if (p.revents & POLLIN) {
+			memset(req, 0, reqsize);
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+				let_go(listener, ((struct seccomp_notif *)req)->id);
+		} else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			_exit(0);	/* no task uses the filter any more */
+		}
+	}
+}
+
+int guardian_start(struct guardian *g, int listener)
+{
+	struct seccomp_notif_sizes sizes;
+	int fds[2];
+
+	memset(g, 0, sizeof(*g));
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+		sizes.seccomp_notif = sizeof(struct seccomp_notif);
+	size_t reqsize = sizes.seccomp_notif > sizeof(struct seccomp_notif) ?
+			 sizes.seccomp_notif : sizeof(struct seccomp_notif);
+	void *req = calloc(1, reqsize);
+	uint64_t *ids = mmap(NULL, IDS * sizeof(*ids), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!req || ids == MAP_FAILED || pipe2(fds, O_CLOEXEC) < 0) {
+		int err = errno ? errno : ENOMEM;
+		free(req);
+		if (ids != MAP_FAILED)
+			munmap(ids, IDS * sizeof(*ids));
+		return -err;
+	}
+	int pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		guard(listener, fds[0], ids, req, reqsize);
+	}
+	int err = errno;
+	free(req);
+	close(fds[0]);
+	if (pid < 0) {
+		close(fds[1]);
+		munmap(ids, IDS * sizeof(*ids));
+		return -err;
+	}
+	g->pid = pid;
+	g->pipe_w = fds[1];
+	g->ids = ids;
+	return 0;
+}
+
+void guardian_stop(struct guardian *g)
+{
+	if (!g->pid)
+		return;
+	ssize_t n = write(g->pipe_w, "q", 1);
+	(void)n;
+	close(g->pipe_w);
+	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	munmap(g->ids, IDS * sizeof(*g->ids));
+	memset(g, 0, sizeof(*g));
+}
+
+bool guardian_reaped(struct guardian *g, int pid)
+{
+	if (!g->pid || pid != g->pid)
+		return false;
+	close(g->pipe_w);
+	munmap(g->ids, IDS * sizeof(*g->ids));
+	memset(g, 0, sizeof(*g));
+	return true;
+}

@@ -1,0 +1,43 @@
+/*
+ * guardian: keeps a checked command running on if threadleak dies.
+ *
+ * The command's filter (supervise.h) makes its exit_group, execve and
+ * thread-creating calls wait for our answer.  If threadleak is killed
+ * (SIGKILL, the OOM killer, a crash), those calls fail with ENOSYS, and a
+ * process that exits with threads left hangs for ever, its leader a
+ * zombie: a killed check must not leave a hung test behind.
+ *
+ * The guardian is a small child process holding a copy of the listener.
+ * It sleeps on a pipe whose only writer is threadleak.  At a normal end
+ * threadleak writes one byte and the guardian exits.  If the pipe ends
+ * without it, threadleak died: the guardian lets go on (CONTINUE) every
+ * call threadleak had received and not answered (their ids are kept in a
+ * page shared with it), then every later call at once, until no task
+ * uses the filter, and says so in one line on standard error.
+ * Not covered: a call received in the instant before its id was kept.
+ */
+#ifndef THREADLEAK_GUARDIAN_H
+#define THREADLEAK_GUARDIAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct guardian {
+	int pid;		/* 0: none */
+	int pipe_w;
+	uint64_t *ids;		/* the shared page: calls not yet answered */
+};
+
+/* Starts the guardian for listener.  0, or -errno (then there is none,
+ * and the other calls do nothing). */
+int guardian_start(struct guardian *g, int listener);
+/* A call received and not answered yet, and its answer. */
+void guardian_hold(struct guardian *g, uint64_t id);
+void guardian_answered(struct guardian *g, uint64_t id);
+/* Normal end: the guardian exits and is reaped. */
+void guardian_stop(struct guardian *g);
+/* Called with each child reaped: true if it was the guardian (which
+ * ended early, killed): it is forgotten. */
+bool guardian_reaped(struct guardian *g, int pid);
+
+#endif
