@@ -7,9 +7,13 @@
  * frame takes it from the DW_AT_call_file/DW_AT_call_line of the inlined
  * subroutine it contains, as gdb and eu-addr2line -i do.  Without DWARF
  * the ELF symbol table names the function; without that, module+offset.
+ * When libdw finds no CU for an address of a module that has DWARF (no
+ * .debug_aranges: clang's default), the module's own CU index is built
+ * once (cuindex.h) and gives the CU instead.
  */
 #include "symbols.h"
 #include "classify.h"
+#include "cuindex.h"
 #include "debugcache.h"
 #include "util.h"
 
@@ -47,6 +51,14 @@ struct symbolizer {
 	int reports;		/* times the memory map was read */
 	uint64_t *nomod;	/* pages a fresh read left in no module */
 	size_t nnomod, nomodcap;
+	struct cu_fallback *cuix;	/* modules whose CU index was built */
+	size_t ncuix, cuixcap;
+};
+
+/* A module's CU index; ix NULL: it has no DWARF, or memory ran out. */
+struct cu_fallback {
+	Dwfl_Module *mod;
+	struct cuindex *ix;
 };
 
 #define MAX_REPORTS 64		/* symbols_cover(): reads of the map, at most */
@@ -155,8 +167,17 @@ static int set_module_userdata(Dwfl_Module *mod, void **userdata,
  * known and still mapped are kept as they are (their ELF and DWARF stay
  * loaded); unmapped ones are dropped.  0, or what dwfl_linux_proc_report
  * returned. */
+static void forget_cu_indexes(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->ncuix; i++)
+		cuindex_free(s->cuix[i].ix);
+	s->ncuix = 0;
+}
+
 static int report(struct symbolizer *s)
 {
+	/* A dropped module's pointer may come back as another module. */
+	forget_cu_indexes(s);
 	dwfl_report_begin(s->dwfl);
 	int rc = dwfl_linux_proc_report(s->dwfl, s->pid);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -226,6 +247,8 @@ void symbols_close(struct symbolizer *s)
 		return;
 	forget_all(s);
 	free(s->nomod);
+	forget_cu_indexes(s);
+	free(s->cuix);
 	dwfl_end(s->dwfl);
 	free(s);
 }
@@ -328,6 +351,26 @@ static int call_line(Dwarf_Die *die)
 	return (int)v;
 }
 
+/* The CU of addr in mod when libdw's own lookup found none; its bias in
+ * *bias.  NULL if there is none. */
+static Dwarf_Die *fallback_cu(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr,
+			      Dwarf_Addr *bias, Dwarf_Die *buf)
+{
+	struct cu_fallback *f = NULL;
+
+	for (size_t i = 0; i < s->ncuix && !f; i++)
+		if (s->cuix[i].mod == mod)
+			f = &s->cuix[i];
+	Dwarf *dw = dwfl_module_getdwarf(mod, bias);
+	if (!f) {
+		if (grow_array(&s->cuix, &s->cuixcap, s->ncuix + 1, sizeof(*s->cuix)) < 0)
+			return NULL;
+		f = &s->cuix[s->ncuix++];
+		*f = (struct cu_fallback){ mod, dw ? cuindex_build(dw) : NULL };
+	}
+	return f->ix && cuindex_find(f->ix, addr - *bias, buf) ? buf : NULL;
+}
+
 /* Fills e for one lookup address. */
 static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 {
@@ -351,7 +394,16 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
 
 	Dwarf_Addr bias;
+	Dwarf_Die cubuf;
 	Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+	if (!cudie) {
+		cudie = fallback_cu(s, mod, addr, &bias, &cubuf);
+		Dwarf_Line *l = cudie && !dl ? dwarf_getsrc_die(cudie, addr - bias) : NULL;
+		if (l) {
+			file = dwarf_linesrc(l, NULL, NULL);
+			dwarf_lineno(l, &line);
+		}
+	}
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
 	bool have_function = false;

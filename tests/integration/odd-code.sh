@@ -3,12 +3,14 @@
 # stall threadleak, and must show what can be known:
 #   - a stripped executable: module+offset frames, libc frames still named;
 #   - a deleted executable: still symbolized (through /proc/PID/map_files);
-#   - JIT-like anonymous code: a bare pc, the stack marked partial (exit 1).
+#   - JIT-like anonymous code: a bare pc, the stack marked partial (exit 1);
+#   - DWARF without .debug_aranges (clang's default): the same functions,
+#     file:line and inline frames as with it.
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
 need_threadleak
-need_testdata waits jit
+need_testdata waits jit demo
 
 # stripped
 cp "$TESTDATA/waits" "$TL_TMP/waits-stripped"
@@ -39,6 +41,35 @@ jq -e '[.threads[].frames[].function] | index("stuck_in_mutex")' "$json" >/dev/n
 	error "deleted: the executable's functions are not named"
 assert_not_stopped "$TARGET_PID" "deleted"
 kill_target "$TARGET_PID"
+
+# without .debug_aranges: each program's own frames (function, file:line,
+# inlined or not) of its blocked threads, as a set, must be those of the
+# same program with the section
+own_frames()	# own_frames JSON PROGNAME
+{
+	jq -r --arg p "$2" '.threads[] | select(.wait.kind != "running") | .frames[] |
+		select((.module // "") | endswith("/" + $p)) |
+		"\(.function) \(.file):\(.line) \(.inlined)"' "$1" | sort -u
+}
+need_cmd objcopy
+for prog in waits demo; do
+	objcopy --remove-section .debug_aranges "$TESTDATA/$prog" "$TL_TMP/$prog-noar" ||
+		fail "objcopy failed on $prog"
+	for build in "$TESTDATA/$prog" "$TL_TMP/$prog-noar"; do
+		start_target "$build"
+		json=$TL_TMP/$(basename "$build").json
+		snapshot_json "$TARGET_PID" "$json"
+		((TL_RC == 0)) || error "$(basename "$build"): $(describe_rc $TL_RC): $(first_line "$json.err")"
+		kill_target "$TARGET_PID"
+	done
+	with=$(own_frames "$TL_TMP/$prog.json" "$prog")
+	without=$(own_frames "$TL_TMP/$prog-noar.json" "$prog-noar")
+	grep -q ':[0-9]' <<<"$with" || error "$prog: no file:line in its own frames: $with"
+	[ "$with" = "$without" ] ||
+		error "$prog without .debug_aranges: frames differ: $(diff <(echo "$with") <(echo "$without") | head -5 | tr '\n' ' ')"
+done
+grep -q ' true$' <<<"$(own_frames "$TL_TMP/demo-noar.json" demo-noar)" ||
+	error "demo without .debug_aranges: no inline frame"
 
 # jit
 start_target "$TESTDATA/jit"

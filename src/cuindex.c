@@ -1,0 +1,94 @@
+/*
+ * cuindex: a sorted array of [start, end) ranges, each with its CU's DIE;
+ * see cuindex.h.  Ranges of CUs do not overlap in a sane binary; where
+ * they do, the search takes the range starting last at or below the
+ * address and checks that it holds it.
+ */
+#include "cuindex.h"
+#include "util.h"
+
+#include <dwarf.h>
+#include <stdlib.h>
+
+struct cu_range {
+	Dwarf_Addr start, end;
+	Dwarf_Die cudie;
+};
+
+struct cuindex {
+	struct cu_range *r;
+	size_t n, cap;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Adds the ranges of one CU DIE.  0 or -ENOMEM. */
+static int add_cu(struct cuindex *ix, Dwarf_Die *cudie)
+{
+	Dwarf_Addr base, start, end;
+	ptrdiff_t off = 0;
+
+	while ((off = dwarf_ranges(cudie, off, &base, &start, &end)) > 0) {
+		if (end <= start)
+			continue;
+		if (grow_array(&ix->r, &ix->cap, ix->n + 1, sizeof(*ix->r)) < 0)
+			return -1;
+		ix->r[ix->n++] = (struct cu_range){ start, end, *cudie };
+	}
+	return 0;
+}
+
+struct cuindex *cuindex_build(Dwarf *dw)
+{
+	struct cuindex *ix = calloc(1, sizeof(*ix));
+	Dwarf_CU *cu = NULL;
+	Dwarf_Half version;
+	uint8_t type;
+	Dwarf_Die cudie, subdie;
+
+	if (!ix)
+		return NULL;
+	while (dwarf_get_units(dw, cu, &cu, &version, &type, &cudie, &subdie) == 0) {
+		int tag = dwarf_tag(&cudie);
+		if (tag != DW_TAG_compile_unit && tag != DW_TAG_partial_unit)
+			continue;	/* type units hold no code */
+		if (add_cu(ix, &cudie) < 0) {
+			cuindex_free(ix);
+			return NULL;
+		}
+	}
+	qsort(ix->r, ix->n, sizeof(*ix->r), cmp_range);
+	return ix;
+}
+
+bool cuindex_find(const struct cuindex *ix, Dwarf_Addr addr, Dwarf_Die *cudie)
+{
+	size_t lo = 0, hi = ix->n;
+
+	/* The first range starting above addr... */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->r[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ...and the one before it, if it holds addr. */
+	if (lo == 0 || addr >= ix->r[lo - 1].end)
+		return false;
+	*cudie = ix->r[lo - 1].cudie;
+	return true;
+}
+
+void cuindex_free(struct cuindex *ix)
+{
+	if (!ix)
+		return;
+	free(ix->r);
+	free(ix);
+}
