@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,8 @@ struct priv {
 	struct target *targets;
 	size_t ntargets, tcap;
 	struct syscall_fd scfds[SYSCALL_FDS];	/* the supervisor's */
-	struct workqueue *queue;
+	struct workqueue *queue;	/* opened at the first creation */
+	bool queue_failed;
 	struct creation *cur;	/* being filled while its creator waits */
 	struct raw_frame buf[ORIGIN_FRAMES];	/* the worker's */
 };
@@ -306,6 +308,8 @@ static int creator_syscall(struct priv *p, int pid, int tid, struct proc_syscall
 
 /* ---- supervisor callbacks ---- */
 
+static void record_creation(void *arg, void *item);
+
 /* While the creator waits: its sp and pc, and a copy of its stack pages. */
 static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 {
@@ -315,6 +319,17 @@ static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 	p->c->threads_seen++;
 	if (!settid)
 		return;	/* no way to tell later which thread it made */
+	if (!p->queue && !p->queue_failed) {
+		int rc = workqueue_open(&p->queue, sizeof(struct creation), QUEUED,
+					record_creation, p);
+		if (rc < 0) {
+			fprintf(stderr, "threadleak: cannot start a thread (%s): where threads are created will not be known\n",
+				strerror(-rc));
+			p->queue_failed = true;
+		}
+	}
+	if (!p->queue)
+		return;
 	struct creation *k = workqueue_next(p->queue);
 	/* Field by field: the stack copy need not be cleared. */
 	k->pid = pid;
@@ -358,7 +373,10 @@ static void record_creation(void *arg, void *item)
 	struct origin *o = origin_add(p, k->pid, k->settid);
 	if (!o || !t || t->failed || !k->stack_len || !target_unwinder(p, t))
 		return;
-	memory_reset(t->mem);	/* it ran since the last read */
+	/* Frames beyond the copy are read from the live stack: they are
+	 * the creator's callers, intact while it has not returned from
+	 * them, and it ran on for a few milliseconds at most. */
+	memory_reset(t->mem);
 	memory_install(t->mem, k->sp, k->stack, (size_t)k->stack_len);
 	/*
 	 * glibc ends the unwind info of clone and clone3 before their
@@ -608,14 +626,7 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 		.exiting = on_exiting,
 	};
 
-	int rc = workqueue_open(&p->queue, sizeof(struct creation), QUEUED,
-				record_creation, p);
-
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot start a thread: %s", strerror(-rc));
-		return rc;
-	}
-	rc = supervise_run(argv, &opt, &ops, status, err, errlen);
+	int rc = supervise_run(argv, &opt, &ops, status, err, errlen);
 	workqueue_close(p->queue);
 	p->queue = NULL;
 	return rc;

@@ -1,11 +1,14 @@
 /*
- * guardian: a forked process, a pipe and a shared page; see guardian.h.
+ * guardian: a forked process, a socket pair and a shared page; see
+ * guardian.h.
  *
  * The page is an open-addressing table of call ids (0: empty), written
  * only by threadleak and read by the guardian only once threadleak is
- * dead, so it needs no locking.  The guardian is forked from a process
- * that has threads (check's worker): from the fork on it calls only
- * async-signal-safe functions, and its buffer is allocated before.
+ * dead, so it needs no locking.  The guardian may be forked from a process
+ * that has threads: from the fork on it calls only async-signal-safe
+ * functions, and its buffer is allocated before.  The word that ends it
+ * goes over a socket with MSG_NOSIGNAL: a guardian already dead must not
+ * take threadleak with it (SIGPIPE).
  */
 #include "guardian.h"
 
@@ -19,12 +22,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define IDS 512			/* the page's slots */
+#define IDS GUARDIAN_IDS
 
 static size_t home(uint64_t id)
 {
@@ -83,35 +89,43 @@ static void say(const char *s)
 	(void)n;
 }
 
-/* Closes every descriptor from 3 on but a and b. */
+/* Closes every descriptor from 3 on but a and b (close_range: Linux 5.9;
+ * before, one by one up to a bound). */
 static void close_others(int a, int b)
 {
 	int lo = a < b ? a : b, hi = a < b ? b : a;
 
-	if (lo > 3)
-		syscall(SYS_close_range, 3u, (unsigned)lo - 1, 0u);
-	if (hi > lo + 1)
-		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u);
-	syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u);
+	if (syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u) < 0)
+		for (int fd = hi + 1; fd < 65536; fd++)
+			close(fd);
+	for (int fd = 3; fd < hi; fd++)
+		if (fd != lo)
+			close(fd);
 }
 
 static void guard(int listener, int rd, const uint64_t *ids, void *req, size_t reqsize)
 {
 	char c;
 	ssize_t n;
-	int null = open("/dev/null", O_RDWR);
 
-	/* Standard error stays: the one line says what happened. */
+	prctl(PR_SET_NAME, "tl-guardian", 0, 0, 0);
+	/* Out of 0-2 first (threadleak may have started with them closed),
+	 * then standard input and output to /dev/null; standard error stays:
+	 * the one line says what happened. */
+	listener = fcntl(listener, F_DUPFD, 3);
+	rd = fcntl(rd, F_DUPFD, 3);
+	if (listener < 0 || rd < 0)
+		_exit(1);
+	int null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
-		close(null);
 	}
 	close_others(listener, rd);
-	prctl(PR_SET_NAME, "tl-guardian", 0, 0, 0);
-	/* A terminal's ^C, a hang-up or a SIGTERM to the group: threadleak
-	 * handles those, and the guardian must outlive it if it dies. */
+	/* A terminal's ^C or ^\, a hang-up or a SIGTERM to the group:
+	 * threadleak handles those, and the guardian must outlive it. */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
@@ -151,7 +165,8 @@ int guardian_start(struct guardian *g, int listener)
 	void *req = calloc(1, reqsize);
 	uint64_t *ids = mmap(NULL, IDS * sizeof(*ids), PROT_READ | PROT_WRITE,
 			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!req || ids == MAP_FAILED || pipe2(fds, O_CLOEXEC) < 0) {
+	if (!req || ids == MAP_FAILED ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
 		int err = errno ? errno : ENOMEM;
 		free(req);
 		if (ids != MAP_FAILED)
@@ -172,7 +187,7 @@ int guardian_start(struct guardian *g, int listener)
 		return -err;
 	}
 	g->pid = pid;
-	g->pipe_w = fds[1];
+	g->sock = fds[1];
 	g->ids = ids;
 	return 0;
 }
@@ -181,20 +196,60 @@ void guardian_stop(struct guardian *g)
 {
 	if (!g->pid)
 		return;
-	ssize_t n = write(g->pipe_w, "q", 1);
+	ssize_t n = send(g->sock, "q", 1, MSG_NOSIGNAL);
 	(void)n;
-	close(g->pipe_w);
+	close(g->sock);
 	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	munmap(g->ids, IDS * sizeof(*g->ids));
 	memset(g, 0, sizeof(*g));
 }
 
+bool guardian_alone(const struct guardian *g)
+{
+	char path[300], buf[64];
+	DIR *d = g->pid ? opendir("/proc/self/task") : NULL;
+	struct dirent *de;
+	bool alone = d != NULL;
+
+	/* Each thread lists the children it is the parent of (orphans
+	 * come to one of ours).  Without the file, say no. */
+	while (alone && d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			alone = false;
+			break;
+		}
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 0) {
+			alone = false;
+			break;
+		}
+		buf[n] = '\0';
+		char *p = buf;
+		while (alone && *p) {
+			char *end;
+			long pid = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			alone = pid == g->pid;
+			p = end;
+		}
+	}
+	if (d)
+		closedir(d);
+	return alone;
+}
+
 bool guardian_reaped(struct guardian *g, int pid)
 {
 	if (!g->pid || pid != g->pid)
 		return false;
-	close(g->pipe_w);
+	close(g->sock);
 	munmap(g->ids, IDS * sizeof(*g->ids));
 	memset(g, 0, sizeof(*g));
 	return true;

@@ -8,12 +8,13 @@
  * zombie: a killed check must not leave a hung test behind.
  *
  * The guardian is a small child process holding a copy of the listener.
- * It sleeps on a pipe whose only writer is threadleak.  At a normal end
- * threadleak writes one byte and the guardian exits.  If the pipe ends
- * without it, threadleak died: the guardian lets go on (CONTINUE) every
- * call threadleak had received and not answered (their ids are kept in a
- * page shared with it), then every later call at once, until no task
- * uses the filter, and says so in one line on standard error.
+ * It sleeps on a socket whose other end only threadleak holds.  At a
+ * normal end threadleak sends one byte and the guardian exits.  If the
+ * socket ends without it, threadleak died: the guardian lets go on
+ * (CONTINUE) every call threadleak had received and not answered (their
+ * ids are kept in a page shared with it), then every later call at once,
+ * until no task uses the filter, and says so in one line on standard
+ * error.
  * Not covered: a call received in the instant before its id was kept.
  */
 #ifndef THREADLEAK_GUARDIAN_H
@@ -22,9 +23,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define GUARDIAN_IDS 512	/* calls held at once that it covers */
+
 struct guardian {
 	int pid;		/* 0: none */
-	int pipe_w;
+	int sock;		/* our end of the socket pair */
 	uint64_t *ids;		/* the shared page: calls not yet answered */
 };
 
@@ -36,6 +39,10 @@ void guardian_hold(struct guardian *g, uint64_t id);
 void guardian_answered(struct guardian *g, uint64_t id);
 /* Normal end: the guardian exits and is reaped. */
 void guardian_stop(struct guardian *g);
+/* Whether the guardian is the only child we have left (a child
+ * subreaper's children can be orphans it never started).  False when
+ * /proc cannot tell. */
+bool guardian_alone(const struct guardian *g);
 /* Called with each child reaped: true if it was the guardian (which
  * ended early, killed): it is forgotten. */
 bool guardian_reaped(struct guardian *g, int pid);

@@ -9,7 +9,8 @@
  *
  * Loop: poll the listener (with a short timeout while exits are held, to
  * see grace periods end), answer each notification, and reap children
- * (we are a subreaper: orphaned descendants are ours) until none is left.
+ * (we are a subreaper: orphaned descendants are ours) until none is left
+ * but the guardian (guardian.h), which is stopped then.
  * Every notification is answered with CONTINUE, at once or, for a held
  * exit, later.  SIGTERM and SIGHUP to threadleak are passed on to the
  * command; SIGINT is not, as a terminal sends it to the command too.
@@ -382,7 +383,8 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 	answer(s, req->id);
 }
 
-/* Reaps what has ended; false once no child is left. */
+/* Reaps what has ended; false once no child is left but the guardian.
+ * (Since Linux 5.8 the listener's POLLHUP says as much.) */
 static bool reap(struct sup *s)
 {
 	for (;;) {
@@ -390,7 +392,7 @@ static bool reap(struct sup *s)
 		if (pid < 0)
 			return errno != ECHILD;
 		if (pid == 0)
-			return true;
+			return !guardian_alone(&s->guard);
 		if (guardian_reaped(&s->guard, pid))
 			continue;
 		if (pid == s->child)

@@ -150,6 +150,8 @@ void workqueue_push(struct workqueue *q)
 
 void workqueue_drain(struct workqueue *q)
 {
+	if (!q)
+		return;
 	pthread_mutex_lock(&q->lock);
 	q->drain = true;
 	if (q->worker_waits)

@@ -13,15 +13,18 @@
  * however fast items come.  The worker blocks every signal.
  *
  * Items are done in batches: a wake-up costs more than most items (a
- * futex call, a context switch, an interrupt to another CPU), so the
- * worker is woken when half the slots are full, and otherwise finds what
- * waits when its short nap ends (WORKQUEUE_NAP_MS).
+ * futex call, a context switch, an interrupt to another CPU).  The first
+ * item pushed to an idle worker wakes it for a nap of WORKQUEUE_NAP_MS;
+ * the nap ends early when half the slots are full (or on drain or
+ * close); then it does all that waits, and sleeps again when none does.
+ * So an item may wait that long: fine for work nobody waits on.
  */
-#define WORKQUEUE_NAP_MS 10
 #ifndef THREADLEAK_WORKQUEUE_H
 #define THREADLEAK_WORKQUEUE_H
 
 #include <stddef.h>
+
+#define WORKQUEUE_NAP_MS 10
 
 struct workqueue;
 
@@ -34,7 +37,8 @@ void *workqueue_next(struct workqueue *q);
 /* Producer: hands the slot returned by workqueue_next() to the worker. */
 void workqueue_push(struct workqueue *q);
 /* Waits until every item pushed is done: afterwards, and until the next
- * push, what the worker's function touches can be used by the caller. */
+ * push, what the worker's function touches can be used by the caller.
+ * A NULL queue has nothing to wait for. */
 void workqueue_drain(struct workqueue *q);
 /* Drains, stops the worker and frees the queue (NULL: nothing). */
 void workqueue_close(struct workqueue *q);

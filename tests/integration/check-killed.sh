@@ -3,53 +3,34 @@
 # must not leave the command hung.  Without the guardian (src/guardian.c)
 # the command's exit_group would fail with ENOSYS once nobody answers the
 # filter, and a process returning from main with a thread left would stay
-# for ever, its leader a zombie.  Here:
-#   - a normal run reaps its guardian: no process of it is left;
-#   - checkme hold (a worker blocked for ever) under check, check killed:
+# for ever, its leader a zombie.  Each run is under testdata/reaper, a
+# subreaper that logs how every process it reaps ended (the command and
+# the guardian come to it when check dies).
+#   - a normal run: the leak is reported, check reaps its guardian;
+#   - check killed while checkme hold (a worker blocked for ever) runs:
 #     the guardian says so in one line, the command goes on, and once told
-#     to return it exits, every thread of it gone, its output complete.
+#     to return it exits 0 with its output complete; the guardian ends;
+#   - check killed while it holds the command's exit (a long --grace): the
+#     guardian answers the held call, and the command exits 0.
 . "$(dirname "$0")/../lib.sh"
 
 need_threadleak
-need_testdata checkme
+need_testdata checkme reaper
 
-# Once check is gone its command is nobody's child here: lib.sh's cleanup
-# cannot kill it, so this does (by pid, while it is still checkme).
-CMD_PID=
-kill_command()
+# Once check is gone, its command and guardian are not this shell's
+# children: lib.sh's cleanup cannot kill them, so this does (by pid,
+# while each still is what it was).
+CMD_PID= GUARD_PID=
+kill_left()
 {
 	local comm
-	[ -n "$CMD_PID" ] && read -r comm <"/proc/$CMD_PID/comm" 2>/dev/null &&
+	[ -n "$CMD_PID" ] && { read -r comm <"/proc/$CMD_PID/comm"; } 2>/dev/null &&
 		[ "$comm" = checkme ] && kill -KILL "$CMD_PID" 2>/dev/null
+	[ -n "$GUARD_PID" ] && { read -r comm <"/proc/$GUARD_PID/comm"; } 2>/dev/null &&
+		[ "$comm" = tl-guardian ] && kill -KILL "$GUARD_PID" 2>/dev/null
 	return 0
 }
-trap 'tl_rc=$?; kill_command; (exit $tl_rc); tl_cleanup' EXIT
-
-# children PID: the pids of PID's children (every thread's list).
-children()
-{
-	cat /proc/"$1"/task/*/children 2>/dev/null
-}
-
-# child_named PID COMM: the child of PID whose comm is COMM.
-child_named()
-{
-	local c comm
-	for c in $(children "$1"); do
-		read -r comm <"/proc/$c/comm" 2>/dev/null && [ "$comm" = "$2" ] &&
-			echo "$c" && return 0
-	done
-	return 1
-}
-
-# gone PID: no live thread of PID is left (gone, or a zombie alone).
-gone()
-{
-	local n
-	[ -d "/proc/$1" ] || return 0
-	n=$(awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-	[ -z "$n" ] || { ! proc_alive "$1" && ((n <= 1)); }
-}
+trap 'tl_rc=$?; kill_left; (exit $tl_rc); tl_cleanup' EXIT
 
 wait_until()	# wait_until SECS CMD...: poll CMD every 10 ms
 {
@@ -61,50 +42,102 @@ wait_until()	# wait_until SECS CMD...: poll CMD every 10 ms
 	done
 }
 
-# start_held: threadleak check -- checkme hold, its stdin a fifo held open
-# on fd 7; sets TL_PID, CMD_PID, GUARD_PID.
+# child_named PID COMM: the child of PID whose comm is COMM.
+child_named()
+{
+	local c comm
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		{ read -r comm <"/proc/$c/comm"; } 2>/dev/null && [ "$comm" = "$2" ] &&
+			echo "$c" && return 0
+	done
+	return 1
+}
+
+found_children()	# sets CMD_PID and GUARD_PID from check's children
+{
+	CMD_PID=$(child_named "$TL_PID" checkme) &&
+		GUARD_PID=$(child_named "$TL_PID" tl-guardian)
+}
+
+# start_held N [CHECK-ARG...]: reaper LOG threadleak check ARG... --
+# checkme hold, its stdin a fifo held open on fd 7; once it is ready, sets
+# REAPER_PID, TL_PID, CMD_PID, GUARD_PID, OUT and LOG.
 start_held()
 {
-	local fifo=$TL_TMP/in$1
-	OUT=$TL_TMP/held$1
+	local n=$1 fifo=$TL_TMP/in$1
+	shift
+	OUT=$TL_TMP/held$n
+	LOG=$TL_TMP/reaper$n.log
 	mkfifo "$fifo" || fail "cannot make a fifo"
-	"$THREADLEAK" check -- "$TESTDATA/checkme" hold <"$fifo" >"$OUT" 2>"$OUT.err" &
-	TL_PID=$!
-	register_pid "$TL_PID"
+	"$TESTDATA/reaper" "$LOG" "$THREADLEAK" check "$@" -- "$TESTDATA/checkme" hold \
+		<"$fifo" >"$OUT" 2>"$OUT.err" &
+	REAPER_PID=$!
+	register_pid "$REAPER_PID"
 	exec 7>"$fifo"
-	wait_until 10 has_line "$OUT" ready || fail "checkme hold not ready: $(head -c 300 "$OUT.err")"
-	CMD_PID=$(child_named "$TL_PID" checkme) || fail "no checkme child of check $TL_PID"
-	GUARD_PID=$(child_named "$TL_PID" tl-guardian) ||
-		fail "check $TL_PID has no guardian child: $(children "$TL_PID")"
+	wait_until 10 has_line "$OUT" ready || fail "run $n: checkme hold not ready: $(head -c 300 "$OUT.err")"
+	TL_PID=$(awk '/^start /{ print $2 }' "$LOG")
+	[ -n "$TL_PID" ] || fail "run $n: the reaper logged no start"
+	wait_until 5 found_children ||
+		fail "run $n: check $TL_PID has no checkme and tl-guardian children: $(cat /proc/"$TL_PID"/task/*/children)"
+}
+
+# end_reaper N: waits (10 s at most) for the reaper, so for everything
+# that came to it.
+end_reaper()
+{
+	if ! wait_until 10 eval '! proc_alive "$REAPER_PID"'; then
+		error "run $1: not everything ended: $(grep -E '^(State|Threads)' "/proc/$CMD_PID/status" 2>/dev/null | tr '\n' ' ')"
+		kill_left
+	fi
+	unregister_pid "$REAPER_PID"
+	wait "$REAPER_PID" 2>/dev/null
+}
+
+logged()	# logged N PID HOW: the reaper reaped PID, ended HOW
+{
+	grep -qx "reaped $2 $3" "$LOG" ||
+		error "run $1: pid $2 did not end with '$3': $(tr '\n' ' ' <"$LOG")"
 }
 
 # ---- a normal run: the leak is reported, the guardian reaped ----
 start_held 1
 echo go >&7
 exec 7>&-
-unregister_pid "$TL_PID"
-wait "$TL_PID"
-rc=$?
-((rc == 1)) || error "normal run: exit $rc, expected 1 (a leak): $(head -c 300 "$OUT.err")"
+end_reaper 1
+logged 1 "$TL_PID" "exit 1"
+grep -q "reaped $GUARD_PID " "$LOG" && error "run 1: the guardian was left to the reaper"
+[ -e "/proc/$GUARD_PID" ] && error "run 1: the guardian $GUARD_PID is left"
 grep -q '^threadleak: 1 leaked thread in 1 process$' "$OUT.err" ||
-	error "normal run: no leak report: $(head -c 300 "$OUT.err")"
-[ -e "/proc/$GUARD_PID" ] && error "normal run: the guardian $GUARD_PID is left"
-grep -q 'runs on, unchecked' "$OUT.err" && error "normal run: the guardian spoke"
+	error "run 1: no leak report: $(head -c 300 "$OUT.err")"
+grep -q 'runs on, unchecked' "$OUT.err" && error "run 1: the guardian spoke"
 
-# ---- check killed: the command runs on and ends ----
+# ---- check killed while the command runs ----
 start_held 2
-unregister_pid "$TL_PID"
 kill -KILL "$TL_PID"
-wait "$TL_PID" 2>/dev/null
 wait_until 10 grep -q 'runs on, unchecked' "$OUT.err" ||
-	error "killed: the guardian said nothing: $(head -c 300 "$OUT.err")"
-proc_alive "$CMD_PID" || error "killed: the command died with check"
+	error "run 2: the guardian said nothing: $(head -c 300 "$OUT.err")"
+proc_alive "$CMD_PID" || error "run 2: the command died with check"
 echo go >&7
 exec 7>&-
-if ! wait_until 10 gone "$CMD_PID"; then
-	error "killed: the command did not end: $(grep -E '^(State|Threads)' "/proc/$CMD_PID/status" | tr '\n' ' ')"
-fi
-has_line "$OUT" "done hold" || error "killed: the command's output is cut: $(cat "$OUT")"
-wait_until 10 gone "$GUARD_PID" || error "killed: the guardian $GUARD_PID did not end"
+end_reaper 2
+logged 2 "$TL_PID" "signal 9"
+logged 2 "$CMD_PID" "exit 0"
+logged 2 "$GUARD_PID" "exit 0"
+has_line "$OUT" "done hold" || error "run 2: the command's output is cut: $(cat "$OUT")"
+
+# ---- check killed while it holds the command's exit ----
+in_exit_group()
+{
+	local nr
+	read -r nr _ <"/proc/$CMD_PID/syscall" 2>/dev/null && [ "$nr" = 231 ]
+}
+start_held 3 --grace 60
+echo go >&7
+exec 7>&-
+wait_until 10 in_exit_group || error "run 3: the command's exit was not held"
+kill -KILL "$TL_PID"
+end_reaper 3
+logged 3 "$CMD_PID" "exit 0"
+logged 3 "$GUARD_PID" "exit 0"
 
 finish
