@@ -267,6 +267,9 @@ int cmd_top(int argc, char **argv)
 					goto out;
 				}
 			}
+			/* The detail view lists every thread's wait. */
+			if (tui_in_detail(tui) && capture_session_complete(session))
+				watch_waits_read(w);
 			st.capture_ms = snap->capture_ms;
 			st.recaptured = capture_session_recaptured(session);
 			tui_draw(tui, w, &st);
@@ -283,9 +286,14 @@ int cmd_top(int argc, char **argv)
 			continue;
 		}
 		enum tui_event ev;
-		while ((ev = tui_wait(tui, w, &st, began + st.interval)) == TUI_SAVE) {
-			capture_session_complete(session);
-			save(&t, snap, &st);
+		while ((ev = tui_wait(tui, w, &st, began + st.interval)) == TUI_SAVE ||
+		       ev == TUI_DETAIL) {
+			if (capture_session_complete(session))
+				watch_waits_read(w);
+			if (ev == TUI_SAVE)
+				save(&t, snap, &st);
+			else
+				tui_draw(tui, w, &st);
 		}
 		if (ev == TUI_QUIT) {
 			rc = EXIT_OK;

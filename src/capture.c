@@ -130,6 +130,8 @@ struct capture_session {
 				   a CPU without scheduler ticks its CPU
 				   time may lag); see check_known() */
 	bool unread_waits;	/* lazy_blocked left some wait unread */
+	bool skipped_waits;	/* ...or some wait unknown, as no group
+				   needed it (see fill_oldest()) */
 	int refreshes;
 	size_t recaptured;
 	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
@@ -910,7 +912,7 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 			v[n++] = (struct by_age){ t->start_time, w->key, w, t };
 	}
 	qsort(v, n, sizeof(*v), cmp_by_age);
-	c->unread_waits = false;
+	c->unread_waits = c->skipped_waits = false;
 	for (size_t i = 0; i < n;) {
 		double best = -1;
 		size_t j = i;
@@ -921,11 +923,12 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 				if (best >= 0 &&
 				    thread_age(c, t) <= best + OLDEST_SLACK_SEC) {
 					t->wait.blocked_sec = -1;
+					c->skipped_waits = true;
 					continue;
 				}
 				if (reads >= OLDEST_READS) {
 					t->wait.blocked_sec = BLOCKED_NOT_READ;
-					c->unread_waits = true;
+					c->unread_waits = c->skipped_waits = true;
 					continue;
 				}
 				reads++;
@@ -1363,14 +1366,22 @@ bool capture_session_unchanged(const struct capture_session *c)
 	return c->unchanged;
 }
 
-void capture_session_complete(struct capture_session *c)
+bool capture_session_complete(struct capture_session *c)
 {
-	for (size_t i = 0; c->snap && i < c->n; i++) {
+	bool read = false;
+
+	for (size_t i = 0; c->snap && c->skipped_waits && i < c->n; i++) {
 		struct work *w = &c->w[i];
-		if (w->snap_index < c->snap->nthreads &&
-		    waits(&c->snap->threads[w->snap_index]))
-			read_blocked(c, w, &c->snap->threads[w->snap_index]);
+		if (w->snap_index >= c->snap->nthreads)
+			continue;
+		struct thread *t = &c->snap->threads[w->snap_index];
+		if (waits(t) && w->exec_start_ms <= 0) {
+			read_blocked(c, w, t);
+			read = true;
+		}
 	}
+	c->unread_waits = c->skipped_waits = false;
+	return read;
 }
 
 size_t capture_session_recaptured(const struct capture_session *c)

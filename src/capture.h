@@ -83,8 +83,8 @@ int capture_session_refresh(struct capture_session *s,
 			    const struct snapshot **snap, char *err,
 			    size_t errlen);
 /* lazy_blocked: reads every missing blocked time of the last snapshot
- * (before saving it, say). */
-void capture_session_complete(struct capture_session *s);
+ * (before saving it, or for a view of each thread); true if any was. */
+bool capture_session_complete(struct capture_session *s);
 /* Threads the last refresh captured (again): new or changed ones. */
 size_t capture_session_recaptured(const struct capture_session *s);
 /* The last refresh returned the snapshot before it, aged (see above). */

@@ -1109,10 +1109,16 @@ static int handle_key(struct tui *t, struct watch *w, struct tui_state *st, int 
 			remember(&t->det_sig, &t->det_kind, &w->groups[t->sel]);
 			t->det_top = 0;
 			t->view = VIEW_DETAIL;
+			return TUI_DETAIL;
 		}
 		break;
 	}
 	return -1;
+}
+
+bool tui_in_detail(const struct tui *t)
+{
+	return t && t->active && t->view == VIEW_DETAIL;
 }
 
 enum tui_event tui_wait(struct tui *t, struct watch *w, struct tui_state *st,

@@ -38,6 +38,8 @@ enum tui_event {
 	TUI_REFRESH,	/* the deadline passed (and not paused): refresh now */
 	TUI_QUIT,	/* 'q', or SIGINT/SIGTERM/SIGHUP (pt_interrupted()) */
 	TUI_SAVE,	/* 's': save the current snapshot for diff */
+	TUI_DETAIL,	/* Enter: a group's detail view, where each thread's
+			   wait shows: read those not read yet, draw again */
 };
 
 struct tui;
@@ -48,6 +50,8 @@ struct tui *tui_open(char *err, size_t errlen);
 /* Restores the terminal; NULL-safe, and safe to call twice. */
 void tui_close(struct tui *t);
 void tui_draw(struct tui *t, struct watch *w, const struct tui_state *st);
+/* Whether a group's detail view is shown (it lists each thread's wait). */
+bool tui_in_detail(const struct tui *t);
 /* Handles keys until deadline (monotonic seconds, util.h now_sec()). */
 enum tui_event tui_wait(struct tui *t, struct watch *w, struct tui_state *st,
 			double deadline);

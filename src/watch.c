@@ -336,6 +336,18 @@ int watch_again(struct watch *w, double now)
 	return add_sample(w, w->snap, now, NULL, true);
 }
 
+void watch_waits_read(struct watch *w)
+{
+	grouping_update_waits(&w->grouping);
+	for (size_t i = 0; i < w->ngroups; i++) {
+		struct watch_group *wg = &w->groups[i];
+		if (wg->group) {
+			wg->max_blocked_sec = wg->group->max_blocked_sec;
+			wg->max_blocked_partial = wg->group->max_blocked_partial;
+		}
+	}
+}
+
 static int cmp_num(double a, double b)
 {
 	return (a < b) - (a > b);	/* descending */

@@ -109,6 +109,9 @@ int watch_update(struct watch *w, const struct snapshot *snap, double now);
  * -EINVAL before any sample, or -ENOMEM.
  */
 int watch_again(struct watch *w, double now);
+/* The latest snapshot's members had waits read since (top's
+ * capture_session_complete): the groups' oldest waits follow. */
+void watch_waits_read(struct watch *w);
 void watch_sort(struct watch *w, enum watch_sort key);
 const char *watch_sort_name(enum watch_sort key);
 

@@ -3,7 +3,9 @@
 # the leaky server (one leaked thread per request).  The header names the
 # process; the table shows the leaking group, which grows and gets the
 # 'growing' mark as requests come; the sort keys reorder it; Enter shows the
-# group's stack and threads and Esc goes back; 's' saves a valid snapshot;
+# group's stack and threads and Esc goes back (each thread's wait shown,
+# also in a group of 29 where refreshes read only some); 's' saves a valid
+# snapshot;
 # help, pause, and resizes down to a tiny window keep it drawing; q, Ctrl-C
 # and the target's exit all end it with status 0 on a restored terminal
 # (normal screen, cursor and tty modes back); a crash (SIGSEGV) restores it
@@ -307,6 +309,32 @@ else
 		error "crash: top did not die of SIGSEGV within ${WAIT_S}s"
 	fi
 fi
+
+# ---- a group larger than top reads waits of per refresh (16 a stack):
+# its detail view reads the rest, so no thread's wait shows as "-" ----
+S=many
+start_top "$S" "$locale" ""
+expect "$S" "^ +9 .*wait_for_reply" "many: the table"
+"$TESTDATA/client" "$PORT" 20 >/dev/null || fail "client failed"
+total=$((total + 20))
+expect "$S" "threads $total " "20 more requests: the header's total"
+tm send-keys -t "$S" g Home Enter
+if expect "$S" "^29 threads +condvar" "the detail of the group of 29"; then
+	for end in Home End; do
+		tm send-keys -t "$S" "$end"
+		sleep 0.3
+		tm capture-pane -p -t "$S" >"$TL_TMP/$S.screen"
+		n=$(grep -Ec "^ +[0-9]+ +handler +S " "$TL_TMP/$S.screen")
+		((n > 0)) || error "detail of 29 ($end): no handler thread listed"
+		grep -Eq "^ +[0-9]+ +handler +S +- " "$TL_TMP/$S.screen" &&
+			error "detail of 29 ($end): a handler's wait is not shown: $(grep -E '^ +[0-9]+ +handler +S +- ' "$TL_TMP/$S.screen" | head -2 | tr '\n' '|')"
+	done
+	tm send-keys -t "$S" Escape
+	expect "$S" "^ +COUNT +CHANGE" "Esc: back to the table"
+fi
+tm send-keys -t "$S" q
+check_exit "$S" "q"
+
 
 # ---- the target exits ----
 S=gone
