@@ -5,9 +5,8 @@
 # 'growing' mark as requests come; the sort keys reorder it; Enter shows the
 # group's stack and threads and Esc goes back (each thread's wait shown,
 # also in a group of 29 where refreshes read only some); 's' saves a valid
-# snapshot;
-# help, pause, and resizes down to a tiny window keep it drawing; q, Ctrl-C
-# and the target's exit all end it with status 0 on a restored terminal
+# snapshot; help, pause, and resizes down to a tiny window keep it drawing;
+# q, Ctrl-C and the target's exit all end it with status 0 on a restored terminal
 # (normal screen, cursor and tty modes back); a crash (SIGSEGV) restores it
 # too; the target is never left stopped.
 # A second run in the C locale with NO_COLOR shows only ASCII and no colour.
