@@ -60,25 +60,6 @@ NOINLINE void main_wait(void)
 	}
 }
 
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static long parse_count(const char *s, const char *what)
 {
 	char *end;
@@ -120,7 +101,7 @@ int main(int argc, char **argv)
 		for (tries = 0; tries < 10000; tries++) {
 			pid_t tid = __atomic_load_n(&w[i].tid, __ATOMIC_SEQ_CST);
 
-			if (tid && (i < nspin || thread_state(tid) == 'S'))
+			if (tid && (i < nspin || tl_thread_state(tid) == 'S'))
 				break;
 			usleep(1000);
 		}

@@ -109,55 +109,6 @@ static void die(const char *fmt, ...)
 	exit(3);
 }
 
-static pid_t gettid_(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[1024], *p;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
-		return '?';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return '?';
-	return p[2];
-}
-
 /* Returns 1 when thread tid is in state S inside one of syscalls. */
 static int is_blocked(pid_t tid, const long *syscalls, char *why, size_t whylen)
 {
@@ -167,7 +118,7 @@ static int is_blocked(pid_t tid, const long *syscalls, char *why, size_t whylen)
 	char state;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	if (read_text(path, buf, sizeof(buf)) < 0) {
+	if (tl_read_text(path, buf, sizeof(buf)) < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
 		return 0;
 	}
@@ -182,7 +133,7 @@ static int is_blocked(pid_t tid, const long *syscalls, char *why, size_t whylen)
 		snprintf(why, whylen, "in syscall %ld, not the expected one", nr);
 		return 0;
 	}
-	state = thread_state(tid);
+	state = tl_thread_state(tid);
 	if (state != 'S') {
 		snprintf(why, whylen, "state %c, not S", state);
 		return 0;
@@ -193,15 +144,15 @@ static int is_blocked(pid_t tid, const long *syscalls, char *why, size_t whylen)
 /* Waits until tid is blocked, stable over three looks; 0 or -ETIMEDOUT. */
 static int wait_until_blocked(pid_t tid, const long *syscalls, char *why, size_t whylen)
 {
-	long deadline = now_ms() + TIMEOUT_MS;
+	long deadline = tl_now_ms() + TIMEOUT_MS;
 	int good = 0;
 
-	while (now_ms() < deadline) {
+	while (tl_now_ms() < deadline) {
 		if (!is_blocked(tid, syscalls, why, whylen))
 			good = 0;
 		else if (++good >= 3)
 			return 0;
-		sleep_ms(1);
+		tl_sleep_ms(1);
 	}
 	return -ETIMEDOUT;
 }
@@ -223,7 +174,7 @@ static void start_thread(void *(*fn)(void *), void *arg)
 
 static void arm(struct stuck *s)
 {
-	__atomic_store_n(&s->tid, gettid_(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->tid, tl_gettid(), __ATOMIC_SEQ_CST);
 }
 
 /* Blocks forever: the leak.  Called with reply_lock held, returns without. */
@@ -271,7 +222,7 @@ NOINLINE void *handle_request(void *arg)
 	if (n >= 0 && strcmp(line, "quit") == 0)
 		exit(0);
 	pthread_mutex_lock(&reply_lock);
-	req->tid = gettid_();
+	req->tid = tl_gettid();
 	if (n < 0) {		/* no complete request: no leak */
 		req->state = REQ_GONE;
 		pthread_cond_signal(&handoff);
@@ -384,13 +335,13 @@ static void wait_until_ready(void)
 
 	for (i = 0; i < START_THREADS; i++) {
 		struct stuck *s = &start_threads[i];
-		long deadline = now_ms() + TIMEOUT_MS;
+		long deadline = tl_now_ms() + TIMEOUT_MS;
 		pid_t tid;
 
 		while ((tid = __atomic_load_n(&s->tid, __ATOMIC_SEQ_CST)) == 0) {
-			if (now_ms() >= deadline)
+			if (tl_now_ms() >= deadline)
 				die("%s thread did not start", s->function);
-			sleep_ms(1);
+			tl_sleep_ms(1);
 		}
 		if (wait_until_blocked(tid, s->syscalls, why, sizeof(why)) < 0)
 			die("thread %d (%s) did not get stuck: %s", (int)tid,

@@ -54,11 +54,6 @@
 #define POOL_SIZE 5
 #define SETUP_TIMEOUT_MS 60000
 
-static pid_t gettid_(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -75,7 +70,7 @@ static void die(const char *fmt, ...)
 static void report_eintr(const char *function)
 {
 	char buf[128];
-	int n = snprintf(buf, sizeof(buf), "eintr %d %s\n", (int)gettid_(),
+	int n = snprintf(buf, sizeof(buf), "eintr %d %s\n", (int)tl_gettid(),
 			 function);
 
 	if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0) {
@@ -104,7 +99,7 @@ struct stuck {
 
 static void arm(struct stuck *s)
 {
-	s->tid = gettid_();
+	s->tid = tl_gettid();
 	__atomic_store_n(&s->armed, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -533,50 +528,6 @@ static void setup_objects(void)
 		die("could not fill a unix socket backlog");
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[1024], *p;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
-		return '?';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return '?';
-	return p[2];
-}
-
 /* Returns 1 when s's thread is blocked in one of its expected calls. */
 static int is_blocked(const struct stuck *s, char *why, size_t whylen)
 {
@@ -587,7 +538,7 @@ static int is_blocked(const struct stuck *s, char *why, size_t whylen)
 	int ok = 0;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)s->tid);
-	if (read_text(path, buf, sizeof(buf)) < 0) {
+	if (tl_read_text(path, buf, sizeof(buf)) < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
 		return 0;
 	}
@@ -608,8 +559,8 @@ static int is_blocked(const struct stuck *s, char *why, size_t whylen)
 			 a0, (unsigned long)s->addr_lo, (unsigned long)s->addr_hi);
 		return 0;
 	}
-	if (thread_state(s->tid) != 'S') {
-		snprintf(why, whylen, "state %c, not S", thread_state(s->tid));
+	if (tl_thread_state(s->tid) != 'S') {
+		snprintf(why, whylen, "state %c, not S", tl_thread_state(s->tid));
 		return 0;
 	}
 	return 1;
@@ -617,11 +568,11 @@ static int is_blocked(const struct stuck *s, char *why, size_t whylen)
 
 static void wait_until_stuck(const struct stuck *s)
 {
-	long deadline = now_ms() + SETUP_TIMEOUT_MS;
+	long deadline = tl_now_ms() + SETUP_TIMEOUT_MS;
 	char why[256] = "not started";
 	int good = 0;
 
-	while (now_ms() < deadline) {
+	while (tl_now_ms() < deadline) {
 		if (!__atomic_load_n(&s->armed, __ATOMIC_SEQ_CST)) {
 			snprintf(why, sizeof(why), "not started");
 			good = 0;
@@ -633,7 +584,7 @@ static void wait_until_stuck(const struct stuck *s)
 		} else {
 			good = 0;
 		}
-		sleep_ms(5);
+		tl_sleep_ms(5);
 	}
 	die("thread %d (%s) did not get stuck: %s", (int)s->tid, s->function, why);
 }
@@ -726,7 +677,7 @@ static void start(int i)
 int main(void)
 {
 	sigset_t set;
-	pid_t main_tid = gettid_();
+	pid_t main_tid = tl_gettid();
 	int i;
 
 	alarm(300);
