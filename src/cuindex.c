@@ -92,3 +92,17 @@ void cuindex_free(struct cuindex *ix)
 	free(ix->r);
 	free(ix);
 }
+
+bool cu_covers(Dwarf_Die *cudie, Dwarf_Addr addr)
+{
+	Dwarf_Addr base, start, end;
+	ptrdiff_t off = 0;
+	bool any = false;
+
+	while ((off = dwarf_ranges(cudie, off, &base, &start, &end)) > 0) {
+		if (addr >= start && addr < end)
+			return true;
+		any = true;
+	}
+	return !any;
+}

@@ -23,5 +23,9 @@ struct cuindex *cuindex_build(Dwarf *dw);
 /* The CU whose ranges hold addr (a DWARF address, bias removed). */
 bool cuindex_find(const struct cuindex *ix, Dwarf_Addr addr, Dwarf_Die *cudie);
 void cuindex_free(struct cuindex *ix);
+/* Whether a CU's own ranges hold addr; true when it states none.  libdw
+ * can hand out the CU before an address that no CU covers (code of crt
+ * files, _start): its line table then names a wrong line. */
+bool cu_covers(Dwarf_Die *cudie, Dwarf_Addr addr);
 
 #endif

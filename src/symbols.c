@@ -396,6 +396,12 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	Dwarf_Addr bias;
 	Dwarf_Die cubuf;
 	Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+	if (cudie && !cu_covers(cudie, addr - bias)) {
+		cudie = NULL;	/* a neighbour's: so is the line */
+		file = NULL;
+		line = 0;
+		dl = NULL;
+	}
 	if (!cudie) {
 		cudie = fallback_cu(s, mod, addr, &bias, &cubuf);
 		Dwarf_Line *l = cudie && !dl ? dwarf_getsrc_die(cudie, addr - bias) : NULL;
