@@ -5,7 +5,8 @@
 #   - a deleted executable: still symbolized (through /proc/PID/map_files);
 #   - JIT-like anonymous code: a bare pc, the stack marked partial (exit 1);
 #   - DWARF without .debug_aranges (clang's default): the same functions,
-#     file:line and inline frames as with it.
+#     file:line and inline frames as with it; a clang build (if clang is
+#     here) has its lines.
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
@@ -70,6 +71,23 @@ for prog in waits demo; do
 done
 grep -q ' true$' <<<"$(own_frames "$TL_TMP/demo-noar.json" demo-noar)" ||
 	error "demo without .debug_aranges: no inline frame"
+# the real case, where clang is here: its DWARF 5 has no .debug_aranges
+if command -v clang >/dev/null; then
+	clang -g -O2 -pthread -o "$TL_TMP/waits-clang" "$TESTDATA/waits.c" 2>"$TL_TMP/clang.err" ||
+		fail "clang cannot build waits: $(head -c 300 "$TL_TMP/clang.err")"
+	start_target "$TL_TMP/waits-clang"
+	json=$TL_TMP/clang.json
+	snapshot_json "$TARGET_PID" "$json"
+	((TL_RC == 0)) || error "clang: $(describe_rc $TL_RC): $(first_line "$json.err")"
+	for fn in stuck_in_mutex stuck_in_condvar main; do
+		jq -e --arg f "$fn" '[.threads[].frames[] | select(.function == $f) |
+			select((.file // "") | endswith("waits.c")) | select(.line > 0)] | length > 0' \
+			"$json" >/dev/null || error "clang: $fn has no waits.c line"
+	done
+	kill_target "$TARGET_PID"
+else
+	note "no clang here: the clang-built case is not run"
+fi
 
 # jit
 start_target "$TESTDATA/jit"
