@@ -23,7 +23,7 @@ ASAN_OBJ := $(OBJ:build/%=build/asan/%)
 ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
-	testdata/libtlplugin.so testdata/cxxleak
+	testdata/waits-fp testdata/libtlplugin.so testdata/cxxleak
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -67,6 +67,10 @@ testdata/cxxleak: testdata/cxxleak.cc testdata/testdata.h
 
 testdata/waits-O0: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O0 -Wall -Wextra -pthread -o $@ $<
+
+# Frame pointers, as Rust's standard library and whole distributions build.
+testdata/waits-fp: testdata/waits.c testdata/testdata.h
+	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c $(ASAN_LIBOBJ) $(HDR)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Isrc -o $@ $< $(ASAN_LIBOBJ) $(PKG_LIBS) $(shell pkg-config --cflags --libs cmocka)

@@ -32,6 +32,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "fds.h"
+#include "fpguess.h"
 #include "memory.h"
 #include "proc.h"
 #include "ptrace.h"
@@ -378,6 +379,10 @@ static int unwind_regs(struct capture_session *c, struct work *w)
 	if (!complete && n > 0 && symbols_cover(c->sym, c->buf[n - 1].pc))
 		n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
 				  UNWIND_MAX_FRAMES, &complete);
+	/* Not whole from sp and pc: frame-pointer code wants rbp. */
+	if (n > 0 && !(complete && symbols_is_thread_entry(c->sym, &c->buf[n - 1])))
+		n = fpguess_unwind(c->uw, c->uw_state, w->tid, &w->regs, c->buf,
+				   UNWIND_MAX_FRAMES, n, &complete, c->mem, c->sym);
 	return keep_frames(c, w, n, complete);
 }
 
@@ -436,7 +441,7 @@ static bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 
 /*
  * Session: a thread that needed a stop last time (its stack does not unwind
- * from sp and pc alone, as in frame-pointer code) and is blocked again at
+ * from sp and pc alone, even with a frame-base guess) and is blocked again at
  * the same place: when what sp and pc give is the start of the stack the
  * stop gave, the rest is that stack too, and a second stop is spared.
  */

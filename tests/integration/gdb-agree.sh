@@ -1,13 +1,14 @@
 #!/bin/bash
 # gdb-agree: on the program's own frames, threadleak's stacks agree with
-# gdb's "thread apply all bt" for every blocked thread of waits (-O2 and
-# -O0 builds): the same functions, in the same order, at the same lines.
+# gdb's "thread apply all bt" for every blocked thread of waits (-O2, -O0
+# and frame-pointer builds): the same functions, in the same order, at the
+# same lines.
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
 need_cmd gdb
 need_threadleak
-need_testdata waits waits-O0
+need_testdata waits waits-O0 waits-fp
 
 check_build()
 {
@@ -17,9 +18,7 @@ check_build()
 	start_target "$TESTDATA/$prog"
 	json=$TL_TMP/$prog.json
 	snapshot_json "$TARGET_PID" "$json"
-	# -O0 threads in calls that must not be stopped may be partial (1)
-	((TL_RC == 0)) || { ((TL_RC == 1)) && [ "$prog" = waits-O0 ]; } ||
-		{ error "$prog: threadleak $(describe_rc $TL_RC)"; return; }
+	((TL_RC == 0)) || { error "$prog: threadleak $(describe_rc $TL_RC)"; return; }
 	gdbout=$TL_TMP/$prog.gdb
 	timeout 120 gdb -p "$TARGET_PID" -batch -nx -ex 'set pagination off' \
 		-ex 'thread apply all bt' >"$gdbout" 2>&1
@@ -58,4 +57,5 @@ check_build()
 
 check_build waits
 check_build waits-O0
+check_build waits-fp
 finish

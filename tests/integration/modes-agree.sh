@@ -1,13 +1,14 @@
 #!/bin/bash
 # modes-agree: capturing without stopping (the default) and the all-stop
-# cut (--stop) find the same groups on the testdata programs: the same
-# wait kinds with the same stacks, the same number of threads in each.
+# cut (--stop) find the same groups on the testdata programs (waits at -O2,
+# -O0 and with frame pointers, demo): the same wait kinds with the same
+# stacks, the same number of threads in each.
 # Running threads are left out (they move between the two snapshots).
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
 need_threadleak
-need_testdata waits demo
+need_testdata waits waits-O0 waits-fp demo
 
 # groups JSON: one line "count<TAB>kind<TAB>f1|f2|..." per group, sorted
 groups()
@@ -37,10 +38,13 @@ check()
 		error "$label: default mode stopped $stopped threads, only $running were running"
 }
 
-start_target "$TESTDATA/waits"
-wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits: main thread never blocked"
-check waits
-kill_target "$TARGET_PID"
+# -O0 and -fno-omit-frame-pointer code keep their frames in rbp
+for build in waits waits-O0 waits-fp; do
+	start_target "$TESTDATA/$build"
+	wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "$build: main thread never blocked"
+	check $build
+	kill_target "$TARGET_PID"
+done
 
 # demo leaks a worker every 100 ms: freeze its count by waiting for the cap
 # is too slow, so compare only the groups that do not grow

@@ -1,0 +1,85 @@
+/*
+ * fpguess: frame-base guesses for frame-pointer code; see fpguess.h.
+ *
+ * The scan starts above the slot that holds the return address into G
+ * (the last frame found): G's frame begins there.  A candidate F needs
+ * [F + 8] to be a return address: inside a module we know, right after a
+ * call (e8 rel32, or ff /2 in its 2-, 3-, 6- and 7-byte forms, with or
+ * without a REX prefix).  The stack pages are in the memory cache already
+ * (the first unwind read them); code bytes cost one page each, cached.
+ */
+#include "fpguess.h"
+
+#include <string.h>
+
+#define SCAN_WORDS 2048		/* 16 KiB above G's stack pointer */
+#define TRIES 4			/* candidates tried, lowest first */
+
+/* Whether the bytes before ra end with a call instruction. */
+static bool after_call(struct memory *mem, uint64_t ra)
+{
+	unsigned char b[8];
+
+	if (ra < sizeof(b) || memory_read(mem, ra - sizeof(b), b, sizeof(b)) < 0)
+		return false;
+	/* b[8 - k] is the byte k before ra. */
+	if (b[3] == 0xe8)
+		return true;	/* call rel32 */
+	/* call r/m64: ff /2, with a ModRM of 1 byte (register or [reg]),
+	 * 2 (disp8 or SIB), 5 (disp32) or 6 (SIB + disp32) after ff. */
+	static const int len[] = { 2, 3, 6, 7 };
+	for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
+		int k = len[i];
+		unsigned char modrm = b[8 - k + 1];
+		if (b[8 - k] == 0xff && ((modrm >> 3) & 7) == 2)
+			return true;
+	}
+	return false;
+}
+
+static bool return_address(struct memory *mem, struct symbolizer *sym, uint64_t v)
+{
+	return v > 4096 && dwfl_addrmodule(symbols_dwfl(sym), v) && after_call(mem, v);
+}
+
+int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
+		   struct cpu_regs *regs, struct raw_frame *buf, int max, int n,
+		   bool *complete, struct memory *mem, struct symbolizer *sym)
+{
+	uint64_t sp = regs->r[REG_DW_RSP], ra = buf[n - 1].pc, v, from = 0;
+
+	if (n < 2 || !buf[n - 1].return_address || (regs->valid & 1u << REG_DW_RBP))
+		return n;
+	/* G's stack pointer: just above the slot holding the return
+	 * address into G. */
+	for (int i = 0; i < SCAN_WORDS && !from; i++)
+		if (memory_read(mem, sp + 8u * (unsigned)i, &v, sizeof(v)) == 0 && v == ra)
+			from = sp + 8u * (unsigned)i + 8;
+	if (!from)
+		return n;
+
+	struct raw_frame first[UNWIND_MAX_FRAMES];
+	int nfirst = n < UNWIND_MAX_FRAMES ? n : UNWIND_MAX_FRAMES;
+	memcpy(first, buf, (size_t)nfirst * sizeof(*first));
+	int tries = 0;
+	for (int i = 0; i + 1 < SCAN_WORDS && tries < TRIES; i++) {
+		uint64_t f = from + 8u * (unsigned)i;
+		if (memory_read(mem, f + 8, &v, sizeof(v)) < 0)
+			break;
+		if (!return_address(mem, sym, v))
+			continue;
+		tries++;
+		struct cpu_regs guess = *regs;
+		guess.r[REG_DW_RBP] = f;
+		guess.valid |= 1u << REG_DW_RBP;
+		bool whole;
+		int m = uw->unwind(state, tid, &guess, buf, max, &whole);
+		if (m > n && whole && symbols_is_thread_entry(sym, &buf[m - 1])) {
+			*regs = guess;
+			*complete = true;
+			return m;
+		}
+	}
+	memcpy(buf, first, (size_t)nfirst * sizeof(*first));
+	return n;
+}
