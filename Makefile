@@ -9,8 +9,9 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # C++ names are demangled with libstdc++'s __cxa_demangle, as elfutils does:
-# the runtime library alone (always installed on Debian), no C++ headers.
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6
+# the runtime library alone (always installed on Debian), no C++ headers;
+# Rust's with libiberty's rust_demangle (libiberty-dev, a static archive).
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6 -liberty
 ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

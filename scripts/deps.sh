@@ -17,6 +17,7 @@ have_pc libelf || need libelf-dev
 have_pc libunwind-ptrace || need libunwind-dev
 have_pc jansson || need libjansson-dev
 have_pc ncursesw || need libncurses-dev
+[ -f /usr/include/libiberty/demangle.h ] || need libiberty-dev	# Rust names
 # libc's own debug info names its internal functions (lock waits, condvar
 # waits); without it those frames fall back to the nearest exported symbol.
 [ -d /usr/lib/debug/.build-id ] && dpkg -s libc6-dbg >/dev/null 2>&1 || need libc6-dbg

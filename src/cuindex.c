@@ -9,6 +9,9 @@
 
 #include <dwarf.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define MAX_NEST 64		/* scopes kept, innermost; deeper is absurd */
 
 struct cu_range {
 	Dwarf_Addr start, end;
@@ -105,4 +108,61 @@ bool cu_covers(Dwarf_Die *cudie, Dwarf_Addr addr)
 		any = true;
 	}
 	return !any;
+}
+
+static bool holds_code(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_lexical_block;
+}
+
+static bool holds_definitions(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_module ||
+	       tag == DW_TAG_structure_type || tag == DW_TAG_class_type ||
+	       tag == DW_TAG_union_type || tag == DW_TAG_enumeration_type ||
+	       tag == DW_TAG_interface_type;
+}
+
+/* Depth-first below parent: appends to path (outermost first) the code
+ * DIEs holding addr; true once a subprogram holds it. */
+static bool find_path(Dwarf_Die *parent, Dwarf_Addr addr, Dwarf_Die *path,
+		      int *n, bool in_code)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(parent, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		if (holds_code(tag)) {
+			if (dwarf_haspc(&child, addr) <= 0)
+				continue;
+			if (*n < MAX_NEST)
+				path[(*n)++] = child;
+			find_path(&child, addr, path, n, true);
+			return true;
+		}
+		/* Definitions nest in namespaces and types, not in code. */
+		if (!in_code && holds_definitions(tag) &&
+		    find_path(&child, addr, path, n, false))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+int cu_getscopes_nested(Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die **scopes)
+{
+	Dwarf_Die path[MAX_NEST];
+	int n = 0;
+
+	*scopes = NULL;
+	if (!find_path(cudie, addr, path, &n, false) || n == 0)
+		return 0;
+	*scopes = malloc((size_t)n * sizeof(**scopes));
+	if (!*scopes)
+		return -1;
+	for (int i = 0; i < n; i++)
+		(*scopes)[i] = path[n - 1 - i];
+	return n;
 }

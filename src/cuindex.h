@@ -28,4 +28,13 @@ void cuindex_free(struct cuindex *ix);
  * files, _start): its line table then names a wrong line. */
 bool cu_covers(Dwarf_Die *cudie, Dwarf_Addr addr);
 
+/*
+ * dwarf_getscopes() for code nested in namespaces or types, which libdw
+ * does not look into: Rust puts every function there (C and C++ compilers
+ * put the concrete ones at the CU's top level).  The DIEs holding addr,
+ * innermost first, down to the subprogram; malloc'd in *scopes.  Their
+ * count, 0 when none holds addr, -1 when out of memory.
+ */
+int cu_getscopes_nested(Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die **scopes);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <dwarf.h>
+#include <libiberty/demangle.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -279,23 +280,30 @@ static int add_line(struct sym_entry *e, const char *function,
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 /*
- * A C++ (Itanium ABI) name demangled, malloc'd: "_ZN3app6Worker3runEv.isra.0"
- * -> "app::Worker::run() [clone .isra.0]"; NULL for anything else (C names,
- * a symbol version "@..." is dropped first).
+ * A C++ (Itanium ABI) or Rust name demangled, malloc'd, as gdb shows it:
+ * "_ZN3app6Worker3runEv.isra.0" -> "app::Worker::run() [clone .isra.0]";
+ * Rust's legacy names (Itanium-like, ending in a hash) and v0 names ("_R")
+ * through libiberty, the hash dropped: "<std::sys::sync::condvar::futex::
+ * Condvar>::wait".  NULL for anything else (C names); a symbol version
+ * "@..." is dropped first.
  */
 static char *demangle(const char *name)
 {
 	char buf[1024];
 	int status;
 
-	if (!name || strncmp(name, "_Z", 2) != 0)
+	if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
 		return NULL;
 	size_t n = strcspn(name, "@");
 	if (n >= sizeof(buf))
 		return NULL;
 	memcpy(buf, name, n);
 	buf[n] = '\0';
-	char *out = __cxa_demangle(buf, NULL, NULL, &status);
+	/* libiberty says no to anything that is not Rust's. */
+	char *out = rust_demangle(buf, 0);
+	if (out || buf[1] == 'R')
+		return out;
+	out = __cxa_demangle(buf, NULL, NULL, &status);
 	if (status != 0) {
 		free(out);
 		return NULL;
@@ -371,6 +379,14 @@ static Dwarf_Die *fallback_cu(struct symbolizer *s, Dwfl_Module *mod, uint64_t a
 	return f->ix && cuindex_find(f->ix, addr - *bias, buf) ? buf : NULL;
 }
 
+static bool has_subprogram(Dwarf_Die *scopes, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			return true;
+	return false;
+}
+
 /* Fills e for one lookup address. */
 static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 {
@@ -412,6 +428,10 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	}
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+	if (cudie && !has_subprogram(scopes, nscopes)) {
+		free(scopes);
+		nscopes = cu_getscopes_nested(cudie, addr - bias, &scopes);
+	}
 	bool have_function = false;
 
 	/* The function itself: its ELF symbol demangled names it as gdb
