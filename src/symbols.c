@@ -379,11 +379,17 @@ static Dwarf_Die *fallback_cu(struct symbolizer *s, Dwfl_Module *mod, uint64_t a
 	return f->ix && cuindex_find(f->ix, addr - *bias, buf) ? buf : NULL;
 }
 
-static bool has_subprogram(Dwarf_Die *scopes, int n)
+/* Whether libdw found the function or an inlined call at all.  (For an
+ * inlined call it goes on with the scopes of the inlined function's own
+ * definition, not the function it is inlined into: that one is named by
+ * its ELF symbol below.) */
+static bool has_code_scope(Dwarf_Die *scopes, int n)
 {
-	for (int i = 0; i < n; i++)
-		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
 			return true;
+	}
 	return false;
 }
 
@@ -428,7 +434,7 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	}
 	Dwarf_Die *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
-	if (cudie && !has_subprogram(scopes, nscopes)) {
+	if (cudie && !has_code_scope(scopes, nscopes)) {
 		free(scopes);
 		nscopes = cu_getscopes_nested(cudie, addr - bias, &scopes);
 	}
