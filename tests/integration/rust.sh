@@ -6,7 +6,9 @@
 #   - names are demangled as gdb shows them, without Rust's hash suffix;
 #   - functions nested in namespaces, as rustc emits them, get their
 #     inline frames and lines: rustleak::worker at rustleak.rs, with the
-#     inlined std Condvar::wait inside it.
+#     inlined std Condvar::wait inside it;
+#   - `check` catches the worker that `rustleak exit` leaves behind, and
+#     says it was created by rustleak::start_worker.
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
@@ -43,5 +45,16 @@ for mangling in legacy v0; do
 		error "$mangling: no rustleak::main frame"
 	assert_not_stopped "$TARGET_PID" "$mangling"
 	kill_target "$TARGET_PID"
+
+	out=$TL_TMP/check-$mangling
+	run_tl "$out" check -- "$bin" exit
+	((TL_RC == 1)) || error "$mangling: check: $(describe_rc $TL_RC), expected 1 (a leak): $(first_line "$out.err")"
+	grep -qx 'done exit' "$out" || error "$mangling: check: the program's output is missing"
+	grep -Eq '^    rustleak::worker +rustleak\.rs:[0-9]+' "$out.err" ||
+		error "$mangling: check: the leaked worker's stack does not name rustleak::worker"
+	created=$(sed -n '/^  created by:/,/^$/p' "$out.err")
+	grep -Eq '^    rustleak::start_worker +rustleak\.rs:[0-9]+' <<<"$created" &&
+		grep -Eq '^    rustleak::main ' <<<"$created" ||
+		error "$mangling: check: created by does not name rustleak::start_worker and main: $(head -c 600 <<<"$created")"
 done
 finish
