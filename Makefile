@@ -73,6 +73,9 @@ testdata/waits-O0: testdata/waits.c testdata/testdata.h
 testdata/waits-fp: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<
 
+testdata/fpstale: testdata/fpstale.c testdata/testdata.h
+	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<
+
 tests/unit/test_%: tests/unit/test_%.c $(ASAN_LIBOBJ) $(HDR)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Isrc -o $@ $< $(ASAN_LIBOBJ) $(PKG_LIBS) $(shell pkg-config --cflags --libs cmocka)
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NEST 64		/* scopes kept, innermost; deeper is absurd */
+#define MAX_NEST 64		/* scopes kept, outermost first (the subprogram
+				   stays); deeper is absurd */
 
 struct cu_range {
 	Dwarf_Addr start, end;

@@ -4,8 +4,13 @@
  * The scan starts above the slot that holds the return address into G
  * (the last frame found): G's frame begins there.  A candidate F needs
  * [F + 8] to be a return address: inside a module we know, right after a
- * call (e8 rel32, or ff /2 in its 2-, 3-, 6- and 7-byte forms, with or
- * without a REX prefix).  The stack pages are in the memory cache already
+ * call (e8 rel32, or ff /2 in its 2-, 3-, 4-, 6- and 7-byte forms, with or
+ * without a REX prefix).  A direct call must call G itself (or a PLT
+ * entry): G's locals often hold stale frames of calls made before G, and
+ * one of those, taken for G's, unwinds through a function that is not on
+ * the stack and still ends where threads begin.  An indirect call cannot
+ * be checked so.  The guessed walk must also find again the frames found
+ * without the guess.  The stack pages are in the memory cache already
  * (the first unwind read them); code bytes cost one page each, cached.
  */
 #include "fpguess.h"
@@ -15,31 +20,62 @@
 #define SCAN_WORDS 2048		/* 16 KiB above G's stack pointer */
 #define TRIES 4			/* candidates tried, lowest first */
 
-/* Whether the bytes before ra end with a call instruction. */
-static bool after_call(struct memory *mem, uint64_t ra)
+enum call { NO_CALL, DIRECT_CALL, INDIRECT_CALL };
+
+/* Whether the bytes before ra end with a call instruction; a direct one's
+ * target in *target. */
+static enum call call_before(struct memory *mem, uint64_t ra, uint64_t *target)
 {
 	unsigned char b[8];
 
 	if (ra < sizeof(b) || memory_read(mem, ra - sizeof(b), b, sizeof(b)) < 0)
-		return false;
+		return NO_CALL;
 	/* b[8 - k] is the byte k before ra. */
-	if (b[3] == 0xe8)
-		return true;	/* call rel32 */
-	/* call r/m64: ff /2, with a ModRM of 1 byte (register or [reg]),
-	 * 2 (disp8 or SIB), 5 (disp32) or 6 (SIB + disp32) after ff. */
-	static const int len[] = { 2, 3, 6, 7 };
+	if (b[3] == 0xe8) {	/* call rel32 */
+		int32_t rel;
+		memcpy(&rel, &b[4], sizeof(rel));
+		*target = ra + (uint64_t)(int64_t)rel;
+		return DIRECT_CALL;
+	}
+	/* call r/m64: ff /2, with after ff a ModRM alone (register or
+	 * [reg]: 2 bytes in all), + disp8 or SIB (3), + SIB and disp8 (4),
+	 * + disp32 (6), + SIB and disp32 (7). */
+	static const int len[] = { 2, 3, 4, 6, 7 };
 	for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
 		int k = len[i];
 		unsigned char modrm = b[8 - k + 1];
 		if (b[8 - k] == 0xff && ((modrm >> 3) & 7) == 2)
-			return true;
+			return INDIRECT_CALL;
 	}
-	return false;
+	return NO_CALL;
 }
 
-static bool return_address(struct memory *mem, struct symbolizer *sym, uint64_t v)
+/* Whether v can be the return address of a call of the function holding
+ * pc (see above). */
+static bool returns_from(struct memory *mem, struct symbolizer *sym, uint64_t v,
+			 uint64_t pc)
 {
-	return v > 4096 && dwfl_addrmodule(symbols_dwfl(sym), v) && after_call(mem, v);
+	uint64_t target = 0;
+
+	if (v <= 4096 || !dwfl_addrmodule(symbols_dwfl(sym), v))
+		return false;
+	switch (call_before(mem, v, &target)) {
+	case DIRECT_CALL:
+		return symbols_may_call(sym, target, pc);
+	case INDIRECT_CALL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The guessed walk begins with the frames found without the guess. */
+static bool same_start(const struct raw_frame *a, const struct raw_frame *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].pc != b[i].pc)
+			return false;
+	return true;
 }
 
 int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
@@ -66,7 +102,7 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 		uint64_t f = from + 8u * (unsigned)i;
 		if (memory_read(mem, f + 8, &v, sizeof(v)) < 0)
 			break;
-		if (!return_address(mem, sym, v))
+		if (!returns_from(mem, sym, v, ra - 1))
 			continue;
 		tries++;
 		struct cpu_regs guess = *regs;
@@ -74,7 +110,8 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 		guess.valid |= 1u << REG_DW_RBP;
 		bool whole;
 		int m = uw->unwind(state, tid, &guess, buf, max, &whole);
-		if (m > n && whole && symbols_is_thread_entry(sym, &buf[m - 1])) {
+		if (m > n && whole && symbols_is_thread_entry(sym, &buf[m - 1]) &&
+		    same_start(buf, first, nfirst)) {
 			*regs = guess;
 			*complete = true;
 			return m;

@@ -11,10 +11,10 @@
  * Where the unwind stops at such a function G, rbp is G's frame base F:
  * where G pushed its caller's rbp, with G's return address above it.  So F
  * is a stack slot above G's stack pointer whose next slot holds a code
- * address that follows a call instruction.  The lowest few such slots are
- * tried as rbp, and the first whose unwind ends where threads begin
- * (symbols_is_thread_entry) is taken: a wrong guess reads a wrong return
- * address, and such a walk does not end there.
+ * address that follows a call of G.  The lowest few such slots are tried
+ * as rbp, and the first whose unwind ends where threads begin
+ * (symbols_is_thread_entry) is taken.  Where no guess is safe the thread
+ * is stopped, as before.
  */
 #ifndef THREADLEAK_FPGUESS_H
 #define THREADLEAK_FPGUESS_H

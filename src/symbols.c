@@ -561,6 +561,29 @@ bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 	return false;
 }
 
+bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	Dwfl_Module *tmod = dwfl_addrmodule(s->dwfl, target);
+	GElf_Off off;
+	GElf_Sym sym;
+
+	if (mod && dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL) &&
+	    pc - off == target)
+		return true;
+	if (!tmod)
+		return false;
+	Dwarf_Addr addr = target, bias;
+	Elf_Scn *scn = dwfl_module_address_section(tmod, &addr, &bias);
+	Elf *elf = dwfl_module_getelf(tmod, &bias);
+	GElf_Shdr shdr;
+	size_t shstrndx;
+	if (!scn || !elf || !gelf_getshdr(scn, &shdr) || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	const char *name = elf_strptr(elf, shstrndx, shdr.sh_name);
+	return name && strncmp(name, ".plt", 4) == 0;	/* .plt, .plt.sec, .plt.got */
+}
+
 static bool known_nomod(const struct symbolizer *s, uint64_t page)
 {
 	for (size_t i = 0; i < s->nnomod; i++)

@@ -37,6 +37,13 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f);
 
 /*
+ * Whether a direct call to target can be a call of the function holding
+ * pc: target is that function's start (its ELF symbol), or a PLT entry,
+ * which may lead anywhere.  (fpguess.h checks a guessed frame this way.)
+ */
+bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc);
+
+/*
  * For an unwinding that stopped at pc: when pc is in no known module, the
  * process may have mapped code since its modules were read (dlopen).
  * Reads them again (never again for a page a fresh read already left

@@ -2,13 +2,14 @@
 # modes-agree: capturing without stopping (the default) and the all-stop
 # cut (--stop) find the same groups on the testdata programs (waits at -O2,
 # -O0 and with frame pointers, demo): the same wait kinds with the same
-# stacks, the same number of threads in each.
+# stacks, the same number of threads in each.  fpstale (frame-pointer code
+# over a dead frame) gets the same stack, without a stop.
 # Running threads are left out (they move between the two snapshots).
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
 need_threadleak
-need_testdata waits waits-O0 waits-fp demo
+need_testdata waits waits-O0 waits-fp fpstale demo
 
 # groups JSON: one line "count<TAB>kind<TAB>f1|f2|..." per group, sorted
 groups()
@@ -45,6 +46,23 @@ for build in waits waits-O0 waits-fp; do
 	check $build
 	kill_target "$TARGET_PID"
 done
+
+# frame-pointer code whose locals hold a dead frame: the frame base
+# guessed without a stop must not take it for the live one
+start_target "$TESTDATA/fpstale"
+a=$TL_TMP/fpstale-gentle.json b=$TL_TMP/fpstale-stop.json
+snapshot_json "$TARGET_PID" "$a"
+((TL_RC == 0)) || error "fpstale: default mode $(describe_rc $TL_RC): $(first_line "$a.err")"
+snapshot_json "$TARGET_PID" "$b" --stop
+stack() { jq -r '.threads[] | select(.name == "stale") | [.frames[].function] | join(",")' "$1"; }
+[ "$(stack "$a")" = "$(stack "$b")" ] ||
+	error "fpstale: default mode [$(stack "$a")], --stop [$(stack "$b")]"
+[[ $(stack "$a") == *",blocked_read,outer,start_thread,"* ]] ||
+	error "fpstale: expected blocked_read then outer, got [$(stack "$a")]"
+[ "$(jq .threads_stopped "$a")" = 0 ] ||
+	error "fpstale: default mode stopped $(jq .threads_stopped "$a") threads, expected none"
+assert_not_stopped "$TARGET_PID" fpstale
+kill_target "$TARGET_PID"
 
 # demo leaks a worker every 100 ms: freeze its count by waiting for the cap
 # is too slow, so compare only the groups that do not grow
