@@ -9,8 +9,9 @@
  * entry): G's locals often hold stale frames of calls made before G, and
  * one of those, taken for G's, unwinds through a function that is not on
  * the stack and still ends where threads begin.  An indirect call cannot
- * be checked so.  The guessed walk must also find again the frames found
- * without the guess.  The stack pages are in the memory cache already
+ * be checked so, but the frames the guess adds can: each direct call
+ * found must be of the frame below it.  The guessed walk must also find
+ * again the frames found without the guess.  The stack pages are in the memory cache already
  * (the first unwind read them); code bytes cost one page each, cached.
  */
 #include "fpguess.h"
@@ -19,6 +20,7 @@
 
 #define SCAN_WORDS 2048		/* 16 KiB above G's stack pointer */
 #define TRIES 4			/* candidates tried, lowest first */
+#define CHECKED 4		/* frames past the guess whose calls are checked */
 
 enum call { NO_CALL, DIRECT_CALL, INDIRECT_CALL };
 
@@ -69,6 +71,25 @@ static bool returns_from(struct memory *mem, struct symbolizer *sym, uint64_t v,
 	}
 }
 
+/* The frames the guess added, up to a few: where a frame's return
+ * address follows a direct call, that call is of the frame below.  (A
+ * dead frame behind an indirect call passes the first check, but the
+ * live caller's own call, above it, is of G, not of the dead callee.) */
+static bool calls_agree(struct memory *mem, struct symbolizer *sym,
+			const struct raw_frame *buf, int n, int m)
+{
+	for (int k = n; k < m && k < n + CHECKED; k++) {
+		uint64_t target = 0;
+		if (!buf[k].return_address ||
+		    call_before(mem, buf[k].pc, &target) != DIRECT_CALL)
+			continue;
+		uint64_t callee = buf[k - 1].pc - (buf[k - 1].return_address ? 1 : 0);
+		if (!symbols_may_call(sym, target, callee))
+			return false;
+	}
+	return true;
+}
+
 /* The guessed walk begins with the frames found without the guess. */
 static bool same_start(const struct raw_frame *a, const struct raw_frame *b, int n)
 {
@@ -111,7 +132,7 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 		bool whole;
 		int m = uw->unwind(state, tid, &guess, buf, max, &whole);
 		if (m > n && whole && symbols_is_thread_entry(sym, &buf[m - 1]) &&
-		    same_start(buf, first, nfirst)) {
+		    same_start(buf, first, nfirst) && calls_agree(mem, sym, buf, n, m)) {
 			*regs = guess;
 			*complete = true;
 			return m;

@@ -8,7 +8,9 @@
  * frames and which blocks in read() on a pipe nobody writes.  Its stack is
  * read, blocked_read, outer, start_thread, clone3; a frame-base guess that
  * took the dead frame of deep() for blocked_read's would show deep() too.
- * Prints "ready" once the thread is blocked.
+ * Thread "stale-ind" does the same, but deep() calls deeper() through a
+ * pointer: a call whose target the code does not say.
+ * Prints "ready" once both threads are blocked.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -18,7 +20,7 @@
 #include "testdata.h"
 
 static int fds[2];
-static volatile pid_t stale_tid;
+static volatile pid_t tids[2];
 
 NOINLINE void deepest(volatile char *p)
 {
@@ -33,11 +35,15 @@ NOINLINE void deeper(volatile char *p)
 	BARRIER();
 }
 
-NOINLINE void deep(void)
+NOINLINE void deep(int indirect)
 {
 	volatile char b[32];
+	void (*volatile call)(volatile char *) = deeper;
 
-	deeper(b);
+	if (indirect)
+		call(b);
+	else
+		deeper(b);
 	BARRIER();
 }
 
@@ -52,8 +58,10 @@ NOINLINE void blocked_read(void)
 
 NOINLINE void *outer(void *arg)
 {
-	stale_tid = tl_gettid();
-	deep();
+	int indirect = arg != NULL;
+
+	tids[indirect] = tl_gettid();
+	deep(indirect);
 	blocked_read();
 	BARRIER();
 	return arg;
@@ -61,17 +69,25 @@ NOINLINE void *outer(void *arg)
 
 int main(void)
 {
-	pthread_t t;
+	static const char *const names[2] = { "stale", "stale-ind" };
+	pthread_t t[2];
 
-	if (pipe(fds) < 0 || pthread_create(&t, NULL, outer, NULL) != 0) {
-		perror("fpstale");
+	if (pipe(fds) < 0) {
+		perror("fpstale: pipe");
 		return 2;
 	}
-	pthread_setname_np(t, "stale");
-	while (!stale_tid || tl_thread_state(stale_tid) != 'S')
-		tl_sleep_ms(1);
+	for (int i = 0; i < 2; i++) {
+		if (pthread_create(&t[i], NULL, outer, i ? (void *)1 : NULL) != 0) {
+			perror("fpstale: pthread_create");
+			return 2;
+		}
+		pthread_setname_np(t[i], names[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		while (!tids[i] || tl_thread_state(tids[i]) != 'S')
+			tl_sleep_ms(1);
 	printf("ready\n");
 	fflush(stdout);
-	pthread_join(t, NULL);
+	pthread_join(t[0], NULL);
 	return 0;
 }

@@ -54,11 +54,13 @@ a=$TL_TMP/fpstale-gentle.json b=$TL_TMP/fpstale-stop.json
 snapshot_json "$TARGET_PID" "$a"
 ((TL_RC == 0)) || error "fpstale: default mode $(describe_rc $TL_RC): $(first_line "$a.err")"
 snapshot_json "$TARGET_PID" "$b" --stop
-stack() { jq -r '.threads[] | select(.name == "stale") | [.frames[].function] | join(",")' "$1"; }
-[ "$(stack "$a")" = "$(stack "$b")" ] ||
-	error "fpstale: default mode [$(stack "$a")], --stop [$(stack "$b")]"
-[[ $(stack "$a") == *",blocked_read,outer,start_thread,"* ]] ||
-	error "fpstale: expected blocked_read then outer, got [$(stack "$a")]"
+stack() { jq -r --arg n "$2" '.threads[] | select(.name == $n) | [.frames[].function] | join(",")' "$1"; }
+for name in stale stale-ind; do
+	[ "$(stack "$a" $name)" = "$(stack "$b" $name)" ] ||
+		error "fpstale $name: default mode [$(stack "$a" $name)], --stop [$(stack "$b" $name)]"
+	[[ $(stack "$a" $name) == *",blocked_read,outer,start_thread,"* ]] ||
+		error "fpstale $name: expected blocked_read then outer, got [$(stack "$a" $name)]"
+done
 [ "$(jq .threads_stopped "$a")" = 0 ] ||
 	error "fpstale: default mode stopped $(jq .threads_stopped "$a") threads, expected none"
 assert_not_stopped "$TARGET_PID" fpstale
