@@ -152,9 +152,7 @@ static void origin_remove_at(struct priv *p, size_t i)
 	 * their home slot is not between the hole and them. */
 	for (size_t j = (i + 1) & (p->cap - 1); p->slots[j].addr;
 	     j = (j + 1) & (p->cap - 1)) {
-		size_t home = slot_of(p, p->slots[j].pid, p->slots[j].addr);
-		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (between)
+		if (probe_stays(i, j, slot_of(p, p->slots[j].pid, p->slots[j].addr)))
 			continue;
 		p->slots[i] = p->slots[j];
 		p->slots[j] = (struct origin){ 0 };

@@ -52,22 +52,22 @@ static enum call call_before(struct memory *mem, uint64_t ra, uint64_t *target)
 	return NO_CALL;
 }
 
-/* Whether v can be the return address of a call of the function holding
- * pc (see above). */
-static bool returns_from(struct memory *mem, struct symbolizer *sym, uint64_t v,
-			 uint64_t pc)
+/* What the call before return address ra says of a call of the function
+ * holding callee: 1 it may be one (a direct call of it or of a PLT entry,
+ * or an indirect call), 0 it is a call of another function, -1 there is no
+ * call before ra. */
+static int call_of(struct memory *mem, struct symbolizer *sym, uint64_t ra,
+		   uint64_t callee)
 {
 	uint64_t target = 0;
 
-	if (v <= 4096 || !dwfl_addrmodule(symbols_dwfl(sym), v))
-		return false;
-	switch (call_before(mem, v, &target)) {
+	switch (call_before(mem, ra, &target)) {
 	case DIRECT_CALL:
-		return symbols_may_call(sym, target, pc);
+		return symbols_may_call(sym, target, callee);
 	case INDIRECT_CALL:
-		return true;
+		return 1;
 	default:
-		return false;
+		return -1;
 	}
 }
 
@@ -79,12 +79,8 @@ static bool calls_agree(struct memory *mem, struct symbolizer *sym,
 			const struct raw_frame *buf, int n, int m)
 {
 	for (int k = n; k < m && k < n + CHECKED; k++) {
-		uint64_t target = 0;
-		if (!buf[k].return_address ||
-		    call_before(mem, buf[k].pc, &target) != DIRECT_CALL)
-			continue;
 		uint64_t callee = buf[k - 1].pc - (buf[k - 1].return_address ? 1 : 0);
-		if (!symbols_may_call(sym, target, callee))
+		if (buf[k].return_address && call_of(mem, sym, buf[k].pc, callee) == 0)
 			return false;
 	}
 	return true;
@@ -125,7 +121,9 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 		uint64_t f = from + 8u * (unsigned)i;
 		if (memory_read(mem, f + 8, &v, sizeof(v)) < 0)
 			break;
-		if (!returns_from(mem, sym, v, ra - 1))
+		/* [F + 8] must return from a call of G. */
+		if (v <= 4096 || !dwfl_addrmodule(symbols_dwfl(sym), v) ||
+		    call_of(mem, sym, v, ra - 1) != 1)
 			continue;
 		tries++;
 		struct cpu_regs guess = *regs;

@@ -11,6 +11,8 @@
  * take threadleak with it (SIGPIPE).
  */
 #include "guardian.h"
+#include "proc.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +24,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -56,13 +57,10 @@ void guardian_answered(struct guardian *g, uint64_t id)
 		return;
 	for (size_t n = 0, i = home(id); n < IDS && g->ids[i]; n++, i = (i + 1) & (IDS - 1)) {
 		if (g->ids[i] == id) {
-			/* Keep the probe chain whole: move the rest of the
-			 * run back over the hole, as check's origins do. */
+			/* Keep the probe run whole (util.h). */
 			g->ids[i] = 0;
 			for (size_t j = (i + 1) & (IDS - 1); g->ids[j]; j = (j + 1) & (IDS - 1)) {
-				size_t h = home(g->ids[j]);
-				bool between = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-				if (between)
+				if (probe_stays(i, j, home(g->ids[j])))
 					continue;
 				g->ids[i] = g->ids[j];
 				g->ids[j] = 0;
@@ -192,56 +190,48 @@ int guardian_start(struct guardian *g, int listener)
 	return 0;
 }
 
+/* Our side of a guardian that has ended (reaped). */
+static void forget(struct guardian *g)
+{
+	close(g->sock);
+	munmap(g->ids, IDS * sizeof(*g->ids));
+	memset(g, 0, sizeof(*g));
+}
+
 void guardian_stop(struct guardian *g)
 {
 	if (!g->pid)
 		return;
 	ssize_t n = send(g->sock, "q", 1, MSG_NOSIGNAL);
 	(void)n;
-	close(g->sock);
 	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	munmap(g->ids, IDS * sizeof(*g->ids));
-	memset(g, 0, sizeof(*g));
+	forget(g);
 }
 
 bool guardian_alone(const struct guardian *g)
 {
-	char path[300], buf[64];
-	DIR *d = g->pid ? opendir("/proc/self/task") : NULL;
-	struct dirent *de;
-	bool alone = d != NULL;
+	char path[64], buf[64];
+	int *tids;
+	size_t n;
+	bool alone;
 
+	if (!g->pid || proc_list_tasks(getpid(), &tids, &n) < 0)
+		return false;
 	/* Each thread lists the children it is the parent of (orphans
 	 * come to one of ours).  Without the file, say no. */
-	while (alone && d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
+	alone = true;
+	for (size_t i = 0; i < n && alone; i++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", tids[i]);
+		if (read_file_buf(path, buf, sizeof(buf)) < 0) {
 			alone = false;
 			break;
 		}
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 0) {
-			alone = false;
-			break;
-		}
-		buf[n] = '\0';
-		char *p = buf;
-		while (alone && *p) {
-			char *end;
-			long pid = strtol(p, &end, 10);
-			if (end == p)
-				break;
+		char *p = buf, *end;
+		for (long pid; alone && (pid = strtol(p, &end, 10), end != p); p = end)
 			alone = pid == g->pid;
-			p = end;
-		}
 	}
-	if (d)
-		closedir(d);
+	free(tids);
 	return alone;
 }
 
@@ -249,8 +239,6 @@ bool guardian_reaped(struct guardian *g, int pid)
 {
 	if (!g->pid || pid != g->pid)
 		return false;
-	close(g->sock);
-	munmap(g->ids, IDS * sizeof(*g->ids));
-	memset(g, 0, sizeof(*g));
+	forget(g);
 	return true;
 }

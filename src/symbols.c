@@ -164,10 +164,6 @@ static int set_module_userdata(Dwfl_Module *mod, void **userdata,
 	return DWARF_CB_OK;
 }
 
-/* (Re)reads the process's memory map: its modules.  Modules already
- * known and still mapped are kept as they are (their ELF and DWARF stay
- * loaded); unmapped ones are dropped.  0, or what dwfl_linux_proc_report
- * returned. */
 static void forget_cu_indexes(struct symbolizer *s)
 {
 	for (size_t i = 0; i < s->ncuix; i++)
@@ -175,6 +171,10 @@ static void forget_cu_indexes(struct symbolizer *s)
 	s->ncuix = 0;
 }
 
+/* (Re)reads the process's memory map: its modules.  Modules already
+ * known and still mapped are kept as they are (their ELF and DWARF stay
+ * loaded); unmapped ones are dropped.  0, or what dwfl_linux_proc_report
+ * returned. */
 static int report(struct symbolizer *s)
 {
 	/* A dropped module's pointer may come back as another module. */

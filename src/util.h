@@ -5,6 +5,7 @@
 #ifndef THREADLEAK_UTIL_H
 #define THREADLEAK_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -34,6 +35,17 @@ double cpu_sec(void);
  * CPU), the calling thread among them.  fn must only touch item i.
  */
 void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg);
+
+/*
+ * Open addressing with linear probing, deletion by backward shift: after
+ * slot hole is emptied, the entry at slot j of the same run stays where it
+ * is when its home slot lies cyclically in (hole, j]; else it moves into
+ * the hole, which moves to j.
+ */
+static inline bool probe_stays(size_t hole, size_t j, size_t home)
+{
+	return hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+}
 
 /* Basename without modifying or allocating. */
 const char *path_base(const char *path);

@@ -125,14 +125,23 @@ int workqueue_open(struct workqueue **out, size_t item_size, size_t nitems,
 	return 0;
 }
 
-void *workqueue_next(struct workqueue *q)
+/* Called with the lock held: waits until the worker has done the items
+ * before item upto. */
+static void wait_done(struct workqueue *q, uint64_t upto)
 {
-	pthread_mutex_lock(&q->lock);
-	while (q->pushed - q->done >= q->nitems) {
+	while (q->done < upto) {
 		q->producer_waits = true;
 		pthread_cond_wait(&q->room, &q->lock);
 		q->producer_waits = false;
 	}
+}
+
+void *workqueue_next(struct workqueue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	/* A slot is free once the item nitems before the next one is done. */
+	if (q->pushed >= q->nitems)
+		wait_done(q, q->pushed - q->nitems + 1);
 	void *item = slot(q, q->pushed);
 	pthread_mutex_unlock(&q->lock);
 	return item;
@@ -156,11 +165,7 @@ void workqueue_drain(struct workqueue *q)
 	q->drain = true;
 	if (q->worker_waits)
 		pthread_cond_signal(&q->work);
-	while (q->done != q->pushed) {
-		q->producer_waits = true;
-		pthread_cond_wait(&q->room, &q->lock);
-		q->producer_waits = false;
-	}
+	wait_done(q, q->pushed);
 	q->drain = false;
 	pthread_mutex_unlock(&q->lock);
 }
