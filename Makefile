@@ -15,11 +15,14 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6 -lib
 ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRC := $(wildcard src/*.c)
+SRC := $(wildcard src/*.c src/go/*.c)
 CMD := $(wildcard cmd/*.c)
-HDR := $(wildcard src/*.h cmd/*.h)
-OBJ := $(SRC:src/%.c=build/src/%.o) $(CMD:cmd/%.c=build/cmd/%.o)
-LIBOBJ := $(SRC:src/%.c=build/src/%.o)
+HDR := $(wildcard src/*.h src/go/*.h cmd/*.h)
+# The default ignore list, kept as data (share/threadleak/runtimes.supp),
+# is built into the binary as a C string (src/ignore.h).
+GEN := build/gen/runtimes-supp.o
+OBJ := $(SRC:src/%.c=build/src/%.o) $(CMD:cmd/%.c=build/cmd/%.o) $(GEN)
+LIBOBJ := $(SRC:src/%.c=build/src/%.o) $(GEN)
 ASAN_OBJ := $(OBJ:build/%=build/asan/%)
 ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
@@ -41,6 +44,19 @@ build/src/%.o: src/%.c $(HDR)
 build/cmd/%.o: cmd/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/gen/runtimes-supp.c: share/threadleak/runtimes.supp
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from $< by the Makefile */"; print "const char ignore_defaults[] =" } \
+	     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "\t\"" $$0 "\\n\"" } \
+	     END { print "\t\"\";" }' $< >$@.tmp && mv $@.tmp $@
+
+build/gen/%.o: build/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
 # The AddressSanitizer/UBSan build that `make check` also runs the tests with.
 asan: build/asan/threadleak
@@ -107,6 +123,7 @@ bench: deps-bench
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak
 	install -D -m 644 man/threadleak.1 $(DESTDIR)$(PREFIX)/share/man/man1/threadleak.1
+	install -D -m 644 share/threadleak/runtimes.supp $(DESTDIR)$(PREFIX)/share/threadleak/runtimes.supp
 
 clean:
 	rm -rf build threadleak $(TESTDATA) $(UNIT)

@@ -10,6 +10,7 @@
  */
 #include "cmd.h"
 #include "../src/check.h"
+#include "../src/outfile.h"
 #include "../src/render.h"
 
 #include <errno.h>
@@ -31,7 +32,11 @@ static void usage(FILE *fp)
 		"      --ignore FUNC          ignore threads with FUNC anywhere in their stack\n"
 		"      --ignore-created-by FUNC  ignore threads created with FUNC in the\n"
 		"                             creating stack\n"
+		"      --ignore-name NAME     ignore threads named NAME ('*' matches any run)\n"
 		"      --suppressions FILE    more of the above, one per line (man threadleak)\n"
+		"      --no-default-ignores   report the threads language runtimes keep for\n"
+		"                             themselves too (Go's Ms, the JVM's, glibc's helpers)\n"
+		"      --print-default-ignores  print that list (a suppressions file) and exit\n"
 		"      --exit-code N          exit status when threads leaked (default 1)\n"
 		"  -j, --json                 the report as JSON\n"
 		"  -o, --output FILE          the report to FILE instead of stderr\n"
@@ -46,7 +51,10 @@ int cmd_check(int argc, char **argv)
 		{ "ignore-top", required_argument, NULL, 'T' },
 		{ "ignore", required_argument, NULL, 'I' },
 		{ "ignore-created-by", required_argument, NULL, 'B' },
+		{ "ignore-name", required_argument, NULL, 'N' },
 		{ "suppressions", required_argument, NULL, 'S' },
+		{ "no-default-ignores", no_argument, NULL, 'D' },
+		{ "print-default-ignores", no_argument, NULL, 'P' },
 		{ "exit-code", required_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
@@ -58,7 +66,7 @@ int cmd_check(int argc, char **argv)
 	struct check c;
 	double grace = 0.5;
 	long exit_code = EXIT_FOUND;
-	bool json = false;
+	bool json = false, defaults = true;
 	const char *output = NULL, *color = NULL;
 	char err[512], *end;
 	int opt, rc, status = 0;
@@ -80,20 +88,33 @@ int cmd_check(int argc, char **argv)
 			}
 			break;
 		case 'T':
-			rc = check_add_filter(&c, CHECK_IGNORE_TOP, optarg) ? EXIT_ERROR : 0;
+			rc = ignore_add(&c.ignores, IGNORE_TOP, optarg) ? EXIT_ERROR : 0;
 			break;
 		case 'I':
-			rc = check_add_filter(&c, CHECK_IGNORE, optarg) ? EXIT_ERROR : 0;
+			rc = ignore_add(&c.ignores, IGNORE_FUNCTION, optarg) ? EXIT_ERROR : 0;
 			break;
 		case 'B':
-			rc = check_add_filter(&c, CHECK_IGNORE_CREATED_BY, optarg) ? EXIT_ERROR : 0;
+			rc = ignore_add(&c.ignores, IGNORE_CREATED_BY, optarg) ? EXIT_ERROR : 0;
+			break;
+		case 'N':
+			rc = ignore_add(&c.ignores, IGNORE_NAME, optarg) ? EXIT_ERROR : 0;
 			break;
 		case 'S':
-			if (check_load_suppressions(&c, optarg, err, sizeof(err)) < 0) {
+			if (!*optarg) {
+				errorf("--suppressions wants a file name");
+				rc = EXIT_USAGE;
+			} else if (ignore_load_file(&c.ignores, optarg, err, sizeof(err)) < 0) {
 				errorf("%s", err);
 				rc = EXIT_USAGE;
 			}
 			break;
+		case 'D':
+			defaults = false;
+			break;
+		case 'P':
+			fputs(ignore_defaults, stdout);
+			check_free(&c);
+			return EXIT_OK;
 		case 'E':
 			errno = 0;
 			exit_code = strtol(optarg, &end, 10);
@@ -132,32 +153,54 @@ int cmd_check(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (defaults && ignore_parse(&c.ignores, ignore_defaults, strlen(ignore_defaults),
+				     "runtimes.supp", true, err, sizeof(err)) < 0) {
+		errorf("%s", err);	/* a bug of ours: the list is tested */
+		check_free(&c);
+		return EXIT_ERROR;
+	}
+	/* The report file is made before the run: a report that could not
+	 * be written must not be learnt of after a long test.  Written to a
+	 * temporary file beside it, renamed at the end: whole or absent. */
+	struct out_file of;
+	FILE *fp = stderr;
+	if (output && out_file_open(&of, output, err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		check_free(&c);
+		return EXIT_ERROR;
+	}
+	if (output)
+		fp = of.fp;
+
 	rc = check_run(&c, argv + optind, grace, &status, err, sizeof(err));
 	if (rc < 0) {
 		errorf("%s", err);
+		if (output)
+			out_file_abort(&of);
 		check_free(&c);
 		/* as a shell says it: 127 not found, 126 found but not runnable */
-		return rc == -ENOENT ? 127 : rc == -EACCES || rc == -ENOEXEC ? 126 : EXIT_ERROR;
+		return rc == -ENOENT ? 127 : rc == -EACCES || rc == -ENOEXEC ? 126 :
+		       rc == -EINTR ? 130 : EXIT_ERROR;
 	}
 
-	FILE *fp = stderr;
-	if (output && !(fp = fopen(output, "w"))) {
-		errorf("cannot write %s: %s", output, strerror(errno));
-		fp = stderr;
-	}
 	struct render_options ropt = { .color = fp == stderr &&
 						want_color_fd(color, STDERR_FILENO) };
 	if (json)
 		check_write_json(&c, fp, status);
 	else
 		render_check(fp, &c, &ropt);
-	if (fp != stderr && fclose(fp) != 0)
-		errorf("cannot write %s: %s", output, strerror(errno));
+	bool write_failed = false;
+	if (output && out_file_commit(&of, err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		write_failed = true;
+	}
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		rc = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		rc = 128 + WTERMSIG(status);
+	else if (write_failed)
+		rc = EXIT_ERROR;
 	else if (c.leaked)
 		rc = (int)exit_code;
 	else

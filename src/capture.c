@@ -33,6 +33,7 @@
 #include "classify.h"
 #include "fds.h"
 #include "fpguess.h"
+#include "go/unwind.h"
 #include "memory.h"
 #include "proc.h"
 #include "ptrace.h"
@@ -373,6 +374,16 @@ static int keep_frames(struct capture_session *c, struct work *w, int n, bool co
 static int unwind_regs(struct capture_session *c, struct work *w)
 {
 	bool complete;
+	uint64_t pc = w->regs.r[REG_DW_RIP], sp = w->regs.r[REG_DW_RSP];
+
+	/* Go code: the binary's own table unwinds it, stripped or not, from
+	 * sp and pc alone (go/unwind.h). */
+	if (go_unwind_covers(c->sym, pc)) {
+		int n = go_unwind(c->sym, c->mem, pc, sp, c->buf, UNWIND_MAX_FRAMES,
+				  &complete);
+		if (n > 0)
+			return keep_frames(c, w, n, complete);
+	}
 	int n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
 			      UNWIND_MAX_FRAMES, &complete);
 	/* Stopped in code of no module we know: one mapped since (dlopen)? */

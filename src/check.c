@@ -315,7 +315,6 @@ static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 	struct priv *p = arg;
 	struct proc_syscall sc;
 
-	p->c->threads_seen++;
 	if (!settid)
 		return;	/* no way to tell later which thread it made */
 	if (!p->queue && !p->queue_failed) {
@@ -347,12 +346,15 @@ static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 	k->stack_len = got;
 }
 
-/* Once it went on: the worker unwinds the copy. */
-static void on_thread_created(void *arg)
+/* Once it went on: the worker unwinds the copy.  A call restarted by a
+ * signal comes again: its slot is filled again then. */
+static void on_thread_created(void *arg, bool went_on)
 {
 	struct priv *p = arg;
 
-	if (p->cur)
+	if (went_on)
+		p->c->threads_seen++;
+	if (p->cur && went_on)
 		workqueue_push(p->queue);
 	p->cur = NULL;
 }
@@ -434,20 +436,6 @@ static struct origin *origin_of_thread(struct priv *p, struct target *t, int tid
 	return NULL;
 }
 
-static bool ignored(const struct check *c, const struct thread *t,
-		    const struct thread *created_by)
-{
-	for (size_t i = 0; i < c->nfilters; i++) {
-		const struct check_filter *f = &c->filters[i];
-		if ((f->kind == CHECK_IGNORE_TOP && thread_top_is(t, f->function)) ||
-		    (f->kind == CHECK_IGNORE && thread_has_function(t, f->function)) ||
-		    (f->kind == CHECK_IGNORE_CREATED_BY &&
-		     thread_has_function(created_by, f->function)))
-			return true;
-	}
-	return false;
-}
-
 struct keep_state {
 	struct check *c;
 	struct check_report *r;
@@ -464,7 +452,7 @@ static bool keep_leak(struct thread *t, void *arg)
 	/* Not the exiting thread, nor one that has ended (a zombie). */
 	bool keep = t->tid != k->exiting && t->state != 'Z' && t->state != 'X';
 
-	if (keep && ignored(k->c, t, cb)) {
+	if (keep && ignore_match(&k->c->ignores, t, cb)) {
 		keep = false;
 		k->r->ignored++;
 	}
@@ -476,19 +464,62 @@ static bool keep_leak(struct thread *t, void *arg)
 	return keep;
 }
 
-static void on_exit_held(void *arg, int pid, int tid)
+/*
+ * What /proc shows of pid's threads, without stacks: when a capture
+ * fails (the threads are traced by another tracer, say), the threads left
+ * are still reported, each saying why it has no stack.
+ */
+static struct snapshot *threads_seen_in_proc(int pid, const char *why)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct proc_stat st;
+	int *tids;
+	size_t n;
+
+	if (!snap || proc_list_tasks(pid, &tids, &n) < 0) {
+		free(snap);
+		return NULL;
+	}
+	snap->version = 1;
+	snap->pid = pid;
+	snap->partial = true;
+	snap->comm = proc_read_stat(pid, 0, &st) == 0 ? strdup(st.comm) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (proc_read_stat(pid, tids[i], &st) < 0)
+			continue;	/* ended meanwhile */
+		struct thread *t = snapshot_add_thread(snap);
+		if (!t)
+			break;
+		t->tid = tids[i];
+		t->state = st.state;
+		t->start_time = st.start_time;
+		t->name = strdup(st.comm);
+		t->partial = true;
+		t->error = strdup(why);
+	}
+	free(tids);
+	return snap;
+}
+
+static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 {
 	struct priv *p = arg;
 	struct check *c = p->c;
 	struct capture_options opt = { .stop_timeout = 1.0, .no_stop = true };
 	struct snapshot *snap;
-	char err[512];
+	char err[512], why[600];
 
 	workqueue_drain(p->queue);	/* every origin recorded */
 	if (capture_snapshot(pid, &opt, &snap, err, sizeof(err)) < 0) {
-		fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
-			pid, err);
-		return;
+		if (!final)
+			return EXIT_HOLD;	/* the grace period, then again */
+		snprintf(why, sizeof(why), "stack not captured: %s", err);
+		snap = threads_seen_in_proc(pid, why);
+		if (!snap) {
+			fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
+				pid, err);
+			return EXIT_GO_ON;
+		}
 	}
 	if (grow_array(&c->reports, &c->rcap, c->nreports + 1, sizeof(*c->reports)) < 0)
 		goto out_free;
@@ -508,14 +539,41 @@ static void on_exit_held(void *arg, int pid, int tid)
 	struct keep_state k = { c, r, tid, 0, 0 };
 	if (snapshot_filter(snap, keep_leak, &k) == 0) {
 		free(r->created_by);
-		goto out_free;
+		snapshot_free(snap);
+		return EXIT_GO_ON;	/* nothing left that is reported */
+	}
+	if (!final) {
+		/* Threads may still end within the grace period.  Ones that
+		 * ran through the capture (no stack to match) are mostly a
+		 * runtime's, busy for a moment (Go's spinning Ms, a GC):
+		 * look again soon. */
+		bool all_running = true;
+		for (size_t i = 0; i < snap->nthreads; i++) {
+			all_running &= !snap->threads[i].nframes;
+			thread_release(&r->created_by[i]);
+		}
+		free(r->created_by);
+		snapshot_free(snap);
+		return all_running ? EXIT_LOOK_AGAIN : EXIT_HOLD;
 	}
 	r->snap = snap;
 	c->leaked += snap->nthreads;
 	c->nreports++;
-	return;
+	return EXIT_GO_ON;
 out_free:
 	snapshot_free(snap);
+	return EXIT_GO_ON;
+}
+
+static void on_refused(void *arg, int pid, const char *what)
+{
+	struct proc_stat st;
+
+	(void)arg;
+	if (proc_read_stat(pid, 0, &st) < 0)
+		snprintf(st.comm, sizeof(st.comm), "?");
+	fprintf(stderr, "threadleak: %s (pid %d) asks for %s; its call fails\n",
+		st.comm, pid, what);
 }
 
 /* ---- the checker ---- */
@@ -550,9 +608,7 @@ void check_free(struct check *c)
 		free(p->targets);
 		free(p);
 	}
-	for (size_t i = 0; i < c->nfilters; i++)
-		free(c->filters[i].function);
-	free(c->filters);
+	ignore_free(&c->ignores);
 	for (size_t i = 0; i < c->nreports; i++) {
 		struct check_report *r = &c->reports[i];
 		for (size_t k = 0; r->snap && k < r->snap->nthreads; k++)
@@ -562,58 +618,6 @@ void check_free(struct check *c)
 	}
 	free(c->reports);
 	memset(c, 0, sizeof(*c));
-}
-
-int check_add_filter(struct check *c, enum check_filter_kind kind,
-		     const char *function)
-{
-	if (grow_array(&c->filters, &c->fcap, c->nfilters + 1, sizeof(*c->filters)) < 0)
-		return -ENOMEM;
-	c->filters[c->nfilters].kind = kind;
-	c->filters[c->nfilters].function = strdup(function);
-	if (!c->filters[c->nfilters].function)
-		return -ENOMEM;
-	c->nfilters++;
-	return 0;
-}
-
-int check_load_suppressions(struct check *c, const char *path, char *err,
-			    size_t errlen)
-{
-	static const struct { const char *word; enum check_filter_kind kind; } words[] = {
-		{ "ignore-top", CHECK_IGNORE_TOP },
-		{ "ignore", CHECK_IGNORE },
-		{ "ignore-created-by", CHECK_IGNORE_CREATED_BY },
-	};
-	FILE *fp = fopen(path, "r");
-	char line[1024];
-	int lineno = 0, rc = 0;
-
-	if (!fp) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (rc == 0 && fgets(line, sizeof(line), fp)) {
-		char word[64], fn[900], extra[2];
-		size_t i;
-		lineno++;
-		int n = sscanf(line, " %63s %899s %1s", word, fn, extra);
-		if (n <= 0 || word[0] == '#')
-			continue;
-		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-			if (strcmp(word, words[i].word) == 0)
-				break;
-		if (n != 2 || i == sizeof(words) / sizeof(words[0])) {
-			snprintf(err, errlen,
-				 "%s:%d: expected 'ignore-top FUNC', 'ignore FUNC' or 'ignore-created-by FUNC'",
-				 path, lineno);
-			rc = -EINVAL;
-			break;
-		}
-		rc = check_add_filter(c, words[i].kind, fn);
-	}
-	fclose(fp);
-	return rc;
 }
 
 int check_run(struct check *c, char *const argv[], double grace, int *status,
@@ -627,6 +631,7 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 		.thread_created = on_thread_created,
 		.exit_held = on_exit_held,
 		.exiting = on_exiting,
+		.refused = on_refused,
 	};
 
 	int rc = supervise_run(argv, &opt, &ops, status, err, errlen);

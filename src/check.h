@@ -11,12 +11,11 @@
  * the filters ignore, and keeps what is left as a leak report for that
  * process.  Nothing is traced with ptrace.
  *
- * Filters, as goleak's options: ignore-top FUNC (the innermost frame
- * outside the C library is FUNC), ignore FUNC (FUNC anywhere in the
- * stack), ignore-created-by FUNC (FUNC anywhere in the creating stack).
- * A suppressions file holds the same, one per line ("ignore-top FUNC",
- * "ignore FUNC", "ignore-created-by FUNC"), with blank lines and lines
- * starting with '#' skipped.
+ * What is not reported: the rules of ignore.h (--ignore-top, --ignore,
+ * --ignore-created-by, --ignore-name, suppressions files, and by default
+ * the threads language runtimes keep for themselves).  An exit whose
+ * threads left are all ignored is let go on at once, without waiting for
+ * the grace period.
  *
  * Memory: the checker owns its reports; check_free() releases everything.
  */
@@ -27,18 +26,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ignore.h"
 #include "snapshot.h"
-
-enum check_filter_kind {
-	CHECK_IGNORE_TOP,
-	CHECK_IGNORE,
-	CHECK_IGNORE_CREATED_BY,
-};
-
-struct check_filter {
-	enum check_filter_kind kind;
-	char *function;
-};
 
 /* The threads of one process still alive when it exited. */
 struct check_report {
@@ -46,12 +35,11 @@ struct check_report {
 	struct thread *created_by;	/* per thread of snap: where it was
 					   created (frames only; none when
 					   not seen: created before us) */
-	size_t ignored;			/* threads the filters dropped */
+	size_t ignored;			/* threads the rules dropped */
 };
 
 struct check {
-	struct check_filter *filters;
-	size_t nfilters, fcap;
+	struct ignore_set ignores;
 	struct check_report *reports;
 	size_t nreports, rcap;
 	size_t leaked;			/* threads in all reports */
@@ -61,13 +49,6 @@ struct check {
 
 int check_init(struct check *c);
 void check_free(struct check *c);
-/* Adds a filter; 0 or -ENOMEM. */
-int check_add_filter(struct check *c, enum check_filter_kind kind,
-		     const char *function);
-/* Reads a suppressions file; 0, or -errno / -EINVAL with the reason (and
- * line) in err. */
-int check_load_suppressions(struct check *c, const char *path, char *err,
-			    size_t errlen);
 /*
  * Runs argv under the supervisor with this checker attached.  0 and the
  * command's wait status, or -errno and err (see supervise_run).

@@ -10,7 +10,8 @@
  * The guardian is a small child process holding a copy of the listener.
  * It sleeps on a socket whose other end only threadleak holds.  At a
  * normal end threadleak sends one byte and the guardian exits.  If the
- * socket ends without it, threadleak died: the guardian lets go on
+ * socket ends without it, threadleak died (or it sent 'h': a signal
+ * ends it, see guardian_hand_over): the guardian lets go on
  * (CONTINUE) every call threadleak had received and not answered (their
  * ids are kept in a page shared with it), then every later call at once,
  * until no task uses the filter, and says so in one line on standard
@@ -37,6 +38,9 @@ int guardian_start(struct guardian *g, int listener);
 /* A call received and not answered yet, and its answer. */
 void guardian_hold(struct guardian *g, uint64_t id);
 void guardian_answered(struct guardian *g, uint64_t id);
+/* We are ending before the command (a signal): the guardian takes over
+ * without a word (we say why).  Async-signal-safe. */
+void guardian_hand_over(const struct guardian *g);
 /* Normal end: the guardian exits and is reaped. */
 void guardian_stop(struct guardian *g);
 /* Whether the guardian is the only child we have left (a child

@@ -48,7 +48,7 @@ static void print_created_by(FILE *fp, const struct check_report *r,
 	}
 	free(sig0);
 	if (!first) {
-		fprintf(fp, "  created by: not seen (created before threadleak was tracing)\n");
+		fprintf(fp, "  created by: not known (created before threadleak was tracing, or by a clone that gives no place for the new thread's id, as Go's runtime does)\n");
 		return;
 	}
 	fprintf(fp, "  created by%s:\n", places > 1 ? " (one of several places)" : "");

@@ -72,8 +72,15 @@ static void print_frame(const struct out *o, const struct frame *f)
 
 static void print_stack(const struct out *o, const struct thread *t)
 {
-	for (size_t i = 0; i < t->nframes; i++)
+	size_t anon = 0;
+
+	for (size_t i = 0; i < t->nframes; i++) {
 		print_frame(o, &t->frames[i]);
+		anon += !t->frames[i].module && !t->frames[i].function;
+	}
+	if (anon)
+		fprintf(o->fp, "    %s[%zu frame%s in no module: code generated at run time (a JIT, such as the JVM's compiled and interpreted Java methods), not named]%s\n",
+			col(o, C_DIM), anon, anon == 1 ? "" : "s", col(o, C_RESET));
 	if (t->partial)
 		fprintf(o->fp, "    %s[partial: %s]%s\n", col(o, C_WARN),
 			t->error ? t->error : "incomplete stack", col(o, C_RESET));

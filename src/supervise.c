@@ -12,8 +12,11 @@
  * (we are a subreaper: orphaned descendants are ours) until none is left
  * but the guardian (guardian.h), which is stopped then.
  * Every notification is answered with CONTINUE, at once or, for a held
- * exit, later.  SIGTERM and SIGHUP to threadleak are passed on to the
- * command; SIGINT is not, as a terminal sends it to the command too.
+ * exit, later.  An exit_group notified again (a signal restarted the
+ * held call: Go's preemption does that every 10 ms) is the same exit:
+ * held once, captured once.  SIGINT, SIGTERM and SIGHUP to threadleak end
+ * it at once: the guardian takes the command over, which runs on
+ * unchecked.
  */
 #include "supervise.h"
 #include "guardian.h"
@@ -53,12 +56,27 @@
 #ifndef CLONE_THREAD
 #define CLONE_THREAD 0x00010000
 #endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
 
 struct held {
 	int pid, tid;
 	uint64_t id;		/* the notification to answer */
 	double deadline;
+	double next_look;	/* when to ask exit_held again; 0: not */
+	double gap;		/* and the time after that, doubling */
 };
+#define FIRST_LOOK_GAP 0.01	/* seconds */
+
+/* A process whose exit was let go on while its call had already been
+ * restarted (a signal came first): the call comes again, and goes on at
+ * once.  Forgotten after a while: the pid may be reused. */
+struct gone {
+	int pid;
+	double until;
+};
+#define GONE_KEEP 10.0	/* seconds */
 
 struct sup {
 	const struct supervise_options *opt;
@@ -69,10 +87,14 @@ struct sup {
 	int child, child_status;
 	struct held *held;
 	size_t nheld, heldcap;
+	struct gone *gone;
+	size_t ngone, gonecap;
 	struct guardian guard;	/* answers for us if we die */
 };
 
-static volatile sig_atomic_t forward_sig, child_ended = 1;
+static volatile sig_atomic_t interrupted, child_ended = 1;
+/* The guardian that takes over when a signal ends us, once it runs. */
+static struct guardian *volatile handover;
 
 static void on_sigchld(int sig)
 {
@@ -80,16 +102,49 @@ static void on_sigchld(int sig)
 	child_ended = 1;
 }
 
+static void say(const char *s)
+{
+	ssize_t n = write(STDERR_FILENO, s, strlen(s));
+	(void)n;
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP: we end now, whatever we are doing (a capture
+ * can take a while), and the command runs on unchecked: the guardian
+ * answers every call we held and every later one, as when we are killed.
+ * Only async-signal-safe calls.  Without a guardian the loop ends the run.
+ */
 static void on_signal(int sig)
 {
-	if (sig != SIGINT)
-		forward_sig = sig;
+	struct guardian *g = handover;
+
+	interrupted = sig;
+	if (!g)
+		return;
+	say(sig == SIGINT ? "threadleak: interrupted (SIGINT): the command runs on, unchecked\n" :
+	    sig == SIGTERM ? "threadleak: terminated (SIGTERM): the command runs on, unchecked\n" :
+	    "threadleak: hung up (SIGHUP): the command runs on, unchecked\n");
+	guardian_hand_over(g);
+	_exit(128 + sig);
+}
+
+/* Without CAP_SYS_ADMIN a filter needs no_new_privs (setuid programs
+ * then gain no privileges: only then).  The listener, or -errno. */
+static int try_filter(unsigned long flags, struct sock_fprog *prog)
+{
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+
+	if (fd < 0 && errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
  * Notify on exit_group, clone3 (its flags are in memory, out of the
- * filter's reach), clone with CLONE_THREAD, and execve/execveat (what was
- * known of the process goes stale); allow everything else and other ABIs.
+ * filter's reach), clone with CLONE_THREAD, execve/execveat (what was
+ * known of the process goes stale), and the command's own seccomp calls
+ * (seccomp, prctl PR_SET_SECCOMP), which the kernel may refuse under this
+ * filter: we say why.  Allow everything else and other ABIs.
  */
 static int install_filter(void)
 {
@@ -98,11 +153,13 @@ static int install_filter(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 5, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 7, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 6, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 6, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		/* clone: the low word of its flags, the first argument */
@@ -110,18 +167,30 @@ static int install_filter(void)
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* prctl: only PR_SET_SECCOMP (prctl is frequent: PR_SET_NAME) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
-	int fd;
+	/*
+	 * Linux 5.19: once we have received a notification, only a fatal
+	 * signal ends the caller's wait.  Without it a signal (Go's
+	 * preemption, a timer) restarts the call, which is notified again
+	 * under a new id (on_notification takes it as the same call).
+	 * THREADLEAK_NO_KILLABLE_RECV=1 leaves it out, to test that path.
+	 */
+	const char *nk = getenv("THREADLEAK_NO_KILLABLE_RECV");
+	unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	int fd = -1;
 
-	/* Without CAP_SYS_ADMIN a filter needs no_new_privs (setuid
-	 * programs then gain no privileges: only then). */
-	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-	if (fd < 0 && errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-	return fd < 0 ? -errno : fd;
+	if (!(nk && strcmp(nk, "1") == 0)) {
+		fd = try_filter(flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+		if (fd != -EINVAL)
+			return fd;
+	}
+	return try_filter(flags, &prog);
 }
 
 static int send_fd(int sock, int fd, int err)
@@ -215,9 +284,13 @@ static int start(struct sup *s, char *const argv[], char *err, size_t errlen)
 	waitpid(s->child, &s->child_status, 0);
 	if (rc <= -10000) {
 		rc += 10000;
-		snprintf(err, errlen,
-			 "cannot install the seccomp filter that check needs: %s (a kernel with seccomp user notification, 5.5 or later)",
-			 strerror(-rc));
+		if (rc == -EBUSY)
+			snprintf(err, errlen,
+				 "cannot install the seccomp filter that check needs: this process is already under a seccomp listener (another threadleak check, or a sandbox or container supervisor), and the kernel allows one; run check outside it");
+		else
+			snprintf(err, errlen,
+				 "cannot install the seccomp filter that check needs: %s (a kernel with seccomp user notification, 5.5 or later, not in seccomp strict mode)",
+				 strerror(-rc));
 		return rc;
 	}
 	snprintf(err, errlen, "cannot start %s: %s", argv[0], strerror(rc < 0 ? -rc : EIO));
@@ -286,24 +359,47 @@ static long live_threads(int pid)
 	return live;
 }
 
-static void answer(struct sup *s, uint64_t id)
+/* 0, or -ENOENT when the call is no longer waiting: its caller was
+ * killed, or a signal restarted it (it will be notified again). */
+static int answer(struct sup *s, uint64_t id)
 {
 	struct seccomp_notif_resp resp = {
 		.id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
 	};
+	int rc = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 
-	/* ENOENT: the caller is gone (killed while it waited). */
-	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 	guardian_answered(&s->guard, id);	/* after: never uncovered */
+	return rc;
+}
+
+static bool gone_has(struct sup *s, int pid)
+{
+	double now = now_sec();
+	size_t kept = 0;
+	bool found = false;
+
+	for (size_t i = 0; i < s->ngone; i++) {
+		if (s->gone[i].until < now)
+			continue;
+		found |= s->gone[i].pid == pid;
+		s->gone[kept++] = s->gone[i];
+	}
+	s->ngone = kept;
+	return found;
 }
 
 static void release(struct sup *s, const struct held *h)
 {
 	if (s->ops->exiting)
 		s->ops->exiting(s->ops->arg, h->pid);
-	answer(s, h->id);
+	if (answer(s, h->id) == -ENOENT && !gone_has(s, h->pid) &&
+	    grow_array(&s->gone, &s->gonecap, s->ngone + 1, sizeof(*s->gone)) == 0)
+		s->gone[s->ngone++] = (struct gone){ h->pid, now_sec() + GONE_KEEP };
 }
 
+/* Lets go every held exit whose process is down to the exiting thread,
+ * or whose grace period is over (its threads are captured first), or
+ * all of them (at the end, or on a signal: without a capture). */
 static void check_held(struct sup *s, bool all)
 {
 	double now = now_sec();
@@ -311,16 +407,71 @@ static void check_held(struct sup *s, bool all)
 
 	for (size_t i = 0; i < s->nheld; i++) {
 		struct held *h = &s->held[i];
-		long n = live_threads(h->pid);
+		long n = all ? 0 : live_threads(h->pid);
 		if (!all && n > 1 && now < h->deadline) {
+			if (h->next_look && now >= h->next_look) {
+				enum exit_verdict v = s->ops->exit_held(s->ops->arg, h->pid,
+									h->tid, false);
+				if (v == EXIT_GO_ON) {
+					release(s, h);
+					continue;
+				}
+				h->next_look = v == EXIT_LOOK_AGAIN ? now + h->gap : 0;
+				h->gap *= 2;
+			}
 			s->held[kept++] = *h;
 			continue;
 		}
 		if (n > 1 && s->ops->exit_held)
-			s->ops->exit_held(s->ops->arg, h->pid, h->tid);
+			s->ops->exit_held(s->ops->arg, h->pid, h->tid, true);
 		release(s, h);
 	}
 	s->nheld = kept;
+}
+
+static struct held *held_by_tid(struct sup *s, int tid)
+{
+	for (size_t i = 0; i < s->nheld; i++)
+		if (s->held[i].tid == tid)
+			return &s->held[i];
+	return NULL;
+}
+
+/* An exit_group: held while other threads of the process live. */
+static void on_exit_group(struct sup *s, int tid, uint64_t id)
+{
+	struct held *h = held_by_tid(s, tid);
+	int pid;
+
+	if (h) {
+		/* The same call again, restarted by a signal (a thread is
+		 * in one call at a time): the old id is dead, keep the
+		 * deadline, report nothing twice. */
+		h->id = id;
+		return;
+	}
+	pid = tgid_of(tid);
+	tgid_forget(pid);
+	if (!gone_has(s, pid) && live_threads(pid) > 1 &&
+	    grow_array(&s->held, &s->heldcap, s->nheld + 1, sizeof(*s->held)) == 0) {
+		double now = now_sec();
+		struct held nh = { pid, tid, id, now + s->opt->grace, 0, FIRST_LOOK_GAP };
+		/* A first look: nothing to wait for when every thread left
+		 * is one the checker would not report. */
+		enum exit_verdict v = s->ops->exit_held ?
+			s->ops->exit_held(s->ops->arg, pid, tid, false) : EXIT_HOLD;
+		if (v == EXIT_GO_ON) {
+			release(s, &nh);
+			return;
+		}
+		if (v == EXIT_LOOK_AGAIN)
+			nh.next_look = now + nh.gap;
+		s->held[s->nheld++] = nh;
+		return;
+	}
+	if (s->ops->exiting)
+		s->ops->exiting(s->ops->arg, pid);
+	answer(s, id);
 }
 
 /* The flags and parent-tid pointer of a clone3 call, from its memory. */
@@ -339,10 +490,30 @@ static int clone3_args(int tid, uint64_t addr, uint64_t size, uint64_t *flags,
 	return 0;
 }
 
+/* seccomp(op, flags, ...) or prctl(PR_SET_SECCOMP, mode, ...): what the
+ * kernel refuses under our filter, in words, or NULL. */
+static const char *seccomp_refusal(const struct seccomp_notif *req)
+{
+	uint64_t op = req->data.args[0], flags = req->data.args[1];
+
+	if (req->data.nr == __NR_prctl) {
+		op = req->data.args[1];	/* SECCOMP_MODE_STRICT 1, _FILTER 2 */
+		if (op == SECCOMP_MODE_STRICT)
+			return "seccomp strict mode, which the kernel refuses (EINVAL) to a process under check's seccomp filter";
+		return NULL;
+	}
+	if (op == SECCOMP_SET_MODE_STRICT)
+		return "seccomp strict mode, which the kernel refuses (EINVAL) to a process under check's seccomp filter";
+	if (op == SECCOMP_SET_MODE_FILTER && (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return "a seccomp listener of its own, which the kernel refuses (EBUSY) under check's: one listener per process";
+	return NULL;
+}
+
 static void on_notification(struct sup *s, const struct seccomp_notif *req)
 {
-	int tid = (int)req->pid, pid;
+	int tid = (int)req->pid, pid, rc;
 	uint64_t flags = 0, settid = 0;
+	const char *why;
 
 	switch (req->data.nr) {
 	case __NR_clone3:
@@ -356,9 +527,11 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 	thread:
 		if (s->ops->thread_creating)
 			s->ops->thread_creating(s->ops->arg, tgid_of(tid), tid, settid);
-		answer(s, req->id);
+		rc = answer(s, req->id);
+		/* -ENOENT: restarted by a signal before our answer; the same
+		 * call comes again, and counts then. */
 		if (s->ops->thread_created)
-			s->ops->thread_created(s->ops->arg);
+			s->ops->thread_created(s->ops->arg, rc == 0);
 		return;
 	case __NR_execve:
 	case __NR_execveat:
@@ -368,16 +541,13 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 			s->ops->exiting(s->ops->arg, pid);	/* its image goes */
 		break;
 	case __NR_exit_group:
-		pid = tgid_of(tid);
-		tgid_forget(pid);
-		if (live_threads(pid) > 1 &&
-		    grow_array(&s->held, &s->heldcap, s->nheld + 1, sizeof(*s->held)) == 0) {
-			s->held[s->nheld++] = (struct held){ pid, tid, req->id,
-							     now_sec() + s->opt->grace };
-			return;
-		}
-		if (s->ops->exiting)
-			s->ops->exiting(s->ops->arg, pid);
+		on_exit_group(s, tid, req->id);
+		return;
+	case __NR_seccomp:
+	case __NR_prctl:
+		why = seccomp_refusal(req);
+		if (why && s->ops->refused)
+			s->ops->refused(s->ops->arg, tgid_of(tid), why);
 		break;
 	}
 	answer(s, req->id);
@@ -408,13 +578,11 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 			 .child_status = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct seccomp_notif_sizes sizes;
-	int rc = start(&s, argv, err, errlen);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	/* Before the first answer (the command's exec waits for one).
-	 * Without a guardian (no fork), all works but a killed check. */
-	guardian_start(&s.guard, s.listener);
+	/* Signals first: one that comes before the guardian runs ends the
+	 * run through the loop. */
+	interrupted = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -422,6 +590,13 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	sa.sa_handler = on_sigchld;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
+	rc = start(&s, argv, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Before the first answer (the command's exec waits for one).
+	 * Without a guardian (no fork), all works but a killed check. */
+	if (guardian_start(&s.guard, s.listener) == 0)
+		handover = &s.guard;
 	ioctl(s.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
 		sizes.seccomp_notif = sizeof(struct seccomp_notif);
@@ -435,15 +610,13 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	for (;;) {
 		struct pollfd pfds[2] = { { s.listener, POLLIN, 0 }, { s.sock, POLLIN, 0 } };
 		struct pollfd pfd;
-		int n = poll(pfds, s.sock >= 0 ? 2 : 1, s.nheld ? 2 : 20);
+		int n = poll(pfds, s.sock >= 0 ? 2 : 1, s.nheld ? 2 : 20);	/* ms */
 
 		pfd = pfds[0];
+		if (interrupted)
+			break;	/* no guardian to hand over to */
 		if (s.sock >= 0 && pfds[1].revents)
 			exec_outcome(&s);
-		if (forward_sig) {
-			kill(s.child, forward_sig);
-			forward_sig = 0;
-		}
 		if (n > 0 && (pfd.revents & POLLIN)) {
 			memset(req, 0, sizes.seccomp_notif);
 			if (ioctl(s.listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
@@ -460,20 +633,27 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		}
 		if (n > 0 && (pfd.revents & (POLLHUP | POLLERR)) && !s.nheld) {
 			/* No task uses the filter any more: wait for the rest. */
+			handover = NULL;
 			guardian_stop(&s.guard);
-			while (reap(&s))
+			while (reap(&s) && !interrupted)
 				usleep(10000);
 			break;
 		}
 	}
 	check_held(&s, true);
+	handover = NULL;
 	guardian_stop(&s.guard);
 	free(req);
 	free(s.held);
+	free(s.gone);
 	close(s.listener);
 	if (s.sock >= 0)
 		exec_outcome(&s);
 	*status = s.child_status;
+	if (interrupted) {
+		snprintf(err, errlen, "interrupted by signal %d", (int)interrupted);
+		return -EINTR;
+	}
 	if (s.exec_err) {
 		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-s.exec_err));
 		return s.exec_err;

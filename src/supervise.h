@@ -25,8 +25,15 @@
 #ifndef THREADLEAK_SUPERVISE_H
 #define THREADLEAK_SUPERVISE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+enum exit_verdict {
+	EXIT_GO_ON,		/* let the exit go on now */
+	EXIT_HOLD,		/* hold it for the grace period */
+	EXIT_LOOK_AGAIN,	/* hold it, and ask again soon */
+};
 
 struct supervise_ops {
 	void *arg;
@@ -36,16 +43,29 @@ struct supervise_ops {
 	 * (glibc's pthread descriptor: CLONE_PARENT_SETTID), 0 if nowhere.
 	 */
 	void (*thread_creating)(void *arg, int pid, int tid, uint64_t settid);
-	/* Called once that thread has been let go on: work that need not
-	 * keep it waiting. */
-	void (*thread_created)(void *arg);
-	/* Process pid, whose thread tid called exit_group, still has other
-	 * threads after the grace period: they can be captured now; the
-	 * exit goes on when this returns. */
-	void (*exit_held)(void *arg, int pid, int tid);
+	/* Called once that thread has been let go on (went_on), or when
+	 * its call was restarted by a signal first (it is notified again,
+	 * as the same creation): work that need not keep it waiting. */
+	void (*thread_created)(void *arg, bool went_on);
+	/*
+	 * Process pid, whose thread tid called exit_group, still has other
+	 * threads.  First at once, and maybe again (final false): the
+	 * verdict lets the exit go on now (nothing left that would be
+	 * reported), holds it for the grace period, or asks for another
+	 * look soon (what is left may be busy for a moment).  Then, if
+	 * threads are still left after the grace period (final true): they
+	 * can be captured now; the exit goes on when this returns (its
+	 * verdict is not used).  Called once with final true at most per
+	 * exit, whatever signals restart the held call.
+	 */
+	enum exit_verdict (*exit_held)(void *arg, int pid, int tid, bool final);
 	/* Process pid is exiting (its exit_group goes on now), or is about
 	 * to run another program (execve): what is known of it is stale. */
 	void (*exiting)(void *arg, int pid);
+	/* Process pid asks for something the kernel refuses it under our
+	 * filter (its own seccomp listener, strict mode): why, in words.
+	 * The call goes on, and fails. */
+	void (*refused)(void *arg, int pid, const char *what);
 };
 
 struct supervise_options {
@@ -55,7 +75,10 @@ struct supervise_options {
 /*
  * Runs argv (argv[0] looked up in PATH) until it and all its descendants
  * have ended.  0 and the command's wait status in *status, or -errno and a
- * one-line reason in err (not found, not executable, no seccomp).
+ * one-line reason in err (not found, not executable, no seccomp; -EINTR:
+ * SIGINT, SIGTERM or SIGHUP ended the run when there was no guardian to
+ * hand over to; with one, such a signal ends this process at once, with
+ * 128+N, the command running on unchecked).
  */
 int supervise_run(char *const argv[], const struct supervise_options *opt,
 		  const struct supervise_ops *ops, int *status, char *err,

@@ -15,6 +15,7 @@
 #include "classify.h"
 #include "cuindex.h"
 #include "debugcache.h"
+#include "go/pclntab.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -54,6 +55,15 @@ struct symbolizer {
 	size_t nnomod, nomodcap;
 	struct cu_fallback *cuix;	/* modules whose CU index was built */
 	size_t ncuix, cuixcap;
+	struct go_module *gomods;	/* modules asked for a Go table */
+	size_t ngomods, gomodcap;
+};
+
+/* A module's Go table (go/pclntab.h); pcln NULL: not a Go binary. */
+struct go_module {
+	Dwfl_Module *mod;
+	struct go_pcln *pcln;
+	Dwarf_Addr bias;
 };
 
 /* A module's CU index; ix NULL: it has no DWARF, or memory ran out. */
@@ -169,6 +179,9 @@ static void forget_cu_indexes(struct symbolizer *s)
 	for (size_t i = 0; i < s->ncuix; i++)
 		cuindex_free(s->cuix[i].ix);
 	s->ncuix = 0;
+	for (size_t i = 0; i < s->ngomods; i++)
+		go_pcln_close(s->gomods[i].pcln);
+	s->ngomods = 0;
 }
 
 /* (Re)reads the process's memory map: its modules.  Modules already
@@ -250,6 +263,7 @@ void symbols_close(struct symbolizer *s)
 	free(s->nomod);
 	forget_cu_indexes(s);
 	free(s->cuix);
+	free(s->gomods);
 	dwfl_end(s->dwfl);
 	free(s);
 }
@@ -379,6 +393,33 @@ static Dwarf_Die *fallback_cu(struct symbolizer *s, Dwfl_Module *mod, uint64_t a
 	return f->ix && cuindex_find(f->ix, addr - *bias, buf) ? buf : NULL;
 }
 
+/* The Go table of mod, looked for once per module. */
+static const struct go_module *go_module_of(struct symbolizer *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->ngomods; i++)
+		if (s->gomods[i].mod == mod)
+			return &s->gomods[i];
+	if (grow_array(&s->gomods, &s->gomodcap, s->ngomods + 1, sizeof(*s->gomods)) < 0)
+		return NULL;
+	struct go_module *g = &s->gomods[s->ngomods++];
+	g->mod = mod;
+	g->bias = 0;
+	Elf *elf = dwfl_module_getelf(mod, &g->bias);
+	g->pcln = go_pcln_open(elf);
+	return g;
+}
+
+const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64_t *bias)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	const struct go_module *g = mod ? go_module_of(s, mod) : NULL;
+
+	if (!g || !g->pcln)
+		return NULL;
+	*bias = g->bias;
+	return g->pcln;
+}
+
 /* Whether libdw found the function or an inlined call at all.  (For an
  * inlined call it goes on with the scopes of the inlined function's own
  * definition, not the function it is inlined into: that one is named by
@@ -442,6 +483,20 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 
 	/* The function itself: its ELF symbol demangled names it as gdb
 	 * does, clone suffix included ("[clone .isra.0]"). */
+	/* A Go binary without a symbol table or DWARF (-ldflags=-s -w)
+	 * still names its functions and lines in its own table. */
+	const struct go_module *gm = (!symname || !file) ? go_module_of(s, mod) : NULL;
+	struct go_func gf;
+	if (gm && gm->pcln && go_pcln_func(gm->pcln, addr - gm->bias, &gf)) {
+		const char *gfile;
+		int gline;
+		if (!symname)
+			symname = gf.name;
+		if (!file && go_pcln_line(gm->pcln, &gf, addr - gm->bias, &gfile, &gline)) {
+			file = gfile;
+			line = gline;
+		}
+	}
 	char *symdemangled = demangle(symname);
 	if (symdemangled)
 		symname = symdemangled;
@@ -546,9 +601,21 @@ bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 	static const char *const entries[] = {
 		/* leading underscores stripped: _start, __clone3 */
 		"start", "clone", "clone3", "thread_start", "start_thread",
+		/* Go: where its own traceback ends, a goroutine's stack
+		 * (goexit) or an M's system stack (mstart, rt0_go; mcall
+		 * and morestack switch to it, with nothing above) */
+		"runtime.goexit", "runtime.mstart", "runtime.rt0_go",
+		"runtime.mcall", "runtime.morestack", "runtime.clone",
 	};
-	struct sym_entry *e = lookup(s, f->pc - (f->return_address ? 1 : 0));
+	uint64_t addr = f->pc - (f->return_address ? 1 : 0), bias;
+	const struct go_pcln *go = symbols_go_table(s, addr, &bias);
+	struct go_func gf;
+	struct sym_entry *e;
 
+	/* Go: where its own traceback ends (the table says). */
+	if (go && go_pcln_func(go, addr - bias, &gf) && gf.top)
+		return true;
+	e = lookup(s, addr);
 	if (!e || !e->nlines)
 		return false;
 	const char *fn = e->lines[e->nlines - 1].function;

@@ -53,4 +53,11 @@ bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc);
  */
 bool symbols_cover(struct symbolizer *s, uint64_t pc);
 
+/* The Go function table (go/pclntab.h) of the module holding pc, and in
+ * *bias what to subtract from pc for its link-time address; NULL when
+ * that module is not a Go binary.  Owned by the symbolizer, valid until
+ * its modules are read again (symbols_cover). */
+struct go_pcln;
+const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64_t *bias);
+
 #endif

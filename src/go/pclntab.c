@@ -1,0 +1,238 @@
+/*
+ * go/pclntab: the reader; see pclntab.h.
+ *
+ * Layout (runtime/symtab.go, Go 1.18+): a header (magic, pc quantum,
+ * pointer size, counts, then offsets of the function-name, CU, file,
+ * pc-value and function tables), a function table of (entry offset, _func
+ * offset) pairs sorted by entry, and per function a _func record whose
+ * pcsp, pcfile and pcln fields point at pc-value tables: varint-coded
+ * (value delta, pc delta) pairs.  The text base is the header's textStart
+ * up to Go 1.25; Go 1.26 leaves it 0 and keeps it in moduledata, in the
+ * section .go.module (its field text, at 0xb0).
+ */
+#include "pclntab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC_118 0xfffffff0u	/* Go 1.18, 1.19 */
+#define MAGIC_120 0xfffffff1u	/* Go 1.20 to 1.26 */
+#define FLAG_TOPFRAME 0x1
+#define FLAG_SPWRITE 0x2
+#define MODULEDATA_TEXT 0xb0	/* Go 1.26 */
+#define PCVALUE_STEPS (1 << 20)	/* a bound for a corrupt table */
+
+struct go_pcln {
+	const uint8_t *data;
+	size_t size;
+	uint64_t text;		/* link-time address of runtime.text */
+	uint32_t quantum;
+	bool v118;		/* no startLine in _func */
+	uint64_t nfunc;
+	uint64_t funcname, cu, filetab, pctab, pcln;	/* offsets in data */
+};
+
+static bool get32(const struct go_pcln *p, uint64_t off, uint32_t *v)
+{
+	if (off > p->size || p->size - off < 4)
+		return false;
+	memcpy(v, p->data + off, 4);
+	return true;
+}
+
+static bool get64(const uint8_t *data, size_t size, uint64_t off, uint64_t *v)
+{
+	if (off > size || size - off < 8)
+		return false;
+	memcpy(v, data + off, 8);
+	return true;
+}
+
+/* A NUL-terminated string at off, or NULL. */
+static const char *str_at(const struct go_pcln *p, uint64_t off)
+{
+	if (off >= p->size || !memchr(p->data + off, '\0', p->size - off))
+		return NULL;
+	return (const char *)p->data + off;
+}
+
+static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS ||
+		    !(name = elf_strptr(elf, shstrndx, sh->sh_name)) ||
+		    strcmp(name, want) != 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		return d && d->d_buf && d->d_size ? d : NULL;
+	}
+	return NULL;
+}
+
+struct go_pcln *go_pcln_open(Elf *elf)
+{
+	GElf_Shdr sh;
+	Elf_Data *d = elf ? section(elf, ".gopclntab", &sh) : NULL;
+	struct go_pcln *p;
+	uint32_t magic;
+
+	if (!d || d->d_size < 72)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->data = d->d_buf;
+	p->size = d->d_size;
+	memcpy(&magic, p->data, 4);
+	if ((magic != MAGIC_118 && magic != MAGIC_120) || p->data[4] || p->data[5] ||
+	    p->data[7] != 8 || !p->data[6])
+		goto out_free;
+	p->v118 = magic == MAGIC_118;
+	p->quantum = p->data[6];
+	uint64_t hdr[8];
+	for (int i = 0; i < 8; i++)
+		get64(p->data, p->size, 8 + 8 * (uint64_t)i, &hdr[i]);
+	p->nfunc = hdr[0];
+	p->text = hdr[2];
+	p->funcname = hdr[3];
+	p->cu = hdr[4];
+	p->filetab = hdr[5];
+	p->pctab = hdr[6];
+	p->pcln = hdr[7];
+	if (p->pcln >= p->size || p->nfunc == 0 ||
+	    p->nfunc > (p->size - p->pcln) / 8 - 1)
+		goto out_free;
+	if (!p->text) {
+		/* Go 1.26: moduledata.text, in .go.module. */
+		Elf_Data *md = section(elf, ".go.module", &sh);
+		if (!md || !get64(md->d_buf, md->d_size, MODULEDATA_TEXT, &p->text) || !p->text)
+			goto out_free;
+	}
+	return p;
+out_free:
+	free(p);
+	return NULL;
+}
+
+void go_pcln_close(struct go_pcln *p)
+{
+	free(p);
+}
+
+/* The _func fields, by name, at their offsets for this version. */
+static bool func_u32(const struct go_pcln *p, uint32_t off, int field, uint32_t *v)
+{
+	return get32(p, p->pcln + off + 4 * (uint64_t)field, v);
+}
+
+enum { F_ENTRY, F_NAME, F_ARGS, F_DEFER, F_PCSP, F_PCFILE, F_PCLN, F_NPCDATA, F_CU };
+
+bool go_pcln_func(const struct go_pcln *p, uint64_t addr, struct go_func *f)
+{
+	uint64_t lo = 0, hi = p->nfunc, off;
+	uint32_t e, fo, end, nameoff;
+
+	if (addr < p->text)
+		return false;
+	off = addr - p->text;
+	if (!get32(p, p->pcln + 8 * p->nfunc, &end) || off >= end)
+		return false;
+	/* The last entry whose start is at or before off. */
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (!get32(p, p->pcln + 8 * mid, &e))
+			return false;
+		if (e <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!get32(p, p->pcln + 8 * lo, &e) || e > off ||
+	    !get32(p, p->pcln + 8 * lo + 4, &fo) ||
+	    !func_u32(p, fo, F_ENTRY, &e) || !func_u32(p, fo, F_NAME, &nameoff))
+		return false;
+	f->entry = p->text + e;
+	f->off = fo;
+	f->name = str_at(p, p->funcname + nameoff);
+	uint64_t flagat = p->pcln + fo + (p->v118 ? 37 : 41);
+	uint8_t flag = flagat < p->size ? p->data[flagat] : 0;
+	f->top = (flag & (FLAG_TOPFRAME | FLAG_SPWRITE)) != 0;
+	return f->name != NULL;
+}
+
+static bool uvarint(const struct go_pcln *p, uint64_t *at, uint32_t *v)
+{
+	uint32_t r = 0;
+
+	for (int shift = 0; shift < 35; shift += 7) {
+		if (*at >= p->size)
+			return false;
+		uint8_t b = p->data[(*at)++];
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The value of pc-value table tab of f at addr (runtime.pcvalue). */
+static bool pcvalue(const struct go_pcln *p, const struct go_func *f, uint32_t tab,
+		    uint64_t addr, int32_t *out)
+{
+	uint64_t at = p->pctab + tab, pc = f->entry;
+	int32_t val = -1;
+
+	if (!tab)
+		return false;
+	for (int step = 0; step < PCVALUE_STEPS; step++) {
+		uint32_t uv, pcd;
+		if (!uvarint(p, &at, &uv) || (uv == 0 && step > 0))
+			return false;
+		val += (uv & 1) ? (int32_t)~(uv >> 1) : (int32_t)(uv >> 1);
+		if (!uvarint(p, &at, &pcd))
+			return false;
+		pc += (uint64_t)pcd * p->quantum;
+		if (addr < pc) {
+			*out = val;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool go_pcln_spdelta(const struct go_pcln *p, const struct go_func *f,
+		     uint64_t addr, int64_t *delta)
+{
+	uint32_t tab;
+	int32_t v;
+
+	if (!func_u32(p, f->off, F_PCSP, &tab) || !pcvalue(p, f, tab, addr, &v) || v < 0)
+		return false;
+	*delta = v;
+	return true;
+}
+
+bool go_pcln_line(const struct go_pcln *p, const struct go_func *f,
+		  uint64_t addr, const char **file, int *line)
+{
+	uint32_t ftab, ltab, cu, fileoff;
+	int32_t fileno, ln;
+
+	if (!func_u32(p, f->off, F_PCFILE, &ftab) || !func_u32(p, f->off, F_PCLN, &ltab) ||
+	    !func_u32(p, f->off, F_CU, &cu) || !pcvalue(p, f, ftab, addr, &fileno) ||
+	    !pcvalue(p, f, ltab, addr, &ln) || fileno < 0 ||
+	    !get32(p, p->cu + 4 * ((uint64_t)cu + (uint32_t)fileno), &fileoff) ||
+	    fileoff == UINT32_MAX)
+		return false;
+	*file = str_at(p, p->filetab + fileoff);
+	*line = ln;
+	return *file != NULL;
+}

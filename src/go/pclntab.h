@@ -1,0 +1,55 @@
+/*
+ * go/pclntab: a Go binary's own table of functions (runtime.pclntab),
+ * read from its ELF file: function names, file:line, and the stack-pointer
+ * delta at each pc, for Go 1.18 to 1.26 (magic 0xfffffff0, 0xfffffff1).
+ *
+ * Go keeps this table in every binary, stripped ones too (`-ldflags=-s
+ * -w` removes the symbol table and DWARF, not .gopclntab): it is how a
+ * Go program names its own frames in a panic.  So it names the frames of
+ * any Go binary, and its pcsp table unwinds Go code exactly, without
+ * DWARF CFI and without the frame-pointer register (which a capture that
+ * stops nothing does not have): at pc, the return address is at
+ * sp + spdelta(pc).
+ *
+ * Everything is read from the file's bytes and bounds-checked: a corrupt
+ * or hostile table gives no answer, never a read out of the section.
+ *
+ * Memory: go_pcln_open() returns an object that points into the Elf's
+ * section data (the Elf must outlive it); go_pcln_close() frees it.
+ * Names and file names returned point into that data too.
+ */
+#ifndef THREADLEAK_GO_PCLNTAB_H
+#define THREADLEAK_GO_PCLNTAB_H
+
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct go_pcln;
+
+/* A function of the table. */
+struct go_func {
+	uint64_t entry;		/* link-time address of its first byte */
+	const char *name;	/* "runtime.futex", "main.main.func1" */
+	bool top;		/* Go's traceback stops here (goexit, mstart,
+				   mcall, rt0_go...: the flag TOPFRAME, or
+				   a function that switches stacks) */
+	uint32_t off;		/* private: the _func in the table */
+};
+
+/* The table of elf, or NULL when it is not a Go binary (or its table is
+ * of an unknown version, or malformed). */
+struct go_pcln *go_pcln_open(Elf *elf);
+void go_pcln_close(struct go_pcln *p);
+
+/* The function holding link-time address addr: true and *f, or false. */
+bool go_pcln_func(const struct go_pcln *p, uint64_t addr, struct go_func *f);
+/* Bytes between sp and the return address at addr in f (0 in a leaf
+ * without a frame): true, or false when the table does not say. */
+bool go_pcln_spdelta(const struct go_pcln *p, const struct go_func *f,
+		     uint64_t addr, int64_t *delta);
+/* Source file and line of addr in f: true, or false. */
+bool go_pcln_line(const struct go_pcln *p, const struct go_func *f,
+		  uint64_t addr, const char **file, int *line);
+
+#endif

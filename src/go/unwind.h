@@ -1,0 +1,35 @@
+/*
+ * go/unwind: Go frames unwound with the binary's own table (pclntab.h),
+ * as Go's runtime unwinds itself for a traceback.
+ *
+ * From a pc and sp in Go code (a blocked thread's /proc syscall line, or
+ * the registers of a stop): the return address is at sp + spdelta(pc),
+ * the caller's sp just above it; and so on until a function where Go's
+ * own traceback ends (runtime.goexit for a goroutine, runtime.mstart,
+ * mcall or rt0_go for an M's system stack: go_func.top).  It needs no
+ * DWARF CFI, no symbol table and no rbp: it works on stripped binaries
+ * and on threads that were never stopped.  A frame outside Go code (C
+ * called through cgo) ends the walk, incomplete.
+ */
+#ifndef THREADLEAK_GO_UNWIND_H
+#define THREADLEAK_GO_UNWIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../memory.h"
+#include "../symbols.h"
+#include "../unwind.h"
+
+/* Whether pc is in the code of a Go binary's table. */
+bool go_unwind_covers(struct symbolizer *sym, uint64_t pc);
+
+/*
+ * Unwinds from pc, sp into frames (at most max; frames[0] is pc).
+ * Returns the number of frames (0 when pc is not Go code); *complete is
+ * true when the walk ended where Go's traceback ends.
+ */
+int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
+	      uint64_t sp, struct raw_frame *frames, int max, bool *complete);
+
+#endif

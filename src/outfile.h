@@ -1,0 +1,32 @@
+/*
+ * outfile: a file written whole or not at all (`-o FILE`).
+ *
+ * The text goes to a temporary file in the same directory, which is
+ * flushed, synced and renamed over FILE at the end: a full disk, a
+ * signal or a crash leaves FILE as it was, never a truncated copy.  What
+ * can be known before any work is checked at open (a directory, a
+ * read-only file system, no permission), so that a long run does not end
+ * in "cannot write".  A FILE that exists and is not a regular file (a
+ * terminal, a pipe, /dev/null) is written in place.
+ */
+#ifndef THREADLEAK_OUTFILE_H
+#define THREADLEAK_OUTFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct out_file {
+	FILE *fp;		/* write here */
+	char *path;		/* FILE */
+	char *tmp;		/* the temporary file, NULL: in place */
+};
+
+/* 0, or -errno and "cannot write FILE: reason" in err. */
+int out_file_open(struct out_file *of, const char *path, char *err, size_t errlen);
+/* Everything written: puts FILE in place.  0, or -errno with err (FILE
+ * untouched, the temporary file removed). */
+int out_file_commit(struct out_file *of, char *err, size_t errlen);
+/* Drops what was written; FILE untouched. */
+void out_file_abort(struct out_file *of);
+
+#endif
