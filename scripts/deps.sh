@@ -32,6 +32,14 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	# tests/fuzz: clang and its libFuzzer runtime (a separate package)
 	command -v clang >/dev/null 2>&1 || need clang
 	[ -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] || need libclang-rt-14-dev
+	# check on the runtimes people run (tests/integration/check-runtimes.sh):
+	# Debian's Go (1.19, beside a newer one where there is one), a JDK
+	# (`java Hello.java` compiles in memory), CPython; strace as a second
+	# tracer (check-odd.sh)
+	dpkg -s golang-go >/dev/null 2>&1 || need golang-go
+	command -v javac >/dev/null 2>&1 || need default-jdk-headless
+	command -v python3 >/dev/null 2>&1 || need python3
+	command -v strace >/dev/null 2>&1 || need strace
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils

@@ -164,7 +164,7 @@ static int permission_error(int pid, char *err, size_t errlen)
 
 /* Phase 1: is pid something we can and may capture?  May rewrite *pid to
  * the thread group leader when given a thread id. */
-static int check_target(int *pid, char *err, size_t errlen)
+static int check_target(int *pid, bool no_stop, char *err, size_t errlen)
 {
 	struct proc_stat st;
 	long tgid, tracer;
@@ -199,8 +199,10 @@ static int check_target(int *pid, char *err, size_t errlen)
 			 *pid, st.ppid);
 		return -EINVAL;
 	}
-	/* Our own tracees (check) are fine: they are never stopped. */
-	if (proc_read_status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0 &&
+	/* Another tracer's tracees cannot be stopped by us; a capture that
+	 * stops nothing reads them all the same (check under strace -f). */
+	if (!no_stop &&
+	    proc_read_status_field(*pid, "TracerPid:", &tracer) == 0 && tracer != 0 &&
 	    tracer != getpid()) {
 		char comm[64] = "?";
 		struct proc_stat ts;
@@ -390,6 +392,10 @@ static int unwind_regs(struct capture_session *c, struct work *w)
 	if (!complete && n > 0 && symbols_cover(c->sym, c->buf[n - 1].pc))
 		n = c->uw->unwind(c->uw_state, w->tid, &w->regs, c->buf,
 				  UNWIND_MAX_FRAMES, &complete);
+	/* C into Go (cgo): Go's traceback ends at its stack switch. */
+	bool cut;
+	n = go_unwind_trim(c->sym, c->buf, n, &cut);
+	complete |= cut;
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
 	if (n > 0 && !(complete && symbols_is_thread_entry(c->sym, &c->buf[n - 1])))
 		n = fpguess_unwind(c->uw, c->uw_state, w->tid, &w->regs, c->buf,
@@ -1195,7 +1201,7 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	int rc;
 
 	*out = NULL;
-	rc = check_target(&pid, err, errlen);
+	rc = check_target(&pid, opt->no_stop, err, errlen);
 	if (rc < 0)
 		return rc;
 	c = calloc(1, sizeof(*c));
@@ -1207,7 +1213,11 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->opt = opt;
 	c->uw = opt->unwinder ? opt->unwinder : unwind_default();
 	exe_identity(pid, &c->exe_dev, &c->exe_ino);
-	pt_install_signal_guard();
+	/* Only a capture that may stop threads must release them before a
+	 * signal ends us; one that stops nothing leaves the caller's own
+	 * handlers alone (check's: a signal ends it at once). */
+	if (!opt->no_stop)
+		pt_install_signal_guard();
 	c->persistent = true;
 	c->max_kept_fds = kept_fd_budget();
 	rc = open_target(c, err, errlen);

@@ -30,6 +30,7 @@
 #include "check.h"
 #include "capture.h"
 #include "fpguess.h"
+#include "go/unwind.h"
 #include "group.h"
 #include "memory.h"
 #include "symbols.h"
@@ -396,6 +397,10 @@ static void record_creation(void *arg, void *item)
 	if (!complete && n > 0 && symbols_cover(t->sym, p->buf[n].pc))
 		n = p->uw->unwind(t->uw, k->tid, &regs, p->buf + 1,
 				  ORIGIN_FRAMES - 1, &complete);
+	/* C into Go (cgo): Go's traceback ends at its stack switch. */
+	bool cut;
+	n = go_unwind_trim(t->sym, p->buf + 1, n, &cut);
+	complete |= cut;
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
 	if (n > 0 && !(complete && symbols_is_thread_entry(t->sym, &p->buf[n])))
 		n = fpguess_unwind(p->uw, t->uw, k->tid, &regs, p->buf + 1,

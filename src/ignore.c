@@ -289,12 +289,29 @@ static bool function_matches(const char *pattern, const char *fn)
 				      function_is(fn, pattern);
 }
 
+/* A frame against a function pattern; "MODULE!FUNC" (as in a stack
+ * signature, group.h) names the module too. */
+static bool frame_matches(const char *pattern, const struct frame *f)
+{
+	const char *bang = strchr(pattern, '!');
+	char mod[WORD_MAX];
+
+	if (!bang)
+		return function_matches(pattern, f->function);
+	if (!f->module || (size_t)(bang - pattern) >= sizeof(mod))
+		return false;
+	memcpy(mod, pattern, (size_t)(bang - pattern));
+	mod[bang - pattern] = '\0';
+	return ignore_pattern_match(mod, path_base(f->module)) &&
+	       function_matches(bang + 1, f->function);
+}
+
 static bool any_frame(const struct thread *t, const char *pattern, bool module)
 {
 	for (size_t i = 0; t && i < t->nframes; i++) {
 		const struct frame *f = &t->frames[i];
 		if (module ? f->module && ignore_pattern_match(pattern, path_base(f->module)) :
-			     function_matches(pattern, f->function))
+			     frame_matches(pattern, f))
 			return true;
 	}
 	return false;
@@ -308,7 +325,7 @@ static bool cond_holds(const struct ignore_cond *c, const struct thread *t,
 	switch (c->kind) {
 	case IGNORE_TOP:
 		top = thread_top_frame(t);
-		return top && function_matches(c->pattern, top->function);
+		return top && frame_matches(c->pattern, top);
 	case IGNORE_FUNCTION:
 		return any_frame(t, c->pattern, false);
 	case IGNORE_CREATED_BY:

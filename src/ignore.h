@@ -17,7 +17,8 @@
  *
  * A pattern is text where '*' stands for any run of characters.  A
  * function pattern without '*' also matches the function's compiler clones
- * and C++ signatures (group.h, function_is).
+ * and C++ signatures (group.h, function_is); "MODULE!FUNC", as in a stack
+ * signature, also wants the frame in MODULE ("libc.so*!helper_thread").
  *
  * File format: one rule a line, conditions side by side ("ignore-name
  * "VM Thread" ignore-module libjvm.so"); a pattern with spaces is quoted

@@ -79,7 +79,7 @@ static void print_stack(const struct out *o, const struct thread *t)
 		anon += !t->frames[i].module && !t->frames[i].function;
 	}
 	if (anon)
-		fprintf(o->fp, "    %s[%zu frame%s in no module: code generated at run time (a JIT, such as the JVM's compiled and interpreted Java methods), not named]%s\n",
+		fprintf(o->fp, "    %s[%zu frame%s in no file: code generated at run time, as a JIT makes it (the JVM's compiled and interpreted Java methods): not named]%s\n",
 			col(o, C_DIM), anon, anon == 1 ? "" : "s", col(o, C_RESET));
 	if (t->partial)
 		fprintf(o->fp, "    %s[partial: %s]%s\n", col(o, C_WARN),

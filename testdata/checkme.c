@@ -14,13 +14,27 @@
  *			a few microseconds), a few at a time; nothing leaked
  *	checkme hold	leaks like "leak", prints "ready", and returns only
  *			once a line (or the end) comes on its standard input
+ *	checkme timer	arms a timer that notifies in a thread (SIGEV_THREAD):
+ *			glibc's helper thread (timer_helper_thread) is left,
+ *			which is glibc's, not a leak
+ *	checkme seccomp-listener | seccomp-strict
+ *			asks for a seccomp filter with a listener of its own,
+ *			or for strict mode, and prints "seccomp: ok" or why
+ *			not (under check the kernel refuses both)
  *
  * Each mode prints "done MODE" just before main returns.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +110,46 @@ NOINLINE void churn(long n)
 	}
 }
 
+static void on_timer(union sigval v)
+{
+	(void)v;
+}
+
+/* A timer that fires in a thread, a minute from now: glibc starts its
+ * helper thread at the first such timer, and keeps it. */
+static void arm_timer(void)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD,
+			       .sigev_notify_function = on_timer };
+	struct itimerspec its = { .it_value = { 60, 0 } };
+	timer_t id;
+
+	if (timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 || timer_settime(id, 0, &its, NULL) < 0)
+		perror("timer");
+}
+
+static int ask_seccomp(bool strict)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { 1, &allow };
+	long rc;
+
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (strict)
+		rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0);
+	else
+		rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (rc < 0) {
+		printf("seccomp: %s\n", strerror(errno));
+		return 0;
+	}
+	/* Strict mode: write and _exit only from here on. */
+	if (write(STDOUT_FILENO, "seccomp: ok\n", 12) < 0 || strict)
+		syscall(SYS_exit, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -120,8 +174,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		if (!fgets(line, sizeof(line), stdin))
 			line[0] = '\0';
+	} else if (!strcmp(mode, "timer")) {
+		arm_timer();
+	} else if (!strncmp(mode, "seccomp-", 8)) {
+		fflush(stdout);
+		return ask_seccomp(!strcmp(mode, "seccomp-strict"));
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N|hold\n");
+		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
 		return 2;
 	}
 	printf("done %s\n", mode);

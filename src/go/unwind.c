@@ -49,3 +49,19 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	}
 	return n;
 }
+
+int go_unwind_trim(struct symbolizer *sym, const struct raw_frame *frames, int n,
+		   bool *cut)
+{
+	*cut = false;
+	for (int i = 0; i < n; i++) {
+		uint64_t bias, look = frames[i].pc - (frames[i].return_address ? 1 : 0);
+		const struct go_pcln *t = symbols_go_table(sym, look, &bias);
+		struct go_func f;
+		if (t && go_pcln_func(t, look - bias, &f) && f.top) {
+			*cut = i + 1 < n;
+			return i + 1;
+		}
+	}
+	return n;
+}

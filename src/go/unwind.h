@@ -32,4 +32,13 @@ bool go_unwind_covers(struct symbolizer *sym, uint64_t pc);
 int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete);
 
+/*
+ * A walk of another unwinder that went from C into Go code (a thread
+ * created from C called through cgo) goes on past where Go's traceback
+ * ends (runtime.asmcgocall switches stacks): the n frames cut after the
+ * first such frame.  Returns the new count, and whether it cut in *cut.
+ */
+int go_unwind_trim(struct symbolizer *sym, const struct raw_frame *frames, int n,
+		   bool *cut);
+
 #endif

@@ -1,0 +1,20 @@
+// Hello: a Java program for `threadleak check`, run as `java Hello.java
+// [daemon]`.  It prints "hi" and returns from main.  With "daemon" it
+// first starts a daemon thread named "leaky-sleeper" that sleeps for ever
+// (Thread.sleep): the program's own thread, left behind at exit, which
+// check must report among the JVM's own (which it must not).
+public class Hello {
+    public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("daemon")) {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                }
+            }, "leaky-sleeper");
+            t.setDaemon(true);
+            t.start();
+        }
+        System.out.println("hi");
+    }
+}

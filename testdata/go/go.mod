@@ -1,0 +1,3 @@
+module threadleak.test/testdata
+
+go 1.19

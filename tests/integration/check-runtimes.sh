@@ -1,0 +1,175 @@
+#!/bin/bash
+# check-runtimes: `threadleak check` on Go, Java and Python programs, whose
+# runtimes keep threads of their own until the exit:
+#   - Go, with every Go toolchain here (Debian's golang-go, 1.19, and the
+#     newest, /usr/local/go): a program whose main returns with goroutines
+#     blocked and the runtime's Ms alive exits 0 with no report, and so does
+#     one that calls os.Exit from a goroutine, stripped too; with the
+#     default ignores off, the Ms are reported once (not a storm: Go's
+#     preemption signal restarts the held exit_group, also without
+#     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV), named and unwound through
+#     the binary's own table even when stripped; a pthread that C code
+#     called through cgo leaves behind is reported; `go test` on a package
+#     that leaks nothing exits 0;
+#   - Java (`java Hello.java`): clean exits 0 (the JVM's dozen threads are
+#     ignored, and reported with --no-default-ignores); a daemon thread in
+#     Thread.sleep is reported, with a word on the unnamed JIT frames;
+#   - Python: clean exits 0, a daemon thread is reported;
+#   - glibc's timer helper thread is not a leak.
+. "$(dirname "$0")/../lib.sh"
+
+need_threadleak
+need_testdata checkme
+src=$TL_ROOT/testdata
+
+# tl_check_timed OUT ARG...: threadleak check ARG...; sets TL_RC and ELAPSED
+# (seconds, a decimal)
+tl_check_timed()
+{
+	local out=$1 t0
+	shift
+	t0=$(tl_now_us)
+	run_tl "$out" check "$@"
+	ELAPSED=$(seconds_since "$t0" 0)
+}
+
+expect()	# expect LABEL WANT_RC OUT: the exit status, and no hang
+{
+	((TL_RC == $2)) || error "$1: $(describe_rc "$TL_RC"), expected exit $2 (${ELAPSED}s): $(first_line "$3.err")"
+}
+
+reports()	# reports FILE: how many processes a report names
+{
+	grep -c ' exited with [0-9]* threads\? still alive' "$1"
+}
+
+no_report()	# no_report LABEL OUT
+{
+	[ -s "$2.err" ] && error "$1: a report where nothing leaked: $(head -c 400 "$2.err")"
+}
+
+within()	# within LABEL SECONDS: the last run took at most SECONDS
+{
+	awk -v e="$ELAPSED" -v m="$2" 'BEGIN { exit !(e <= m) }' ||
+		error "$1: took ${ELAPSED}s, more than $2 s"
+}
+
+# ---- Go ----
+gos=()
+declare -A seen
+for g in /usr/lib/go-*/bin/go /usr/local/go/bin/go "$(command -v go 2>/dev/null)"; do
+	[ -x "$g" ] || continue
+	v=$("$g" env GOVERSION 2>/dev/null) || continue
+	[ -n "${seen[$v]:-}" ] && continue
+	seen[$v]=1
+	gos+=("$g")
+done
+((${#gos[@]})) || error "no Go toolchain here: make check installs golang-go (scripts/deps.sh)"
+
+for g in "${gos[@]}"; do
+	v=$("$g" env GOVERSION)
+	export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+	for variant in plain stripped; do
+		flags=()
+		[ $variant = stripped ] && flags=(-ldflags=-s\ -w)
+		bin=$TL_TMP/exits-$v-$variant
+		(cd "$src/go" && "$g" build "${flags[@]}" -o "$bin" ./exits) 2>"$TL_TMP/build.err" ||
+			{ error "$v: cannot build testdata/go/exits: $(head -c 300 "$TL_TMP/build.err")"; continue; }
+		for mode in done osexit; do
+			OUT=$TL_TMP/go-$v-$variant-$mode
+			tl_check_timed "$OUT" -- "$bin" $mode
+			expect "$v $variant $mode" 0 "$OUT"
+			has_line "$OUT" done || error "$v $variant $mode: no 'done' from the program"
+			no_report "$v $variant $mode" "$OUT"
+			within "$v $variant $mode" 10
+		done
+		# The Ms reported, once each exit, however often the held
+		# exit_group is restarted (old kernels' way, forced here).
+		OUT=$TL_TMP/go-$v-$variant-ms
+		THREADLEAK_NO_KILLABLE_RECV=1 tl_check_timed "$OUT" --no-default-ignores -- "$bin" done
+		expect "$v $variant, Ms reported" 1 "$OUT"
+		n=$(reports "$OUT.err")
+		[ "$n" = 1 ] || error "$v $variant: $n reports of one exit, expected 1"
+		within "$v $variant, Ms reported" 15
+		grep -Eq '^    runtime\.futex ' "$OUT.err" && grep -Eq '^    runtime\.(mcall|mstart) ' "$OUT.err" ||
+			error "$v $variant: the Ms' stacks do not run from runtime.futex to runtime.mcall or mstart: $(head -c 600 "$OUT.err")"
+		grep -q 'partial' "$OUT.err" && error "$v $variant: a partial stack: $(grep -m1 partial "$OUT.err")"
+	done
+
+	# A pthread left by C code called through cgo: the program's own.
+	if command -v gcc >/dev/null; then
+		bin=$TL_TMP/cgoleak-$v
+		(cd "$src/go" && CGO_ENABLED=1 "$g" build -o "$bin" ./cgoleak) 2>"$TL_TMP/build.err" ||
+			error "$v: cannot build testdata/go/cgoleak: $(head -c 300 "$TL_TMP/build.err")"
+		OUT=$TL_TMP/cgo-$v
+		tl_check_timed "$OUT" -- "$bin"
+		expect "$v cgo" 1 "$OUT"
+		grep -q ' exited with 1 thread still alive' "$OUT.err" &&
+			grep -Eq '^    c_worker ' "$OUT.err" ||
+			error "$v cgo: the C worker is not the one thread reported: $(head -c 500 "$OUT.err")"
+	fi
+
+	# go test on a package whose tests pass and leak nothing; the go
+	# command, compile, link, vet and the test binary all exit under check.
+	OUT=$TL_TMP/gotest-$v
+	(cd "$src/go" && tl_check_timed "$OUT" -- "$g" test -count=1 ./sum; echo "$TL_RC $ELAPSED" >"$OUT.rc")
+	read -r TL_RC ELAPSED <"$OUT.rc"
+	expect "$v go test" 0 "$OUT"
+	grep -q '^ok' "$OUT" || error "$v go test: no 'ok' line: $(head -c 300 "$OUT")"
+	no_report "$v go test" "$OUT"
+	within "$v go test" 60
+	note "$v: go test under check ${ELAPSED}s"
+done
+
+# ---- Java ----
+if command -v java >/dev/null; then
+	OUT=$TL_TMP/java-clean
+	tl_check_timed "$OUT" -- java "$src/Hello.java"
+	expect "java clean" 0 "$OUT"
+	has_line "$OUT" hi || error "java clean: no 'hi'"
+	no_report "java clean" "$OUT"
+	OUT=$TL_TMP/java-all
+	tl_check_timed "$OUT" --no-default-ignores -- java "$src/Hello.java"
+	expect "java, --no-default-ignores" 1 "$OUT"
+	grep -Eq 'exited with ([5-9]|[1-9][0-9]+) threads still alive' "$OUT.err" ||
+		error "java, --no-default-ignores: the JVM's own threads are not reported: $(first_line "$OUT.err")"
+	OUT=$TL_TMP/java-daemon
+	tl_check_timed "$OUT" -- java "$src/Hello.java" daemon
+	expect "java daemon" 1 "$OUT"
+	grep -Eq 'exited with 1 thread still alive \(and [0-9]+ ignored\):' "$OUT.err" &&
+		grep -q '^  threads: leaky-sleeper ' "$OUT.err" &&
+		grep -Eq '^    JVM_Sleep ' "$OUT.err" &&
+		grep -q 'code generated at run time.*JVM.*not named' "$OUT.err" ||
+		error "java daemon: the sleeper is not the one thread reported, with JVM_Sleep and the JIT note: $(head -c 800 "$OUT.err")"
+else
+	error "no java here: make check installs default-jdk-headless (scripts/deps.sh)"
+fi
+
+# ---- Python ----
+if command -v python3 >/dev/null; then
+	OUT=$TL_TMP/py-clean
+	tl_check_timed "$OUT" -- python3 "$src/pydaemon.py"
+	expect "python clean" 0 "$OUT"
+	no_report "python clean" "$OUT"
+	OUT=$TL_TMP/py-daemon
+	tl_check_timed "$OUT" -- python3 "$src/pydaemon.py" daemon
+	expect "python daemon" 1 "$OUT"
+	grep -q ' exited with 1 thread still alive' "$OUT.err" &&
+		grep -Eq '^1 thread  sleep ' "$OUT.err" ||
+		error "python daemon: the sleeping thread is not reported: $(head -c 500 "$OUT.err")"
+else
+	error "no python3 here: make check installs it (scripts/deps.sh)"
+fi
+
+# ---- glibc's own helper thread ----
+OUT=$TL_TMP/timer
+tl_check_timed "$OUT" -- "$TESTDATA/checkme" timer
+expect "glibc timer helper" 0 "$OUT"
+no_report "glibc timer helper" "$OUT"
+OUT=$TL_TMP/timer-all
+tl_check_timed "$OUT" --no-default-ignores -- "$TESTDATA/checkme" timer
+expect "glibc timer helper, --no-default-ignores" 1 "$OUT"
+grep -Eq '^    timer_helper_thread ' "$OUT.err" ||
+	error "glibc timer helper: not named timer_helper_thread when reported: $(head -c 500 "$OUT.err")"
+
+finish
