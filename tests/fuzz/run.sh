@@ -1,13 +1,16 @@
 #!/bin/bash
-# tests/fuzz/run.sh: build the libFuzzer harness for the snapshot reader
-# (tests/fuzz/fuzz_snapshot.c) and fuzz it.
+# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Two targets
+# (FUZZ_TARGET): snapshot (default: the snapshot file reader,
+# tests/fuzz/fuzz_snapshot.c, seeds in tests/fuzz/corpus) and ignore
+# (check's suppressions parser and matcher, tests/fuzz/fuzz_ignore.c, seeds
+# in tests/fuzz/corpus-ignore).
 #
 #	tests/fuzz/run.sh                 fuzz for FUZZ_SECONDS (default 20)
 #	tests/fuzz/run.sh --replay [FILE...]
 #	                                  run every corpus file (or FILEs) once
 #
-# Builds build/fuzz/fuzz_snapshot with clang (-fsanitize=fuzzer,address,
-# undefined).  Fuzzing works on a copy of tests/fuzz/corpus in a temporary
+# Builds build/fuzz/fuzz_TARGET with clang (-fsanitize=fuzzer,address,
+# undefined).  Fuzzing works on a copy of the corpus in a temporary
 # directory: new inputs never go into the repository.  A crash, a leak, a
 # timeout or an out-of-memory stops it; its reproducer is kept under
 # build/fuzz/artifacts/ and named, with its first bytes, at the end of the
@@ -17,15 +20,32 @@
 # (no clang or no libFuzzer runtime: make deps-test, or apt-get install
 # clang libclang-rt-14-dev), 64 usage.
 #
-# Environment: FUZZ_SECONDS (default 20), CLANG (default clang),
-# FUZZ_ARGS (more libFuzzer flags, e.g. "-use_value_profile=1").
+# Environment: FUZZ_TARGET (snapshot or ignore), FUZZ_SECONDS (default 20),
+# CLANG (default clang), FUZZ_ARGS (more libFuzzer flags, e.g.
+# "-use_value_profile=1").
 
 set -u
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 fuzzdir=$root/tests/fuzz
 out=$root/build/fuzz
-bin=$out/fuzz_snapshot
+target=${FUZZ_TARGET:-snapshot}
+case $target in
+snapshot)
+	corpus=$fuzzdir/corpus
+	dict=$fuzzdir/snapshot.dict
+	# snapshot.c needs nothing else from src/
+	sources=("$root/src/snapshot.c")
+	;;
+ignore)
+	corpus=$fuzzdir/corpus-ignore
+	dict=$fuzzdir/ignore.dict
+	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/snapshot.c"
+		"$root/src/util.c" "$root/build/gen/runtimes-supp.c")
+	;;
+*) echo "fuzz: FUZZ_TARGET is snapshot or ignore, not '$target'" >&2; exit 64 ;;
+esac
+bin=$out/fuzz_$target
 clang=${CLANG:-clang}
 seconds=${FUZZ_SECONDS:-20}
 mode=fuzz
@@ -77,13 +97,18 @@ if ! pkg-config --exists jansson 2>/dev/null; then
 	exit 1
 fi
 mkdir -p "$out" || exit 1
-# snapshot.c needs nothing else from src/; build to a temporary name and
-# rename, so that a concurrent run never executes a half-written binary
+if [ "$target" = ignore ] && ! make -C "$root" -s build/gen/runtimes-supp.c >"$tmp/build.log" 2>&1; then
+	say "cannot make the default list's C file:"
+	sed 's/^/    /' "$tmp/build.log" | head -20
+	exit 1
+fi
+# build to a temporary name and rename, so that a concurrent run never
+# executes a half-written binary
 # shellcheck disable=SC2046	# pkg-config output is meant to split
 if ! "$clang" -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Wall -Wextra -Werror -I"$root/src" \
-	-o "$bin.tmp.$$" "$root/src/snapshot.c" "$fuzzdir/fuzz_snapshot.c" \
+	-o "$bin.tmp.$$" "${sources[@]}" "$fuzzdir/fuzz_$target.c" \
 	$(pkg-config --cflags --libs jansson) -lm >"$tmp/build.log" 2>&1; then
 	rm -f "$bin.tmp.$$"
 	say "cannot build the harness:"
@@ -99,7 +124,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 # shellcheck disable=SC2206	# FUZZ_ARGS is a list of flags
 flags=(-error_exitcode=99 -timeout_exitcode=98 -timeout=10 -rss_limit_mb=2048
-	-max_len=65536 -dict="$fuzzdir/snapshot.dict" ${FUZZ_ARGS:-})
+	-max_len=65536 -dict="$dict" ${FUZZ_ARGS:-})
 
 # first_bytes FILE: its first 64 bytes on one line, control bytes as ^X,
 # bytes above 0x7f as M-x, newlines as \n
@@ -130,7 +155,7 @@ report_artifacts()
 
 if [ "$mode" = replay ]; then
 	files=("$@")
-	((${#files[@]})) || files=("$fuzzdir"/corpus/*)
+	((${#files[@]})) || files=("$corpus"/*)
 	mkdir -p "$tmp/artifacts"
 	"$bin" "${flags[@]}" -artifact_prefix="$tmp/artifacts/" "${files[@]}" >"$tmp/log" 2>&1
 	rc=$?
@@ -148,7 +173,7 @@ fi
 # ---- fuzz ----
 
 mkdir -p "$tmp/corpus" "$tmp/artifacts" || exit 1
-cp "$fuzzdir"/corpus/* "$tmp/corpus/" || exit 1
+cp "$corpus"/* "$tmp/corpus/" || exit 1
 seeds=$(find "$tmp/corpus" -type f | wc -l)
 # libFuzzer stops itself after max_total_time; the outer timeout only
 # guards against a harness so stuck that its own watchdog cannot fire
@@ -183,5 +208,5 @@ if ((rc != 0)); then
 	say "FAILED: $why after ${runs:-?} runs${repro:+; replay with tests/fuzz/run.sh --replay $repro}"
 	exit 1
 fi
-say "${seconds}s: ${runs:-?} runs, ${speed:-?} exec/s, ${cov:-cov: ?}, $seeds seeds + ${added:-?} new inputs; no crash, no leak"
+say "$target, ${seconds}s: ${runs:-?} runs, ${speed:-?} exec/s, ${cov:-cov: ?}, $seeds seeds + ${added:-?} new inputs; no crash, no leak"
 exit 0

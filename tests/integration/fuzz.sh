@@ -1,0 +1,42 @@
+#!/bin/bash
+# fuzz: the parsers of files a user hands threadleak survive libFuzzer with
+# ASan/UBSan/LSan (tests/fuzz/run.sh), and their seed corpora replay
+# cleanly:
+#   - snapshot: the snapshot reader (snapshot_from_json), for
+#     TL_FUZZ_SECONDS (default 20); every document it accepts writes and
+#     reads back to the same text;
+#   - ignore: check's suppressions parser and matcher, for half that; the
+#     same text gives the same rules, '*' agrees with a reference.
+# Skipped without clang and its fuzzer runtime.  It does not use the
+# threadleak binary, so it fuzzes once: with the first variant, not again
+# with the ASan build.
+. "$(dirname "$0")/../lib.sh"
+
+case $THREADLEAK in
+*asan/threadleak) skip "fuzzing runs once, with the first variant" ;;
+esac
+
+seconds=${TL_FUZZ_SECONDS:-20}
+for target in snapshot ignore; do
+	log=$TL_TMP/fuzz-$target.log
+	s=$seconds
+	[ $target = ignore ] && s=$(((seconds + 1) / 2))
+	FUZZ_TARGET=$target FUZZ_SECONDS=$s "$TL_ROOT/tests/fuzz/run.sh" >"$log" 2>&1
+	rc=$?
+	case $rc in
+	0)
+		note "$(tail -n 1 "$log")"
+		;;
+	77)
+		reason=$(sed -n 's/^fuzz: skipped: //p' "$log" | head -n 1)
+		skip "${reason:-$(tail -n 1 "$log")}"
+		;;
+	*)
+		reason=$(grep '^fuzz: ' "$log" | tail -n 1)
+		fail "$target: ${reason:-tests/fuzz/run.sh: exit $rc}"$'\n'"$(tail -n 40 "$log" | sed 's/^/  /')"
+		;;
+	esac
+	FUZZ_TARGET=$target "$TL_ROOT/tests/fuzz/run.sh" --replay >"$log" 2>&1 ||
+		fail "$target: the seed corpus does not replay cleanly: $(tail -n 1 "$log")"
+done
+exit 0
