@@ -16,6 +16,13 @@
 # goes to stdout and into BENCHMARKS.md between <!-- bench-check:start -->
 # and <!-- bench-check:end -->.
 #
+# Then the programs of other runtimes, whose own threads check ignores and
+# whose exits it therefore lets go on at once: `go test` of a package that
+# leaks nothing (testdata/go/sum, with every Go toolchain here), `java
+# Hello.java` and a Python script, each natively and under check, the
+# same way; that table goes between <!-- bench-check-runtimes:start -->
+# and <!-- bench-check-runtimes:end -->.
+#
 # Environment: BENCH_CHECK_SIZES (default "10000"), BENCH_REPEAT,
 # BENCH_OUT (default BENCHMARKS.md), THREADLEAK (default ./threadleak).
 set -u
@@ -101,17 +108,90 @@ $r"
 done
 echo "$TABLE"
 
+# put_block START END BLOCK INTRO: BLOCK between START and END in $OUT,
+# in place, or appended after INTRO when $OUT has no such block
+put_block()
+{
+	if [ -f "$OUT" ] && grep -qF "$1" "$OUT"; then
+		awk -v s="$1" -v e="$2" -v b="$3" '
+			$0 == s { print b; skip = 1; next }
+			$0 == e { skip = 0; next }
+			!skip' "$OUT" >"$TMP/out" && cat "$TMP/out" >"$OUT"
+	else
+		printf '\n%s\n\n%s\n' "$4" "$3" >>"$OUT"
+	fi
+}
+
 BLOCK="$START
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/check.sh\` ($REPEAT rounds of the three runs, interleaved; ms are medians; ratios are medians of each round's own ratio).
 
 $TABLE
 $END"
-if [ -f "$OUT" ] && grep -qF "$START" "$OUT"; then
-	awk -v s="$START" -v e="$END" -v b="$BLOCK" '
-		$0 == s { print b; skip = 1; next }
-		$0 == e { skip = 0; next }
-		!skip' "$OUT" >"$TMP/out" && cat "$TMP/out" >"$OUT"
-else
-	printf '\n## threadleak check: overhead\n\nThe program, `testdata/checkme churn N`, creates N threads in its life, four\nat a time, each adding up a thousand numbers and joined: the worst case\nfor check, which records where every thread was made while its creator\nwaits in clone3.  Wall time natively, under bench/notify-floor (the same\nnotifications answered at once: the kernel round trip alone) and under\n`threadleak check --`.\n\n%s\n' "$BLOCK" >>"$OUT"
-fi
+put_block "$START" "$END" "$BLOCK" "## threadleak check: overhead
+
+The program, \`testdata/checkme churn N\`, creates N threads in its life, four
+at a time, each adding up a thousand numbers and joined: the worst case
+for check, which records where every thread was made while its creator
+waits in clone3.  Wall time natively, under bench/notify-floor (the same
+notifications answered at once: the kernel round trip alone) and under
+\`threadleak check --\`."
+
+# ---- other runtimes: go test, java, python ----
+START='<!-- bench-check-runtimes:start -->'
+END='<!-- bench-check-runtimes:end -->'
+declare -A seen
+WORK=()		# "label|dir|command..." (tab-separated words)
+for g in /usr/lib/go-*/bin/go /usr/local/go/bin/go "$(command -v go 2>/dev/null)"; do
+	[ -x "$g" ] || continue
+	v=$("$g" env GOVERSION 2>/dev/null) || continue
+	[ -n "${seen[$v]:-}" ] && continue
+	seen[$v]=1
+	# compiled once first: the rounds measure a warm build cache, as a
+	# developer's second run does
+	(cd "$ROOT/testdata/go" && GOTOOLCHAIN=local "$g" test -count=1 ./sum >/dev/null 2>&1)
+	WORK+=("go test ($v)|$ROOT/testdata/go|env GOTOOLCHAIN=local $g test -count=1 ./sum")
+done
+command -v java >/dev/null && WORK+=("java Hello.java|$ROOT|java $ROOT/testdata/Hello.java")
+command -v python3 >/dev/null && WORK+=("python3 pydaemon.py|$ROOT|python3 $ROOT/testdata/pydaemon.py")
+
+ROWS=()
+for w in "${WORK[@]}"; do
+	IFS='|' read -r label dir cmd <<<"$w"
+	read -r -a argv <<<"$cmd"
+	: >"$TMP/native"
+	: >"$TMP/check"
+	for ((i = 1; i <= REPEAT; i++)); do
+		a=$(cd "$dir" && run_once native "${argv[@]}")
+		b=$(cd "$dir" && run_once check "$THREADLEAK" check -- "${argv[@]}")
+		say "$label  run $i: native ${a} ms, under check ${b} ms"
+		echo "$a" >>"$TMP/native"
+		echo "$b" >>"$TMP/check"
+	done
+	na=$(grep -v FAIL "$TMP/native" | median)
+	ch=$(grep -v FAIL "$TMP/check" | median)
+	ratio=$(pmedian "$TMP/native" "$TMP/check")
+	ok="$(grep -cv FAIL "$TMP/native")/$(grep -cv FAIL "$TMP/check")"
+	ROWS+=("| $label | ${na:-failed} | ${ch:-failed} | $(( ${ch:-0} - ${na:-0} )) | $ratio | $ok |")
+done
+TABLE="| command | native ms | under check ms | difference ms | check / native | runs ok |
+|---|---:|---:|---:|---:|---:|"
+for r in "${ROWS[@]}"; do
+	TABLE="$TABLE
+$r"
+done
+echo "$TABLE"
+BLOCK="$START
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/check.sh\` ($REPEAT rounds of the two runs, interleaved; ms are medians; ratios are medians of each round's own ratio).
+
+$TABLE
+$END"
+put_block "$START" "$END" "$BLOCK" "## threadleak check: Go, Java and Python
+
+Programs whose runtimes keep threads of their own until the exit, natively
+and under \`threadleak check --\`: \`go test\` of a package that leaks
+nothing (\`testdata/go/sum\`; the go command, compile, link, vet and the
+test binary all exit under check), \`java Hello.java\` (the source launcher
+compiles in the JVM, which ends with a dozen threads alive) and a Python
+script.  Check ignores the runtimes' own threads, and lets an exit whose
+threads left are all ignored go on at once."
 say "wrote $OUT"
