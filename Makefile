@@ -70,6 +70,14 @@ build/asan/%.o: %.c $(HDR)
 testdata/%: testdata/%.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $<
 
+# Function and file names with every control byte (0x01-0x1f, 0x7f), as
+# a hostile binary's debug info may have: the 32-byte placeholder patched
+# in the symbol table and DWARF of the built program.
+testdata/escapes: testdata/escapes.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -pthread -o $@.tmp $<
+	perl -0777 -pi -e 's/CTRLCTRLCTRLCTRLCTRLCTRLCTRLCTRL/join("", map { chr } 1 .. 31, 127)/ge' $@.tmp
+	mv $@.tmp $@
+
 testdata/cmocka_leak: testdata/cmocka_leak.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $< $(shell pkg-config --cflags --libs cmocka)
 

@@ -3,6 +3,7 @@
  * stdout was written without error.
  */
 #include "cmd.h"
+#include "../src/escape.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,12 +31,14 @@ void errorf(const char *fmt, ...)
 {
 	va_list ap;
 
+	char buf[4096];
+
 	fflush(stdout);
-	fputs("threadleak: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* Messages carry the target's names and paths (escape.h). */
+	fprintf(stderr, "threadleak: %s\n", esc(buf));
 }
 
 bool parse_pid(const char *s, int *pid)

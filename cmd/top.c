@@ -7,6 +7,7 @@
  * (render_watch).
  */
 #include "cmd.h"
+#include "../src/escape.h"
 #include "../src/capture.h"
 #include "../src/ptrace.h"
 #include "../src/render.h"
@@ -304,7 +305,7 @@ int cmd_top(int argc, char **argv)
 	tui = NULL;
 	if (exited) {
 		fprintf(stderr, "threadleak: process %d (%s) exited; watched it for %.1fs, %d sample%s\n",
-			t.pid, comm, now_sec() - started, w->samples,
+			t.pid, esc(comm), now_sec() - started, w->samples,
 			w->samples == 1 ? "" : "s");
 		rc = EXIT_OK;
 	} else if (rc == -EINTR) {

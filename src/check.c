@@ -29,6 +29,7 @@
  */
 #include "check.h"
 #include "capture.h"
+#include "escape.h"
 #include "fpguess.h"
 #include "go/unwind.h"
 #include "group.h"
@@ -522,7 +523,7 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 		snap = threads_seen_in_proc(pid, why);
 		if (!snap) {
 			fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
-				pid, err);
+				pid, esc(err));
 			return EXIT_GO_ON;
 		}
 	}
@@ -578,7 +579,7 @@ static void on_refused(void *arg, int pid, const char *what)
 	if (proc_read_stat(pid, 0, &st) < 0)
 		snprintf(st.comm, sizeof(st.comm), "?");
 	fprintf(stderr, "threadleak: %s (pid %d) asks for %s; its call fails\n",
-		st.comm, pid, what);
+		esc(st.comm), pid, what);
 }
 
 /* ---- the checker ---- */

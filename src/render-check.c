@@ -14,6 +14,7 @@
  *	    …stack…
  */
 #include "check.h"
+#include "escape.h"
 #include "group.h"
 #include "render.h"
 
@@ -62,7 +63,7 @@ int render_check(FILE *fp, const struct check *c, const struct render_options *o
 		struct grouping g;
 
 		fprintf(fp, "threadleak: %s (pid %d) exited with %zu thread%s still alive",
-			r->snap->comm ? r->snap->comm : "?", r->snap->pid,
+			r->snap->comm ? esc(r->snap->comm) : "?", r->snap->pid,
 			r->snap->nthreads, r->snap->nthreads == 1 ? "" : "s");
 		if (r->ignored)
 			fprintf(fp, " (and %zu ignored)", r->ignored);

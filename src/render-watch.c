@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "escape.h"
 #include <time.h>
 
 #define TREND_SHOWN 10	/* totals on the trend line */
@@ -46,7 +47,7 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	fprintf(fp, "%sthreadleak top:%s pid %d (%s), %zu thread%s (%+ld), cpu %.1f%%, %s, sample %d",
 		color ? C_BOLD : "", color ? C_RESET : "", s->pid,
-		s->comm ? s->comm : "?", w->threads, w->threads == 1 ? "" : "s",
+		s->comm ? esc(s->comm) : "?", w->threads, w->threads == 1 ? "" : "s",
 		(long)w->threads - (long)w->first_threads, w->cpu * 100, when,
 		w->samples);
 	if (w->samples > 1)
@@ -69,7 +70,7 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 			color ? C_RESET : "");
 	if (s->partial)
 		fprintf(fp, "partial: %s\n",
-			s->note ? s->note : "some stacks are incomplete");
+			s->note ? esc(s->note) : "some stacks are incomplete");
 }
 
 int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
@@ -95,7 +96,7 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-9s %5.1f  %7s  %s%s%s\n",
 			color ? g->suspect ? C_WARN : g->count ? "" : C_DIM : "",
 			g->suspect ? '*' : ' ', g->count, g->change, rate,
-			wait_kind_name(g->kind), g->cpu * 100, oldest, g->where,
+			wait_kind_name(g->kind), g->cpu * 100, oldest, esc(g->where),
 			mark, color ? C_RESET : "");
 	}
 	fprintf(fp, "\n");

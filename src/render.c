@@ -8,6 +8,7 @@
  */
 #include "render.h"
 #include "diff.h"
+#include "escape.h"
 #include "group.h"
 #include "locks.h"
 #include "util.h"
@@ -59,14 +60,14 @@ static void print_frame(const struct out *o, const struct frame *f)
 
 	frame_label(f, name, sizeof(name));
 	if (f->file && f->line)
-		snprintf(where, sizeof(where), "%s:%d", path_base(f->file), f->line);
+		snprintf(where, sizeof(where), "%s:%d", esc(path_base(f->file)), f->line);
 	else if (f->file)
-		snprintf(where, sizeof(where), "%s", path_base(f->file));
+		snprintf(where, sizeof(where), "%s", esc(path_base(f->file)));
 
 	fprintf(o->fp, "    %s%-34s%s %s%-24s%s %s%s%s%s\n",
-		col(o, own ? C_BOLD : C_DIM), name, col(o, C_RESET),
+		col(o, own ? C_BOLD : C_DIM), esc(name), col(o, C_RESET),
 		col(o, own ? "" : C_DIM), where, col(o, C_RESET),
-		col(o, C_DIM), f->module && !own ? path_base(f->module) : "",
+		col(o, C_DIM), f->module && !own ? esc(path_base(f->module)) : "",
 		f->inlined ? " (inlined)" : "", col(o, C_RESET));
 }
 
@@ -83,7 +84,7 @@ static void print_stack(const struct out *o, const struct thread *t)
 			col(o, C_DIM), anon, anon == 1 ? "" : "s", col(o, C_RESET));
 	if (t->partial)
 		fprintf(o->fp, "    %s[partial: %s]%s\n", col(o, C_WARN),
-			t->error ? t->error : "incomplete stack", col(o, C_RESET));
+			t->error ? esc(t->error) : "incomplete stack", col(o, C_RESET));
 }
 
 static const char *thread_name_of(const struct snapshot *snap, int tid)
@@ -111,7 +112,7 @@ static void print_deadlocks(const struct out *o)
 		for (int k = 0; k <= n; k++) {
 			int tid = cycle[k % n];
 			const char *nm = thread_name_of(o->snap, tid);
-			fprintf(o->fp, "%s%d (%s)", k ? " -> " : " ", tid, nm ? nm : "?");
+			fprintf(o->fp, "%s%d (%s)", k ? " -> " : " ", tid, nm ? esc(nm) : "?");
 		}
 		fprintf(o->fp, ", each waiting for a mutex the next one holds\n");
 	}
@@ -123,9 +124,9 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 {
 	buf[0] = '\0';
 	if (w->object && w->kind == WAIT_POLL)
-		snprintf(buf, size, "fds %s", w->object);
+		snprintf(buf, size, "fds %s", esc(w->object));
 	else if (w->object)
-		snprintf(buf, size, "fd %d %s", w->fd, w->object);
+		snprintf(buf, size, "fd %d %s", w->fd, esc(w->object));
 	else if (w->fd >= 0)
 		snprintf(buf, size, "fd %d", w->fd);
 	else if (w->address)
@@ -136,14 +137,14 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 		snprintf(buf + len, size - len, "%s%s %d%s%s%s",
 			 len ? " " : "",
 			 w->kind == WAIT_JOIN ? "joining" : "held by",
-			 w->owner, n ? " (" : "", n ? n : "", n ? ")" : "");
+			 w->owner, n ? " (" : "", n ? esc(n) : "", n ? ")" : "");
 	}
 }
 
 static void kind_label(const struct wait_info *w, char *buf, size_t size)
 {
 	if (w->kind == WAIT_OTHER && w->syscall_name)
-		snprintf(buf, size, "other (%s)", w->syscall_name);
+		snprintf(buf, size, "other (%s)", esc(w->syscall_name));
 	else
 		snprintf(buf, size, "%s", wait_kind_name(w->kind));
 }
@@ -182,12 +183,12 @@ static void print_summary(const struct out *o)
 		counts[s->threads[i].wait.kind]++;
 	render_kind_counts(counts, kinds, sizeof(kinds));
 	fprintf(o->fp, "%s%s (pid %d)%s: %zu thread%s%s%s",
-		col(o, C_BOLD), s->comm ? s->comm : "?", s->pid, col(o, C_RESET),
+		col(o, C_BOLD), s->comm ? esc(s->comm) : "?", s->pid, col(o, C_RESET),
 		s->nthreads, s->nthreads == 1 ? "" : "s", kinds[0] ? " — " : "",
 		kinds);
 	fprintf(o->fp, "\n");
 	fprintf(o->fp, "captured in %.1f ms with %s; ", s->capture_ms,
-		s->unwinder ? s->unwinder : "?");
+		s->unwinder ? esc(s->unwinder) : "?");
 	if (s->threads_stopped)
 		fprintf(o->fp, "%d thread%s stopped briefly\n", s->threads_stopped,
 			s->threads_stopped == 1 ? "" : "s");
@@ -195,7 +196,7 @@ static void print_summary(const struct out *o)
 		fprintf(o->fp, "no thread stopped\n");
 	if (s->partial)
 		fprintf(o->fp, "%spartial: %s%s\n", col(o, C_WARN),
-			s->note ? s->note : "some stacks are incomplete", col(o, C_RESET));
+			s->note ? esc(s->note) : "some stacks are incomplete", col(o, C_RESET));
 }
 
 /* "worker ×12, main" — names of a group's threads with counts. */
@@ -221,9 +222,9 @@ static void print_names(const struct out *o, const struct group *g)
 	fprintf(o->fp, "  threads:");
 	for (size_t k = 0; k < n; k++) {
 		if (counts[k] > 1)
-			fprintf(o->fp, "%s %s ×%zu", k ? "," : "", names[k], counts[k]);
+			fprintf(o->fp, "%s %s ×%zu", k ? "," : "", esc(names[k]), counts[k]);
 		else
-			fprintf(o->fp, "%s %s", k ? "," : "", names[k]);
+			fprintf(o->fp, "%s %s", k ? "," : "", esc(names[k]));
 	}
 	if (others)
 		fprintf(o->fp, ", %zu more names", others);
@@ -281,8 +282,9 @@ static void print_thread(const struct out *o, const struct thread *t)
 	kind_label(&t->wait, kind, sizeof(kind));
 	wait_object(o, &t->wait, obj, sizeof(obj));
 	fprintf(o->fp, "%sthread %d%s \"%s\" state %c  %s%s%s", col(o, C_BOLD),
-		t->tid, col(o, C_RESET), t->name ? t->name : "?",
-		t->state ? t->state : '?', col(o, C_KIND), kind, col(o, C_RESET));
+		t->tid, col(o, C_RESET), t->name ? esc(t->name) : "?",
+		t->state > ' ' && t->state < 0x7f ? t->state : '?', col(o, C_KIND), kind,
+		col(o, C_RESET));
 	if (obj[0])
 		fprintf(o->fp, "  %s", obj);
 	if (t->wait.blocked_sec >= 0) {
@@ -338,7 +340,7 @@ static void print_side(const struct out *o, const char *label, const char *name,
 		       const struct snapshot *s)
 {
 	fprintf(o->fp, "%s %s%s%s (%s, pid %d, %zu thread%s)\n", label,
-		col(o, C_BOLD), name, col(o, C_RESET), s->comm ? s->comm : "?",
+		col(o, C_BOLD), esc(name), col(o, C_RESET), s->comm ? esc(s->comm) : "?",
 		s->pid, s->nthreads, s->nthreads == 1 ? "" : "s");
 }
 
