@@ -5,6 +5,7 @@
  * pid captured on the spot.
  */
 #include "cmd.h"
+#include "../src/ptrace.h"
 #include "../src/capture.h"
 #include "../src/diff.h"
 #include "../src/render.h"
@@ -90,8 +91,9 @@ int cmd_diff(int argc, char **argv)
 			json = true;
 			break;
 		case 'm':
+			errno = 0;
 			filter.min_delta = strtol(optarg, &end, 10);
-			if (*end || end == optarg || filter.min_delta < 1) {
+			if (errno || *end || end == optarg || filter.min_delta < 1) {
 				errorf("--min-delta wants a count of 1 or more, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
@@ -129,6 +131,8 @@ int cmd_diff(int argc, char **argv)
 	int rc = load_side(argv[optind], &a, name_a, sizeof(name_a));
 	if (rc == 0)
 		rc = load_side(argv[optind + 1], &b, name_b, sizeof(name_b));
+	/* Every thread of a live side is released: a signal ends us now. */
+	pt_remove_signal_guard();
 	if (rc) {
 		snapshot_free(a);
 		return rc;

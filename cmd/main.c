@@ -46,6 +46,9 @@ bool parse_pid(const char *s, int *pid)
 	char *end;
 	long v;
 
+	/* Digits only: no sign, no blanks (strtol would take " 42"). */
+	if (*s < '0' || *s > '9')
+		return false;
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v <= 0 || v > 0x3fffffff)
@@ -75,9 +78,15 @@ bool check_color(const char *mode)
 
 int option_error(int opt, char **argv, const char *cmd)
 {
+	const char *arg = argv[optind - 1];
+
 	if (opt == ':')
 		errorf("option '%s' needs a value; try 'threadleak %s --help'",
-		       argv[optind - 1], cmd);
+		       arg, cmd);
+	else if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9' &&
+		 strspn(arg + 1, "0123456789") == strlen(arg + 1))
+		errorf("'%s' is not a process id (a pid is a positive number) nor an option; try 'threadleak %s --help'",
+		       arg, cmd);
 	else
 		errorf("unknown option '%s'; try 'threadleak %s --help'",
 		       argv[optind - 1], cmd);

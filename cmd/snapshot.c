@@ -4,6 +4,7 @@
  */
 #include "cmd.h"
 #include "../src/capture.h"
+#include "../src/outfile.h"
 #include "../src/ptrace.h"
 #include "../src/render.h"
 #include "../src/snapshot.h"
@@ -32,14 +33,6 @@ static void usage(FILE *fp)
 		"  -h, --help            this help\n");
 }
 
-static int save(const struct snapshot *snap, const char *path)
-{
-	int rc = snapshot_save(snap, path);
-
-	if (rc < 0)
-		errorf("cannot write %s: %s", path, strerror(-rc));
-	return rc;
-}
 
 int cmd_snapshot(int argc, char **argv)
 {
@@ -116,19 +109,40 @@ int cmd_snapshot(int argc, char **argv)
 	}
 
 	struct snapshot *snap;
+	struct out_file of;
 	char err[512];
+	/* A file that cannot be written is known before the capture. */
+	if (output && out_file_open(&of, output, err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		return EXIT_ERROR;
+	}
 	int rc = capture_snapshot(pid, &copt, &snap, err, sizeof(err));
 	if (rc < 0) {
 		errorf("%s", err);
+		if (output)
+			out_file_abort(&of);
 		if (rc == -EINTR) {
 			int sig = pt_interrupted();
 			return 128 + (sig ? sig : SIGINT);
 		}
 		return EXIT_ERROR;
 	}
-	if (output && save(snap, output) < 0) {
-		snapshot_free(snap);
-		return EXIT_ERROR;
+	/* Every thread is released: a signal from now on ends us as it
+	 * would any program (128+N), leaving no half-written file. */
+	pt_remove_signal_guard();
+	if (output) {
+		rc = snapshot_write(snap, of.fp, false);
+		if (rc < 0) {
+			out_file_abort(&of);
+			errorf("cannot write %s: %s", output, strerror(-rc));
+			snapshot_free(snap);
+			return EXIT_ERROR;
+		}
+		if (out_file_commit(&of, err, sizeof(err)) < 0) {
+			errorf("%s", err);
+			snapshot_free(snap);
+			return EXIT_ERROR;
+		}
 	}
 	if (json && !quiet) {
 		snapshot_write(snap, stdout, true);

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "../src/escape.h"
 #include "../src/capture.h"
+#include "../src/outfile.h"
 #include "../src/ptrace.h"
 #include "../src/render.h"
 #include "../src/tui.h"
@@ -172,10 +173,20 @@ static void save(const struct top *t, const struct snapshot *snap,
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	snprintf(path, sizeof(path), "%s/threadleak-%d-%s.json",
 		 t->save_dir ? t->save_dir : ".", t->pid, stamp);
-	int rc = snapshot_save(snap, path);
+	struct out_file of;
+	char err[512];
+	int rc = out_file_open(&of, path, err, sizeof(err));
+	if (rc == 0) {
+		rc = snapshot_write(snap, of.fp, false);
+		if (rc < 0) {
+			out_file_abort(&of);
+			snprintf(err, sizeof(err), "cannot write %.160s: %s", path, strerror(-rc));
+		} else {
+			rc = out_file_commit(&of, err, sizeof(err));
+		}
+	}
 	if (rc < 0)
-		snprintf(st->message, sizeof(st->message), "cannot write %.160s: %s",
-			 path, strerror(-rc));
+		snprintf(st->message, sizeof(st->message), "%.200s", err);
 	else	/* a long directory shows cut: the file name is at its end */
 		snprintf(st->message, sizeof(st->message),
 			 "saved %.160s; compare later: threadleak diff FILE %d",
@@ -231,8 +242,10 @@ int cmd_top(int argc, char **argv)
 	for (long i = 0;; i++) {
 		double began = now_sec(), cpu0 = cpu_sec();
 		rc = capture_session_refresh(session, &snap, err, sizeof(err));
-		if (rc == -ESRCH && i > 0) {
-			exited = 1;
+		/* The process watched is gone, or runs another program:
+		 * either ends what there was to watch (exit 0). */
+		if (rc == -ESRCH || rc == -ESTALE) {
+			exited = rc == -ESRCH ? 1 : 2;
 			break;
 		}
 		if (rc < 0) {
@@ -304,9 +317,9 @@ int cmd_top(int argc, char **argv)
 	tui_close(tui);
 	tui = NULL;
 	if (exited) {
-		fprintf(stderr, "threadleak: process %d (%s) exited; watched it for %.1fs, %d sample%s\n",
-			t.pid, esc(comm), now_sec() - started, w->samples,
-			w->samples == 1 ? "" : "s");
+		fprintf(stderr, "threadleak: process %d (%s) %s; watched it for %.1fs, %d sample%s\n",
+			t.pid, esc(comm), exited == 1 ? "exited" : "runs another program now (exec)",
+			now_sec() - started, w->samples, w->samples == 1 ? "" : "s");
 		rc = EXIT_OK;
 	} else if (rc == -EINTR) {
 		int sig = pt_interrupted();

@@ -106,6 +106,9 @@ struct work {
 
 struct capture_session {
 	int pid;
+	int via;		/* a live thread of pid, for the process-wide
+				   files (maps, mem, fd, exe): the leader, or
+				   another when it called pthread_exit */
 	const struct capture_options *opt;
 	struct work *w;
 	size_t n, cap;
@@ -396,6 +399,27 @@ static int unwind_regs(struct capture_session *c, struct work *w)
 	bool cut;
 	n = go_unwind_trim(c->sym, c->buf, n, &cut);
 	complete |= cut;
+	/* Stopped in clone or clone3 just past the system call.  The child
+	 * (clone returned 0 there) has an empty stack: its parent's unwind
+	 * info would read garbage above.  The parent: glibc's unwind info
+	 * ends before that instruction, and nothing is pushed in between,
+	 * so its caller's return address is at sp. */
+	if (n >= 1 && w->stopped && symbols_is_clone(c->sym, &c->buf[0])) {
+		if (w->regs.rax == 0) {
+			n = 1;
+			complete = true;
+		} else if (!complete) {
+			struct cpu_regs r = w->regs;
+			uint64_t ra;
+			if (memory_read(c->mem, sp, &ra, sizeof(ra)) == 0) {
+				r.r[REG_DW_RSP] = sp + 8;
+				r.r[REG_DW_RIP] = ra;
+				n = 1 + c->uw->unwind(c->uw_state, w->tid, &r, c->buf + 1,
+						      UNWIND_MAX_FRAMES - 1, &complete);
+				c->buf[1].return_address = true;
+			}
+		}
+	}
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
 	if (n > 0 && !(complete && symbols_is_thread_entry(c->sym, &c->buf[n - 1])))
 		n = fpguess_unwind(c->uw, c->uw_state, w->tid, &w->regs, c->buf,
@@ -450,7 +474,7 @@ static bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 		return false;
 	if (w->sc.nr == SYS_read || w->sc.nr == SYS_write ||
 	    w->sc.nr == SYS_readv || w->sc.nr == SYS_writev)
-		sock = proc_read_fd_link(c->pid, (int)w->sc.args[0], link,
+		sock = proc_read_fd_link(c->via, (int)w->sc.args[0], link,
 					 sizeof(link)) == 0 &&
 		       strncmp(link, "socket:", 7) == 0;
 	return stop_would_eintr(w->sc.nr, sock);
@@ -608,20 +632,33 @@ static int capture_gently(struct capture_session *c)
 
 /* All-stop: seize every thread, re-listing until the set is stable.
  * Returns 0, -EPERM (nothing seized) or -EINTR. */
+/* A thread that is ending (the kernel refuses to attach to one): gone,
+ * not a failure. */
+static bool exiting(struct capture_session *c, struct work *w)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(c->pid, w->tid, &st) < 0 || st.state == 'Z' ||
+	       st.state == 'X' || (st.flags & PF_EXITING_FLAG);
+}
+
 static int stop_all(struct capture_session *c)
 {
 	size_t seized = 0;
 
 	for (int round = 0; round < MAX_RELIST_ROUNDS; round++) {
-		size_t first = c->n;
 		int added = list_new_tasks(c);
 
 		if (added < 0)
 			return round == 0 ? added : 0;
 		if (added == 0)
 			break;
-		for (size_t i = first; i < c->n; i++) {
+		/* The new ones, wherever the re-sort by tid put them (a reused
+		 * tid lands among the old ones): each is seized once. */
+		for (size_t i = 0; i < c->n; i++) {
 			struct work *w = &c->w[i];
+			if (w->state != W_NEW)
+				continue;
 			observe(c, w);
 			if (w->state != W_OBSERVED)
 				continue;
@@ -629,7 +666,7 @@ static int stop_all(struct capture_session *c)
 			if (rc == 0) {
 				w->state = W_SEIZED;
 				seized++;
-			} else if (rc == -ESRCH) {
+			} else if (rc == -ESRCH || (rc == -EPERM && exiting(c, w))) {
 				w->state = W_GONE;
 			} else {
 				w->state = W_FAILED;
@@ -983,7 +1020,10 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		struct work *w = &c->w[i];
 		c->all_settled &= settled(w) && w->have_runs && w->st.state != 'R';
-		if (w->state == W_GONE || w->state == W_NEW)
+		/* A zombie thread has ended: a leader that called
+		 * pthread_exit, or a process dying under us. */
+		if (w->state == W_GONE || w->state == W_NEW ||
+		    w->st.state == 'Z' || w->st.state == 'X')
 			continue;
 		struct thread *t = snapshot_add_thread(snap);
 		if (!t)
@@ -1060,19 +1100,42 @@ void capture_session_close(struct capture_session *c)
 	free(c);
 }
 
+/*
+ * A thread of pid through which its memory map, memory, files and
+ * executable can be read.  A leader that called pthread_exit stays a
+ * zombie while the other threads run, and its /proc/PID/maps, mem and fd
+ * are empty then: any live thread's /proc/TID gives the same process.
+ */
+static int live_thread_of(int pid)
+{
+	struct proc_stat st;
+	int *tids, via = pid;
+	size_t n;
+
+	if (proc_read_stat(pid, 0, &st) < 0 || (st.state != 'Z' && st.state != 'X') ||
+	    proc_list_tasks(pid, &tids, &n) < 0)
+		return pid;
+	for (size_t i = 0; i < n && via == pid; i++)
+		if (tids[i] != pid && proc_read_stat(pid, tids[i], &st) == 0 &&
+		    st.state != 'Z' && st.state != 'X')
+			via = tids[i];
+	free(tids);
+	return via;
+}
+
 static int open_target(struct capture_session *c, char *err, size_t errlen)
 {
-	c->sym = symbols_open(c->pid, err, errlen);
+	c->sym = symbols_open(c->via, err, errlen);
 	if (!c->sym)
-		return -EIO;
-	c->mem = memory_open(c->pid);
-	c->fds = fds_open(c->pid);
+		return errno == ESRCH || errno == ENOENT ? -ESRCH : -EIO;
+	c->mem = memory_open(c->via);
+	c->fds = fds_open(c->via);
 	c->buf = malloc(UNWIND_MAX_FRAMES * sizeof(*c->buf));
 	if (!c->mem || !c->fds || !c->buf) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	c->uw_state = c->uw->open(c->pid, symbols_dwfl(c->sym), c->mem, err,
+	c->uw_state = c->uw->open(c->via, symbols_dwfl(c->sym), c->mem, err,
 				  errlen);
 	return c->uw_state ? 0 : -EIO;
 }
@@ -1089,7 +1152,7 @@ static int fill_header(struct capture_session *c, struct snapshot *snap)
 	snap->version = SNAPSHOT_VERSION;
 	snap->pid = c->pid;
 	snap->comm = strdup(st.comm);
-	if (proc_read_exe(c->pid, buf, sizeof(buf)) == 0)
+	if (proc_read_exe(c->via, buf, sizeof(buf)) == 0)
 		snap->exe = strdup(buf);
 	snap->unwinder = strdup(c->uw->name);
 	snap->taken_at = (int64_t)time(NULL);
@@ -1212,7 +1275,8 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->pid = pid;
 	c->opt = opt;
 	c->uw = opt->unwinder ? opt->unwinder : unwind_default();
-	exe_identity(pid, &c->exe_dev, &c->exe_ino);
+	c->via = live_thread_of(pid);
+	exe_identity(c->via, &c->exe_dev, &c->exe_ino);
 	/* Only a capture that may stop threads must release them before a
 	 * signal ends us; one that stops nothing leaves the caller's own
 	 * handlers alone (check's: a signal ends it at once). */
@@ -1222,7 +1286,13 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->max_kept_fds = kept_fd_budget();
 	rc = open_target(c, err, errlen);
 	if (rc < 0) {
-		if (rc == -EIO && proc_read_stat(pid, 0, &(struct proc_stat){0}) == -ESRCH) {
+		struct proc_stat st;
+		int gone = proc_read_stat(pid, 0, &st);
+		/* Its map unreadable because it is exiting, or has exited. */
+		if (rc == -ESRCH || (rc == -EIO && (gone == -ESRCH ||
+				   (gone == 0 && (st.flags & PF_EXITING_FLAG) && st.num_threads <= 1) ||
+				   (gone == 0 && (st.state == 'Z' || st.state == 'X') &&
+				    (st.num_threads <= 1 || live_thread_of(pid) == pid))))) {
 			snprintf(err, errlen, "process %d exited during the snapshot", pid);
 			rc = -ESRCH;
 		}
@@ -1309,9 +1379,9 @@ int capture_session_refresh(struct capture_session *c,
 	rc = fill_header(c, snap);
 	if (rc < 0)
 		goto exited;
-	dev_t dev;
-	ino_t ino;
-	if (exe_identity(pid, &dev, &ino) == 0 &&
+	dev_t dev = 0;
+	ino_t ino = 0;
+	if (exe_identity(c->via, &dev, &ino) == 0 &&
 	    (dev != c->exe_dev || ino != c->exe_ino)) {
 		snprintf(err, errlen, "process %d now runs another program (%s)",
 			 pid, snap->exe ? snap->exe : "?");
@@ -1367,6 +1437,12 @@ int capture_session_refresh(struct capture_session *c,
 		goto out_free;
 	}
 	if (snap->nthreads == 0)
+		goto exited;
+	/* Exited while we captured: what we saw is of a dead process,
+	 * never a snapshot that looks whole. */
+	struct proc_stat fin;
+	if (proc_read_stat(pid, 0, &fin) < 0 ||
+	    ((fin.state == 'Z' || fin.state == 'X') && fin.num_threads <= 1))
 		goto exited;
 	if (snap->partial)
 		snap->note = strdup("some threads could not be captured completely; see their errors");

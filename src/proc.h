@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define PF_KTHREAD_FLAG 0x00200000UL
+#define PF_EXITING_FLAG 0x00000004UL
 
 struct proc_stat {
 	char comm[64];

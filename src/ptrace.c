@@ -48,6 +48,17 @@ void pt_install_signal_guard(void)
 	installed = true;
 }
 
+void pt_remove_signal_guard(void)
+{
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	/* One that came after the last look at the flag: act on it now. */
+	if (stop_signal)
+		raise(stop_signal);
+}
+
 int pt_interrupted(void)
 {
 	return stop_signal;

@@ -51,6 +51,9 @@ int pt_release_pending(double seconds);
  * which signal asked us to stop (0 if none).  Idempotent.
  */
 void pt_install_signal_guard(void);
+/* Nothing is held any more: SIGINT, SIGTERM and SIGHUP take their default
+ * action again (one caught meanwhile is raised now). */
+void pt_remove_signal_guard(void);
 int pt_interrupted(void);
 
 #endif

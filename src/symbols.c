@@ -225,6 +225,7 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 			 rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
 		dwfl_end(s->dwfl);
 		free(s);
+		errno = rc > 0 ? rc : EIO;	/* ESRCH: it exited */
 		return NULL;
 	}
 	return s;
@@ -596,6 +597,24 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 	return 0;
 }
 
+/* The outermost function of f's lookup, without leading underscores, or
+ * NULL. */
+static const char *outer_function(struct symbolizer *s, const struct raw_frame *f)
+{
+	struct sym_entry *e = lookup(s, f->pc - (f->return_address ? 1 : 0));
+
+	if (!e || !e->nlines || !e->lines[e->nlines - 1].function)
+		return NULL;
+	return classify_normalize(e->lines[e->nlines - 1].function);
+}
+
+bool symbols_is_clone(struct symbolizer *s, const struct raw_frame *f)
+{
+	const char *fn = outer_function(s, f);
+
+	return fn && (strcmp(fn, "clone") == 0 || strcmp(fn, "clone3") == 0);
+}
+
 bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 {
 	static const char *const entries[] = {
@@ -610,18 +629,13 @@ bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
 	uint64_t addr = f->pc - (f->return_address ? 1 : 0), bias;
 	const struct go_pcln *go = symbols_go_table(s, addr, &bias);
 	struct go_func gf;
-	struct sym_entry *e;
 
 	/* Go: where its own traceback ends (the table says). */
 	if (go && go_pcln_func(go, addr - bias, &gf) && gf.top)
 		return true;
-	e = lookup(s, addr);
-	if (!e || !e->nlines)
-		return false;
-	const char *fn = e->lines[e->nlines - 1].function;
+	const char *fn = outer_function(s, f);
 	if (!fn)
 		return false;
-	fn = classify_normalize(fn);
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
 		if (strcmp(fn, entries[i]) == 0)
 			return true;

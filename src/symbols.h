@@ -18,7 +18,8 @@
 
 struct symbolizer;
 
-/* NULL and a message in err when the target's modules cannot be read. */
+/* NULL and a message in err when the target's modules cannot be read
+ * (errno ESRCH: its memory map is gone, the process exited). */
 struct symbolizer *symbols_open(int pid, char *err, size_t errlen);
 void symbols_close(struct symbolizer *s);
 Dwfl *symbols_dwfl(struct symbolizer *s);
@@ -35,6 +36,10 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
  * unwound from sp and pc alone counts as whole only if it ends there.
  */
 bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f);
+
+/* Whether f is in clone or clone3 (glibc's, whose unwind info ends
+ * before the system call). */
+bool symbols_is_clone(struct symbolizer *s, const struct raw_frame *f);
 
 /*
  * Whether a direct call to target can be a call of the function holding

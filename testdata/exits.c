@@ -4,9 +4,14 @@
  * exit while threadleak is capturing it.
  *
  *	usage: exits DELAY_MS [NTHREADS]
+ *	       exits leader [NTHREADS]
+ *
+ * "leader": the main thread calls pthread_exit after "ready", as some
+ * daemons do; the threads run on, the leader a zombie (until alarm()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +52,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: exits DELAY_MS [NTHREADS]\n");
 		return 64;
 	}
-	delay = strtol(argv[1], &end, 10);
-	if (*end || delay < 0) {
+	bool leader = strcmp(argv[1], "leader") == 0;
+	delay = leader ? 0 : strtol(argv[1], &end, 10);
+	if (!leader && (*end || delay < 0)) {
 		fprintf(stderr, "exits: bad delay: %s\n", argv[1]);
 		return 64;
 	}
@@ -73,6 +79,8 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	fflush(stdout);
+	if (leader)
+		pthread_exit(NULL);
 	exit_after(delay);
 	return 0;
 }
