@@ -60,6 +60,20 @@ void memory_close(struct memory *m)
 	free(m);
 }
 
+int memory_pid(const struct memory *m)
+{
+	return m->pid;
+}
+
+int memory_read_now(struct memory *m, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+
+	return process_vm_readv(m->pid, &local, 1, &remote, 1, 0) == (ssize_t)len ?
+	       0 : -EFAULT;
+}
+
 void memory_reset(struct memory *m)
 {
 	if (++m->gen == 0) {	/* wrapped: old slots could look current */

@@ -18,9 +18,14 @@ struct memory;
 
 struct memory *memory_open(int pid);
 void memory_close(struct memory *m);
+/* The pid it reads. */
+int memory_pid(const struct memory *m);
 void memory_reset(struct memory *m);
 /* Reads len bytes at addr into buf.  0, or -EFAULT when any is unreadable. */
 int memory_read(struct memory *m, uint64_t addr, void *buf, size_t len);
+/* The same, from the target now, past the cache: to see whether what was
+ * read has changed since (a goroutine that ran meanwhile). */
+int memory_read_now(struct memory *m, uint64_t addr, void *buf, size_t len);
 /*
  * A copy of the target's memory taken at one moment, for an unwind done
  * later while the target runs on: check copies a creating thread's stack

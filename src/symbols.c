@@ -59,6 +59,8 @@ struct symbolizer {
 	size_t ngomods, gomodcap;
 };
 
+#define GO_INLINE_MAX 16	/* inlined calls named at one pc */
+
 /* A module's Go table (go/pclntab.h); pcln NULL: not a Go binary. */
 struct go_module {
 	Dwfl_Module *mod;
@@ -421,6 +423,62 @@ const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64
 	return g->pcln;
 }
 
+struct go_find {
+	struct symbolizer *s;
+	Dwfl_Module *mod;
+};
+
+static int find_go_module(Dwfl_Module *mod, void **userdata, const char *name,
+			  Dwarf_Addr start, void *arg)
+{
+	struct go_find *f = arg;
+	const struct go_module *g = go_module_of(f->s, mod);
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	if (g && g->pcln) {
+		f->mod = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+Elf *symbols_go_module(struct symbolizer *s, uint64_t *bias,
+		       struct go_pcln **pcln, Dwfl_Module **mod)
+{
+	struct go_find f = { s, NULL };
+	Dwarf_Addr b = 0;
+
+	dwfl_getmodules(s->dwfl, find_go_module, &f, 0);
+	if (!f.mod)
+		return NULL;
+	const struct go_module *g = go_module_of(s, f.mod);
+	Elf *elf = dwfl_module_getelf(f.mod, &b);
+	*bias = b;
+	*pcln = g->pcln;
+	if (mod)
+		*mod = f.mod;
+	return elf;
+}
+
+uint64_t symbols_address_of(Dwfl_Module *mod, const char *name, uint64_t *size)
+{
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *nm = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (nm && strcmp(nm, name) == 0) {
+			if (size)
+				*size = sym.st_size;
+			return addr;
+		}
+	}
+	return 0;
+}
+
 /* Whether libdw found the function or an inlined call at all.  (For an
  * inlined call it goes on with the scopes of the inlined function's own
  * definition, not the function it is inlined into: that one is named by
@@ -489,11 +547,21 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	const struct go_module *gm = (!symname || !file) ? go_module_of(s, mod) : NULL;
 	struct go_func gf;
 	if (gm && gm->pcln && go_pcln_func(gm->pcln, addr - gm->bias, &gf)) {
+		struct go_inline inl[GO_INLINE_MAX + 1];
 		const char *gfile;
-		int gline;
+		int gline, k = 0;
 		if (!symname)
 			symname = gf.name;
-		if (!file && go_pcln_line(gm->pcln, &gf, addr - gm->bias, &gfile, &gline)) {
+		/* Its inline tree names the calls inlined at addr, as
+		 * DWARF's scopes would: innermost first. */
+		if (!file && !nscopes)
+			k = go_pcln_inline(gm->pcln, &gf, addr - gm->bias, inl, GO_INLINE_MAX);
+		for (int i = 0; i < k && rc == 0; i++) {
+			bool ok = go_pcln_line(gm->pcln, &gf, inl[i].pc, &gfile, &gline);
+			rc = add_line(e, inl[i].name, ok ? gfile : NULL, ok ? gline : 0, true);
+		}
+		uint64_t at = k ? inl[k].pc : addr - gm->bias;
+		if (!file && go_pcln_line(gm->pcln, &gf, at, &gfile, &gline)) {
 			file = gfile;
 			line = gline;
 		}

@@ -64,5 +64,14 @@ bool symbols_cover(struct symbolizer *s, uint64_t pc);
  * its modules are read again (symbols_cover). */
 struct go_pcln;
 const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64_t *bias);
+/* The first module that is a Go binary (the executable, mostly): its ELF
+ * (for its sections), load bias, Go table and module; NULL when the
+ * process runs no Go code.  Owned by the symbolizer; the caller may tell
+ * the table what only the process knows (go_pcln_set_gofunc). */
+Elf *symbols_go_module(struct symbolizer *s, uint64_t *bias,
+		       struct go_pcln **pcln, Dwfl_Module **mod);
+/* The run-time address of the ELF symbol name of mod (its size in *size),
+ * or 0: a stripped binary has none. */
+uint64_t symbols_address_of(Dwfl_Module *mod, const char *name, uint64_t *size);
 
 #endif

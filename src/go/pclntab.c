@@ -17,12 +17,17 @@
 
 #define MAGIC_118 0xfffffff0u	/* Go 1.18, 1.19 */
 #define MAGIC_120 0xfffffff1u	/* Go 1.20 to 1.26 */
+#define PCDATA_INLTREEINDEX 2
+#define FUNCDATA_INLTREE 3
+#define MAX_INLINE_DEPTH 32
 #define FLAG_TOPFRAME 0x1
 #define FLAG_SPWRITE 0x2
 #define MODULEDATA_TEXT 0xb0	/* Go 1.26 */
 #define PCVALUE_STEPS (1 << 20)	/* a bound for a corrupt table */
 
 struct go_pcln {
+	Elf *elf;		/* for funcdata outside .gopclntab */
+	uint64_t gofunc;	/* link-time moduledata.gofunc; 0: not known */
 	const uint8_t *data;
 	size_t size;
 	uint64_t text;		/* link-time address of runtime.text */
@@ -87,6 +92,7 @@ struct go_pcln *go_pcln_open(Elf *elf)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->elf = elf;
 	p->data = d->d_buf;
 	p->size = d->d_size;
 	memcpy(&magic, p->data, 4);
@@ -235,4 +241,105 @@ bool go_pcln_line(const struct go_pcln *p, const struct go_func *f,
 	*file = str_at(p, p->filetab + fileoff);
 	*line = ln;
 	return *file != NULL;
+}
+
+void go_pcln_set_gofunc(struct go_pcln *p, uint64_t gofunc)
+{
+	p->gofunc = gofunc;
+}
+
+/* n bytes at link-time address addr of the ELF file, from the section
+ * holding them. */
+static bool read_addr(const struct go_pcln *p, uint64_t addr, void *out, size_t n)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(p->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !sh.sh_addr ||
+		    addr < sh.sh_addr || addr - sh.sh_addr > sh.sh_size ||
+		    sh.sh_size - (addr - sh.sh_addr) < n)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size < addr - sh.sh_addr + n)
+			return false;
+		memcpy(out, (const uint8_t *)d->d_buf + (addr - sh.sh_addr), n);
+		return true;
+	}
+	return false;
+}
+
+/* pcdata table k of f at addr, funcdata k's link-time address. */
+static bool func_fixed(const struct go_pcln *p, const struct go_func *f,
+		       uint32_t *npcdata, uint8_t *nfuncdata, uint64_t *end)
+{
+	uint64_t base = p->pcln + f->off;
+	uint64_t nfd = base + (p->v118 ? 39 : 43);
+
+	if (!func_u32(p, f->off, F_NPCDATA, npcdata) || nfd >= p->size)
+		return false;
+	*nfuncdata = p->data[nfd];
+	*end = nfd + 1;
+	return true;
+}
+
+static bool pcdata_value(const struct go_pcln *p, const struct go_func *f, uint32_t k,
+			 uint64_t addr, int32_t *v)
+{
+	uint32_t npcdata, tab;
+	uint8_t nfuncdata;
+	uint64_t end;
+
+	return func_fixed(p, f, &npcdata, &nfuncdata, &end) && k < npcdata &&
+	       get32(p, end + 4 * (uint64_t)k, &tab) && pcvalue(p, f, tab, addr, v);
+}
+
+static bool funcdata_addr(const struct go_pcln *p, const struct go_func *f, uint32_t k,
+			  uint64_t *addr)
+{
+	uint32_t npcdata, off;
+	uint8_t nfuncdata;
+	uint64_t end;
+
+	if (!p->gofunc || !func_fixed(p, f, &npcdata, &nfuncdata, &end) || k >= nfuncdata ||
+	    !get32(p, end + 4 * ((uint64_t)npcdata + k), &off) || off == UINT32_MAX)
+		return false;
+	*addr = p->gofunc + off;
+	return true;
+}
+
+int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t addr,
+		   struct go_inline *out, int max)
+{
+	uint64_t tree, at = addr;
+	int32_t ix;
+	int n = 0;
+
+	if (!funcdata_addr(p, f, FUNCDATA_INLTREE, &tree))
+		return 0;
+	while (n < max && n < MAX_INLINE_DEPTH &&
+	       pcdata_value(p, f, PCDATA_INLTREEINDEX, at, &ix) && ix >= 0) {
+		/* 1.19: {parent i16, funcID u8, pad, file i32, line i32,
+		 * func i32, parentPc i32}; 1.20+: {funcID u8, pad[3],
+		 * nameOff i32, parentPc i32, startLine i32} */
+		uint8_t e[20];
+		size_t esize = p->v118 ? 20 : 16;
+		int32_t nameoff, parentpc;
+		if (!read_addr(p, tree + (uint64_t)ix * esize, e, esize))
+			break;
+		memcpy(&nameoff, e + (p->v118 ? 12 : 4), 4);
+		memcpy(&parentpc, e + (p->v118 ? 16 : 8), 4);
+		out[n].name = nameoff >= 0 ? str_at(p, p->funcname + (uint32_t)nameoff) : NULL;
+		out[n].pc = at;
+		if (!out[n].name)
+			break;
+		n++;
+		if (parentpc < 0)
+			break;
+		at = f->entry + (uint32_t)parentpc;
+	}
+	/* The pc at which the function itself is, for its file:line. */
+	out[n].name = f->name;
+	out[n].pc = at;
+	return n;
 }

@@ -52,4 +52,21 @@ bool go_pcln_spdelta(const struct go_pcln *p, const struct go_func *f,
 bool go_pcln_line(const struct go_pcln *p, const struct go_func *f,
 		  uint64_t addr, const char **file, int *line);
 
+/*
+ * Inlined calls at addr, from the function's inline tree (needs the
+ * moduledata's gofunc, which go/runtime.h finds in the process): fills
+ * out[0..n) innermost first with each inlined function's name and the pc
+ * whose file:line is its (go_pcln_line), and out[n] with f itself and its
+ * pc (the outermost call site); returns n, 0 when nothing is inlined or
+ * the tree is not known.  out holds max + 1 entries.
+ */
+struct go_inline {
+	const char *name;
+	uint64_t pc;
+};
+int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t addr,
+		   struct go_inline *out, int max);
+/* Where funcdata offsets count from (link-time moduledata.gofunc). */
+void go_pcln_set_gofunc(struct go_pcln *p, uint64_t gofunc);
+
 #endif
