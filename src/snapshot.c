@@ -18,13 +18,44 @@
  * by U+FFFD.  Reals get the fewest digits that read back to the same
  * double.  64-bit addresses are "0x..." strings; unknown values are null.
  *
- * Reading is strict: jansson parses the whole text (duplicate keys refused,
- * nesting bounded by jansson), then every known field is checked for type
- * and range, with a message naming the field ("threads[3].frames[0].pc:
- * expected a hex string").  Required: format, version, pid, threads, tid,
- * pc.  An absent optional field means "unknown"; null is accepted exactly
- * where the writer may write it.  Unknown fields are ignored.  The returned
- * snapshot belongs to the caller (snapshot_free()).
+ * Reading is strict: the text must be JSON as jansson reads it (duplicate
+ * keys refused, nesting bounded as jansson bounds it), then every known
+ * field is checked for type and range, with a message naming the field
+ * ("threads[3].frames[0].pc: expected a hex string").  Required: format,
+ * version, pid, threads, tid, pc.  An absent optional field means
+ * "unknown"; null is accepted exactly where the writer may write it.
+ * Unknown fields are ignored.  The returned snapshot belongs to the caller
+ * (snapshot_free()).
+ *
+ * Reading is a stream, so that memory follows what is kept, not the text:
+ * a 324 MB snapshot of 200,000 threads read whole into a jansson tree took
+ * 2.9 GB and 13 s; a thread at a time, 125 MB and 6 s.  A small scanner
+ * walks the top-level object over a buffered reader (64 KiB reads of the
+ * file, or the text in memory for snapshot_from_json(): the same code).
+ * It tracks strings, escapes and brackets to find where each value ends,
+ * and hands the value's bytes to json_loadb(): the small top-level members
+ * are kept as jansson values until the end; each element of "threads" is
+ * parsed alone, converted by read_thread() and freed; members it does not
+ * know are walked and checked for syntax, never held whole.  The scanner
+ * says, in jansson's words, what is wrong between values (a missing ',' or
+ * ':', a duplicate top-level key, the end of the text); jansson says what
+ * is wrong inside one, and its line and column are moved to the whole
+ * file's.  What is not a JSON object is refused at its first byte (a NUL
+ * of /dev/zero, a UTF-8 byte order mark, '['), and nothing past 1 GiB is
+ * read: an endless stream of spaces stops there, in a 64 KiB buffer.
+ *
+ * The verdict is the one the whole-tree reader gave: syntax errors and
+ * failed reads first, wherever they are, then the top-level fields in a
+ * fixed order (so "not a threadleak snapshot" before anything else), then
+ * the first thread that does not convert.  A thread's message waits until
+ * the end of the text; keys may come in any order (jq -S puts "threads"
+ * before "version").
+ *
+ * The threads' strings are interned in a pool that the snapshot owns
+ * (snapshot.h: `pooled`): 200,000 threads hold a few hundred distinct
+ * module, function and file names, whose strdup() copies alone took 190 MB
+ * of the 316 MB such a snapshot cost; the thread and frame arrays are what
+ * remains.
  */
 #include "snapshot.h"
 
@@ -98,7 +129,162 @@ void wait_info_init(struct wait_info *w)
 	w->blocked_sec = -1;
 }
 
-static void frame_release(struct frame *f)
+/* ---- the string pool -------------------------------------------------- */
+
+/*
+ * Each distinct string once: the text in chunks of POOL_CHUNK bytes (a
+ * longer string gets a chunk of its own), found again through an open
+ * addressing hash table of (hash, length, text) slots, at most half full.
+ * 200,000 threads of a real snapshot hold a few hundred distinct frame
+ * strings; strdup() of each would cost about as much as the JSON text.
+ */
+#define POOL_CHUNK 65536
+#define POOL_MIN_SLOTS 1024
+
+struct pool_chunk {
+	struct pool_chunk *next;
+	char text[];
+};
+
+struct pool_slot {
+	char *s;		/* NULL: free */
+	uint32_t hash;
+	uint32_t len;
+};
+
+struct strpool {
+	struct pool_chunk *chunks;	/* the one being filled first */
+	size_t used, size;		/* of the first chunk's text */
+	struct pool_slot *slots;
+	size_t mask;			/* slots - 1 (a power of two - 1) */
+	size_t count;
+};
+
+static void strpool_free(struct strpool *pool)
+{
+	struct pool_chunk *c, *next;
+
+	if (!pool)
+		return;
+	for (c = pool->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(pool->slots);
+	free(pool);
+}
+
+static struct strpool *strpool_new(void)
+{
+	struct strpool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool)
+		return NULL;
+	pool->slots = calloc(POOL_MIN_SLOTS, sizeof(*pool->slots));
+	if (!pool->slots) {
+		free(pool);
+		return NULL;
+	}
+	pool->mask = POOL_MIN_SLOTS - 1;
+	return pool;
+}
+
+/* FNV-1a */
+static uint32_t str_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static int strpool_grow(struct strpool *pool)
+{
+	size_t nslots = (pool->mask + 1) * 2, mask = nslots - 1;
+	struct pool_slot *slots;
+
+	if (nslots > SIZE_MAX / sizeof(*slots))
+		return -ENOMEM;
+	slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i <= pool->mask; i++) {
+		struct pool_slot *o = &pool->slots[i];
+		size_t j;
+
+		if (!o->s)
+			continue;
+		for (j = o->hash & mask; slots[j].s; j = (j + 1) & mask)
+			;
+		slots[j] = *o;
+	}
+	free(pool->slots);
+	pool->slots = slots;
+	pool->mask = mask;
+	return 0;
+}
+
+/* A copy of s in the pool, NUL-terminated; NULL when out of memory. */
+static char *strpool_add(struct strpool *pool, const char *s, size_t len)
+{
+	struct pool_slot *slot;
+	struct pool_chunk *c;
+	uint32_t h;
+	size_t i;
+	char *copy;
+
+	if (len >= UINT32_MAX)
+		return NULL;
+	h = str_hash(s, len);
+	for (i = h & pool->mask; pool->slots[i].s; i = (i + 1) & pool->mask) {
+		slot = &pool->slots[i];
+		if (slot->hash == h && slot->len == len &&
+		    memcmp(slot->s, s, len) == 0)
+			return slot->s;
+	}
+	if ((pool->count + 1) * 2 > pool->mask + 1) {
+		if (strpool_grow(pool))
+			return NULL;
+		for (i = h & pool->mask; pool->slots[i].s;
+		     i = (i + 1) & pool->mask)
+			;
+	}
+	if (len + 1 > POOL_CHUNK / 4) {
+		/* a chunk of its own, behind the one being filled */
+		c = malloc(sizeof(*c) + len + 1);
+		if (!c)
+			return NULL;
+		if (pool->chunks) {
+			c->next = pool->chunks->next;
+			pool->chunks->next = c;
+		} else {
+			c->next = NULL;
+			pool->chunks = c;
+			pool->used = pool->size = 0;
+		}
+		copy = c->text;
+	} else {
+		if (!pool->chunks || pool->size - pool->used < len + 1) {
+			c = malloc(sizeof(*c) + POOL_CHUNK);
+			if (!c)
+				return NULL;
+			c->next = pool->chunks;
+			pool->chunks = c;
+			pool->used = 0;
+			pool->size = POOL_CHUNK;
+		}
+		copy = pool->chunks->text + pool->used;
+		pool->used += len + 1;
+	}
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	pool->slots[i] = (struct pool_slot){ copy, h, (uint32_t)len };
+	pool->count++;
+	return copy;
+}
+
+void frame_release(struct frame *f)
 {
 	free(f->module);
 	free(f->function);
@@ -119,13 +305,19 @@ void frame_label(const struct frame *f, char *buf, size_t size)
 
 void thread_release(struct thread *t)
 {
-	free(t->name);
-	free(t->error);
-	free(t->wait.syscall_name);
-	free(t->wait.object);
-	for (size_t i = 0; i < t->nframes; i++)
-		frame_release(&t->frames[i]);
+	if (!t->pooled) {
+		free(t->name);
+		free(t->error);
+		free(t->wait.syscall_name);
+		free(t->wait.object);
+		free(t->go_wait);
+		for (size_t i = 0; i < t->nframes; i++)
+			frame_release(&t->frames[i]);
+		for (size_t i = 0; i < t->ncreated; i++)
+			frame_release(&t->created[i]);
+	}
 	free(t->frames);
+	free(t->created);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -157,6 +349,9 @@ void snapshot_free(struct snapshot *snap)
 	free(snap->exe);
 	free(snap->unwinder);
 	free(snap->note);
+	free(snap->runtime);
+	free(snap->runtime_note);
+	strpool_free(snap->pool);
 	free(snap);
 }
 
@@ -620,6 +815,31 @@ static void write_thread(struct writer *w, const struct thread *t)
 		write_frame(w, &t->frames[i]);
 	}
 	w_close(w, ']');
+	if (t->goid) {
+		/* A goroutine's own fields: only on goroutines. */
+		w_key(w, "goid");
+		w_int(w, t->goid);
+		w_key(w, "go_wait");
+		w_string(w, t->go_wait);
+		w_key(w, "go_parent");
+		w_int(w, t->go_parent);
+		w_key(w, "go_tid");
+		w_int(w, t->go_tid);
+		w_key(w, "go_minutes");
+		if (t->go_minutes >= 0)
+			w_real(w, t->go_minutes);
+		else
+			w_raw(w, "null", 4);
+		w_key(w, "go_system");
+		w_bool(w, t->go_system);
+		w_key(w, "created");
+		w_open(w, '[');
+		for (size_t i = 0; i < t->ncreated && !w->err; i++) {
+			w_next(w);
+			write_frame(w, &t->created[i]);
+		}
+		w_close(w, ']');
+	}
 	w_close(w, '}');
 }
 
@@ -649,6 +869,10 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 	w_bool(w, snap->partial);
 	w_key(w, "note");
 	w_string(w, snap->note);
+	w_key(w, "runtime");
+	w_string(w, snap->runtime);
+	w_key(w, "runtime_note");
+	w_string(w, snap->runtime_note);
 	w_key(w, "threads");
 	w_open(w, '[');
 	for (size_t i = 0; i < snap->nthreads && !w->err; i++) {
@@ -723,6 +947,7 @@ struct reader {
 	char *err;
 	size_t errlen;
 	char where[64];		/* prefix of field names: "threads[3]." */
+	struct strpool *pool;	/* strings go there when set, else strdup */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -757,7 +982,11 @@ static int get_string(struct reader *r, json_t *obj, const char *key,
 		return 0;
 	if (!json_is_string(v))
 		return fail(r, key, "expected a string or null");
-	*out = strdup(json_string_value(v));
+	if (r->pool)
+		*out = strpool_add(r->pool, json_string_value(v),
+				   json_string_length(v));
+	else
+		*out = strdup(json_string_value(v));
 	if (!*out)
 		return failf(r, "out of memory");
 	return 0;
@@ -926,17 +1155,50 @@ static int read_frame(struct reader *r, json_t *o, struct frame *f)
 	return get_bool(r, o, "inlined", &f->inlined);
 }
 
+static int read_frames(struct reader *r, json_t *frames, const char *key, size_t ti,
+		       struct thread *t, bool created);
+
+/* A goroutine's own fields (snapshot.h). */
+static int read_goroutine(struct reader *r, json_t *o, size_t ti, struct thread *t)
+{
+	json_int_t v;
+	json_t *created;
+
+	if (get_string(r, o, "go_wait", &t->go_wait) ||
+	    get_int(r, o, "go_parent", OPTIONAL, 0, INT64_MAX, 0, &v))
+		return -1;
+	t->go_parent = v;
+	if (get_int(r, o, "go_tid", OPTIONAL, 0, INT_MAX, 0, &v))
+		return -1;
+	t->go_tid = (int)v;
+	json_t *m = json_object_get(o, "go_minutes");
+	t->go_minutes = -1;
+	if (m && !json_is_null(m) &&
+	    (get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
+		return fail(r, "go_minutes", "expected a number of minutes, 0 or more");
+	if (get_bool(r, o, "go_system", &t->go_system))
+		return -1;
+	created = json_object_get(o, "created");
+	return created ? read_frames(r, created, "created", ti, t, true) : 0;
+}
+
 static int read_thread(struct reader *r, json_t *o, size_t ti,
 		       struct thread *t)
 {
 	json_t *v, *frames;
 	json_int_t tid;
-	size_t fi;
 
+	json_int_t goid;
 	snprintf(r->where, sizeof(r->where), "threads[%zu].", ti);
-	if (get_int(r, o, "tid", REQUIRED, 1, INT_MAX, 0, &tid))
+	/* A goroutine has a goid, and no tid of its own (0). */
+	if (get_int(r, o, "goid", OPTIONAL, 0, INT64_MAX, 0, &goid))
+		return -1;
+	t->goid = goid;
+	if (get_int(r, o, "tid", REQUIRED, goid ? 0 : 1, INT_MAX, 0, &tid))
 		return -1;
 	t->tid = (int)tid;
+	if (goid && read_goroutine(r, o, ti, t))
+		return -1;
 	if (get_string(r, o, "name", &t->name))
 		return -1;
 	v = json_object_get(o, "state");
@@ -967,213 +1229,1059 @@ static int read_thread(struct reader *r, json_t *o, size_t ti,
 	frames = json_object_get(o, "frames");
 	if (!frames)
 		return 0;
+	return read_frames(r, frames, "frames", ti, t, false);
+}
+
+/* frames (or a goroutine's created frames) of thread ti */
+static int read_frames(struct reader *r, json_t *frames, const char *key, size_t ti,
+		       struct thread *t, bool created)
+{
+	json_t *v;
+	size_t fi;
+
 	if (!json_is_array(frames))
-		return fail(r, "frames", "expected an array");
+		return fail(r, key, "expected an array");
 	json_array_foreach(frames, fi, v) {
 		struct frame *f;
 
 		if (!json_is_object(v))
-			return failf(r, "threads[%zu].frames[%zu]: expected "
-				     "an object", ti, fi);
-		f = thread_add_frame(t);
+			return failf(r, "threads[%zu].%s[%zu]: expected "
+				     "an object", ti, key, fi);
+		if (created) {
+			if (t->ncreated >= 4096)
+				return failf(r, "threads[%zu].%s: too many frames", ti, key);
+			f = realloc(t->created, (t->ncreated + 1) * sizeof(*f));
+			if (!f)
+				return failf(r, "out of memory");
+			t->created = f;
+			f = &t->created[t->ncreated++];
+			memset(f, 0, sizeof(*f));
+		} else {
+			f = thread_add_frame(t);
+		}
 		if (!f)
 			return failf(r, "out of memory");
-		snprintf(r->where, sizeof(r->where), "threads[%zu].frames[%zu].",
-			 ti, fi);
+		snprintf(r->where, sizeof(r->where), "threads[%zu].%s[%zu].",
+			 ti, key, fi);
 		if (read_frame(r, v, f))
 			return -1;
 	}
 	return 0;
 }
 
-static struct snapshot *snapshot_from_root(struct reader *r, json_t *root)
-{
-	struct snapshot *snap;
-	json_t *v, *threads;
-	json_int_t n;
-	size_t ti;
+/* ---- reading: the text as a stream ------------------------------------ */
 
+/* Bytes asked of read(2) at a time. */
+#define READ_CHUNK 65536
+/* Nesting that jansson allows in a document: the whole file counts. */
+#define MAX_DEPTH JSON_PARSER_MAX_DEPTH
+/* How each value is parsed: duplicate keys refused, as in the whole text. */
+#define JSON_FLAGS (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+
+/*
+ * The text: a file read READ_CHUNK bytes at a time into buf, or a block of
+ * memory that is one window from the start.  p..end is what is not taken
+ * yet.  line and col say where the last byte taken is, as jansson counts
+ * (lines from 1; col counts the characters, UTF-8 first bytes, of the line
+ * up to it): the messages name places of the whole file.
+ */
+struct src {
+	int fd;				/* -1: the text is in memory */
+	const unsigned char *p, *end;
+	unsigned char *buf;
+	size_t taken;			/* bytes read from fd so far */
+	int line, col;
+	int err;			/* -errno of a read, -EFBIG: too big */
+	bool eof;
+};
+
+/* Whether a byte is there to take; reads more when the window is empty. */
+static bool src_more(struct src *s)
+{
+	ssize_t got;
+
+	if (s->p < s->end)
+		return true;
+	if (s->eof || s->err)
+		return false;
+	if (s->fd < 0) {
+		s->eof = true;
+		return false;
+	}
+	do {
+		got = read(s->fd, s->buf, READ_CHUNK);
+	} while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		s->err = -errno;
+		return false;
+	}
+	if (got == 0) {
+		s->eof = true;
+		return false;
+	}
+	s->taken += (size_t)got;
+	if (s->taken > SNAPSHOT_MAX_BYTES) {
+		s->err = -EFBIG;
+		return false;
+	}
+	s->p = s->buf;
+	s->end = s->buf + got;
+	return true;
+}
+
+static inline void count_pos(int *line, int *col, unsigned char c)
+{
+	if (c == '\n') {
+		(*line)++;
+		*col = 0;
+	} else if ((c & 0xc0) != 0x80) {
+		(*col)++;
+	}
+}
+
+/* Takes the next byte (src_more() said there is one). */
+static unsigned char src_take(struct src *s)
+{
+	unsigned char c = *s->p++;
+
+	count_pos(&s->line, &s->col, c);
+	return c;
+}
+
+static void src_skip_ws(struct src *s)
+{
+	while (src_more(s)) {
+		const unsigned char *q = s->p;
+
+		while (q < s->end && (*q == ' ' || *q == '\t' || *q == '\r' ||
+				      *q == '\n')) {
+			count_pos(&s->line, &s->col, *q);
+			q++;
+		}
+		s->p = q;
+		if (q < s->end)
+			return;
+	}
+}
+
+/* What a number or a literal (true, false, null) is made of. */
+static inline bool scalar_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z') || c == '-' || c == '+' || c == '.';
+}
+
+static inline bool alpha_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Whether c continues the number or literal tok[0..n) as jansson's lexer
+ * reads it: a literal is a run of letters; a number takes a sign only at
+ * its start or after its exponent's 'e', one '.' and one 'e' after a
+ * digit.
+ */
+static bool token_continues(const char *tok, size_t n, unsigned char c)
+{
+	unsigned char last = (unsigned char)tok[n - 1];
+	bool exp = memchr(tok, 'e', n) || memchr(tok, 'E', n);
+
+	if (alpha_byte((unsigned char)tok[0]))
+		return alpha_byte(c);
+	if (c >= '0' && c <= '9')
+		/* no digit after a leading 0 */
+		return !(last == '0' && (n == 1 || (n == 2 && tok[0] == '-')));
+	if (c == '.')
+		return !exp && !memchr(tok, '.', n) && last >= '0' &&
+		       last <= '9';
+	if (c == 'e' || c == 'E')
+		return !exp && last >= '0' && last <= '9';
+	if (c == '+' || c == '-')
+		return last == 'e' || last == 'E';
+	return false;
+}
+
+/*
+ * Takes the rest of the token whose first byte c was just taken, as far
+ * as jansson's lexer would read it before a verdict on the token: for the
+ * place that a message names.
+ */
+static void take_token_rest(struct src *s, unsigned char c)
+{
+	char tok[64] = { (char)c };
+	size_t n = 1;
+	bool esc = false;
+
+	if (c == '"') {
+		while (src_more(s) && *s->p >= ' ') {
+			c = src_take(s);
+			if (c == '"' && !esc)
+				break;
+			esc = !esc && c == '\\';
+		}
+	} else if (scalar_byte(c)) {
+		while (n < sizeof(tok) && src_more(s) &&
+		       token_continues(tok, n, *s->p))
+			tok[n++] = (char)src_take(s);
+	}
+}
+
+/* How many continuation bytes a UTF-8 lead byte c wants (0: not one). */
+static int utf8_tail(unsigned char c)
+{
+	return c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 :
+	       c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const void *s, size_t n)
+{
+	size_t ncap;
+	char *p;
+
+	if (b->cap - b->len >= n)
+		goto copy;
+	ncap = b->cap ? b->cap : 4096;
+	while (ncap - b->len < n) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	p = realloc(b->p, ncap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = ncap;
+copy:
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+/* ---- reading: the document -------------------------------------------- */
+
+enum threads_seen {
+	THREADS_ABSENT,
+	THREADS_ARRAY,
+	THREADS_OTHER,		/* there, not an array */
+};
+
+/*
+ * One read.  Every message goes to msg; the caller's buffer gets it at
+ * the end.  A syntax error or a failed read is reported at once; a thread
+ * that does not convert is reported only once the whole text is known to
+ * be JSON and the top-level members are right, as the reader of the whole
+ * tree did: its message waits in msg (thread_failed) and anything found
+ * later overwrites it.
+ */
+struct parser {
+	struct src in;
+	struct reader r;
+	struct buf val;		/* the text of the value being parsed */
+	json_t *root;		/* top-level keys: the known ones' values,
+				   null for the others (and threads) */
+	struct snapshot *snap;
+	enum threads_seen threads;
+	bool thread_failed;
+	bool doomed;		/* format or version refused already:
+				   threads are only checked for syntax */
+	size_t nthreads;
+	char msg[512];
+};
+
+/* The top-level members whose values the checks of the end need. */
+static const char *const top_keys[] = {
+	"format", "version", "pid", "comm", "exe", "unwinder", "taken_at",
+	"capture_ms", "threads_stopped", "partial", "note", "runtime",
+	"runtime_note",
+};
+
+static int input_error(struct parser *ps)
+{
+	if (ps->in.err == -EFBIG)
+		return failf(&ps->r, "too large to be a threadleak snapshot "
+			     "(over 1 GiB)");
+	return failf(&ps->r, "cannot read: %s", strerror(-ps->in.err));
+}
+
+static int out_of_memory(struct parser *ps)
+{
+	return failf(&ps->r, "out of memory");
+}
+
+__attribute__((format(printf, 4, 5)))
+static int syntax_error(struct parser *ps, int line, int col,
+			const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (ps->in.err)
+		return input_error(ps);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return failf(&ps->r, "not a threadleak snapshot: invalid JSON at line "
+		     "%d column %d: %s", line, col, what);
+}
+
+static int collect_value(struct parser *ps, int depth, int *line, int *col);
+static int jansson_error(struct parser *ps, json_error_t *jerr, int line,
+			 int col);
+
+/* fail_near() at a string: what jansson finds wrong in it comes first. */
+static int fail_near_string(struct parser *ps, const char *what)
+{
+	struct src *s = &ps->in;
+	json_error_t jerr;
+	int line, col;
+	json_t *v;
+
+	if (collect_value(ps, 0, &line, &col))
+		return -1;
+	v = json_loadb(ps->val.p, ps->val.len, JSON_FLAGS, &jerr);
+	if (!v)
+		return jansson_error(ps, &jerr, line, col);
+	json_decref(v);
+	if (ps->val.len > 20)
+		return syntax_error(ps, s->line, s->col, "%s", what);
+	return syntax_error(ps, s->line, s->col, "%s near '%.*s'", what,
+			    (int)ps->val.len, ps->val.p);
+}
+
+/*
+ * "WHAT near 'TOKEN'", as jansson says it: takes the token at the input
+ * (a string, a literal or a number, or one byte) and names the place of
+ * its last byte; a token of over 20 bytes is not quoted.  A byte that is
+ * not printable ASCII is named by its value.
+ */
+static int fail_near(struct parser *ps, const char *what)
+{
+	struct src *s = &ps->in;
+	char tok[24];
+	size_t n = 0;
+	unsigned char c;
+
+	if (!src_more(s))
+		return syntax_error(ps, s->line, s->col, "%s near end of file",
+				    what);
+	if (*s->p == '"')
+		return fail_near_string(ps, what);
+	c = src_take(s);
+	tok[n++] = (char)c;
+	if (c >= 0x80) {
+		int want = utf8_tail(c);
+
+		while (want-- > 0 && src_more(s) && (*s->p & 0xc0) == 0x80)
+			tok[n++] = (char)src_take(s);
+		if (n == 1 || want >= 0 ||
+		    utf8_seq_len((const unsigned char *)tok) != n)
+			return syntax_error(ps, s->line, s->col, "unable to "
+					    "decode byte 0x%x", c);
+	} else if (c < ' ' || c == 0x7f) {
+		return syntax_error(ps, s->line, s->col, "%s near byte 0x%02x",
+				    what, c);
+	}
+	if (alpha_byte(c) || (c >= '0' && c <= '9') || c == '-') {
+		while (n < sizeof(tok) - 1 && src_more(s) &&
+		       token_continues(tok, n, *s->p))
+			tok[n++] = (char)src_take(s);
+	}
+	if (n > 20)
+		return syntax_error(ps, s->line, s->col, "%s", what);
+	tok[n] = '\0';
+	return syntax_error(ps, s->line, s->col, "%s near '%s'", what, tok);
+}
+
+/*
+ * The value being collected (in ps->val, from after line, col) nests
+ * deeper than jansson allows at its last byte c, just taken.  An error
+ * earlier in the value comes first, as jansson would have said it reading
+ * the whole text: it is given what there is.
+ */
+static int too_deep(struct parser *ps, unsigned char c, int line, int col)
+{
+	struct src *s = &ps->in;
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(ps->val.p, ps->val.len, JSON_FLAGS, &jerr);
+	json_decref(v);
+	if (!v && !strstr(jerr.text, "end of file") &&
+	    !strstr(jerr.text, "premature end of input"))
+		return jansson_error(ps, &jerr, line, col);
+	if (c == '{' || c == '[')
+		return syntax_error(ps, s->line, s->col, "maximum parsing "
+				    "depth reached near '%c'", c);
+	take_token_rest(s, c);
+	return syntax_error(ps, s->line, s->col, "maximum parsing depth "
+			    "reached");
+}
+
+/* After a byte c that is no JSON, the rest of its UTF-8 character: jansson
+ * then names the character, not a broken sequence. */
+/* Which brackets are open in a value: bit n set for a '{' at level n. */
+static inline bool is_curly(const uint64_t *curly, int level)
+{
+	return curly[level / 64] & (1ull << (level % 64));
+}
+
+static inline void set_curly(uint64_t *curly, int level, bool on)
+{
+	if (on)
+		curly[level / 64] |= 1ull << (level % 64);
+	else
+		curly[level / 64] &= ~(1ull << (level % 64));
+}
+
+/* Whether a string that follows prev (the last byte out of strings, not
+ * a space) at this level is a key. */
+static inline bool is_key(unsigned char prev, const uint64_t *curly,
+			  int level)
+{
+	return prev == '{' || (prev == ',' && is_curly(curly, level - 1));
+}
+
+/* The byte before q[-1], a byte of the value being collected: in the
+ * window, or the last one collected from the window before. */
+static inline unsigned char byte_before(struct parser *ps,
+					const unsigned char *q)
+{
+	if (q - ps->in.p >= 2)
+		return q[-2];
+	return (unsigned char)ps->val.p[ps->val.len - 1];
+}
+
+static int take_utf8_tail(struct parser *ps, unsigned char c)
+{
+	struct src *s = &ps->in;
+
+	for (int want = utf8_tail(c); want > 0; want--) {
+		if (!src_more(s) || (*s->p & 0xc0) != 0x80)
+			break;
+		c = src_take(s);
+		if (buf_add(&ps->val, &c, 1))
+			return out_of_memory(ps);
+	}
+	return s->err ? input_error(ps) : 0;
+}
+
+/*
+ * Copies the value at the input into ps->val and takes it: a string to its
+ * closing quote, an array or object to its closing bracket, a number or
+ * literal to its last byte.  Stops early, with what it has, where the text
+ * cannot be JSON any more (a byte that is not, a control byte in a string,
+ * a bracket that closes the wrong one): jansson then says what is wrong,
+ * and where.  depth is how many containers hold the value; deeper than
+ * jansson allows is an error here.  *line and *col: the place before it.
+ * Returns 0, or -1 with a message.
+ */
+static int collect_value(struct parser *ps, int depth, int *line, int *col)
+{
+	struct src *s = &ps->in;
+	uint64_t curly[MAX_DEPTH / 64 + 1];	/* bit set: '{' is open */
+	bool in_str = false, esc = false, done = false, garbage = false;
+	unsigned char c, prev = 0;	/* prev: the last byte out of strings,
+					   not a space */
+	int level = 0;
+
+	ps->val.len = 0;
+	if (!src_more(s))
+		return fail_near(ps, "unexpected token");
+	c = *s->p;
+	if (c == ',' || c == ':' || c == ']' || c == '}')
+		return fail_near(ps, "unexpected token");
+	*line = s->line;
+	*col = s->col;
+	if (depth >= MAX_DEPTH) {
+		src_take(s);
+		take_token_rest(s, c);
+		return syntax_error(ps, s->line, s->col, "maximum parsing "
+				    "depth reached");
+	}
+	if (scalar_byte(c)) {
+		do {
+			c = src_take(s);
+			if (buf_add(&ps->val, &c, 1))
+				return out_of_memory(ps);
+		} while (src_more(s) &&
+			 (token_continues(ps->val.p, ps->val.len, *s->p) ||
+			  /* a digit after a leading 0: jansson's to refuse */
+			  (!alpha_byte((unsigned char)ps->val.p[0]) &&
+			   *s->p >= '0' && *s->p <= '9')));
+		/* jansson drops a NUL byte right after a number or a
+		 * literal, and does not count it: so does this */
+		if (src_more(s) && *s->p == '\0')
+			s->p++;
+		return s->err ? input_error(ps) : 0;
+	}
+	if (c != '"' && c != '{' && c != '[') {
+		/* not JSON: one character is enough for jansson to say
+		 * what */
+		src_take(s);
+		if (buf_add(&ps->val, &c, 1))
+			return out_of_memory(ps);
+		return take_utf8_tail(ps, c);
+	}
+	while (!done && src_more(s)) {
+		const unsigned char *q = s->p;
+		int ln = s->line, cl = s->col;
+
+		while (q < s->end) {
+			c = *q++;
+			count_pos(&ln, &cl, c);
+			if (in_str) {
+				if (esc) {
+					esc = false;
+				} else if (c == '\\') {
+					esc = true;
+				} else if (c == '"') {
+					in_str = false;
+					done = !level;
+				} else if (c < ' ') {
+					done = true;
+				}
+			} else if (c == '{' || c == '[' || c == '"' ||
+				   scalar_byte(c)) {
+				/* a value, not a key (a key adds no depth),
+				 * deeper than jansson allows */
+				if (depth + level >= MAX_DEPTH &&
+				    !(c == '"' && is_key(prev, curly, level))) {
+					if (buf_add(&ps->val, s->p,
+						    (size_t)(q - s->p)))
+						return out_of_memory(ps);
+					s->p = q;
+					s->line = ln;
+					s->col = cl;
+					return too_deep(ps, c, *line, *col);
+				}
+				if (c == '"') {
+					in_str = true;
+				} else if (c == '{' || c == '[') {
+					set_curly(curly, level, c == '{');
+					level++;
+				}
+			} else if (c == '}' || c == ']') {
+				level--;
+				/* a wrong bracket: done too */
+				done = !level || (c == '}') !=
+				       is_curly(curly, level);
+			} else if (c == '\0' &&
+				   scalar_byte(byte_before(ps, q))) {
+				/* after a number or literal: jansson drops
+				 * it and does not count it */
+				cl--;
+			} else if (c != ' ' && c != '\t' && c != '\n' &&
+				   c != '\r' && c != ',' && c != ':') {
+				done = true;
+				garbage = true;
+			}
+			if (done)
+				break;
+			if (!in_str && c != ' ' && c != '\t' && c != '\n' &&
+			    c != '\r')
+				prev = c;
+		}
+		if (buf_add(&ps->val, s->p, (size_t)(q - s->p)))
+			return out_of_memory(ps);
+		s->p = q;
+		s->line = ln;
+		s->col = cl;
+	}
+	if (garbage)
+		return take_utf8_tail(ps, c);
+	return s->err ? input_error(ps) : 0;
+}
+
+/* jansson's message on a value that started after (line, col), naming
+ * the place in the whole file. */
+static int jansson_error(struct parser *ps, json_error_t *jerr, int line,
+			 int col)
+{
+	if (jerr->text[0] >= 'A' && jerr->text[0] <= 'Z')
+		jerr->text[0] += 'a' - 'A';
+	if (jerr->line >= 1) {
+		if (jerr->line == 1)
+			col += jerr->column;
+		else
+			col = jerr->column;
+		line += jerr->line - 1;
+	}
+	return syntax_error(ps, line, col, "%s", jerr->text);
+}
+
+/* jansson's verdict on the value collected in ps->val. */
+static json_t *parse_collected(struct parser *ps, int line, int col)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(ps->val.p, ps->val.len, JSON_FLAGS, &jerr);
+	if (!v)
+		jansson_error(ps, &jerr, line, col);
+	return v;
+}
+
+/* The value at the input, parsed whole; NULL with a message. */
+static json_t *value_at(struct parser *ps, int depth)
+{
+	int line, col;
+
+	if (collect_value(ps, depth, &line, &col))
+		return NULL;
+	return parse_collected(ps, line, col);
+}
+
+/* A key with \u0000 in it: say it as jansson does of an object's key. */
+static void key_nul_message(struct parser *ps)
+{
+	static const char was[] = "\\u0000 is not allowed without "
+				  "JSON_ALLOW_NUL";
+	static const char is[] = "NUL byte in object key not supported";
+	char *p = strstr(ps->msg, was);
+	size_t tail;
+
+	if (!p)
+		return;
+	tail = strlen(p + sizeof(was) - 1) + 1;
+	memcpy(p, is, sizeof(is) - 1);
+	memmove(p + sizeof(is) - 1, p + sizeof(was) - 1, tail);
+}
+
+/*
+ * The key at the input, then its ':': keys (an object) says which keys
+ * came before, for duplicates, and gets this one with the value val
+ * (taken: stolen even on failure).  Returns the key (keys owns it) or NULL
+ * with a message.  (A key is no value: it adds no depth.)
+ */
+static const char *member_key(struct parser *ps, json_t *keys, json_t *val)
+{
+	struct src *s = &ps->in;
+	const char *key = NULL;
+	json_t *k;
+
+	if (!src_more(s) || *s->p != '"') {
+		fail_near(ps, "string or '}' expected");
+		goto out;
+	}
+	k = value_at(ps, 0);
+	if (!k) {
+		key_nul_message(ps);
+		goto out;
+	}
+	if (json_object_get(keys, json_string_value(k))) {
+		/* jansson quotes tokens of up to 20 bytes */
+		if (ps->val.len > 20)
+			syntax_error(ps, s->line, s->col,
+				     "duplicate object key");
+		else
+			syntax_error(ps, s->line, s->col, "duplicate object "
+				     "key near '%.*s'", (int)ps->val.len,
+				     ps->val.p);
+	} else if (json_object_set(keys, json_string_value(k), val)) {
+		out_of_memory(ps);
+	} else {
+		key = json_object_iter_key(json_object_iter_at(keys,
+					   json_string_value(k)));
+	}
+	json_decref(k);
+	if (!key)
+		goto out;
+	src_skip_ws(s);
+	if (!src_more(s) || *s->p != ':') {
+		fail_near(ps, "':' expected");
+		key = NULL;
+		goto out;
+	}
+	src_take(s);
+	src_skip_ws(s);
+out:
+	json_decref(val);
+	return key;
+}
+
+/*
+ * Checks the value at the input for syntax and forgets it, without
+ * holding more of it than one string or number: arrays and objects are
+ * walked member by member.
+ */
+static int skip_value(struct parser *ps, int depth)
+{
+	struct src *s = &ps->in;
+	json_t *keys = NULL;
+	unsigned char open;
+	int rc = -1;
+
+	if (!src_more(s) || (*s->p != '{' && *s->p != '[')) {
+		json_t *v = value_at(ps, depth);
+
+		json_decref(v);
+		return v ? 0 : -1;
+	}
+	if (depth >= MAX_DEPTH) {
+		open = src_take(s);
+		return syntax_error(ps, s->line, s->col, "maximum parsing "
+				    "depth reached near '%c'", open);
+	}
+	open = src_take(s);
+	if (open == '{' && !(keys = json_object()))
+		return out_of_memory(ps);
+	src_skip_ws(s);
+	if (src_more(s) && *s->p == (open == '{' ? '}' : ']')) {
+		src_take(s);
+		rc = 0;
+		goto out;
+	}
+	for (;;) {
+		if (open == '{' && !member_key(ps, keys, json_null()))
+			goto out;
+		if (open == '[' && !src_more(s)) {
+			fail_near(ps, "']' expected");
+			goto out;
+		}
+		if (skip_value(ps, depth + 1))
+			goto out;
+		src_skip_ws(s);
+		if (src_more(s) && *s->p == ',') {
+			src_take(s);
+			src_skip_ws(s);
+			continue;
+		}
+		if (src_more(s) && *s->p == (open == '{' ? '}' : ']')) {
+			src_take(s);
+			rc = 0;
+			goto out;
+		}
+		fail_near(ps, open == '{' ? "'}' expected" : "']' expected");
+		goto out;
+	}
+out:
+	json_decref(keys);
+	return rc;
+}
+
+/* Converts element ti of "threads", unless a thread already failed. */
+static int convert_thread(struct parser *ps, json_t *v, size_t ti)
+{
+	struct thread *t;
+
+	if (ps->doomed || ps->thread_failed)
+		return 0;
+	if (!json_is_object(v)) {
+		failf(&ps->r, "threads[%zu]: expected an object", ti);
+		ps->thread_failed = true;
+		return 0;
+	}
+	t = snapshot_add_thread(ps->snap);
+	if (!t)
+		return out_of_memory(ps);
+	/* every string read_thread() gives t comes from get_string(), from
+	 * the pool: thread_release() must not free one */
+	t->pooled = true;
+	if (read_thread(&ps->r, v, ti, t))
+		ps->thread_failed = true;
+	else if (t->goid)
+		ps->snap->ngoroutines++;
+	return 0;
+}
+
+/* The "threads" array, an element at a time: each parsed alone, converted
+ * and forgotten. */
+static int read_threads(struct parser *ps)
+{
+	struct src *s = &ps->in;
+
+	src_take(s);		/* [ */
+	src_skip_ws(s);
+	if (src_more(s) && *s->p == ']') {
+		src_take(s);
+		return 0;
+	}
+	for (;;) {
+		json_t *v;
+
+		/* jansson's words for an array cut after '[' or ',' */
+		if (!src_more(s))
+			return fail_near(ps, "']' expected");
+		v = value_at(ps, 2);
+		if (!v || convert_thread(ps, v, ps->nthreads++)) {
+			json_decref(v);
+			return -1;
+		}
+		json_decref(v);
+		src_skip_ws(s);
+		if (src_more(s) && *s->p == ',') {
+			src_take(s);
+			src_skip_ws(s);
+			continue;
+		}
+		if (src_more(s) && *s->p == ']') {
+			src_take(s);
+			return 0;
+		}
+		return fail_near(ps, "']' expected");
+	}
+}
+
+/* Whether the member just read already rules the snapshot out. */
+static void check_doomed(struct parser *ps, const char *key, json_t *v)
+{
+	const char *format = json_string_value(v);
+
+	if (strcmp(key, "format") == 0)
+		ps->doomed |= !format || strcmp(format, SNAPSHOT_FORMAT) != 0;
+	else if (strcmp(key, "version") == 0)
+		ps->doomed |= json_is_integer(v) &&
+			      json_integer_value(v) > SNAPSHOT_VERSION;
+}
+
+/* One member of the top-level object, at its key. */
+static int read_member(struct parser *ps)
+{
+	struct src *s = &ps->in;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	key = member_key(ps, ps->root, json_null());
+	if (!key)
+		return -1;
+	if (strcmp(key, "threads") == 0) {
+		if (src_more(s) && *s->p == '[') {
+			ps->threads = THREADS_ARRAY;
+			return read_threads(ps);
+		}
+		ps->threads = THREADS_OTHER;
+		return skip_value(ps, 1);
+	}
+	for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
+		if (strcmp(key, top_keys[i]) == 0)
+			break;
+	if (i == sizeof(top_keys) / sizeof(top_keys[0]))
+		return skip_value(ps, 1);
+	v = value_at(ps, 1);
+	if (!v)
+		return -1;
+	check_doomed(ps, key, v);
+	/* key stays valid: the same key is replaced, not removed */
+	if (json_object_set_new(ps->root, key, v))
+		return out_of_memory(ps);
+	return 0;
+}
+
+/*
+ * The checks of the top-level members, in the order the reader of the
+ * whole tree made them, then the threads' verdict.
+ */
+static int check_top(struct parser *ps)
+{
+	struct reader *r = &ps->r;
+	struct snapshot *snap = ps->snap;
+	json_t *root = ps->root, *v;
+	json_int_t n;
+
+	r->where[0] = '\0';
+	r->pool = NULL;
 	v = json_object_get(root, "format");
-	if (!json_is_object(root) || !json_is_string(v) ||
-	    strcmp(json_string_value(v), SNAPSHOT_FORMAT) != 0) {
-		failf(r, "not a threadleak snapshot");
-		return NULL;
-	}
+	if (!json_is_string(v) ||
+	    strcmp(json_string_value(v), SNAPSHOT_FORMAT) != 0)
+		return failf(r, "not a threadleak snapshot");
 	if (get_int(r, root, "version", REQUIRED, 1, INT64_MAX, 0, &n))
-		return NULL;
-	if (n > SNAPSHOT_VERSION) {
-		failf(r, "snapshot version %lld is newer than this threadleak "
-		      "understands (%d); upgrade threadleak", (long long)n,
-		      SNAPSHOT_VERSION);
-		return NULL;
-	}
-	snap = calloc(1, sizeof(*snap));
-	if (!snap) {
-		failf(r, "out of memory");
-		return NULL;
-	}
+		return -1;
+	if (n > SNAPSHOT_VERSION)
+		return failf(r, "snapshot version %lld is newer than this "
+			     "threadleak understands (%d); upgrade threadleak",
+			     (long long)n, SNAPSHOT_VERSION);
 	snap->version = (int)n;
 	if (get_int(r, root, "pid", REQUIRED, 1, INT_MAX, 0, &n))
-		goto out_free;
+		return -1;
 	snap->pid = (int)n;
 	if (get_string(r, root, "comm", &snap->comm) ||
 	    get_string(r, root, "exe", &snap->exe) ||
 	    get_string(r, root, "unwinder", &snap->unwinder))
-		goto out_free;
+		return -1;
 	if (get_int(r, root, "taken_at", OPTIONAL, INT64_MIN, INT64_MAX, 0,
 		    &n))
-		goto out_free;
+		return -1;
 	snap->taken_at = n;
 	if (get_number(r, root, "capture_ms", 0, &snap->capture_ms))
-		goto out_free;
+		return -1;
 	if (get_int(r, root, "threads_stopped", OPTIONAL, 0, INT_MAX, 0, &n))
-		goto out_free;
+		return -1;
 	snap->threads_stopped = (int)n;
 	if (get_bool(r, root, "partial", &snap->partial) ||
-	    get_string(r, root, "note", &snap->note))
-		goto out_free;
-
-	threads = json_object_get(root, "threads");
-	if (!threads) {
-		fail(r, "threads", "missing");
-		goto out_free;
-	}
-	if (!json_is_array(threads)) {
-		fail(r, "threads", "expected an array");
-		goto out_free;
-	}
-	json_array_foreach(threads, ti, v) {
-		struct thread *t;
-
-		if (!json_is_object(v)) {
-			failf(r, "threads[%zu]: expected an object", ti);
-			goto out_free;
-		}
-		t = snapshot_add_thread(snap);
-		if (!t) {
-			failf(r, "out of memory");
-			goto out_free;
-		}
-		if (read_thread(r, v, ti, t))
-			goto out_free;
-	}
-	return snap;
-
-out_free:
-	snapshot_free(snap);
-	return NULL;
+	    get_string(r, root, "note", &snap->note) ||
+	    get_string(r, root, "runtime", &snap->runtime) ||
+	    get_string(r, root, "runtime_note", &snap->runtime_note))
+		return -1;
+	if (ps->threads == THREADS_ABSENT)
+		return fail(r, "threads", "missing");
+	if (ps->threads == THREADS_OTHER)
+		return fail(r, "threads", "expected an array");
+	/* msg still says why the thread failed */
+	return ps->thread_failed ? -1 : 0;
 }
 
-static bool all_space(const char *s, size_t len)
+/* The whole document from ps->in; the snapshot, or NULL with a message. */
+static struct snapshot *parse_document(struct parser *ps, bool file)
 {
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			return false;
-	return true;
+	struct src *s = &ps->in;
+	struct snapshot *snap = NULL;
+	unsigned char c;
+
+	src_skip_ws(s);
+	if (!src_more(s)) {
+		if (s->err)
+			input_error(ps);
+		else
+			failf(&ps->r, "not a threadleak snapshot: %s",
+			      file && s->taken == 0 ? "the file is empty" :
+			      "empty input");
+		goto out;
+	}
+	/* What is not a JSON object is refused at its first byte. */
+	c = *s->p;
+	if (c == '[') {
+		failf(&ps->r, "not a threadleak snapshot: a JSON array, not "
+		      "an object");
+		goto out;
+	}
+	if (c == 0xef && s->end - s->p >= 3 && s->p[1] == 0xbb &&
+	    s->p[2] == 0xbf) {
+		syntax_error(ps, s->line, s->col + 1, "'{' expected near a "
+			     "UTF-8 byte order mark");
+		goto out;
+	}
+	if (c != '{') {
+		fail_near(ps, "'{' expected");
+		goto out;
+	}
+	src_take(s);
+
+	ps->root = json_object();
+	ps->snap = calloc(1, sizeof(*ps->snap));
+	if (ps->snap)
+		ps->snap->pool = strpool_new();
+	if (!ps->root || !ps->snap || !ps->snap->pool) {
+		out_of_memory(ps);
+		goto out;
+	}
+	ps->r.pool = ps->snap->pool;
+	src_skip_ws(s);
+	if (src_more(s) && *s->p == '}') {
+		src_take(s);
+	} else {
+		for (;;) {
+			if (read_member(ps))
+				goto out;
+			src_skip_ws(s);
+			if (src_more(s) && *s->p == ',') {
+				src_take(s);
+				src_skip_ws(s);
+				continue;
+			}
+			if (src_more(s) && *s->p == '}') {
+				src_take(s);
+				break;
+			}
+			fail_near(ps, "'}' expected");
+			goto out;
+		}
+	}
+	src_skip_ws(s);
+	if (src_more(s)) {
+		fail_near(ps, "end of file expected");
+		goto out;
+	}
+	if (s->err) {
+		input_error(ps);
+		goto out;
+	}
+	if (check_top(ps))
+		goto out;
+	snap = ps->snap;
+	ps->snap = NULL;
+out:
+	snapshot_free(ps->snap);
+	json_decref(ps->root);
+	free(ps->val.p);
+	return snap;
+}
+
+/* Hands the message to the caller's buffer. */
+static void give_message(struct parser *ps, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", ps->msg);
 }
 
 struct snapshot *snapshot_from_json(const char *text, size_t len, char *err,
 				    size_t errlen)
 {
-	struct reader r = { .err = err, .errlen = errlen };
+	struct parser ps = { .in = { .fd = -1, .line = 1 } };
 	struct snapshot *snap;
-	json_error_t jerr;
-	json_t *root;
 
-	if (err && errlen)
-		err[0] = '\0';
+	ps.r.err = ps.msg;
+	ps.r.errlen = sizeof(ps.msg);
 	if (len > SNAPSHOT_MAX_BYTES) {
-		failf(&r, "too large to be a threadleak snapshot (over 1 GiB)");
+		failf(&ps.r, "too large to be a threadleak snapshot "
+		      "(over 1 GiB)");
+		give_message(&ps, err, errlen);
 		return NULL;
 	}
-	if (!text || all_space(text, len)) {
-		failf(&r, "not a threadleak snapshot: empty input");
-		return NULL;
+	if (text) {
+		ps.in.p = (const unsigned char *)text;
+		ps.in.end = ps.in.p + len;
 	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (jerr.text[0] >= 'A' && jerr.text[0] <= 'Z')
-			jerr.text[0] += 'a' - 'A';
-		failf(&r, "not a threadleak snapshot: invalid JSON at line %d "
-		      "column %d: %s", jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	snap = snapshot_from_root(&r, root);
-	json_decref(root);
+	snap = parse_document(&ps, false);
+	if (!snap)
+		give_message(&ps, err, errlen);
+	else if (err && errlen)
+		err[0] = '\0';
 	return snap;
 }
 
 struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 {
-	struct reader r = { .err = err, .errlen = errlen };
+	struct parser ps = { .in = { .line = 1 } };
 	struct snapshot *snap = NULL;
-	size_t len = 0, cap;
 	struct stat st;
-	char *buf, *n;
-	int fd;
 
-	if (err && errlen)
-		err[0] = '\0';
+	ps.r.err = ps.msg;
+	ps.r.errlen = sizeof(ps.msg);
 	if (!path) {
-		failf(&r, "cannot read: %s", strerror(EINVAL));
-		return NULL;
+		failf(&ps.r, "cannot read: %s", strerror(EINVAL));
+		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		failf(&r, "cannot open: %s", strerror(errno));
-		return NULL;
+	ps.in.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ps.in.fd < 0) {
+		failf(&ps.r, "cannot open: %s", strerror(errno));
+		goto out;
 	}
-	if (fstat(fd, &st))
-		memset(&st, 0, sizeof(st));
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SNAPSHOT_MAX_BYTES) {
-		failf(&r, "too large to be a threadleak snapshot (over 1 GiB)");
+	if (fstat(ps.in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uintmax_t)st.st_size > SNAPSHOT_MAX_BYTES) {
+		failf(&ps.r, "too large to be a threadleak snapshot "
+		      "(over 1 GiB)");
 		goto out_close;
 	}
-	/* st_size is a hint (pipes, /proc); one spare byte to see EOF */
-	cap = S_ISREG(st.st_mode) && st.st_size > 0 ?
-	      (size_t)st.st_size + 1 : 65536;
-	buf = malloc(cap);
-	if (!buf) {
-		failf(&r, "out of memory");
+	ps.in.buf = malloc(READ_CHUNK);
+	if (!ps.in.buf) {
+		out_of_memory(&ps);
 		goto out_close;
 	}
-	for (;;) {
-		ssize_t got;
-
-		if (len == cap) {
-			if (cap > SNAPSHOT_MAX_BYTES) {
-				failf(&r, "too large to be a threadleak "
-				      "snapshot (over 1 GiB)");
-				goto out_buf;
-			}
-			cap = cap * 2 > SNAPSHOT_MAX_BYTES + 1 ?
-			      SNAPSHOT_MAX_BYTES + 1 : cap * 2;
-			n = realloc(buf, cap);
-			if (!n) {
-				failf(&r, "out of memory");
-				goto out_buf;
-			}
-			buf = n;
-		}
-		got = read(fd, buf + len, cap - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			failf(&r, "cannot read: %s", strerror(errno));
-			goto out_buf;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
-	if (len == 0) {
-		failf(&r, "not a threadleak snapshot: the file is empty");
-		goto out_buf;
-	}
-	snap = snapshot_from_json(buf, len, err, errlen);
-out_buf:
-	free(buf);
+	snap = parse_document(&ps, true);
+	free(ps.in.buf);
 out_close:
-	close(fd);
+	close(ps.in.fd);
+out:
+	if (!snap)
+		give_message(&ps, err, errlen);
+	else if (err && errlen)
+		err[0] = '\0';
 	return snap;
 }

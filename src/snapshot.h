@@ -12,6 +12,13 @@
  * accepts any version up to SNAPSHOT_VERSION and refuses newer ones with a
  * message; fields it does not know are ignored, so older readers of newer
  * minor additions keep working.
+ *
+ * A snapshot read from JSON keeps its threads' strings (names, errors,
+ * wait syscalls and objects, frame modules, functions and files: mostly
+ * the same few hundred strings over and over) once each, in a string pool
+ * that the snapshot owns; such threads are marked `pooled`.  Their strings
+ * are shared: never free, modify or replace one; snapshot_free() and
+ * thread_release() know not to free them one by one.
  */
 #ifndef THREADLEAK_SNAPSHOT_H
 #define THREADLEAK_SNAPSHOT_H
@@ -54,8 +61,8 @@ struct frame {
 	char *module;		/* full path of the mapped file, or NULL */
 	char *function;		/* symbol or inline function name, or NULL */
 	char *file;		/* source file, or NULL */
-	int line;		/* source line, 0 when unknown */
 	uint64_t offset;	/* pc - module load address (for "module+0x..") */
+	int line;		/* source line, 0 when unknown */
 	bool inlined;		/* an inline frame inside the next entry */
 };
 
@@ -88,7 +95,27 @@ struct thread {
 	bool partial;		/* the stack is incomplete or missing */
 	char *error;		/* why it is partial, or NULL */
 	bool stopped;		/* capture stopped this thread (ptrace) */
+	bool pooled;		/* its strings (name, error, wait's, frames')
+				   are in its snapshot's pool: shared, never
+				   freed or replaced one by one */
+	/* A goroutine of a Go program rather than an OS thread, when goid
+	 * is not 0 (go/goroutines.h); tid is then 0 but for go_tid. */
+	int64_t goid;
+	char *go_wait;		/* the runtime's words: its wait reason
+				   ("chan receive") or status ("running") */
+	int64_t go_parent;	/* the goroutine that created it; 0 */
+	int go_tid;		/* the thread running it; 0 */
+	double go_minutes;	/* waited, as the runtime knows it (a GC
+				   sets waitsince); -1: not known */
+	bool go_system;		/* one of the runtime's own (GC workers,
+				   finalizers...), like goleak's ignores */
+	struct frame *created;	/* where "go" started it (gopc), innermost
+				   first, inline frames included */
+	size_t ncreated;
 };
+
+/* The strings of pooled threads (snapshot.c); opaque. */
+struct strpool;
 
 struct snapshot {
 	int version;
@@ -103,6 +130,10 @@ struct snapshot {
 	char *note;		/* why partial, or NULL */
 	struct thread *threads;
 	size_t nthreads;
+	struct strpool *pool;	/* owns the pooled threads' strings, or NULL */
+	char *runtime;		/* "go1.19.8" for a Go program, or NULL */
+	char *runtime_note;	/* why its goroutines were not read, or NULL */
+	size_t ngoroutines;	/* entries with a goid */
 };
 
 /* Frees everything under snap and snap itself (a heap object); NULL-safe. */
@@ -116,7 +147,10 @@ struct thread *snapshot_add_thread(struct snapshot *snap);
 /* What a frame is called: its function, else "module+0xOFFSET" (module
  * base name), else "0xPC". */
 void frame_label(const struct frame *f, char *buf, size_t size);
-/* Frees what t owns (not t itself) and zeroes it. */
+/* Frees a frame's strings (not for a pooled thread's frames). */
+void frame_release(struct frame *f);
+/* Frees what t owns (not t itself: nor, when pooled, its strings, which
+ * its snapshot's pool owns) and zeroes it. */
 void thread_release(struct thread *t);
 /* Keeps the threads for which keep() says true, in order; frees the
  * others.  Returns how many are kept. */
@@ -132,7 +166,11 @@ void wait_info_init(struct wait_info *w);
  * returns 0 or -errno.  snapshot_to_json() returns the same text, trailing
  * newline included, for the caller to free(); NULL with errno set on error.
  * snapshot_read() parses a file; on failure returns NULL and puts a
- * one-line reason (without the file name) in err.
+ * one-line reason (without the file name) in err.  It reads the file as a
+ * stream, a thread at a time, and refuses at its first bytes what is not
+ * a JSON object, and anything over 1 GiB; its memory is about what the
+ * snapshot keeps.  snapshot_from_json() is the same reader on text in
+ * memory.  Both return snapshots whose threads are pooled.
  */
 int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);
 char *snapshot_to_json(const struct snapshot *snap, bool pretty);

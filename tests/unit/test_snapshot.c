@@ -1,6 +1,9 @@
 /*
  * Unit tests for src/snapshot.c: wait kind names, array growth, the JSON
- * round trip, the exact text layout, and strict reading of bad input.
+ * round trip, the exact text layout, strict reading of bad input, and the
+ * streaming reader: refusals at the first byte, text that arrives in
+ * pieces, verdicts and error places as jansson gives them for the whole
+ * text, and the pooled strings of what it reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +12,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -858,6 +865,511 @@ static void test_mangled_never_crash(void **state)
 	snapshot_free(a);
 }
 
+
+/* ---- the streaming reader ------------------------------------------- */
+
+static void test_refused_at_first_byte(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{ "\0\0\0\0", 4, "not a threadleak snapshot: invalid JSON at "
+		  "line 1 column 1: '{' expected near byte 0x00" },
+		{ "\xef\xbb\xbf{}", 5, "not a threadleak snapshot: invalid JSON "
+		  "at line 1 column 1: '{' expected near a UTF-8 byte order "
+		  "mark" },
+		{ "  [1, 2]", 8, "not a threadleak snapshot: a JSON array, not "
+		  "an object" },
+		{ "\n\n  hello {", 11, "not a threadleak snapshot: invalid JSON "
+		  "at line 3 column 7: '{' expected near 'hello'" },
+		{ "\xb9\x20\xc6-", 4, "not a threadleak snapshot: invalid JSON "
+		  "at line 1 column 0: unable to decode byte 0xb9" },
+		{ "\xc3\xa9t\xc3\xa9", 6, "not a threadleak snapshot: invalid "
+		  "JSON at line 1 column 1: '{' expected near '\xc3\xa9'" },
+		{ "\"{}\"", 4, "not a threadleak snapshot: invalid JSON at "
+		  "line 1 column 4: '{' expected near '\"{}\"'" },
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_null(snapshot_from_json(cases[i].text, cases[i].len,
+					       err, sizeof(err)));
+		assert_string_equal(err, cases[i].want);
+	}
+}
+
+/*
+ * A pipe whose first byte is a NUL, its writer still open and silent: the
+ * reader must judge from that byte and not wait for more (the alarm kills
+ * the test if it does).
+ */
+static void test_first_byte_needs_no_more(void **state)
+{
+	char path[64], err[256];
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "\0", 1), 1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	alarm(20);
+	assert_null(snapshot_read(path, err, sizeof(err)));
+	alarm(0);
+	assert_non_null(strstr(err, "'{' expected near byte 0x00"));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* The writer of read_in_pieces(): one piece at a time, each once the
+ * reader has taken the one before, so that every read returns exactly
+ * one piece. */
+struct pieces {
+	const char *text;
+	size_t len;
+	size_t step;		/* piece sizes 1, 2, ..., step, 1, ... */
+	int rfd, wfd;
+	atomic_bool done;	/* the reader has returned */
+};
+
+static void *write_pieces(void *arg)
+{
+	struct pieces *pc = arg;
+	size_t off = 0, n = 1;
+
+	while (off < pc->len && !atomic_load(&pc->done)) {
+		size_t len = pc->len - off < n ? pc->len - off : n;
+		int queued = 1;
+
+		if (write(pc->wfd, pc->text + off, len) != (ssize_t)len)
+			break;
+		off += len;
+		n = n % pc->step + 1;
+		while (queued > 0 && !atomic_load(&pc->done)) {
+			if (ioctl(pc->rfd, FIONREAD, &queued))
+				break;
+			if (queued > 0)
+				usleep(20);
+		}
+	}
+	close(pc->wfd);
+	return NULL;
+}
+
+/* snapshot_read() of text that arrives through a pipe in pieces. */
+static struct snapshot *read_in_pieces(const char *text, size_t len,
+				       size_t step, char *err, size_t errlen)
+{
+	struct pieces pc = { .text = text, .len = len, .step = step };
+	struct snapshot *snap;
+	char path[64];
+	pthread_t writer;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	pc.rfd = fds[0];
+	pc.wfd = fds[1];
+	assert_int_equal(pthread_create(&writer, NULL, write_pieces, &pc), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	snap = snapshot_read(path, err, errlen);
+	atomic_store(&pc.done, true);
+	/* a reader that stopped early leaves the writer nobody to read */
+	{
+		char sink[4096];
+
+		while (read(fds[0], sink, sizeof(sink)) > 0)
+			;
+	}
+	pthread_join(writer, NULL);
+	close(fds[0]);
+	return snap;
+}
+
+/* The sample as jq -S would write it: keys sorted, "threads" before
+ * "version" and "threads_stopped". */
+static char *sorted_text(const struct snapshot *a)
+{
+	char *text = snapshot_to_json(a, false), *sorted;
+	json_t *root;
+
+	assert_non_null(text);
+	root = json_loads(text, 0, NULL);
+	assert_non_null(root);
+	sorted = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(3));
+	assert_non_null(sorted);
+	json_decref(root);
+	free(text);
+	return sorted;
+}
+
+static void test_text_in_pieces(void **state)
+{
+	struct snapshot *a = sample(), *b;
+	char *texts[3], err[256];
+
+	(void)state;
+	texts[0] = snapshot_to_json(a, false);
+	texts[1] = snapshot_to_json(a, true);
+	texts[2] = sorted_text(a);
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(texts[i]);
+		for (size_t step = 1; step <= 13; step += 6) {
+			b = read_in_pieces(texts[i], strlen(texts[i]), step,
+					   err, sizeof(err));
+			if (!b)
+				fail_msg("text %d in pieces of 1..%zu: %s", i,
+					 step, err);
+			assert_same_snapshot(a, b);
+			snapshot_free(b);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		free(texts[i]);
+	snapshot_free(a);
+}
+
+/* A broken text gives the same message, in pieces or in memory. */
+static void test_errors_in_pieces(void **state)
+{
+	struct snapshot *a = sample();
+	char *text = snapshot_to_json(a, true);
+	size_t len;
+
+	(void)state;
+	assert_non_null(text);
+	len = strlen(text);
+	for (size_t i = 0; i < len; i += 37) {
+		static const char subst[] = "\"}9";
+
+		for (const char *c = subst; *c; c++) {
+			char saved = text[i], e1[256], e2[256];
+			struct snapshot *s1, *s2;
+
+			text[i] = *c;
+			s1 = snapshot_from_json(text, len, e1, sizeof(e1));
+			s2 = read_in_pieces(text, len, 5, e2, sizeof(e2));
+			assert_true(!s1 == !s2);
+			if (!s1)
+				assert_string_equal(e1, e2);
+			snapshot_free(s1);
+			snapshot_free(s2);
+			text[i] = saved;
+		}
+	}
+	free(text);
+	snapshot_free(a);
+}
+
+/*
+ * Every byte of the text replaced by each of a few: the reader refuses
+ * exactly what jansson refuses reading the whole text, at the same line
+ * and column, and reads the rest.
+ */
+static void test_errors_as_jansson_says(void **state)
+{
+	struct snapshot *a = sample();
+	static const char subst[] = "\"9}],: [{a\\x\n";
+	char *texts[2];
+
+	(void)state;
+	texts[0] = snapshot_to_json(a, false);
+	texts[1] = snapshot_to_json(a, true);
+	for (int t = 0; t < 2; t++) {
+		char *text = texts[t];
+		size_t len = strlen(text);
+
+		assert_non_null(text);
+		for (size_t i = 1; i < len; i++) {
+			for (const char *c = subst; *c; c++) {
+				char saved = text[i], err[512], where[64];
+				struct snapshot *s;
+				json_error_t jerr;
+				json_t *root;
+
+				text[i] = *c;
+				root = json_loadb(text, len,
+						  JSON_REJECT_DUPLICATES, &jerr);
+				s = snapshot_from_json(text, len, err,
+						       sizeof(err));
+				if (root) {
+					if (!s && strstr(err, "invalid JSON"))
+						fail_msg("byte %zu '%c': jansson "
+							 "reads it, not the "
+							 "reader: %s", i, *c,
+							 err);
+				} else {
+					snprintf(where, sizeof(where), "invalid "
+						 "JSON at line %d column %d: ",
+						 jerr.line, jerr.column);
+					if (s || !strstr(err, where))
+						fail_msg("byte %zu '%c': jansson "
+							 "says %s%s, the reader "
+							 "%s", i, *c, where,
+							 jerr.text,
+							 s ? "accepts" : err);
+				}
+				json_decref(root);
+				snapshot_free(s);
+				text[i] = saved;
+			}
+		}
+		free(text);
+	}
+	snapshot_free(a);
+}
+
+/* head, then depth '[', inner, depth ']', then tail. */
+static char *nested(const char *head, int depth, const char *inner,
+		    const char *tail)
+{
+	size_t hl = strlen(head), il = strlen(inner), tl = strlen(tail);
+	char *s = malloc(hl + 2 * (size_t)depth + il + tl + 1), *p = s;
+
+	assert_non_null(s);
+	memcpy(p, head, hl);
+	p += hl;
+	memset(p, '[', (size_t)depth);
+	p += depth;
+	memcpy(p, inner, il);
+	p += il;
+	memset(p, ']', (size_t)depth);
+	p += depth;
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+/* Nesting is bounded where jansson bounds it for the whole text, in a
+ * member the reader skips, in one it keeps and inside a thread. */
+static void test_nesting_as_jansson(void **state)
+{
+	static const char *const heads[][2] = {
+		{ HEAD "\"x\":", ",\"threads\":[]}" },
+		{ HEAD "\"note\":", ",\"threads\":[]}" },
+		{ HEAD "\"threads\":[{\"tid\":6,\"x\":", "}]}" },
+	};
+	static const char *const inners[] = { "", "1", "{}", "\"s\"",
+					      "{\"k\":[]}" };
+
+	(void)state;
+	for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++) {
+		for (int depth = 2043; depth <= 2049; depth++) {
+			for (size_t i = 0; i < sizeof(inners) /
+			     sizeof(inners[0]); i++) {
+				char *text = nested(heads[h][0], depth,
+						    inners[i], heads[h][1]);
+				char err[512], where[64];
+				struct snapshot *s;
+				json_error_t jerr;
+				json_t *root;
+
+				root = json_loads(text, JSON_REJECT_DUPLICATES,
+						  &jerr);
+				s = snapshot_from_json(text, strlen(text), err,
+						       sizeof(err));
+				if (root) {
+					assert_true(s || !strstr(err, "depth"));
+				} else {
+					snprintf(where, sizeof(where), "line %d "
+						 "column %d: maximum parsing "
+						 "depth", jerr.line,
+						 jerr.column);
+					assert_non_null(strstr(jerr.text,
+							       "depth"));
+					assert_null(s);
+					if (!strstr(err, where))
+						fail_msg("head %zu depth %d inner "
+							 "%s: jansson %s, the "
+							 "reader %s", h, depth,
+							 inners[i], where, err);
+				}
+				json_decref(root);
+				snapshot_free(s);
+				free(text);
+			}
+		}
+	}
+}
+
+/* The top level refuses a second key as jansson does, whatever its
+ * spelling; and the verdict on a thread waits for the whole text. */
+static void test_order_of_verdicts(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ HEAD "\"threads\":[],\"threads\":[]}",
+		  "duplicate object key near '\"threads\"'" },
+		{ HEAD "\"thr\\u0065ads\":[],\"threads\":[]}",
+		  "duplicate object key near '\"threads\"'" },
+		{ HEAD "\"x\":1,\"threads\":[],\"x\":{}}",
+		  "duplicate object key near '\"x\"'" },
+		{ HEAD "\"x\":{\"a\":1,\"a\":2},\"threads\":[]}",
+		  "duplicate object key near '\"a\"'" },
+		/* format after a bad thread: not a snapshot, first */
+		{ "{\"threads\":[{\"tid\":0}],\"format\":\"other\"}",
+		  "not a threadleak snapshot" },
+		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
+		  "\"version\":99,\"pid\":5}",
+		  "snapshot version 99 is newer than this threadleak "
+		  "understands (1); upgrade threadleak" },
+		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
+		  "\"version\":1}", "pid: missing" },
+		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
+		  "\"version\":1,\"pid\":5}",
+		  "threads[0].tid: expected a positive integer" },
+		/* a syntax error after a bad thread comes first */
+		{ HEAD "\"threads\":[{\"tid\":0},{\"tid\":6}],\"x\":tru}",
+		  "not a threadleak snapshot: invalid JSON at line 1 column "
+		  "91: invalid token near 'tru'" },
+		{ HEAD "\"threads\":[5,{\"tid\":6}" "\n ,\n@]}",
+		  "not a threadleak snapshot: invalid JSON at line 3 column 1: "
+		  "invalid token near '@'" },
+		{ HEAD "\"threads\":[{\"tid\":6},", "']' expected near end of "
+		  "file" },
+		{ HEAD "\"threads\":[", "']' expected near end of file" },
+		{ HEAD "\"threads\":7}", "threads: expected an array" },
+		{ HEAD "\"threads\":{\"a\":[1,2,{}]}}",
+		  "threads: expected an array" },
+	};
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snapshot *s = snapshot_from_json(cases[i].text,
+							strlen(cases[i].text),
+							err, sizeof(err));
+
+		if (s)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err,
+				 cases[i].want);
+		assert_one_line_message(err);
+	}
+}
+
+/* Keys in any order, as jq -S writes them. */
+static void test_sorted_keys(void **state)
+{
+	struct snapshot *a = sample();
+	char *text = sorted_text(a);
+
+	(void)state;
+	assert_true(strstr(text, "\"threads\"") < strstr(text, "\"version\""));
+	snapshot_free(reparse(text));
+	free(text);
+	snapshot_free(a);
+}
+
+/*
+ * What the reader returns keeps each distinct string once, in the
+ * snapshot's pool; dropping threads (snapshot_filter) and freeing the
+ * snapshot free it exactly once (AddressSanitizer and LeakSanitizer
+ * watch).
+ */
+static bool keep_odd(struct thread *t, void *arg)
+{
+	(void)arg;
+	return t->tid % 2;
+}
+
+static void test_pooled_strings(void **state)
+{
+	struct snapshot *a = sample(), *b;
+	char *text;
+
+	(void)state;
+	/* thread 1 again, as threads 4 and 5 */
+	for (int n = 0; n < 2; n++) {
+		struct thread *t = snapshot_add_thread(a), *t0 = &a->threads[0];
+
+		assert_non_null(t);
+		t->tid = 400 + n + 1;
+		t->name = xstrdup(t0->name);
+		for (size_t i = 0; i < t0->nframes; i++) {
+			struct frame *f = &t0->frames[i];
+
+			add_frame(&a->threads[a->nthreads - 1], f->pc, f->module,
+				  f->function, f->file, f->line, f->offset,
+				  f->inlined);
+		}
+	}
+	assert_null(a->pool);
+	assert_false(a->threads[0].pooled);
+	text = snapshot_to_json(a, false);
+	assert_non_null(text);
+	b = reparse(text);
+	assert_same_snapshot(a, b);
+	assert_non_null(b->pool);
+	for (size_t i = 0; i < b->nthreads; i++)
+		assert_true(b->threads[i].pooled);
+	/* the same text, the same pointer */
+	assert_ptr_equal(b->threads[3].name, b->threads[0].name);
+	assert_ptr_equal(b->threads[4].frames[2].function,
+			 b->threads[0].frames[2].function);
+	assert_ptr_equal(b->threads[0].frames[1].module,
+			 b->threads[0].frames[2].module);
+	assert_ptr_equal(b->threads[0].frames[1].file,
+			 b->threads[0].frames[2].file);
+	/* the top level is not pooled */
+	assert_ptr_not_equal(b->comm, a->comm);
+	/* 124 and 2147483647 and 401 stay */
+	assert_int_equal(snapshot_filter(b, keep_odd, NULL), 3);
+	assert_int_equal(b->threads[2].tid, 401);
+	assert_string_equal(b->threads[2].frames[0].function,
+			    "__futex_abstimed_wait_common");
+	thread_release(&b->threads[1]);
+	assert_false(b->threads[1].pooled);
+	snapshot_free(b);
+	free(text);
+	snapshot_free(a);
+}
+
+/* Many threads, more text than one read of the file: pretty and
+ * compact, each thread read back. */
+static void test_large_file(void **state)
+{
+	char path[] = "/tmp/test_snapshot.XXXXXX";
+	struct snapshot *a = sample(), *b;
+	char err[256];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (int n = 0; n < 3000; n++) {
+		struct thread *t = snapshot_add_thread(a);
+		char name[32];
+
+		assert_non_null(t);
+		t->tid = 1000 + n;
+		snprintf(name, sizeof(name), "worker-%d", n % 7);
+		t->name = xstrdup(name);
+		t->wait.kind = (enum wait_kind)(n % WAIT__COUNT);
+		for (int i = 0; i < n % 20; i++)
+			add_frame(t, 0x1000 + (uint64_t)i, "/lib/libx.so",
+				  i % 2 ? "f\xc3\xa9" : "g\\\"", "x.c", i, i,
+				  i % 3 == 0);
+	}
+	for (int pretty = 0; pretty <= 1; pretty++) {
+		FILE *fp = fopen(path, "w");
+
+		assert_non_null(fp);
+		assert_int_equal(snapshot_write(a, fp, pretty), 0);
+		assert_int_equal(fclose(fp), 0);
+		b = snapshot_read(path, err, sizeof(err));
+		if (!b)
+			fail_msg("%s", err);
+		assert_same_snapshot(a, b);
+		snapshot_free(b);
+	}
+	unlink(path);
+	snapshot_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +1390,16 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_lenient_where_allowed),
 		cmocka_unit_test(test_mangled_never_crash),
+		cmocka_unit_test(test_refused_at_first_byte),
+		cmocka_unit_test(test_first_byte_needs_no_more),
+		cmocka_unit_test(test_text_in_pieces),
+		cmocka_unit_test(test_errors_in_pieces),
+		cmocka_unit_test(test_errors_as_jansson_says),
+		cmocka_unit_test(test_nesting_as_jansson),
+		cmocka_unit_test(test_order_of_verdicts),
+		cmocka_unit_test(test_sorted_keys),
+		cmocka_unit_test(test_pooled_strings),
+		cmocka_unit_test(test_large_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
