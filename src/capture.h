@@ -38,6 +38,8 @@ struct capture_options {
 	bool lazy_blocked;			/* read last-run times only where
 						   they decide a group's oldest
 						   wait (see capture.c) */
+	bool no_goroutines;			/* a Go program's threads only
+						   (check, for now) */
 };
 
 /*

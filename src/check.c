@@ -511,7 +511,10 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 {
 	struct priv *p = arg;
 	struct check *c = p->c;
-	struct capture_options opt = { .stop_timeout = 1.0, .no_stop = true };
+	/* Threads, as check knows them; a Go program's goroutines are not
+	 * judged yet. */
+	struct capture_options opt = { .stop_timeout = 1.0, .no_stop = true,
+				       .no_goroutines = true };
 	struct snapshot *snap;
 	char err[512], why[600];
 

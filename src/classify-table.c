@@ -155,3 +155,23 @@ const struct wchan_rule wchan_rules[] = {
 	{ "sys_pause", WAIT_SIGNAL },
 };
 const size_t n_wchan_rules = N(wchan_rules);
+
+/*
+ * A goroutine's wait, as its runtime names it (runtime.waitReasonStrings,
+ * read from the process), to the nearest kind; the first rule whose text
+ * begins the reason wins.  The reason itself is kept beside the kind.
+ */
+const struct go_reason_rule go_reason_rules[] = {
+	{ "chan receive", WAIT_READ },		/* also "(nil chan)" */
+	{ "chan send", WAIT_WRITE },
+	{ "select", WAIT_POLL },		/* also "(no cases)" */
+	{ "IO wait", WAIT_POLL },		/* the network poller */
+	{ "sync.Mutex.Lock", WAIT_MUTEX },
+	{ "sync.RWMutex", WAIT_MUTEX },		/* .Lock, .RLock */
+	{ "sync.WaitGroup.Wait", WAIT_JOIN },
+	{ "sync.Cond.Wait", WAIT_CONDVAR },
+	{ "semacquire", WAIT_FUTEX },		/* a semaphore (1.19: also Mutex) */
+	{ "sleep", WAIT_SLEEP },
+	{ "wait for GC cycle", WAIT_OTHER },
+};
+const size_t n_go_reason_rules = N(go_reason_rules);

@@ -139,3 +139,12 @@ bool stop_would_eintr(long nr, bool fd_is_socket)
 		       nr == SYS_writev;
 	return false;
 }
+
+enum wait_kind classify_go_reason(const char *reason)
+{
+	for (size_t i = 0; reason && i < n_go_reason_rules; i++)
+		if (strncmp(reason, go_reason_rules[i].prefix,
+			    strlen(go_reason_rules[i].prefix)) == 0)
+			return go_reason_rules[i].kind;
+	return WAIT_OTHER;
+}

@@ -52,6 +52,16 @@ const char *syscall_name(long nr);
 const char *classify_normalize(const char *name);
 
 /* The tables, exported for the unit tests. */
+struct go_reason_rule {
+	const char *prefix;
+	enum wait_kind kind;
+};
+extern const struct go_reason_rule go_reason_rules[];
+extern const size_t n_go_reason_rules;
+/* The nearest kind of a goroutine's wait reason ("chan receive"); NULL or
+ * an unknown reason is WAIT_OTHER. */
+enum wait_kind classify_go_reason(const char *reason);
+
 struct syscall_rule {
 	long nr;
 	enum wait_kind kind;

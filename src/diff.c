@@ -1,7 +1,7 @@
 /*
  * diff: group both snapshots (group.c), merge the two sorted lists of
  * groups by (kind, signature), and count births and deaths per group by
- * (tid, start_time).  See diff.h.
+ * (tid, start_time), goroutines by goid.  See diff.h.
  */
 #include "diff.h"
 #include "util.h"
@@ -40,8 +40,15 @@ static const struct group **sorted_groups(const struct grouping *g)
 	return v;
 }
 
-/* Members of x that are not in y (by tid and start time).  Members are in
- * tid order, so this is a merge. */
+/* Group members are in (tid, goid) order (group.c): a goroutine has no
+ * tid of its own, its goid tells it apart. */
+static bool before(const struct thread *a, const struct thread *b)
+{
+	return a->tid != b->tid ? a->tid < b->tid : a->goid < b->goid;
+}
+
+/* Members of x that are not in y (by tid and start time, or goid).
+ * Members are in that order, so this is a merge. */
 static size_t missing_from(const struct group *x, const struct group *y)
 {
 	size_t n = 0, j = 0;
@@ -52,9 +59,10 @@ static size_t missing_from(const struct group *x, const struct group *y)
 		return 0;
 	for (size_t i = 0; i < x->count; i++) {
 		const struct thread *t = x->threads[i];
-		while (j < y->count && y->threads[j]->tid < t->tid)
+		while (j < y->count && before(y->threads[j], t))
 			j++;
 		if (j < y->count && y->threads[j]->tid == t->tid &&
+		    y->threads[j]->goid == t->goid &&
 		    y->threads[j]->start_time == t->start_time)
 			continue;
 		n++;

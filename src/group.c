@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,14 @@ const struct frame *thread_top_frame(const struct thread *t)
 const struct frame *thread_own_frame(const struct snapshot *snap,
 				     const struct thread *t)
 {
+	/* A goroutine: its first frame past the runtime's, as pprof's
+	 * debug=1 hides the leading runtime frames. */
+	for (size_t i = 0; t->goid && i < t->nframes; i++) {
+		const char *fn = t->frames[i].function;
+		if (fn && strncmp(fn, "runtime.", 8) != 0 &&
+		    strncmp(fn, "internal/runtime/", 17) != 0)
+			return &t->frames[i];
+	}
 	for (size_t i = 0; snap->exe && i < t->nframes; i++)
 		if (t->frames[i].module && strcmp(t->frames[i].module, snap->exe) == 0)
 			return &t->frames[i];
@@ -129,11 +138,19 @@ char *stack_signature(const struct thread *t)
 	size_t len = 0, pos = 0;
 	char *sig;
 
+	/* A goroutine's: its wait reason first ("go:chan send|"), as pprof
+	 * tells apart goroutines whose stacks differ only there; never the
+	 * same as a thread's. */
+	const char *gw = t->goid ? (t->go_wait ? t->go_wait : "?") : NULL;
+	if (gw)
+		len += strlen(gw) + 4;
 	for (size_t i = 0; i < t->nframes; i++)
 		len += frame_part(&t->frames[i], NULL) + 1;
 	sig = malloc(len + 1);
 	if (!sig)
 		return NULL;
+	if (gw)
+		pos += (size_t)sprintf(sig, "go:%s|", gw);
 	for (size_t i = 0; i < t->nframes; i++) {
 		if (i)
 			sig[pos++] = ';';
@@ -161,6 +178,8 @@ static int cmp_entry(const void *a, const void *b)
 		return c;
 	if (x->thread->tid != y->thread->tid)
 		return x->thread->tid < y->thread->tid ? -1 : 1;
+	if (x->thread->goid != y->thread->goid)
+		return x->thread->goid < y->thread->goid ? -1 : 1;
 	/* equal tids (a malformed snapshot): keep snapshot order */
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }

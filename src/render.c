@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,9 +142,14 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 	}
 }
 
-static void kind_label(const struct wait_info *w, char *buf, size_t size)
+static void kind_label(const struct thread *t, char *buf, size_t size)
 {
-	if (w->kind == WAIT_OTHER && w->syscall_name)
+	const struct wait_info *w = &t->wait;
+
+	/* a goroutine's: the runtime's words */
+	if (t->goid && t->go_wait)
+		snprintf(buf, size, "%s", esc(t->go_wait));
+	else if (w->kind == WAIT_OTHER && w->syscall_name)
 		snprintf(buf, size, "other (%s)", esc(w->syscall_name));
 	else
 		snprintf(buf, size, "%s", wait_kind_name(w->kind));
@@ -179,14 +185,21 @@ static void print_summary(const struct out *o)
 	size_t counts[WAIT__COUNT] = { 0 };
 	char kinds[512];
 
-	for (size_t i = 0; i < s->nthreads; i++)
-		counts[s->threads[i].wait.kind]++;
+	size_t nthreads = s->nthreads - s->ngoroutines, own = 0;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		if (s->threads[i].goid)
+			own += s->threads[i].go_system;
+		else
+			counts[s->threads[i].wait.kind]++;
+	}
 	render_kind_counts(counts, kinds, sizeof(kinds));
-	fprintf(o->fp, "%s%s (pid %d)%s: %zu thread%s%s%s",
-		col(o, C_BOLD), s->comm ? esc(s->comm) : "?", s->pid, col(o, C_RESET),
-		s->nthreads, s->nthreads == 1 ? "" : "s", kinds[0] ? " — " : "",
-		kinds);
-	fprintf(o->fp, "\n");
+	fprintf(o->fp, "%s%s (pid %d)%s: ", col(o, C_BOLD), s->comm ? esc(s->comm) : "?",
+		s->pid, col(o, C_RESET));
+	if (s->runtime)
+		fprintf(o->fp, "%s, %zu goroutine%s (%zu of the runtime's own), ", esc(s->runtime),
+			s->ngoroutines, s->ngoroutines == 1 ? "" : "s", own);
+	fprintf(o->fp, "%zu thread%s%s%s\n", nthreads, nthreads == 1 ? "" : "s",
+		kinds[0] ? " — " : "", kinds);
 	fprintf(o->fp, "captured in %.1f ms with %s; ", s->capture_ms,
 		s->unwinder ? esc(s->unwinder) : "?");
 	if (s->threads_stopped)
@@ -199,9 +212,22 @@ static void print_summary(const struct out *o)
 			s->note ? esc(s->note) : "some stacks are incomplete", col(o, C_RESET));
 }
 
+static void print_goroutine_ids(const struct out *o, const struct group *g)
+{
+	fprintf(o->fp, "  %sgoroutines:", col(o, C_DIM));
+	size_t show = g->count < 12 ? g->count : 12;
+	for (size_t i = 0; i < show; i++)
+		fprintf(o->fp, " %lld", (long long)g->threads[i]->goid);
+	fprintf(o->fp, "%s%s\n", g->count > show ? " …" : "", col(o, C_RESET));
+}
+
 /* "worker ×12, main" — names of a group's threads with counts. */
 static void print_names(const struct out *o, const struct group *g)
 {
+	if (g->threads[0]->goid) {
+		print_goroutine_ids(o, g);
+		return;
+	}
 	const char *names[8];
 	size_t counts[8], n = 0, others = 0;
 
@@ -237,13 +263,67 @@ static void print_names(const struct out *o, const struct group *g)
 	fprintf(o->fp, "]%s\n", col(o, C_RESET));
 }
 
+/* "created by main.main  main.go:25 (in goroutine 1)" under a goroutine
+ * group: where its first member was started, and whether all were. */
+static void print_created(const struct out *o, const struct group *g)
+{
+	const struct thread *t0 = g->threads[0];
+	bool same = true;
+
+	if (!t0->ncreated)
+		return;
+	const struct frame *f0 = &t0->created[t0->ncreated - 1];
+	for (size_t i = 1; i < g->count && same; i++) {
+		const struct thread *t = g->threads[i];
+		same = t->ncreated && t->created[t->ncreated - 1].function && f0->function &&
+		       strcmp(t->created[t->ncreated - 1].function, f0->function) == 0 &&
+		       t->go_parent == t0->go_parent;
+	}
+	fprintf(o->fp, "  created by%s:\n", same ? "" : " (the first of them; others elsewhere)");
+	for (size_t i = 0; i < t0->ncreated; i++)
+		print_frame(o, &t0->created[i]);
+	if (t0->go_parent)
+		fprintf(o->fp, "    %sin goroutine %lld%s\n", col(o, C_DIM),
+			(long long)t0->go_parent, col(o, C_RESET));
+}
+
+static void print_goroutine_group(const struct out *o, const struct group *g)
+{
+	const struct thread *t0 = g->threads[0];
+	double lo = -1, hi = -1;
+	char obj[512];
+
+	for (size_t i = 0; i < g->count; i++) {
+		double m = g->threads[i]->go_minutes;
+		if (m < 0)
+			continue;
+		lo = lo < 0 || m < lo ? m : lo;
+		hi = m > hi ? m : hi;
+	}
+	wait_object(o, &t0->wait, obj, sizeof(obj));
+	fprintf(o->fp, "%s%zu goroutine%s%s  %s%s%s", col(o, C_BOLD), g->count,
+		g->count == 1 ? "" : "s", col(o, C_RESET), col(o, C_KIND),
+		esc(t0->go_wait ? t0->go_wait : "?"), col(o, C_RESET));
+	if (obj[0] && g->count == 1)
+		fprintf(o->fp, "  %s", obj);
+	/* as pprof says it: whole minutes, once a GC has seen the wait */
+	if (hi >= 1 && (long)lo == (long)hi)
+		fprintf(o->fp, "  %ld minute%s", (long)hi, (long)hi == 1 ? "" : "s");
+	else if (hi >= 1)
+		fprintf(o->fp, "  %ld … %ld minutes", (long)lo, (long)hi);
+	fprintf(o->fp, "\n");
+	print_goroutine_ids(o, g);
+	print_stack(o, t0);
+	print_created(o, g);
+}
+
 static void print_group(const struct out *o, const struct group *g)
 {
 	const struct thread *t0 = g->threads[0];
 	char kind[64], obj[512], d1[32], d2[32];
 	bool same_object = true;
 
-	kind_label(&t0->wait, kind, sizeof(kind));
+	kind_label(t0, kind, sizeof(kind));
 	wait_object(o, &t0->wait, obj, sizeof(obj));
 	for (size_t i = 1; i < g->count && same_object; i++) {
 		char other[512];
@@ -275,11 +355,40 @@ static void print_group(const struct out *o, const struct group *g)
 	print_stack(o, t0);
 }
 
+static void print_goroutine(const struct out *o, const struct thread *t)
+{
+	fprintf(o->fp, "%sgoroutine %lld%s [%s%s%s", col(o, C_BOLD), (long long)t->goid,
+		col(o, C_RESET), col(o, C_KIND), esc(t->go_wait ? t->go_wait : "?"),
+		col(o, C_RESET));
+	if (t->go_minutes >= 1)
+		fprintf(o->fp, ", %ld minute%s", (long)t->go_minutes,
+			(long)t->go_minutes == 1 ? "" : "s");
+	fprintf(o->fp, "]:");
+	if (t->go_tid)
+		fprintf(o->fp, "  on thread %d", t->go_tid);
+	fprintf(o->fp, "\n");
+	print_stack(o, t);
+	if (t->ncreated) {
+		fprintf(o->fp, "  created by:\n");
+		for (size_t i = 0; i < t->ncreated; i++)
+			print_frame(o, &t->created[i]);
+		if (t->go_parent)
+			fprintf(o->fp, "    %sin goroutine %lld%s\n", col(o, C_DIM),
+				(long long)t->go_parent, col(o, C_RESET));
+	}
+	fprintf(o->fp, "\n");
+}
+
 static void print_thread(const struct out *o, const struct thread *t)
 {
 	char kind[64], obj[512], d[32];
 
-	kind_label(&t->wait, kind, sizeof(kind));
+	if (t->goid) {
+		print_goroutine(o, t);
+		return;
+	}
+
+	kind_label(t, kind, sizeof(kind));
 	wait_object(o, &t->wait, obj, sizeof(obj));
 	fprintf(o->fp, "%sthread %d%s \"%s\" state %c  %s%s%s", col(o, C_BOLD),
 		t->tid, col(o, C_RESET), t->name ? esc(t->name) : "?",
@@ -312,6 +421,12 @@ void render_stack(FILE *fp, const struct snapshot *snap, const struct thread *t,
 	print_stack(&o, t);
 }
 
+/* 0: a goroutine of the program's, 1: of the runtime's own, 2: a thread. */
+static int section_of(const struct thread *t)
+{
+	return !t->goid ? 2 : t->go_system ? 1 : 0;
+}
+
 int render_snapshot(FILE *fp, const struct snapshot *snap,
 		    const struct render_options *opt)
 {
@@ -321,27 +436,52 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	print_summary(&o);
 	print_deadlocks(&o);
 	fprintf(fp, "\n");
-	if (opt->per_thread) {
-		for (size_t i = 0; i < snap->nthreads; i++)
-			print_thread(&o, &snap->threads[i]);
-		return 0;
+	if (snap->runtime_note)
+		fprintf(fp, "%sgoroutines not read: %s%s\n\n", col(&o, C_WARN),
+			esc(snap->runtime_note), col(&o, C_RESET));
+	/* A Go program: its goroutines (the program's, then the runtime's
+	 * own), then its threads; each section in the same order. */
+	for (int section = snap->ngoroutines ? 0 : 2; section < 3; section++) {
+		if (section == 1)
+			fprintf(fp, "%s── the runtime's own goroutines ──%s\n\n", col(&o, C_DIM),
+				col(&o, C_RESET));
+		if (section == 2 && snap->ngoroutines)
+			fprintf(fp, "%s── threads ──%s\n\n", col(&o, C_DIM), col(&o, C_RESET));
+		if (opt->per_thread) {
+			for (size_t i = 0; i < snap->nthreads; i++) {
+				const struct thread *t = &snap->threads[i];
+				if (section_of(t) == section)
+					print_thread(&o, t);
+			}
+			continue;
+		}
+		if (group_snapshot(snap, &g) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < g.ngroups; i++) {
+			const struct thread *t0 = g.groups[i].threads[0];
+			if (section_of(t0) != section)
+				continue;
+			if (t0->goid)
+				print_goroutine_group(&o, &g.groups[i]);
+			else
+				print_group(&o, &g.groups[i]);
+			fprintf(fp, "\n");
+		}
+		grouping_free(&g);
 	}
-	if (group_snapshot(snap, &g) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < g.ngroups; i++) {
-		print_group(&o, &g.groups[i]);
-		fprintf(fp, "\n");
-	}
-	grouping_free(&g);
 	return 0;
 }
 
 static void print_side(const struct out *o, const char *label, const char *name,
 		       const struct snapshot *s)
 {
-	fprintf(o->fp, "%s %s%s%s (%s, pid %d, %zu thread%s)\n", label,
-		col(o, C_BOLD), esc(name), col(o, C_RESET), s->comm ? esc(s->comm) : "?",
-		s->pid, s->nthreads, s->nthreads == 1 ? "" : "s");
+	size_t nthreads = s->nthreads - s->ngoroutines;
+
+	fprintf(o->fp, "%s %s%s%s (%s, pid %d, ", label, col(o, C_BOLD), esc(name),
+		col(o, C_RESET), s->comm ? esc(s->comm) : "?", s->pid);
+	if (s->ngoroutines)
+		fprintf(o->fp, "%zu goroutine%s, ", s->ngoroutines, s->ngoroutines == 1 ? "" : "s");
+	fprintf(o->fp, "%zu thread%s)\n", nthreads, nthreads == 1 ? "" : "s");
 }
 
 int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
@@ -373,7 +513,7 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		shown++;
 		const struct thread *t = diff_example(g);
 		char kind[64], dur[32];
-		kind_label(&t->wait, kind, sizeof(kind));
+		kind_label(t, kind, sizeof(kind));
 		const char *color = g->delta > 0 ? C_WARN : "";
 		fprintf(fp, "%s%+ld%s  (%zu -> %zu)  %s%s%s  %s", col(&o, color),
 			g->delta, col(&o, C_RESET), g->before, g->after,
