@@ -1133,7 +1133,8 @@ static int add_goroutine(struct capture_session *c, struct snapshot *snap,
 	if (t->partial)
 		snap->partial = true;
 	snap->ngoroutines++;
-	return 0;
+	/* Goroutines repeat the same few strings thousands of times. */
+	return snapshot_pool_thread(snap, t);
 }
 
 /* A Go program: its goroutines after its threads.  Its threads' partial
@@ -1161,8 +1162,12 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	snap->partial = false;
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = add_goroutine(c, snap, &gs[i], now_ns, &tmp);
+		free(gs[i].raw);	/* peak memory: one copy of the frames */
+		gs[i].raw = NULL;
+		gs[i].nraw = 0;
+	}
 	thread_release(&tmp);
 	go_goroutines_free(gs, n);
 	return rc;

@@ -284,6 +284,48 @@ static char *strpool_add(struct strpool *pool, const char *s, size_t len)
 	return copy;
 }
 
+/* *sp moved into the pool (the original freed); false when out of memory
+ * (then *sp is left as it was). */
+static bool pool_move(struct strpool *pool, char **sp)
+{
+	char *p;
+
+	if (!*sp)
+		return true;
+	p = strpool_add(pool, *sp, strlen(*sp));
+	if (!p)
+		return false;
+	free(*sp);
+	*sp = p;
+	return true;
+}
+
+int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
+{
+	bool ok = true;
+
+	if (t->pooled)
+		return 0;
+	if (!snap->pool && !(snap->pool = strpool_new()))
+		return -ENOMEM;
+	/* Out of memory midway: some strings are the pool's already, so t
+	 * is pooled all the same (never a pool string freed alone); the
+	 * ones not moved then leak, the lesser harm. */
+	ok &= pool_move(snap->pool, &t->name) && pool_move(snap->pool, &t->error) &&
+	      pool_move(snap->pool, &t->wait.syscall_name) &&
+	      pool_move(snap->pool, &t->wait.object) && pool_move(snap->pool, &t->go_wait);
+	for (size_t i = 0; ok && i < t->nframes; i++)
+		ok &= pool_move(snap->pool, &t->frames[i].module) &&
+		      pool_move(snap->pool, &t->frames[i].function) &&
+		      pool_move(snap->pool, &t->frames[i].file);
+	for (size_t i = 0; ok && i < t->ncreated; i++)
+		ok &= pool_move(snap->pool, &t->created[i].module) &&
+		      pool_move(snap->pool, &t->created[i].function) &&
+		      pool_move(snap->pool, &t->created[i].file);
+	t->pooled = true;
+	return ok ? 0 : -ENOMEM;
+}
+
 void frame_release(struct frame *f)
 {
 	free(f->module);

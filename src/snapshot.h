@@ -147,6 +147,11 @@ struct thread *snapshot_add_thread(struct snapshot *snap);
 /* What a frame is called: its function, else "module+0xOFFSET" (module
  * base name), else "0xPC". */
 void frame_label(const struct frame *f, char *buf, size_t size);
+/* Moves t's strings into snap's pool (made if need be), and marks t
+ * pooled: a snapshot of many like threads (100,000 goroutines) keeps each
+ * string once.  0, or -ENOMEM (t is pooled all the same; what was not
+ * moved leaks). */
+int snapshot_pool_thread(struct snapshot *snap, struct thread *t);
 /* Frees a frame's strings (not for a pooled thread's frames). */
 void frame_release(struct frame *f);
 /* Frees what t owns (not t itself: nor, when pooled, its strings, which
