@@ -37,6 +37,9 @@ static void usage(FILE *fp)
 		"      --no-default-ignores   report the threads language runtimes keep for\n"
 		"                             themselves too (Go's Ms, the JVM's, glibc's helpers)\n"
 		"      --print-default-ignores  print that list (a suppressions file) and exit\n"
+		"      --goroutines           report the goroutines any Go program leaves (default:\n"
+		"                             a Go test binary's only, as goleak does)\n"
+		"      --no-goroutines        threads only, also for Go test binaries\n"
 		"      --exit-code N          exit status when threads leaked (default 1)\n"
 		"  -j, --json                 the report as JSON\n"
 		"  -o, --output FILE          the report to FILE instead of stderr\n"
@@ -55,6 +58,8 @@ int cmd_check(int argc, char **argv)
 		{ "suppressions", required_argument, NULL, 'S' },
 		{ "no-default-ignores", no_argument, NULL, 'D' },
 		{ "print-default-ignores", no_argument, NULL, 'P' },
+		{ "goroutines", no_argument, NULL, 'G' },
+		{ "no-goroutines", no_argument, NULL, 'n' },
 		{ "exit-code", required_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
@@ -110,6 +115,12 @@ int cmd_check(int argc, char **argv)
 			break;
 		case 'D':
 			defaults = false;
+			break;
+		case 'G':
+			c.goroutines = CHECK_GO_ALL;
+			break;
+		case 'n':
+			c.goroutines = CHECK_GO_NONE;
 			break;
 		case 'P':
 			fputs(ignore_defaults, stdout);

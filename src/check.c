@@ -444,6 +444,7 @@ static struct origin *origin_of_thread(struct priv *p, struct target *t, int tid
 
 struct keep_state {
 	struct check *c;
+	bool go_test;
 	struct check_report *r;
 	int exiting;
 	size_t i, kept;
@@ -457,6 +458,13 @@ static bool keep_leak(struct thread *t, void *arg)
 	struct thread *cb = &k->r->created_by[k->i++];
 	/* Not the exiting thread, nor one that has ended (a zombie). */
 	bool keep = t->tid != k->exiting && t->state != 'Z' && t->state != 'X';
+
+	/* A goroutine: judged in a test binary (or when asked), not one of
+	 * the runtime's own, not the one calling exit. */
+	if (t->goid)
+		keep = (k->c->goroutines == CHECK_GO_ALL ||
+			(k->c->goroutines == CHECK_GO_TESTS && k->go_test)) &&
+		       !t->go_system && t->go_tid != k->exiting;
 
 	if (keep && ignore_match(&k->c->ignores, t, cb)) {
 		keep = false;
@@ -507,19 +515,40 @@ static struct snapshot *threads_seen_in_proc(int pid, const char *why)
 	return snap;
 }
 
+#define RUNNING_RETRIES 5
+#define RUNNING_WAIT_US 20000
+
+/* A thread (not the exiting one) that ran through the capture. */
+static bool caught_running(const struct snapshot *snap, int exiting)
+{
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct thread *t = &snap->threads[i];
+		if (!t->goid && t->tid != exiting && !t->nframes && t->state == 'R')
+			return true;
+	}
+	return false;
+}
+
 static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 {
 	struct priv *p = arg;
 	struct check *c = p->c;
-	/* Threads, as check knows them; a Go program's goroutines are not
-	 * judged yet. */
 	struct capture_options opt = { .stop_timeout = 1.0, .no_stop = true,
-				       .no_goroutines = true };
+				       .no_goroutines = c->goroutines == CHECK_GO_NONE };
 	struct snapshot *snap;
 	char err[512], why[600];
 
 	workqueue_drain(p->queue);	/* every origin recorded */
-	if (capture_snapshot(pid, &opt, &snap, err, sizeof(err)) < 0) {
+	int rc = capture_snapshot(pid, &opt, &snap, err, sizeof(err));
+	/* The report: a thread caught running has no stack to judge it by
+	 * (a runtime's, busy for a moment, mostly): look a few times more. */
+	for (int again = 0; final && rc == 0 && again < RUNNING_RETRIES && caught_running(snap, tid);
+	     again++) {
+		snapshot_free(snap);
+		usleep(RUNNING_WAIT_US);
+		rc = capture_snapshot(pid, &opt, &snap, err, sizeof(err));
+	}
+	if (rc < 0) {
 		if (!final)
 			return EXIT_HOLD;	/* the grace period, then again */
 		snprintf(why, sizeof(why), "stack not captured: %s", err);
@@ -545,7 +574,7 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 		if (o)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
 	}
-	struct keep_state k = { c, r, tid, 0, 0 };
+	struct keep_state k = { c, snap->go_test, r, tid, 0, 0 };
 	if (snapshot_filter(snap, keep_leak, &k) == 0) {
 		free(r->created_by);
 		snapshot_free(snap);

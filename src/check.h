@@ -11,6 +11,11 @@
  * the filters ignore, and keeps what is left as a leak report for that
  * process.  Nothing is traced with ptrace.
  *
+ * A Go test binary's goroutines left at its exit (not the runtime's own)
+ * are leaks too, as goleak.VerifyTestMain sees them; a Go program's that
+ * is not a test only when asked: goroutines left when main returns are
+ * normal in Go.
+ *
  * What is not reported: the rules of ignore.h (--ignore-top, --ignore,
  * --ignore-created-by, --ignore-name, suppressions files, and by default
  * the threads language runtimes keep for themselves).  An exit whose
@@ -40,6 +45,12 @@ struct check_report {
 
 struct check {
 	struct ignore_set ignores;
+	enum {
+		CHECK_GO_TESTS,		/* goroutines of Go test binaries
+					   (default, as goleak.VerifyTestMain) */
+		CHECK_GO_ALL,		/* of every Go program (--goroutines) */
+		CHECK_GO_NONE,		/* threads only (--no-goroutines) */
+	} goroutines;
 	struct check_report *reports;
 	size_t nreports, rcap;
 	size_t leaked;			/* threads in all reports */

@@ -39,10 +39,18 @@ static bool is_libc(const char *module)
 	       strncmp(base, "ld-linux", 8) == 0;
 }
 
+/* The runtime's own frames, which Go's tracebacks hide at the top of a
+ * goroutine's stack (runtime.gopark, runtime.chanrecv1...). */
+static bool go_runtime_frame(const struct frame *f)
+{
+	return f->function && (strncmp(f->function, "runtime.", 8) == 0 ||
+			       strncmp(f->function, "internal/runtime/", 17) == 0);
+}
+
 const struct frame *thread_top_frame(const struct thread *t)
 {
 	for (size_t i = 0; i < t->nframes; i++)
-		if (!is_libc(t->frames[i].module))
+		if (t->goid ? !go_runtime_frame(&t->frames[i]) : !is_libc(t->frames[i].module))
 			return &t->frames[i];
 	return NULL;
 }
@@ -52,12 +60,9 @@ const struct frame *thread_own_frame(const struct snapshot *snap,
 {
 	/* A goroutine: its first frame past the runtime's, as pprof's
 	 * debug=1 hides the leading runtime frames. */
-	for (size_t i = 0; t->goid && i < t->nframes; i++) {
-		const char *fn = t->frames[i].function;
-		if (fn && strncmp(fn, "runtime.", 8) != 0 &&
-		    strncmp(fn, "internal/runtime/", 17) != 0)
+	for (size_t i = 0; t->goid && i < t->nframes; i++)
+		if (!go_runtime_frame(&t->frames[i]))
 			return &t->frames[i];
-	}
 	for (size_t i = 0; snap->exe && i < t->nframes; i++)
 		if (t->frames[i].module && strcmp(t->frames[i].module, snap->exe) == 0)
 			return &t->frames[i];

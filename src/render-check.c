@@ -62,9 +62,17 @@ int render_check(FILE *fp, const struct check *c, const struct render_options *o
 		const struct check_report *r = &c->reports[i];
 		struct grouping g;
 
-		fprintf(fp, "threadleak: %s (pid %d) exited with %zu thread%s still alive",
-			r->snap->comm ? esc(r->snap->comm) : "?", r->snap->pid,
-			r->snap->nthreads, r->snap->nthreads == 1 ? "" : "s");
+		size_t ng = 0;
+		for (size_t k = 0; k < r->snap->nthreads; k++)
+			ng += r->snap->threads[k].goid != 0;
+		size_t nt = r->snap->nthreads - ng;
+		fprintf(fp, "threadleak: %s (pid %d) exited with ",
+			r->snap->comm ? esc(r->snap->comm) : "?", r->snap->pid);
+		if (nt || !ng)
+			fprintf(fp, "%zu thread%s%s", nt, nt == 1 ? "" : "s", ng ? " and " : "");
+		if (ng)
+			fprintf(fp, "%zu goroutine%s", ng, ng == 1 ? "" : "s");
+		fprintf(fp, " still alive");
 		if (r->ignored)
 			fprintf(fp, " (and %zu ignored)", r->ignored);
 		fprintf(fp, ":\n\n");
@@ -72,14 +80,25 @@ int render_check(FILE *fp, const struct check *c, const struct render_options *o
 			return -1;
 		for (size_t k = 0; k < g.ngroups; k++) {
 			render_group(fp, r->snap, &g.groups[k], opt);
-			print_created_by(fp, r, &g.groups[k], opt);
+			/* a goroutine's creator is in its group already */
+			if (!g.groups[k].threads[0]->goid)
+				print_created_by(fp, r, &g.groups[k], opt);
 			fprintf(fp, "\n");
 		}
 		grouping_free(&g);
 	}
-	if (c->leaked)
-		fprintf(fp, "threadleak: %zu leaked thread%s in %zu process%s\n",
-			c->leaked, c->leaked == 1 ? "" : "s", c->nreports,
-			c->nreports == 1 ? "" : "es");
+	size_t ng = 0;
+	for (size_t i = 0; i < c->nreports; i++)
+		for (size_t k = 0; k < c->reports[i].snap->nthreads; k++)
+			ng += c->reports[i].snap->threads[k].goid != 0;
+	size_t nt = c->leaked - ng;
+	if (c->leaked) {
+		fprintf(fp, "threadleak: ");
+		if (nt || !ng)
+			fprintf(fp, "%zu leaked thread%s%s", nt, nt == 1 ? "" : "s", ng ? " and " : "");
+		if (ng)
+			fprintf(fp, "%s%zu goroutine%s", nt ? "" : "", ng, ng == 1 ? "" : "s");
+		fprintf(fp, " in %zu process%s\n", c->nreports, c->nreports == 1 ? "" : "es");
+	}
 	return ferror(fp) ? -1 : 0;
 }

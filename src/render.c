@@ -410,7 +410,10 @@ void render_group(FILE *fp, const struct snapshot *snap, const struct group *g,
 {
 	struct out o = { fp, opt->color, snap };
 
-	print_group(&o, g);
+	if (g->threads[0]->goid)
+		print_goroutine_group(&o, g);
+	else
+		print_group(&o, g);
 }
 
 void render_stack(FILE *fp, const struct snapshot *snap, const struct thread *t,

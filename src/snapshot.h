@@ -132,6 +132,7 @@ struct snapshot {
 	size_t nthreads;
 	struct strpool *pool;	/* owns the pooled threads' strings, or NULL */
 	char *runtime;		/* "go1.19.8" for a Go program, or NULL */
+	bool go_test;		/* a Go test binary (go test's) */
 	char *runtime_note;	/* why its goroutines were not read, or NULL */
 	size_t ngoroutines;	/* entries with a goid */
 };

@@ -168,6 +168,7 @@ bool go_pcln_func(const struct go_pcln *p, uint64_t addr, struct go_func *f)
 	f->name = str_at(p, p->funcname + nameoff);
 	uint64_t flagat = p->pcln + fo + (p->v118 ? 37 : 41);
 	uint8_t flag = flagat < p->size ? p->data[flagat] : 0;
+	f->funcid = flagat - 1 < p->size ? p->data[flagat - 1] : 0;
 	f->top = (flag & (FLAG_TOPFRAME | FLAG_SPWRITE)) != 0;
 	return f->name != NULL;
 }
@@ -342,4 +343,18 @@ int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t ad
 	out[n].name = f->name;
 	out[n].pc = at;
 	return n;
+}
+
+bool go_pcln_has(const struct go_pcln *p, const char *name)
+{
+	for (uint64_t i = 0; i < p->nfunc; i++) {
+		uint32_t fo, nameoff;
+		const char *n;
+		if (!get32(p, p->pcln + 8 * i + 4, &fo) || !func_u32(p, fo, F_NAME, &nameoff))
+			return false;
+		n = str_at(p, p->funcname + nameoff);
+		if (n && strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
 }

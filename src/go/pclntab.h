@@ -34,6 +34,8 @@ struct go_func {
 	bool top;		/* Go's traceback stops here (goexit, mstart,
 				   mcall, rt0_go...: the flag TOPFRAME, or
 				   a function that switches stacks) */
+	uint8_t funcid;		/* the runtime's funcID: 0 for ordinary
+				   code; a compiler's wrapper has one */
 	uint32_t off;		/* private: the _func in the table */
 };
 
@@ -66,6 +68,8 @@ struct go_inline {
 };
 int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t addr,
 		   struct go_inline *out, int max);
+/* Whether the table has a function of that name (a linear search). */
+bool go_pcln_has(const struct go_pcln *p, const char *name);
 /* Where funcdata offsets count from (link-time moduledata.gofunc). */
 void go_pcln_set_gofunc(struct go_pcln *p, uint64_t gofunc);
 

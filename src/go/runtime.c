@@ -378,6 +378,7 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 	}
 	layout_for(rt->minor, &rt->lay);
 	find_gofunc(rt, elf, bias, mem, pcln, mod);
+	rt->test = go_pcln_has(pcln, "testing.(*M).Run");
 	rt->allgs = symbols_address_of(mod, "runtime.allgs", NULL);
 	if (!rt->allgs) {
 		rt->allgs = scan_allgs(rt, elf, bias, mem);

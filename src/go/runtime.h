@@ -52,6 +52,7 @@ struct go_runtime {
 	char **reasons;		/* waitReasonStrings, read from the process */
 	size_t nreasons;
 	bool by_scan;		/* allgs found by scanning: no symbols */
+	bool test;		/* a test binary (go test's): it has testing.(*M).Run */
 };
 
 /*

@@ -10,7 +10,9 @@
 #     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV), named and unwound through
 #     the binary's own table even when stripped; a pthread that C code
 #     called through cgo leaves behind is reported; `go test` on a package
-#     that leaks nothing exits 0;
+#     that leaks nothing exits 0, on one whose test leaves a goroutine
+#     blocked exits 1 naming it and where it was started (as goleak), and
+#     a program's goroutines left at main's return only with --goroutines;
 #   - Java (`java Hello.java`): clean exits 0 (the JVM's dozen threads are
 #     ignored, and reported with --no-default-ignores); a daemon thread in
 #     Thread.sleep is reported, with a word on the unnamed JIT frames;
@@ -119,6 +121,30 @@ for g in "${gos[@]}"; do
 	no_report "$v go test" "$OUT"
 	within "$v go test" 60
 	note "$v: go test under check ${ELAPSED}s"
+
+	# A test that passes but leaves a goroutine blocked: caught, as
+	# goleak.VerifyTestMain would, with where it was started; not with
+	# --no-goroutines.
+	OUT=$TL_TMP/goleak-$v
+	(cd "$src/go" && tl_check_timed "$OUT" -- "$g" test -count=1 ./leaktest; echo "$TL_RC $ELAPSED" >"$OUT.rc")
+	read -r TL_RC ELAPSED <"$OUT.rc"
+	expect "$v go test, a leaked goroutine" 1 "$OUT"
+	grep -q 'leaktest.test (pid [0-9]*) exited with 1 goroutine still alive' "$OUT.err" &&
+		grep -Eq '^    threadleak.test/testdata/leaktest.leakyHelper.func1 +leak_test.go:10' "$OUT.err" &&
+		sed -n '/created by/,/^$/p' "$OUT.err" | grep -Eq 'leaktest.leakyHelper +leak_test.go:10' ||
+		error "$v go test, a leaked goroutine: not reported with its stack and creator: $(head -c 700 "$OUT.err")"
+	OUT=$TL_TMP/goleak-off-$v
+	(cd "$src/go" && tl_check_timed "$OUT" --no-goroutines -- "$g" test -count=1 ./leaktest; echo "$TL_RC $ELAPSED" >"$OUT.rc")
+	read -r TL_RC ELAPSED <"$OUT.rc"
+	expect "$v go test --no-goroutines" 0 "$OUT"
+	# a program that is not a test: goroutines left at main's return are
+	# normal in Go, reported only with --goroutines
+	bin=$TL_TMP/exits-$v-plain
+	OUT=$TL_TMP/go-goroutines-$v
+	tl_check_timed "$OUT" --goroutines -- "$bin" done
+	expect "$v --goroutines" 1 "$OUT"
+	grep -q 'exited with 3 goroutines still alive' "$OUT.err" ||
+		error "$v --goroutines: the three blocked senders are not reported: $(first_line "$OUT.err")"
 done
 
 # ---- Java ----
