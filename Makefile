@@ -127,6 +127,7 @@ bench: deps-bench
 	$(MAKE) all $(TESTDATA)
 	bench/run.sh
 	bench/check.sh
+	bench/goroutines.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak

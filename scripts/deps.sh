@@ -47,6 +47,9 @@ if [ "$what" = bench ]; then
 	[ -x /usr/bin/time ] || need time
 	# the top section's anchor, procps top -H
 	command -v top >/dev/null 2>&1 || need procps
+	# bench/goroutines.sh: a Go program's own dump over HTTP, and delve
+	command -v curl >/dev/null 2>&1 || need curl
+	command -v dlv >/dev/null 2>&1 || need delve
 fi
 [ -z "$pkgs" ] && exit 0
 

@@ -1293,6 +1293,24 @@ static int live_thread_of(int pid)
 	return via;
 }
 
+/* Whether no thread of pid lives on: gone, zombies, or every one exiting
+ * (exit_group under way). */
+static bool process_ending(int pid)
+{
+	struct proc_stat st;
+	int *tids;
+	size_t n;
+	bool ending = true;
+
+	if (proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0)
+		return true;
+	for (size_t i = 0; i < n && ending; i++)
+		ending = proc_read_stat(pid, tids[i], &st) < 0 || st.state == 'Z' ||
+			 st.state == 'X' || (st.flags & PF_EXITING_FLAG);
+	free(tids);
+	return ending;
+}
+
 static int open_target(struct capture_session *c, char *err, size_t errlen)
 {
 	c->sym = symbols_open(c->via, err, errlen);
@@ -1464,13 +1482,9 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->max_kept_fds = kept_fd_budget();
 	rc = open_target(c, err, errlen);
 	if (rc < 0) {
-		struct proc_stat st;
-		int gone = proc_read_stat(pid, 0, &st);
-		/* Its map unreadable because it is exiting, or has exited. */
-		if (rc == -ESRCH || (rc == -EIO && (gone == -ESRCH ||
-				   (gone == 0 && (st.flags & PF_EXITING_FLAG) && st.num_threads <= 1) ||
-				   (gone == 0 && (st.state == 'Z' || st.state == 'X') &&
-				    (st.num_threads <= 1 || live_thread_of(pid) == pid))))) {
+		/* Its map, memory or modules unreadable because it is exiting,
+		 * or has exited. */
+		if (rc == -ESRCH || (rc == -EIO && process_ending(pid))) {
 			snprintf(err, errlen, "process %d exited during the snapshot", pid);
 			rc = -ESRCH;
 		}
