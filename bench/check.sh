@@ -37,6 +37,7 @@ START='<!-- bench-check:start -->'
 END='<!-- bench-check:end -->'
 
 say() { printf 'bench: %s\n' "$*" >&2; }
+. "$ROOT/bench/lib.sh"
 [ -x "$THREADLEAK" ] || { say "no $THREADLEAK: run make first"; exit 1; }
 [ -x "$PROG" ] || make -C "$ROOT" -s testdata/checkme || exit 1
 FLOOR=$ROOT/bench/notify-floor
@@ -107,20 +108,6 @@ for r in "${ROWS[@]}"; do
 $r"
 done
 echo "$TABLE"
-
-# put_block START END BLOCK INTRO: BLOCK between START and END in $OUT,
-# in place, or appended after INTRO when $OUT has no such block
-put_block()
-{
-	if [ -f "$OUT" ] && grep -qF "$1" "$OUT"; then
-		awk -v s="$1" -v e="$2" -v b="$3" '
-			$0 == s { print b; skip = 1; next }
-			$0 == e { skip = 0; next }
-			!skip' "$OUT" >"$TMP/out" && cat "$TMP/out" >"$OUT"
-	else
-		printf '\n%s\n\n%s\n' "$4" "$3" >>"$OUT"
-	fi
-}
 
 BLOCK="$START
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/check.sh\` ($REPEAT rounds of the three runs, interleaved; ms are medians; ratios are medians of each round's own ratio).

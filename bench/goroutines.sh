@@ -26,6 +26,7 @@ THREADLEAK=${THREADLEAK:-$ROOT/threadleak}
 START='<!-- bench-goroutines:start -->'
 END='<!-- bench-goroutines:end -->'
 say() { printf 'bench: %s\n' "$*" >&2; }
+. "$ROOT/bench/lib.sh"
 [ -x "$THREADLEAK" ] || { say "no $THREADLEAK: run make first"; exit 1; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-bench-go.XXXXXX") || exit 1
 PID=
@@ -109,12 +110,7 @@ Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), 
 
 $TABLE
 $END"
-if [ -f "$OUT" ] && grep -qF "$START" "$OUT"; then
-	awk -v s="$START" -v e="$END" -v b="$BLOCK" '
-		$0 == s { print b; skip = 1; next }
-		$0 == e { skip = 0; next }
-		!skip' "$OUT" >"$TMP/o" && cat "$TMP/o" >"$OUT"
-else
-	printf '\n## Goroutines: a Go program with %s parked goroutines\n\nthreadleak reads them from the process'"'"'s memory, stopping nothing; the program'"'"'s own dump over net/http/pprof and delve stop the world.\n\n%s\n' "$N" "$BLOCK" >>"$OUT"
-fi
+put_block "$START" "$END" "$BLOCK" "## Goroutines: a Go program with $N parked goroutines
+
+threadleak reads them from the process's memory, stopping nothing; the program's own dump over net/http/pprof and delve stop the world."
 say "wrote $OUT"

@@ -34,6 +34,7 @@
 #include "fds.h"
 #include "fpguess.h"
 #include "go/goroutines.h"
+#include "go/pclntab.h"
 #include "locks.h"
 #include "go/unwind.h"
 #include "memory.h"
@@ -1018,15 +1019,15 @@ static bool settled(const struct work *w)
 	       w->state == W_FAILED;
 }
 
-/* The function at pc (a function's entry), for its name; NULL. */
-static const char *function_at(struct capture_session *c, uint64_t pc, struct thread *tmp)
+/* The Go function at pc (a function's entry), for its name; NULL.  From
+ * the table alone: once per goroutine, nothing to allocate. */
+static const char *go_function_at(struct capture_session *c, uint64_t pc)
 {
-	struct raw_frame f = { pc, false };
+	uint64_t bias;
+	const struct go_pcln *t = symbols_go_table(c->sym, pc, &bias);
+	struct go_func f;
 
-	thread_release(tmp);
-	if (symbols_resolve(c->sym, &f, 1, tmp) < 0 || !tmp->nframes)
-		return NULL;
-	return tmp->frames[tmp->nframes - 1].function;
+	return t && go_pcln_func(t, pc - bias, &f) ? f.name : NULL;
 }
 
 /* A goroutine the runtime runs for itself (runtime.isSystemGoroutine):
@@ -1100,7 +1101,7 @@ static int add_goroutine(struct capture_session *c, struct snapshot *snap,
 	t->go_minutes = g->waitsince > 0 && now_ns > g->waitsince ?
 			(double)(now_ns - g->waitsince) / 60e9 : -1;
 	t->wait.blocked_sec = t->go_minutes >= 0 ? t->go_minutes * 60 : -1;
-	t->go_system = system_goroutine(function_at(c, g->startpc, tmp));
+	t->go_system = system_goroutine(go_function_at(c, g->startpc));
 	if (g->nraw && symbols_resolve(c->sym, g->raw, g->nraw, t) < 0)
 		return -ENOMEM;
 	if (g->moved) {

@@ -110,17 +110,3 @@ const char *esc(const char *s)
 	escape_to(s, ring[i].buf);
 	return ring[i].buf;
 }
-
-void esc_in_place(char *buf, size_t size)
-{
-	size_t len = strlen(buf);
-	bool nl = len && buf[len - 1] == '\n';
-
-	if (nl)
-		buf[--len] = '\0';
-	const char *e = esc(buf);
-	if (e != buf)
-		snprintf(buf, size - (nl ? 1 : 0), "%s", e);
-	if (nl)
-		strcat(buf, "\n");
-}

@@ -25,9 +25,4 @@
 
 /* s made safe to print; NULL stays NULL. */
 const char *esc(const char *s);
-/* Escapes buf in place, as far as size allows (truncating at the end):
- * for messages built with snprintf from untrusted parts.  A final
- * newline is kept. */
-void esc_in_place(char *buf, size_t size);
-
 #endif

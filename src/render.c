@@ -263,6 +263,17 @@ static void print_names(const struct out *o, const struct group *g)
 	fprintf(o->fp, "]%s\n", col(o, C_RESET));
 }
 
+/* A goroutine's "created by" frames and parent. */
+static void print_creator(const struct out *o, const struct thread *t, const char *note)
+{
+	fprintf(o->fp, "  created by%s:\n", note);
+	for (size_t i = 0; i < t->ncreated; i++)
+		print_frame(o, &t->created[i]);
+	if (t->go_parent)
+		fprintf(o->fp, "    %sin goroutine %lld%s\n", col(o, C_DIM),
+			(long long)t->go_parent, col(o, C_RESET));
+}
+
 /* "created by main.main  main.go:25 (in goroutine 1)" under a goroutine
  * group: where its first member was started, and whether all were. */
 static void print_created(const struct out *o, const struct group *g)
@@ -279,12 +290,7 @@ static void print_created(const struct out *o, const struct group *g)
 		       strcmp(t->created[t->ncreated - 1].function, f0->function) == 0 &&
 		       t->go_parent == t0->go_parent;
 	}
-	fprintf(o->fp, "  created by%s:\n", same ? "" : " (the first of them; others elsewhere)");
-	for (size_t i = 0; i < t0->ncreated; i++)
-		print_frame(o, &t0->created[i]);
-	if (t0->go_parent)
-		fprintf(o->fp, "    %sin goroutine %lld%s\n", col(o, C_DIM),
-			(long long)t0->go_parent, col(o, C_RESET));
+	print_creator(o, t0, same ? "" : " (the first of them; others elsewhere)");
 }
 
 static void print_goroutine_group(const struct out *o, const struct group *g)
@@ -368,14 +374,8 @@ static void print_goroutine(const struct out *o, const struct thread *t)
 		fprintf(o->fp, "  on thread %d", t->go_tid);
 	fprintf(o->fp, "\n");
 	print_stack(o, t);
-	if (t->ncreated) {
-		fprintf(o->fp, "  created by:\n");
-		for (size_t i = 0; i < t->ncreated; i++)
-			print_frame(o, &t->created[i]);
-		if (t->go_parent)
-			fprintf(o->fp, "    %sin goroutine %lld%s\n", col(o, C_DIM),
-				(long long)t->go_parent, col(o, C_RESET));
-	}
+	if (t->ncreated)
+		print_creator(o, t, "");
 	fprintf(o->fp, "\n");
 }
 

@@ -61,7 +61,7 @@ static const char *str_at(const struct go_pcln *p, uint64_t off)
 	return (const char *)p->data + off;
 }
 
-static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *sh)
+Elf_Scn *go_elf_section(Elf *elf, const char *want, GElf_Shdr *sh)
 {
 	size_t shstrndx;
 	Elf_Scn *scn = NULL;
@@ -70,14 +70,20 @@ static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *sh)
 		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		const char *name;
-		if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(elf, shstrndx, sh->sh_name)) ||
-		    strcmp(name, want) != 0)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		return d && d->d_buf && d->d_size ? d : NULL;
+		if (gelf_getshdr(scn, sh) && (name = elf_strptr(elf, shstrndx, sh->sh_name)) &&
+		    strcmp(name, want) == 0)
+			return scn;
 	}
 	return NULL;
+}
+
+/* The bytes of section want, or NULL (none, empty, or not in the file). */
+static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = go_elf_section(elf, want, sh);
+	Elf_Data *d = scn && sh->sh_type != SHT_NOBITS ? elf_getdata(scn, NULL) : NULL;
+
+	return d && d->d_buf && d->d_size ? d : NULL;
 }
 
 struct go_pcln *go_pcln_open(Elf *elf)

@@ -24,22 +24,6 @@
 
 /* ---- the ELF file ---- */
 
-static Elf_Scn *find_section(Elf *elf, const char *want, GElf_Shdr *sh)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-		if (gelf_getshdr(scn, sh) && (name = elf_strptr(elf, shstrndx, sh->sh_name)) &&
-		    strcmp(name, want) == 0)
-			return scn;
-	}
-	return NULL;
-}
-
 /* "go1.N[.M]" at p (at most n bytes): its length, or 0. */
 static size_t version_at(const char *p, size_t n, int *minor)
 {
@@ -63,7 +47,7 @@ static int read_version(Elf *elf, char *out, size_t outlen, int *minor)
 {
 	static const char magic[] = "\xff Go buildinf:";
 	GElf_Shdr sh;
-	Elf_Scn *scn = find_section(elf, ".go.buildinfo", &sh);
+	Elf_Scn *scn = go_elf_section(elf, ".go.buildinfo", &sh);
 	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
 
 	if (d && d->d_buf && d->d_size > 33 && memcmp(d->d_buf, magic, 14) == 0 &&
@@ -78,7 +62,7 @@ static int read_version(Elf *elf, char *out, size_t outlen, int *minor)
 			return 0;
 		}
 	}
-	scn = find_section(elf, ".rodata", &sh);
+	scn = go_elf_section(elf, ".rodata", &sh);
 	d = scn ? elf_getdata(scn, NULL) : NULL;
 	for (size_t i = 0; d && d->d_buf && i + 8 < d->d_size; i++) {
 		const char *p = (const char *)d->d_buf + i;
@@ -186,7 +170,7 @@ static unsigned char *read_section(Elf *elf, uint64_t bias, struct memory *mem,
 {
 	GElf_Shdr sh;
 
-	if (!find_section(elf, name, &sh) || !sh.sh_addr || !sh.sh_size)
+	if (!go_elf_section(elf, name, &sh) || !sh.sh_addr || !sh.sh_size)
 		return NULL;
 	*addr = sh.sh_addr + bias;
 	*len = sh.sh_size < SCAN_MAX ? sh.sh_size : SCAN_MAX;
@@ -321,16 +305,16 @@ static void find_gofunc(struct go_runtime *rt, Elf *elf, uint64_t bias,
 	uint64_t md = 0, gofunc, pcaddr;
 	GElf_Shdr sh;
 
-	if (find_section(elf, ".go.module", &sh) && sh.sh_addr)
+	if (go_elf_section(elf, ".go.module", &sh) && sh.sh_addr)
 		md = sh.sh_addr + bias;
 	if (!md)
 		md = symbols_address_of(mod, "runtime.firstmoduledata", NULL);
-	if (!md && find_section(elf, ".gopclntab", &sh) && sh.sh_addr) {
+	if (!md && go_elf_section(elf, ".gopclntab", &sh) && sh.sh_addr) {
 		pcaddr = sh.sh_addr + bias;
 		uint64_t funcname = 0, addr;
 		size_t len;
 		const uint8_t *pc0 = NULL;
-		Elf_Scn *scn = find_section(elf, ".gopclntab", &sh);
+		Elf_Scn *scn = go_elf_section(elf, ".gopclntab", &sh);
 		Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
 		if (d && d->d_buf && d->d_size >= 40) {
 			pc0 = d->d_buf;

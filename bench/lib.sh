@@ -1,0 +1,16 @@
+# bench/lib.sh: what the benchmark scripts share (sourced; needs OUT and
+# TMP set by the caller).
+
+# put_block START END BLOCK INTRO: BLOCK between START and END in $OUT,
+# in place, or appended after INTRO when $OUT has no such block
+put_block()
+{
+	if [ -f "$OUT" ] && grep -qF "$1" "$OUT"; then
+		awk -v s="$1" -v e="$2" -v b="$3" '
+			$0 == s { print b; skip = 1; next }
+			$0 == e { skip = 0; next }
+			!skip' "$OUT" >"$TMP/.put_block" && cat "$TMP/.put_block" >"$OUT"
+	else
+		printf '\n%s\n\n%s\n' "$4" "$3" >>"$OUT"
+	fi
+}
