@@ -5,8 +5,8 @@
  * thread's signature is computed once into an entry {kind, signature, tid},
  * the entries are sorted by (kind, signature, tid), and every run of equal
  * (kind, signature) becomes one group whose members are therefore already
- * in tid order.  The run's first signature string moves into the group,
- * the others are freed.  Groups are then sorted by count (largest first),
+ * in tid order.  The group gets a copy of the run's signature.  Threads
+ * that share a pooled stack share one signature (struct sigs below).  Groups are then sorted by count (largest first),
  * kind, signature, which is a total order as (kind, signature) is unique.
  *
  * Memory: stack_signature() returns a string the caller frees.  A grouping
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 static const char *module_base(const char *module)
 {
@@ -55,14 +56,47 @@ const struct frame *thread_top_frame(const struct thread *t)
 	return NULL;
 }
 
+/* A Go function of the standard library: its import path's first element
+ * has no dot ("internal/poll.", "sync.", "net/http."), and is not main. */
+static bool go_std_frame(const struct frame *f)
+{
+	const char *fn = f->function;
+	size_t first;
+
+	if (!fn)
+		return false;
+	first = strcspn(fn, "/.");
+	if (fn[first] == '.' && first == 4 && strncmp(fn, "main", 4) == 0)
+		return false;
+	/* a dot before the first '/' is a module's domain ("github.com/") */
+	return fn[first] == '/' ? memchr(fn, '.', first) == NULL : fn[first] == '.';
+}
+
+/*
+ * A goroutine's own frame: the program's innermost (package main or a
+ * module's), else the first past the runtime's (pprof's debug=1 hides
+ * those), else, for the runtime's own goroutines, the function it started
+ * in (runtime.bgsweep), the frame under runtime.goexit.
+ */
+static const struct frame *goroutine_own_frame(const struct thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		if (!go_std_frame(&t->frames[i]))
+			return &t->frames[i];
+	for (size_t i = 0; i < t->nframes; i++)
+		if (!go_runtime_frame(&t->frames[i]))
+			return &t->frames[i];
+	for (size_t i = t->nframes; i-- > 0;)
+		if (!t->frames[i].function || strcmp(t->frames[i].function, "runtime.goexit") != 0)
+			return &t->frames[i];
+	return NULL;
+}
+
 const struct frame *thread_own_frame(const struct snapshot *snap,
 				     const struct thread *t)
 {
-	/* A goroutine: its first frame past the runtime's, as pprof's
-	 * debug=1 hides the leading runtime frames. */
-	for (size_t i = 0; t->goid && i < t->nframes; i++)
-		if (!go_runtime_frame(&t->frames[i]))
-			return &t->frames[i];
+	if (t->goid)
+		return goroutine_own_frame(t);
 	for (size_t i = 0; snap->exe && i < t->nframes; i++)
 		if (t->frames[i].module && strcmp(t->frames[i].module, snap->exe) == 0)
 			return &t->frames[i];
@@ -167,26 +201,149 @@ char *stack_signature(const struct thread *t)
 
 struct entry {
 	enum wait_kind kind;
-	char *sig;
+	size_t sig;		/* index in the signature table's own[], then
+				   the signature's rank in string order */
 	const struct thread *thread;
 };
 
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
-	int c;
 
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	c = strcmp(x->sig, y->sig);
-	if (c)
-		return c;
+	if (x->sig != y->sig)
+		return x->sig < y->sig ? -1 : 1;
 	if (x->thread->tid != y->thread->tid)
 		return x->thread->tid < y->thread->tid ? -1 : 1;
 	if (x->thread->goid != y->thread->goid)
 		return x->thread->goid < y->thread->goid ? -1 : 1;
 	/* equal tids (a malformed snapshot): keep snapshot order */
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
+/*
+ * The signatures of one grouping, each made once per distinct pooled
+ * stack: threads whose frames are the pool's share their array with every
+ * thread of the same stack (snapshot.h), so (array, length, go_wait,
+ * whether a goroutine) is the signature's key, and 100,000 goroutines on
+ * one stack make one string, compared by address.
+ */
+struct sig_slot {
+	const struct frame *frames;	/* NULL: free */
+	size_t nframes;
+	const char *go_wait;
+	bool go;
+	size_t sig;		/* in own[] */
+};
+
+struct sigs {
+	struct sig_slot *slots;
+	size_t mask, count;
+	char **own;		/* every signature made, to free */
+	size_t nown;
+};
+
+static uint64_t sig_hash(const struct thread *t)
+{
+	uint64_t h = (uintptr_t)t->frames * 0x9e3779b97f4a7c15ull;
+
+	h ^= (t->nframes + ((uintptr_t)t->go_wait << 1) + (t->goid != 0)) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+/* t's signature, made or found, as its index in s->own; -1 when out of
+ * memory. */
+static ssize_t signature_of(struct sigs *s, const struct thread *t)
+{
+	char *sig;
+
+	if (!t->frames_pooled || !t->frames) {
+		sig = stack_signature(t);
+		if (!sig)
+			return -1;
+		s->own[s->nown] = sig;
+		return (ssize_t)s->nown++;
+	}
+	if ((s->count + 1) * 2 > s->mask + 1) {
+		size_t n = s->slots ? (s->mask + 1) * 2 : 256;
+		struct sig_slot *ns = calloc(n, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t i = 0; s->slots && i <= s->mask; i++) {
+			if (!s->slots[i].frames)
+				continue;
+			size_t j;
+			struct thread key = { .frames = (struct frame *)s->slots[i].frames,
+					      .nframes = s->slots[i].nframes,
+					      .go_wait = (char *)s->slots[i].go_wait,
+					      .goid = s->slots[i].go };
+			for (j = sig_hash(&key) & (n - 1); ns[j].frames; j = (j + 1) & (n - 1))
+				;
+			ns[j] = s->slots[i];
+		}
+		free(s->slots);
+		s->slots = ns;
+		s->mask = n - 1;
+	}
+	size_t i;
+	for (i = sig_hash(t) & s->mask; s->slots[i].frames; i = (i + 1) & s->mask) {
+		const struct sig_slot *o = &s->slots[i];
+		if (o->frames == t->frames && o->nframes == t->nframes &&
+		    o->go_wait == t->go_wait && o->go == (t->goid != 0))
+			return (ssize_t)o->sig;
+	}
+	sig = stack_signature(t);
+	if (!sig)
+		return -1;
+	s->own[s->nown] = sig;
+	s->slots[i] = (struct sig_slot){ t->frames, t->nframes, t->go_wait, t->goid != 0,
+					 s->nown };
+	s->count++;
+	return (ssize_t)s->nown++;
+}
+
+struct ranked {
+	const char *sig;
+	size_t own;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	return strcmp(((const struct ranked *)a)->sig, ((const struct ranked *)b)->sig);
+}
+
+/*
+ * Each signature's rank in string order, equal strings equal ranks, into
+ * rank[] by index in s->own, so that entries sort by integers; by_rank[]
+ * gets a signature of each rank.  -ENOMEM.
+ */
+static int rank_signatures(const struct sigs *s, size_t *rank, const char **by_rank)
+{
+	struct ranked *r = malloc((s->nown ? s->nown : 1) * sizeof(*r));
+	size_t k = 0;
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nown; i++)
+		r[i] = (struct ranked){ s->own[i], i };
+	qsort(r, s->nown, sizeof(*r), cmp_ranked);
+	for (size_t i = 0; i < s->nown; i++) {
+		if (i && strcmp(r[i].sig, r[i - 1].sig) != 0)
+			k++;
+		rank[r[i].own] = k;
+		by_rank[k] = r[i].sig;
+	}
+	free(r);
+	return 0;
+}
+
+static void sigs_free(struct sigs *s)
+{
+	for (size_t i = 0; i < s->nown; i++)
+		free(s->own[i]);
+	free(s->own);
+	free(s->slots);
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -221,13 +378,17 @@ static void group_waits(struct group *g)
 }
 
 /* Fills g from the run of n entries at e, taking the first signature. */
-static int make_group(struct group *g, struct entry *e, size_t n)
+static int make_group(struct group *g, struct entry *e, size_t n, const char *sig)
 {
 	g->threads = malloc(n * sizeof(*g->threads));
-	if (!g->threads)
+	g->signature = strdup(sig);
+	if (!g->threads || !g->signature) {
+		free(g->threads);
+		free(g->signature);
+		g->threads = NULL;
+		g->signature = NULL;
 		return -ENOMEM;
-	g->signature = e[0].sig;
-	e[0].sig = NULL;
+	}
 	g->kind = e[0].kind;
 	g->count = n;
 	for (size_t i = 0; i < n; i++)
@@ -240,6 +401,9 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 {
 	size_t n, i, start, ngroups = 0;
 	struct entry *entries;
+	struct sigs sigs = { 0 };
+	size_t *rank = NULL;
+	const char **by_rank = NULL;
 	int err = -ENOMEM;
 
 	if (!snap || !out)
@@ -253,19 +417,29 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	    n > SIZE_MAX / sizeof(*out->groups))
 		return -ENOMEM;
 	entries = calloc(n, sizeof(*entries));
-	if (!entries)
+	sigs.own = malloc(n * sizeof(*sigs.own));
+	if (!entries || !sigs.own) {
+		free(entries);
+		free(sigs.own);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
 		const struct thread *t = &snap->threads[i];
 
 		entries[i].kind = t->wait.kind;
 		entries[i].thread = t;
-		entries[i].sig = stack_signature(t);
-		if (!entries[i].sig)
+		ssize_t sig = signature_of(&sigs, t);
+		if (sig < 0)
 			goto out_entries;
+		entries[i].sig = (size_t)sig;
 	}
-	if (n)
-		qsort(entries, n, sizeof(*entries), cmp_entry);
+	rank = malloc(sigs.nown * sizeof(*rank));
+	by_rank = malloc(sigs.nown * sizeof(*by_rank));
+	if (!rank || !by_rank || rank_signatures(&sigs, rank, by_rank) < 0)
+		goto out_entries;
+	for (i = 0; i < n; i++)
+		entries[i].sig = rank[entries[i].sig];
+	qsort(entries, n, sizeof(*entries), cmp_entry);
 
 	/* at most n groups; shrunk to fit below */
 	out->groups = calloc(n, sizeof(*out->groups));
@@ -274,10 +448,10 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	for (start = 0; start < n; start = i) {
 		for (i = start + 1; i < n; i++)
 			if (entries[i].kind != entries[start].kind ||
-			    strcmp(entries[i].sig, entries[start].sig) != 0)
+			    entries[i].sig != entries[start].sig)
 				break;
 		if (make_group(&out->groups[ngroups], entries + start,
-			       i - start))
+			       i - start, by_rank[entries[start].sig]))
 			goto out_groups;
 		ngroups++;
 	}
@@ -298,8 +472,9 @@ out_groups:
 	out->ngroups = ngroups;
 	grouping_free(out);
 out_entries:
-	for (i = 0; i < n; i++)
-		free(entries[i].sig);
+	free(rank);
+	free(by_rank);
+	sigs_free(&sigs);
 	free(entries);
 	return err;
 }

@@ -9,6 +9,17 @@
  *	*     50     +50  +16.7/s  condvar     0.0     2.9s  wait_for_reply (leakyserver.c:123)  [growing]
  *	       4      +0   +0.0/s  condvar     0.0     3.2s  pool_wait (leakyserver.c:88)
  *
+ * A Go program's frame counts goroutines (the trend is theirs), lists
+ * their wait reasons, and shows each group's wait reason as its kind:
+ *
+ *	threadleak top: pid 4243 (leaky), go1.26.8, 57 goroutines (+50), 7 threads, cpu 0.3%, ...
+ *	trend: 7 17 27 57
+ *	goroutines: 52 chan send, 3 IO wait, 2 select
+ *	threads: 5 futex, 1 epoll, 1 sleep
+ *	   COUNT  CHANGE      RATE  KIND                     CPU%   OLDEST  WHERE
+ *	*     50     +50  +16.7/s  chan send                0.0     2.9s  main.requestWorker (main.go:123)  [growing]
+ *
+ * (the runtime's own goroutines carry "(runtime)" after WHERE).
  * Every frame starts with the "threadleak top:" line and ends with a blank
  * line; suspects carry a '*' in the first column and their marks at the
  * end of the row.  Groups that have emptied show count 0.
@@ -45,11 +56,17 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	fprintf(fp, "%sthreadleak top:%s pid %d (%s), %zu thread%s (%+ld), cpu %.1f%%, %s, sample %d",
-		color ? C_BOLD : "", color ? C_RESET : "", s->pid,
-		s->comm ? esc(s->comm) : "?", w->threads, w->threads == 1 ? "" : "s",
-		(long)w->threads - (long)w->first_threads, w->cpu * 100, when,
-		w->samples);
+	fprintf(fp, "%sthreadleak top:%s pid %d (%s), ", color ? C_BOLD : "",
+		color ? C_RESET : "", s->pid, s->comm ? esc(s->comm) : "?");
+	if (s->runtime)
+		fprintf(fp, "%s, %zu goroutine%s (%+ld), %zu thread%s", esc(s->runtime),
+			w->goroutines, w->goroutines == 1 ? "" : "s",
+			(long)w->goroutines - (long)w->first_goroutines, w->threads,
+			w->threads == 1 ? "" : "s");
+	else
+		fprintf(fp, "%zu thread%s (%+ld)", w->threads, w->threads == 1 ? "" : "s",
+			(long)w->threads - (long)w->first_threads);
+	fprintf(fp, ", cpu %.1f%%, %s, sample %d", w->cpu * 100, when, w->samples);
 	if (w->samples > 1)
 		fprintf(fp, " after %.1fs", w->interval);
 	fprintf(fp, ", captured in %.1f ms (%zu recaptured", s->capture_ms,
@@ -63,7 +80,11 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 	for (size_t i = first; i < w->ntrend; i++)
 		fprintf(fp, " %zu", w->trend[i]);
 	render_kind_counts(w->kinds, kinds, sizeof(kinds));
-	fprintf(fp, "\nkinds: %s\n", kinds);
+	if (s->runtime)
+		fprintf(fp, "\ngoroutines: %s\nthreads: %s\n", w->go_waits[0] ? esc(w->go_waits) : "-",
+			kinds[0] ? kinds : "-");
+	else
+		fprintf(fp, "\nkinds: %s\n", kinds);
 	if (w->suspects)
 		fprintf(fp, "%ssuspects: %zu group%s%s\n", color ? C_WARN : "",
 			w->suspects, w->suspects == 1 ? "" : "s",
@@ -80,8 +101,11 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 
 	if (!w->snap)
 		return 0;
+	/* A Go program's wait reasons are longer than the kinds. */
+	int kw = w->snap->runtime ? 23 : 9;
+
 	print_header(fp, w, recaptured, own_ms, color);
-	fprintf(fp, "   COUNT  CHANGE      RATE  %-9s  CPU%%   OLDEST  WHERE\n", "KIND");
+	fprintf(fp, "   COUNT  CHANGE      RATE  %-*s  CPU%%   OLDEST  WHERE\n", kw, "KIND");
 	for (size_t i = 0; i < w->ngroups; i++) {
 		const struct watch_group *g = &w->groups[i];
 		char oldest[32] = "-", mark[32], rate[32];
@@ -93,11 +117,13 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		}
 		snprintf(rate, sizeof(rate), "%+.1f/s", g->rate);
 		marks(g->suspect, mark, sizeof(mark));
-		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-9s %5.1f  %7s  %s%s%s\n",
+		char label[64];
+		snprintf(label, sizeof(label), "%s", esc(g->label));
+		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-*.*s %5.1f  %7s  %s%s%s%s\n",
 			color ? g->suspect ? C_WARN : g->count ? "" : C_DIM : "",
-			g->suspect ? '*' : ' ', g->count, g->change, rate,
-			wait_kind_name(g->kind), g->cpu * 100, oldest, esc(g->where),
-			mark, color ? C_RESET : "");
+			g->suspect ? '*' : ' ', g->count, g->change, rate, kw, kw,
+			label, g->cpu * 100, oldest, esc(g->where),
+			g->go_system ? "  (runtime)" : "", mark, color ? C_RESET : "");
 	}
 	fprintf(fp, "\n");
 	return ferror(fp) ? -1 : 0;

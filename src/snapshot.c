@@ -134,16 +134,22 @@ void wait_info_init(struct wait_info *w)
 /*
  * Each distinct string once: the text in chunks of POOL_CHUNK bytes (a
  * longer string gets a chunk of its own), found again through an open
- * addressing hash table of (hash, length, text) slots, at most half full.
+ * addressing hash table of (hash, length, bytes) slots, at most half full.
  * 200,000 threads of a real snapshot hold a few hundred distinct frame
  * strings; strdup() of each would cost about as much as the JSON text.
+ *
+ * Frame arrays are interned too, in a table of their own: once their
+ * strings are the pool's, two equal stacks are equal bytes, and 100,000
+ * goroutines parked in the same place keep one array (snapshot.h:
+ * frames_pooled).
  */
 #define POOL_CHUNK 65536
 #define POOL_MIN_SLOTS 1024
+#define POOL_ALIGN 8		/* of every entry: frame arrays need it */
 
 struct pool_chunk {
 	struct pool_chunk *next;
-	char text[];
+	_Alignas(POOL_ALIGN) char text[];
 };
 
 struct pool_slot {
@@ -152,12 +158,16 @@ struct pool_slot {
 	uint32_t len;
 };
 
-struct strpool {
-	struct pool_chunk *chunks;	/* the one being filled first */
-	size_t used, size;		/* of the first chunk's text */
+struct pool_table {
 	struct pool_slot *slots;
 	size_t mask;			/* slots - 1 (a power of two - 1) */
 	size_t count;
+};
+
+struct strpool {
+	struct pool_chunk *chunks;	/* the one being filled first */
+	size_t used, size;		/* of the first chunk's text */
+	struct pool_table strings, arrays;
 };
 
 static void strpool_free(struct strpool *pool)
@@ -170,8 +180,16 @@ static void strpool_free(struct strpool *pool)
 		next = c->next;
 		free(c);
 	}
-	free(pool->slots);
+	free(pool->strings.slots);
+	free(pool->arrays.slots);
 	free(pool);
+}
+
+static int table_init(struct pool_table *t)
+{
+	t->slots = calloc(POOL_MIN_SLOTS, sizeof(*t->slots));
+	t->mask = POOL_MIN_SLOTS - 1;
+	return t->slots ? 0 : -ENOMEM;
 }
 
 static struct strpool *strpool_new(void)
@@ -180,28 +198,27 @@ static struct strpool *strpool_new(void)
 
 	if (!pool)
 		return NULL;
-	pool->slots = calloc(POOL_MIN_SLOTS, sizeof(*pool->slots));
-	if (!pool->slots) {
-		free(pool);
+	if (table_init(&pool->strings) || table_init(&pool->arrays)) {
+		strpool_free(pool);
 		return NULL;
 	}
-	pool->mask = POOL_MIN_SLOTS - 1;
 	return pool;
 }
 
 /* FNV-1a */
-static uint32_t str_hash(const char *s, size_t len)
+static uint32_t str_hash(const void *p, size_t len)
 {
+	const unsigned char *s = p;
 	uint32_t h = 2166136261u;
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
+		h = (h ^ s[i]) * 16777619u;
 	return h;
 }
 
-static int strpool_grow(struct strpool *pool)
+static int table_grow(struct pool_table *t)
 {
-	size_t nslots = (pool->mask + 1) * 2, mask = nslots - 1;
+	size_t nslots = (t->mask + 1) * 2, mask = nslots - 1;
 	struct pool_slot *slots;
 
 	if (nslots > SIZE_MAX / sizeof(*slots))
@@ -209,8 +226,8 @@ static int strpool_grow(struct strpool *pool)
 	slots = calloc(nslots, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i <= pool->mask; i++) {
-		struct pool_slot *o = &pool->slots[i];
+	for (size_t i = 0; i <= t->mask; i++) {
+		struct pool_slot *o = &t->slots[i];
 		size_t j;
 
 		if (!o->s)
@@ -219,40 +236,20 @@ static int strpool_grow(struct strpool *pool)
 			;
 		slots[j] = *o;
 	}
-	free(pool->slots);
-	pool->slots = slots;
-	pool->mask = mask;
+	free(t->slots);
+	t->slots = slots;
+	t->mask = mask;
 	return 0;
 }
 
-/* A copy of s in the pool, NUL-terminated; NULL when out of memory. */
-static char *strpool_add(struct strpool *pool, const char *s, size_t len)
+/* Room for size bytes in the pool's chunks, POOL_ALIGN-aligned. */
+static char *pool_room(struct strpool *pool, size_t size)
 {
-	struct pool_slot *slot;
 	struct pool_chunk *c;
-	uint32_t h;
-	size_t i;
-	char *copy;
 
-	if (len >= UINT32_MAX)
-		return NULL;
-	h = str_hash(s, len);
-	for (i = h & pool->mask; pool->slots[i].s; i = (i + 1) & pool->mask) {
-		slot = &pool->slots[i];
-		if (slot->hash == h && slot->len == len &&
-		    memcmp(slot->s, s, len) == 0)
-			return slot->s;
-	}
-	if ((pool->count + 1) * 2 > pool->mask + 1) {
-		if (strpool_grow(pool))
-			return NULL;
-		for (i = h & pool->mask; pool->slots[i].s;
-		     i = (i + 1) & pool->mask)
-			;
-	}
-	if (len + 1 > POOL_CHUNK / 4) {
+	if (size > POOL_CHUNK / 4) {
 		/* a chunk of its own, behind the one being filled */
-		c = malloc(sizeof(*c) + len + 1);
+		c = malloc(sizeof(*c) + size);
 		if (!c)
 			return NULL;
 		if (pool->chunks) {
@@ -263,25 +260,63 @@ static char *strpool_add(struct strpool *pool, const char *s, size_t len)
 			pool->chunks = c;
 			pool->used = pool->size = 0;
 		}
-		copy = c->text;
-	} else {
-		if (!pool->chunks || pool->size - pool->used < len + 1) {
-			c = malloc(sizeof(*c) + POOL_CHUNK);
-			if (!c)
-				return NULL;
-			c->next = pool->chunks;
-			pool->chunks = c;
-			pool->used = 0;
-			pool->size = POOL_CHUNK;
-		}
-		copy = pool->chunks->text + pool->used;
-		pool->used += len + 1;
+		return c->text;
 	}
+	pool->used = (pool->used + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
+	if (!pool->chunks || pool->used > pool->size || pool->size - pool->used < size) {
+		c = malloc(sizeof(*c) + POOL_CHUNK);
+		if (!c)
+			return NULL;
+		c->next = pool->chunks;
+		pool->chunks = c;
+		pool->used = 0;
+		pool->size = POOL_CHUNK;
+	}
+	char *p = pool->chunks->text + pool->used;
+	pool->used += size;
+	return p;
+}
+
+/* The pool's copy of the len bytes at s in table t (followed by a NUL
+ * when nul); NULL when out of memory. */
+static char *pool_intern(struct strpool *pool, struct pool_table *t,
+			 const void *s, size_t len, bool nul)
+{
+	struct pool_slot *slot;
+	uint32_t h;
+	size_t i;
+	char *copy;
+
+	if (len >= UINT32_MAX)
+		return NULL;
+	h = str_hash(s, len);
+	for (i = h & t->mask; t->slots[i].s; i = (i + 1) & t->mask) {
+		slot = &t->slots[i];
+		if (slot->hash == h && slot->len == len &&
+		    memcmp(slot->s, s, len) == 0)
+			return slot->s;
+	}
+	if ((t->count + 1) * 2 > t->mask + 1) {
+		if (table_grow(t))
+			return NULL;
+		for (i = h & t->mask; t->slots[i].s; i = (i + 1) & t->mask)
+			;
+	}
+	copy = pool_room(pool, len + nul);
+	if (!copy)
+		return NULL;
 	memcpy(copy, s, len);
-	copy[len] = '\0';
-	pool->slots[i] = (struct pool_slot){ copy, h, (uint32_t)len };
-	pool->count++;
+	if (nul)
+		copy[len] = '\0';
+	t->slots[i] = (struct pool_slot){ copy, h, (uint32_t)len };
+	t->count++;
 	return copy;
+}
+
+/* A copy of s in the pool, NUL-terminated; NULL when out of memory. */
+static char *strpool_add(struct strpool *pool, const char *s, size_t len)
+{
+	return pool_intern(pool, &pool->strings, s, len, true);
 }
 
 /* *sp moved into the pool (the original freed); false when out of memory
@@ -298,6 +333,64 @@ static bool pool_move(struct strpool *pool, char **sp)
 	free(*sp);
 	*sp = p;
 	return true;
+}
+
+/* The n frames at *fp (strings already the pool's) moved into the pool. */
+static bool pool_move_frames(struct strpool *pool, struct frame **fp, size_t n)
+{
+	struct frame *p;
+
+	if (!*fp || !n)
+		return true;
+	p = (struct frame *)pool_intern(pool, &pool->arrays, *fp, n * sizeof(**fp), false);
+	if (!p)
+		return false;
+	free(*fp);
+	*fp = p;
+	return true;
+}
+
+/* f with its padding zeroed. */
+static void frame_normalize(struct frame *f)
+{
+	struct frame z;
+
+	memset(&z, 0, sizeof(z));
+	z.pc = f->pc;
+	z.module = f->module;
+	z.function = f->function;
+	z.file = f->file;
+	z.offset = f->offset;
+	z.line = f->line;
+	z.inlined = f->inlined;
+	memcpy(f, &z, sizeof(z));
+}
+
+/* t's frame arrays, whose strings are the pool's, moved into it. */
+static int pool_thread_frames(struct strpool *pool, struct thread *t)
+{
+	if (t->frames_pooled)
+		return 0;
+	/* Padding must not tell equal frames apart. */
+	for (size_t i = 0; i < t->nframes; i++)
+		frame_normalize(&t->frames[i]);
+	for (size_t i = 0; i < t->ncreated; i++)
+		frame_normalize(&t->created[i]);
+	if (!pool_move_frames(pool, &t->frames, t->nframes))
+		return -ENOMEM;
+	/* frames is the pool's now: so is t's, even if created is not
+	 * moved (it leaks then, the lesser harm) */
+	t->frames_pooled = true;
+	return pool_move_frames(pool, &t->created, t->ncreated) ? 0 : -ENOMEM;
+}
+
+char *snapshot_pool_string(struct snapshot *snap, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (!snap->pool && !(snap->pool = strpool_new()))
+		return NULL;
+	return strpool_add(snap->pool, s, strlen(s));
 }
 
 int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
@@ -323,6 +416,8 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 		      pool_move(snap->pool, &t->created[i].function) &&
 		      pool_move(snap->pool, &t->created[i].file);
 	t->pooled = true;
+	if (ok && pool_thread_frames(snap->pool, t) < 0)
+		ok = false;
 	return ok ? 0 : -ENOMEM;
 }
 
@@ -358,8 +453,10 @@ void thread_release(struct thread *t)
 		for (size_t i = 0; i < t->ncreated; i++)
 			frame_release(&t->created[i]);
 	}
-	free(t->frames);
-	free(t->created);
+	if (!t->frames_pooled) {
+		free(t->frames);
+		free(t->created);
+	}
 	memset(t, 0, sizeof(*t));
 }
 
@@ -2027,6 +2124,8 @@ static int convert_thread(struct parser *ps, json_t *v, size_t ti)
 	t->pooled = true;
 	if (read_thread(&ps->r, v, ti, t))
 		ps->thread_failed = true;
+	else if (pool_thread_frames(ps->snap->pool, t) < 0)
+		return out_of_memory(ps);
 	else if (t->goid)
 		ps->snap->ngoroutines++;
 	return 0;

@@ -98,6 +98,9 @@ struct thread {
 	bool pooled;		/* its strings (name, error, wait's, frames')
 				   are in its snapshot's pool: shared, never
 				   freed or replaced one by one */
+	bool frames_pooled;	/* frames and created are the pool's too,
+				   shared by every pooled thread with the
+				   same stack: never changed or freed */
 	/* A goroutine of a Go program rather than an OS thread, when goid
 	 * is not 0 (go/goroutines.h); tid is then 0 but for go_tid. */
 	int64_t goid;
@@ -148,11 +151,14 @@ struct thread *snapshot_add_thread(struct snapshot *snap);
 /* What a frame is called: its function, else "module+0xOFFSET" (module
  * base name), else "0xPC". */
 void frame_label(const struct frame *f, char *buf, size_t size);
-/* Moves t's strings into snap's pool (made if need be), and marks t
- * pooled: a snapshot of many like threads (100,000 goroutines) keeps each
- * string once.  0, or -ENOMEM (t is pooled all the same; what was not
+/* Moves t's strings, then its frame arrays, into snap's pool (made if
+ * need be), and marks t pooled and frames_pooled: a snapshot of many like
+ * threads (100,000 goroutines) keeps each string and each stack once.  0, or -ENOMEM (t is pooled all the same; what was not
  * moved leaks). */
 int snapshot_pool_thread(struct snapshot *snap, struct thread *t);
+/* The pool's copy of s (for a pooled thread's fields), the pool made if
+ * need be; NULL for NULL or when out of memory. */
+char *snapshot_pool_string(struct snapshot *snap, const char *s);
 /* Frees a frame's strings (not for a pooled thread's frames). */
 void frame_release(struct frame *f);
 /* Frees what t owns (not t itself: nor, when pooled, its strings, which

@@ -394,11 +394,18 @@ static void draw_header(struct tui *t, const struct watch *w,
 		put(0, x, rx, A_NORMAL, "  waiting for the first sample");
 		return;
 	}
-	x = putf(0, x, rx, A_NORMAL, "  threads %zu ", w->threads);
+	if (snap->runtime)
+		x = putf(0, x, rx, A_NORMAL, "  goroutines %zu ", w->goroutines);
+	else
+		x = putf(0, x, rx, A_NORMAL, "  threads %zu ", w->threads);
 	sparkline(t, w->trend, w->ntrend, 20, spark, sizeof(spark));
 	x = put(0, x, rx, a_title, spark);
-	x = putf(0, x, rx, A_NORMAL, " %+ld since start",
-		 (long)w->threads - (long)w->first_threads);
+	if (snap->runtime)
+		x = putf(0, x, rx, A_NORMAL, " %+ld since start  threads %zu",
+			 (long)w->goroutines - (long)w->first_goroutines, w->threads);
+	else
+		x = putf(0, x, rx, A_NORMAL, " %+ld since start",
+			 (long)w->threads - (long)w->first_threads);
 	if (w->samples >= 2)
 		x = putf(0, x, rx, A_NORMAL, "  cpu %.1f%%", w->cpu * 100);
 	else
@@ -416,9 +423,13 @@ static void draw_header(struct tui *t, const struct watch *w,
 		putf(1, x, COLS, w->suspects ? a_suspect : A_NORMAL, "suspects %zu",
 		     w->suspects);
 	}
-	/* Row 2: threads per wait kind. */
+	/* Row 2: threads per wait kind (a Go program's goroutines per
+	 * wait reason). */
 	if (l->header >= 3) {
-		render_kind_counts(w->kinds, buf, sizeof(buf));
+		if (snap->runtime)
+			snprintf(buf, sizeof(buf), "%s", w->go_waits);
+		else
+			render_kind_counts(w->kinds, buf, sizeof(buf));
 		x = put(2, 0, COLS, A_NORMAL, "waits ");
 		put(2, x, COLS, a_kind, buf[0] ? buf : "-");
 	}
@@ -517,7 +528,7 @@ static void draw_row(const struct tui *t, const struct watch_group *g,
 	append_cell(line, sizeof(line), &len, COL_CHANGE, cell, (int)strlen(cell));
 	snprintf(cell, sizeof(cell), "%+.1f/s", g->rate);
 	append_cell(line, sizeof(line), &len, COL_RATE, cell, (int)strlen(cell));
-	snprintf(cell, sizeof(cell), "%s", wait_kind_name(g->kind));
+	snprintf(cell, sizeof(cell), "%s", g->label);
 	append_cell(line, sizeof(line), &len, COL_KIND, cell, (int)strlen(cell));
 	snprintf(cell, sizeof(cell), "%.1f", g->cpu * 100);
 	append_cell(line, sizeof(line), &len, COL_CPU, cell, (int)strlen(cell));
@@ -637,8 +648,9 @@ static void detail_prepare(struct tui *t, const struct watch *w, struct detail *
 	if (d->wg) {
 		const struct watch_group *wg = d->wg;
 		const char *mark = mark_name(wg);
-		append(buf, sizeof(buf), &len, "%zu thread%s  %s", wg->count,
-		       wg->count == 1 ? "" : "s", wait_kind_name(wg->kind));
+		append(buf, sizeof(buf), &len, "%zu %s%s  %s%s", wg->count,
+		       wg->go ? "goroutine" : "thread", wg->count == 1 ? "" : "s",
+		       wg->label, wg->go_system ? " (the runtime's own)" : "");
 		if (d->t0 && d->t0->wait.kind == WAIT_OTHER && d->t0->wait.syscall_name)
 			append(buf, sizeof(buf), &len, " (%s)", d->t0->wait.syscall_name);
 		append(buf, sizeof(buf), &len, "  change %+ld  rate %+.1f/s  cpu %.1f%%",

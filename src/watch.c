@@ -184,6 +184,11 @@ static void update_group(struct watch *w, struct watch_group *wg,
 	wg->empty_for = g ? 0 : wg->empty_for + 1;
 	if (g) {
 		format_where(snap, g, wg->where, sizeof(wg->where));
+		const struct thread *t0 = g->threads[0];
+		wg->go = t0->goid != 0;
+		wg->go_system = t0->go_system;
+		snprintf(wg->label, sizeof(wg->label), "%s",
+			 wg->go && t0->go_wait ? t0->go_wait : wait_kind_name(g->kind));
 		for (size_t i = 0; share && i < g->count; i++)
 			cpu += share[g->threads[i] - snap->threads];
 	}
@@ -235,6 +240,40 @@ static void drop_stale(struct watch *w)
 	w->ngroups = kept;
 }
 
+/* w->go_waits from the grouping: groups of goroutines add up by their
+ * wait reason (a group's members share it: it is in the signature). */
+static void count_go_waits(struct watch *w, const struct grouping *gr)
+{
+	struct { const char *reason; size_t n; } c[32];
+	size_t nc = 0, len = 0;
+
+	for (size_t i = 0; i < gr->ngroups; i++) {
+		const struct thread *t0 = gr->groups[i].threads[0];
+		const char *r = t0->goid && t0->go_wait ? t0->go_wait : NULL;
+		size_t j;
+		if (!r)
+			continue;
+		for (j = 0; j < nc && strcmp(c[j].reason, r) != 0; j++)
+			;
+		if (j == nc) {
+			if (nc == sizeof(c) / sizeof(c[0]))
+				continue;	/* a few dozen reasons exist */
+			c[nc++].reason = r, c[j].n = 0;
+		}
+		c[j].n += gr->groups[i].count;
+	}
+	w->go_waits[0] = '\0';
+	while (nc && len < sizeof(w->go_waits)) {
+		size_t best = 0;
+		for (size_t j = 1; j < nc; j++)
+			if (c[j].n > c[best].n)
+				best = j;
+		len += (size_t)snprintf(w->go_waits + len, sizeof(w->go_waits) - len, "%s%zu %s",
+					len ? ", " : "", c[best].n, c[best].reason);
+		c[best] = c[--nc];
+	}
+}
+
 /* A sample of snap, whose grouping is w->grouping; share: each thread's
  * CPU share (owned), NULL when none ran; same: snap is the last sample's
  * snapshot, its threads unchanged. */
@@ -250,17 +289,22 @@ static int add_sample(struct watch *w, const struct snapshot *snap, double now,
 	if (!w->samples)
 		w->started = now;
 
-	w->threads = snap->nthreads;
-	if (!w->samples)
-		w->first_threads = snap->nthreads;
+	w->goroutines = snap->ngoroutines;
+	w->threads = snap->nthreads - snap->ngoroutines;
+	if (!w->samples) {
+		w->first_threads = w->threads;
+		w->first_goroutines = w->goroutines;
+	}
 	if (w->ntrend == WATCH_HISTORY)
 		memmove(w->times, w->times + 1, (WATCH_HISTORY - 1) * sizeof(*w->times));
 	w->times[w->ntrend == WATCH_HISTORY ? WATCH_HISTORY - 1 : w->ntrend] = now;
-	push(w->trend, &w->ntrend, snap->nthreads);
+	push(w->trend, &w->ntrend, snap->runtime ? w->goroutines : w->threads);
 	if (!same) {
 		memset(w->kinds, 0, sizeof(w->kinds));
 		for (size_t i = 0; i < snap->nthreads; i++)
-			w->kinds[snap->threads[i].wait.kind]++;
+			if (!snap->threads[i].goid)
+				w->kinds[snap->threads[i].wait.kind]++;
+		count_go_waits(w, &gr);
 	}
 
 	/* Match this sample's groups to the known ones. */

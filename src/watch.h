@@ -57,6 +57,11 @@ struct watch_group {
 					   when count is 0 */
 	char where[192];		/* its own innermost frame (thread_own_frame)
 					   as "function (file:line)" */
+	bool go;			/* a group of goroutines */
+	bool go_system;			/* ... of the runtime's own */
+	char label[32];			/* what they wait for: the goroutines'
+					   wait reason ("chan receive"), else
+					   the wait kind's name */
 	unsigned suspect;		/* WATCH_GROWING | WATCH_SPINNING */
 	size_t history[WATCH_HISTORY];	/* counts, oldest first */
 	size_t nhistory;
@@ -77,10 +82,15 @@ struct watch {
 	struct grouping grouping;	/* of snap */
 	struct watch_group *groups;	/* in the order of the last sort */
 	size_t ngroups, cap;
-	size_t kinds[WAIT__COUNT];	/* threads per wait kind, now */
-	size_t threads;			/* threads now */
-	size_t first_threads;		/* threads in the first sample */
-	size_t trend[WATCH_HISTORY];	/* thread totals, oldest first */
+	size_t kinds[WAIT__COUNT];	/* OS threads per wait kind, now */
+	size_t threads;			/* OS threads now */
+	size_t first_threads;		/* OS threads in the first sample */
+	size_t goroutines;		/* a Go program's goroutines now */
+	size_t first_goroutines;	/* ... in the first sample */
+	char go_waits[512];		/* goroutines per wait reason, largest
+					   first: "100 chan receive, 3 select" */
+	size_t trend[WATCH_HISTORY];	/* totals (goroutines in a Go program,
+					   else threads), oldest first */
 	double times[WATCH_HISTORY];	/* when each was taken (seconds) */
 	size_t ntrend;
 	double started, now;		/* time of the first and latest sample */

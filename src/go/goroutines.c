@@ -80,30 +80,79 @@ static bool fill(const struct go_runtime *rt, struct memory *mem, uint64_t addr,
 	return true;
 }
 
-/* What identifies a parked g's state: moved if any differs. */
-static bool same(const struct go_runtime *rt, const unsigned char *a, const unsigned char *b)
-{
-	const struct go_layout *l = &rt->lay;
+/* What identifies a g's state: its id, status and saved contexts (a
+ * parked g's stack changes only when it runs, which moves them). */
+#define ID_BYTES 44
 
-	return memcmp(a + l->status, b + l->status, 4) == 0 &&
-	       memcmp(a + l->goid, b + l->goid, 8) == 0 &&
-	       memcmp(a + l->sched + l->buf_sp, b + l->sched + l->buf_sp, 8) == 0 &&
-	       memcmp(a + l->sched + l->buf_pc, b + l->sched + l->buf_pc, 8) == 0 &&
-	       memcmp(a + l->syscallsp, b + l->syscallsp, 8) == 0 &&
-	       memcmp(a + l->syscallpc, b + l->syscallpc, 8) == 0;
+static void identity(const struct go_layout *l, const unsigned char *b, unsigned char *id)
+{
+	memcpy(id, b + l->status, 4);
+	memcpy(id + 4, b + l->goid, 8);
+	memcpy(id + 12, b + l->sched + l->buf_sp, 8);
+	memcpy(id + 20, b + l->sched + l->buf_pc, 8);
+	memcpy(id + 28, b + l->syscallsp, 8);
+	memcpy(id + 36, b + l->syscallpc, 8);
 }
 
+/* A g's stack as of its identity, at its place in allgs. */
+struct cached {
+	uint64_t addr;
+	unsigned char id[ID_BYTES];
+	bool valid, complete;
+	int nraw;
+	struct raw_frame *raw;
+};
+
+struct go_cache {
+	struct cached *e;	/* by index in allgs */
+	size_t n, cap;
+	struct cached *spare;	/* the array before, for the next read */
+	size_t spare_cap;
+	/* Buffers kept from read to read: fresh ones would fault in every
+	 * page again at each refresh. */
+	unsigned char *b1, *b2;
+	struct raw_frame *buf;
+};
+
+struct go_cache *go_cache_new(void)
+{
+	return calloc(1, sizeof(struct go_cache));
+}
+
+static void drop_entries(struct cached *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++)
+		free(e[i].raw);
+	free(e);
+}
+
+void go_cache_free(struct go_cache *c)
+{
+	if (!c)
+		return;
+	drop_entries(c->e, c->n);
+	free(c->spare);
+	free(c->b1);
+	free(c->b2);
+	free(c->buf);
+	free(c);
+}
+
+/* Unwinds g (read as b) into its cache entry e. */
 static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, const unsigned char *b,
-		       struct go_goroutine *g, struct raw_frame *buf)
+		       struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
 {
 	const struct go_layout *l = &rt->lay;
 	uint64_t pc, sp;
 
-	free(g->raw);
-	g->raw = NULL;
-	g->nraw = 0;
-	g->complete = false;
+	free(e->raw);
+	e->raw = NULL;
+	e->nraw = 0;
+	e->complete = false;
+	e->valid = true;
+	e->addr = g->addr;
+	identity(l, b, e->id);
 	if (parked(g->status)) {
 		pc = u64(b + l->sched + l->buf_pc);
 		sp = u64(b + l->sched + l->buf_sp);
@@ -111,28 +160,54 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		pc = u64(b + l->syscallpc);
 		sp = u64(b + l->syscallsp);
 	} else {
-		return;	/* running: on a CPU, its saved context stale */
+		pc = sp = 0;	/* running: on a CPU, its saved context stale */
+		e->valid = false;
 	}
-	if (!pc || !sp)
-		return;
-	int n = go_unwind(sym, mem, pc, sp, buf, GO_MAX_FRAMES, &g->complete);
-	/* A goroutine in a system call stopped in the call itself: its pc
-	 * is a return address, as every frame's above it. */
-	if (n > 0 && g->status == GO_SYSCALL)
-		buf[0].return_address = true;
-	if (n > 0 && (g->raw = malloc((size_t)n * sizeof(*g->raw)))) {
-		memcpy(g->raw, buf, (size_t)n * sizeof(*g->raw));
-		g->nraw = n;
+	if (pc && sp) {
+		int n = go_unwind(sym, mem, pc, sp, buf, GO_MAX_FRAMES, &e->complete);
+		/* A goroutine in a system call stopped in the call itself:
+		 * its pc is a return address, as every frame's above it. */
+		if (n > 0 && g->status == GO_SYSCALL)
+			buf[0].return_address = true;
+		if (n > 0 && (e->raw = malloc((size_t)n * sizeof(*e->raw)))) {
+			memcpy(e->raw, buf, (size_t)n * sizeof(*e->raw));
+			e->nraw = n;
+		}
 	}
+	g->raw = e->raw;
+	g->nraw = e->nraw;
+	g->complete = e->complete;
+}
+
+/* g (read as b) as it was at the last read, at place i of allgs: its
+ * stack moved from the old cache to e.  False when it moved since. */
+static bool from_cache(const struct go_layout *l, struct cached *old, size_t nold, size_t i,
+		       const unsigned char *b, struct go_goroutine *g, struct cached *e)
+{
+	unsigned char id[ID_BYTES];
+
+	if (i >= nold || !old[i].valid || old[i].addr != g->addr || g->status == GO_RUNNING)
+		return false;
+	identity(l, b, id);
+	if (memcmp(id, old[i].id, ID_BYTES) != 0)
+		return false;
+	*e = old[i];
+	old[i].raw = NULL;
+	old[i].valid = false;
+	g->raw = e->raw;
+	g->nraw = e->nraw;
+	g->complete = e->complete;
+	return true;
 }
 
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
-		       struct memory *mem, struct go_goroutine **out, size_t *n,
-		       char *err, size_t errlen)
+		       struct memory *mem, struct go_cache *cache,
+		       struct go_goroutine **out, size_t *n, char *err, size_t errlen)
 {
 	const struct go_layout *l = &rt->lay;
 	unsigned char hdr[24];
 	struct go_goroutine *gs = NULL;
+	struct cached *ents = NULL;
 	size_t count = 0, cap = 0;
 	int pid = memory_pid(mem), rc = 0;
 
@@ -148,12 +223,28 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			 (unsigned long long)len);
 		return -EINVAL;
 	}
-	uint64_t *addrs = malloc(BATCH * sizeof(*addrs));
-	unsigned char *b1 = malloc((size_t)BATCH * G_MAX), *b2 = malloc((size_t)BATCH * G_MAX);
-	bool *ok1 = malloc(BATCH), *ok2 = malloc(BATCH);
-	struct raw_frame *buf = malloc(GO_MAX_FRAMES * sizeof(*buf));
-	size_t *idx = malloc(BATCH * sizeof(*idx));
-	if (!addrs || !b1 || !b2 || !ok1 || !ok2 || !buf || !idx) {
+	if (!cache->b1)
+		cache->b1 = malloc((size_t)BATCH * G_MAX);
+	if (!cache->b2)
+		cache->b2 = malloc((size_t)BATCH * G_MAX);
+	if (!cache->buf)
+		cache->buf = malloc(GO_MAX_FRAMES * sizeof(*cache->buf));
+	unsigned char *b1 = cache->b1, *b2 = cache->b2;
+	struct raw_frame *buf = cache->buf;
+	uint64_t addrs[BATCH];
+	bool ok1[BATCH], ok2[BATCH];
+	size_t idx[BATCH];
+	/* The entries: into the spare array when it is large enough. */
+	size_t ents_cap = len ? len : 1;
+	if (cache->spare && cache->spare_cap >= ents_cap) {
+		ents = cache->spare;
+		ents_cap = cache->spare_cap;
+		cache->spare = NULL;
+		memset(ents, 0, len * sizeof(*ents));
+	} else {
+		ents = calloc(ents_cap, sizeof(*ents));
+	}
+	if (!b1 || !b2 || !buf || !ents) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
@@ -163,7 +254,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		if (memory_read_now(mem, arr + 8 * at, addrs, k * 8) < 0)
 			break;	/* allgs grew and moved meanwhile: what we have */
 		read_gs(pid, addrs, k, l->g_size, b1, ok1);
-		size_t first = count;
+		size_t first = count, unwound = 0;
 		for (size_t i = 0; i < k; i++) {
 			if (!ok1[i])
 				continue;
@@ -181,25 +272,39 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			if (!fill(rt, mem, addrs[i], b1 + i * G_MAX, &gs[count]))
 				continue;
 			idx[count - first] = i;
-			unwind_one(rt, sym, mem, b1 + i * G_MAX, &gs[count], buf);
+			if (!from_cache(l, cache->e, cache->n, at + i, b1 + i * G_MAX, &gs[count],
+					&ents[at + i])) {
+				unwind_one(rt, sym, mem, b1 + i * G_MAX, &gs[count], &ents[at + i], buf);
+				unwound++;
+			}
 			count++;
 		}
-		/* Which moved while we unwound: read them again, from a cache
-		 * that has forgotten their stacks. */
-		for (int retry = 0; retry <= GO_RETRIES; retry++) {
+		/* Which of those unwound moved meanwhile: read them again,
+		 * from a cache that has forgotten their stacks.  (One from
+		 * the cache had not moved since the last read.) */
+		for (int retry = 0; unwound && retry <= GO_RETRIES; retry++) {
 			read_gs(pid, addrs, k, l->g_size, b2, ok2);
 			bool any = false;
 			for (size_t j = first; j < count; j++) {
 				size_t i = idx[j - first];
 				struct go_goroutine *g = &gs[j];
-				if (!ok2[i] || same(rt, b1 + i * G_MAX, b2 + i * G_MAX) ||
-				    g->status == GO_RUNNING) {
+				struct cached *e = &ents[at + i];
+				unsigned char id[ID_BYTES];
+				if (!ok2[i] || g->status == GO_RUNNING) {
+					g->moved = false;
+					continue;
+				}
+				identity(l, b2 + i * G_MAX, id);
+				if (memcmp(id, e->id, ID_BYTES) == 0) {
 					g->moved = false;
 					continue;
 				}
 				if (retry == GO_RETRIES) {
 					g->moved = true;
-					free(g->raw);
+					free(e->raw);
+					e->raw = NULL;
+					e->nraw = 0;
+					e->valid = false;
 					g->raw = NULL;
 					g->nraw = 0;
 					continue;
@@ -208,12 +313,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 					memory_reset(mem);
 				any = true;
 				memcpy(b1 + i * G_MAX, b2 + i * G_MAX, l->g_size);
-				free(g->raw);
-				g->raw = NULL;
-				if (!fill(rt, mem, addrs[i], b1 + i * G_MAX, g))
+				if (!fill(rt, mem, addrs[i], b1 + i * G_MAX, g)) {
 					g->status = GO_DEAD;	/* ended meanwhile */
-				else
-					unwind_one(rt, sym, mem, b1 + i * G_MAX, g, buf);
+					e->valid = false;
+				} else {
+					unwind_one(rt, sym, mem, b1 + i * G_MAX, g, e, buf);
+				}
 			}
 			if (!any)
 				break;
@@ -221,26 +326,26 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 	}
 	/* Those that ended while we read. */
 	size_t kept = 0;
-	for (size_t j = 0; j < count; j++) {
-		if (gs[j].status == GO_DEAD) {
-			free(gs[j].raw);
-			continue;
-		}
-		gs[kept++] = gs[j];
-	}
+	for (size_t j = 0; j < count; j++)
+		if (gs[j].status != GO_DEAD)
+			gs[kept++] = gs[j];
 	count = kept;
 out:
-	free(addrs);
-	free(b1);
-	free(b2);
-	free(ok1);
-	free(ok2);
-	free(buf);
-	free(idx);
 	if (rc < 0) {
-		go_goroutines_free(gs, count);
+		drop_entries(ents, len);
+		free(gs);
 		return rc;
 	}
+	/* The stacks of this read are the cache now; the old array, its
+	 * stacks freed, the spare. */
+	for (size_t i = 0; i < cache->n; i++)
+		free(cache->e[i].raw);
+	free(cache->spare);
+	cache->spare = cache->e;
+	cache->spare_cap = cache->cap;
+	cache->e = ents;
+	cache->n = len;
+	cache->cap = ents_cap;
 	*out = gs;
 	*n = count;
 	return 0;
@@ -248,7 +353,6 @@ out:
 
 void go_goroutines_free(struct go_goroutine *g, size_t n)
 {
-	for (size_t i = 0; g && i < n; i++)
-		free(g[i].raw);
+	(void)n;	/* their stacks are the cache's */
 	free(g);
 }

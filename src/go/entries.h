@@ -1,0 +1,32 @@
+/*
+ * go/entries: a Go process's goroutines as entries of its snapshot.
+ *
+ * Each goroutine read (go/goroutines.h) becomes a thread entry with a goid:
+ * its status or wait reason in the runtime's words and the wait kind they
+ * classify as, how long it has waited, its stack and "created by" frames
+ * symbolized from the binary's tables, the wrappers Go's own tracebacks
+ * hide left out, and, in a system call, the wait of the thread running it
+ * (its fd and what that is).  The runtime's own goroutines are marked
+ * go_system, as runtime.isSystemGoroutine does.
+ *
+ * Goroutines pile up by the thousand on the same stack: each distinct
+ * stack (its raw frames, creator and start) is symbolized once per
+ * snapshot, and its entries share one pooled frame array (snapshot.h:
+ * frames_pooled).  Every entry is pooled.
+ */
+#ifndef THREADLEAK_GO_ENTRIES_H
+#define THREADLEAK_GO_ENTRIES_H
+
+#include "goroutines.h"
+#include "../snapshot.h"
+
+/*
+ * Appends the goroutines to snap, after its threads, and counts them in
+ * snap->ngoroutines.  Returns 0; -ENOMEM; or another -errno with a
+ * one-line reason in err when they could not be read at all.  Goroutines
+ * not captured whole are partial and make snap partial.
+ */
+int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
+		   struct go_cache *cache, struct snapshot *snap, char *err, size_t errlen);
+
+#endif
