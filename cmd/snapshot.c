@@ -7,6 +7,7 @@
 #include "../src/outfile.h"
 #include "../src/ptrace.h"
 #include "../src/render.h"
+#include "../src/escape.h"
 #include "../src/snapshot.h"
 
 #include <errno.h>
@@ -151,7 +152,10 @@ int cmd_snapshot(int argc, char **argv)
 		render_snapshot(stdout, snap, &ropt);
 	}
 	rc = snap->partial ? EXIT_FOUND : EXIT_OK;
-	if (snap->partial)
+	if (snap->runtime_note)	/* a Go program whose goroutines are not read */
+		errorf("snapshot of %d: %s; its threads are shown", snap->pid,
+		       esc(snap->runtime_note));
+	else if (snap->partial)
 		errorf("snapshot of %d is partial: %s", snap->pid,
 		       snap->note ? snap->note : "some stacks are incomplete");
 	snapshot_free(snap);

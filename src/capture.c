@@ -1027,7 +1027,10 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 {
 	char err[256];
 
-	snap->runtime = strdup(c->go ? c->go->version : "go");
+	char version[32] = "go";
+	if (!c->go)
+		go_version_of(c->sym, version, sizeof(version));
+	snap->runtime = strdup(c->go ? c->go->version : version);
 	snap->go_test = c->go && c->go->test;
 	if (!c->go) {
 		snap->runtime_note = strdup(c->go_note);

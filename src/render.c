@@ -195,7 +195,9 @@ static void print_summary(const struct out *o)
 	render_kind_counts(counts, kinds, sizeof(kinds));
 	fprintf(o->fp, "%s%s (pid %d)%s: ", col(o, C_BOLD), s->comm ? esc(s->comm) : "?",
 		s->pid, col(o, C_RESET));
-	if (s->runtime)
+	if (s->runtime && s->runtime_note)
+		fprintf(o->fp, "%s, goroutines not read, ", esc(s->runtime));
+	else if (s->runtime)
 		fprintf(o->fp, "%s, %zu goroutine%s (%zu of the runtime's own), ", esc(s->runtime),
 			s->ngoroutines, s->ngoroutines == 1 ? "" : "s", own);
 	fprintf(o->fp, "%zu thread%s%s%s\n", nthreads, nthreads == 1 ? "" : "s",
@@ -207,7 +209,7 @@ static void print_summary(const struct out *o)
 			s->threads_stopped == 1 ? "" : "s");
 	else
 		fprintf(o->fp, "no thread stopped\n");
-	if (s->partial)
+	if (s->partial && !s->runtime_note)	/* that says why, below */
 		fprintf(o->fp, "%spartial: %s%s\n", col(o, C_WARN),
 			s->note ? esc(s->note) : "some stacks are incomplete", col(o, C_RESET));
 }

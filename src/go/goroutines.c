@@ -16,7 +16,6 @@
 
 #define BATCH 512
 #define MAX_GS (1u << 24)
-#define G_MAX 512		/* bytes of a g read, at most */
 
 static uint64_t u64(const unsigned char *p)
 {
@@ -26,7 +25,7 @@ static uint64_t u64(const unsigned char *p)
 	return v;
 }
 
-/* Reads n g's (their first size bytes) at addrs into bufs[i * G_MAX];
+/* Reads n g's (their first size bytes) at addrs into bufs[i * GO_G_MAX];
  * ok[i] says which were read.  Needs the pid: past the cache. */
 static void read_gs(int pid, const uint64_t *addrs, size_t n, size_t size,
 		    unsigned char *bufs, bool *ok)
@@ -34,7 +33,7 @@ static void read_gs(int pid, const uint64_t *addrs, size_t n, size_t size,
 	struct iovec local[BATCH], remote[BATCH];
 
 	for (size_t i = 0; i < n; i++) {
-		local[i] = (struct iovec){ bufs + i * G_MAX, size };
+		local[i] = (struct iovec){ bufs + i * GO_G_MAX, size };
 		remote[i] = (struct iovec){ (void *)(uintptr_t)addrs[i], size };
 	}
 	ssize_t got = n ? process_vm_readv(pid, local, n, remote, n, 0) : 0;
@@ -224,9 +223,9 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		return -EINVAL;
 	}
 	if (!cache->b1)
-		cache->b1 = malloc((size_t)BATCH * G_MAX);
+		cache->b1 = malloc((size_t)BATCH * GO_G_MAX);
 	if (!cache->b2)
-		cache->b2 = malloc((size_t)BATCH * G_MAX);
+		cache->b2 = malloc((size_t)BATCH * GO_G_MAX);
 	if (!cache->buf)
 		cache->buf = malloc(GO_MAX_FRAMES * sizeof(*cache->buf));
 	unsigned char *b1 = cache->b1, *b2 = cache->b2;
@@ -269,12 +268,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 				gs = ng;
 				cap = nc;
 			}
-			if (!fill(rt, mem, addrs[i], b1 + i * G_MAX, &gs[count]))
+			if (!fill(rt, mem, addrs[i], b1 + i * GO_G_MAX, &gs[count]))
 				continue;
 			idx[count - first] = i;
-			if (!from_cache(l, cache->e, cache->n, at + i, b1 + i * G_MAX, &gs[count],
+			if (!from_cache(l, cache->e, cache->n, at + i, b1 + i * GO_G_MAX, &gs[count],
 					&ents[at + i])) {
-				unwind_one(rt, sym, mem, b1 + i * G_MAX, &gs[count], &ents[at + i], buf);
+				unwind_one(rt, sym, mem, b1 + i * GO_G_MAX, &gs[count], &ents[at + i], buf);
 				unwound++;
 			}
 			count++;
@@ -294,7 +293,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 					g->moved = false;
 					continue;
 				}
-				identity(l, b2 + i * G_MAX, id);
+				identity(l, b2 + i * GO_G_MAX, id);
 				if (memcmp(id, e->id, ID_BYTES) == 0) {
 					g->moved = false;
 					continue;
@@ -312,12 +311,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 				if (!any)
 					memory_reset(mem);
 				any = true;
-				memcpy(b1 + i * G_MAX, b2 + i * G_MAX, l->g_size);
-				if (!fill(rt, mem, addrs[i], b1 + i * G_MAX, g)) {
+				memcpy(b1 + i * GO_G_MAX, b2 + i * GO_G_MAX, l->g_size);
+				if (!fill(rt, mem, addrs[i], b1 + i * GO_G_MAX, g)) {
 					g->status = GO_DEAD;	/* ended meanwhile */
 					e->valid = false;
 				} else {
-					unwind_one(rt, sym, mem, b1 + i * G_MAX, g, e, buf);
+					unwind_one(rt, sym, mem, b1 + i * GO_G_MAX, g, e, buf);
 				}
 			}
 			if (!any)

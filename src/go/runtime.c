@@ -8,6 +8,7 @@
  * whose stack bounds are sane and whose saved context names the g itself.
  */
 #include "runtime.h"
+#include "layout-dwarf.h"
 #include "pclntab.h"
 
 #include <errno.h>
@@ -121,6 +122,17 @@ static void layout_for(int minor, struct go_layout *l)
 	l->buf_bp = v125 ? 40 : 48;
 	l->m_procid = v125 ? 64 : 72;
 	l->m_curg = v125 ? 184 : 192;
+	/* pollDesc gained fdseq (before atomicInfo) in 1.21; sudog's elem
+	 * became two words in 1.26 (checked on 1.19 and 1.26 binaries). */
+	l->pd_fd = 8;
+	l->pd_rg = minor >= 21 ? 32 : 24;
+	l->pd_wg = l->pd_rg + 8;
+	l->sudog_g = 0;
+	l->sudog_next = 8;
+	l->sudog_prev = 16;
+	l->sudog_elem = 24;
+	l->sudog_waitlink = minor >= 26 ? 72 : 64;
+	l->semroot_treap = 8;
 }
 
 /* ---- the process's data ---- */
@@ -328,8 +340,32 @@ static void find_gofunc(struct go_runtime *rt, Elf *elf, uint64_t bias,
 			}
 		free(buf);
 	}
+	/* From 1.20 gofunc is followed by epclntab, the end of the table:
+	 * found so, it does not depend on the fields before (1.27 added
+	 * some). */
+	unsigned char words[256];
+	if (md && rt->minor > 19 && go_elf_section(elf, ".gopclntab", &sh) && sh.sh_addr &&
+	    memory_read(mem, md + off, words, sizeof(words)) == 0) {
+		uint64_t end = sh.sh_addr + sh.sh_size + bias;
+		for (unsigned i = 8; i + 8 <= sizeof(words); i += 8)
+			if (u64(words + i) <= end && u64(words + i) + 64 >= end) {
+				off += i - 8;
+				break;
+			}
+	}
 	if (md && memory_read(mem, md + off, &gofunc, 8) == 0 && gofunc > bias)
 		go_pcln_set_gofunc(pcln, gofunc - bias);
+}
+
+int go_version_of(struct symbolizer *sym, char *buf, size_t size)
+{
+	struct go_pcln *pcln;
+	Dwfl_Module *mod;
+	uint64_t bias;
+	Elf *elf = symbols_go_module(sym, &bias, &pcln, &mod);
+	int minor;
+
+	return elf ? read_version(elf, buf, size, &minor) : -ENOENT;
 }
 
 int go_runtime_open(struct symbolizer *sym, struct memory *mem,
@@ -354,13 +390,22 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}
-	if (rt->minor < MIN_MINOR || rt->minor > MAX_MINOR) {
-		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are): goroutines not read",
+	/* The layouts: known per version; else, or when the tests ask, from
+	 * the binary's DWARF (the wait layouts of the newest known version
+	 * stand where its DWARF lacks them). */
+	bool known = rt->minor >= MIN_MINOR && rt->minor <= MAX_MINOR;
+	const char *how = getenv("THREADLEAK_GO_LAYOUT");
+	layout_for(known ? rt->minor : MAX_MINOR, &rt->lay);
+	if ((!known || (how && strcmp(how, "dwarf") == 0)) && rt->minor >= MIN_MINOR &&
+	    go_layout_from_dwarf(elf, &rt->lay) == 0 && rt->lay.g_size <= GO_G_MAX)
+		rt->dwarf_layout = true;
+	if (!known && !rt->dwarf_layout) {
+		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are) and the binary has no DWARF to read them from: goroutines not read",
 			 rt->version, MIN_MINOR, MAX_MINOR);
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}
-	layout_for(rt->minor, &rt->lay);
+	rt->semtable = symbols_address_of(mod, "runtime.semtable", NULL);
 	find_gofunc(rt, elf, bias, mem, pcln, mod);
 	rt->test = go_pcln_has(pcln, "testing.(*M).Run");
 	rt->allgs = symbols_address_of(mod, "runtime.allgs", NULL);

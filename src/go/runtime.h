@@ -25,6 +25,8 @@
 #include "../memory.h"
 #include "../symbols.h"
 
+#define GO_G_MAX 512	/* bytes of a g read, at most */
+
 /* Byte offsets, amd64. */
 struct go_layout {
 	unsigned g_size;	/* bytes read of a g: past every field below */
@@ -33,6 +35,11 @@ struct go_layout {
 	unsigned parent_goid;	/* 0: the version has none (before 1.21) */
 	unsigned buf_sp, buf_pc, buf_g, buf_bp;	/* in gobuf (sched) */
 	unsigned m_procid, m_curg;
+	/* What a goroutine waits on (go/waits.h): runtime.pollDesc's fd
+	 * and waiting g's, runtime.sudog's links and semaRoot's treap. */
+	unsigned pd_fd, pd_rg, pd_wg;
+	unsigned sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_waitlink;
+	unsigned semroot_treap;
 };
 
 /* Goroutine statuses (runtime2.go), the scan bit cleared. */
@@ -53,6 +60,8 @@ struct go_runtime {
 	size_t nreasons;
 	bool by_scan;		/* allgs found by scanning: no symbols */
 	bool test;		/* a test binary (go test's): it has testing.(*M).Run */
+	bool dwarf_layout;	/* lay is from the binary's DWARF */
+	uint64_t semtable;	/* run-time address of runtime.semtable, 0 */
 };
 
 /*
@@ -63,6 +72,9 @@ struct go_runtime {
 int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		    struct go_runtime **out, char *err, size_t errlen);
 void go_runtime_close(struct go_runtime *rt);
+/* The Go version of a Go program ("go1.27.3") into buf, even one whose
+ * layouts are not known: 0, or -ENOENT. */
+int go_version_of(struct symbolizer *sym, char *buf, size_t size);
 /* The runtime's name of wait reason i, or NULL. */
 const char *go_wait_reason(const struct go_runtime *rt, unsigned i);
 /* The runtime's name of a status ("chan receive" comes from the reason):
