@@ -1038,7 +1038,7 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 		return 0;
 	}
 	snap->partial = false;
-	int rc = go_add_entries(c->go, c->sym, c->mem, c->go_cache, snap, err, sizeof(err));
+	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, err, sizeof(err));
 	if (rc < 0 && rc != -ENOMEM) {
 		snap->runtime_note = strdup(err);
 		snap->partial = true;

@@ -126,8 +126,10 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 	buf[0] = '\0';
 	if (w->object && w->kind == WAIT_POLL)
 		snprintf(buf, size, "fds %s", esc(w->object));
-	else if (w->object)
+	else if (w->object && w->fd >= 0)
 		snprintf(buf, size, "fd %d %s", w->fd, esc(w->object));
+	else if (w->object)	/* a goroutine's lock: "mutex 0x..." */
+		snprintf(buf, size, "%s", esc(w->object));
 	else if (w->fd >= 0)
 		snprintf(buf, size, "fd %d", w->fd);
 	else if (w->address)
@@ -308,12 +310,22 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		lo = lo < 0 || m < lo ? m : lo;
 		hi = m > hi ? m : hi;
 	}
+	/* what they wait on: a lock is the same for all (it is in the
+	 * signature), fds are each their own */
+	bool same_object = true;
 	wait_object(o, &t0->wait, obj, sizeof(obj));
+	for (size_t i = 1; i < g->count && same_object; i++) {
+		char other[512];
+		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
+		same_object = strcmp(obj, other) == 0;
+	}
 	fprintf(o->fp, "%s%zu goroutine%s%s  %s%s%s", col(o, C_BOLD), g->count,
 		g->count == 1 ? "" : "s", col(o, C_RESET), col(o, C_KIND),
 		esc(t0->go_wait ? t0->go_wait : "?"), col(o, C_RESET));
-	if (obj[0] && g->count == 1)
+	if (obj[0] && same_object)
 		fprintf(o->fp, "  %s", obj);
+	else if (!same_object)
+		fprintf(o->fp, "  (on %zu different objects)", g->count);
 	/* as pprof says it: whole minutes, once a GC has seen the wait */
 	if (hi >= 1 && (long)lo == (long)hi)
 		fprintf(o->fp, "  %ld minute%s", (long)hi, (long)hi == 1 ? "" : "s");
@@ -321,6 +333,12 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		fprintf(o->fp, "  %ld … %ld minutes", (long)lo, (long)hi);
 	fprintf(o->fp, "\n");
 	print_goroutine_ids(o, g);
+	for (size_t i = 0; !same_object && i < g->count && i < 8; i++) {
+		wait_object(o, &g->threads[i]->wait, obj, sizeof(obj));
+		fprintf(o->fp, "  %lld: %s\n", (long long)g->threads[i]->goid, obj[0] ? obj : "?");
+	}
+	if (!same_object && g->count > 8)
+		fprintf(o->fp, "  ...\n");
 	print_stack(o, t0);
 	print_created(o, g);
 }
@@ -372,6 +390,10 @@ static void print_goroutine(const struct out *o, const struct thread *t)
 		fprintf(o->fp, ", %ld minute%s", (long)t->go_minutes,
 			(long)t->go_minutes == 1 ? "" : "s");
 	fprintf(o->fp, "]:");
+	char obj[512];
+	wait_object(o, &t->wait, obj, sizeof(obj));
+	if (obj[0])
+		fprintf(o->fp, "  %s", obj);
 	if (t->go_tid)
 		fprintf(o->fp, "  on thread %d", t->go_tid);
 	fprintf(o->fp, "\n");

@@ -16,7 +16,9 @@
 #include <time.h>
 
 #include "pclntab.h"
+#include "waits.h"
 #include "../classify.h"
+#include "../fds.h"
 #include "../locks.h"
 #include "../symbols.h"
 #include "../util.h"
@@ -212,7 +214,71 @@ static int symbolize(struct symbolizer *sym, struct snapshot *snap,
 	return rc;
 }
 
+static bool io_wait(const char *reason)
+{
+	return reason && strcmp(reason, "IO wait") == 0;
+}
+
+static bool sema_wait(const char *reason)
+{
+	return reason && (strncmp(reason, "sync.", 5) == 0 || strcmp(reason, "semacquire") == 0);
+}
+
+/*
+ * The lock whose semaphore is at *at, by the innermost sync function on
+ * the stack (1.19 says "semacquire" for all): a sync.Mutex's semaphore is
+ * its second word, an RWMutex's writer and reader ones its third and
+ * fourth (sync's layouts since 1.19); *at is moved to the lock.  Other
+ * semaphores (a WaitGroup's...) are named as such.
+ */
+static const char *lock_kind(const struct thread *t, uint64_t *at)
+{
+	static const struct { const char *fn; const char *kind; unsigned off; } locks[] = {
+		{ "sync.(*Mutex).lockSlow", "mutex", 4 },
+		{ "internal/sync.(*Mutex).lockSlow", "mutex", 4 },
+		{ "sync.(*RWMutex).RLock", "RWMutex", 12 },
+		{ "sync.(*RWMutex).Lock", "RWMutex", 8 },
+	};
+
+	for (size_t i = 0; i < t->nframes; i++)
+		for (size_t k = 0; t->frames[i].function && k < sizeof(locks) / sizeof(locks[0]); k++)
+			if (strcmp(t->frames[i].function, locks[k].fn) == 0) {
+				*at -= locks[k].off;
+				return locks[k].kind;
+			}
+	return "semaphore";
+}
+
+/* What g waits on, from the runtime's poller or semaphores: the fd and
+ * what it is (its peer), or the lock. */
+static void wait_on(struct snapshot *snap, struct fd_table *fds, const struct go_waits *waits,
+		    const struct go_goroutine *g, const char *reason, struct thread *t)
+{
+	struct go_wait_on on;
+	char what[256];
+
+	if (!go_waits_find(waits, g->addr, &on))
+		return;
+	if (io_wait(reason) && on.fd >= 0) {
+		t->wait.fd = on.fd;
+		if (fds && fds_describe(fds, on.fd, what, sizeof(what)) == 0) {
+			t->wait.object = snapshot_pool_string(snap, what);
+			if (strstr(what, " listen "))
+				t->wait.kind = WAIT_ACCEPT;
+			else
+				t->wait.kind = on.write ? WAIT_WRITE : WAIT_READ;
+		}
+	} else if (sema_wait(reason) && on.sema) {
+		uint64_t at = on.sema;
+		const char *kind = lock_kind(t, &at);
+		t->wait.address = at;
+		snprintf(what, sizeof(what), "%s 0x%llx", kind, (unsigned long long)at);
+		t->wait.object = snapshot_pool_string(snap, what);
+	}
+}
+
 static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct memo *m,
+		     struct fd_table *fds, const struct go_waits *waits,
 		     struct snapshot *snap, const struct go_goroutine *g, int64_t now_ns)
 {
 	const char *reason = g->status == GO_WAITING || g->status == GO_LEAKED ?
@@ -251,6 +317,8 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	t->ncreated = slot->st.ncreated;
 	t->partial = slot->st.partial;
 	t->error = slot->st.error;
+	if (waits)
+		wait_on(snap, fds, waits, g, reason, t);
 	/* One in a system call is tied to its thread's wait (its fd). */
 	if (g->status == GO_SYSCALL && g->tid) {
 		const struct thread *th = snapshot_find_thread(snap, g->tid);
@@ -269,7 +337,8 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 }
 
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
-		   struct go_cache *cache, struct snapshot *snap, char *err, size_t errlen)
+		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
+		   char *err, size_t errlen)
 {
 	struct go_goroutine *gs;
 	struct memo m = { 0 };
@@ -281,8 +350,20 @@ int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct m
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	/* What those in IO wait or on a semaphore wait on, if any do. */
+	bool want_fds = false, want_semas = false;
+	for (size_t i = 0; i < n; i++) {
+		if (gs[i].status != GO_WAITING)
+			continue;
+		const char *r = go_wait_reason(rt, gs[i].reason);
+		want_fds |= io_wait(r);
+		want_semas |= sema_wait(r);
+	}
+	struct go_waits *waits = want_fds || want_semas ?
+				 go_waits_read(rt, mem, want_fds, want_semas) : NULL;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = add_entry(rt, sym, &m, snap, &gs[i], now_ns);
+		rc = add_entry(rt, sym, &m, fds, waits, snap, &gs[i], now_ns);
+	go_waits_free(waits);
 	free(m.slots);
 	go_goroutines_free(gs, n);
 	return rc;

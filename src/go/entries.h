@@ -6,7 +6,8 @@
  * classify as, how long it has waited, its stack and "created by" frames
  * symbolized from the binary's tables, the wrappers Go's own tracebacks
  * hide left out, and, in a system call, the wait of the thread running it
- * (its fd and what that is).  The runtime's own goroutines are marked
+ * (its fd and what that is); in IO wait, the fd and peer it waits on, on a
+ * semaphore (sync.Mutex.Lock...) the lock (go/waits.h).  The runtime's own goroutines are marked
  * go_system, as runtime.isSystemGoroutine does.
  *
  * Goroutines pile up by the thousand on the same stack: each distinct
@@ -18,6 +19,7 @@
 #define THREADLEAK_GO_ENTRIES_H
 
 #include "goroutines.h"
+#include "../fds.h"
 #include "../snapshot.h"
 
 /*
@@ -27,6 +29,7 @@
  * not captured whole are partial and make snap partial.
  */
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
-		   struct go_cache *cache, struct snapshot *snap, char *err, size_t errlen);
+		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
+		   char *err, size_t errlen);
 
 #endif

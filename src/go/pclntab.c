@@ -351,16 +351,29 @@ int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t ad
 	return n;
 }
 
-bool go_pcln_has(const struct go_pcln *p, const char *name)
+bool go_pcln_find(const struct go_pcln *p, const char *name, uint64_t *entry, uint64_t *end)
 {
 	for (uint64_t i = 0; i < p->nfunc; i++) {
-		uint32_t fo, nameoff;
+		uint32_t fo, nameoff, e, next;
 		const char *n;
 		if (!get32(p, p->pcln + 8 * i + 4, &fo) || !func_u32(p, fo, F_NAME, &nameoff))
 			return false;
 		n = str_at(p, p->funcname + nameoff);
-		if (n && strcmp(n, name) == 0)
-			return true;
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		/* its code runs to the next function's entry */
+		if (!get32(p, p->pcln + 8 * i, &e) || !get32(p, p->pcln + 8 * (i + 1), &next))
+			return false;
+		if (entry)
+			*entry = p->text + e;
+		if (end)
+			*end = p->text + next;
+		return true;
 	}
 	return false;
+}
+
+bool go_pcln_has(const struct go_pcln *p, const char *name)
+{
+	return go_pcln_find(p, name, NULL, NULL);
 }

@@ -70,6 +70,8 @@ int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t ad
 		   struct go_inline *out, int max);
 /* Whether the table has a function of that name (a linear search). */
 bool go_pcln_has(const struct go_pcln *p, const char *name);
+/* The same, with the link-time addresses of its code [*entry, *end). */
+bool go_pcln_find(const struct go_pcln *p, const char *name, uint64_t *entry, uint64_t *end);
 /* The section named want of elf (its header in *sh), or NULL. */
 Elf_Scn *go_elf_section(Elf *elf, const char *want, GElf_Shdr *sh);
 /* Where funcdata offsets count from (link-time moduledata.gofunc). */

@@ -196,6 +196,40 @@ static unsigned char *read_section(Elf *elf, uint64_t bias, struct memory *mem,
 	return buf;
 }
 
+/*
+ * runtime.semtable without its symbol: semacquire1 finds a semaphore's
+ * root with semtable.rootFor(addr), inlined, which loads the table's
+ * address with a RIP-relative LEA (REX.W 8D, mod 00 r/m 101).  The one
+ * such address in .bss with room for the table after it is semtable.
+ */
+static uint64_t find_semtable(Elf *elf, uint64_t bias, struct go_pcln *pcln)
+{
+	uint64_t entry, end, found = 0;
+	GElf_Shdr text, bss;
+	Elf_Scn *scn = go_elf_section(elf, ".text", &text);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+
+	if (!d || !d->d_buf || !go_elf_section(elf, ".bss", &bss) ||
+	    !go_pcln_find(pcln, "runtime.semacquire1", &entry, &end) ||
+	    entry < text.sh_addr || end > text.sh_addr + d->d_size || end - entry > 65536)
+		return 0;
+	const uint8_t *code = (const uint8_t *)d->d_buf + (entry - text.sh_addr);
+	size_t n = end - entry;
+	for (size_t i = 0; i + 7 <= n; i++) {
+		if ((code[i] & 0xfb) != 0x48 || code[i + 1] != 0x8d || (code[i + 2] & 0xc7) != 0x05)
+			continue;
+		int32_t disp;
+		memcpy(&disp, code + i + 3, 4);
+		uint64_t at = entry + i + 7 + (int64_t)disp;
+		if (at >= bss.sh_addr && at + GO_SEMTAB_ROOTS * GO_SEMROOT_SIZE <= bss.sh_addr + bss.sh_size) {
+			if (found && found != at)
+				return 0;	/* two: not sure which */
+			found = at;
+		}
+	}
+	return found ? found + bias : 0;
+}
+
 static uint64_t scan_allgs(struct go_runtime *rt, Elf *elf, uint64_t bias,
 			   struct memory *mem)
 {
@@ -406,6 +440,8 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		return -ENOTSUP;
 	}
 	rt->semtable = symbols_address_of(mod, "runtime.semtable", NULL);
+	if (!rt->semtable)
+		rt->semtable = find_semtable(elf, bias, pcln);
 	find_gofunc(rt, elf, bias, mem, pcln, mod);
 	rt->test = go_pcln_has(pcln, "testing.(*M).Run");
 	rt->allgs = symbols_address_of(mod, "runtime.allgs", NULL);

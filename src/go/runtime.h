@@ -26,6 +26,8 @@
 #include "../symbols.h"
 
 #define GO_G_MAX 512	/* bytes of a g read, at most */
+#define GO_SEMTAB_ROOTS 251	/* runtime.semtable: semTabSize roots, */
+#define GO_SEMROOT_SIZE 64	/* each padded to a cache line */
 
 /* Byte offsets, amd64. */
 struct go_layout {
@@ -61,7 +63,8 @@ struct go_runtime {
 	bool by_scan;		/* allgs found by scanning: no symbols */
 	bool test;		/* a test binary (go test's): it has testing.(*M).Run */
 	bool dwarf_layout;	/* lay is from the binary's DWARF */
-	uint64_t semtable;	/* run-time address of runtime.semtable, 0 */
+	uint64_t semtable;	/* run-time address of runtime.semtable (by its
+				   symbol, or from semacquire1's code), 0 */
 };
 
 /*

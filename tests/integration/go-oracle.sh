@@ -57,6 +57,7 @@ for go in "${gos[@]}"; do
 		"main.leakNilChanRecv|$N|waiting|chan receive (nil chan)|main.main|"
 		"main.leakRange|$N|waiting|chan receive|main.main|"
 		"main.leakMutex|$N|waiting|$mutex|main.main|"
+		"main.leakSharedMutex|$N|waiting|$mutex|main.main|"
 		"main.leakWaitGroup|$N|waiting|$wg|main.main|"
 		"main.leakSelectNoCases|$N|waiting|select (no cases)|main.main|"
 		"main.leakSelect|$N|waiting|select|main.main|"
@@ -159,7 +160,7 @@ for go in "${gos[@]}"; do
 			error "$what: the debug=1 groups and the debug=2 goroutines differ: $(diff "$o1.stacks" "$o2.stacks" | head -c 600)"
 		t1=$(sed -n '1s/^goroutine profile: total \([0-9]*\)$/\1/p' "$LEAKY_DUMP1")
 		t2=$(wc -l <"$o2")
-		want=$((11 * N + K + 4))
+		want=$((12 * N + K + 4))
 		[ "$t1" = "$want" ] && [ "$t2" = "$want" ] ||
 			error "$what: $t1 goroutines at debug=1, $t2 at debug=2, expected $want"
 

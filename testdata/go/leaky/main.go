@@ -11,6 +11,7 @@
 //	leakNilChanRecv    receive from a nil channel               chan receive (nil chan)
 //	leakRange          range over a channel nobody closes       chan receive
 //	leakMutex          a sync.Mutex locked twice                sync.Mutex.Lock (1.19: semacquire)
+//	leakSharedMutex    Lock on one mutex main holds forever     sync.Mutex.Lock (1.19: semacquire)
 //	leakWaitGroup      WaitGroup.Wait with a Done missing       sync.WaitGroup.Wait (before 1.25: semacquire)
 //	leakSelectNoCases  select {}                                select (no cases)
 //	leakSelect         select on two channels nobody uses       select
@@ -45,7 +46,9 @@
 //	-dump2 PATH   where SIGUSR1 writes the goroutine profile at debug=2
 //
 // Output on stdout, one line each: "pid PID", "http ADDR", "pprof ADDR"
-// (with -pprof), "expect FUNCTION COUNT" for every leak function (the
+// (with -pprof), "tcpleak ADDR" (the listener leakTCPRead's connections
+// were made to: their peer), "mutex ADDR" (the address of the mutex
+// leakSharedMutex's goroutines wait for), "expect FUNCTION COUNT" for every leak function (the
 // goroutines in it at ready, e.g. "expect main.leakChanSend 3"), then
 // "ready" once every goroutine is started (runtime.NumGoroutine() is the
 // count expected) and parked (none of them runnable in runtime.Stack).
@@ -126,6 +129,14 @@ func leakMutex() {
 	var mu sync.Mutex
 	mu.Lock()
 	mu.Lock()
+}
+
+// sharedMu is locked by main and never unlocked.
+var sharedMu sync.Mutex
+
+//go:noinline
+func leakSharedMutex() {
+	sharedMu.Lock()
 }
 
 //go:noinline
@@ -361,12 +372,16 @@ func main() {
 	}
 	var nilChan chan int
 	tcp := listenLoopback("127.0.0.1:0")
+	fmt.Printf("tcpleak %s\n", tcp.Addr())
+	sharedMu.Lock()
+	fmt.Printf("mutex %p\n", &sharedMu)
 	for i := 0; i < *n; i++ {
 		go leakChanSend(make(chan int))
 		go leakChanRecv(make(chan int))
 		go leakNilChanRecv(nilChan)
 		go leakRange(make(chan int))
 		go leakMutex()
+		go leakSharedMutex()
 		go leakWaitGroup()
 		go leakSelectNoCases()
 		go leakSelect(make(chan int), make(chan int))
@@ -392,7 +407,7 @@ func main() {
 	}
 	tcp.Close()
 	for _, name := range []string{"leakChanSend", "leakChanRecv",
-		"leakNilChanRecv", "leakRange", "leakMutex", "leakWaitGroup",
+		"leakNilChanRecv", "leakRange", "leakMutex", "leakSharedMutex", "leakWaitGroup",
 		"leakSelectNoCases", "leakSelect", "leakSleep", "leakTCPRead",
 		"leakPipeRead"} {
 		leak("main."+name, *n)

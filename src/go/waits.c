@@ -1,0 +1,238 @@
+/*
+ * go/waits: see waits.h.
+ *
+ * The result is an array of (g, what it waits on) sorted by g.  Reads are
+ * bounded: at most MAX_FDS descriptors listed, MAX_NODES sudogs visited
+ * (a treap being rebuilt while we walk it may loop: the bound ends it).
+ */
+#include "waits.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FDS 65536
+#define MAX_NODES 1000000
+#define PD_READ 64		/* bytes of a pollDesc read */
+#define SUDOG_READ 96		/* bytes of a sudog read */
+
+struct entry {
+	uint64_t g;
+	struct go_wait_on on;
+};
+
+struct go_waits {
+	struct entry *e;
+	size_t n, cap;
+};
+
+static uint64_t u64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static struct entry *add(struct go_waits *w, uint64_t g)
+{
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 64;
+		struct entry *e = realloc(w->e, nc * sizeof(*e));
+		if (!e)
+			return NULL;
+		w->e = e;
+		w->cap = nc;
+	}
+	struct entry *e = &w->e[w->n++];
+	e->g = g;
+	e->on = (struct go_wait_on){ -1, false, 0 };
+	return e;
+}
+
+/* A g pointer in a pollDesc's rg or wg: not nil, pdReady or pdWait. */
+static bool is_g(uint64_t v)
+{
+	return v > 2 && !(v & 7);
+}
+
+/* The pollDesc the runtime registered fd with (epoll data): a plain
+ * pointer (before 1.21) or a tagged one, the address in the high bits
+ * (48 of them until 1.25, 49 since); the one whose fd is fd. */
+static bool read_pd(const struct go_layout *l, struct memory *mem, int fd, uint64_t data,
+		    unsigned char *pd)
+{
+	uint64_t cand[3] = { data, (uint64_t)((int64_t)data >> 19 << 3),
+			     (uint64_t)((int64_t)data >> 18 << 3) };
+
+	for (int i = 0; i < 3; i++)
+		if (cand[i] && !(cand[i] & 7) && memory_read(mem, cand[i], pd, PD_READ) == 0 &&
+		    u64(pd + l->pd_fd) == (uint64_t)fd)
+			return true;
+	return false;
+}
+
+/* One epoll fd's set, from /proc/PID/fdinfo/EPFD. */
+static int read_epoll(const struct go_layout *l, struct memory *mem, int pid, int epfd,
+		      struct go_waits *w)
+{
+	char path[64], line[256];
+	unsigned char pd[PD_READ];
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		int fd;
+		uint64_t data;
+		if (sscanf(line, "tfd: %d events: %*x data: %" SCNx64, &fd, &data) != 2 ||
+		    !read_pd(l, mem, fd, data, pd))
+			continue;
+		uint64_t rg = u64(pd + l->pd_rg), wg = u64(pd + l->pd_wg);
+		struct entry *e;
+		if (is_g(rg)) {
+			if (!(e = add(w, rg)))
+				goto oom;
+			e->on.fd = fd;
+		}
+		if (is_g(wg)) {
+			if (!(e = add(w, wg)))
+				goto oom;
+			e->on.fd = fd;
+			e->on.write = true;
+		}
+	}
+	fclose(f);
+	return 0;
+oom:
+	fclose(f);
+	return -ENOMEM;
+}
+
+static int read_pollers(const struct go_layout *l, struct memory *mem, struct go_waits *w)
+{
+	int pid = memory_pid(mem), n = 0, rc = 0;
+	char path[64], link[64];
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	while (rc == 0 && (de = readdir(d)) && n++ < MAX_FDS) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, fd);
+		ssize_t len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") == 0)
+			rc = read_epoll(l, mem, pid, (int)fd, w);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The sudogs of runtime.semtable: every waiter and its semaphore. */
+static int read_semas(const struct go_runtime *rt, struct memory *mem, struct go_waits *w)
+{
+	const struct go_layout *l = &rt->lay;
+	uint64_t *todo = malloc(MAX_NODES * sizeof(*todo) / 16);
+	size_t ntodo, cap = MAX_NODES / 16, visited = 0;
+	unsigned char s[SUDOG_READ];
+
+	if (!todo)
+		return -ENOMEM;
+	for (unsigned i = 0; i < GO_SEMTAB_ROOTS; i++) {
+		uint64_t root;
+		if (memory_read(mem, rt->semtable + (uint64_t)i * GO_SEMROOT_SIZE + l->semroot_treap,
+				&root, 8) < 0 || !root)
+			continue;
+		todo[0] = root;
+		ntodo = 1;
+		while (ntodo && visited < MAX_NODES) {
+			uint64_t node = todo[--ntodo];
+			if (node & 7 || memory_read(mem, node, s, sizeof(s)) < 0)
+				continue;
+			visited++;
+			/* its children in the treap */
+			uint64_t kids[2] = { u64(s + l->sudog_prev), u64(s + l->sudog_next) };
+			for (int k = 0; k < 2; k++)
+				if (kids[k] && ntodo < cap)
+					todo[ntodo++] = kids[k];
+			/* it and those waiting on the same semaphore; elem is
+			 * two words from 1.26, the pointer in one of them */
+			uint64_t sema = u64(s + l->sudog_elem);
+			if (!sema && l->sudog_waitlink >= l->sudog_elem + 16)
+				sema = u64(s + l->sudog_elem + 8);
+			for (uint64_t at = node; at && visited < MAX_NODES; visited++) {
+				if (at != node && (at & 7 || memory_read(mem, at, s, sizeof(s)) < 0))
+					break;
+				uint64_t g = u64(s + l->sudog_g);
+				if (g && !(g & 7)) {
+					struct entry *e = add(w, g);
+					if (!e) {
+						free(todo);
+						return -ENOMEM;
+					}
+					e->on.sema = sema;
+				}
+				at = u64(s + l->sudog_waitlink);
+			}
+		}
+	}
+	free(todo);
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	return x->g < y->g ? -1 : x->g > y->g;
+}
+
+struct go_waits *go_waits_read(const struct go_runtime *rt, struct memory *mem, bool fds,
+			       bool semas)
+{
+	struct go_waits *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	if ((fds && read_pollers(&rt->lay, mem, w) < 0) ||
+	    (semas && rt->semtable && read_semas(rt, mem, w) < 0)) {
+		go_waits_free(w);
+		return NULL;
+	}
+	if (w->n)
+		qsort(w->e, w->n, sizeof(*w->e), cmp_entry);
+	return w;
+}
+
+bool go_waits_find(const struct go_waits *w, uint64_t g_addr, struct go_wait_on *out)
+{
+	struct entry key = { .g = g_addr };
+	const struct entry *e = w && w->n ? bsearch(&key, w->e, w->n, sizeof(*w->e), cmp_entry) : NULL;
+
+	if (!e)
+		return false;
+	/* a g both in a poller and on a semaphore: one of them is stale */
+	*out = e->on;
+	return true;
+}
+
+void go_waits_free(struct go_waits *w)
+{
+	if (!w)
+		return;
+	free(w->e);
+	free(w);
+}
