@@ -1032,6 +1032,8 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 		go_version_of(c->sym, version, sizeof(version));
 	snap->runtime = strdup(c->go ? c->go->version : version);
 	snap->go_test = c->go && c->go->test;
+	if (c->go)
+		snap->go_layouts = strdup(c->go->dwarf_layout ? "dwarf" : "built-in");
 	if (!c->go) {
 		snap->runtime_note = strdup(c->go_note);
 		snap->partial = true;

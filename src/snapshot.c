@@ -490,6 +490,7 @@ void snapshot_free(struct snapshot *snap)
 	free(snap->note);
 	free(snap->runtime);
 	free(snap->runtime_note);
+	free(snap->go_layouts);
 	strpool_free(snap->pool);
 	free(snap);
 }
@@ -1012,6 +1013,8 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 	w_string(w, snap->runtime);
 	w_key(w, "runtime_note");
 	w_string(w, snap->runtime_note);
+	w_key(w, "go_layouts");
+	w_string(w, snap->go_layouts);
 	w_key(w, "threads");
 	w_open(w, '[');
 	for (size_t i = 0; i < snap->nthreads && !w->err; i++) {
@@ -1637,7 +1640,7 @@ struct parser {
 static const char *const top_keys[] = {
 	"format", "version", "pid", "comm", "exe", "unwinder", "taken_at",
 	"capture_ms", "threads_stopped", "partial", "note", "runtime",
-	"runtime_note",
+	"runtime_note", "go_layouts",
 };
 
 static int input_error(struct parser *ps)
@@ -2258,7 +2261,8 @@ static int check_top(struct parser *ps)
 	if (get_bool(r, root, "partial", &snap->partial) ||
 	    get_string(r, root, "note", &snap->note) ||
 	    get_string(r, root, "runtime", &snap->runtime) ||
-	    get_string(r, root, "runtime_note", &snap->runtime_note))
+	    get_string(r, root, "runtime_note", &snap->runtime_note) ||
+	    get_string(r, root, "go_layouts", &snap->go_layouts))
 		return -1;
 	if (ps->threads == THREADS_ABSENT)
 		return fail(r, "threads", "missing");

@@ -137,6 +137,8 @@ struct snapshot {
 	char *runtime;		/* "go1.19.8" for a Go program, or NULL */
 	bool go_test;		/* a Go test binary (go test's) */
 	char *runtime_note;	/* why its goroutines were not read, or NULL */
+	char *go_layouts;	/* where the runtime's layouts came from:
+				   "built-in" or "dwarf" (the binary's); NULL */
 	size_t ngoroutines;	/* entries with a goid */
 };
 

@@ -49,20 +49,25 @@ go_minor()
 }
 
 # build_leaky GO VARIANT OUTFILE: build testdata/go/leaky with the Go
-# toolchain GO into OUTFILE.  VARIANT: plain (symbols and DWARF), nodwarf
-# (-ldflags=-w) or stripped (-ldflags='-s -w').  Returns 1 with the
-# compiler's first words in LEAKY_ERROR when it does not build.
+# toolchain GO into OUTFILE.  VARIANT: plain (symbols and DWARF, with cgo:
+# dynamically linked, as the go command builds by default where a C
+# compiler is), nodwarf (-ldflags=-w), stripped (-ldflags='-s -w'), pie
+# (-buildmode=pie, stripped) or nocgo (CGO_ENABLED=0: static, stripped).
+# GOTOOLCHAIN stays as the caller set it (local by default).  Returns 1
+# with the compiler's first words in LEAKY_ERROR when it does not build.
 build_leaky()
 {
-	local go=$1 variant=$2 out=$3 flags=()
+	local go=$1 variant=$2 out=$3 flags=() cgo=1
 	case $variant in
 	plain) ;;
 	nodwarf) flags=(-ldflags=-w) ;;
 	stripped) flags=("-ldflags=-s -w") ;;
+	pie) flags=(-buildmode=pie "-ldflags=-s -w") ;;
+	nocgo) flags=("-ldflags=-s -w") cgo=0 ;;
 	*) LEAKY_ERROR="build_leaky: unknown variant '$variant'"; return 1 ;;
 	esac
 	if ! (cd "$TL_ROOT/testdata/go" &&
-		GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
+		GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-buildvcs=false CGO_ENABLED=$cgo \
 			"$go" build "${flags[@]}" -o "$out" ./leaky) >"$out.build-err" 2>&1; then
 		LEAKY_ERROR="$(go_version "$go") $variant: cannot build testdata/go/leaky: $(head -c 300 "$out.build-err")"
 		return 1
@@ -74,7 +79,9 @@ build_leaky()
 # -dump2 of its own) and wait for its "ready" (start_target: it is killed
 # by pid at the exit).  Sets LEAKY_PID, LEAKY_OUT (its stdout), LEAKY_DUMP1,
 # LEAKY_DUMP2 (where SIGUSR1 makes it write its dumps), LEAKY_HTTP (the
-# address of its leaking HTTP server).  Call it directly, not in $(...).
+# address of its leaking HTTP server), LEAKY_TCP (the peer of the
+# leakTCPRead connections), LEAKY_MUTEX (the mutex leakSharedMutex waits
+# for).  Call it directly, not in $(...).
 declare -gA LEAKY_OUTS=() LEAKY_D1S=() LEAKY_D2S=()
 start_leaky()
 {
@@ -89,9 +96,13 @@ start_leaky()
 	LEAKY_OUTS[$LEAKY_PID]=$LEAKY_OUT
 	LEAKY_D1S[$LEAKY_PID]=$LEAKY_DUMP1
 	LEAKY_D2S[$LEAKY_PID]=$LEAKY_DUMP2
-	LEAKY_HTTP=
+	LEAKY_HTTP= LEAKY_TCP= LEAKY_MUTEX=
 	while IFS= read -r l; do
-		case $l in "http "*) LEAKY_HTTP=${l#http } ;; esac
+		case $l in
+		"http "*) LEAKY_HTTP=${l#http } ;;
+		"tcpleak "*) LEAKY_TCP=${l#tcpleak } ;;
+		"mutex "*) LEAKY_MUTEX=${l#mutex } ;;
+		esac
 	done <"$LEAKY_OUT"
 }
 

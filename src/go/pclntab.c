@@ -70,8 +70,13 @@ Elf_Scn *go_elf_section(Elf *elf, const char *want, GElf_Shdr *sh)
 		return NULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		const char *name;
-		if (gelf_getshdr(scn, sh) && (name = elf_strptr(elf, shstrndx, sh->sh_name)) &&
-		    strcmp(name, want) == 0)
+		if (!gelf_getshdr(scn, sh) || !(name = elf_strptr(elf, shstrndx, sh->sh_name)))
+			continue;
+		/* An externally linked PIE (cgo) has Go's read-only sections
+		 * as ".data.rel.ro.gopclntab" and the like. */
+		if (strncmp(name, ".data.rel.ro.", 13) == 0 && want[0] == '.' && want[1] != 'd')
+			name += 12;
+		if (strcmp(name, want) == 0)
 			return scn;
 	}
 	return NULL;
