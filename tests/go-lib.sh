@@ -170,3 +170,73 @@ frames_have()
 	case ";$1;" in *";$2 "*) return 0 ;; esac
 	return 1
 }
+
+# Goroutines that run between a snapshot and the program's dump: left out
+# of comparisons.
+LEAKY_MOVING='main\.pauseWatcher|os/signal|main\.(dumpOnSignal|writeWhole)'
+
+# compare_with_dump LABEL JSON PID: the goroutines of threadleak's
+# snapshot JSON of a leaky (PID, started by start_leaky) against its own
+# debug=2 dump, taken now: the same ids, statuses, wait reasons, frames,
+# creators and parents (tests/go-oracle.py), but the main goroutine's and
+# those in LEAKY_MOVING.  Leaves threadleak's in $TL_TMP/ours.  Calls
+# error for each difference; returns 1 when the dump could not be taken.
+compare_with_dump()
+{
+	local label=$1 json=$2 pid=$3
+	dump_leaky "$pid" || { error "$label: $LEAKY_ERROR"; return 1; }
+	python3 "$GO_ORACLE" threadleak "$json" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/ours" ||
+		error "$label: go-oracle cannot read threadleak's snapshot"
+	go_oracle debug2 "$LEAKY_DUMP2" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/theirs" ||
+		error "$label: go-oracle cannot read the program's dump"
+	if ! cmp -s "$TL_TMP/ours" "$TL_TMP/theirs"; then
+		error "$label: goroutines differ from the program's own dump ($(wc -l <"$TL_TMP/ours") vs $(wc -l <"$TL_TMP/theirs")): $(diff "$TL_TMP/ours" "$TL_TMP/theirs" | head -6 | cut -c 1-300 | tr '\n' '|')"
+	fi
+	[ "$(wc -l <"$TL_TMP/theirs")" -ge 35 ] || error "$label: the dump has too few goroutines to compare"
+	return 0
+}
+
+# check_waits LABEL JSON: what the leaks of a leaky started with -n 3 wait
+# on, in threadleak's snapshot JSON (LEAKY_MUTEX and LEAKY_TCP are its).
+check_waits()
+{
+	local label=$1 json=$2 got objs
+	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakSharedMutex")) | .wait.object' "$json" | sort -u | tr '\n' ' ')
+	[ "$got" = "mutex $LEAKY_MUTEX " ] ||
+		error "$label: leakSharedMutex's goroutines wait on '$got', expected 'mutex $LEAKY_MUTEX'"
+	objs=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakMutex")) | .wait.object' "$json")
+	got=$(grep -c '^mutex 0x[0-9a-f]*$' <<<"$objs")/$(sort -u <<<"$objs" | wc -l)
+	[ "$got" = 3/3 ] || error "$label: leakMutex's goroutines: $got on distinct mutexes, expected 3/3"
+	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakTCPRead")) | "\(.wait.kind) \(.wait.fd) \(.wait.object)"' "$json" |
+		grep -Ec "^read [0-9]+ tcp 127\.0\.0\.1:[0-9]+ -> ${LEAKY_TCP//./\\.}\$")
+	[ "$got" = 3 ] || error "$label: $got of leakTCPRead's goroutines read a connection to $LEAKY_TCP, expected 3: $(jq -c '[.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakTCPRead")) | .wait]' "$json" | head -c 300)"
+	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakPipeRead")) | "\(.wait.kind) \(.wait.fd) \(.wait.object)"' "$json" |
+		grep -Ec '^read [0-9]+ pipe:\[[0-9]+\]$')
+	[ "$got" = 3 ] || error "$label: $got of leakPipeRead's goroutines read a pipe, expected 3"
+}
+
+
+# GO_NEXT: a Go release newer than any whose layouts threadleak has built
+# in, which the go command (1.21 and later) fetches from the module proxy.
+GO_NEXT=go1.27.3
+
+# go_next_toolchain: the path of a go command that runs GO_NEXT (a
+# wrapper in $TL_TMP around a Go 1.21+ here), after fetching it; nothing
+# and status 1 (the reason in LEAKY_ERROR) when that cannot be.
+go_next_toolchain()
+{
+	local g v w=$TL_TMP/go-next
+	for g in $(go_toolchains); do
+		v=$(go_minor "$(go_version "$g")")
+		((v >= 21)) || continue
+		printf '#!/bin/sh\nGOTOOLCHAIN=%s exec %s "$@"\n' "$GO_NEXT" "$g" >"$w" && chmod +x "$w"
+		if [ "$(go_version "$w")" = "$GO_NEXT" ]; then
+			echo "$w"
+			return 0
+		fi
+		LEAKY_ERROR="cannot fetch $GO_NEXT with $g: $("$w" version 2>&1 | head -c 200)"
+		return 1
+	done
+	LEAKY_ERROR="no Go 1.21 or later here to fetch $GO_NEXT with"
+	return 1
+}

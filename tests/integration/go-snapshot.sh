@@ -25,29 +25,8 @@
 need_cmd jq python3
 need_threadleak
 
-# check_waits LABEL JSON: what the leaks wait on, in the snapshot
-check_waits()
-{
-	local label=$1 json=$2 got objs
-	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakSharedMutex")) | .wait.object' "$json" | sort -u | tr '\n' ' ')
-	[ "$got" = "mutex $LEAKY_MUTEX " ] ||
-		error "$label: leakSharedMutex's goroutines wait on '$got', expected 'mutex $LEAKY_MUTEX'"
-	objs=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakMutex")) | .wait.object' "$json")
-	got=$(grep -c '^mutex 0x[0-9a-f]*$' <<<"$objs")/$(sort -u <<<"$objs" | wc -l)
-	[ "$got" = 3/3 ] || error "$label: leakMutex's goroutines: $got on distinct mutexes, expected 3/3"
-	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakTCPRead")) | "\(.wait.kind) \(.wait.fd) \(.wait.object)"' "$json" |
-		grep -Ec "^read [0-9]+ tcp 127\.0\.0\.1:[0-9]+ -> ${LEAKY_TCP//./\\.}\$")
-	[ "$got" = 3 ] || error "$label: $got of leakTCPRead's goroutines read a connection to $LEAKY_TCP, expected 3: $(jq -c '[.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakTCPRead")) | .wait]' "$json" | head -c 300)"
-	got=$(jq -r '.threads[] | select(.goid) | select(any(.frames[]; .function == "main.leakPipeRead")) | "\(.wait.kind) \(.wait.fd) \(.wait.object)"' "$json" |
-		grep -Ec '^read [0-9]+ pipe:\[[0-9]+\]$')
-	[ "$got" = 3 ] || error "$label: $got of leakPipeRead's goroutines read a pipe, expected 3"
-}
-
 gos=$(go_toolchains)
 [ -n "$gos" ] || fail "no Go toolchain here: make check installs golang-go (scripts/deps.sh)"
-
-# moving: goroutines that run between the snapshot and the dump
-moving='main\.pauseWatcher|os/signal|main\.(dumpOnSignal|writeWhole)'
 
 for go in $gos; do
 	v=$(go_version "$go")
@@ -64,15 +43,7 @@ for go in $gos; do
 		[ "$rt" = "$v" ] || error "$label: runtime '$rt', expected $v"
 		[ "$stopped" = 0 ] || error "$label: $stopped threads stopped, expected none"
 		((n >= 40)) || error "$label: only $n goroutines read"
-		dump_leaky "$LEAKY_PID" || { error "$label: $LEAKY_ERROR"; kill_target "$LEAKY_PID"; continue; }
-		python3 "$GO_ORACLE" threadleak "$json" | cut -f1-7 | grep -Ev "^1	|$moving" >"$TL_TMP/ours" ||
-			error "$label: go-oracle cannot read threadleak's snapshot"
-		go_oracle debug2 "$LEAKY_DUMP2" | cut -f1-7 | grep -Ev "^1	|$moving" >"$TL_TMP/theirs" ||
-			error "$label: go-oracle cannot read the program's dump"
-		if ! cmp -s "$TL_TMP/ours" "$TL_TMP/theirs"; then
-			error "$label: goroutines differ from the program's own dump ($(wc -l <"$TL_TMP/ours") vs $(wc -l <"$TL_TMP/theirs")): $(diff "$TL_TMP/ours" "$TL_TMP/theirs" | head -6 | cut -c 1-300 | tr '\n' '|')"
-		fi
-		[ "$(wc -l <"$TL_TMP/theirs")" -ge 35 ] || error "$label: the dump has too few goroutines to compare"
+		compare_with_dump "$label" "$json" "$LEAKY_PID" || { kill_target "$LEAKY_PID"; continue; }
 		# text: groups with counts
 		run_tl "$TL_TMP/text" snapshot "$LEAKY_PID"
 		grep -q "^leaky-[^ ]* (pid $LEAKY_PID): $v, [0-9]* goroutines (" "$TL_TMP/text" ||
@@ -86,7 +57,7 @@ for go in $gos; do
 			THREADLEAK_GO_LAYOUT=dwarf snapshot_json "$LEAKY_PID" "$json.dwarf"
 			lay=$(jq -r .go_layouts "$json" "$json.dwarf" 2>&1 | tr '\n' ' ')
 			[ "$lay" = "built-in dwarf " ] || error "$label: layouts from '$lay', expected 'built-in dwarf'"
-			python3 "$GO_ORACLE" threadleak "$json.dwarf" | cut -f1-7 | grep -Ev "^1	|$moving" >"$TL_TMP/dwarf"
+			python3 "$GO_ORACLE" threadleak "$json.dwarf" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/dwarf"
 			cmp -s "$TL_TMP/ours" "$TL_TMP/dwarf" ||
 				error "$label: the layouts from DWARF give other goroutines than the built-in ones: $(diff "$TL_TMP/ours" "$TL_TMP/dwarf" | head -4 | cut -c 1-200 | tr '\n' '|')"
 		fi
