@@ -83,7 +83,20 @@ static int cmp_diff(const void *x, const void *y)
 	return cmp_key(a->kind, a->signature, b->kind, b->signature);
 }
 
-static void fill(struct diff_group *d, const struct group *a,
+/* Runs only Go code: every frame a Go function ("pkg.F") of the
+ * executable; none of C (cgo) or of a library. */
+static bool only_go(const struct thread *t, const struct snapshot *s)
+{
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct frame *f = &t->frames[i];
+		if (!f->function || !strchr(f->function, '.') ||
+		    (f->module && s->exe && strcmp(f->module, s->exe) != 0))
+			return false;
+	}
+	return t->nframes > 0;
+}
+
+static void fill(const struct diff *diff, struct diff_group *d, const struct group *a,
 		 const struct group *b)
 {
 	const struct group *any = b ? b : a;
@@ -95,8 +108,16 @@ static void fill(struct diff_group *d, const struct group *a,
 	d->before = a ? a->count : 0;
 	d->after = b ? b->count : 0;
 	d->delta = (long)d->after - (long)d->before;
-	d->born = missing_from(b, a);
-	d->died = missing_from(a, b);
+	/* Goroutine ids start at 1 in every process: across two, equal ids
+	 * are not the same goroutine, and who was replaced is not known.
+	 * (A thread's tid and start time tell processes apart.) */
+	if (!diff->go || diff->same_process) {
+		d->born = missing_from(b, a);
+		d->died = missing_from(a, b);
+	} else {
+		d->born = d->delta > 0 ? (size_t)d->delta : 0;
+		d->died = d->delta < 0 ? (size_t)-d->delta : 0;
+	}
 }
 
 int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
@@ -106,6 +127,8 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 	size_t i = 0, j = 0, n = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->go = a->ngoroutines && b->ngoroutines;
+	out->same_process = a->pid == b->pid && (!a->exe || !b->exe || strcmp(a->exe, b->exe) == 0);
 	if (group_snapshot(a, &out->ga) < 0 || group_snapshot(b, &out->gb) < 0)
 		goto out_nomem;
 	va = sorted_groups(&out->ga);
@@ -123,18 +146,21 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 		else
 			c = cmp_key(va[i]->kind, va[i]->signature, vb[j]->kind,
 				    vb[j]->signature);
+		struct diff_group *d = &out->groups[n++];
 		if (c == 0)
-			fill(&out->groups[n++], va[i++], vb[j++]);
+			fill(out, d, va[i++], vb[j++]);
 		else if (c < 0)
-			fill(&out->groups[n++], va[i++], NULL);
+			fill(out, d, va[i++], NULL);
 		else
-			fill(&out->groups[n++], NULL, vb[j++]);
+			fill(out, d, NULL, vb[j++]);
+		const struct thread *t = d->b ? d->b->threads[0] : d->a->threads[0];
+		d->go_thread = out->go && !t->goid && only_go(t, d->b ? b : a);
 	}
 	out->ngroups = n;
 	if (n)
 		qsort(out->groups, n, sizeof(*out->groups), cmp_diff);
-	out->total_before = a->nthreads;
-	out->total_after = b->nthreads;
+	out->total_before = out->go ? a->ngoroutines : a->nthreads;
+	out->total_after = out->go ? b->ngoroutines : b->nthreads;
 	free(va);
 	free(vb);
 	return 0;
@@ -186,7 +212,7 @@ bool diff_shown(const struct diff_group *g, long min_delta)
 {
 	long churn = g->delta == 0 ? (long)g->born : 0;
 
-	if (g->ignored)
+	if (g->ignored || g->go_thread)
 		return false;
 	return labs(g->delta) >= min_delta || (churn > 0 && churn >= min_delta);
 }
@@ -196,7 +222,8 @@ size_t diff_grown(const struct diff *d, long min_delta)
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->ngroups; i++)
-		if (!d->groups[i].ignored && d->groups[i].delta >= min_delta)
+		if (!d->groups[i].ignored && !d->groups[i].go_thread &&
+		    d->groups[i].delta >= min_delta)
 			n++;
 	return n;
 }
@@ -213,7 +240,9 @@ static json_t *side_json(const struct snapshot *s)
 	json_object_set_new(o, "pid", json_integer(s->pid));
 	json_object_set_new(o, "comm", str_or_null(s->comm));
 	json_object_set_new(o, "taken_at", json_integer(s->taken_at));
-	json_object_set_new(o, "threads", json_integer((json_int_t)s->nthreads));
+	json_object_set_new(o, "threads", json_integer((json_int_t)(s->nthreads - s->ngoroutines)));
+	if (s->runtime)
+		json_object_set_new(o, "goroutines", json_integer((json_int_t)s->ngoroutines));
 	return o;
 }
 

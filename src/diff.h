@@ -3,9 +3,13 @@
  *
  * Groups are matched by wait kind and symbolic stack signature (group.h),
  * never by address, so snapshots of two runs of one program match group
- * for group.  Threads are matched by (tid, start time): a group whose
- * count stayed the same while its threads were replaced is churn, not
- * "unchanged".  The diff points into both snapshots, which must outlive
+ * for group.  Threads are matched by (tid, start time), goroutines by
+ * goid: a group whose count stayed the same while its threads were
+ * replaced is churn, not "unchanged" (for goroutines, within one process
+ * only: their ids start at 1 in each).  Between two snapshots of Go
+ * programs, goroutines are what is compared: an OS thread that runs only
+ * Go code (an M, idle or running a goroutine shown as such) is left out
+ * (go_thread), as its state is the scheduler's whim.  The diff points into both snapshots, which must outlive
  * it; it owns only its own arrays.
  */
 #ifndef THREADLEAK_DIFF_H
@@ -26,13 +30,17 @@ struct diff_group {
 	size_t died;			/* threads in before, not in after */
 	const struct group *a, *b;	/* NULL where the group is absent */
 	bool ignored;			/* dropped by diff_filter() */
+	bool go_thread;			/* a Go program's M: not compared */
 };
 
 struct diff {
 	struct grouping ga, gb;
 	struct diff_group *groups;	/* sorted: largest growth first */
 	size_t ngroups;
-	size_t total_before, total_after;
+	size_t total_before, total_after;	/* threads, or goroutines (go) */
+	bool go;			/* both are Go programs' goroutines */
+	bool same_process;		/* both of one process (goroutine churn
+					   is known only then) */
 };
 
 /* Returns 0 or -ENOMEM. */

@@ -181,19 +181,15 @@ char *stack_signature(const struct thread *t)
 	 * tells apart goroutines whose stacks differ only there; never the
 	 * same as a thread's. */
 	const char *gw = t->goid ? (t->go_wait ? t->go_wait : "?") : NULL;
-	/* ... and the lock it waits on: goroutines on one lock together */
-	char lock[24] = "";
-	if (gw && t->wait.address)
-		snprintf(lock, sizeof(lock), "@%" PRIx64, t->wait.address);
 	if (gw)
-		len += strlen(gw) + strlen(lock) + 4;
+		len += strlen(gw) + 4;
 	for (size_t i = 0; i < t->nframes; i++)
 		len += frame_part(&t->frames[i], NULL) + 1;
 	sig = malloc(len + 1);
 	if (!sig)
 		return NULL;
 	if (gw)
-		pos += (size_t)sprintf(sig, "go:%s%s|", gw, lock);
+		pos += (size_t)sprintf(sig, "go:%s|", gw);
 	for (size_t i = 0; i < t->nframes; i++) {
 		if (i)
 			sig[pos++] = ';';
@@ -237,7 +233,6 @@ struct sig_slot {
 	const struct frame *frames;	/* NULL: free */
 	size_t nframes;
 	const char *go_wait;
-	uint64_t address;
 	bool go;
 	size_t sig;		/* in own[] */
 };
@@ -253,8 +248,7 @@ static uint64_t sig_hash(const struct thread *t)
 {
 	uint64_t h = (uintptr_t)t->frames * 0x9e3779b97f4a7c15ull;
 
-	h ^= (t->nframes + ((uintptr_t)t->go_wait << 1) + (t->goid != 0) + t->wait.address) *
-	     0xff51afd7ed558ccdull;
+	h ^= (t->nframes + ((uintptr_t)t->go_wait << 1) + (t->goid != 0)) * 0xff51afd7ed558ccdull;
 	return h ^ (h >> 29);
 }
 
@@ -283,8 +277,7 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 			struct thread key = { .frames = (struct frame *)s->slots[i].frames,
 					      .nframes = s->slots[i].nframes,
 					      .go_wait = (char *)s->slots[i].go_wait,
-					      .goid = s->slots[i].go,
-					      .wait.address = s->slots[i].address };
+					      .goid = s->slots[i].go };
 			for (j = sig_hash(&key) & (n - 1); ns[j].frames; j = (j + 1) & (n - 1))
 				;
 			ns[j] = s->slots[i];
@@ -297,16 +290,15 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 	for (i = sig_hash(t) & s->mask; s->slots[i].frames; i = (i + 1) & s->mask) {
 		const struct sig_slot *o = &s->slots[i];
 		if (o->frames == t->frames && o->nframes == t->nframes &&
-		    o->go_wait == t->go_wait && o->go == (t->goid != 0) &&
-		    o->address == t->wait.address)
+		    o->go_wait == t->go_wait && o->go == (t->goid != 0))
 			return (ssize_t)o->sig;
 	}
 	sig = stack_signature(t);
 	if (!sig)
 		return -1;
 	s->own[s->nown] = sig;
-	s->slots[i] = (struct sig_slot){ t->frames, t->nframes, t->go_wait, t->wait.address,
-					 t->goid != 0, s->nown };
+	s->slots[i] = (struct sig_slot){ t->frames, t->nframes, t->go_wait, t->goid != 0,
+					 s->nown };
 	s->count++;
 	return (ssize_t)s->nown++;
 }

@@ -291,10 +291,62 @@ static void print_created(const struct out *o, const struct group *g)
 	for (size_t i = 1; i < g->count && same; i++) {
 		const struct thread *t = g->threads[i];
 		same = t->ncreated && t->created[t->ncreated - 1].function && f0->function &&
-		       strcmp(t->created[t->ncreated - 1].function, f0->function) == 0 &&
-		       t->go_parent == t0->go_parent;
+		       strcmp(t->created[t->ncreated - 1].function, f0->function) == 0;
 	}
-	print_creator(o, t0, same ? "" : " (the first of them; others elsewhere)");
+	bool one_parent = true;
+	for (size_t i = 1; i < g->count && one_parent; i++)
+		one_parent = g->threads[i]->go_parent == t0->go_parent;
+	if (one_parent) {
+		print_creator(o, t0, same ? "" : " (the first of them; others elsewhere)");
+		return;
+	}
+	/* each in a goroutine of its own (a handler's, per request) */
+	fprintf(o->fp, "  created by%s:\n", same ? "" : " (the first of them; others elsewhere)");
+	for (size_t i = 0; i < t0->ncreated; i++)
+		print_frame(o, &t0->created[i]);
+	fprintf(o->fp, "    %sin goroutines", col(o, C_DIM));
+	for (size_t i = 0; i < g->count && i < 16; i++)
+		fprintf(o->fp, " %lld", (long long)g->threads[i]->go_parent);
+	fprintf(o->fp, "%s%s\n", g->count > 16 ? " ..." : "", col(o, C_RESET));
+}
+
+/*
+ * A goroutine group's members by what they wait on, when that differs:
+ * one line per lock or fd, "OBJECT: ids", those on the same lock together
+ * (a group is a stack; the lock is the instance).  At most 8 lines.
+ */
+static void print_goroutine_objects(const struct out *o, const struct group *g)
+{
+	char obj[512], other[512];
+	size_t lines = 0, done = 0;
+	bool *seen = calloc(g->count, sizeof(*seen));
+
+	if (!seen)
+		return;
+	for (size_t i = 0; i < g->count && lines < 8; i++) {
+		if (seen[i])
+			continue;
+		wait_object(o, &g->threads[i]->wait, obj, sizeof(obj));
+		fprintf(o->fp, "  %s:", obj[0] ? obj : "?");
+		for (size_t j = i, shown = 0; j < g->count; j++) {
+			if (j > i && seen[j])
+				continue;
+			wait_object(o, &g->threads[j]->wait, other, sizeof(other));
+			if (strcmp(obj, other) != 0)
+				continue;
+			seen[j] = true;
+			done++;
+			if (shown++ < 16)
+				fprintf(o->fp, " %lld", (long long)g->threads[j]->goid);
+			else if (shown == 17)
+				fprintf(o->fp, " ...");
+		}
+		fprintf(o->fp, "\n");
+		lines++;
+	}
+	if (done < g->count)
+		fprintf(o->fp, "  ... %zu more\n", g->count - done);
+	free(seen);
 }
 
 static void print_goroutine_group(const struct out *o, const struct group *g)
@@ -310,8 +362,7 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		lo = lo < 0 || m < lo ? m : lo;
 		hi = m > hi ? m : hi;
 	}
-	/* what they wait on: a lock is the same for all (it is in the
-	 * signature), fds are each their own */
+	/* what they wait on: the same lock or fd for all, or each theirs */
 	bool same_object = true;
 	wait_object(o, &t0->wait, obj, sizeof(obj));
 	for (size_t i = 1; i < g->count && same_object; i++) {
@@ -325,7 +376,7 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 	if (obj[0] && same_object)
 		fprintf(o->fp, "  %s", obj);
 	else if (!same_object)
-		fprintf(o->fp, "  (on %zu different objects)", g->count);
+		fprintf(o->fp, "  (on different objects)");
 	/* as pprof says it: whole minutes, once a GC has seen the wait */
 	if (hi >= 1 && (long)lo == (long)hi)
 		fprintf(o->fp, "  %ld minute%s", (long)hi, (long)hi == 1 ? "" : "s");
@@ -333,12 +384,8 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		fprintf(o->fp, "  %ld … %ld minutes", (long)lo, (long)hi);
 	fprintf(o->fp, "\n");
 	print_goroutine_ids(o, g);
-	for (size_t i = 0; !same_object && i < g->count && i < 8; i++) {
-		wait_object(o, &g->threads[i]->wait, obj, sizeof(obj));
-		fprintf(o->fp, "  %lld: %s\n", (long long)g->threads[i]->goid, obj[0] ? obj : "?");
-	}
-	if (!same_object && g->count > 8)
-		fprintf(o->fp, "  ...\n");
+	if (!same_object)
+		print_goroutine_objects(o, g);
 	print_stack(o, t0);
 	print_created(o, g);
 }
@@ -523,15 +570,20 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 	print_side(&o, "after: ", name_b, b);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];
-		if (g->ignored)
+		if (g->ignored || g->go_thread)
 			continue;
 		grew += g->delta >= min_delta;
 		appeared += g->before == 0 && (long)g->after >= min_delta;
 		vanished += g->after == 0 && (long)g->before >= min_delta;
 	}
-	fprintf(fp, "threads: %zu -> %zu (%+ld); %zu group%s grew by %ld or more (%zu new), %zu vanished\n\n",
-		d->total_before, d->total_after, total, grew, grew == 1 ? "" : "s",
-		min_delta, appeared, vanished);
+	fprintf(fp, "%s: %zu -> %zu (%+ld); %zu group%s grew by %ld or more (%zu new), %zu vanished\n",
+		d->go ? "goroutines" : "threads", d->total_before, d->total_after, total, grew,
+		grew == 1 ? "" : "s", min_delta, appeared, vanished);
+	if (d->go)
+		fprintf(fp, "(the Go runtime's threads are left out: their goroutines are compared)\n");
+	if (d->go && !d->same_process)
+		fprintf(fp, "(two processes: groups matched by stack; goroutine ids are not compared)\n");
+	fprintf(fp, "\n");
 
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];
@@ -555,6 +607,8 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		o.snap = g->b ? b : a;
 		print_names(&o, g->b ? g->b : g->a);
 		print_stack(&o, t);
+		if (t->goid)
+			print_created(&o, g->b ? g->b : g->a);
 		fprintf(fp, "\n");
 	}
 	if (!shown)
