@@ -12,7 +12,8 @@
 #     (curl): wall time, and the largest gap (it stops the world);
 #   - dlv attach listing the goroutines (Debian's delve, for the Go
 #     versions it supports): wall time and the gap;
-#   - threadleak top -b -n 5 -d 1: its CPU share of a core.
+#   - threadleak top -b -n 11 -d 1: its CPU share of a core, all told
+#     and for the refreshes after the first (top -n 11 less top -n 1).
 # The table goes to stdout and into BENCHMARKS.md between
 # <!-- bench-goroutines:start --> and <!-- bench-goroutines:end -->.
 #
@@ -87,18 +88,23 @@ for g in /usr/lib/go-*/bin/go /usr/local/go/bin/go "$(command -v go 2>/dev/null)
 			dlv_ms="fails: $(grep -m1 -io 'version of Go.*\|could not.*' "$TMP/dlv" | cut -c1-60)"
 		fi
 	fi
-	# top -b: its CPU over 5 one-second samples
-	/usr/bin/time -f '%U %S %e' -o "$TMP/toptime" "$THREADLEAK" top -b -n 5 -d 1 "$PID" >/dev/null 2>&1
-	read -r tu ts te <"$TMP/toptime"
-	top_pct=$(awk -v u="$tu" -v s="$ts" -v e="$te" 'BEGIN { printf "%.0f", (u + s) / e * 100 }')
+	# top -b -d 1: its CPU over 11 samples, all told; and once running,
+	# what the 10 refreshes after the first cost (11 samples less 1)
+	/usr/bin/time -f '%U %S %e' -o "$TMP/top1" "$THREADLEAK" top -b -n 1 -d 1 "$PID" >/dev/null 2>&1
+	/usr/bin/time -f '%U %S %e' -o "$TMP/top11" "$THREADLEAK" top -b -n 11 -d 1 "$PID" >/dev/null 2>&1
+	read -r u1 s1 e1 <"$TMP/top1"
+	read -r u11 s11 e11 <"$TMP/top11"
+	top_pct=$(awk -v u="$u11" -v s="$s11" -v e="$e11" 'BEGIN { printf "%.1f", (u + s) / e * 100 }')
+	top_run=$(awk -v a="$u1" -v b="$s1" -v c="$e1" -v u="$u11" -v s="$s11" -v e="$e11" \
+		'BEGIN { printf "%.1f", (u + s - a - b) / (e - c) * 100 }')
 	kill -KILL "$PID"
 	wait "$PID" 2>/dev/null
 	PID=
-	say "$v: $count goroutines: threadleak ${tl_s}s ${tl_kb}KB gap ${tl_gap}ms; pprof ${pp_ms}ms gap ${pp_gap}ms; dlv $dlv_ms gap $dlv_gap; top ${top_pct}%"
-	ROWS+=("| $v | $count | ${tl_s} s, $((tl_kb / 1024)) MiB, $stopped stopped | ${tl_gap} ms | ${pp_ms} ms | ${pp_gap} ms | $dlv_ms | $dlv_gap | ${top_pct}% |")
+	say "$v: $count goroutines: threadleak ${tl_s}s ${tl_kb}KB gap ${tl_gap}ms; pprof ${pp_ms}ms gap ${pp_gap}ms; dlv $dlv_ms gap $dlv_gap; top ${top_pct}% (refreshes ${top_run}%)"
+	ROWS+=("| $v | $count | ${tl_s} s, $((tl_kb / 1024)) MiB, $stopped stopped | ${tl_gap} ms | ${pp_ms} ms | ${pp_gap} ms | $dlv_ms | $dlv_gap | ${top_pct}% (refreshes: ${top_run}%) |")
 done
 
-TABLE="| Go | goroutines | threadleak snapshot | target's longest tick gap | pprof debug=2 dump | its gap | dlv goroutines ms | its gap | top -b -d 1, % of a core |
+TABLE="| Go | goroutines | threadleak snapshot | target's longest tick gap | pprof debug=2 dump | its gap | dlv goroutines ms | its gap | top -b -d 1 -n 11, % of a core |
 |---|---:|---|---:|---:|---:|---|---:|---:|"
 for r in "${ROWS[@]}"; do
 	TABLE="$TABLE

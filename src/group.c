@@ -338,6 +338,88 @@ static int rank_signatures(const struct sigs *s, size_t *rank, const char **by_r
 	return 0;
 }
 
+static bool entry_before(const struct entry *x, const struct entry *y)
+{
+	return cmp_entry(x, y) < 0;
+}
+
+/* A member's place in its group: its goid (a goroutine) or tid. */
+static uint64_t member_key(const struct entry *e)
+{
+	return e->thread->goid ? (uint64_t)e->thread->goid : (uint64_t)(unsigned)e->thread->tid;
+}
+
+/*
+ * Sorts the n entries of one group by member (goid or tid): a stable LSD
+ * radix sort, a byte a pass over the bytes the largest key has, tmp
+ * (n entries) its scratch.  The members of a group are all goroutines or
+ * all threads (a goroutine's signature is its own), so the key orders
+ * them as cmp_entry does; equal keys (a malformed snapshot) keep their
+ * order.
+ */
+static void sort_members(struct entry *e, size_t n, struct entry *tmp)
+{
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (member_key(&e[i]) > max)
+			max = member_key(&e[i]);
+	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 8) {
+		size_t count[257] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[((member_key(&e[i]) >> shift) & 0xff) + 1]++;
+		for (int b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(member_key(&e[i]) >> shift) & 0xff]++] = e[i];
+		memcpy(e, tmp, n * sizeof(*e));
+	}
+}
+
+/*
+ * Sorts entries by (kind, signature rank, tid, goid): a counting sort by
+ * (kind, rank), the entries of one key keeping snapshot order, then each
+ * run sorted by member (sort_members) if it is not already (threads come
+ * in tid order; goroutines in allgs order, which reuse of dead g's
+ * shuffles).  100,000 goroutines on a few stacks cost a few passes, not
+ * n log n comparisons.
+ * Falls back to qsort when there are too many keys.  0 or -ENOMEM.
+ */
+static int sort_entries(struct entry *e, size_t n, size_t nranks)
+{
+	size_t nkeys = (size_t)WAIT__COUNT * (nranks ? nranks : 1);
+
+	if (nkeys > 4 * n + 1024 || nkeys > ((size_t)1 << 24)) {
+		qsort(e, n, sizeof(*e), cmp_entry);
+		return 0;
+	}
+	size_t *start = calloc(nkeys + 1, sizeof(*start));
+	struct entry *out = malloc(n * sizeof(*out));
+	if (!start || !out) {
+		free(start);
+		free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[(size_t)e[i].kind * nranks + e[i].sig + 1]++;
+	for (size_t k = 0; k < nkeys; k++)
+		start[k + 1] += start[k];
+	for (size_t i = 0; i < n; i++)
+		out[start[(size_t)e[i].kind * nranks + e[i].sig]++] = e[i];
+	/* start[k] is now the end of key k's run */
+	for (size_t k = 0, from = 0; k < nkeys; from = start[k++]) {
+		for (size_t i = from + 1; i < start[k]; i++)
+			if (entry_before(&out[i], &out[i - 1])) {
+				sort_members(out + from, start[k] - from, e);
+				break;
+			}
+	}
+	memcpy(e, out, n * sizeof(*e));
+	free(out);
+	free(start);
+	return 0;
+}
+
 static void sigs_free(struct sigs *s)
 {
 	for (size_t i = 0; i < s->nown; i++)
@@ -439,7 +521,8 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		goto out_entries;
 	for (i = 0; i < n; i++)
 		entries[i].sig = rank[entries[i].sig];
-	qsort(entries, n, sizeof(*entries), cmp_entry);
+	if (sort_entries(entries, n, sigs.nown) < 0)
+		goto out_entries;
 
 	/* at most n groups; shrunk to fit below */
 	out->groups = calloc(n, sizeof(*out->groups));

@@ -440,7 +440,8 @@ void frame_label(const struct frame *f, char *buf, size_t size)
 		snprintf(buf, size, "0x%" PRIx64, f->pc);
 }
 
-void thread_release(struct thread *t)
+/* What t owns, freed; t itself left as it is. */
+static void thread_free_parts(struct thread *t)
 {
 	if (!t->pooled) {
 		free(t->name);
@@ -457,6 +458,11 @@ void thread_release(struct thread *t)
 		free(t->frames);
 		free(t->created);
 	}
+}
+
+void thread_release(struct thread *t)
+{
+	thread_free_parts(t);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -482,7 +488,7 @@ void snapshot_free(struct snapshot *snap)
 	if (!snap)
 		return;
 	for (size_t i = 0; i < snap->nthreads; i++)
-		thread_release(&snap->threads[i]);
+		thread_free_parts(&snap->threads[i]);
 	free(snap->threads);
 	free(snap->comm);
 	free(snap->exe);

@@ -135,6 +135,25 @@ static void layout_for(int minor, struct go_layout *l)
 	l->semroot_treap = 8;
 }
 
+/* l's hot_lo and hot_hi, from its fields. */
+static void go_layout_hot(struct go_layout *l)
+{
+	const unsigned at[][2] = {
+		{ l->m, 8 }, { l->sched + l->buf_sp, 8 }, { l->sched + l->buf_pc, 8 },
+		{ l->syscallsp, 8 }, { l->syscallpc, 8 }, { l->status, 4 }, { l->goid, 8 },
+		{ l->waitsince, 8 }, { l->waitreason, 1 },
+	};
+
+	l->hot_lo = at[0][0];
+	l->hot_hi = 0;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		if (at[i][0] < l->hot_lo)
+			l->hot_lo = at[i][0];
+		if (at[i][0] + at[i][1] > l->hot_hi)
+			l->hot_hi = at[i][0] + at[i][1];
+	}
+}
+
 /* ---- the process's data ---- */
 
 static uint64_t u64(const unsigned char *p)
@@ -433,6 +452,7 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 	if ((!known || (how && strcmp(how, "dwarf") == 0)) && rt->minor >= MIN_MINOR &&
 	    go_layout_from_dwarf(elf, &rt->lay) == 0 && rt->lay.g_size <= GO_G_MAX)
 		rt->dwarf_layout = true;
+	go_layout_hot(&rt->lay);
 	if (!known && !rt->dwarf_layout) {
 		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are) and the binary has no DWARF to read them from: goroutines not read",
 			 rt->version, MIN_MINOR, MAX_MINOR);

@@ -32,6 +32,8 @@
 /* Byte offsets, amd64. */
 struct go_layout {
 	unsigned g_size;	/* bytes read of a g: past every field below */
+	unsigned hot_lo, hot_hi;	/* the bytes that change while it
+					   lives: m to waitreason */
 	unsigned stack_lo, stack_hi, m, sched, syscallsp, syscallpc;
 	unsigned status, goid, waitsince, waitreason, gopc, startpc;
 	unsigned parent_goid;	/* 0: the version has none (before 1.21) */
@@ -75,6 +77,7 @@ struct go_runtime {
 int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		    struct go_runtime **out, char *err, size_t errlen);
 void go_runtime_close(struct go_runtime *rt);
+
 /* The Go version of a Go program ("go1.27.3") into buf, even one whose
  * layouts are not known: 0, or -ENOENT. */
 int go_version_of(struct symbolizer *sym, char *buf, size_t size);
