@@ -7,6 +7,7 @@
  */
 #include "goroutines.h"
 #include "unwind.h"
+#include "../util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -288,16 +289,10 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t i = 0; i < k; i++) {
 			if (!ok1[i])
 				continue;
-			if (count == cap) {
-				size_t nc = cap ? cap * 2 : 1024;
-				struct go_goroutine *ng = realloc(gs, nc * sizeof(*ng));
-				if (!ng) {
-					snprintf(err, errlen, "out of memory");
-					rc = -ENOMEM;
-					goto out;
-				}
-				gs = ng;
-				cap = nc;
+			if (grow_array(&gs, &cap, count + 1, sizeof(*gs)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				rc = -ENOMEM;
+				goto out;
 			}
 			if (!fill_hot(rt, mem, addrs[i], hot + i * GO_G_MAX, &gs[count]))
 				continue;	/* not there: dead, idle */
@@ -319,16 +314,10 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t j = 0; j < nmiss; j++) {
 			if (!ok1[j])
 				continue;
-			if (count == cap) {
-				size_t nc = cap * 2;
-				struct go_goroutine *ng = realloc(gs, nc * sizeof(*ng));
-				if (!ng) {
-					snprintf(err, errlen, "out of memory");
-					rc = -ENOMEM;
-					goto out;
-				}
-				gs = ng;
-				cap = nc;
+			if (grow_array(&gs, &cap, count + 1, sizeof(*gs)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				rc = -ENOMEM;
+				goto out;
 			}
 			if (!fill(rt, mem, maddrs[j], b1 + j * GO_G_MAX, &gs[count]))
 				continue;
