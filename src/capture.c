@@ -1040,7 +1040,7 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 		return 0;
 	}
 	snap->partial = false;
-	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, err, sizeof(err));
+	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
 	if (rc < 0 && rc != -ENOMEM) {
 		snap->runtime_note = strdup(err);
 		snap->partial = true;
@@ -1528,6 +1528,9 @@ exited:
 	rc = -ESRCH;
 out_free:
 	proc_close_task_dir();
+	/* the pool the last snapshot's goroutines point into goes back */
+	if (c->snap && snap)
+		snapshot_adopt_pool(c->snap, snap, SIZE_MAX);
 	snapshot_free(snap);
 	return rc;
 }

@@ -203,6 +203,7 @@ struct entry {
 	enum wait_kind kind;
 	size_t sig;		/* index in the signature table's own[], then
 				   the signature's rank in string order */
+	uint64_t member;	/* its goid (a goroutine) or tid */
 	const struct thread *thread;
 };
 
@@ -338,15 +339,16 @@ static int rank_signatures(const struct sigs *s, size_t *rank, const char **by_r
 	return 0;
 }
 
+/* Within a group (the same kind and signature): as cmp_entry orders. */
 static bool entry_before(const struct entry *x, const struct entry *y)
 {
-	return cmp_entry(x, y) < 0;
+	return x->member != y->member ? x->member < y->member : x->thread < y->thread;
 }
 
 /* A member's place in its group: its goid (a goroutine) or tid. */
-static uint64_t member_key(const struct entry *e)
+static uint64_t member_key(const struct thread *t)
 {
-	return e->thread->goid ? (uint64_t)e->thread->goid : (uint64_t)(unsigned)e->thread->tid;
+	return t->goid ? (uint64_t)t->goid : (uint64_t)(unsigned)t->tid;
 }
 
 /*
@@ -362,16 +364,16 @@ static void sort_members(struct entry *e, size_t n, struct entry *tmp)
 	uint64_t max = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (member_key(&e[i]) > max)
-			max = member_key(&e[i]);
+		if (e[i].member > max)
+			max = e[i].member;
 	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 8) {
 		size_t count[257] = { 0 };
 		for (size_t i = 0; i < n; i++)
-			count[((member_key(&e[i]) >> shift) & 0xff) + 1]++;
+			count[((e[i].member >> shift) & 0xff) + 1]++;
 		for (int b = 0; b < 256; b++)
 			count[b + 1] += count[b];
 		for (size_t i = 0; i < n; i++)
-			tmp[count[(member_key(&e[i]) >> shift) & 0xff]++] = e[i];
+			tmp[count[(e[i].member >> shift) & 0xff]++] = e[i];
 		memcpy(e, tmp, n * sizeof(*e));
 	}
 }
@@ -510,6 +512,7 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 
 		entries[i].kind = t->wait.kind;
 		entries[i].thread = t;
+		entries[i].member = member_key(t);
 		ssize_t sig = signature_of(&sigs, t);
 		if (sig < 0)
 			goto out_entries;

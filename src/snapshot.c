@@ -167,6 +167,7 @@ struct pool_table {
 struct strpool {
 	struct pool_chunk *chunks;	/* the one being filled first */
 	size_t used, size;		/* of the first chunk's text */
+	size_t bytes;			/* in all chunks */
 	struct pool_table strings, arrays;
 };
 
@@ -252,6 +253,7 @@ static char *pool_room(struct strpool *pool, size_t size)
 		c = malloc(sizeof(*c) + size);
 		if (!c)
 			return NULL;
+		pool->bytes += size;
 		if (pool->chunks) {
 			c->next = pool->chunks->next;
 			pool->chunks->next = c;
@@ -267,6 +269,7 @@ static char *pool_room(struct strpool *pool, size_t size)
 		c = malloc(sizeof(*c) + POOL_CHUNK);
 		if (!c)
 			return NULL;
+		pool->bytes += POOL_CHUNK;
 		c->next = pool->chunks;
 		pool->chunks = c;
 		pool->used = 0;
@@ -382,6 +385,15 @@ static int pool_thread_frames(struct strpool *pool, struct thread *t)
 	 * moved (it leaks then, the lesser harm) */
 	t->frames_pooled = true;
 	return pool_move_frames(pool, &t->created, t->ncreated) ? 0 : -ENOMEM;
+}
+
+bool snapshot_adopt_pool(struct snapshot *to, struct snapshot *from, size_t max_bytes)
+{
+	if (to->pool || !from->pool || from->pool->bytes > max_bytes)
+		return false;
+	to->pool = from->pool;
+	from->pool = NULL;
+	return true;
 }
 
 char *snapshot_pool_string(struct snapshot *snap, const char *s)
@@ -523,12 +535,32 @@ static int grow_implied(void **array, size_t n, size_t elem)
 	return 0;
 }
 
+int snapshot_reserve(struct snapshot *snap, size_t more)
+{
+	size_t want = snap->nthreads + more, cap = ARRAY_MIN_CAP;
+
+	while (cap < want)
+		cap *= 2;
+	if (want <= ARRAY_MIN_CAP || cap > SIZE_MAX / sizeof(*snap->threads))
+		return 0;
+	if (cap <= snap->threads_reserved)
+		return 0;
+	struct thread *t = realloc(snap->threads, cap * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	snap->threads = t;
+	/* up to there, adding does not grow it; from there the capacity
+	 * its length implies is cap, a power of two, as grow_implied says */
+	snap->threads_reserved = cap;
+	return 0;
+}
+
 struct thread *snapshot_add_thread(struct snapshot *snap)
 {
 	struct thread *t;
 
-	if (grow_implied((void **)&snap->threads, snap->nthreads,
-			 sizeof(*snap->threads)))
+	if (snap->nthreads >= snap->threads_reserved &&
+	    grow_implied((void **)&snap->threads, snap->nthreads, sizeof(*snap->threads)))
 		return NULL;
 	t = &snap->threads[snap->nthreads++];
 	memset(t, 0, sizeof(*t));

@@ -140,6 +140,8 @@ struct snapshot {
 	char *go_layouts;	/* where the runtime's layouts came from:
 				   "built-in" or "dwarf" (the binary's); NULL */
 	size_t ngoroutines;	/* entries with a goid */
+	size_t threads_reserved;	/* threads[] holds this many
+					   (snapshot_reserve), or 0 */
 };
 
 /* Frees everything under snap and snap itself (a heap object); NULL-safe. */
@@ -150,6 +152,9 @@ void snapshot_free(struct snapshot *snap);
  * grow threads[] and frames[] only through these two functions.
  */
 struct thread *snapshot_add_thread(struct snapshot *snap);
+/* Room for more threads than it has: one allocation for many added at
+ * once.  0 or -ENOMEM. */
+int snapshot_reserve(struct snapshot *snap, size_t more);
 /* What a frame is called: its function, else "module+0xOFFSET" (module
  * base name), else "0xPC". */
 void frame_label(const struct frame *f, char *buf, size_t size);
@@ -158,6 +163,15 @@ void frame_label(const struct frame *f, char *buf, size_t size);
  * threads (100,000 goroutines) keeps each string and each stack once.  0, or -ENOMEM (t is pooled all the same; what was not
  * moved leaks). */
 int snapshot_pool_thread(struct snapshot *snap, struct thread *t);
+/*
+ * A refresh of a session (top) moves unchanged pooled threads from the
+ * last snapshot to the new one: the new one takes the old one's pool
+ * (when it has none, and the old one's holds at most max_bytes, so that a
+ * long session's pool does not grow without end).  The old one's pooled
+ * threads keep pointing into it: free the old snapshot first.  True when
+ * taken.
+ */
+bool snapshot_adopt_pool(struct snapshot *to, struct snapshot *from, size_t max_bytes);
 /* The pool's copy of s (for a pooled thread's fields), the pool made if
  * need be; NULL for NULL or when out of memory. */
 char *snapshot_pool_string(struct snapshot *snap, const char *s);

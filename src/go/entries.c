@@ -24,6 +24,7 @@
 #include "../util.h"
 
 #define MEMO_MIN 256
+#define CARRY_POOL_MAX (64u << 20)	/* a pool past this starts anew */
 
 /* What a stack key stands for, all of it the snapshot's pool's. */
 struct stack {
@@ -277,6 +278,43 @@ static void wait_on(struct snapshot *snap, struct fd_table *fds, const struct go
 	}
 }
 
+/* How long g has waited as the runtime knows it (a GC sets waitsince). */
+static void waited(struct thread *t, const struct go_goroutine *g, int64_t now_ns)
+{
+	t->go_minutes = g->waitsince > 0 && now_ns > g->waitsince ?
+			(double)(now_ns - g->waitsince) / 60e9 : -1;
+	t->wait.blocked_sec = t->go_minutes >= 0 ? t->go_minutes * 60 : -1;
+}
+
+/* g has not run since the last snapshot, whose entry for it is moved to
+ * snap (whose pool was the last one's): true, or false when there is
+ * none to move. */
+static bool can_carry(const struct snapshot *prev, const struct go_goroutine *g)
+{
+	if (!prev || !g->same || g->prev < 0 || (size_t)g->prev >= prev->nthreads)
+		return false;
+	const struct thread *old = &prev->threads[g->prev];
+	return old->goid == g->goid && old->pooled && old->frames_pooled;
+}
+
+static bool carry_over(struct snapshot *snap, struct snapshot *prev,
+		       const struct go_goroutine *g, int64_t now_ns)
+{
+	if (!can_carry(prev, g))
+		return false;
+	struct thread *old = &prev->threads[g->prev];
+	struct thread *t = snapshot_add_thread(snap);
+	if (!t)
+		return false;
+	*t = *old;
+	memset(old, 0, sizeof(*old));	/* now the new snapshot's */
+	waited(t, g, now_ns);
+	if (t->partial)
+		snap->partial = true;
+	snap->ngoroutines++;
+	return true;
+}
+
 static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct memo *m,
 		     struct fd_table *fds, const struct go_waits *waits,
 		     struct snapshot *snap, const struct go_goroutine *g, int64_t now_ns)
@@ -307,9 +345,7 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	t->go_wait = snapshot_pool_string(snap, reason ? reason : go_status_name(g->status));
 	t->wait.kind = reason ? classify_go_reason(reason) :
 		       g->status == GO_RUNNING || g->status == GO_RUNNABLE ? WAIT_RUNNING : WAIT_OTHER;
-	t->go_minutes = g->waitsince > 0 && now_ns > g->waitsince ?
-			(double)(now_ns - g->waitsince) / 60e9 : -1;
-	t->wait.blocked_sec = t->go_minutes >= 0 ? t->go_minutes * 60 : -1;
+	waited(t, g, now_ns);
 	t->go_system = slot->st.system;
 	t->frames = slot->st.frames;
 	t->nframes = slot->st.nframes;
@@ -338,7 +374,7 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
 		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
-		   char *err, size_t errlen)
+		   struct snapshot *prev, char *err, size_t errlen)
 {
 	struct go_goroutine *gs;
 	struct memo m = { 0 };
@@ -350,19 +386,30 @@ int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct m
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	/* Those that have not run since the last snapshot keep their
+	 * entries, strings and all: the pool comes along. */
+	if (prev && !snapshot_adopt_pool(snap, prev, CARRY_POOL_MAX))
+		prev = NULL;
 	/* What those in IO wait or on a semaphore wait on, if any do. */
 	bool want_fds = false, want_semas = false;
 	for (size_t i = 0; i < n; i++) {
-		if (gs[i].status != GO_WAITING)
+		if (gs[i].status != GO_WAITING || can_carry(prev, &gs[i]))
 			continue;
 		const char *r = go_wait_reason(rt, gs[i].reason);
 		want_fds |= io_wait(r);
 		want_semas |= sema_wait(r);
 	}
+	if (snapshot_reserve(snap, n) < 0) {
+		go_goroutines_free(gs, n);
+		return -ENOMEM;
+	}
 	struct go_waits *waits = want_fds || want_semas ?
 				 go_waits_read(rt, mem, want_fds, want_semas) : NULL;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = add_entry(rt, sym, &m, fds, waits, snap, &gs[i], now_ns);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!carry_over(snap, prev, &gs[i], now_ns))
+			rc = add_entry(rt, sym, &m, fds, waits, snap, &gs[i], now_ns);
+		go_cache_note(cache, gs[i].pos, (long)snap->nthreads - 1);
+	}
 	go_waits_free(waits);
 	free(m.slots);
 	go_goroutines_free(gs, n);

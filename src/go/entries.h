@@ -13,7 +13,9 @@
  * Goroutines pile up by the thousand on the same stack: each distinct
  * stack (its raw frames, creator and start) is symbolized once per
  * snapshot, and its entries share one pooled frame array (snapshot.h:
- * frames_pooled).  Every entry is pooled.
+ * frames_pooled).  Every entry is pooled.  In a session (top), one that
+ * has not run since the last refresh keeps its entry: moved, not made
+ * again.
  */
 #ifndef THREADLEAK_GO_ENTRIES_H
 #define THREADLEAK_GO_ENTRIES_H
@@ -24,12 +26,15 @@
 
 /*
  * Appends the goroutines to snap, after its threads, and counts them in
- * snap->ngoroutines.  Returns 0; -ENOMEM; or another -errno with a
+ * snap->ngoroutines.  prev: the snapshot of the last read through cache
+ * (a session's), or NULL: the entries of goroutines that have not run
+ * since are moved from it as they were, its pool with them
+ * (snapshot_adopt_pool); free prev before snap.  Returns 0; -ENOMEM; or another -errno with a
  * one-line reason in err when they could not be read at all.  Goroutines
  * not captured whole are partial and make snap partial.
  */
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
 		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
-		   char *err, size_t errlen);
+		   struct snapshot *prev, char *err, size_t errlen);
 
 #endif

@@ -43,6 +43,10 @@ struct go_goroutine {
 	int nraw;
 	bool complete;		/* the walk reached where Go's traceback ends */
 	bool moved;		/* it kept running while read: stack not kept */
+	bool same;		/* has not run since the last read */
+	size_t pos;		/* its place in allgs */
+	long prev;		/* same: its entry in the snapshot of the last
+				   read (go_cache_note), else -1 */
 };
 
 struct go_cache;
@@ -50,6 +54,9 @@ struct go_cache;
 /* An empty cache; NULL when out of memory. */
 struct go_cache *go_cache_new(void);
 void go_cache_free(struct go_cache *c);
+/* The goroutine at place pos of allgs is entry index of the snapshot
+ * made of this read (see prev). */
+void go_cache_note(struct go_cache *c, size_t pos, long index);
 /* 0 and the goroutines in *out, *n; -errno and err. */
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_cache *cache,
