@@ -1023,6 +1023,8 @@ static bool settled(const struct work *w)
 
 /* A Go program: its goroutines after its threads.  Its threads' partial
  * stacks (its Ms running, never stopped) do not make it partial. */
+static bool process_ending(int pid);
+
 static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 {
 	char err[256];
@@ -1035,13 +1037,18 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 	if (c->go)
 		snap->go_layouts = strdup(c->go->dwarf_layout ? "dwarf" : "built-in");
 	if (!c->go) {
+		if (process_ending(c->pid))	/* not found: it was dying */
+			return -ESRCH;
 		snap->runtime_note = strdup(c->go_note);
 		snap->partial = true;
 		return 0;
 	}
 	snap->partial = false;
 	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
-	if (rc < 0 && rc != -ENOMEM) {
+	/* unreadable because it is dying: it exited during the snapshot */
+	if (rc < 0 && rc != -ENOMEM && process_ending(c->pid))
+		return -ESRCH;
+	if (rc < 0 && rc != -ENOMEM && rc != -ESRCH) {
 		snap->runtime_note = strdup(err);
 		snap->partial = true;
 		return 0;
@@ -1501,6 +1508,8 @@ int capture_session_refresh(struct capture_session *c,
 		rc = fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))
 		rc = add_goroutines(c, snap);
+	if (rc == -ESRCH)
+		goto exited;
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out_free;

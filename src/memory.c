@@ -3,7 +3,8 @@
  *
  * The cache is an open-addressing table of MEM_SLOTS page entries keyed by
  * page address; page data lives in one arena.  When the table is more than
- * three quarters full it is emptied: simple, bounded (6 MiB), and
+ * three quarters full (unreadable pages count: they take slots too) it is
+ * emptied: simple, bounded (6 MiB), and
  * the unwinder's working set (the current thread's stack pages plus the
  * unwind tables) refills it quickly.  A slot counts only if it carries the
  * current generation, so emptying is a counter increment, not a 32 KiB
@@ -30,7 +31,10 @@ struct slot {
 struct memory {
 	int pid;
 	uint32_t gen;
-	size_t used;
+	size_t used;		/* arena pages in use */
+	size_t filled;		/* slots in use, unreadable pages too: the
+				   table must never fill, or a lookup would
+				   probe for ever */
 	struct slot slots[MEM_SLOTS];
 	unsigned char *arena;	/* MEM_MAX_PAGES pages */
 	uint64_t fetches, reads;
@@ -81,6 +85,7 @@ void memory_reset(struct memory *m)
 		m->gen = 1;
 	}
 	m->used = 0;
+	m->filled = 0;
 }
 
 static inline size_t slot_hash(uint64_t page)
@@ -101,6 +106,8 @@ static struct slot *find_slot(struct memory *m, uint64_t page)
 /* Records page as unreadable (data < 0) or as the next arena page. */
 static void fill_slot(struct memory *m, struct slot *s, uint64_t page, bool readable)
 {
+	if (s->gen != m->gen)
+		m->filled++;
 	s->page = page + 1;
 	s->gen = m->gen;
 	s->data = readable ? (int32_t)m->used++ : -1;
@@ -113,7 +120,7 @@ static const unsigned char *get_page(struct memory *m, uint64_t page)
 
 	if (s->gen == m->gen)
 		return s->data < 0 ? NULL : m->arena + (size_t)s->data * PAGE;
-	if (m->used >= MEM_MAX_PAGES) {
+	if (m->used >= MEM_MAX_PAGES || m->filled >= MEM_MAX_PAGES) {
 		memory_reset(m);
 		s = find_slot(m, page);
 	}
@@ -151,7 +158,7 @@ void memory_install(struct memory *m, uint64_t addr, const void *buf, size_t len
 {
 	uint64_t page = addr & ~(uint64_t)(PAGE - 1);
 
-	if (m->used + len / PAGE > MEM_MAX_PAGES)
+	if (m->used + len / PAGE > MEM_MAX_PAGES || m->filled + len / PAGE > MEM_MAX_PAGES)
 		memory_reset(m);
 	for (size_t off = 0; off + PAGE <= len; off += PAGE) {
 		struct slot *s = find_slot(m, page + off);

@@ -448,6 +448,13 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 				break;
 		}
 	}
+	/* A process that dies under us stops being readable: what was read
+	 * is not all there was, never a result that looks whole. */
+	if (memory_read_now(mem, rt->allgs, hdr, sizeof(hdr)) < 0) {
+		snprintf(err, errlen, "the process exited while its goroutines were read");
+		rc = -ESRCH;
+		goto out;
+	}
 	/* Those that ended while we read. */
 	size_t kept = 0;
 	for (size_t j = 0; j < count; j++)
