@@ -103,10 +103,7 @@ done
 
 TABLE="| threads in its life | native ms | bare notifications ms | under check ms | bare / native | **check / native** | runs ok |
 |---:|---:|---:|---:|---:|---:|---:|"
-for r in "${ROWS[@]}"; do
-	TABLE="$TABLE
-$r"
-done
+TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 
 BLOCK="$START
@@ -162,10 +159,7 @@ for w in "${WORK[@]}"; do
 done
 TABLE="| command | native ms | under check ms | difference ms | check / native | runs ok |
 |---|---:|---:|---:|---:|---:|"
-for r in "${ROWS[@]}"; do
-	TABLE="$TABLE
-$r"
-done
+TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/check.sh\` ($REPEAT rounds of the two runs, interleaved; ms are medians; ratios are medians of each round's own ratio).

@@ -106,10 +106,7 @@ done
 
 TABLE="| Go | goroutines | threadleak snapshot | target's longest tick gap | pprof debug=2 dump | its gap | dlv goroutines ms | its gap | top -b -d 1 -n 11, % of a core |
 |---|---:|---|---:|---:|---:|---|---:|---:|"
-for r in "${ROWS[@]}"; do
-	TABLE="$TABLE
-$r"
-done
+TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
 Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); \`bench/goroutines.sh\` (one run of each; the gap is the largest between the target's 10 ms ticks, so about 10 ms means no pause).

@@ -14,3 +14,16 @@ put_block()
 		printf '\n%s\n\n%s\n' "$4" "$3" >>"$OUT"
 	fi
 }
+
+# table_rows HEADER ROW...: a markdown table, HEADER (its first lines)
+# then each ROW, one a line.
+table_rows()
+{
+	local t=$1 r
+	shift
+	for r in "$@"; do
+		t="$t
+$r"
+	done
+	printf '%s' "$t"
+}

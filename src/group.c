@@ -232,6 +232,7 @@ static int cmp_entry(const void *a, const void *b)
  */
 struct sig_slot {
 	const struct frame *frames;	/* NULL: free */
+	uint64_t hash;
 	size_t nframes;
 	const char *go_wait;
 	bool go;
@@ -275,11 +276,7 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 			if (!s->slots[i].frames)
 				continue;
 			size_t j;
-			struct thread key = { .frames = (struct frame *)s->slots[i].frames,
-					      .nframes = s->slots[i].nframes,
-					      .go_wait = (char *)s->slots[i].go_wait,
-					      .goid = s->slots[i].go };
-			for (j = sig_hash(&key) & (n - 1); ns[j].frames; j = (j + 1) & (n - 1))
+			for (j = s->slots[i].hash & (n - 1); ns[j].frames; j = (j + 1) & (n - 1))
 				;
 			ns[j] = s->slots[i];
 		}
@@ -287,8 +284,9 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 		s->slots = ns;
 		s->mask = n - 1;
 	}
+	uint64_t h = sig_hash(t);
 	size_t i;
-	for (i = sig_hash(t) & s->mask; s->slots[i].frames; i = (i + 1) & s->mask) {
+	for (i = h & s->mask; s->slots[i].frames; i = (i + 1) & s->mask) {
 		const struct sig_slot *o = &s->slots[i];
 		if (o->frames == t->frames && o->nframes == t->nframes &&
 		    o->go_wait == t->go_wait && o->go == (t->goid != 0))
@@ -298,7 +296,7 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 	if (!sig)
 		return -1;
 	s->own[s->nown] = sig;
-	s->slots[i] = (struct sig_slot){ t->frames, t->nframes, t->go_wait, t->goid != 0,
+	s->slots[i] = (struct sig_slot){ t->frames, h, t->nframes, t->go_wait, t->goid != 0,
 					 s->nown };
 	s->count++;
 	return (ssize_t)s->nown++;

@@ -258,7 +258,8 @@ static void count_go_waits(struct watch *w, const struct grouping *gr)
 		if (j == nc) {
 			if (nc == sizeof(c) / sizeof(c[0]))
 				continue;	/* a few dozen reasons exist */
-			c[nc++].reason = r, c[j].n = 0;
+			c[nc].reason = r;
+			c[nc++].n = 0;
 		}
 		c[j].n += gr->groups[i].count;
 	}
