@@ -40,6 +40,15 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v javac >/dev/null 2>&1 || need default-jdk-headless
 	command -v python3 >/dev/null 2>&1 || need python3
 	command -v strace >/dev/null 2>&1 || need strace
+	# Debian's stripped servers, whole stacks against gdb's
+	# (tests/integration/server-*.sh); objdump and nm (binutils) check
+	# tests/unit/test_elfcode
+	command -v memcached >/dev/null 2>&1 || need memcached
+	command -v redis-server >/dev/null 2>&1 || need redis-server
+	command -v nginx >/dev/null 2>&1 || need nginx
+	command -v mariadbd >/dev/null 2>&1 || need mariadb-server
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need postgresql
+	command -v objdump >/dev/null 2>&1 || need binutils
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils

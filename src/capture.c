@@ -431,7 +431,7 @@ static int unwind_regs(struct capture_session *c, struct work *w)
 		}
 	}
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
-	if (n > 0 && !(complete && symbols_is_thread_entry(c->sym, &c->buf[n - 1])))
+	if (n > 0 && !(complete && symbols_is_stack_end(c->sym, &c->buf[n - 1])))
 		n = fpguess_unwind(c->uw, c->uw_state, w->tid, &w->regs, c->buf,
 				   UNWIND_MAX_FRAMES, n, &complete, c->mem, c->sym);
 	return keep_frames(c, w, n, complete);
@@ -527,7 +527,7 @@ static int capture_nostop(struct capture_session *c, struct work *w)
 	 * and still call it the end: only a stack that ends where threads
 	 * begin is whole. */
 	if (rc == 0 && w->complete && w->nraw &&
-	    !symbols_is_thread_entry(c->sym, &w->raw[w->nraw - 1]))
+	    !symbols_is_stack_end(c->sym, &w->raw[w->nraw - 1]))
 		w->complete = false;
 	if (rc == 0 && !w->complete)
 		adopt_previous(w);

@@ -403,7 +403,7 @@ static void record_creation(void *arg, void *item)
 	n = go_unwind_trim(t->sym, p->buf + 1, n, &cut);
 	complete |= cut;
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
-	if (n > 0 && !(complete && symbols_is_thread_entry(t->sym, &p->buf[n])))
+	if (n > 0 && !(complete && symbols_is_stack_end(t->sym, &p->buf[n])))
 		n = fpguess_unwind(p->uw, t->uw, k->tid, &regs, p->buf + 1,
 				   ORIGIN_FRAMES - 1, n, &complete, t->mem, t->sym);
 	if (n <= 0)

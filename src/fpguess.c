@@ -131,7 +131,7 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 		guess.valid |= 1u << REG_DW_RBP;
 		bool whole;
 		int m = uw->unwind(state, tid, &guess, buf, max, &whole);
-		if (m > n && whole && symbols_is_thread_entry(sym, &buf[m - 1]) &&
+		if (m > n && whole && symbols_is_stack_end(sym, &buf[m - 1]) &&
 		    same_start(buf, first, nfirst) && calls_agree(mem, sym, buf, n, m)) {
 			*regs = guess;
 			*complete = true;

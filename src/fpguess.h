@@ -13,7 +13,7 @@
  * is a stack slot above G's stack pointer whose next slot holds a code
  * address that follows a call of G.  The lowest few such slots are tried
  * as rbp, and the first whose unwind ends where threads begin
- * (symbols_is_thread_entry) is taken.  Where no guess is safe the thread
+ * (symbols_is_stack_end) is taken.  Where no guess is safe the thread
  * is stopped, as before.
  */
 #ifndef THREADLEAK_FPGUESS_H

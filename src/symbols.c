@@ -15,7 +15,9 @@
 #include "classify.h"
 #include "cuindex.h"
 #include "debugcache.h"
+#include "elfcode.h"
 #include "go/pclntab.h"
+#include "tailcall.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -23,6 +25,7 @@
 #include <libiberty/demangle.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,9 @@ struct sym_line {
 	bool inlined;
 };
 
+#define TC_DEPTH 4		/* tail calls put back between two frames */
+#define TC_VISITS 32		/* functions read looking for them */
+
 struct sym_entry {
 	uint64_t addr;		/* lookup address; 0 marks an empty slot */
 	bool used;
@@ -42,6 +48,11 @@ struct sym_entry {
 	uint64_t offset;	/* pc - module start */
 	int nlines;
 	struct sym_line *lines;	/* innermost first */
+	uint64_t entry;		/* run-time start of its function, or 0 */
+	uint64_t call_target;	/* what the call returning to addr + 1 calls */
+	uint64_t tc_callee;	/* tc[] holds the tail calls to this entry */
+	int ntc;		/* -1: none found for tc_callee */
+	uint64_t tc[TC_DEPTH];	/* their return pcs, innermost first */
 };
 
 struct symbolizer {
@@ -488,10 +499,7 @@ int symbols_go_funcid(struct symbolizer *s, uint64_t addr)
 	return t && go_pcln_func(t, addr - bias, &f) ? f.funcid : -1;
 }
 
-/* Whether libdw found the function or an inlined call at all.  (For an
- * inlined call it goes on with the scopes of the inlined function's own
- * definition, not the function it is inlined into: that one is named by
- * its ELF symbol below.) */
+/* Whether libdw found the function or an inlined call at all. */
 static bool has_code_scope(Dwarf_Die *scopes, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -502,7 +510,31 @@ static bool has_code_scope(Dwarf_Die *scopes, int n)
 	return false;
 }
 
-/* Fills e for one lookup address. */
+/*
+ * The scopes holding pc (link-time) in cudie, innermost first, out to the
+ * function: dwarf_getscopes() goes on from an inlined call into the
+ * scopes of the inlined function's own definition; the calls it is nested
+ * in, and the function that holds them all, are the physical parents of
+ * the innermost scope (as eu-addr2line -i walks them).
+ */
+static int code_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+	int n = dwarf_getscopes(cudie, pc, scopes);
+
+	if (n > 0) {
+		Dwarf_Die inner = (*scopes)[0];
+		free(*scopes);
+		*scopes = NULL;
+		n = dwarf_getscopes_die(&inner, scopes);
+	}
+	if (!has_code_scope(*scopes, n)) {
+		free(*scopes);
+		*scopes = NULL;
+		n = cu_getscopes_nested(cudie, pc, scopes);
+	}
+	return n;
+}
+
 /* Fills e from the Go table when addr is Go code (and *rc); false else. */
 static bool resolve_go(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr,
 		       struct sym_entry *e, int *rc)
@@ -572,12 +604,21 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 		}
 	}
 	Dwarf_Die *scopes = NULL;
-	int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
-	if (cudie && !has_code_scope(scopes, nscopes)) {
-		free(scopes);
-		nscopes = cu_getscopes_nested(cudie, addr - bias, &scopes);
-	}
+	int nscopes = cudie ? code_scopes(cudie, addr - bias, &scopes) : 0;
 	bool have_function = false;
+	struct tc_site site;
+
+	if (tailcall_find_site(mod, bias, scopes, nscopes, addr + 1, &site))
+		e->call_target = site.target;
+	if (symname)
+		e->entry = addr - off;
+
+	/* No symbol: a PLT entry is named after what it jumps to. */
+	char plt[256];
+	Dwarf_Addr elfbias;
+	Elf *elf = symname ? NULL : dwfl_module_getelf(mod, &elfbias);
+	if (elf && elfcode_plt_name(elf, addr - elfbias, plt, sizeof(plt)))
+		symname = plt;
 
 	/* The function itself: its ELF symbol demangled names it as gdb
 	 * does, clone suffix included ("[clone .isra.0]"). */
@@ -591,6 +632,9 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 			continue;
 		char *name = tag == DW_TAG_subprogram && symdemangled ? NULL : die_name(sc);
 		if (tag == DW_TAG_subprogram) {
+			Dwarf_Addr entry;
+			if (dwarf_entrypc(sc, &entry) == 0)
+				e->entry = entry + bias;
 			rc = add_line(e, name ? name : symname, file, line, false);
 			free(name);
 			have_function = true;
@@ -653,32 +697,137 @@ static struct sym_entry *lookup(struct symbolizer *s, uint64_t addr)
 	return e;
 }
 
+/* The DIE of the function starting at entry (run-time), its module and
+ * bias; false when there is no DWARF for it. */
+static bool function_die(struct symbolizer *s, uint64_t entry, Dwfl_Module **mod,
+			 Dwarf_Addr *bias, Dwarf_Die *fn)
+{
+	Dwarf_Die cubuf, *scopes = NULL;
+	bool found = false;
+
+	*mod = dwfl_addrmodule(s->dwfl, entry);
+	if (!*mod)
+		return false;
+	Dwarf_Die *cudie = dwfl_module_addrdie(*mod, entry, bias);
+	if (!cudie || !cu_covers(cudie, entry - *bias))
+		cudie = fallback_cu(s, *mod, entry, bias, &cubuf);
+	int n = cudie ? code_scopes(cudie, entry - *bias, &scopes) : 0;
+	for (int i = 0; i < n && !found; i++) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+			*fn = scopes[i];
+			found = true;
+		}
+	}
+	free(scopes);
+	return found;
+}
+
+struct tc_search {
+	struct symbolizer *s;
+	uint64_t to;		/* the callee found on the stack */
+	uint64_t path[TC_DEPTH];	/* outermost first */
+	uint64_t found[TC_DEPTH];
+	int nfound, paths, visits;
+};
+
+/* Depth-first over the tail calls out of the function at from. */
+static void tc_walk(struct tc_search *q, uint64_t from, int depth)
+{
+	struct tc_site sites[16];
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+	Dwarf_Die fn;
+
+	if (depth >= TC_DEPTH || q->paths > 1 || ++q->visits > TC_VISITS ||
+	    !function_die(q->s, from, &mod, &bias, &fn))
+		return;
+	int n = tailcall_sites(mod, bias, &fn, sites, 16);
+	for (int i = 0; i < n; i++) {
+		if (!sites[i].target)
+			continue;
+		q->path[depth] = sites[i].ret;
+		if (sites[i].target == q->to) {
+			if (++q->paths == 1)
+				memcpy(q->found, q->path, sizeof(q->path));
+			q->nfound = depth + 1;
+		} else {
+			tc_walk(q, sites[i].target, depth + 1);
+		}
+	}
+}
+
+/*
+ * The frames of functions that a tail call left off the stack between
+ * callee (inner) and caller: when the caller's call site names a function
+ * other than callee's, the one chain of tail calls from that to callee
+ * (gdb's rule: none when there are several).  Cached in the caller's entry.
+ */
+static int tail_calls(struct symbolizer *s, struct sym_entry *caller,
+		      uint64_t callee, const uint64_t **pcs)
+{
+	*pcs = caller->tc;
+	if (!caller->call_target || !callee || caller->call_target == callee)
+		return 0;
+	if (caller->tc_callee == callee)
+		return caller->ntc;
+	struct tc_search q = { .s = s, .to = callee };
+	tc_walk(&q, caller->call_target, 0);
+	caller->tc_callee = callee;
+	caller->ntc = q.paths == 1 ? q.nfound : 0;
+	for (int k = 0; k < caller->ntc; k++)
+		caller->tc[k] = q.found[caller->ntc - 1 - k];
+	return caller->ntc;
+}
+
+/* Appends the frames of the lookup e for pc to t. */
+static int add_frames(struct thread *t, const struct sym_entry *e, uint64_t pc,
+		      uint64_t addr)
+{
+	int nl = e->nlines ? e->nlines : 1;
+
+	for (int k = 0; k < nl; k++) {
+		struct frame *f = thread_add_frame(t);
+		if (!f)
+			return -ENOMEM;
+		f->pc = pc;
+		if (e->module)
+			f->offset = e->offset + (pc - addr);
+		if (e->module && !(f->module = strdup(e->module)))
+			return -ENOMEM;
+		if (!e->nlines)
+			continue;
+		const struct sym_line *l = &e->lines[k];
+		f->inlined = l->inlined;
+		f->line = l->line;
+		if (l->function && !(f->function = strdup(l->function)))
+			return -ENOMEM;
+		if (l->file && !(f->file = strdup(l->file)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 		    struct thread *t)
 {
 	for (int i = 0; i < n; i++) {
 		uint64_t addr = raw[i].pc - (raw[i].return_address ? 1 : 0);
 		struct sym_entry *e = lookup(s, addr);
-		if (!e)
+		if (!e || add_frames(t, e, raw[i].pc, addr) < 0)
 			return -ENOMEM;
-		int nl = e->nlines ? e->nlines : 1;
-		for (int k = 0; k < nl; k++) {
-			struct frame *f = thread_add_frame(t);
-			if (!f)
-				return -ENOMEM;
-			f->pc = raw[i].pc;
-			if (e->module)
-				f->offset = e->offset + (raw[i].pc - addr);
-			if (e->module && !(f->module = strdup(e->module)))
-				return -ENOMEM;
-			if (!e->nlines)
-				continue;
-			const struct sym_line *l = &e->lines[k];
-			f->inlined = l->inlined;
-			f->line = l->line;
-			if (l->function && !(f->function = strdup(l->function)))
-				return -ENOMEM;
-			if (l->file && !(f->file = strdup(l->file)))
+		if (i + 1 >= n || !raw[i + 1].return_address)
+			continue;
+		/* lookup() may move entries: copy what is needed first. */
+		uint64_t callee = e->entry, pcs[TC_DEPTH];
+		const uint64_t *tc;
+		struct sym_entry *caller = lookup(s, raw[i + 1].pc - 1);
+		if (!caller)
+			return -ENOMEM;
+		int ntc = tail_calls(s, caller, callee, &tc);
+		memcpy(pcs, tc, ntc * sizeof(*pcs));
+		for (int k = 0; k < ntc; k++) {
+			struct sym_entry *m = lookup(s, pcs[k] - 1);
+			if (!m || add_frames(t, m, pcs[k], pcs[k] - 1) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -703,31 +852,75 @@ bool symbols_is_clone(struct symbolizer *s, const struct raw_frame *f)
 	return fn && (strcmp(fn, "clone") == 0 || strcmp(fn, "clone3") == 0);
 }
 
-bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f)
+/* What the CFI (.eh_frame, else .debug_frame) says of the code at addr:
+ * the start of the row that covers it in *row, and whether its caller's
+ * return address is "undefined" there, the code's own mark of the
+ * outermost frame (glibc's _start, clone3's child, Rust's and Go's thread
+ * entries).  False when no CFI covers addr. */
+static bool cfi_row(Dwfl_Module *mod, uint64_t addr, uint64_t *row, bool *ra_undefined)
 {
-	static const char *const entries[] = {
-		/* leading underscores stripped: _start, __clone3 */
-		"start", "clone", "clone3", "thread_start", "start_thread",
-		/* Go: where its own traceback ends, a goroutine's stack
-		 * (goexit) or an M's system stack (mstart, rt0_go; mcall
-		 * and morestack switch to it, with nothing above) */
-		"runtime.goexit", "runtime.mstart", "runtime.rt0_go",
-		"runtime.mcall", "runtime.morestack", "runtime.clone",
-	};
-	uint64_t addr = f->pc - (f->return_address ? 1 : 0), bias;
+	for (int k = 0; k < 2; k++) {
+		Dwarf_Addr bias, start, end;
+		Dwarf_CFI *cfi = k == 0 ? dwfl_module_eh_cfi(mod, &bias) :
+					  dwfl_module_dwarf_cfi(mod, &bias);
+		Dwarf_Frame *fr;
+		if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &fr) != 0)
+			continue;
+		Dwarf_Op mem[3], *ops = NULL;
+		size_t nops = 1;
+		int ra = dwarf_frame_info(fr, &start, &end, NULL);
+		*ra_undefined = ra >= 0 &&
+				dwarf_frame_register(fr, ra, mem, &ops, &nops) == 0 &&
+				nops == 0 && ops == mem;
+		*row = start + bias;
+		free(fr);
+		return true;
+	}
+	return false;
+}
+
+/* Whether addr is in the function at its module's ELF entry point (_start,
+ * named or not): the symbol that holds it starts there, or in a stripped
+ * binary, the CFI row that covers it does. */
+static bool at_elf_entry(Dwfl_Module *mod, uint64_t addr)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+	GElf_Sym sym;
+	GElf_Off off;
+	uint64_t row;
+	bool undef;
+
+	if (!elf || !gelf_getehdr(elf, &eh) || eh.e_entry == 0 || eh.e_type == ET_REL)
+		return false;
+	if (dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL))
+		return addr - off == eh.e_entry + bias;
+	return cfi_row(mod, addr, &row, &undef) && row == eh.e_entry + bias;
+}
+
+bool symbols_is_stack_end(struct symbolizer *s, const struct raw_frame *f)
+{
+	uint64_t addr = f->pc - (f->return_address ? 1 : 0), bias, row;
 	const struct go_pcln *go = symbols_go_table(s, addr, &bias);
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	struct go_func gf;
+	bool undef;
 
 	/* Go: where its own traceback ends (the table says). */
-	if (go && go_pcln_func(go, addr - bias, &gf) && gf.top)
-		return true;
-	const char *fn = outer_function(s, f);
-	if (!fn)
+	if (go && go_pcln_func(go, addr - bias, &gf))
+		return gf.top;
+	if (!mod)
 		return false;
-	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
-		if (strcmp(fn, entries[i]) == 0)
-			return true;
-	return false;
+	if (cfi_row(mod, addr, &row, &undef) && undef)
+		return true;
+	/* The entry point's caller is the kernel: whatever its CFI says. */
+	if (at_elf_entry(mod, addr))
+		return true;
+	/* Where the C library starts a thread, for a libc without the mark:
+	 * its clone's child, whose CFI ends before the call of the start
+	 * routine. */
+	return symbols_is_clone(s, f);
 }
 
 bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc)
@@ -736,21 +929,22 @@ bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc)
 	Dwfl_Module *tmod = dwfl_addrmodule(s->dwfl, target);
 	GElf_Off off;
 	GElf_Sym sym;
+	GElf_Addr start;
+	Dwarf_Addr bias;
+	Elf *elf;
 
-	if (mod && dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL) &&
+	if (!mod || !tmod)
+		return false;
+	if (dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL) &&
 	    pc - off == target)
 		return true;
-	if (!tmod)
-		return false;
-	Dwarf_Addr addr = target, bias;
-	Elf_Scn *scn = dwfl_module_address_section(tmod, &addr, &bias);
-	Elf *elf = dwfl_module_getelf(tmod, &bias);
-	GElf_Shdr shdr;
-	size_t shstrndx;
-	if (!scn || !elf || !gelf_getshdr(scn, &shdr) || elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return false;
-	const char *name = elf_strptr(elf, shstrndx, shdr.sh_name);
-	return name && strncmp(name, ".plt", 4) == 0;	/* .plt, .plt.sec, .plt.got */
+	/* A function no symbol names: its start by the unwind tables. */
+	elf = dwfl_module_getelf(mod, &bias);
+	if (elf && elfcode_function_start(elf, pc - bias, &start) &&
+	    start + bias == target)
+		return true;
+	elf = dwfl_module_getelf(tmod, &bias);
+	return elf && elfcode_in_plt(elf, target - bias);
 }
 
 static bool known_nomod(const struct symbolizer *s, uint64_t page)

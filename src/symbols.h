@@ -32,10 +32,15 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 		    struct thread *t);
 
 /*
- * Whether a frame is where threads begin (_start, clone, clone3): a stack
- * unwound from sp and pc alone counts as whole only if it ends there.
+ * Whether a frame is where a stack ends, by the code rather than by names:
+ * its CFI marks the caller's return address undefined (glibc's _start and
+ * clone3, Rust's threads), it is the function at its module's ELF entry
+ * point (a stripped _start), it is in clone/clone3, or for Go code the
+ * function table flags it as the top of a traceback (goexit, mstart,
+ * rt0_go, mcall...).  A stack unwound from sp and pc alone counts as whole
+ * only if it ends here.
  */
-bool symbols_is_thread_entry(struct symbolizer *s, const struct raw_frame *f);
+bool symbols_is_stack_end(struct symbolizer *s, const struct raw_frame *f);
 
 /* Whether f is in clone or clone3 (glibc's, whose unwind info ends
  * before the system call). */
@@ -43,7 +48,8 @@ bool symbols_is_clone(struct symbolizer *s, const struct raw_frame *f);
 
 /*
  * Whether a direct call to target can be a call of the function holding
- * pc: target is that function's start (its ELF symbol), or a PLT entry,
+ * pc: target is that function's start (by its ELF symbol, or where none
+ * names it by .eh_frame_hdr, elfcode.h), or a PLT entry,
  * which may lead anywhere.  (fpguess.h checks a guessed frame this way.)
  */
 bool symbols_may_call(struct symbolizer *s, uint64_t target, uint64_t pc);

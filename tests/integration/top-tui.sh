@@ -203,7 +203,7 @@ if expect "$S" "^stack, innermost first" "Enter: the detail view"; then
 	expect "$S" "^9 threads +condvar" "detail: the group's summary"
 	expect "$S" "^  wait_for_reply +leakyserver\.c:[0-9]+" "detail: wait_for_reply with its line"
 	expect "$S" "^  handle_request +leakyserver\.c:[0-9]+" "detail: handle_request"
-	expect "$S" "^  pthread_cond_wait .*libc\.so" "detail: the library frame and its module"
+	expect "$S" "^  _*pthread_cond_wait .*libc\.so" "detail: the library frame and its module"
 	expect "$S" "^threads \(9\)" "detail: the thread count"
 	# every handler thread is listed (9 of them: the screen has room)
 	for tid in $(task_tids "$TARGET_PID"); do
