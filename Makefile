@@ -4,7 +4,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw
+PKGS := libdw libelf libdebuginfod libunwind-ptrace libunwind-generic jansson ncursesw
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -128,6 +128,7 @@ bench: deps-bench
 	bench/run.sh
 	bench/check.sh
 	bench/goroutines.sh
+	bench/real-servers.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak

@@ -14,6 +14,7 @@ command -v make >/dev/null 2>&1 || need make
 command -v pkg-config >/dev/null 2>&1 || need pkg-config
 have_pc libdw || need libdw-dev
 have_pc libelf || need libelf-dev
+have_pc libdebuginfod || need libdebuginfod-dev
 have_pc libunwind-ptrace || need libunwind-dev
 have_pc jansson || need libjansson-dev
 have_pc ncursesw || need libncurses-dev
@@ -40,6 +41,11 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v javac >/dev/null 2>&1 || need default-jdk-headless
 	command -v python3 >/dev/null 2>&1 || need python3
 	command -v strace >/dev/null 2>&1 || need strace
+	# JIT code named from its perf map (tests/integration/jit-perfmap.sh)
+	command -v node >/dev/null 2>&1 || need nodejs
+	# debug files from a real debuginfod (tests/integration/debuginfo-sources.sh)
+	command -v debuginfod >/dev/null 2>&1 || need debuginfod
+	command -v xz >/dev/null 2>&1 || need xz-utils
 	# Debian's stripped servers, whole stacks against gdb's
 	# (tests/integration/server-*.sh); objdump and nm (binutils) check
 	# tests/unit/test_elfcode

@@ -15,7 +15,7 @@
 				   stays); deeper is absurd */
 
 struct cu_range {
-	Dwarf_Addr start, end;
+	Dwarf_Addr start, end;	/* start first: count_keys_upto() */
 	Dwarf_Die cudie;
 };
 
@@ -72,17 +72,10 @@ struct cuindex *cuindex_build(Dwarf *dw)
 
 bool cuindex_find(const struct cuindex *ix, Dwarf_Addr addr, Dwarf_Die *cudie)
 {
-	size_t lo = 0, hi = ix->n;
+	/* The first range starting above addr, and the one before it, if
+	 * it holds addr. */
+	size_t lo = count_keys_upto(ix->r, ix->n, sizeof(*ix->r), addr);
 
-	/* The first range starting above addr... */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->r[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* ...and the one before it, if it holds addr. */
 	if (lo == 0 || addr >= ix->r[lo - 1].end)
 		return false;
 	*cudie = ix->r[lo - 1].cudie;

@@ -15,8 +15,10 @@
 #include "classify.h"
 #include "cuindex.h"
 #include "debugcache.h"
+#include "debuginfod.h"
 #include "elfcode.h"
 #include "go/pclntab.h"
+#include "perfmap.h"
 #include "tailcall.h"
 #include "util.h"
 
@@ -66,6 +68,8 @@ struct symbolizer {
 	size_t nnomod, nomodcap;
 	struct cu_fallback *cuix;	/* modules whose CU index was built */
 	size_t ncuix, cuixcap;
+	struct debuginfod_budget *dind;	/* downloads: once, at the open */
+	struct perfmap *perfmap;	/* JIT code's names; opened when needed */
 	struct go_module *gomods;	/* modules asked for a Go table */
 	size_t ngomods, gomodcap;
 };
@@ -241,6 +245,7 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 		errno = rc > 0 ? rc : EIO;	/* ESRCH: it exited */
 		return NULL;
 	}
+	s->dind = debuginfod_fetch(s->dwfl);
 	return s;
 }
 
@@ -278,6 +283,8 @@ void symbols_close(struct symbolizer *s)
 	forget_cu_indexes(s);
 	free(s->cuix);
 	free(s->gomods);
+	debuginfod_close(s->dind);
+	perfmap_close(s->perfmap);
 	dwfl_end(s->dwfl);
 	free(s);
 }
@@ -560,14 +567,44 @@ static bool resolve_go(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr,
 	return true;
 }
 
+/*
+ * Whether addr is in one of mod's loaded segments.  libdwfl spans a
+ * module from its lowest mapping to its highest, and a JIT may map part
+ * of the executable far away (Node.js remaps V8's builtins next to its
+ * code space): the anonymous memory in between is not the module's.
+ */
+static bool in_segments(Dwfl_Module *mod, uint64_t addr)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t n;
+
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return true;	/* nothing to go by: as libdwfl says */
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    addr - bias - ph.p_vaddr < ph.p_memsz)
+			return true;
+	}
+	return false;
+}
+
 static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	const char *file = NULL, *symname = NULL;
 	int line = 0, rc = 0;
 
-	if (!mod)
-		return 0;	/* anonymous or JIT code: pc only */
+	if (mod && !in_segments(mod, addr))
+		mod = NULL;
+	if (!mod) {
+		/* Anonymous memory: JIT code, named when its JIT says so. */
+		if (!s->perfmap)
+			s->perfmap = perfmap_open(s->pid);
+		const char *jit = perfmap_lookup(s->perfmap, addr);
+		return jit ? add_line(e, jit, NULL, 0, false) : 0;
+	}
 	Dwarf_Addr low;
 	e->module = dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL,
 				     NULL);

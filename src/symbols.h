@@ -6,7 +6,11 @@
  * /proc/PID/map_files when the plain path does not work, e.g. a deleted
  * executable or a container).  The unwind-libdw backend attaches its
  * thread state to the same Dwfl.  Each distinct lookup address is resolved
- * once and cached; debuginfod is never contacted.
+ * once and cached.  Debug files are found as gdb finds them: by build id
+ * and .gnu_debuglink under /usr/lib/debug and beside the file, the
+ * MiniDebugInfo symbol table (.gnu_debugdata), and from debuginfod when
+ * DEBUGINFOD_URLS is set (debuginfod.h: fetched at the open, in a bounded
+ * time).  Code in no module is named from its JIT's perf map (perfmap.h).
  */
 #ifndef THREADLEAK_SYMBOLS_H
 #define THREADLEAK_SYMBOLS_H

@@ -222,8 +222,13 @@ static int libunwind_unwind(void *state, int tid, const struct cpu_regs *regs,
 		/* Without info, libunwind "succeeds" with a one-byte range. */
 		had_info = unw_get_proc_info(&c, &pi) == 0 &&
 			   !(pi.start_ip == ip && pi.end_ip == ip + 1);
-		/* The frame after a signal frame was interrupted, not called. */
+		/* The frame after a signal frame was interrupted, not called;
+		 * and the signal frame's own pc is the start of the
+		 * trampoline (sa_restorer, glibc's __restore_rt) that the
+		 * handler "returns" to: no call precedes it either. */
 		next_is_return = unw_is_signal_frame(&c) <= 0;
+		if (!next_is_return)
+			frames[n - 1].return_address = false;
 		int rc = unw_step(&c);
 		if (rc <= 0) {
 			*complete = rc == 0 && had_info;

@@ -53,6 +53,22 @@ long read_file_buf(const char *path, char *buf, size_t size)
 	return read_file_at(AT_FDCWD, path, buf, size);
 }
 
+size_t count_keys_upto(const void *base, size_t n, size_t elem, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t key;
+		memcpy(&key, (const char *)base + mid * elem, sizeof(key));
+		if (key <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int grow_array(void *array, size_t *cap, size_t want, size_t elem)
 {
 	void **p = array;

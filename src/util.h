@@ -25,6 +25,13 @@ long read_file_at(int dirfd, const char *path, char *buf, size_t size);
  */
 int grow_array(void *array, size_t *cap, size_t want, size_t elem);
 
+/*
+ * In an array of n elements of size elem, sorted by a uint64_t key that
+ * is each element's first member: how many have key <= x (the index of
+ * the first one above x).
+ */
+size_t count_keys_upto(const void *base, size_t n, size_t elem, uint64_t x);
+
 /* Monotonic clock in seconds / milliseconds. */
 double now_sec(void);
 /* CPU time this process has used (user + system, all threads), seconds. */

@@ -2,7 +2,8 @@
  * jit: threads executing code in anonymous memory, the way a JIT does:
  * one spins in a generated loop, one blocks in pause() issued from
  * generated code (so its innermost frames have no module and no CFI).
- * Prints "expect TID KIND jit" lines and "ready".
+ * Prints "code ADDR" (the generated code: the spin loop at ADDR, the
+ * pause at ADDR + 16), "expect TID KIND jit" lines and "ready".
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -54,7 +55,8 @@ int main(void)
 	while (!tids[0] || !tids[1])
 		usleep(1000);
 	usleep(100000);
-	printf("expect %d running jit\nexpect %d signal jit\nready\n", tids[0], tids[1]);
+	printf("code %p\nexpect %d running jit\nexpect %d signal jit\nready\n",
+	       (void *)code, tids[0], tids[1]);
 	fflush(stdout);
 	pause();
 	return 0;
