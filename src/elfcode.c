@@ -101,7 +101,7 @@ bool elfcode_function_start(Elf *elf, GElf_Addr addr, GElf_Addr *start)
 	int32_t loc;
 	memcpy(&loc, b + pos + (lo - 1) * 8, sizeof(loc));
 	*start = shdr.sh_addr + (GElf_Addr)(int64_t)loc;
-	return true;
+	return *start <= addr;	/* else the offsets wrapped: a forged table */
 }
 
 static bool is_plt(Elf *elf, GElf_Shdr *shdr)

@@ -139,6 +139,28 @@ static int add_line(struct perfmap *m, char *line, size_t seq)
 	return 0;
 }
 
+void perfmap_read(struct perfmap *m, FILE *f)
+{
+	char line[1024];
+	size_t seq = 0, bytes = 0;
+
+	forget(m);
+	while (bytes < MAP_MAX_BYTES && fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		bytes += len;
+		/* A longer line: its name is cut; the rest is skipped. */
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			int c;
+			while ((c = getc(f)) != EOF && c != '\n')
+				bytes++;
+		}
+		if (add_line(m, line, seq++) < 0)
+			break;
+	}
+	if (m->n > 1)
+		qsort(m->e, m->n, sizeof(*m->e), by_start);
+}
+
 /* (Re)reads the map when it changed size since the last read. */
 static void load(struct perfmap *m)
 {
@@ -157,24 +179,9 @@ static void load(struct perfmap *m)
 		close(fd);
 		return;
 	}
-	forget(m);
-	char line[1024];
-	size_t seq = 0, bytes = 0;
-	while (bytes < MAP_MAX_BYTES && fgets(line, sizeof(line), f)) {
-		size_t len = strlen(line);
-		bytes += len;
-		/* A longer line: its name is cut; the rest is skipped. */
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			int c;
-			while ((c = getc(f)) != EOF && c != '\n')
-				bytes++;
-		}
-		if (add_line(m, line, seq++) < 0)
-			break;
-	}
+	perfmap_read(m, f);
 	fclose(f);
 	m->size_read = st.st_size;
-	qsort(m->e, m->n, sizeof(*m->e), by_start);
 }
 
 static const char *find(const struct perfmap *m, uint64_t addr)
@@ -197,7 +204,7 @@ const char *perfmap_lookup(struct perfmap *m, uint64_t addr)
 {
 	if (!m)
 		return NULL;
-	if (m->size_read < 0)
+	if (m->size_read < 0 && !m->n)
 		load(m);
 	const char *name = find(m, addr);
 	if (!name && m->size_read >= 0) {

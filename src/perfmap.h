@@ -21,12 +21,17 @@
 #define THREADLEAK_PERFMAP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct perfmap;
 
 /* For the process pid; reads nothing yet.  NULL only without memory. */
 struct perfmap *perfmap_open(int pid);
 void perfmap_close(struct perfmap *m);
+
+/* Reads a map from f instead of the target's file (what m held is
+ * replaced): for the fuzzer, and for what perfmap_lookup() does. */
+void perfmap_read(struct perfmap *m, FILE *f);
 
 /* The name of the JIT function holding addr, valid until the next call
  * or the close; NULL when the map has none (or there is no map). */

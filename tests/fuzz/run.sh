@@ -1,9 +1,11 @@
 #!/bin/bash
-# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Two targets
+# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Four targets
 # (FUZZ_TARGET): snapshot (default: the snapshot file reader,
-# tests/fuzz/fuzz_snapshot.c, seeds in tests/fuzz/corpus) and ignore
+# tests/fuzz/fuzz_snapshot.c, seeds in tests/fuzz/corpus), ignore
 # (check's suppressions parser and matcher, tests/fuzz/fuzz_ignore.c, seeds
-# in tests/fuzz/corpus-ignore).
+# in tests/fuzz/corpus-ignore), perfmap (a JIT's perf map,
+# tests/fuzz/fuzz_perfmap.c) and elfcode (.eh_frame_hdr and PLT entries of
+# an ELF file, tests/fuzz/fuzz_elfcode.c), seeds in corpus-TARGET.
 #
 #	tests/fuzz/run.sh                 fuzz for FUZZ_SECONDS (default 20)
 #	tests/fuzz/run.sh --replay [FILE...]
@@ -20,7 +22,7 @@
 # (no clang or no libFuzzer runtime: make deps-test, or apt-get install
 # clang libclang-rt-14-dev), 64 usage.
 #
-# Environment: FUZZ_TARGET (snapshot or ignore), FUZZ_SECONDS (default 20),
+# Environment: FUZZ_TARGET (snapshot, ignore, perfmap or elfcode), FUZZ_SECONDS (default 20),
 # CLANG (default clang), FUZZ_ARGS (more libFuzzer flags, e.g.
 # "-use_value_profile=1").
 
@@ -30,6 +32,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 fuzzdir=$root/tests/fuzz
 out=$root/build/fuzz
 target=${FUZZ_TARGET:-snapshot}
+libs=()
 case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
@@ -43,7 +46,18 @@ ignore)
 	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/snapshot.c"
 		"$root/src/util.c" "$root/build/gen/runtimes-supp.c")
 	;;
-*) echo "fuzz: FUZZ_TARGET is snapshot or ignore, not '$target'" >&2; exit 64 ;;
+perfmap)
+	corpus=$fuzzdir/corpus-perfmap
+	dict=$fuzzdir/perfmap.dict
+	sources=("$root/src/perfmap.c" "$root/src/util.c")
+	;;
+elfcode)
+	corpus=$fuzzdir/corpus-elfcode
+	dict=$fuzzdir/elfcode.dict
+	sources=("$root/src/elfcode.c")
+	libs=(-lelf)
+	;;
+*) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap or elfcode, not '$target'" >&2; exit 64 ;;
 esac
 bin=$out/fuzz_$target
 clang=${CLANG:-clang}
@@ -109,7 +123,7 @@ if ! "$clang" -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Wall -Wextra -Werror -I"$root/src" \
 	-o "$bin.tmp.$$" "${sources[@]}" "$fuzzdir/fuzz_$target.c" \
-	$(pkg-config --cflags --libs jansson) -lm >"$tmp/build.log" 2>&1; then
+	$(pkg-config --cflags --libs jansson) "${libs[@]}" -lm >"$tmp/build.log" 2>&1; then
 	rm -f "$bin.tmp.$$"
 	say "cannot build the harness:"
 	sed 's/^/    /' "$tmp/build.log" | head -40

@@ -6,7 +6,9 @@
 #     TL_FUZZ_SECONDS (default 20); every document it accepts writes and
 #     reads back to the same text;
 #   - ignore: check's suppressions parser and matcher, for half that; the
-#     same text gives the same rules, '*' agrees with a reference.
+#     same text gives the same rules, '*' agrees with a reference;
+#   - perfmap: a JIT's perf map, as a target writes it, for half that;
+#   - elfcode: .eh_frame_hdr and the PLT of an ELF file, for half that.
 # Skipped without clang and its fuzzer runtime.  It does not use the
 # threadleak binary, so it fuzzes once: with the first variant, not again
 # with the ASan build.
@@ -17,10 +19,10 @@ case $THREADLEAK in
 esac
 
 seconds=${TL_FUZZ_SECONDS:-20}
-for target in snapshot ignore; do
+for target in snapshot ignore perfmap elfcode; do
 	log=$TL_TMP/fuzz-$target.log
 	s=$seconds
-	[ $target = ignore ] && s=$(((seconds + 1) / 2))
+	[ $target != snapshot ] && s=$(((seconds + 1) / 2))
 	FUZZ_TARGET=$target FUZZ_SECONDS=$s "$TL_ROOT/tests/fuzz/run.sh" >"$log" 2>&1
 	rc=$?
 	case $rc in
