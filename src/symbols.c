@@ -53,7 +53,7 @@ struct sym_entry {
 	uint64_t entry;		/* run-time start of its function, or 0 */
 	uint64_t call_target;	/* what the call returning to addr + 1 calls */
 	uint64_t tc_callee;	/* tc[] holds the tail calls to this entry */
-	int ntc;		/* -1: none found for tc_callee */
+	int ntc;		/* how many (0: none, or no single chain) */
 	uint64_t tc[TC_DEPTH];	/* their return pcs, innermost first */
 };
 
