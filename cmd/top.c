@@ -10,6 +10,7 @@
 #include "../src/escape.h"
 #include "../src/capture.h"
 #include "../src/outfile.h"
+#include "../src/proc.h"
 #include "../src/ptrace.h"
 #include "../src/render.h"
 #include "../src/tui.h"
@@ -238,6 +239,12 @@ int cmd_top(int argc, char **argv)
 	char comm[64] = "?";
 	double started = now_sec();
 	int exited = 0;
+	struct proc_stat ps;
+
+	/* Named now: a process that exits before the first capture still
+	 * gets its name in the exit line. */
+	if (proc_read_stat(t.pid, t.pid, &ps) == 0)
+		snprintf(comm, sizeof(comm), "%s", ps.comm);
 
 	for (long i = 0;; i++) {
 		double began = now_sec(), cpu0 = cpu_sec();

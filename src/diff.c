@@ -84,11 +84,14 @@ static int cmp_diff(const void *x, const void *y)
 }
 
 /* Runs only Go code: every frame a Go function ("pkg.F") of the
- * executable; none of C (cgo) or of a library. */
+ * executable; none of C (cgo) or of a library.  The vDSO is the kernel's,
+ * called by the runtime's nanotime and walltime (sysmon, a spinning M). */
 static bool only_go(const struct thread *t, const struct snapshot *s)
 {
 	for (size_t i = 0; i < t->nframes; i++) {
 		const struct frame *f = &t->frames[i];
+		if (f->module && strncmp(f->module, "[vdso", 5) == 0)
+			continue;
 		if (!f->function || !strchr(f->function, '.') ||
 		    (f->module && s->exe && strcmp(f->module, s->exe) != 0))
 			return false;
@@ -154,7 +157,7 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 		else
 			fill(out, d, NULL, vb[j++]);
 		const struct thread *t = d->b ? d->b->threads[0] : d->a->threads[0];
-		d->go_thread = out->go && !t->goid && only_go(t, d->b ? b : a);
+		d->go_runtime = out->go && (t->goid ? t->go_system : only_go(t, d->b ? b : a));
 	}
 	out->ngroups = n;
 	if (n)
@@ -212,7 +215,7 @@ bool diff_shown(const struct diff_group *g, long min_delta)
 {
 	long churn = g->delta == 0 ? (long)g->born : 0;
 
-	if (g->ignored || g->go_thread)
+	if (g->ignored || g->go_runtime)
 		return false;
 	return labs(g->delta) >= min_delta || (churn > 0 && churn >= min_delta);
 }
@@ -222,7 +225,7 @@ size_t diff_grown(const struct diff *d, long min_delta)
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->ngroups; i++)
-		if (!d->groups[i].ignored && !d->groups[i].go_thread &&
+		if (!d->groups[i].ignored && !d->groups[i].go_runtime &&
 		    d->groups[i].delta >= min_delta)
 			n++;
 	return n;

@@ -7,10 +7,12 @@
  * goid: a group whose count stayed the same while its threads were
  * replaced is churn, not "unchanged" (for goroutines, within one process
  * only: their ids start at 1 in each).  Between two snapshots of Go
- * programs, goroutines are what is compared: an OS thread that runs only
- * Go code (an M, idle or running a goroutine shown as such) is left out
- * (go_thread), as its state is the scheduler's whim.  The diff points into both snapshots, which must outlive
- * it; it owns only its own arrays.
+ * programs, the program's goroutines are what is compared: an OS thread
+ * that runs only Go code (an M, idle or running a goroutine shown as
+ * such) is left out, as its state is the scheduler's whim, and so are the
+ * runtime's own goroutines (GC workers start at the first collection), as
+ * a goroutine profile leaves them out (go_runtime).  The diff points into
+ * both snapshots, which must outlive it; it owns only its own arrays.
  */
 #ifndef THREADLEAK_DIFF_H
 #define THREADLEAK_DIFF_H
@@ -30,7 +32,7 @@ struct diff_group {
 	size_t died;			/* threads in before, not in after */
 	const struct group *a, *b;	/* NULL where the group is absent */
 	bool ignored;			/* dropped by diff_filter() */
-	bool go_thread;			/* a Go program's M: not compared */
+	bool go_runtime;		/* an M or the runtime's own goroutine */
 };
 
 struct diff {

@@ -570,7 +570,7 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 	print_side(&o, "after: ", name_b, b);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];
-		if (g->ignored || g->go_thread)
+		if (g->ignored || g->go_runtime)
 			continue;
 		grew += g->delta >= min_delta;
 		appeared += g->before == 0 && (long)g->after >= min_delta;
@@ -580,7 +580,7 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		d->go ? "goroutines" : "threads", d->total_before, d->total_after, total, grew,
 		grew == 1 ? "" : "s", min_delta, appeared, vanished);
 	if (d->go)
-		fprintf(fp, "(the Go runtime's threads are left out: their goroutines are compared)\n");
+		fprintf(fp, "(the Go runtime's threads and its own goroutines are left out, as in a goroutine profile)\n");
 	if (d->go && !d->same_process)
 		fprintf(fp, "(two processes: groups matched by stack; goroutine ids are not compared)\n");
 	fprintf(fp, "\n");

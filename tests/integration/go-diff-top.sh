@@ -51,7 +51,7 @@ run_tl "$TL_TMP/r.json" diff --json "$TL_TMP/a.snap" "$TL_TMP/b.snap"
 ((TL_RC == 1)) || error "diff across a restart: $(describe_rc "$TL_RC"), expected 1: $(first_line "$TL_TMP/r.json.err")"
 got=$(shown "$TL_TMP/r.json" | tr '\n' ';')
 [ "$got" = "appeared $K main.requestWorker;" ] ||
-	error "diff across a restart shows '$got', expected 'appeared $K main.requestWorker;'"
+	error "diff across a restart shows '$got', expected 'appeared $K main.requestWorker;': $(jq -c '[.groups[] | [.status, .delta, .kind, [.frames[].function][:5]]]' "$TL_TMP/r.json")"
 run_tl "$TL_TMP/r.txt" diff "$TL_TMP/a.snap" "$TL_TMP/b.snap"
 grep -q "^goroutines: \([0-9]*\) -> [0-9]* (+$K); 1 group grew" "$TL_TMP/r.txt" ||
 	error "diff text summary: $(sed -n 3p "$TL_TMP/r.txt")"
