@@ -25,6 +25,7 @@ static const struct {
 	{ "diff", cmd_diff, "which groups of threads grew between two snapshots" },
 	{ "top", cmd_top, "a live view of thread groups growing, waiting and spinning" },
 	{ "check", cmd_check, "run a command; fail if it exits with threads still alive" },
+	{ "export", cmd_export, "a saved snapshot as a pprof profile, folded stacks, text or JSON" },
 };
 
 void errorf(const char *fmt, ...)

@@ -1,6 +1,8 @@
 /*
  * snapshot: `threadleak snapshot [options] PID` — capture, then print
  * grouped text, per-thread text or JSON, and/or save a snapshot file.
+ * --format says what -o writes (the JSON snapshot by default), or, with
+ * no -o, what goes to stdout (text by default).
  */
 #include "cmd.h"
 #include "../src/capture.h"
@@ -9,6 +11,9 @@
 #include "../src/render.h"
 #include "../src/escape.h"
 #include "../src/snapshot.h"
+#include "../src/export/format.h"
+
+#include <unistd.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +28,10 @@ static void usage(FILE *fp)
 		"usage: threadleak snapshot [OPTIONS] PID\n"
 		"\n"
 		"  -o, --output FILE     save the snapshot (JSON) to FILE for 'threadleak diff'\n"
+		"  -f, --format FORMAT   what -o writes, or without -o what is printed:\n"
+		"                        text, json (the snapshot), pprof (gzipped\n"
+		"                        profile.proto for 'go tool pprof') or folded\n"
+		"                        (stacks for flamegraph.pl and speedscope)\n"
 		"  -j, --json            print the snapshot as JSON instead of text\n"
 		"  -t, --threads         one entry per thread instead of groups\n"
 		"  -q, --quiet           print nothing (with -o)\n"
@@ -40,6 +49,7 @@ int cmd_snapshot(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "threads", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "unwinder", required_argument, NULL, 'u' },
@@ -50,20 +60,28 @@ int cmd_snapshot(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct capture_options copt = { .unwinder = NULL, .stop_timeout = 1.0 };
+	struct capture_options copt = { .unwinder = NULL, .stop_timeout = 1.0, .modules = true };
 	const char *output = NULL, *color = NULL;
-	bool json = false, per_thread = false, quiet = false;
+	bool json = false, per_thread = false, quiet = false, have_format = false;
+	enum format format = FORMAT_TEXT;
 	int opt, pid;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:jtqsu:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:f:jtqsu:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			output = optarg;
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'f':
+			if (!format_from_name(optarg, &format)) {
+				errorf("unknown format '%s': use " FORMAT_NAMES, optarg);
+				return EXIT_USAGE;
+			}
+			have_format = true;
 			break;
 		case 't':
 			per_thread = true;
@@ -109,6 +127,17 @@ int cmd_snapshot(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (!output && have_format && json) {
+		errorf("--json and --format both say what to print; give one");
+		return EXIT_USAGE;
+	}
+	if (!output && !quiet && format_is_binary(format) && isatty(STDOUT_FILENO)) {
+		errorf("the %s format is binary: give -o FILE or redirect the output", "pprof");
+		return EXIT_USAGE;
+	}
+	if (output && !have_format)
+		format = FORMAT_JSON;
+
 	struct snapshot *snap;
 	struct out_file of;
 	char err[512];
@@ -131,8 +160,10 @@ int cmd_snapshot(int argc, char **argv)
 	/* Every thread is released: a signal from now on ends us as it
 	 * would any program (128+N), leaving no half-written file. */
 	pt_remove_signal_guard();
+	struct render_options ropt = { want_color(color), per_thread };
 	if (output) {
-		rc = snapshot_write(snap, of.fp, false);
+		struct render_options fopt = { false, per_thread };
+		rc = format_write(snap, format, of.fp, &fopt, false);
 		if (rc < 0) {
 			out_file_abort(&of);
 			errorf("cannot write %s: %s", output, strerror(-rc));
@@ -145,12 +176,12 @@ int cmd_snapshot(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 	}
-	if (json && !quiet) {
+	if (json && !quiet)
 		snapshot_write(snap, stdout, true);
-	} else if (!quiet) {
-		struct render_options ropt = { want_color(color), per_thread };
+	else if (!output && !quiet)
+		format_write(snap, format, stdout, &ropt, true);
+	else if (!quiet)
 		render_snapshot(stdout, snap, &ropt);
-	}
 	rc = snap->partial ? EXIT_FOUND : EXIT_OK;
 	if (snap->runtime_note)	/* a Go program whose goroutines are not read */
 		errorf("snapshot of %d: %s; its threads are shown", snap->pid,

@@ -18,6 +18,9 @@ have_pc libdebuginfod || need libdebuginfod-dev
 have_pc libunwind-ptrace || need libunwind-dev
 have_pc jansson || need libjansson-dev
 have_pc ncursesw || need libncurses-dev
+have_pc libprotobuf-c || need libprotobuf-c-dev	# pprof export
+command -v protoc-c >/dev/null 2>&1 || need protobuf-c-compiler
+have_pc zlib || need zlib1g-dev
 [ -f /usr/include/libiberty/demangle.h ] || need libiberty-dev	# Rust names
 # libc's own debug info names its internal functions (lock waits, condvar
 # waits); without it those frames fall back to the nearest exported symbol.

@@ -1508,6 +1508,8 @@ int capture_session_refresh(struct capture_session *c,
 		rc = fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))
 		rc = add_goroutines(c, snap);
+	if (rc == 0 && c->opt->modules)
+		rc = symbols_modules(c->sym, snap);
 	if (rc == -ESRCH)
 		goto exited;
 	if (rc < 0) {

@@ -40,6 +40,8 @@ struct capture_options {
 						   wait (see capture.c) */
 	bool no_goroutines;			/* a Go program's threads only
 						   (check, for now) */
+	bool modules;				/* list the mapped files and their
+						   build ids (snapshot->modules) */
 };
 
 /*

@@ -83,22 +83,6 @@ static int cmp_diff(const void *x, const void *y)
 	return cmp_key(a->kind, a->signature, b->kind, b->signature);
 }
 
-/* Runs only Go code: every frame a Go function ("pkg.F") of the
- * executable; none of C (cgo) or of a library.  The vDSO is the kernel's,
- * called by the runtime's nanotime and walltime (sysmon, a spinning M). */
-static bool only_go(const struct thread *t, const struct snapshot *s)
-{
-	for (size_t i = 0; i < t->nframes; i++) {
-		const struct frame *f = &t->frames[i];
-		if (f->module && strncmp(f->module, "[vdso", 5) == 0)
-			continue;
-		if (!f->function || !strchr(f->function, '.') ||
-		    (f->module && s->exe && strcmp(f->module, s->exe) != 0))
-			return false;
-	}
-	return t->nframes > 0;
-}
-
 static void fill(const struct diff *diff, struct diff_group *d, const struct group *a,
 		 const struct group *b)
 {
@@ -157,7 +141,7 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 		else
 			fill(out, d, NULL, vb[j++]);
 		const struct thread *t = d->b ? d->b->threads[0] : d->a->threads[0];
-		d->go_runtime = out->go && (t->goid ? t->go_system : only_go(t, d->b ? b : a));
+		d->go_runtime = out->go && thread_go_runtime(d->b ? b : a, t);
 	}
 	out->ngroups = n;
 	if (n)

@@ -48,6 +48,29 @@ static bool go_runtime_frame(const struct frame *f)
 			       strncmp(f->function, "internal/runtime/", 17) == 0);
 }
 
+/* Runs only Go code: every frame a Go function ("pkg.F") of the
+ * executable; none of C (cgo) or of a library.  The vDSO is the kernel's,
+ * called by the runtime's nanotime and walltime (sysmon, a spinning M). */
+static bool only_go(const struct thread *t, const struct snapshot *s)
+{
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct frame *f = &t->frames[i];
+		if (f->module && strncmp(f->module, "[vdso", 5) == 0)
+			continue;
+		if (!f->function || !strchr(f->function, '.') ||
+		    (f->module && s->exe && strcmp(f->module, s->exe) != 0))
+			return false;
+	}
+	return t->nframes > 0;
+}
+
+bool thread_go_runtime(const struct snapshot *snap, const struct thread *t)
+{
+	if (!snap->ngoroutines)
+		return false;
+	return t->goid ? t->go_system : only_go(t, snap);
+}
+
 const struct frame *thread_top_frame(const struct thread *t)
 {
 	for (size_t i = 0; i < t->nframes; i++)

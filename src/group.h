@@ -53,6 +53,14 @@ const struct frame *thread_own_frame(const struct snapshot *snap,
  * "app::Worker::run(int) [clone .isra.0]"; "run" is not (qualify it).
  */
 bool function_is(const char *name, const char *fn);
+/*
+ * In a Go program (snap has goroutines), whether t is the runtime's own
+ * rather than the program's: a goroutine the runtime runs for itself (GC
+ * workers, as a goroutine profile leaves them out), or an OS thread
+ * running only Go code (an M: its goroutine is an entry of its own).
+ * Diffs and exports leave these out.
+ */
+bool thread_go_runtime(const struct snapshot *snap, const struct thread *t);
 /* Whether some frame of t's stack is the function fn (function_is). */
 bool thread_has_function(const struct thread *t, const char *fn);
 /* Whether t's top frame (thread_top_frame) is the function fn. */

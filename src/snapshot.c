@@ -509,6 +509,11 @@ void snapshot_free(struct snapshot *snap)
 	free(snap->runtime);
 	free(snap->runtime_note);
 	free(snap->go_layouts);
+	for (size_t i = 0; i < snap->nmodules; i++) {
+		free(snap->modules[i].path);
+		free(snap->modules[i].build_id);
+	}
+	free(snap->modules);
 	strpool_free(snap->pool);
 	free(snap);
 }
@@ -1053,6 +1058,23 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 	w_string(w, snap->runtime_note);
 	w_key(w, "go_layouts");
 	w_string(w, snap->go_layouts);
+	w_key(w, "modules");
+	w_open(w, '[');
+	for (size_t i = 0; i < snap->nmodules; i++) {
+		const struct module_info *m = &snap->modules[i];
+		w_next(w);
+		w_open(w, '{');
+		w_key(w, "path");
+		w_string(w, m->path);
+		w_key(w, "build_id");
+		w_string(w, m->build_id);
+		w_key(w, "start");
+		w_hex(w, m->start);
+		w_key(w, "end");
+		w_hex(w, m->end);
+		w_close(w, '}');
+	}
+	w_close(w, ']');
 	w_key(w, "threads");
 	w_open(w, '[');
 	for (size_t i = 0; i < snap->nthreads && !w->err; i++) {
@@ -1678,7 +1700,7 @@ struct parser {
 static const char *const top_keys[] = {
 	"format", "version", "pid", "comm", "exe", "unwinder", "taken_at",
 	"capture_ms", "threads_stopped", "partial", "note", "runtime",
-	"runtime_note", "go_layouts",
+	"runtime_note", "go_layouts", "modules",
 };
 
 static int input_error(struct parser *ps)
@@ -2256,6 +2278,38 @@ static int read_member(struct parser *ps)
 	return 0;
 }
 
+/* "modules": optional (older files have none); an array of objects. */
+static int read_modules(struct reader *r, json_t *a, struct snapshot *snap)
+{
+	size_t n = json_array_size(a);
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return fail(r, "modules", "expected an array");
+	if (n > SNAPSHOT_MAX_MODULES)
+		return failf(r, "modules: more than %d", SNAPSHOT_MAX_MODULES);
+	if (n && !(snap->modules = calloc(n, sizeof(*snap->modules))))
+		return failf(r, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct module_info *m = &snap->modules[i];
+		json_t *o = json_array_get(a, i);
+		snprintf(r->where, sizeof(r->where), "modules[%zu].", i);
+		snap->nmodules = i + 1;
+		if (!json_is_object(o))
+			return failf(r, "modules[%zu]: expected an object", i);
+		if (get_string(r, o, "path", &m->path) ||
+		    get_string(r, o, "build_id", &m->build_id) ||
+		    get_hex(r, o, "start", REQUIRED, &m->start) ||
+		    get_hex(r, o, "end", REQUIRED, &m->end))
+			return -1;
+		if (!m->path)
+			return fail(r, "path", "missing");
+	}
+	r->where[0] = '\0';
+	return 0;
+}
+
 /*
  * The checks of the top-level members, in the order the reader of the
  * whole tree made them, then the threads' verdict.
@@ -2301,6 +2355,8 @@ static int check_top(struct parser *ps)
 	    get_string(r, root, "runtime", &snap->runtime) ||
 	    get_string(r, root, "runtime_note", &snap->runtime_note) ||
 	    get_string(r, root, "go_layouts", &snap->go_layouts))
+		return -1;
+	if (read_modules(r, json_object_get(root, "modules"), snap))
 		return -1;
 	if (ps->threads == THREADS_ABSENT)
 		return fail(r, "threads", "missing");

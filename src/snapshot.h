@@ -117,6 +117,16 @@ struct thread {
 	size_t ncreated;
 };
 
+/* A file mapped into the process (libdwfl's module): what a profile's
+ * mappings say of it.  path is the frames' module string. */
+struct module_info {
+	char *path;
+	char *build_id;		/* lowercase hex, or NULL when unknown */
+	uint64_t start, end;	/* its addresses in the process: [start, end) */
+};
+
+#define SNAPSHOT_MAX_MODULES 65536
+
 /* The strings of pooled threads (snapshot.c); opaque. */
 struct strpool;
 
@@ -142,6 +152,9 @@ struct snapshot {
 	size_t ngoroutines;	/* entries with a goid */
 	size_t threads_reserved;	/* threads[] holds this many
 					   (snapshot_reserve), or 0 */
+	struct module_info *modules;	/* the mapped files, by start; none
+					   in snapshots older than 2026-12 */
+	size_t nmodules;
 };
 
 /* Frees everything under snap and snap itself (a heap object); NULL-safe. */

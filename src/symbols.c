@@ -1010,3 +1010,73 @@ bool symbols_cover(struct symbolizer *s, uint64_t pc)
 		s->nomod[s->nnomod++] = page;
 	return false;
 }
+
+struct modules_arg {
+	struct snapshot *snap;
+	size_t cap;
+	int rc;
+};
+
+static int add_module(Dwfl_Module *mod, void **userdata, const char *name,
+		      Dwarf_Addr start, void *arg)
+{
+	struct modules_arg *a = arg;
+	struct snapshot *snap = a->snap;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	Dwarf_Addr end;
+	(void)userdata;
+
+	if (!name || snap->nmodules >= SNAPSHOT_MAX_MODULES)
+		return DWARF_CB_OK;
+	if (snap->nmodules == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 32;
+		struct module_info *m = realloc(snap->modules, cap * sizeof(*m));
+		if (!m)
+			goto nomem;
+		snap->modules = m;
+		a->cap = cap;
+	}
+	struct module_info *m = &snap->modules[snap->nmodules];
+	memset(m, 0, sizeof(*m));
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	m->start = start;
+	m->end = end;
+	if (!(m->path = strdup(name)))
+		goto nomem;
+	/* Known once libdwfl has read the file's notes (every module a
+	 * frame was named in); never a read of its own. */
+	int n = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (n > 0 && n <= 64) {
+		if (!(m->build_id = malloc(2 * (size_t)n + 1))) {
+			free(m->path);
+			goto nomem;
+		}
+		for (int i = 0; i < n; i++)
+			sprintf(m->build_id + 2 * i, "%02x", bits[i]);
+	}
+	snap->nmodules++;
+	return DWARF_CB_OK;
+nomem:
+	a->rc = -ENOMEM;
+	return DWARF_CB_ABORT;
+}
+
+static int cmp_module(const void *x, const void *y)
+{
+	const struct module_info *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+int symbols_modules(struct symbolizer *s, struct snapshot *snap)
+{
+	struct modules_arg a = { snap, snap->nmodules, 0 };
+
+	if (snap->nmodules)
+		return 0;
+	dwfl_getmodules(s->dwfl, add_module, &a, 0);
+	if (snap->nmodules)
+		qsort(snap->modules, snap->nmodules, sizeof(*snap->modules), cmp_module);
+	return a.rc;
+}

@@ -35,6 +35,11 @@ Dwfl *symbols_dwfl(struct symbolizer *s);
 int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 		    struct thread *t);
 
+/* Lists the target's modules (path, addresses, build id) in snap->modules,
+ * by start address, for exports that say which file a pc is in.  0 or
+ * -ENOMEM. */
+int symbols_modules(struct symbolizer *s, struct snapshot *snap);
+
 /*
  * Whether a frame is where a stack ends, by the code rather than by names:
  * its CFI marks the caller's return address undefined (glibc's _start and

@@ -78,11 +78,12 @@ build_leaky()
 # start_leaky BIN [ARG...]: start a built leaky with ARGs (and -dump1,
 # -dump2 of its own) and wait for its "ready" (start_target: it is killed
 # by pid at the exit).  Sets LEAKY_PID, LEAKY_OUT (its stdout), LEAKY_DUMP1,
-# LEAKY_DUMP2 (where SIGUSR1 makes it write its dumps), LEAKY_HTTP (the
+# LEAKY_DUMP2, LEAKY_DUMP0 (where SIGUSR1 makes it write its dumps: debug=1,
+# 2, and the gzipped proto), LEAKY_HTTP (the
 # address of its leaking HTTP server), LEAKY_TCP (the peer of the
 # leakTCPRead connections), LEAKY_MUTEX (the mutex leakSharedMutex waits
 # for).  Call it directly, not in $(...).
-declare -gA LEAKY_OUTS=() LEAKY_D1S=() LEAKY_D2S=()
+declare -gA LEAKY_OUTS=() LEAKY_D1S=() LEAKY_D2S=() LEAKY_D0S=()
 start_leaky()
 {
 	local bin=$1 base l
@@ -90,12 +91,14 @@ start_leaky()
 	base=$TL_TMP/leaky$((TL_SEQ + 1))
 	LEAKY_DUMP1=$base.debug1
 	LEAKY_DUMP2=$base.debug2
-	start_target "$bin" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
+	LEAKY_DUMP0=$base.pb.gz
+	start_target "$bin" -dump0 "$LEAKY_DUMP0" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
 	LEAKY_PID=$TARGET_PID
 	LEAKY_OUT=$TARGET_OUT
 	LEAKY_OUTS[$LEAKY_PID]=$LEAKY_OUT
 	LEAKY_D1S[$LEAKY_PID]=$LEAKY_DUMP1
 	LEAKY_D2S[$LEAKY_PID]=$LEAKY_DUMP2
+	LEAKY_D0S[$LEAKY_PID]=$LEAKY_DUMP0
 	LEAKY_HTTP= LEAKY_TCP= LEAKY_MUTEX=
 	while IFS= read -r l; do
 		case $l in
@@ -127,6 +130,7 @@ dump_leaky()
 	[ -n "$out" ] || { LEAKY_ERROR="dump_leaky: $pid was not started by start_leaky"; return 1; }
 	LEAKY_DUMP1=${LEAKY_D1S[$pid]}
 	LEAKY_DUMP2=${LEAKY_D2S[$pid]}
+	LEAKY_DUMP0=${LEAKY_D0S[$pid]}
 	before=$(count_lines "$out" dumped)
 	signal_child USR1 "$pid" || { LEAKY_ERROR="dump_leaky: $pid is gone"; return 1; }
 	deadline=$((SECONDS + ${2:-20}))

@@ -6,6 +6,10 @@
                                        (runtime.Stack(buf, true), the same)
     tests/go-oracle.py threadleak FILE threadleak snapshot --json of the same
                                        program, in the debug2 form below
+    tests/go-oracle.py pprof FILE      `go tool pprof -raw` of a profile
+                                       (the program's debug=0 one, or
+                                       threadleak's --format pprof), in
+                                       the debug1 form without labels
 
 FILE "-" is stdin.  Reads the formats of Go 1.19 through 1.26 and prints a
 sorted, tab-separated form that a test can compare with what threadleak
@@ -406,9 +410,58 @@ def print_threadleak(text, out):
         out.write("\t".join(row) + "\n")
 
 
+# -- go tool pprof -raw ------------------------------------------------
+
+RAW_SAMPLE = re.compile(r"^\s+(\d+)((?:\s+\d+)*):((?: \d+)*) ?$")
+RAW_LOCATION = re.compile(r"^\s+(\d+): 0x[0-9a-f]+ (?:M=\d+ )?(.*)$")
+RAW_LINE = re.compile(r"^(\S+) (\S+):(\d+):\d+ s=\d+$")
+
+
+def parse_raw_line(text):
+    m = RAW_LINE.match(text.strip())
+    if not m:
+        raise FormatError("not a pprof -raw location line: %r" % text)
+    return (m.group(1), basename(m.group(2)), m.group(3))
+
+
+def parse_pprof_raw(lines):
+    """`go tool pprof -raw`: {frames_text: count} of the samples whose
+    first value is not 0, frames canonical as for debug1."""
+    samples, locations, section, last = [], {}, None, None
+    for line in lines:
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        if section == "Samples:":
+            m = RAW_SAMPLE.match(line)
+            if m:
+                samples.append((int(m.group(1)), m.group(3).split()))
+        elif section == "Locations":
+            m = RAW_LOCATION.match(line)
+            if m:
+                last = m.group(1)
+                locations[last] = [parse_raw_line(m.group(2))]
+            elif line.strip() and last:
+                locations[last].append(parse_raw_line(line))
+    if section is None:
+        raise FormatError("not the output of go tool pprof -raw")
+    groups = {}
+    for count, ids in samples:
+        if count == 0:
+            continue
+        frames = []
+        for i in ids:
+            if i not in locations:
+                raise FormatError("sample names location %s, not listed" % i)
+            frames.extend(locations[i])
+        text = format_frames(canonical_frames(frames))
+        groups[text] = groups.get(text, 0) + count
+    return groups
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("debug1", "debug2", "threadleak"):
-        sys.stderr.write("usage: go-oracle.py debug1|debug2|threadleak FILE\n")
+    if len(argv) != 3 or argv[1] not in ("debug1", "debug2", "threadleak", "pprof"):
+        sys.stderr.write("usage: go-oracle.py debug1|debug2|threadleak|pprof FILE\n")
         return 64
     mode, path = argv[1], argv[2]
     try:
@@ -426,6 +479,9 @@ def main(argv):
     try:
         if mode == "threadleak":
             print_threadleak(text, sys.stdout)
+        elif mode == "pprof":
+            for text, count in sorted(parse_pprof_raw(lines).items()):
+                sys.stdout.write("%d\t%s\t\n" % (count, text))
         elif mode == "debug1":
             print_debug1(parse_debug1(lines), sys.stdout)
         else:

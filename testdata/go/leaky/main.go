@@ -44,6 +44,8 @@
 //	              (127.0.0.1:0 picks a port); printed as "pprof ADDR"
 //	-dump1 PATH   where SIGUSR1 writes the goroutine profile at debug=1
 //	-dump2 PATH   where SIGUSR1 writes the goroutine profile at debug=2
+//	-dump0 PATH   where SIGUSR1 writes the goroutine profile at debug=0
+//	              (gzipped profile.proto), first
 //
 // Output on stdout, one line each: "pid PID", "http ADDR", "pprof ADDR"
 // (with -pprof), "tcpleak ADDR" (the listener leakTCPRead's connections
@@ -326,6 +328,7 @@ func main() {
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback `ADDR`")
 	dump1 := flag.String("dump1", "", "SIGUSR1 writes the debug=1 goroutine profile to `PATH`")
 	dump2 := flag.String("dump2", "", "SIGUSR1 writes the debug=2 goroutine profile to `PATH`")
+	dump0 := flag.String("dump0", "", "SIGUSR1 writes the debug=0 goroutine profile (proto) to `PATH`, first")
 	flag.Parse()
 	if flag.NArg() > 0 || *n < 0 || *requests < 0 || *many < 0 || *grow < 0 {
 		flag.Usage()
@@ -462,6 +465,9 @@ func main() {
 			// a second.
 			for end := time.Now().Add(time.Second); !settled() && time.Now().Before(end); {
 				time.Sleep(time.Millisecond)
+			}
+			if err := writeWhole(*dump0, 0); err != nil {
+				die("dump0: %v", err)
 			}
 			if err := writeWhole(*dump1, 1); err != nil {
 				die("dump1: %v", err)
