@@ -29,6 +29,10 @@ bool want_color(const char *mode);
 /* The same for another descriptor (check writes its report to stderr). */
 bool want_color_fd(const char *mode, int fd);
 
+/* Sleeps until the monotonic time deadline (util.h now_sec); false when
+ * a signal asked us to stop first (pt_interrupted). */
+bool cmd_sleep_until(double deadline);
+
 int cmd_snapshot(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);

@@ -4,6 +4,8 @@
  */
 #include "cmd.h"
 #include "../src/escape.h"
+#include "../src/ptrace.h"
+#include "../src/util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define THREADLEAK_VERSION "0.1.0"
@@ -26,6 +29,7 @@ static const struct {
 	{ "top", cmd_top, "a live view of thread groups growing, waiting and spinning" },
 	{ "check", cmd_check, "run a command; fail if it exits with threads still alive" },
 	{ "export", cmd_export, "a saved snapshot as a pprof profile, folded stacks, text or JSON" },
+	{ "serve", cmd_serve, "serve /metrics for Prometheus: thread and goroutine groups over time" },
 };
 
 void errorf(const char *fmt, ...)
@@ -109,6 +113,19 @@ bool want_color_fd(const char *mode, int fd)
 bool want_color(const char *mode)
 {
 	return want_color_fd(mode, STDOUT_FILENO);
+}
+
+bool cmd_sleep_until(double deadline)
+{
+	for (;;) {
+		if (pt_interrupted())
+			return false;
+		double left = deadline - now_sec();
+		if (left <= 0)
+			return true;
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+		nanosleep(&ts, NULL);	/* a signal cuts it short */
+	}
 }
 
 static void usage(FILE *fp)

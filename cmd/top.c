@@ -149,19 +149,6 @@ static int parse_args(int argc, char **argv, struct top *t)
 }
 
 /* Sleeps until deadline; false when a signal asked us to stop. */
-static bool sleep_until(double deadline)
-{
-	for (;;) {
-		if (pt_interrupted())
-			return false;
-		double left = deadline - now_sec();
-		if (left <= 0)
-			return true;
-		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
-		nanosleep(&ts, NULL);	/* a signal cuts it short */
-	}
-}
-
 /* 's': the current snapshot into DIR/threadleak-PID-YYYYmmdd-HHMMSS.json. */
 static void save(const struct top *t, const struct snapshot *snap,
 		 struct tui_state *st)
@@ -300,7 +287,7 @@ int cmd_top(int argc, char **argv)
 			break;
 		}
 		if (t.batch) {
-			if (!sleep_until(began + t.interval)) {
+			if (!cmd_sleep_until(began + t.interval)) {
 				rc = -EINTR;
 				break;
 			}

@@ -515,15 +515,18 @@ static struct snapshot *threads_seen_in_proc(int pid, const char *why)
 	return snap;
 }
 
-#define RUNNING_RETRIES 5
+#define RUNNING_RETRIES 10
 #define RUNNING_WAIT_US 20000
 
-/* A thread (not the exiting one) that ran through the capture. */
+/* A thread (not the exiting one) that ran through the capture: no stack,
+ * whatever state /proc showed before or after (Go's sysmon runs for
+ * microseconds between its sleeps, and is caught in either). */
 static bool caught_running(const struct snapshot *snap, int exiting)
 {
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		const struct thread *t = &snap->threads[i];
-		if (!t->goid && t->tid != exiting && !t->nframes && t->state == 'R')
+		if (!t->goid && t->tid != exiting && !t->nframes && t->state != 'Z' &&
+		    t->state != 'X')
 			return true;
 	}
 	return false;

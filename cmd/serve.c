@@ -1,0 +1,341 @@
+/*
+ * serve: `threadleak serve --listen ADDR [PID...] [--match REGEX]` — a
+ * Prometheus exporter.  Every interval it refreshes a capture session per
+ * process (as top does: stop-free, only the threads that ran captured
+ * again), renders the metrics once (export/metrics.h) and hands the text
+ * to the HTTP thread (export/http.h), which serves it to every scrape
+ * until the next refresh: a scrape costs a copy and never a capture.
+ *
+ * With --match, the processes whose name (comm) matches are looked for
+ * again at each refresh: new ones are watched, those that exited dropped.
+ * A process that cannot be captured (no permission, a kernel thread,
+ * another tracer) is said once on stderr and left out.  Without --match,
+ * serve ends when no PID it was given is left: exit 0 when they exited,
+ * 2 when none could be captured.  SIGINT or SIGTERM end it with 0.
+ */
+#include "cmd.h"
+#include "../src/capture.h"
+#include "../src/proc.h"
+#include "../src/ptrace.h"
+#include "../src/util.h"
+#include "../src/export/http.h"
+#include "../src/export/metrics.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TARGETS 4096
+
+struct target {
+	int pid;
+	char comm[64];
+	struct capture_session *session;
+	const struct snapshot *snap;	/* the session's last, or NULL */
+	double capture_sec;
+	bool given;			/* a PID of the command line */
+	bool gone;			/* exited: dropped after this refresh */
+	bool refused;			/* cannot be captured: said once,
+					   then left out while it lives */
+	bool seen;			/* matched in this refresh's scan */
+};
+
+struct serve {
+	const char *listen;
+	double interval;
+	long groups;
+	bool have_match;
+	regex_t match;
+	struct capture_options copt;
+	struct target *t;
+	size_t n;
+	unsigned long refreshes;
+	bool watched;			/* some process was captured */
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: threadleak serve --listen ADDR [OPTIONS] [PID...]\n"
+		"\n"
+		"Serves /metrics for Prometheus: per process its threads, goroutines and\n"
+		"the largest groups of them by wait and function, refreshed every interval.\n"
+		"\n"
+		"  -l, --listen ADDR     HOST:PORT, [IPV6]:PORT or :PORT (every address)\n"
+		"  -m, --match REGEX     also every process whose name matches (extended\n"
+		"                        regex on /proc/PID/comm), looked for at each refresh\n"
+		"  -d, --interval SEC    seconds between refreshes (default 15)\n"
+		"  -n, --groups N        series per process before the rest go to\n"
+		"                        kind=\"other\" (default 20)\n"
+		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
+		"  -h, --help            this help\n");
+}
+
+static int parse_args(int argc, char **argv, struct serve *s)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "match", required_argument, NULL, 'm' },
+		{ "interval", required_argument, NULL, 'd' },
+		{ "groups", required_argument, NULL, 'n' },
+		{ "unwinder", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt, pid;
+	char *end;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":l:m:d:n:u:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			s->listen = optarg;
+			break;
+		case 'm':
+			if (s->have_match) {
+				errorf("give --match once (REGEX can say a|b)");
+				return EXIT_USAGE;
+			}
+			if (regcomp(&s->match, optarg, REG_EXTENDED | REG_NOSUB) != 0) {
+				errorf("--match: '%s' is not an extended regular expression", optarg);
+				return EXIT_USAGE;
+			}
+			s->have_match = true;
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, 0.1, 86400, &s->interval)) {
+				errorf("--interval wants seconds from 0.1, e.g. 15, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			s->groups = strtol(optarg, &end, 10);
+			if (end == optarg || *end || s->groups < 1 || s->groups > 10000) {
+				errorf("--groups wants a number from 1 to 10000, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'u':
+			s->copt.unwinder = unwind_find(optarg);
+			if (!s->copt.unwinder) {
+				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return option_error(opt, argv, "serve");
+		}
+	}
+	if (!s->listen) {
+		errorf("serve needs --listen HOST:PORT; try 'threadleak serve --help'");
+		return EXIT_USAGE;
+	}
+	if (optind == argc && !s->have_match) {
+		errorf("serve needs PIDs or --match REGEX; try 'threadleak serve --help'");
+		return EXIT_USAGE;
+	}
+	if (argc - optind > MAX_TARGETS) {
+		errorf("serve watches at most %d processes", MAX_TARGETS);
+		return EXIT_USAGE;
+	}
+	s->t = calloc((size_t)MAX_TARGETS, sizeof(*s->t));
+	if (!s->t) {
+		errorf("out of memory");
+		return EXIT_ERROR;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!parse_pid(argv[i], &pid)) {
+			errorf("'%s' is not a process id", argv[i]);
+			return EXIT_USAGE;
+		}
+		struct target *t = &s->t[s->n++];
+		t->pid = pid;
+		t->given = true;
+	}
+	return -1;
+}
+
+static struct target *find(struct serve *s, int pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].pid == pid)
+			return &s->t[i];
+	return NULL;
+}
+
+/* --match: the processes whose comm matches, added when new; marks
+ * which are still there. */
+static void scan(struct serve *s)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	struct proc_stat st;
+	int pid;
+
+	for (size_t i = 0; i < s->n; i++)
+		s->t[i].seen = s->t[i].given;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!parse_pid(e->d_name, &pid) || pid == getpid() ||
+		    proc_read_stat(pid, pid, &st) < 0 ||
+		    regexec(&s->match, st.comm, 0, NULL, 0) != 0)
+			continue;
+		struct target *t = find(s, pid);
+		if (!t && s->n < MAX_TARGETS) {
+			t = &s->t[s->n++];
+			memset(t, 0, sizeof(*t));
+			t->pid = pid;
+		}
+		if (t)
+			t->seen = true;
+	}
+	closedir(d);
+}
+
+/* Drops targets that are gone (or no longer match), closing their
+ * sessions; keeps the order of the rest. */
+static void prune(struct serve *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct target *t = &s->t[i];
+		if (t->gone || (s->have_match && !t->seen)) {
+			capture_session_close(t->session);
+			continue;
+		}
+		s->t[kept++] = *t;
+	}
+	s->n = kept;
+}
+
+static void refresh(struct serve *s, struct target *t)
+{
+	char err[512];
+	int rc;
+
+	t->snap = NULL;
+	if (!t->session) {
+		struct proc_stat st;
+		if (proc_read_stat(t->pid, t->pid, &st) == 0)
+			snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
+		rc = capture_session_open(t->pid, &s->copt, &t->session, err, sizeof(err));
+		if (rc == -ESRCH) {
+			if (t->given)
+				errorf("%s; not watched", err);
+			t->gone = true;
+		} else if (rc < 0 && rc != -EINTR) {
+			errorf("%s; not watched", err);
+			t->refused = true;
+		}
+		if (rc < 0)
+			return;
+	}
+	double t0 = now_sec();
+	rc = capture_session_refresh(t->session, &t->snap, err, sizeof(err));
+	t->capture_sec = now_sec() - t0;
+	s->watched |= rc == 0;
+	if (rc == -ESRCH || rc == -ESTALE) {
+		if (t->given)
+			errorf("process %d (%s) %s; no longer watched", t->pid, t->comm,
+			       rc == -ESRCH ? "exited" : "runs another program now");
+		t->gone = true;
+		t->snap = NULL;
+	} else if (rc < 0 && rc != -EINTR) {
+		errorf("%s; not watched", err);
+		t->refused = true;
+		t->snap = NULL;
+		capture_session_close(t->session);
+		t->session = NULL;
+	}
+}
+
+static int publish(struct serve *s, struct http_server *http)
+{
+	struct metrics_target *m = calloc(s->n ? s->n : 1, sizeof(*m));
+	char *text;
+	size_t len;
+
+	if (!m)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->t[i].refused)
+			m[n++] = (struct metrics_target){ s->t[i].pid, s->t[i].comm, s->t[i].snap,
+							  s->t[i].capture_sec };
+	s->refreshes++;
+	int rc = metrics_render(m, n, (size_t)s->groups, s->refreshes, &text, &len);
+	free(m);
+	if (rc == 0)
+		http_publish(http, text, len);
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve s = { .interval = 15, .groups = 20,
+			   .copt = { .stop_timeout = 1.0, .lazy_blocked = true } };
+	char err[512];
+	int rc = parse_args(argc, argv, &s);
+
+	if (rc >= 0)
+		goto out;
+	pt_install_signal_guard();
+	struct http_server *http = http_start(s.listen, err, sizeof(err));
+	if (!http) {
+		rc = errno == EINVAL ? EXIT_USAGE : EXIT_ERROR;
+		errorf("%s", err);
+		goto out;
+	}
+	fprintf(stderr, "threadleak: serving http://%s/metrics\n", http_address(http));
+	for (;;) {
+		double began = now_sec();
+		if (s.have_match)
+			scan(&s);
+		for (size_t i = 0; i < s.n && !pt_interrupted(); i++)
+			if (!s.t[i].gone && !s.t[i].refused)
+				refresh(&s, &s.t[i]);
+		if (pt_interrupted())
+			break;
+		if (publish(&s, http) < 0) {
+			errorf("out of memory");
+			rc = EXIT_ERROR;
+			break;
+		}
+		/* The snapshots stay the sessions' until their next refresh:
+		 * drop the dead only after the metrics are made. */
+		prune(&s);
+		size_t live = 0;
+		for (size_t i = 0; i < s.n; i++)
+			live += !s.t[i].refused;
+		if (!s.have_match && live == 0) {
+			/* all exited: done; none ever captured: an error */
+			errorf("no process left to watch");
+			rc = s.watched ? EXIT_OK : EXIT_ERROR;
+			break;
+		}
+		if (!cmd_sleep_until(began + s.interval))
+			break;
+	}
+	http_stop(http);
+	if (rc < 0)
+		rc = EXIT_OK;	/* stopped by a signal: the way to end it */
+out:
+	for (size_t i = 0; i < s.n; i++)
+		capture_session_close(s.t[i].session);
+	free(s.t);
+	if (s.have_match)
+		regfree(&s.match);
+	return rc;
+}

@@ -1,0 +1,222 @@
+#!/bin/bash
+# serve: `threadleak serve` as Prometheus's exporter, scraped by Debian's
+# real prometheus on loopback:
+#   - /metrics in the text format: HELP and TYPE, the thread count, the
+#     leaky server's groups labelled by kind and own function (never an
+#     address), one "other" series; / and 404 and 405 answers;
+#   - scrapes between two refreshes get the same bytes (no capture of
+#     their own), and no thread of the target is left stopped;
+#   - prometheus scrapes it every second: after a leak of 50 threads a
+#     PromQL query through its HTTP API returns the grown series (50 in
+#     wait_for_reply) and the thread count's growth over the minute;
+#   - --groups bounds the series, the rest in "other";
+#   - --match watches every process whose name matches, a second one
+#     started later included, and drops one that exits;
+#   - a hostile thread name cannot break the exposition;
+#   - bad input: --listen on a port in use, or on what is not an address,
+#     no PID: one line, exit 2, 2, 64.
+. "$(dirname "$0")/../lib.sh"
+
+need_cmd curl prometheus python3
+need_threadleak
+need_testdata leakyserver client
+
+N=50
+
+start_server()
+{
+	start_target "$TESTDATA/leakyserver"
+	PORT=$(awk '/^port /{print $2}' "$TARGET_OUT")
+	[ -n "$PORT" ] || fail "leakyserver printed no port"
+}
+
+# start_serve ARG...: threadleak serve in the background; sets SERVE_PID
+# and SERVE_ADDR (from its "serving" line).
+start_serve()
+{
+	local deadline=$((SECONDS + 20))
+	start_target_nowait "$THREADLEAK" serve "$@"
+	SERVE_PID=$TARGET_PID SERVE_ERR=$TARGET_ERR SERVE_ADDR=
+	until [ -n "$SERVE_ADDR" ]; do
+		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR")
+		proc_alive "$SERVE_PID" || fail "serve $* exited: $(first_line "$SERVE_ERR")"
+		((SECONDS < deadline)) || fail "serve $* said nothing in 20 s"
+		tl_sleep 0.05
+	done
+}
+
+# scrape FILE: GET /metrics into FILE; waits (10 s) for the first refresh.
+scrape()
+{
+	local deadline=$((SECONDS + 10)) code
+	while :; do
+		code=$(curl -s -o "$1" -w '%{http_code}' "http://$SERVE_ADDR/metrics")
+		[ "$code" = 200 ] && return 0
+		((SECONDS < deadline)) || { error "scrape: HTTP $code"; return 1; }
+		tl_sleep 0.1
+	done
+}
+
+# promql QUERY: the values of an instant query through prometheus's HTTP
+# API, "labels value" a line, sorted.
+promql()
+{
+	curl -s --get --data-urlencode "query=$1" "http://$PROM/api/v1/query" |
+		python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("status") != "success":
+    sys.exit("query failed: %s" % d.get("error"))
+for r in d["data"]["result"]:
+    m = r["metric"]
+    print(m.get("function", "-"), m.get("kind", "-"), r["value"][1])' | sort
+}
+
+# wait_promql QUERY WANT: until promql QUERY prints WANT (30 s).
+wait_promql()
+{
+	local deadline=$((SECONDS + 30)) got
+	while :; do
+		got=$(promql "$1" 2>&1)
+		[ "$got" = "$2" ] && return 0
+		((SECONDS < deadline)) || { error "PromQL '$1' gives '$got', expected '$2'"; return 1; }
+		tl_sleep 0.5
+	done
+}
+
+free_port()
+{
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- the exposition ----
+start_server
+LS=$TARGET_PID
+start_serve --listen 127.0.0.1:0 --interval 1 "$LS"
+m=$TL_TMP/m1
+scrape "$m" || fail "no metrics"
+grep -q '^# TYPE threadleak_group_count gauge$' "$m" || error "no TYPE line for threadleak_group_count"
+grep -q '^# HELP threadleak_threads ' "$m" || error "no HELP line for threadleak_threads"
+grep -qx "threadleak_threads{pid=\"$LS\",comm=\"leakyserver\"} 7" "$m" ||
+	error "thread count: $(grep '^threadleak_threads' "$m")"
+grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"thread\",kind=\"condvar\",function=\"pool_wait\"} 4" "$m" ||
+	error "pool group: $(grep pool_wait "$m")"
+grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"other\",kind=\"other\",function=\"other\"} 0" "$m" ||
+	error "no empty other series: $(grep other "$m")"
+! grep -q '0x[0-9a-f]' "$m" || error "an address in a label: $(grep '0x' "$m" | head -1)"
+python3 - "$m" <<'EOF' || error "the exposition does not parse"
+import re, sys
+sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [0-9.e+-]+$')
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if not (line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line)):
+        sys.exit("bad line: %r" % line)
+EOF
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$SERVE_ADDR/nothing")" = 404 ] || error "/nothing is not 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SERVE_ADDR/metrics")" = 405 ] || error "POST is not 405"
+curl -s "http://$SERVE_ADDR/" | grep -q /metrics || error "/ does not point to /metrics"
+assert_not_stopped "$LS"
+
+# ---- prometheus scrapes it; a leak of 50 threads ----
+dir=$TL_TMP/prom
+mkdir -p "$dir/data"
+cat >"$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: threadleak
+    static_configs:
+      - targets: ['$SERVE_ADDR']
+EOF
+PROM=127.0.0.1:$(free_port)
+start_target_nowait prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+	--web.listen-address="$PROM" --log.level=warn
+PROM_PID=$TARGET_PID
+deadline=$((SECONDS + 60))
+until curl -sf "http://$PROM/-/ready" >/dev/null; do
+	proc_alive "$PROM_PID" || fail "prometheus exited: $(tail -c 300 "$TARGET_ERR")"
+	((SECONDS < deadline)) || fail "prometheus not ready after 60 s"
+	tl_sleep 0.2
+done
+wait_promql "threadleak_threads{pid=\"$LS\"}" "- - 7" || fail "prometheus never scraped threadleak"
+"$TESTDATA/client" "$PORT" "$N" >/dev/null || fail "client failed"
+wait_promql "threadleak_group_count{pid=\"$LS\",function=\"wait_for_reply\"}" "wait_for_reply condvar $N"
+wait_promql "max_over_time(threadleak_threads{pid=\"$LS\"}[1m]) - min_over_time(threadleak_threads{pid=\"$LS\"}[1m])" "- - $N"
+assert_not_stopped "$LS"
+kill_target "$PROM_PID"
+
+# ---- a scrape never captures: the same bytes until the next refresh ----
+kill_target "$SERVE_PID"
+start_serve --listen 127.0.0.1:0 --interval 600 --groups 2 "$LS"
+scrape "$TL_TMP/s0" || fail "no metrics"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	curl -s -o "$TL_TMP/s$i" "http://$SERVE_ADDR/metrics"
+	cmp -s "$TL_TMP/s0" "$TL_TMP/s$i" || error "scrape $i differs from the first"
+done
+grep -qx 'threadleak_refreshes_total 1' "$TL_TMP/s0" || error "refreshes: $(grep '^threadleak_refreshes_total' "$TL_TMP/s0")"
+# --groups 2: the two largest (the leak, the pool), the rest (3 threads
+# alone in their group) in other
+got=$(grep "^threadleak_group_count{pid=\"$LS\"" "$TL_TMP/s0" | sed 's/.*function="\([^"]*\)"} \([0-9]*\)$/\1 \2/' | tr '\n' ' ')
+[ "$got" = "wait_for_reply $N pool_wait 4 other 3 " ] || error "--groups 2: series '$got', expected 'wait_for_reply $N pool_wait 4 other 3'"
+grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"other\",kind=\"other\",function=\"other\"} 3" "$TL_TMP/s0" ||
+	error "--groups 2: other is $(grep 'kind="other"' "$TL_TMP/s0")"
+# a port in use
+run_tl "$TL_TMP/inuse" serve --listen "$SERVE_ADDR" "$LS"
+((TL_RC == 2)) || error "--listen on a port in use: $(describe_rc "$TL_RC"), expected 2"
+grep -q "^threadleak: cannot listen on $SERVE_ADDR: Address already in use (pick another port)\$" "$TL_TMP/inuse.err" ||
+	error "--listen on a port in use says: $(first_line "$TL_TMP/inuse.err")"
+kill_target "$SERVE_PID"
+
+# ---- --match: every leakyserver, one that starts later, one that exits ----
+start_server
+LS2=$TARGET_PID
+start_serve --listen 127.0.0.1:0 --interval 0.5 --match '^leakyserver$'
+scrape "$TL_TMP/m2" || fail "no metrics"
+deadline=$((SECONDS + 10))
+until grep -q "^threadleak_threads{pid=\"$LS2\"" "$TL_TMP/m2" && grep -q "^threadleak_threads{pid=\"$LS\"" "$TL_TMP/m2"; do
+	((SECONDS < deadline)) || { error "--match: not both servers: $(grep '^threadleak_threads' "$TL_TMP/m2" | tr '\n' ' ')"; break; }
+	tl_sleep 0.2
+	scrape "$TL_TMP/m2"
+done
+start_server
+LS3=$TARGET_PID
+kill_target "$LS2"
+deadline=$((SECONDS + 10))
+until grep -q "^threadleak_threads{pid=\"$LS3\"" "$TL_TMP/m2" && ! grep -q "pid=\"$LS2\"" "$TL_TMP/m2"; do
+	((SECONDS < deadline)) || { error "--match: a new server not added or a dead one kept: $(grep '^threadleak_threads' "$TL_TMP/m2" | tr '\n' ' ')"; break; }
+	tl_sleep 0.2
+	scrape "$TL_TMP/m2"
+done
+kill_target "$SERVE_PID"
+
+# ---- a hostile name: quotes, a backslash, a newline's escape, bad UTF-8 ----
+mkdir -p "$TL_TMP/esc"
+start_target "$TESTDATA/escapes" "$TL_TMP/esc"
+ESC=$TARGET_PID
+start_serve --listen 127.0.0.1:0 --interval 1 "$ESC"
+scrape "$TL_TMP/m3" || fail "no metrics"
+python3 - "$TL_TMP/m3" <<'EOF' || error "a hostile target breaks the exposition"
+import re, sys
+sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [0-9.e+-]+$')
+data = open(sys.argv[1], "rb").read()
+data.decode("utf-8")
+text = data.decode("utf-8")
+for line in text.split("\n")[:-1]:
+    if not (line.startswith("# ") or sample.match(line)) or any(ord(c) < 32 for c in line):
+        sys.exit("bad line: %r" % line)
+if 'comm="m?]0:PWN?x"' not in text.replace(";", ":") or "function=\"esc_" not in text:
+    sys.exit("the hostile names are not there, escaped: %r" % text[-600:])
+EOF
+kill_target "$SERVE_PID"
+kill_target "$ESC"
+
+# ---- usage ----
+run_tl "$TL_TMP/u1" serve --listen 'not an address' "$LS"
+((TL_RC == 64)) || error "--listen 'not an address': $(describe_rc "$TL_RC"), expected 64"
+run_tl "$TL_TMP/u2" serve --listen 127.0.0.1:0
+((TL_RC == 64)) || error "serve with no PID: $(describe_rc "$TL_RC"), expected 64"
+[ "$(wc -l <"$TL_TMP/u2.err")" = 1 ] || error "serve with no PID: not one line"
+kill_target "$LS"
+kill_target "$LS3"
+finish
