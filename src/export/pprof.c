@@ -25,6 +25,7 @@
 #include "profile.pb-c.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -280,7 +281,7 @@ static void add_sample(struct builder *b, const struct group *g, bool go)
 	add_distinct(b, s, g, "go_wait", go_wait_of);
 	add_distinct(b, s, g, "object", object_of);
 	add_distinct(b, s, g, "thread", name_of);
-	if (g->max_blocked_sec >= 0)
+	if (g->max_blocked_sec >= 0 && g->max_blocked_sec < 1e15)
 		add_label(b, s, "blocked", NULL, (int64_t)g->max_blocked_sec, "seconds");
 }
 
@@ -407,7 +408,9 @@ int export_pprof(const struct snapshot *snap, FILE *fp)
 	p.default_sample_type = types[0].type;
 	p.period_type = &period;
 	p.period = 1;
-	p.time_nanos = snap->taken_at * 1000000000LL;
+	/* a file's taken_at may be anything */
+	if (snap->taken_at > 0 && snap->taken_at < INT64_MAX / 1000000000LL)
+		p.time_nanos = snap->taken_at * 1000000000LL;
 	p.n_comment = 1;
 	p.comment = &commentid;
 	p.n_sample = b.nsamples;

@@ -1,11 +1,13 @@
 #!/bin/bash
-# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Four targets
+# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Five targets
 # (FUZZ_TARGET): snapshot (default: the snapshot file reader,
 # tests/fuzz/fuzz_snapshot.c, seeds in tests/fuzz/corpus), ignore
 # (check's suppressions parser and matcher, tests/fuzz/fuzz_ignore.c, seeds
 # in tests/fuzz/corpus-ignore), perfmap (a JIT's perf map,
-# tests/fuzz/fuzz_perfmap.c) and elfcode (.eh_frame_hdr and PLT entries of
-# an ELF file, tests/fuzz/fuzz_elfcode.c), seeds in corpus-TARGET.
+# tests/fuzz/fuzz_perfmap.c), elfcode (.eh_frame_hdr and PLT entries of
+# an ELF file, tests/fuzz/fuzz_elfcode.c), seeds in corpus-TARGET, and
+# export (pprof, folded and metrics of what the snapshot reader accepts,
+# tests/fuzz/fuzz_export.c, the snapshot seeds).
 #
 #	tests/fuzz/run.sh                 fuzz for FUZZ_SECONDS (default 20)
 #	tests/fuzz/run.sh --replay [FILE...]
@@ -51,13 +53,22 @@ perfmap)
 	dict=$fuzzdir/perfmap.dict
 	sources=("$root/src/perfmap.c" "$root/src/util.c")
 	;;
+export)
+	# the snapshot reader's seeds, then the exports of what it accepts
+	corpus=$fuzzdir/corpus
+	dict=$fuzzdir/snapshot.dict
+	sources=("$root/src/snapshot.c" "$root/src/group.c" "$root/src/util.c"
+		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
+		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
+	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
+	;;
 elfcode)
 	corpus=$fuzzdir/corpus-elfcode
 	dict=$fuzzdir/elfcode.dict
 	sources=("$root/src/elfcode.c")
 	libs=(-lelf)
 	;;
-*) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap or elfcode, not '$target'" >&2; exit 64 ;;
+*) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap, elfcode or export, not '$target'" >&2; exit 64 ;;
 esac
 bin=$out/fuzz_$target
 clang=${CLANG:-clang}
@@ -111,6 +122,11 @@ if ! pkg-config --exists jansson 2>/dev/null; then
 	exit 1
 fi
 mkdir -p "$out" || exit 1
+if [ "$target" = export ] && ! make -C "$root" -s build/gen/profile.pb-c.c >"$tmp/build.log" 2>&1; then
+	say "cannot make pprof's message code (protoc-c):"
+	sed 's/^/    /' "$tmp/build.log" | head -20
+	exit 1
+fi
 if [ "$target" = ignore ] && ! make -C "$root" -s build/gen/runtimes-supp.c >"$tmp/build.log" 2>&1; then
 	say "cannot make the default list's C file:"
 	sed 's/^/    /' "$tmp/build.log" | head -20
