@@ -135,6 +135,7 @@ bench: deps-bench
 	bench/check.sh
 	bench/goroutines.sh
 	bench/real-servers.sh
+	bench/serve.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak
