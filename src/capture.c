@@ -137,7 +137,7 @@ struct capture_session {
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
 	bool persistent;	/* a session of many refreshes: keep fds */
-	long max_kept_fds, kept_fds;	/* kept_fds: atomic */
+	long max_kept_fds;	/* for kept_fds, all sessions' together */
 	bool need_list;		/* list the tasks in this refresh */
 	bool unchanged;		/* this refresh kept every thread unread */
 	bool all_settled;	/* the last snapshot has every known thread,
@@ -281,16 +281,20 @@ static int list_new_tasks(struct capture_session *c)
 	return (int)added;
 }
 
+/* Descriptors kept open by every session of this process (serve watches
+ * several processes), atomic: one budget for them all. */
+static long kept_fds;
+
 /* The schedstat run count; a session keeps the file open and preads it. */
 static int read_runs(struct capture_session *c, struct work *w,
 		     struct proc_runs *runs)
 {
 	if (c->persistent && w->runs_fd < 0) {
 		int fd = -EMFILE;
-		if (__atomic_add_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED) <= c->max_kept_fds)
+		if (__atomic_add_fetch(&kept_fds, 1, __ATOMIC_RELAXED) <= c->max_kept_fds)
 			fd = proc_open_task_file(c->pid, w->tid, "schedstat");
 		if (fd < 0)
-			__atomic_sub_fetch(&c->kept_fds, 1, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&kept_fds, 1, __ATOMIC_RELAXED);
 		if (fd == -ESRCH)
 			return fd;
 		w->runs_fd = fd;	/* -EMFILE and the like: open each time */
@@ -1118,13 +1122,13 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 	return rc;
 }
 
-static void free_work(struct capture_session *c, struct work *w)
+static void free_work(struct work *w)
 {
 	free(w->raw);
 	free(w->prev_raw);
 	if (w->runs_fd >= 0) {
 		close(w->runs_fd);
-		c->kept_fds--;
+		__atomic_sub_fetch(&kept_fds, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -1133,7 +1137,7 @@ void capture_session_close(struct capture_session *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
-		free_work(c, &c->w[i]);
+		free_work(&c->w[i]);
 	free(c->w);
 	free(c->buf);
 	if (c->uw_state)
@@ -1292,7 +1296,7 @@ static size_t drop_gone(struct capture_session *c)
 
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->w[i].state == W_GONE) {
-			free_work(c, &c->w[i]);
+			free_work(&c->w[i]);
 			gone++;
 		} else {
 			c->w[kept++] = c->w[i];
