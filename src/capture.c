@@ -136,7 +136,7 @@ struct capture_session {
 	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
-	bool persistent;	/* a session of many refreshes: keep fds */
+	bool persistent;	/* a session of many refreshes */
 	long max_kept_fds;	/* for kept_fds, all sessions' together */
 	bool need_list;		/* list the tasks in this refresh */
 	bool unchanged;		/* this refresh kept every thread unread */
@@ -285,11 +285,13 @@ static int list_new_tasks(struct capture_session *c)
  * several processes), atomic: one budget for them all. */
 static long kept_fds;
 
-/* The schedstat run count; a session keeps the file open and preads it. */
+/* The schedstat run count; the file is kept open and pread, from the
+ * observation to the validation of one capture, and across a session's
+ * refreshes. */
 static int read_runs(struct capture_session *c, struct work *w,
 		     struct proc_runs *runs)
 {
-	if (c->persistent && w->runs_fd < 0) {
+	if (w->runs_fd < 0) {
 		int fd = -EMFILE;
 		if (__atomic_add_fetch(&kept_fds, 1, __ATOMIC_RELAXED) <= c->max_kept_fds)
 			fd = proc_open_task_file(c->pid, w->tid, "schedstat");
@@ -600,6 +602,13 @@ static int stop_where_needed(struct capture_session *c)
 	return 0;
 }
 
+static int unwind_job(void *arg, size_t i)
+{
+	struct capture_session *c = arg;
+
+	return c->w[i].state == W_OBSERVED ? capture_nostop(c, &c->w[i]) : 0;
+}
+
 /* Phases 2-6 without stopping what need not be stopped. */
 static int capture_gently(struct capture_session *c)
 {
@@ -617,13 +626,12 @@ static int capture_gently(struct capture_session *c)
 			break;
 		for (int attempt = 0; attempt < NOSTOP_ATTEMPTS; attempt++) {
 			bool retry = false;
-			run_parallel(c->n, c->opt->jobs, observe_job, c);
+			/* Each thread unwound as soon as it is observed, while
+			 * the others are observed. */
+			if (run_parallel_then(c->n, c->opt->jobs, observe_job, c, unwind_job, c) < 0)
+				return -ENOMEM;
 			if (pt_interrupted())
 				return -EINTR;
-			for (size_t i = 0; i < c->n; i++)
-				if (c->w[i].state == W_OBSERVED &&
-				    capture_nostop(c, &c->w[i]) < 0)
-					return -ENOMEM;
 			run_parallel(c->n, c->opt->jobs, validate_job, c);
 			for (size_t i = 0; i < c->n; i++)
 				retry |= c->w[i].state == W_NEW;
@@ -1589,7 +1597,7 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 	rc = capture_session_open(pid, opt, &c, err, errlen);
 	if (rc < 0)
 		return rc;
-	c->persistent = false;	/* one capture: nothing to keep open */
+	c->persistent = false;	/* one capture */
 	rc = capture_session_refresh(c, &snap, err, errlen);
 	if (rc == 0) {
 		*out = c->snap;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -107,16 +108,71 @@ struct parallel {
 	atomic_size_t next;
 	void (*fn)(void *arg, size_t i);
 	void *arg;
+	atomic_uchar *done;	/* run_parallel_then: fn(i) has returned */
 };
+
+/* One item from the shared counter; false when none is left. */
+static bool parallel_one(struct parallel *par)
+{
+	size_t i = atomic_fetch_add(&par->next, 1);
+
+	if (i >= par->n)
+		return false;
+	par->fn(par->arg, i);
+	if (par->done)
+		atomic_store_explicit(&par->done[i], 1, memory_order_release);
+	return true;
+}
 
 static void *parallel_worker(void *p)
 {
-	struct parallel *par = p;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&par->next, 1)) < par->n)
-		par->fn(par->arg, i);
+	while (parallel_one(p))
+		;
 	return NULL;
+}
+
+static int start_workers(struct parallel *par, int jobs, pthread_t *tids)
+{
+	int started = 0;
+
+	if (jobs <= 0)
+		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs > 64)
+		jobs = 64;
+	/* Small batches are not worth a thread start. */
+	if ((size_t)jobs > par->n / 64 + 1)
+		jobs = (int)(par->n / 64 + 1);
+	for (int k = 1; k < jobs; k++)
+		if (pthread_create(&tids[started], NULL, parallel_worker, par) == 0)
+			started++;
+	return started;
+}
+
+int run_parallel_then(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg,
+		      int (*then)(void *arg, size_t i), void *then_arg)
+{
+	struct parallel par = { .n = n, .fn = fn, .arg = arg };
+	pthread_t tids[64];
+	int started, rc = 0;
+
+	atomic_init(&par.next, 0);
+	par.done = calloc(n ? n : 1, sizeof(*par.done));
+	if (!par.done)
+		return -ENOMEM;
+	started = start_workers(&par, jobs, tids);
+	for (size_t k = 0; k < n; k++) {
+		/* Not done yet: do one of those left meanwhile, or, when
+		 * every one is taken, wait for the thread doing it. */
+		while (!atomic_load_explicit(&par.done[k], memory_order_acquire))
+			if (!parallel_one(&par))
+				sched_yield();
+		if (rc == 0)
+			rc = then(then_arg, k);
+	}
+	for (int k = 0; k < started; k++)
+		pthread_join(tids[k], NULL);
+	free(par.done);
+	return rc;
 }
 
 double cpu_sec(void)
@@ -133,19 +189,10 @@ void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg
 {
 	struct parallel par = { .n = n, .fn = fn, .arg = arg };
 	pthread_t tids[64];
-	int started = 0;
+	int started;
 
 	atomic_init(&par.next, 0);
-	if (jobs <= 0)
-		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (jobs > 64)
-		jobs = 64;
-	/* Small batches are not worth a thread start. */
-	if ((size_t)jobs > n / 64 + 1)
-		jobs = (int)(n / 64 + 1);
-	for (int k = 1; k < jobs; k++)
-		if (pthread_create(&tids[started], NULL, parallel_worker, &par) == 0)
-			started++;
+	started = start_workers(&par, jobs, tids);
 	parallel_worker(&par);
 	for (int k = 0; k < started; k++)
 		pthread_join(tids[k], NULL);

@@ -42,6 +42,17 @@ double cpu_sec(void);
  * CPU), the calling thread among them.  fn must only touch item i.
  */
 void run_parallel(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg);
+/*
+ * The same, and a pipeline behind it: then(then_arg, k) is called on the
+ * calling thread for k = 0, 1, ... in order, each as soon as fn(arg, k)
+ * has returned, while the other threads go on with the next items (the
+ * calling thread does items too while it waits).  then may touch what
+ * fn(k) touched, nothing of items not yet done.  After a then that
+ * returns < 0 no other is called; returns that, else 0 (-ENOMEM: nothing
+ * was called).
+ */
+int run_parallel_then(size_t n, int jobs, void (*fn)(void *arg, size_t i), void *arg,
+		      int (*then)(void *arg, size_t i), void *then_arg);
 
 /*
  * Open addressing with linear probing, deletion by backward shift: after
