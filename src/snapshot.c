@@ -72,6 +72,8 @@
 
 #include <jansson.h>
 
+#include "jval.h"
+
 /* Largest snapshot text we agree to parse. */
 #define SNAPSHOT_MAX_BYTES ((size_t)1 << 30)
 /* Capacity of the first allocation of a thread or frame array. */
@@ -1174,21 +1176,21 @@ static int fail(struct reader *r, const char *key, const char *what)
 	return failf(r, "%s%s: %s", r->where, key, what);
 }
 
-static int get_string(struct reader *r, json_t *obj, const char *key,
+static int get_string(struct reader *r, const struct jv *obj, const char *key,
 		      char **out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct jv *v = jv_get(obj, key);
 
 	*out = NULL;
-	if (!v || json_is_null(v))
+	if (!v || jv_is_null(v))
 		return 0;
-	if (!json_is_string(v))
+	if (!jv_is_string(v))
 		return fail(r, key, "expected a string or null");
 	if (r->pool)
-		*out = strpool_add(r->pool, json_string_value(v),
-				   json_string_length(v));
+		*out = strpool_add(r->pool, v->s,
+				   v->n);
 	else
-		*out = strdup(json_string_value(v));
+		*out = strdup(v->s);
 	if (!*out)
 		return failf(r, "out of memory");
 	return 0;
@@ -1208,11 +1210,11 @@ static int type_error(struct reader *r, const char *key, const char *what,
 }
 
 /* An integer in [min, max]; def when absent (or null if NULLABLE). */
-static int get_int(struct reader *r, json_t *obj, const char *key,
+static int get_int(struct reader *r, const struct jv *obj, const char *key,
 		   enum presence pres, json_int_t min, json_int_t max,
 		   json_int_t def, json_int_t *out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct jv *v = jv_get(obj, key);
 	const char *what = min == 1 ? "a positive integer" :
 			   min == 0 ? "a non-negative integer" : "an integer";
 
@@ -1221,16 +1223,16 @@ static int get_int(struct reader *r, json_t *obj, const char *key,
 		return 0;
 	if (!v)
 		return fail(r, key, "missing");
-	if (json_is_null(v) && pres == NULLABLE)
+	if (jv_is_null(v) && pres == NULLABLE)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max)
+	if (!jv_is_integer(v) || v->i < min ||
+	    v->i > max)
 		return type_error(r, key, what, pres);
-	*out = json_integer_value(v);
+	*out = v->i;
 	return 0;
 }
 
-static int get_u64(struct reader *r, json_t *obj, const char *key,
+static int get_u64(struct reader *r, const struct jv *obj, const char *key,
 		   uint64_t *out)
 {
 	json_int_t v;
@@ -1241,32 +1243,32 @@ static int get_u64(struct reader *r, json_t *obj, const char *key,
 	return 0;
 }
 
-static int get_bool(struct reader *r, json_t *obj, const char *key, bool *out)
+static int get_bool(struct reader *r, const struct jv *obj, const char *key, bool *out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct jv *v = jv_get(obj, key);
 
 	*out = false;
 	if (!v)
 		return 0;
-	if (!json_is_boolean(v))
+	if (!jv_is_bool(v))
 		return fail(r, key, "expected true or false");
-	*out = json_is_true(v);
+	*out = jv_is(v, JV_TRUE);
 	return 0;
 }
 
 /* A non-negative number; def when absent or null. */
-static int get_number(struct reader *r, json_t *obj, const char *key,
+static int get_number(struct reader *r, const struct jv *obj, const char *key,
 		      double def, double *out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct jv *v = jv_get(obj, key);
 
 	*out = def;
-	if (!v || json_is_null(v))
+	if (!v || jv_is_null(v))
 		return 0;
-	if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
-	    !isfinite(json_number_value(v)))
+	if (!jv_is_number(v) || !(jv_number(v) >= 0) ||
+	    !isfinite(jv_number(v)))
 		return fail(r, key, "expected a non-negative number or null");
-	*out = json_number_value(v);
+	*out = jv_number(v);
 	return 0;
 }
 
@@ -1294,33 +1296,33 @@ static int parse_hex(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int get_hex(struct reader *r, json_t *obj, const char *key,
+static int get_hex(struct reader *r, const struct jv *obj, const char *key,
 		   enum presence pres, uint64_t *out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct jv *v = jv_get(obj, key);
 
 	*out = 0;
 	if (!v && pres != REQUIRED)
 		return 0;
 	if (!v)
 		return fail(r, key, "missing");
-	if (json_is_null(v) && pres == NULLABLE)
+	if (jv_is_null(v) && pres == NULLABLE)
 		return 0;
-	if (!json_is_string(v) || parse_hex(json_string_value(v), out))
+	if (!jv_is_string(v) || parse_hex(v->s, out))
 		return type_error(r, key, "a hex string", pres);
 	return 0;
 }
 
-static int read_wait(struct reader *r, json_t *o, struct wait_info *w)
+static int read_wait(struct reader *r, const struct jv *o, struct wait_info *w)
 {
-	json_t *kind = json_object_get(o, "kind");
+	const struct jv *kind = jv_get(o, "kind");
 	json_int_t v;
 
-	if (kind && !json_is_null(kind)) {
-		if (!json_is_string(kind))
+	if (kind && !jv_is_null(kind)) {
+		if (!jv_is_string(kind))
 			return fail(r, "kind", "expected a string or null");
 		/* A kind from a newer writer reads as "unknown". */
-		w->kind = wait_kind_from_name(json_string_value(kind));
+		w->kind = wait_kind_from_name(kind->s);
 	}
 	if (get_string(r, o, "syscall", &w->syscall_name))
 		return -1;
@@ -1340,7 +1342,7 @@ static int read_wait(struct reader *r, json_t *o, struct wait_info *w)
 	return get_number(r, o, "blocked_sec", -1, &w->blocked_sec);
 }
 
-static int read_frame(struct reader *r, json_t *o, struct frame *f)
+static int read_frame(struct reader *r, const struct jv *o, struct frame *f)
 {
 	json_int_t v;
 
@@ -1357,14 +1359,14 @@ static int read_frame(struct reader *r, json_t *o, struct frame *f)
 	return get_bool(r, o, "inlined", &f->inlined);
 }
 
-static int read_frames(struct reader *r, json_t *frames, const char *key, size_t ti,
+static int read_frames(struct reader *r, const struct jv *frames, const char *key, size_t ti,
 		       struct thread *t, bool created);
 
 /* A goroutine's own fields (snapshot.h). */
-static int read_goroutine(struct reader *r, json_t *o, size_t ti, struct thread *t)
+static int read_goroutine(struct reader *r, const struct jv *o, size_t ti, struct thread *t)
 {
 	json_int_t v;
-	json_t *created;
+	const struct jv *created;
 
 	if (get_string(r, o, "go_wait", &t->go_wait) ||
 	    get_int(r, o, "go_parent", OPTIONAL, 0, INT64_MAX, 0, &v))
@@ -1373,21 +1375,21 @@ static int read_goroutine(struct reader *r, json_t *o, size_t ti, struct thread 
 	if (get_int(r, o, "go_tid", OPTIONAL, 0, INT_MAX, 0, &v))
 		return -1;
 	t->go_tid = (int)v;
-	json_t *m = json_object_get(o, "go_minutes");
+	const struct jv *m = jv_get(o, "go_minutes");
 	t->go_minutes = -1;
-	if (m && !json_is_null(m) &&
+	if (m && !jv_is_null(m) &&
 	    (get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
 		return fail(r, "go_minutes", "expected a number of minutes, 0 or more");
 	if (get_bool(r, o, "go_system", &t->go_system))
 		return -1;
-	created = json_object_get(o, "created");
+	created = jv_get(o, "created");
 	return created ? read_frames(r, created, "created", ti, t, true) : 0;
 }
 
-static int read_thread(struct reader *r, json_t *o, size_t ti,
+static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 		       struct thread *t)
 {
-	json_t *v, *frames;
+	const struct jv *v, *frames;
 	json_int_t tid;
 
 	json_int_t goid;
@@ -1403,12 +1405,12 @@ static int read_thread(struct reader *r, json_t *o, size_t ti,
 		return -1;
 	if (get_string(r, o, "name", &t->name))
 		return -1;
-	v = json_object_get(o, "state");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || json_string_length(v) != 1)
+	v = jv_get(o, "state");
+	if (v && !jv_is_null(v)) {
+		if (!jv_is_string(v) || v->n != 1)
 			return fail(r, "state",
 				    "expected a one-character string");
-		t->state = json_string_value(v)[0];
+		t->state = v->s[0];
 	}
 	if (get_u64(r, o, "utime", &t->utime) ||
 	    get_u64(r, o, "stime", &t->stime) ||
@@ -1418,9 +1420,9 @@ static int read_thread(struct reader *r, json_t *o, size_t ti,
 	    get_bool(r, o, "stopped", &t->stopped))
 		return -1;
 
-	v = json_object_get(o, "wait");
-	if (v && !json_is_null(v)) {
-		if (!json_is_object(v))
+	v = jv_get(o, "wait");
+	if (v && !jv_is_null(v)) {
+		if (!jv_is_object(v))
 			return fail(r, "wait", "expected an object or null");
 		snprintf(r->where, sizeof(r->where), "threads[%zu].wait.", ti);
 		if (read_wait(r, v, &t->wait))
@@ -1428,25 +1430,26 @@ static int read_thread(struct reader *r, json_t *o, size_t ti,
 		snprintf(r->where, sizeof(r->where), "threads[%zu].", ti);
 	}
 
-	frames = json_object_get(o, "frames");
+	frames = jv_get(o, "frames");
 	if (!frames)
 		return 0;
 	return read_frames(r, frames, "frames", ti, t, false);
 }
 
 /* frames (or a goroutine's created frames) of thread ti */
-static int read_frames(struct reader *r, json_t *frames, const char *key, size_t ti,
+static int read_frames(struct reader *r, const struct jv *frames, const char *key, size_t ti,
 		       struct thread *t, bool created)
 {
-	json_t *v;
+	const struct jv *v;
 	size_t fi;
 
-	if (!json_is_array(frames))
+	if (!jv_is_array(frames))
 		return fail(r, key, "expected an array");
-	json_array_foreach(frames, fi, v) {
+	for (fi = 0; fi < frames->n; fi++) {
+		v = &frames->items[fi];
 		struct frame *f;
 
-		if (!json_is_object(v))
+		if (!jv_is_object(v))
 			return failf(r, "threads[%zu].%s[%zu]: expected "
 				     "an object", ti, key, fi);
 		if (created) {
@@ -1685,6 +1688,8 @@ struct parser {
 	struct src in;
 	struct reader r;
 	struct buf val;		/* the text of the value being parsed */
+	struct jv_arena arena;	/* a thread's values (jval.h), then the
+				   top-level members' */
 	json_t *root;		/* top-level keys: the known ones' values,
 				   null for the others (and threads) */
 	struct snapshot *snap;
@@ -2168,13 +2173,13 @@ out:
 }
 
 /* Converts element ti of "threads", unless a thread already failed. */
-static int convert_thread(struct parser *ps, json_t *v, size_t ti)
+static int convert_thread(struct parser *ps, const struct jv *v, size_t ti)
 {
 	struct thread *t;
 
 	if (ps->doomed || ps->thread_failed)
 		return 0;
-	if (!json_is_object(v)) {
+	if (!jv_is_object(v)) {
 		failf(&ps->r, "threads[%zu]: expected an object", ti);
 		ps->thread_failed = true;
 		return 0;
@@ -2194,6 +2199,33 @@ static int convert_thread(struct parser *ps, json_t *v, size_t ti)
 	return 0;
 }
 
+/* A thread's value at the input: read by jval's own parser, or, for what
+ * it leaves to jansson (a syntax error: jansson's message), by jansson.
+ * Valid until the next. */
+static int thread_value(struct parser *ps, int depth, const struct jv **out)
+{
+	struct jv *v = NULL;
+	int line, col, rc;
+
+	if (collect_value(ps, depth, &line, &col))
+		return -1;
+	jv_arena_reset(&ps->arena);
+	rc = jv_parse(&ps->arena, (const char *)ps->val.p, ps->val.len, &v);
+	if (rc < 0)
+		return out_of_memory(ps);
+	if (rc == 1) {
+		json_t *j = parse_collected(ps, line, col);
+		if (!j)
+			return -1;
+		v = jv_from_json(&ps->arena, j);
+		json_decref(j);
+		if (!v)
+			return out_of_memory(ps);
+	}
+	*out = v;
+	return 0;
+}
+
 /* The "threads" array, an element at a time: each parsed alone, converted
  * and forgotten. */
 static int read_threads(struct parser *ps)
@@ -2207,17 +2239,13 @@ static int read_threads(struct parser *ps)
 		return 0;
 	}
 	for (;;) {
-		json_t *v;
+		const struct jv *v = NULL;
 
 		/* jansson's words for an array cut after '[' or ',' */
 		if (!src_more(s))
 			return fail_near(ps, "']' expected");
-		v = value_at(ps, 2);
-		if (!v || convert_thread(ps, v, ps->nthreads++)) {
-			json_decref(v);
+		if (thread_value(ps, 2, &v) || convert_thread(ps, v, ps->nthreads++))
 			return -1;
-		}
-		json_decref(v);
 		src_skip_ws(s);
 		if (src_more(s) && *s->p == ',') {
 			src_take(s);
@@ -2279,13 +2307,13 @@ static int read_member(struct parser *ps)
 }
 
 /* "modules": optional (older files have none); an array of objects. */
-static int read_modules(struct reader *r, json_t *a, struct snapshot *snap)
+static int read_modules(struct reader *r, const struct jv *a, struct snapshot *snap)
 {
-	size_t n = json_array_size(a);
+	size_t n = jv_is_array(a) ? a->n : 0;
 
-	if (!a || json_is_null(a))
+	if (!a || jv_is_null(a))
 		return 0;
-	if (!json_is_array(a))
+	if (!jv_is_array(a))
 		return fail(r, "modules", "expected an array");
 	if (n > SNAPSHOT_MAX_MODULES)
 		return failf(r, "modules: more than %d", SNAPSHOT_MAX_MODULES);
@@ -2293,10 +2321,10 @@ static int read_modules(struct reader *r, json_t *a, struct snapshot *snap)
 		return failf(r, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct module_info *m = &snap->modules[i];
-		json_t *o = json_array_get(a, i);
+		const struct jv *o = &a->items[i];
 		snprintf(r->where, sizeof(r->where), "modules[%zu].", i);
 		snap->nmodules = i + 1;
-		if (!json_is_object(o))
+		if (!jv_is_object(o))
 			return failf(r, "modules[%zu]: expected an object", i);
 		if (get_string(r, o, "path", &m->path) ||
 		    get_string(r, o, "build_id", &m->build_id) ||
@@ -2318,14 +2346,17 @@ static int check_top(struct parser *ps)
 {
 	struct reader *r = &ps->r;
 	struct snapshot *snap = ps->snap;
-	json_t *root = ps->root, *v;
+	const struct jv *root, *v;
 	json_int_t n;
 
 	r->where[0] = '\0';
 	r->pool = NULL;
-	v = json_object_get(root, "format");
-	if (!json_is_string(v) ||
-	    strcmp(json_string_value(v), SNAPSHOT_FORMAT) != 0)
+	jv_arena_reset(&ps->arena);
+	root = jv_from_json(&ps->arena, ps->root);
+	if (!root)
+		return out_of_memory(ps);
+	v = jv_get(root, "format");
+	if (!jv_is_string(v) || strcmp(v->s, SNAPSHOT_FORMAT) != 0)
 		return failf(r, "not a threadleak snapshot");
 	if (get_int(r, root, "version", REQUIRED, 1, INT64_MAX, 0, &n))
 		return -1;
@@ -2356,7 +2387,7 @@ static int check_top(struct parser *ps)
 	    get_string(r, root, "runtime_note", &snap->runtime_note) ||
 	    get_string(r, root, "go_layouts", &snap->go_layouts))
 		return -1;
-	if (read_modules(r, json_object_get(root, "modules"), snap))
+	if (read_modules(r, jv_get(root, "modules"), snap))
 		return -1;
 	if (ps->threads == THREADS_ABSENT)
 		return fail(r, "threads", "missing");
@@ -2448,6 +2479,7 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 out:
 	snapshot_free(ps->snap);
 	json_decref(ps->root);
+	jv_arena_free(&ps->arena);
 	free(ps->val.p);
 	return snap;
 }

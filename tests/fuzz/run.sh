@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Five targets
+# tests/fuzz/run.sh: build a libFuzzer harness and fuzz it.  Six targets
 # (FUZZ_TARGET): snapshot (default: the snapshot file reader,
 # tests/fuzz/fuzz_snapshot.c, seeds in tests/fuzz/corpus), ignore
 # (check's suppressions parser and matcher, tests/fuzz/fuzz_ignore.c, seeds
@@ -7,7 +7,8 @@
 # tests/fuzz/fuzz_perfmap.c), elfcode (.eh_frame_hdr and PLT entries of
 # an ELF file, tests/fuzz/fuzz_elfcode.c), seeds in corpus-TARGET, and
 # export (pprof, folded and metrics of what the snapshot reader accepts,
-# tests/fuzz/fuzz_export.c, the snapshot seeds).
+# tests/fuzz/fuzz_export.c, the snapshot seeds), and jval (the snapshot
+# reader's JSON parser against jansson, tests/fuzz/fuzz_jval.c).
 #
 #	tests/fuzz/run.sh                 fuzz for FUZZ_SECONDS (default 20)
 #	tests/fuzz/run.sh --replay [FILE...]
@@ -39,13 +40,13 @@ case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	# snapshot.c needs nothing else from src/
-	sources=("$root/src/snapshot.c")
+	# snapshot.c needs only jval.c (its values) from src/
+	sources=("$root/src/snapshot.c" "$root/src/jval.c")
 	;;
 ignore)
 	corpus=$fuzzdir/corpus-ignore
 	dict=$fuzzdir/ignore.dict
-	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/snapshot.c"
+	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/snapshot.c" "$root/src/jval.c"
 		"$root/src/util.c" "$root/build/gen/runtimes-supp.c")
 	;;
 perfmap)
@@ -57,10 +58,16 @@ export)
 	# the snapshot reader's seeds, then the exports of what it accepts
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	sources=("$root/src/snapshot.c" "$root/src/group.c" "$root/src/util.c"
+	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/group.c" "$root/src/util.c"
 		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
+	;;
+jval)
+	# jval's parser against jansson, on the snapshot reader's seeds
+	corpus=$fuzzdir/corpus
+	dict=$fuzzdir/snapshot.dict
+	sources=("$root/src/jval.c")
 	;;
 elfcode)
 	corpus=$fuzzdir/corpus-elfcode
@@ -68,7 +75,7 @@ elfcode)
 	sources=("$root/src/elfcode.c")
 	libs=(-lelf)
 	;;
-*) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap, elfcode or export, not '$target'" >&2; exit 64 ;;
+*) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap, elfcode, export or jval, not '$target'" >&2; exit 64 ;;
 esac
 bin=$out/fuzz_$target
 clang=${CLANG:-clang}

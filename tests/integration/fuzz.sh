@@ -19,7 +19,7 @@ case $THREADLEAK in
 esac
 
 seconds=${TL_FUZZ_SECONDS:-20}
-for target in snapshot ignore perfmap elfcode export; do
+for target in snapshot ignore perfmap elfcode export jval; do
 	log=$TL_TMP/fuzz-$target.log
 	s=$seconds
 	[ $target != snapshot ] && s=$(((seconds + 1) / 2))
