@@ -89,7 +89,9 @@ struct work {
 	struct proc_runs runs;	/* schedstat when observed */
 	double runs_at;		/* when it was read (now_sec) */
 	bool have_runs;
-	int runs_fd;		/* session: schedstat kept open, or -1 */
+	int runs_fd;		/* schedstat kept open, or -1 */
+	char fdlink[128];	/* what the observed call's fd (args[0]) is */
+	bool have_fdlink;
 	uint64_t key;		/* stack_key() once captured */
 	size_t snap_index;	/* session: its thread in the last snapshot */
 	struct raw_frame *prev_raw;	/* session: the last capture's stack */
@@ -312,6 +314,20 @@ static bool same_runs(const struct proc_runs *a, const struct proc_runs *b)
 	return a->count == b->count && a->ns == b->ns;
 }
 
+/* A call whose first argument is the fd it waits on. */
+static bool fd_call(long nr)
+{
+	switch (nr) {
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev:
+	case SYS_pread64: case SYS_pwrite64: case SYS_recvfrom: case SYS_recvmsg:
+	case SYS_sendto: case SYS_sendmsg: case SYS_accept: case SYS_accept4:
+	case SYS_connect: case SYS_epoll_wait: case SYS_epoll_pwait:
+	case SYS_recvmmsg: case SYS_sendmmsg:
+		return true;
+	}
+	return false;
+}
+
 /* What the kernel says of a thread, read before anything disturbs it.
  * Runs on worker threads: touches only w. */
 static void observe(struct capture_session *c, struct work *w)
@@ -328,6 +344,12 @@ static void observe(struct capture_session *c, struct work *w)
 		return;
 	}
 	w->have_sc = proc_read_syscall(c->pid, w->tid, &w->sc) == 0;
+	/* The fd it waits on, read here, on every CPU, rather than one by
+	 * one when the snapshot is built.  A link too long is read then. */
+	w->have_fdlink = w->have_sc && !w->sc.running && fd_call(w->sc.nr) &&
+			 proc_read_fd_link(c->via, (int)w->sc.args[0], w->fdlink,
+					   sizeof(w->fdlink)) == 0 &&
+			 strlen(w->fdlink) < sizeof(w->fdlink) - 1;
 	/* The kernel wait point only helps where the syscall says little
 	 * (no syscall, restart_syscall); all-stop must read it before the
 	 * stop moves it. */
@@ -490,7 +512,8 @@ static bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 		return false;
 	if (w->sc.nr == SYS_read || w->sc.nr == SYS_write ||
 	    w->sc.nr == SYS_readv || w->sc.nr == SYS_writev)
-		sock = proc_read_fd_link(c->via, (int)w->sc.args[0], link,
+		sock = w->have_fdlink ? strncmp(w->fdlink, "socket:", 7) == 0 :
+		       proc_read_fd_link(c->via, (int)w->sc.args[0], link,
 					 sizeof(link)) == 0 &&
 		       strncmp(link, "socket:", 7) == 0;
 	return stop_would_eintr(w->sc.nr, sock);
@@ -842,7 +865,10 @@ static void describe_wait(struct capture_session *c, struct work *w, struct thre
 	if (res.fd >= 0) {
 		char desc[512];
 		t->wait.fd = res.fd;
-		if (fds_describe(c->fds, res.fd, desc, sizeof(desc)) == 0)
+		bool known = w->have_fdlink && in.args == w->sc.args &&
+			     res.fd == (int)w->sc.args[0];
+		if ((known ? fds_describe_link(c->fds, w->fdlink, desc, sizeof(desc)) :
+		     fds_describe(c->fds, res.fd, desc, sizeof(desc))) == 0)
 			t->wait.object = strdup(desc);
 	}
 	if (res.kind == WAIT_POLL && res.address && in.nr != SYS_select &&

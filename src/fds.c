@@ -186,11 +186,15 @@ static void load_sockets(struct fd_table *t)
 int fds_describe(struct fd_table *t, int fd, char *buf, size_t size)
 {
 	char link[4096];
-	unsigned long inode;
 	int rc = proc_read_fd_link(t->pid, fd, link, sizeof(link));
 
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : fds_describe_link(t, link, buf, size);
+}
+
+int fds_describe_link(struct fd_table *t, const char *link, char *buf, size_t size)
+{
+	unsigned long inode;
+
 	if (sscanf(link, "socket:[%lu]", &inode) == 1) {
 		if (!t->loaded)
 			load_sockets(t);

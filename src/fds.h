@@ -20,5 +20,7 @@ void fds_close(struct fd_table *t);
 void fds_forget(struct fd_table *t);
 /* Fills buf; returns 0 or -errno (the fd is not open). */
 int fds_describe(struct fd_table *t, int fd, char *buf, size_t size);
+/* The same for an fd whose link (readlink of /proc/PID/fd/N) was read. */
+int fds_describe_link(struct fd_table *t, const char *link, char *buf, size_t size);
 
 #endif

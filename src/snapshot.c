@@ -759,13 +759,19 @@ static void w_hex(struct writer *w, uint64_t v)
 static int real_digits(double v)
 {
 	char buf[40];
-	int p;
+	int lo = 1, hi = 17, p;
 
-	for (p = 1; p < 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*g", p, v);
+	/* The fewest digits that read back: a binary search, as a precision
+	 * that reads back stays one with more digits (17 always does). */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		snprintf(buf, sizeof(buf), "%.*g", mid, v);
 		if (strtod(buf, NULL) == v)
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
+	p = lo;
 	if (v >= 1 && v < 1e17) {
 		int d = 0;
 
