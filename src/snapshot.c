@@ -788,6 +788,29 @@ static int real_digits(double v)
  * '.' or an exponent, no '+' or leading zeros in the exponent, '.' as the
  * decimal point whatever the locale.
  */
+/*
+ * Most reals written are times from clocks in nanoseconds (blocked_sec,
+ * capture_ms): "%.9f" without its trailing zeros reads back, and is then
+ * what the search of real_digits() finds, at a tenth of its cost.  0 when
+ * v is not such a number (the caller searches).
+ */
+static int fast_real(double v, char *buf, size_t size)
+{
+	int n;
+
+	if (!(v >= 1e-3 && v < 1e9))
+		return 0;
+	n = snprintf(buf, size, "%.9f", v);
+	if (n <= 0 || (size_t)n >= size)
+		return 0;
+	while (buf[n - 1] == '0')
+		n--;
+	if (buf[n - 1] == '.')
+		n--;
+	buf[n] = '\0';
+	return strtod(buf, NULL) == v ? n : 0;
+}
+
 static void w_real(struct writer *w, double v)
 {
 	char buf[48], *e, *q;
@@ -797,7 +820,9 @@ static void w_real(struct writer *w, double v)
 		w_null(w);
 		return;
 	}
-	n = snprintf(buf, sizeof(buf) - 3, "%.*g", real_digits(v), v);
+	n = fast_real(v, buf, sizeof(buf) - 3);
+	if (n == 0)
+		n = snprintf(buf, sizeof(buf) - 3, "%.*g", real_digits(v), v);
 	if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
 		w_null(w);
 		return;
