@@ -136,6 +136,7 @@ bench: deps-bench
 	bench/goroutines.sh
 	bench/real-servers.sh
 	bench/serve.sh
+	bench/scale.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak
