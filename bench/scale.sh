@@ -11,6 +11,9 @@
 #              syscall and sched opened, read and closed, on every CPU:
 #              the files a stop-free snapshot reports and cannot do
 #              without; median of REPEAT runs
+#   floor -v   bench/snapshot-floor -v PID: the same, and what checks a
+#              stop-free capture besides: schedstat read again after
+#              one page of the thread's stack is read
 #   eu-stack   eu-stack -p PID, once (it stops every thread)
 #   diff       threadleak diff of two of those snapshots: median wall time
 #              of REPEAT runs, peak RSS
@@ -80,7 +83,7 @@ maxof() { printf '%s\n' "$@" | sort -n | tail -1; }
 ROWS=()
 for n in $SIZES; do
 	if ! room_for "$n"; then
-		ROWS+=("| $n | skipped: kernel.pid_max or vm.max_map_count too low, and not root | | | | | | | |")
+		ROWS+=("| $n | skipped: kernel.pid_max or vm.max_map_count too low, and not root | | | | | | | | | |")
 		continue
 	fi
 	start_target_nowait "$TMP/target" "$n"
@@ -91,13 +94,15 @@ for n in $SIZES; do
 		tl_sleep 0.2
 	done
 	threads=$(ls "/proc/$T/task" | wc -l)
-	snaps=() srss=() floors=() diffs=() drss=()
+	snaps=() srss=() floors=() vfloors=() diffs=() drss=()
 	for ((r = 1; r <= REPEAT; r++)); do
 		timed "$THREADLEAK" snapshot -q -o "$TMP/s$((r % 2)).snap" "$T"
 		((T_RC == 0 || T_RC == 1)) || say "snapshot run $r: exit $T_RC: $(head -c 200 "$TMP/err")"
 		snaps+=("$T_MS") srss+=("$T_RSS")
 		timed "$TMP/floor" "$T"
 		floors+=("$(awk '{ printf "%d", $5 }' "$TMP/out")")
+		timed "$TMP/floor" -v "$T"
+		vfloors+=("$(awk '{ printf "%d", $5 }' "$TMP/out")")
 	done
 	stopped=$(stopped_threads "$T" | wc -w)
 	for ((r = 1; r <= REPEAT; r++)); do
@@ -109,18 +114,20 @@ for n in $SIZES; do
 	eu=$T_MS
 	kill_target "$T"
 	snap=$(median "${snaps[@]}") floor=$(median "${floors[@]}") diff=$(median "${diffs[@]}")
+	vfloor=$(median "${vfloors[@]}")
+	vratio=$(awk -v a="$snap" -v b="$vfloor" 'BEGIN { printf "%.2f", a / b }')
 	srss_mib=$(( $(maxof "${srss[@]}") / 1024 )) drss_mib=$(( $(maxof "${drss[@]}") / 1024 ))
 	size_mib=$(awk -v b="$(stat -c %s "$TMP/s0.snap")" 'BEGIN { printf "%.1f", b / 1048576 }')
 	ratio=$(awk -v a="$snap" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
 	eu_ratio=$(awk -v a="$eu" -v b="$snap" 'BEGIN { printf "%.0f", a / b }')
 	per=$(awk -v a="$snap" -v n="$threads" 'BEGIN { printf "%.1f", 1000 * a / n }')
-	say "$threads threads: snapshot $snap ms ($per µs/thread, $srss_mib MiB), floor $floor ms (×$ratio), eu-stack $eu ms (${eu_ratio}×), diff $diff ms $drss_mib MiB of ${size_mib} MiB files; stopped $stopped"
-	ROWS+=("| $threads | $snap ms | $per µs | $floor ms | ×$ratio | $eu ms | ${eu_ratio}× | $srss_mib MiB | $diff ms, $drss_mib MiB (files ${size_mib} MiB) |")
+	say "$threads threads: snapshot $snap ms ($per µs/thread, $srss_mib MiB), floor $floor ms (×$ratio), with validation $vfloor ms (×$vratio), eu-stack $eu ms (${eu_ratio}×), diff $diff ms $drss_mib MiB of ${size_mib} MiB files; stopped $stopped"
+	ROWS+=("| $threads | $snap ms | $per µs | $floor ms | ×$ratio | $vfloor ms | ×$vratio | $eu ms | ${eu_ratio}× | $srss_mib MiB | $diff ms, $drss_mib MiB (files ${size_mib} MiB) |")
 done
 restore_limits
 
-TABLE="| threads | threadleak snapshot | per thread | floor (4 files a thread) | snapshot / floor | eu-stack | eu-stack / snapshot | snapshot peak RSS | diff of two snapshots |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+TABLE="| threads | threadleak snapshot | per thread | floor (4 files a thread) | snapshot / floor | floor -v (and the stack page, schedstat again) | snapshot / floor -v | eu-stack | eu-stack / snapshot | snapshot peak RSS | diff of two snapshots |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
@@ -130,5 +137,5 @@ $TABLE
 $END"
 put_block "$START" "$END" "$BLOCK" "## Snapshot and diff against the kernel's floor, 10,000 to 50,000 threads
 
-\`bench/snapshot-floor\` opens, reads and closes every thread's schedstat, stat, syscall and sched on every CPU and does nothing else: the least a stop-free snapshot that reports what threadleak reports can make the kernel do.  The snapshot is written to a file (\`-q -o\`), as for a later diff."
+\`bench/snapshot-floor\` opens, reads and closes every thread's schedstat, stat, syscall and sched on every CPU and does nothing else: the least a stop-free snapshot that reports what threadleak reports can make the kernel do.  With \`-v\` it also reads one page of each thread's stack at its sp and schedstat again, as a stop-free capture must to know the page is of one moment.  The snapshot is written to a file (\`-q -o\`), as for a later diff."
 say "wrote $OUT"
