@@ -49,7 +49,7 @@ static bool go_runtime_frame(const struct frame *f)
 }
 
 /* Runs only Go code: every frame a Go function ("pkg.F") of the
- * executable; none of C (cgo) or of a library.  The vDSO is the kernel's,
+ * executable; none of C (cgo) or of a library; or no frame known.  The vDSO is the kernel's,
  * called by the runtime's nanotime and walltime (sysmon, a spinning M). */
 static bool only_go(const struct thread *t, const struct snapshot *s)
 {
@@ -61,7 +61,10 @@ static bool only_go(const struct thread *t, const struct snapshot *s)
 		    (f->module && s->exe && strcmp(f->module, s->exe) != 0))
 			return false;
 	}
-	return t->nframes > 0;
+	/* No stack (it ran through the capture): an M as far as anyone can
+	 * tell, and no stack to compare; the goroutine it ran is an entry
+	 * of its own. */
+	return true;
 }
 
 bool thread_go_runtime(const struct snapshot *snap, const struct thread *t)

@@ -57,7 +57,8 @@ bool function_is(const char *name, const char *fn);
  * In a Go program (snap has goroutines), whether t is the runtime's own
  * rather than the program's: a goroutine the runtime runs for itself (GC
  * workers, as a goroutine profile leaves them out), or an OS thread
- * running only Go code (an M: its goroutine is an entry of its own).
+ * running only Go code, or with no stack captured (an M: its goroutine is
+ * an entry of its own).
  * Diffs and exports leave these out.
  */
 bool thread_go_runtime(const struct snapshot *snap, const struct thread *t);
