@@ -37,7 +37,6 @@ struct http_server {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	struct blob *current;	/* NULL until the first publish */
-	unsigned long scrapes;
 	char address[128];
 };
 
@@ -72,16 +71,6 @@ void http_publish(struct http_server *s, char *text, size_t len)
 	s->current = b;
 	pthread_mutex_unlock(&s->lock);
 	blob_put(s, old);
-}
-
-unsigned long http_scrapes(struct http_server *s)
-{
-	unsigned long n;
-
-	pthread_mutex_lock(&s->lock);
-	n = s->scrapes;
-	pthread_mutex_unlock(&s->lock);
-	return n;
 }
 
 static bool send_all(int fd, const char *p, size_t n)
@@ -163,7 +152,6 @@ static void answer(struct http_server *s, int fd)
 	struct blob *b = s->current;
 	if (b)
 		b->refs++;
-	s->scrapes++;
 	pthread_mutex_unlock(&s->lock);
 	if (!b) {
 		reply(fd, "503 Service Unavailable", text, "no capture yet\n", 15, head);

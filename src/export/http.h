@@ -25,8 +25,6 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen);
 const char *http_address(const struct http_server *s);
 /* Serves text (malloc'd: the server takes it) from now on. */
 void http_publish(struct http_server *s, char *text, size_t len);
-/* Scrapes answered so far. */
-unsigned long http_scrapes(struct http_server *s);
 /* Stops the thread, closes the socket, frees everything. */
 void http_stop(struct http_server *s);
 
