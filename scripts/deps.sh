@@ -58,6 +58,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v mariadbd >/dev/null 2>&1 || need mariadb-server
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need postgresql
 	command -v objdump >/dev/null 2>&1 || need binutils
+	# the exporter scraped by a real Prometheus (tests/integration/serve.sh)
+	command -v prometheus >/dev/null 2>&1 || need prometheus
+	command -v curl >/dev/null 2>&1 || need curl
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils

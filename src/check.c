@@ -444,7 +444,7 @@ static struct origin *origin_of_thread(struct priv *p, struct target *t, int tid
 
 struct keep_state {
 	struct check *c;
-	bool go_test;
+	const struct snapshot *snap;
 	struct check_report *r;
 	int exiting;
 	size_t i, kept;
@@ -463,8 +463,17 @@ static bool keep_leak(struct thread *t, void *arg)
 	 * the runtime's own, not the one calling exit. */
 	if (t->goid)
 		keep = (k->c->goroutines == CHECK_GO_ALL ||
-			(k->c->goroutines == CHECK_GO_TESTS && k->go_test)) &&
+			(k->c->goroutines == CHECK_GO_TESTS && k->snap->go_test)) &&
 		       !t->go_system && t->go_tid != k->exiting;
+	/* A thread of a Go program whose goroutines were read, caught
+	 * running in every look (no stack: an M busy in the runtime, a GC
+	 * worker, a spinning M, on a loaded machine): what it runs is a
+	 * goroutine, judged above; as in diffs and exports, the M is the
+	 * runtime's.  One with a stack is judged by it. */
+	else if (keep && !t->nframes && thread_go_runtime(k->snap, t)) {
+		keep = false;
+		k->r->ignored++;
+	}
 
 	if (keep && ignore_match(&k->c->ignores, t, cb)) {
 		keep = false;
@@ -577,7 +586,7 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 		if (o)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
 	}
-	struct keep_state k = { c, snap->go_test, r, tid, 0, 0 };
+	struct keep_state k = { c, snap, r, tid, 0, 0 };
 	if (snapshot_filter(snap, keep_leak, &k) == 0) {
 		free(r->created_by);
 		snapshot_free(snap);

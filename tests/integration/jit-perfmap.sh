@@ -74,7 +74,8 @@ kill_target "$jit"
 
 # ---- Node.js ----
 if command -v node >/dev/null 2>&1; then
-	start_target node --perf-basic-prof "$TL_ROOT/testdata/js/spin.js"
+	# in our temporary directory: V8 writes its isolate-*.log files there
+	start_target env -C "$TL_TMP" node --perf-basic-prof "$TL_ROOT/testdata/js/spin.js"
 	node_pid=$TARGET_PID
 	MAPS+=("/tmp/perf-$node_pid.map")
 	seen=
