@@ -17,6 +17,8 @@ lib=$TESTDATA/libtlplugin.so
 
 # ---- top ----
 start_target "$TESTDATA/dlopener" "$lib"
+# made here: the background job's redirection may come after the first grep
+: >"$TL_TMP/top.out"
 "$THREADLEAK" top -b -n 6 -d 0.4 --color=never "$TARGET_PID" \
 	>"$TL_TMP/top.out" 2>"$TL_TMP/top.err" </dev/null &
 top=$!
