@@ -7,9 +7,11 @@
  *   2. observe: each thread's stat, syscall line, run count, last-run time
  *      and wchan, read in parallel on every CPU (reading /proc/TID/syscall
  *      waits for the task to be off-CPU, ~20 us each);
- *   3. unwind blocked threads from what was observed, stopping nothing;
- *   4. validate: read the run count again, in parallel; a thread that
- *      ran meanwhile is captured again;
+ *   3. unwind blocked threads from what was observed, stopping nothing,
+ *      each as soon as it is observed (the others are being observed
+ *      meanwhile);
+ *   4. validate it at once: read the run count again; a thread that ran
+ *      meanwhile is captured again;
  *   5. stop, one at a time, the threads that need it (running, not
  *      unwindable without all registers, not validated), unless a stop
  *      would break their call with EINTR;
@@ -44,6 +46,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +157,13 @@ struct capture_session {
 	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
 	ino_t exe_ino;
 	struct snapshot *snap;	/* the last refresh's */
+	/* The first listing of the tasks, made on a thread of its own while
+	 * the session opens (see list_in_background()). */
+	pthread_t lister;
+	bool listing;		/* lister runs or has not been joined */
+	int pre_rc;
+	int *pre_tids;
+	size_t pre_n;
 };
 
 static const char *errno_text(int err)
@@ -254,15 +264,46 @@ static struct work *find_work(struct capture_session *c, int tid)
 }
 
 /* Adds the tasks not yet known; returns how many were added, or -errno. */
+/* The first listing, while the session opens its modules and unwinder
+ * (a directory of 10,000 threads takes as long as opening them). */
+static void *list_in_background(void *arg)
+{
+	struct capture_session *c = arg;
+
+	c->pre_rc = proc_list_tasks(c->pid, &c->pre_tids, &c->pre_n);
+	return NULL;
+}
+
+/* The background listing's result, once; false when there is none. */
+static bool take_background_list(struct capture_session *c, int *rc, int **tids, size_t *n)
+{
+	if (!c->listing)
+		return false;
+	pthread_join(c->lister, NULL);
+	c->listing = false;
+	*rc = c->pre_rc;
+	*tids = c->pre_tids;
+	*n = c->pre_n;
+	c->pre_tids = NULL;
+	return true;
+}
+
 static int list_new_tasks(struct capture_session *c)
 {
-	int *tids;
-	size_t ntids, added = 0;
-	int rc = proc_list_tasks(c->pid, &tids, &ntids);
+	int *tids = NULL;
+	size_t ntids = 0, added = 0;
+	int rc;
 
+	if (!take_background_list(c, &rc, &tids, &ntids))
+		rc = proc_list_tasks(c->pid, &tids, &ntids);
 	if (rc < 0)
 		return rc;
 	size_t old = c->n;
+	/* room for all at once: one copy of the array, not one per doubling */
+	if (grow_array(&c->w, &c->cap, c->n + ntids, sizeof(*c->w))) {
+		free(tids);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < ntids; i++) {
 		struct work key = { .tid = tids[i] };
 		if (old && bsearch(&key, c->w, old, sizeof(*c->w), cmp_work))
@@ -379,27 +420,16 @@ static void observe_job(void *arg, size_t i)
 
 /* The same run count as when observed: it never ran since (see
  * observe()), so its syscall line and stack are what we read. */
-static void validate_job(void *arg, size_t i)
+static void validate(struct capture_session *c, struct work *w)
 {
-	struct capture_session *c = arg;
-	struct work *w = &c->w[i];
 	struct proc_runs runs;
 
-	if (w->state != W_UNWOUND)
-		return;
 	if (read_runs(c, w, &runs) < 0) {
 		w->state = W_GONE;
 		return;
 	}
 	if (w->have_runs && same_runs(&runs, &w->runs)) {
 		w->state = W_CAPTURED;
-		/* One capture: done with it; closed here, on every CPU,
-		 * rather than one by one at the end. */
-		if (!c->persistent && w->runs_fd >= 0) {
-			close(w->runs_fd);
-			w->runs_fd = -1;
-			__atomic_sub_fetch(&kept_fds, 1, __ATOMIC_RELAXED);
-		}
 		return;
 	}
 	/* It ran: what we unwound may be torn.  Observe and try again. */
@@ -632,11 +662,48 @@ static int stop_where_needed(struct capture_session *c)
 	return 0;
 }
 
+/* Phases 3 and 4, one thread at a time, in order, as the observers hand
+ * them on: unwound, then validated at once.  The sooner the run count is
+ * read again, the less time the thread has had to wake.  One capture is
+ * then done with the thread's schedstat: closed now, not kept to the end,
+ * so only the threads between observation and unwind hold one (each
+ * holds the kernel's 4 KiB seq_file buffer: 10,000 held together cost
+ * 45 ms of slab allocation in bench/scale.sh). */
 static int unwind_job(void *arg, size_t i)
 {
 	struct capture_session *c = arg;
+	struct work *w = &c->w[i];
+	int rc = 0;
 
-	return c->w[i].state == W_OBSERVED ? capture_nostop(c, &c->w[i]) : 0;
+	if (w->state != W_OBSERVED)
+		return 0;
+	rc = capture_nostop(c, w);
+	if (w->state == W_UNWOUND)
+		validate(c, w);
+	if (!c->persistent && w->runs_fd >= 0) {
+		close(w->runs_fd);
+		w->runs_fd = -1;
+		__atomic_sub_fetch(&kept_fds, 1, __ATOMIC_RELAXED);
+	}
+	return rc;
+}
+
+/* Whether threads may have been created since the tasks were listed: the
+ * process has more than those known alive.  A thread created while
+ * another ended goes unseen, as one created after the last listing
+ * would: the snapshot is of the moment of its listing.  Cheaper than the
+ * listing itself (one read against a directory of every thread). */
+static bool maybe_newcomers(struct capture_session *c)
+{
+	struct proc_stat st;
+	long alive = 0;
+
+	if (proc_read_stat(c->pid, 0, &st) < 0)
+		return false;	/* it exited: nothing new */
+	for (size_t i = 0; i < c->n; i++)
+		alive += c->w[i].state != W_GONE && c->w[i].st.state != 'Z' &&
+			 c->w[i].st.state != 'X';
+	return st.num_threads > alive;
 }
 
 /* Phases 2-6 without stopping what need not be stopped. */
@@ -647,6 +714,8 @@ static int capture_gently(struct capture_session *c)
 
 	for (int round = 0; round < rounds; round++) {
 		int added = 0;
+		if (round > 0 && !maybe_newcomers(c))
+			break;
 		if (round > 0 || c->need_list) {
 			added = list_new_tasks(c);
 			if (added < 0)
@@ -662,7 +731,6 @@ static int capture_gently(struct capture_session *c)
 				return -ENOMEM;
 			if (pt_interrupted())
 				return -EINTR;
-			run_parallel(c->n, c->opt->jobs, validate_job, c);
 			for (size_t i = 0; i < c->n; i++)
 				retry |= c->w[i].state == W_NEW;
 			if (!retry)
@@ -1175,8 +1243,13 @@ static void free_work(struct work *w)
 
 void capture_session_close(struct capture_session *c)
 {
+	int rc, *tids;
+	size_t n;
+
 	if (!c)
 		return;
+	if (take_background_list(c, &rc, &tids, &n) && rc == 0)
+		free(tids);
 	for (size_t i = 0; i < c->n; i++)
 		free_work(&c->w[i]);
 	free(c->w);
@@ -1407,6 +1480,7 @@ int capture_session_open(int pid, const struct capture_options *opt,
 		pt_install_signal_guard();
 	c->persistent = true;
 	c->max_kept_fds = kept_fd_budget();
+	c->listing = pthread_create(&c->lister, NULL, list_in_background, c) == 0;
 	rc = open_target(c, err, errlen);
 	if (rc < 0) {
 		/* Its map, memory or modules unreadable because it is exiting,

@@ -40,8 +40,9 @@ case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	# snapshot.c needs only jval.c (its values) from src/
-	sources=("$root/src/snapshot.c" "$root/src/jval.c")
+	# snapshot.c needs only jval.c (its values) and util.c (the parallel
+	# writer) from src/
+	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/util.c")
 	;;
 ignore)
 	corpus=$fuzzdir/corpus-ignore
