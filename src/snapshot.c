@@ -605,7 +605,17 @@ struct writer {
 	int err;		/* first error, -errno */
 };
 
-static bool w_reserve(struct writer *w, size_t n)
+static bool w_grow(struct writer *w, size_t n);
+
+/* Room for n more bytes (and the NUL); false after any error. */
+static inline bool w_reserve(struct writer *w, size_t n)
+{
+	if (w->cap - w->len > n && !w->err)
+		return true;
+	return w_grow(w, n);
+}
+
+static bool w_grow(struct writer *w, size_t n)
 {
 	size_t ncap;
 	char *p;
