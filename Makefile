@@ -4,11 +4,15 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libdw libelf libdebuginfod libunwind-ptrace libunwind-generic jansson ncursesw \
+PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw \
 	libprotobuf-c zlib
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libdebuginfod: its header only.  libdw loads the library itself when
+# DEBUGINFOD_URLS is set (src/debuginfod.c finds its functions then):
+# linked, it and its 30 libraries (curl, TLS, Kerberos...) would load at
+# every start, a third of the time `threadleak --version` takes.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod 2>/dev/null)
 # C++ names are demangled with libstdc++'s __cxa_demangle, as elfutils does:
 # the runtime library alone (always installed on Debian), no C++ headers;
 # Rust's with libiberty's rust_demangle (libiberty-dev, a static archive).

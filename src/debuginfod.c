@@ -6,11 +6,17 @@
  * data or not; returning nonzero ends that transfer.  Fetching is
  * dwfl_module_getdwarf() on each module: the ordinary search (build id,
  * .gnu_debuglink, the local cache) comes first, debuginfod only after it.
+ *
+ * threadleak does not link libdebuginfod: libdw loads it (dlopen) when it
+ * makes the client, and the three functions used here are looked up in
+ * that loaded copy.  Without them no download can be bounded, so none
+ * is made.
  */
 #include "debuginfod.h"
 
 #include "util.h"
 
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +25,27 @@
 
 #define BUDGET_S 30		/* for every download of one run */
 #define STALL_S "5"		/* DEBUGINFOD_TIMEOUT unless the user set it */
+
+/* libdebuginfod's functions, from the copy libdw loaded */
+static struct {
+	void *(*get_user_data)(debuginfod_client *);
+	void (*set_user_data)(debuginfod_client *, void *);
+	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
+} lib;
+
+static bool find_lib(void)
+{
+	void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD);
+
+	if (!h)
+		return false;
+	*(void **)&lib.get_user_data = dlsym(h, "debuginfod_get_user_data");
+	*(void **)&lib.set_user_data = dlsym(h, "debuginfod_set_user_data");
+	*(void **)&lib.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
+	/* libdw holds it loaded as long as its client lives */
+	dlclose(h);
+	return lib.get_user_data && lib.set_user_data && lib.set_progressfn;
+}
 
 struct debuginfod_budget {
 	debuginfod_client *client;
@@ -30,7 +57,7 @@ struct debuginfod_budget {
 
 static int progress(debuginfod_client *c, long done, long total)
 {
-	struct debuginfod_budget *b = debuginfod_get_user_data(c);
+	struct debuginfod_budget *b = lib.get_user_data(c);
 
 	(void)done;
 	(void)total;
@@ -84,11 +111,18 @@ struct debuginfod_budget *debuginfod_fetch(Dwfl *dwfl)
 		free(b);
 		return NULL;	/* libdebuginfod not there: nothing to bound */
 	}
+	if (!find_lib()) {
+		/* a client we cannot bound: it makes no download at all */
+		fprintf(stderr, "threadleak: debuginfod: libdebuginfod.so.1 lacks the functions to bound its downloads; not downloading\n");
+		unsetenv("DEBUGINFOD_URLS");
+		free(b);
+		return NULL;
+	}
 	setenv("DEBUGINFOD_TIMEOUT", STALL_S, 0);
 	b->budget = budget_s();
 	b->deadline = now_sec() + b->budget;
-	debuginfod_set_user_data(b->client, b);
-	debuginfod_set_progressfn(b->client, progress);
+	lib.set_user_data(b->client, b);
+	lib.set_progressfn(b->client, progress);
 	dwfl_getmodules(dwfl, fetch_one, NULL, 0);
 	b->closed = true;
 	if (b->gave_up)
@@ -103,6 +137,6 @@ void debuginfod_close(struct debuginfod_budget *b)
 		return;
 	/* The client outlives this in the Dwfl: without its budget, the
 	 * progress callback refuses every download. */
-	debuginfod_set_user_data(b->client, NULL);
+	lib.set_user_data(b->client, NULL);
 	free(b);
 }
