@@ -99,10 +99,12 @@ for n in $SIZES; do
 		timed "$THREADLEAK" snapshot -q -o "$TMP/s$((r % 2)).snap" "$T"
 		((T_RC == 0 || T_RC == 1)) || say "snapshot run $r: exit $T_RC: $(head -c 200 "$TMP/err")"
 		snaps+=("$T_MS") srss+=("$T_RSS")
+		# the floors' wall time, as the snapshot's: the same wrapper,
+		# the program's start and end included
 		timed "$TMP/floor" "$T"
-		floors+=("$(awk '{ printf "%d", $5 }' "$TMP/out")")
+		floors+=("$T_MS")
 		timed "$TMP/floor" -v "$T"
-		vfloors+=("$(awk '{ printf "%d", $5 }' "$TMP/out")")
+		vfloors+=("$T_MS")
 	done
 	stopped=$(stopped_threads "$T" | wc -w)
 	for ((r = 1; r <= REPEAT; r++)); do
@@ -137,5 +139,5 @@ $TABLE
 $END"
 put_block "$START" "$END" "$BLOCK" "## Snapshot and diff against the kernel's floor, 10,000 to 50,000 threads
 
-\`bench/snapshot-floor\` opens, reads and closes every thread's schedstat, stat, syscall and sched on every CPU and does nothing else: the least a stop-free snapshot that reports what threadleak reports can make the kernel do.  With \`-v\` it also reads one page of each thread's stack at its sp and schedstat again, as a stop-free capture must to know the page is of one moment.  The snapshot is written to a file (\`-q -o\`), as for a later diff."
+\`bench/snapshot-floor\` opens, reads and closes every thread's schedstat, stat, syscall and sched on every CPU and does nothing else: the least a stop-free snapshot that reports what threadleak reports can make the kernel do.  With \`-v\` it also reads one page of each thread's stack at its sp and schedstat again, as a stop-free capture must to know the page is of one moment.  All are wall times of the whole command, through the same wrapper (\`timeout\`, \`/usr/bin/time\`), start and exit included.  The snapshot is written to a file (\`-q -o\`), as for a later diff."
 say "wrote $OUT"

@@ -1170,9 +1170,67 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 }
 
 /* Phase 7: the snapshot proper, threads in tid order. */
+/*
+ * One capture: the threads' strings and frame arrays go into the
+ * snapshot's pool (snapshot_pool_thread), and a stack seen already, the
+ * same raw pcs as a thread resolved before, takes that thread's pooled
+ * frames instead of being resolved again: 10,000 threads of a few pools
+ * resolve a few stacks, and free a few strings.  A session's threads are
+ * carried from snapshot to snapshot without a pool (carry_over()).
+ */
+#define STACK_MEMO 256		/* a power of two */
+
+struct stack_memo {
+	const struct raw_frame *raw;	/* of the thread that resolved it */
+	int nraw;
+	const struct frame *frames;	/* the pool's */
+	size_t nframes;
+};
+
+static uint64_t raw_hash(const struct raw_frame *raw, int n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ (raw[i].pc + raw[i].return_address)) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static bool same_raw(const struct raw_frame *a, const struct raw_frame *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].pc != b[i].pc || a[i].return_address != b[i].return_address)
+			return false;
+	return true;
+}
+
+/* t's frames from the memo, when an equal raw stack is there. */
+static bool frames_from_memo(struct stack_memo *memo, const struct work *w, struct thread *t)
+{
+	struct stack_memo *m = &memo[raw_hash(w->raw, w->nraw) & (STACK_MEMO - 1)];
+
+	if (!m->frames || m->nraw != w->nraw || !same_raw(m->raw, w->raw, w->nraw))
+		return false;
+	t->frames = (struct frame *)m->frames;
+	t->nframes = m->nframes;
+	t->frames_pooled = true;
+	return true;
+}
+
+static void memo_frames(struct stack_memo *memo, const struct work *w, const struct thread *t)
+{
+	if (t->frames_pooled && t->nframes)
+		memo[raw_hash(w->raw, w->nraw) & (STACK_MEMO - 1)] =
+			(struct stack_memo){ w->raw, w->nraw, t->frames, t->nframes };
+}
+
 static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 {
+	struct stack_memo *memo = NULL;
 	int rc = 0;
+
+	if (!c->persistent && !(memo = calloc(STACK_MEMO, sizeof(*memo))))
+		return -ENOMEM;
 
 	c->all_settled = true;
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
@@ -1184,8 +1242,10 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		    w->st.state == 'Z' || w->st.state == 'X')
 			continue;
 		struct thread *t = snapshot_add_thread(snap);
-		if (!t)
+		if (!t) {
+			free(memo);
 			return -ENOMEM;
+		}
 		if (w->state == W_KEPT && c->snap && w->snap_index < c->snap->nthreads) {
 			carry_over(c, w, t);
 			w->snap_index = snap->nthreads - 1;
@@ -1204,7 +1264,7 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		t->cpu_ns = w->runs.ns;
 		t->cpu_at = w->runs_at;
 		t->stopped = w->stopped;
-		if (w->nraw)
+		if (w->nraw && !(memo && frames_from_memo(memo, w, t)))
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
 		const char *why = work_error(c, w);
 		if (why && w->st.state != 'Z') {
@@ -1225,7 +1285,10 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 			snap->partial = true;
 		describe_wait(c, w, t);
 		w->key = stack_key(w, t);
+		if (memo && rc == 0 && (rc = snapshot_pool_thread(snap, t)) == 0)
+			memo_frames(memo, w, t);
 	}
+	free(memo);
 	if (rc < 0)
 		c->all_settled = false;	/* this snapshot will not be kept */
 	return rc;

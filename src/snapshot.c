@@ -422,11 +422,13 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 	ok &= pool_move(snap->pool, &t->name) && pool_move(snap->pool, &t->error) &&
 	      pool_move(snap->pool, &t->wait.syscall_name) &&
 	      pool_move(snap->pool, &t->wait.object) && pool_move(snap->pool, &t->go_wait);
-	for (size_t i = 0; ok && i < t->nframes; i++)
+	/* Frame arrays that are the pool's already (an equal stack's) have
+	 * the pool's strings. */
+	for (size_t i = 0; ok && !t->frames_pooled && i < t->nframes; i++)
 		ok &= pool_move(snap->pool, &t->frames[i].module) &&
 		      pool_move(snap->pool, &t->frames[i].function) &&
 		      pool_move(snap->pool, &t->frames[i].file);
-	for (size_t i = 0; ok && i < t->ncreated; i++)
+	for (size_t i = 0; ok && !t->frames_pooled && i < t->ncreated; i++)
 		ok &= pool_move(snap->pool, &t->created[i].module) &&
 		      pool_move(snap->pool, &t->created[i].function) &&
 		      pool_move(snap->pool, &t->created[i].file);
@@ -595,6 +597,13 @@ struct frame *thread_add_frame(struct thread *t)
  * the innermost open container has no member yet (after a close, the
  * parent has one, so no stack is needed).
  */
+/* A frames array lately written, and where its text is in the buffer. */
+struct frames_text {
+	const struct frame *frames;
+	size_t n, off, len;
+};
+#define FRAMES_SEEN 4
+
 struct writer {
 	char *buf;
 	size_t len, cap;	/* cap - len >= 1 always: room for a NUL */
@@ -603,6 +612,10 @@ struct writer {
 	size_t depth;
 	bool empty;
 	int err;		/* first error, -errno */
+	/* Threads of one pool have equal stacks, mostly one after the
+	 * other: their frames' text is copied, not written again. */
+	struct frames_text seen[FRAMES_SEEN];
+	unsigned next_seen;
 };
 
 static bool w_grow(struct writer *w, size_t n);
@@ -663,6 +676,7 @@ static void w_flush(struct writer *w)
 	if (fwrite(w->buf, 1, w->len, w->fp) != w->len)
 		w->err = errno ? -errno : -EIO;
 	w->len = 0;
+	memset(w->seen, 0, sizeof(w->seen));	/* their text is gone */
 }
 
 static void w_newline(struct writer *w)
@@ -1006,6 +1020,52 @@ static void write_frame(struct writer *w, const struct frame *f)
 	w_close(w, '}');
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_frames(const struct frame *a, const struct frame *b, size_t n)
+{
+	if (a == b)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (a[i].pc != b[i].pc || a[i].offset != b[i].offset ||
+		    a[i].line != b[i].line || a[i].inlined != b[i].inlined ||
+		    !same_string(a[i].function, b[i].function) ||
+		    !same_string(a[i].file, b[i].file) ||
+		    !same_string(a[i].module, b[i].module))
+			return false;
+	return true;
+}
+
+/* The array of n frames, or a copy of the text of an equal one written
+ * lately at the same depth (every thread's frames are at one depth). */
+static void write_frames(struct writer *w, const struct frame *frames, size_t n)
+{
+	for (int k = 0; k < FRAMES_SEEN && n; k++) {
+		const struct frames_text *ft = &w->seen[k];
+		if (ft->len && ft->n == n && same_frames(ft->frames, frames, n)) {
+			if (!w_reserve(w, ft->len))
+				return;
+			memcpy(w->buf + w->len, w->buf + ft->off, ft->len);
+			w->len += ft->len;
+			w->empty = false;
+			return;
+		}
+	}
+	size_t off = w->len;
+	w_open(w, '[');
+	for (size_t i = 0; i < n && !w->err; i++) {
+		w_next(w);
+		write_frame(w, &frames[i]);
+	}
+	w_close(w, ']');
+	if (n && !w->err)
+		w->seen[w->next_seen++ % FRAMES_SEEN] =
+			(struct frames_text){ frames, n, off, w->len - off };
+}
+
 static void write_thread(struct writer *w, const struct thread *t)
 {
 	char state[2] = { t->state, '\0' };
@@ -1033,12 +1093,7 @@ static void write_thread(struct writer *w, const struct thread *t)
 	w_key(w, "wait");
 	write_wait(w, &t->wait);
 	w_key(w, "frames");
-	w_open(w, '[');
-	for (size_t i = 0; i < t->nframes && !w->err; i++) {
-		w_next(w);
-		write_frame(w, &t->frames[i]);
-	}
-	w_close(w, ']');
+	write_frames(w, t->frames, t->nframes);
 	if (t->goid) {
 		/* A goroutine's own fields: only on goroutines. */
 		w_key(w, "goid");
@@ -1057,17 +1112,11 @@ static void write_thread(struct writer *w, const struct thread *t)
 		w_key(w, "go_system");
 		w_bool(w, t->go_system);
 		w_key(w, "created");
-		w_open(w, '[');
-		for (size_t i = 0; i < t->ncreated && !w->err; i++) {
-			w_next(w);
-			write_frame(w, &t->created[i]);
-		}
-		w_close(w, ']');
+		write_frames(w, t->created, t->ncreated);
 	}
 	w_close(w, '}');
 }
 
-/* The whole document and its newline; returns 0 or -errno. */
 /*
  * The threads, the bulk of a snapshot, are written in runs of
  * THREADS_PER_RUN: each run is formatted into a writer of its own on every
@@ -1082,7 +1131,24 @@ struct thread_runs {
 	const struct snapshot *snap;
 	struct writer *out;
 	struct writer *runs;
+	int file_fd;		/* a regular file's, or -1 */
+	size_t unsynced;	/* bytes written since the last write_back */
 };
+
+#define WRITE_BACK_BYTES (2u << 20)
+
+/* A file written whole is fsync'd when it is done (outfile.c): the disk
+ * starts on what is written already while the rest is formatted, and the
+ * final fsync waits for less (16 MiB: 9 ms -> 3 ms). */
+static void write_back(struct thread_runs *tr, size_t written)
+{
+	tr->unsynced += written;
+	if (tr->file_fd < 0 || tr->unsynced < WRITE_BACK_BYTES)
+		return;
+	tr->unsynced = 0;
+	if (fflush(tr->out->fp) == 0)
+		sync_file_range(tr->file_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
 
 static void format_run(void *arg, size_t k)
 {
@@ -1113,6 +1179,7 @@ static int hand_on_run(void *arg, size_t k)
 			errno = 0;
 			if (fwrite(r->buf, 1, r->len, out->fp) != r->len)
 				out->err = errno ? -errno : -EIO;
+			write_back(tr, r->len);
 		} else {
 			w_raw(out, r->buf, r->len);
 		}
@@ -1125,7 +1192,11 @@ static int hand_on_run(void *arg, size_t k)
 static void write_threads(struct writer *w, const struct snapshot *snap)
 {
 	size_t nruns = (snap->nthreads + THREADS_PER_RUN - 1) / THREADS_PER_RUN;
-	struct thread_runs tr = { snap, w, calloc(nruns ? nruns : 1, sizeof(*tr.runs)) };
+	struct thread_runs tr = { snap, w, calloc(nruns ? nruns : 1, sizeof(*tr.runs)), -1, 0 };
+	struct stat st;
+
+	if (w->fp && fileno(w->fp) >= 0 && fstat(fileno(w->fp), &st) == 0 && S_ISREG(st.st_mode))
+		tr.file_fd = fileno(w->fp);
 
 	if (!tr.runs || (w_flush(w), w->err)) {
 		w->err = w->err ? w->err : -ENOMEM;
@@ -1140,6 +1211,7 @@ static void write_threads(struct writer *w, const struct snapshot *snap)
 	w->empty = snap->nthreads == 0;
 }
 
+/* The whole document and its newline; returns 0 or -errno. */
 static int write_snapshot(struct writer *w, const struct snapshot *snap)
 {
 	w_open(w, '{');

@@ -173,7 +173,9 @@ int snapshot_reserve(struct snapshot *snap, size_t more);
 void frame_label(const struct frame *f, char *buf, size_t size);
 /* Moves t's strings, then its frame arrays, into snap's pool (made if
  * need be), and marks t pooled and frames_pooled: a snapshot of many like
- * threads (100,000 goroutines) keeps each string and each stack once.  0, or -ENOMEM (t is pooled all the same; what was not
+ * threads (100,000 goroutines) keeps each string and each stack once.
+ * Frame arrays already the pool's (frames_pooled: an equal stack's,
+ * shared) are left as they are.  0, or -ENOMEM (t is pooled all the same; what was not
  * moved leaks). */
 int snapshot_pool_thread(struct snapshot *snap, struct thread *t);
 /*
