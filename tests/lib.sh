@@ -7,7 +7,22 @@
 #   fail MSG     stop now: print MSG (and any recorded errors), exit 1
 #   error MSG    record a mismatch and carry on; `finish` at the end exits 1
 #                with every recorded mismatch, or 0 when there was none
-#   skip MSG     exit 77 with a reason
+#   skip MSG     exit 77 with a reason (the whole test was not run)
+#   partial MSG  one part of the test was not run, and why; the test goes on
+#   at_least N MIN WHAT   an error unless N >= MIN: a loop or a race that
+#                must have happened at least MIN times to prove anything
+#
+# Verdicts: under tests/run.sh each of these also writes a line to
+# $TL_VERDICT_FILE ("pass" from finish, "fail", "skip", "partial MSG").  The
+# runner passes a test only when it exited 0 AND its last word was "pass"
+# with no "fail" anywhere: a script that ends without `finish`, a `fail` in
+# a subshell, or an exit status changed on the way out cannot pass.
+#
+# Cleanup: one EXIT trap, lib.sh's own.  A test never sets a trap (the
+# runner refuses a test that does); it registers what must be undone with
+#   at_exit 'SHELL COMMAND'   run at the exit, however it exits, last
+#                             registered first, in a subshell; the exit
+#                             status is the test's, whatever it does.
 #
 # Processes: start_target starts a testdata program in the background and
 # waits for its "ready" line; every process it starts (and any pid given to
@@ -76,10 +91,28 @@ tl_kill_child()
 	return 0
 }
 
+TL_AT_EXIT=()
+
+# at_exit CMD: run the shell command CMD at the exit (see the top).
+at_exit()
+{
+	TL_AT_EXIT=("$1" "${TL_AT_EXIT[@]}")
+}
+
+# tl_verdict WORD [MSG]: one line for the runner (see the top).
+tl_verdict()
+{
+	[ -n "${TL_VERDICT_FILE:-}" ] || return 0
+	printf '%s\n' "$*" | tr -d '\r' >>"$TL_VERDICT_FILE"
+}
+
 tl_cleanup()
 {
-	local rc=$? p
+	local rc=$? p h
 	trap - EXIT INT TERM HUP
+	for h in "${TL_AT_EXIT[@]}"; do
+		( eval "$h" ) </dev/null
+	done
 	{
 		for p in "${TL_PIDS[@]}"; do
 			tl_kill_child "$p"
@@ -113,6 +146,7 @@ fail()
 	else
 		echo "$TEST_NAME: $*"
 	fi
+	tl_verdict fail
 	exit 1
 }
 
@@ -128,10 +162,34 @@ note()
 	echo "note: $*"
 }
 
+# skip MSG: the whole test cannot run here; MSG says why.  The runner
+# holds every skip against tests/skips.allow.
 skip()
 {
 	echo "$TEST_NAME: skipped: $*"
+	tl_verdict skip "$*"
 	exit 77
+}
+
+# partial MSG: a part of the test was not run here; MSG says which and
+# why.  The runner prints it under PASS and holds it against
+# tests/skips.allow, as a skip.
+partial()
+{
+	echo "partial: $*"
+	tl_verdict partial "$*"
+}
+
+# at_least N MIN WHAT: record an error unless N >= MIN.  For loops and
+# races: WHAT is what must have happened ("rounds where the target died
+# during the capture"), so a run where it never did cannot pass.
+at_least()
+{
+	if ! [[ $1 =~ ^[0-9]+$ ]] || (($1 < $2)); then
+		error "$3: ${1:-none} (at least $2 needed: otherwise this checks nothing)"
+		return 1
+	fi
+	return 0
 }
 
 # finish: exit 1 listing every recorded mismatch, or 0.
@@ -140,8 +198,10 @@ finish()
 	if ((${#TL_ERRORS[@]})); then
 		echo "$TEST_NAME: ${#TL_ERRORS[@]} mismatches, first: ${TL_ERRORS[0]}"
 		tl_print_errors
+		tl_verdict fail
 		exit 1
 	fi
+	tl_verdict pass
 	exit 0
 }
 

@@ -30,7 +30,7 @@ kill_left()
 		[ "$comm" = tl-guardian ] && kill -KILL "$GUARD_PID" 2>/dev/null
 	return 0
 }
-trap 'tl_rc=$?; kill_left; (exit $tl_rc); tl_cleanup' EXIT
+at_exit kill_left
 
 wait_until()	# wait_until SECS CMD...: poll CMD every 10 ms
 {

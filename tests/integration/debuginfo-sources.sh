@@ -105,7 +105,7 @@ if [ "$(id -u)" = 0 ] && [ -d /usr/lib/debug ]; then
 		mkdir -p "$bid_dir"
 		cp "$d/.debug/waits.debug" "$bid_file"
 		# removed however the test ends
-		trap 'rm -f "$bid_file"; tl_cleanup' EXIT
+		at_exit "rm -f '$bid_file'"
 		snapshot_json "$bare" "$TL_TMP/buildid.json"
 		check build-id "$TL_TMP/buildid.json" lines
 		rm -f "$bid_file"

@@ -18,7 +18,7 @@ need_cmd jq
 
 MAPS=()
 rm_maps() { rm -f "${MAPS[@]}"; }
-trap 'rm_maps; tl_cleanup' EXIT
+at_exit rm_maps
 
 start_target "$TESTDATA/jit"
 jit=$TARGET_PID

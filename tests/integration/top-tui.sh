@@ -20,14 +20,7 @@ WAIT_S=${TL_TOP_TIMEOUT:-30}	# for each expected screen
 SOCK=$TL_TMP/tmux.sock
 tm() { tmux -S "$SOCK" "$@"; }
 
-top_cleanup()
-{
-	local rc=$?
-	tmux -S "$SOCK" kill-server >/dev/null 2>&1
-	(exit "$rc")
-	tl_cleanup
-}
-trap top_cleanup EXIT
+at_exit 'tmux -S "$SOCK" kill-server >/dev/null 2>&1'
 
 # The pane runs this: top in the given locale and colour setting, then a
 # line with its exit status and whether the tty modes came back, then waits
