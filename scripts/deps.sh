@@ -33,9 +33,14 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb
 	command -v tmux >/dev/null 2>&1 || need tmux
-	# tests/fuzz: clang and its libFuzzer runtime (a separate package)
+	# tests/fuzz: clang and its libFuzzer runtime, a package named for
+	# clang's major version (libclang-rt-14-dev on Debian 12, -19- on 13):
+	# looked up after clang is installed, below
 	command -v clang >/dev/null 2>&1 || need clang
-	[ -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] || need libclang-rt-14-dev
+	# tests/integration/rust.sh builds testdata/rustleak.rs
+	command -v rustc >/dev/null 2>&1 || need rustc
+	# tests/integration/diff-input.sh: the reader's peak memory
+	[ -x /usr/bin/time ] || need time
 	# check on the runtimes people run (tests/integration/check-runtimes.sh):
 	# Debian's Go (1.19, beside a newer one where there is one), a JDK
 	# (`java Hello.java` compiles in memory), CPython; strace as a second
@@ -72,6 +77,18 @@ if [ "$what" = bench ]; then
 	command -v curl >/dev/null 2>&1 || need curl
 	command -v dlv >/dev/null 2>&1 || need delve
 fi
+# fuzzer_rt: the package with clang's libFuzzer runtime, when it is missing
+fuzzer_rt()
+{
+	command -v clang >/dev/null 2>&1 || return 0
+	[ -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)" ] && return 0
+	v=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+	[ -n "$v" ] && echo "libclang-rt-$v-dev"
+}
+if [ "$what" = test ] || [ "$what" = bench ]; then
+	rt=$(fuzzer_rt)
+	[ -n "$rt" ] && need "$rt"
+fi
 [ -z "$pkgs" ] && exit 0
 
 echo "threadleak: installing missing packages:$pkgs" >&2
@@ -90,3 +107,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null || true
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+# clang was just installed: its version names the fuzzer runtime's package
+if [ "$what" = test ] || [ "$what" = bench ]; then
+	rt=$(fuzzer_rt)
+	[ -n "$rt" ] && $SUDO apt-get install -y -qq --no-install-recommends "$rt" >/dev/null
+fi
+exit 0
