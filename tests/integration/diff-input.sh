@@ -6,13 +6,15 @@
 # one line naming the file and exit 2, in little memory.  A large valid
 # snapshot (50,000 threads) diffed with itself is read whole, in memory
 # about the size of its text, not the many times more that a JSON tree of
-# it costs.  Memory is the peak RSS that /usr/bin/time reports; time is
-# only bounded by hang guards.
+# it costs.  Memory is the peak RSS the kernel reports to wait4(2), read
+# by testdata/maxrss (what /usr/bin/time -f %M prints, without needing
+# it), itself checked first on dd's 64 MiB buffer; time is only bounded by
+# hang guards.
 . "$(dirname "$0")/../lib.sh"
 
-need_cmd jq awk mkfifo tr truncate
+need_cmd jq awk mkfifo tr truncate dd
 need_threadleak
-[ -x /usr/bin/time ] || skip "needs /usr/bin/time (as root: apt-get install time)"
+need_testdata maxrss
 
 good=$TESTDATA/diff-before.snap
 [ -r "$good" ] || fail "missing $good"
@@ -24,18 +26,33 @@ guard=${TL_DIFF_INPUT_TIMEOUT:-300}
 # ignore this.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 
+# rss_of OUT CMD...: CMD under the hang guard; sets TL_RC and RSS_KB (its
+# peak resident memory, KB; 0 when not measured)
+rss_of()
+{
+	local out=$1
+	shift
+	rm -f "$out.rss"
+	"$TESTDATA/maxrss" "$out.rss" timeout -k 5 "$guard" "$@" >"$out" 2>"$out.err" </dev/null
+	TL_RC=$?
+	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
+	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
+}
+
+# The measure itself: dd fills a 64 MiB buffer (65536 KB), through the
+# same timeout; anything far from that is no measure of a command's memory
+rss_of "$TL_TMP/dd" dd if=/dev/zero of=/dev/null bs=64M count=1
+((TL_RC == 0)) || fail "dd under maxrss: $(describe_rc $TL_RC): $(first_line "$TL_TMP/dd.err")"
+((RSS_KB >= 65536 && RSS_KB <= 65536 + 32768)) ||
+	fail "maxrss measured dd's 64 MiB buffer as ${RSS_KB} KB: not a measure of peak memory"
+
 # diff_rss OUT ARG...: threadleak diff ARG... under the hang guard; sets
 # TL_RC and RSS_KB (peak resident memory, KB)
 diff_rss()
 {
 	local out=$1
 	shift
-	rm -f "$out.rss"
-	timeout -k 5 "$guard" /usr/bin/time -f %M -o "$out.rss" \
-		"$THREADLEAK" diff "$@" >"$out" 2>"$out.err" </dev/null
-	TL_RC=$?
-	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
-	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
+	rss_of "$out" "$THREADLEAK" diff "$@"
 }
 
 # Refusing reads the first bytes and a 64 KiB buffer; the reader of the
@@ -119,8 +136,10 @@ diff_rss "$out" "$large" "$large"
 if ((TL_RC != 0)); then
 	error "large snapshot diffed with itself: $(describe_rc $TL_RC), expected 0: $(first_line "$out.err")"
 else
-	grep -q "^before: $large (leakyserver, pid [0-9]*, $n threads)\$" "$out" ||
-		error "large snapshot: expected '$n threads' read, got: $(first_line "$out")"
+	grep -q "^before: $large (leakyserver, pid [0-9]*, $n threads)\$" "$out" &&
+	grep -q "^after:  $large (leakyserver, pid [0-9]*, $n threads)\$" "$out" &&
+	grep -q "^threads: $n -> $n (+0); 0 groups grew by 1 or more (0 new), 0 vanished\$" "$out" ||
+		error "large snapshot: expected '$n threads' read on both sides, got: $(head -n 3 "$out" | tr '\n' '|')"
 	((RSS_KB > 0 && RSS_KB <= limit_kb)) ||
 		error "large snapshot: peak RSS ${RSS_KB} KB for ${size_kb} KB of text, expected at most $limit_kb KB"
 fi
