@@ -1,48 +1,81 @@
 #!/bin/bash
-# output-file: `snapshot -o FILE` writes a JSON snapshot that jq parses and
-# that has the same threads (and, for blocked threads, the same waits) as
-# --json; -o into a missing directory is an error (exit 2).
+# output-file: `snapshot -o FILE` writes the snapshot document --json
+# prints.  Both are checked against the target itself (testdata/waits says
+# each thread's wait kind, function and mutex owner; /proc lists its
+# threads; every stack ends at _start or clone), then against each other
+# whole, but for what changes from one capture to the next (times, CPU,
+# the running thread).  -o still prints the text report, -q silences it,
+# -f json is the same document; the file is the only thing left in its
+# directory (no temporary file), an existing one replaced; -o into a
+# missing directory is an error (exit 2) before anything is captured.
 . "$(dirname "$0")/../lib.sh"
+. "$TL_ROOT/tests/expect-lib.sh"
 
 need_cmd jq
 need_threadleak
 need_testdata waits
 
 start_target "$TESTDATA/waits"
-wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "main thread never blocked"
+wx_parse "$TARGET_OUT"
+wx_settle "$TARGET_PID"
 
-file=$TL_TMP/saved.json
+dir=$TL_TMP/out
+mkdir "$dir" || fail "cannot make $dir"
+file=$dir/saved.json
+echo stale >"$file"
 run_tl "$TL_TMP/o.out" snapshot -o "$file" "$TARGET_PID"
 assert_not_stopped "$TARGET_PID" "-o FILE"
 ((TL_RC == 0)) || fail "snapshot -o FILE: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/o.out.err")"
-[ -s "$file" ] || fail "snapshot -o FILE: $file not written"
 jq -e . "$file" >/dev/null 2>&1 || fail "snapshot -o FILE: $file is not JSON: $(head -c 200 "$file")"
-snap_valid "$file" "$TARGET_PID" ||
-	error "-o FILE: not a threadleak snapshot (format/version/pid/threads) of $TARGET_PID"
+[ "$(ls -A "$dir")" = saved.json ] || error "-o FILE: its directory holds [$(ls -A "$dir" | tr '\n' ' ')], expected only saved.json"
+wx_check "-o FILE" "$file" "$TARGET_PID"
+# the text report is still printed
+grep -q "^waits (pid $TARGET_PID): [0-9]* threads" "$TL_TMP/o.out" &&
+grep -q "$WX_GROUP_FUNC" "$TL_TMP/o.out" ||
+	error "-o FILE without -q: no text report on standard output: $(first_line "$TL_TMP/o.out")"
 
 json=$TL_TMP/stdout.json
 snapshot_json "$TARGET_PID" "$json"
 assert_not_stopped "$TARGET_PID" "--json"
 ((TL_RC == 0)) || fail "snapshot --json: $(describe_rc $TL_RC), expected 0: $(first_line "$json.err")"
+wx_check "--json" "$json" "$TARGET_PID"
 
-a=$(snap_tids "$file" | tr '\n' ' ')
-b=$(snap_tids "$json" | tr '\n' ' ')
-[ "$a" = "$b" ] || error "-o FILE has threads [$a], --json has [$b]"
+quiet=$dir/quiet.json
+run_tl "$TL_TMP/q.out" snapshot -q -f json -o "$quiet" "$TARGET_PID"
+assert_not_stopped "$TARGET_PID" "-q -f json -o FILE"
+((TL_RC == 0)) || error "snapshot -q -f json -o FILE: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/q.out.err")"
+[ ! -s "$TL_TMP/q.out" ] || error "-q: standard output not empty: $(first_line "$TL_TMP/q.out")"
+wx_check "-q -f json -o FILE" "$quiet" "$TARGET_PID"
 
-# blocked threads: same kind and functions in both
-waits_of()
+# the documents, whole, without what differs between two captures: the
+# times, CPU and blocked seconds, which threads had to be stopped, and
+# everything of a thread running in either (it moves)
+norm()
 {
-	snap_table "$1" | awk -F'\t' '$2 != "R" { print $1, $3, $5 }' | sort -n
+	jq -S --slurpfile o "$2" '
+		([.threads[], $o[0].threads[] | select(.state == "R") | .tid] | unique) as $run |
+		del(.taken_at, .capture_ms, .threads_stopped) |
+		.threads |= (map(del(.utime, .stime, .stopped, .wait.blocked_sec) |
+			if (.tid as $t | $run | index([$t])) then {tid, name} else . end) | sort_by(.tid))' "$1"
 }
-diff <(waits_of "$file") <(waits_of "$json") >"$TL_TMP/diff" ||
-	error "-o FILE and --json differ on blocked threads: $(head -c 400 "$TL_TMP/diff" | tr '\n' ' ')"
+norm "$file" "$json" >"$TL_TMP/file.norm" && norm "$json" "$file" >"$TL_TMP/json.norm" &&
+	norm "$quiet" "$json" >"$TL_TMP/quiet.norm" ||
+	fail "cannot normalize the documents"
+[ "$(jq '.threads | length' "$TL_TMP/file.norm")" -ge 20 ] ||
+	error "-o FILE: only $(jq '.threads | length' "$TL_TMP/file.norm") threads to compare"
+diff -u "$TL_TMP/json.norm" "$TL_TMP/file.norm" >"$TL_TMP/diff" ||
+	error "-o FILE and --json differ: $(grep '^[-+][^-+]' "$TL_TMP/diff" | head -8 | tr '\n' ' ')"
+diff -u "$TL_TMP/file.norm" "$TL_TMP/quiet.norm" >"$TL_TMP/diff" ||
+	error "-f json -o FILE and -o FILE differ: $(grep '^[-+][^-+]' "$TL_TMP/diff" | head -8 | tr '\n' ' ')"
 
-# -o into a directory that does not exist
+# -o into a directory that does not exist: refused before the capture
 run_tl "$TL_TMP/bad.out" snapshot -o "$TL_TMP/no/such/dir/x.json" "$TARGET_PID"
 assert_not_stopped "$TARGET_PID" "-o into a missing directory"
 ((TL_RC == 2)) || error "-o into a missing directory: $(describe_rc $TL_RC), expected 2"
-grep -q '^threadleak:' "$TL_TMP/bad.out.err" ||
-	error "-o into a missing directory: no 'threadleak:' message on stderr"
+grep -q "^threadleak: .*$TL_TMP/no/such/dir" "$TL_TMP/bad.out.err" ||
+	error "-o into a missing directory: no 'threadleak: ...' message naming it: $(first_line "$TL_TMP/bad.out.err")"
+[ ! -s "$TL_TMP/bad.out" ] || error "-o into a missing directory: a report was printed: $(first_line "$TL_TMP/bad.out")"
+[ ! -e "$TL_TMP/no" ] || error "-o into a missing directory: something was made there"
 
 proc_alive "$TARGET_PID" || error "the target died"
 finish
