@@ -92,7 +92,9 @@ start_leaky()
 	LEAKY_DUMP1=$base.debug1
 	LEAKY_DUMP2=$base.debug2
 	LEAKY_DUMP0=$base.pb.gz
-	start_target "$bin" -dump0 "$LEAKY_DUMP0" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
+	# GOTRACEBACK=system: a SIGQUIT makes the runtime write every
+	# goroutine with every frame (compare_with_system_dump)
+	GOTRACEBACK=system start_target "$bin" -dump0 "$LEAKY_DUMP0" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
 	LEAKY_PID=$TARGET_PID
 	LEAKY_OUT=$TARGET_OUT
 	LEAKY_OUTS[$LEAKY_PID]=$LEAKY_OUT
@@ -197,6 +199,128 @@ compare_with_dump()
 		error "$label: goroutines differ from the program's own dump ($(wc -l <"$TL_TMP/ours") vs $(wc -l <"$TL_TMP/theirs")): $(diff "$TL_TMP/ours" "$TL_TMP/theirs" | head -6 | cut -c 1-300 | tr '\n' '|')"
 	fi
 	[ "$(wc -l <"$TL_TMP/theirs")" -ge 35 ] || error "$label: the dump has too few goroutines to compare"
+	return 0
+}
+
+# all_stopped PID: every thread of PID is in state T (and there is one).
+all_stopped()
+{
+	local f line s n=0
+	for f in /proc/"$1"/task/[0-9]*/stat; do
+		{ read -r line <"$f"; } 2>/dev/null || return 1
+		s=${line##*) }
+		[ "${s%% *}" = T ] || return 1
+		n=$((n + 1))
+	done
+	((n > 0))
+}
+
+# stop_leaky PID: SIGSTOP a leaky started by start_leaky and wait until
+# every thread of it is stopped.  Before, let what the runtime does in the
+# background after a dump (a GC, the sweep) end: wait (10 s at most) for
+# three looks in a row with no thread running.  Returns 1 (reason in
+# LEAKY_ERROR) when they are not stopped within 20 s (it is let go on then).
+stop_leaky()
+{
+	local pid=$1 deadline=$((SECONDS + 10)) quiet=0 f line s
+	while ((quiet < 3 && SECONDS < deadline)); do
+		quiet=$((quiet + 1))
+		for f in /proc/"$pid"/task/[0-9]*/stat; do
+			{ read -r line <"$f"; } 2>/dev/null || continue
+			s=${line##*) }
+			[ "${s%% *}" = R ] && quiet=0
+		done
+		tl_sleep 0.01
+	done
+	deadline=$((SECONDS + 20))
+	signal_child STOP "$pid" || { LEAKY_ERROR="$pid is gone"; return 1; }
+	until all_stopped "$pid"; do
+		if ((SECONDS >= deadline)); then
+			signal_child CONT "$pid"
+			LEAKY_ERROR="$pid not stopped after 20 s"
+			return 1
+		fi
+		tl_sleep 0.01
+	done
+}
+
+# system_dump PID: a leaky stopped by stop_leaky made to write the
+# runtime's own dump (SIGQUIT, then SIGCONT: with GOTRACEBACK=system,
+# every goroutine with every frame) as it dies; waits for its end and
+# sets SYSTEM_DUMP (its stderr).  Returns 1 (reason in LEAKY_ERROR) when
+# it does not die of it.
+system_dump()
+{
+	local pid=$1 out=${LEAKY_OUTS[$1]:-} deadline st
+	[ -n "$out" ] || { LEAKY_ERROR="system_dump: $pid was not started by start_leaky"; return 1; }
+	SYSTEM_DUMP=${out%.out}.err
+	signal_child QUIT "$pid" || { LEAKY_ERROR="system_dump: $pid is gone"; return 1; }
+	signal_child CONT "$pid"
+	deadline=$((SECONDS + 30))
+	while proc_alive "$pid"; do
+		if ((SECONDS >= deadline)); then
+			LEAKY_ERROR="system_dump: $pid still alive 30 s after SIGQUIT"
+			return 1
+		fi
+		tl_sleep 0.01
+	done
+	unregister_pid "$pid"
+	wait "$pid" 2>/dev/null
+	st=$?
+	# the runtime exits 2 after the dump
+	((st == 2)) || { LEAKY_ERROR="system_dump: $pid exited with status $st after SIGQUIT, expected 2: $(head -c 200 "$SYSTEM_DUMP")"; return 1; }
+	grep -q '^goroutine [1-9][0-9]* ' "$SYSTEM_DUMP" ||
+		{ LEAKY_ERROR="system_dump: no goroutine in $pid's dump: $(head -c 200 "$SYSTEM_DUMP")"; return 1; }
+	return 0
+}
+
+# compare_with_system_dump LABEL PID: every goroutine of a leaky (PID,
+# started by start_leaky), the runtime's own among them, with every frame,
+# as threadleak reads it and as the runtime itself writes it: the
+# program's debug=2 dump first (pprof leaves out the runtime's goroutines:
+# those it does not show are the system ones), then the process is
+# stopped (SIGSTOP: nothing moves), threadleak takes its snapshot, and
+# the runtime writes its own dump as it dies (system_dump).
+# tests/go-oracle.py system-compare: the same goroutines, statuses, wait
+# reasons, frames (runtime.gopark to runtime.goexit; but the wrappers Go
+# hides below GOTRACEBACK=system), creators, parents, and go_system; only
+# pauseWatcher, which may be running when the process is stopped, is
+# compared for being there.  One known difference is accepted and
+# counted (the line of the innermost runtime.gopark, see go-oracle.py).
+# The process is gone afterwards.  Calls error for each difference and
+# when too little was compared; sets SYSTEM_SUMMARY (the oracle's
+# summary line); returns 1 when it could not compare.
+compare_with_system_dump()
+{
+	local label=$1 pid=$2 json=$TL_TMP/system-$2.json rc l n=()
+	SYSTEM_SUMMARY=
+	dump_leaky "$pid" || { error "$label: system dump: $LEAKY_ERROR"; return 1; }
+	stop_leaky "$pid" || { error "$label: system dump: $LEAKY_ERROR"; return 1; }
+	snapshot_json "$pid" "$json"
+	rc=$TL_RC
+	system_dump "$pid" || { kill_target "$pid"; error "$label: $LEAKY_ERROR"; return 1; }
+	((rc == 0)) || { error "$label: snapshot of the stopped process: $(describe_rc "$rc"): $(first_line "$json.err")"; return 1; }
+	python3 "$GO_ORACLE" system-compare "$json" "$SYSTEM_DUMP" "$LEAKY_DUMP2" 'main\.pauseWatcher ' >"$TL_TMP/system-compare" 2>&1
+	rc=$?
+	SYSTEM_SUMMARY=$(tail -n 1 "$TL_TMP/system-compare")
+	case $rc in
+	0) ;;
+	1) while IFS= read -r l; do
+		case $l in differ:*) error "$label: against the runtime's own dump: ${l#differ: }" ;; esac
+	   done <"$TL_TMP/system-compare" ;;
+	*) error "$label: go-oracle system-compare: $(head -c 300 "$TL_TMP/system-compare")"; return 1 ;;
+	esac
+	# enough compared: leaky -n 3 has 40 goroutines, the runtime 4 or
+	# more (forcegc, sweep, scavenge, finalizers), and every stack runs
+	# through runtime frames
+	if [[ $SYSTEM_SUMMARY =~ ^compared\ ([0-9]+)\ goroutines\ \(([0-9]+)\ system,\ [0-9]+\ moving\),\ ([0-9]+)\ frames\ \(([0-9]+)\ in\ the\ runtime\), ]]; then
+		n=("${BASH_REMATCH[@]}")	# at_least's own =~ resets it
+		at_least "${n[1]}" 40 "$label: goroutines compared with the runtime's dump"
+		at_least "${n[2]}" 4 "$label: system goroutines compared"
+		at_least "${n[4]}" 100 "$label: runtime frames compared"
+	else
+		error "$label: go-oracle system-compare: no summary: $SYSTEM_SUMMARY"
+	fi
 	return 0
 }
 

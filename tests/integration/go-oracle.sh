@@ -18,7 +18,15 @@
 #   - the same stacks in both formats (the debug=2 goroutines grouped by
 #     stack are the debug=1 groups), the same totals, and the same debug=1
 #     form for the three builds (stripping does not change what the
-#     program says of itself).
+#     program says of itself);
+#   - the runtime's own dump (SIGQUIT with GOTRACEBACK=system, the process
+#     stopped since the debug=2 dump), which shows the runtime's
+#     goroutines and frames that pprof hides: read as debug=2 shows it
+#     (go-oracle.py system-as-debug2), the goroutines debug=2 shows are
+#     the same; the others (forcegc, sweep, scavenge, finalizers at
+#     least) start in the runtime, as Go's isSystemGoroutine says; every
+#     stack ends in runtime.goexit.  go-snapshot compares threadleak with
+#     this dump.
 # threadleak itself is not run here.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
@@ -93,7 +101,57 @@ for go in "${gos[@]}"; do
 		while read -r f c; do
 			said[$f]=$c
 		done < <(leaky_expect "$pid")
-		kill_target "$pid"
+
+		# the runtime's own dump (GOTRACEBACK=system, at SIGQUIT),
+		# with the process stopped since the debug=2 dump: read as
+		# debug=2 shows it, the goroutines pprof shows are the same
+		# (but main and pauseWatcher, which ran in between); the others
+		# are the runtime's own, started in the runtime (Go's
+		# isSystemGoroutine); every stack ends in runtime.goexit
+		os=$TL_TMP/oracle-$v-$variant.s
+		if stop_leaky "$pid" && system_dump "$pid"; then
+			go_oracle system "$SYSTEM_DUMP" >"$os" 2>"$os.err" ||
+				error "$what: go-oracle system: $(first_line "$os.err")"
+			go_oracle system-as-debug2 "$SYSTEM_DUMP" >"$os.2" 2>"$os.err" ||
+				error "$what: go-oracle system-as-debug2: $(first_line "$os.err")"
+			# (ids of o2 joined with os.2; column 1 is the id)
+			awk -F'\t' 'NR == FNR { want[$1] = 1; next } ($1 in want)' "$o2" "$os.2" |
+				grep -Ev $'^1\t|main\\.pauseWatcher ' | cut -f1-7 >"$os.users"
+			grep -Ev $'^1\t|main\\.pauseWatcher ' "$o2" | cut -f1-7 >"$o2.users"
+			cmp -s "$os.users" "$o2.users" ||
+				error "$what: the runtime's dump read as debug=2 differs from debug=2: $(diff "$os.users" "$o2.users" | head -6 | cut -c 1-300 | tr '\n' '|')"
+			at_least "$(grep -c . "$o2.users")" $((12 * N + K + 2)) "$what: goroutines of the runtime's dump checked against debug=2"
+			awk -F'\t' 'NR == FNR { user[$1] = 1; next } !($1 in user)' "$o2" "$os" >"$os.system"
+			ns=0
+			while IFS=$'\037' read -r id st wr min frames cb ig flags l; do
+				[ -n "$id" ] || continue
+				ns=$((ns + 1))
+				# the function the goroutine started in: the
+				# outermost frame under runtime.goexit
+				start=${frames%;runtime.goexit *}
+				start=${start##*;}
+				case $frames in
+				runtime.gopark\ *\;*";runtime.goexit "*) ;;
+				*) error "$what: system goroutine $id: not parked, or no runtime.goexit: ${frames:0:300}" ;;
+				esac
+				case $start in
+				runtime.*) ;;
+				*) error "$what: goroutine $id, not in debug=2, started in $start, not in the runtime: ${frames:0:300}" ;;
+				esac
+			done <<<"$(tr '\t' '\037' <"$os.system")"
+			at_least "$ns" 4 "$what: the runtime's own goroutines"
+			for f in runtime.forcegchelper runtime.bgsweep runtime.bgscavenge; do
+				grep -q $'\t'"\\(.*;\\)\\?${f//./\\.} " "$os.system" ||
+					error "$what: no $f goroutine in the runtime's dump: $(cut -f1,5 "$os.system" | head -c 400)"
+			done
+			grep -Eq $'\t(.*;)?runtime\\.(runfinq|runFinalizers) ' "$os.system" ||
+				error "$what: no finalizer goroutine in the runtime's dump"
+			bad=$(awk -F'\t' '$5 !~ /;runtime\.goexit asm_amd64\.s:[0-9]+$/ { print $1 }' "$os" | tr '\n' ' ')
+			[ -z "$bad" ] || error "$what: goroutines whose stack does not end in runtime.goexit: $bad"
+		else
+			error "$what: $LEAKY_ERROR"
+			kill_target "$pid"
+		fi
 
 		for e in "${table[@]}"; do
 			IFS='|' read -r func count status reason creator labels <<<"$e"
