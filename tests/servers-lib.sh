@@ -212,5 +212,17 @@ test_server()
 	for p in "${SERVER_PROCS[@]}"; do
 		check_process "$1" "$p" "$SERVER_MIN"
 	done
+	if [ "$1" = postgres ]; then
+		at_least "${#SERVER_PROCS[@]}" 6 "postgres: the postmaster and the processes it forked"
+		# PostgreSQL up to 15 forks the walwriter and the launchers from
+		# its SIGCHLD handler: their stacks go through a signal frame,
+		# which gdb-compare matched with gdb's "<signal handler called>"
+		local v
+		v=$(basename "$(dirname "$(pg_bin)")")
+		if [[ $v =~ ^[0-9]+$ ]] && ((v <= 15)); then
+			v=$(grep -l '^#[0-9]* *<signal handler called>' "$TL_TMP"/postgres-*.gdb 2>/dev/null | wc -l)
+			at_least "$v" 1 "postgres: processes whose stack goes through a signal frame"
+		fi
+	fi
 	finish
 }
