@@ -2,8 +2,8 @@
 # snapshot-signals: SIGINT, SIGTERM and SIGHUP sent to `threadleak
 # snapshot` (man page: "SIGINT, SIGTERM and SIGHUP make it release every
 # thread before it exits (128+N); once the capture is over and every
-# thread released, they end it at once, as any program, with 128+N, and no
-# -o file is left"; -o is "written whole or not at all").
+# thread released, they end it at once, as any program, with 128+N,
+# leaving an -o file whole or not at all").
 #   - during the capture: testdata/dhold holds one thread in state D, so
 #     threadleak --stop --timeout 600 waits for it with every other thread
 #     stopped (state t, traced by threadleak, as /proc shows).  The signal
