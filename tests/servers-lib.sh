@@ -70,17 +70,29 @@ nthreads()
 }
 
 # wait_threads PID N: wait (20 s at most) until PID has N threads or more,
-# then a second for the server to go idle.  Returns 1 when it did not.
+# then until its thread list has stayed the same for a second (20 s more at
+# most; a server still starting threads, as MariaDB's pool does under load,
+# is then compared as it is: gdb-compare accepts SERVER_TRANSIENT threads
+# that come or go).  Returns 1 when it did not reach N threads.
 wait_threads()
 {
-	local i
+	local i same=0 prev= cur
 	for ((i = 0; i < 200; i++)); do
 		proc_alive "$1" || return 1
 		(($(nthreads "$1") >= $2)) && break
 		tl_sleep 0.1
 	done
 	(($(nthreads "$1") >= $2)) || return 1
-	tl_sleep 1
+	for ((i = 0; i < 200 && same < 10; i++)); do
+		cur=$(task_tids "$1")
+		if [ "$cur" = "$prev" ]; then
+			same=$((same + 1))
+		else
+			same=0 prev=$cur
+		fi
+		tl_sleep 0.1
+	done
+	proc_alive "$1"
 }
 
 # start_named_server NAME: starts it and waits until it is idle.  Sets
