@@ -71,12 +71,13 @@ for build in waits waits-O0 waits-fp; do
 	wx_parse "$TARGET_OUT"
 	wx_settle "$TARGET_PID"
 	check $build
-	# gdb: -O0 only (at -O2 gdb puts back tail calls into the C library
-	# that threadleak does not: the report of issue 25's helper)
+	# gdb: -O0 only (at -O2 gdb puts back tail calls into the C library,
+	# sem_wait, pthread_join, waitpid, sigwaitinfo, that threadleak does
+	# not)
 	if [ $build = waits-O0 ]; then
 		for m in gentle stop; do
 			[ -s "$TL_TMP/$build-$m.json" ] &&
-				gdb_frames "$build $m" "$TL_TMP/$build-$m.json" "$TARGET_PID"
+				gdb_frames "$build $m" "$TL_TMP/$build-$m.json" "$TARGET_PID" 20
 		done
 	fi
 	kill_target "$TARGET_PID"

@@ -91,7 +91,7 @@ EXTRA=--stop compare waits-O0 20
 for u in libdw libunwind; do
 	[ -s "$TL_TMP/waits-O0-$u.json" ] || continue
 	wx_check "waits-O0 --unwinder=$u" "$TL_TMP/waits-O0-$u.json" "$TARGET_PID"
-	gdb_frames "waits-O0 --unwinder=$u" "$TL_TMP/waits-O0-$u.json" "$TARGET_PID"
+	gdb_frames "waits-O0 --unwinder=$u" "$TL_TMP/waits-O0-$u.json" "$TARGET_PID" 20
 done
 kill_target "$TARGET_PID"
 
@@ -112,7 +112,7 @@ for u in libdw libunwind; do
 	[ "$(snap_tids "$json" | tr '\n' ' ')" = "$(task_tids "$TARGET_PID" | tr '\n' ' ')" ] ||
 		error "busy --unwinder=$u: threads [$(snap_tids "$json" | tr '\n' ' ')], /proc has [$(task_tids "$TARGET_PID" | tr '\n' ' ')]"
 	stack_ends "busy --unwinder=$u" "$json" "$TARGET_PID"
-	gdb_frames "busy --unwinder=$u" "$json" "$TARGET_PID"
+	gdb_frames "busy --unwinder=$u" "$json" "$TARGET_PID" 7
 done
 kill_target "$TARGET_PID"
 
