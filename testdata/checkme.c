@@ -3,13 +3,19 @@
  *
  *	checkme leak	start_workers() starts one worker that blocks forever
  *			in worker_wait() (a condvar nobody signals) and one
- *			that is joined; main returns 0: one thread leaked
+ *			that is joined, and waits until the first is blocked
+ *			there; main returns 0: one thread leaked
  *	checkme clean	the same workers, both joined: nothing leaked
  *	checkme late [MS]  a detached worker (late_worker) that ends MS
  *			(default 200) ms after main returns: within the
  *			default grace period, or not
+ *	checkme late-signal  a detached worker that waits in late_wait() for
+ *			SIGUSR1 (sigwait), then ends: main prints "pid N",
+ *			waits until the worker blocks, and returns; the test
+ *			sends the signal while the exit is held, or never
  *	checkme fail	leaks like "leak", then exits with status 3
- *	checkme many N	leaks N workers, all blocked in worker_wait()
+ *	checkme many N	leaks N workers, all blocked in worker_wait() before
+ *			main returns
  *	checkme churn N	creates and joins N short-lived threads (each spins
  *			a few microseconds), a few at a time; nothing leaked
  *	checkme hold	leaks like "leak", prints "ready", and returns only
@@ -45,11 +51,42 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 static volatile unsigned long sink;
 
+/* The leaked workers that reached worker_wait, and the tids of the first
+ * MAX_SEEN, under lock. */
+#define MAX_SEEN 4096
+static int nwaiting;
+static pid_t waiting_tid[MAX_SEEN];
+
 NOINLINE void worker_wait(void)
 {
 	pthread_mutex_lock(&lock);
+	if (nwaiting < MAX_SEEN)
+		waiting_tid[nwaiting] = tl_gettid();
+	nwaiting++;
 	for (;;)
 		pthread_cond_wait(&never, &lock);
+}
+
+/* Until n leaked workers wait in the condvar: each was counted holding
+ * the lock, which only its pthread_cond_wait let go, and sleeps (S) in
+ * it.  Then a report made at once finds them all in worker_wait, however
+ * long a loaded machine takes to run a new thread. */
+static void wait_for_waiters(int n)
+{
+	for (;;) {
+		int seen, blocked = 0;
+
+		pthread_mutex_lock(&lock);
+		seen = nwaiting;
+		pthread_mutex_unlock(&lock);
+		if (seen >= n) {
+			for (int i = 0; i < seen && i < MAX_SEEN; i++)
+				blocked += tl_thread_state(waiting_tid[i]) == 'S';
+			if (blocked >= (seen < MAX_SEEN ? seen : MAX_SEEN))
+				return;
+		}
+		tl_sleep_ms(1);
+	}
 }
 
 NOINLINE void *leaked_worker(void *arg)
@@ -75,6 +112,28 @@ NOINLINE void *late_worker(void *arg)
 	return NULL;
 }
 
+static volatile pid_t late_tid;
+
+NOINLINE void late_wait(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (sigwait(&set, &sig) != 0)
+		;
+	BARRIER();
+}
+
+NOINLINE void *until_signal_worker(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&late_tid, tl_gettid(), __ATOMIC_SEQ_CST);
+	late_wait();
+	return NULL;
+}
+
 static void start(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	if (pthread_create(t, NULL, fn, arg) != 0) {
@@ -95,6 +154,7 @@ NOINLINE void start_workers(int leak, int joined)
 		start(&t, short_worker, NULL);
 		pthread_join(t, NULL);
 	}
+	wait_for_waiters(leak);
 	BARRIER();
 }
 
@@ -163,6 +223,18 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "late")) {
 		start(&t, late_worker, (void *)(size_t)(n > 0 ? n : 200));
 		pthread_detach(t);
+	} else if (!strcmp(mode, "late-signal")) {
+		sigset_t set;
+
+		/* blocked in every thread: the worker's sigwait takes it */
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("pid %d\n", (int)getpid());
+		start(&t, until_signal_worker, NULL);
+		pthread_detach(t);
+		while (!late_tid || tl_thread_state(late_tid) != 'S')
+			tl_sleep_ms(1);
 	} else if (!strcmp(mode, "many") && n > 0) {
 		start_workers((int)n, 0);
 	} else if (!strcmp(mode, "churn") && n > 0) {
@@ -180,7 +252,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return ask_seccomp(!strcmp(mode, "seccomp-strict"));
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late [MS]|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
+		fprintf(stderr, "usage: checkme leak|clean|late [MS]|late-signal|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
 		return 2;
 	}
 	printf("done %s\n", mode);

@@ -6,7 +6,8 @@
  *	test_adds		no threads
  *	test_joins_worker	starts a worker and joins it
  *	test_leaks_worker	starts a worker blocked in wait_forever()
- *				and returns without joining it
+ *				and returns without joining it (once the
+ *				worker is blocked there)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -20,10 +21,12 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static pid_t waiter;	/* under lock: set by the worker about to wait */
 
 NOINLINE void *wait_forever(void *arg)
 {
 	pthread_mutex_lock(&lock);
+	waiter = tl_gettid();
 	for (;;)
 		pthread_cond_wait(&never, &lock);
 	return arg;
@@ -57,6 +60,19 @@ NOINLINE void test_leaks_worker(void **state)
 
 	(void)state;
 	assert_int_equal(pthread_create(&t, NULL, wait_forever, NULL), 0);
+	/* Returns once the worker sleeps in its condvar (it set waiter
+	 * holding the lock, which only pthread_cond_wait lets go): a report
+	 * made at once finds it in wait_forever on a loaded machine too. */
+	for (;;) {
+		pid_t tid;
+
+		pthread_mutex_lock(&lock);
+		tid = waiter;
+		pthread_mutex_unlock(&lock);
+		if (tid && tl_thread_state(tid) == 'S')
+			break;
+		tl_sleep_ms(1);
+	}
 	BARRIER();
 }
 

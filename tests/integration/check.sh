@@ -3,9 +3,13 @@
 # (testdata/checkme, testdata/cmocka_leak):
 #   - returns with a worker blocked: exit 1, the report names the worker's
 #     functions, its wait and where it was created (start_workers);
-#   - joins everything, or whose detached thread ends within the grace
-#     period: exit 0 and no report; one that ends 2 s later is caught, but
-#     not with --grace 6;
+#   - joins everything: exit 0 and no report;
+#   - a detached thread still alive when main returns, that ends (on a
+#     signal this script sends) while check holds the exit: exit 0 and no
+#     report; the same thread never ending: caught once the grace is over,
+#     having waited at least the grace (0.5 s by default, or --grace 2);
+#     check -- no timing decides which (the grace is 120 s, or the thread
+#     never ends);
 #   - fails with its own status (3): that status, report still printed;
 #   - leaks in a process a shell started: caught;
 #   - a cmocka test binary leaking in one test: the report says the test;
@@ -55,23 +59,81 @@ grep -Eq '^    start_workers +checkme\.c:[0-9]+' <<<"$created" &&
 grep -q 'short_worker' "$OUT.err" && error "leak: the joined worker is reported"
 has leak "$OUT.err" '^threadleak: 1 leaked thread in 1 process$'
 
-# ---- clean, and a thread that ends within the grace period ----
-for mode in clean late; do
-	OUT=$TL_TMP/$mode
-	tl_check "$OUT" -- "$TESTDATA/checkme" "$mode"
-	expect_rc "$mode" 0
-	[ -s "$OUT.err" ] && error "$mode: a report where there is no leak: $(head -c 300 "$OUT.err")"
-	has "$mode" "$OUT" "^done $mode\$"
+# ---- clean ----
+OUT=$TL_TMP/clean
+tl_check "$OUT" -- "$TESTDATA/checkme" clean
+expect_rc clean 0
+[ -s "$OUT.err" ] && error "clean: a report where there is no leak: $(head -c 300 "$OUT.err")"
+has clean "$OUT" '^done clean$'
+
+# ---- a thread that ends while the exit is held: no leak ----
+# checkme late-signal: a detached worker waits for SIGUSR1 and main
+# returns.  Once its exit is held (main in exit_group), the worker gets the
+# signal and ends: check lets the exit go at once, no report.  The grace
+# (120 s) only bounds the wait.
+in_exit_group()	# in_exit_group PID: its main thread is held in exit_group
+{
+	local nr
+	{ read -r nr _ <"/proc/$1/syscall"; } 2>/dev/null && [ "$nr" = 231 ]
+}
+start_target_nowait "$THREADLEAK" check --grace 120 -- "$TESTDATA/checkme" late-signal
+chk=$TARGET_PID
+deadline=$((SECONDS + 60))
+until has_line "$TARGET_OUT" "done late-signal" || ! proc_alive "$chk" || ((SECONDS >= deadline)); do
+	tl_sleep 0.01
 done
-# a worker that ends 2 s after main: past the default grace, not past 6 s
-OUT=$TL_TMP/slow
-tl_check "$OUT" -- "$TESTDATA/checkme" late 2000
-expect_rc "late 2000" 1
-has "late 2000" "$OUT.err" '^    late_worker +checkme\.c:[0-9]+'
-has "late 2000" "$OUT.err" '^1 thread  sleep'
-OUT=$TL_TMP/slow6
-tl_check "$OUT" --grace 6 -- "$TESTDATA/checkme" late 2000
-expect_rc "late 2000, --grace 6" 0
+cmd=$(awk '/^pid /{ print $2 }' "$TARGET_OUT")
+held=0
+while [ -n "$cmd" ] && proc_alive "$chk" && ((SECONDS < deadline)); do
+	in_exit_group "$cmd" && { held=1; break; }
+	tl_sleep 0.01
+done
+# still held a second later (a 120 s grace): a check that captured at once
+# would have reported the worker and let the exit go by then
+if ((held)); then
+	end=$(($(tl_now_us) + 1000000))
+	while (($(tl_now_us) < end)); do
+		in_exit_group "$cmd" || { error "late-signal: the exit was let go within 1 s of a 120 s grace"; break; }
+		tl_sleep 0.01
+	done
+	kill -USR1 "$cmd" 2>/dev/null
+	deadline=$((SECONDS + 60))
+	while proc_alive "$chk" && ((SECONDS < deadline)); do
+		tl_sleep 0.01
+	done
+else
+	error "late-signal: the exit was never held (checkme pid '$cmd'): $(first_line "$TARGET_ERR")"
+fi
+if proc_alive "$chk"; then
+	error "late-signal: check still runs 60 s after the worker ended$( ((held)) || echo " (or was never held)")"
+	kill_target "$chk"
+else
+	unregister_pid "$chk"
+	wait "$chk"
+	rc=$?
+	((rc == 0)) || error "late-signal: $(describe_rc "$rc"), expected exit 0: $(first_line "$TARGET_ERR")"
+	[ -s "$TARGET_ERR" ] && error "late-signal: a report where there is no leak: $(head -c 300 "$TARGET_ERR")"
+	has_line "$TARGET_OUT" "done late-signal" || error "late-signal: no 'done late-signal' in: $(head -c 200 "$TARGET_OUT")"
+fi
+
+# ---- the same thread never ending: reported once the grace is over ----
+# It blocked before main returned, so it has waited the grace at least.
+for grace in default 2; do
+	OUT=$TL_TMP/slow-$grace
+	if [ $grace = default ]; then
+		tl_check "$OUT" -- "$TESTDATA/checkme" late-signal
+		grace=0.5
+	else
+		tl_check "$OUT" --grace "$grace" -- "$TESTDATA/checkme" late-signal
+	fi
+	label="late-signal, grace $grace"
+	expect_rc "$label" 1
+	has "$label" "$OUT.err" '^    late_wait +checkme\.c:[0-9]+'
+	has "$label" "$OUT.err" '^    until_signal_worker +checkme\.c:[0-9]+'
+	waited=$(sed -n 's/^1 thread  signal  waiting \([0-9.]*\)s$/\1/p' "$OUT.err")
+	awk -v w="${waited:-x}" -v g="$grace" 'BEGIN { exit !(w ~ /^[0-9.]+$/ && w + 0 >= g) }' ||
+		error "$label: the worker is reported waiting '${waited}' s, less than the grace (or no such line): $(grep -m1 '^1 thread' "$OUT.err")"
+done
 
 # ---- the command's own failure comes first ----
 OUT=$TL_TMP/fail
@@ -96,6 +158,7 @@ tl_check "$OUT" -- "$TESTDATA/cmocka_leak"
 expect_rc cmocka 1
 has cmocka "$OUT.err" 'PASSED.*3 test'
 has cmocka "$OUT.err" '^    wait_forever +cmocka_leak\.c:[0-9]+'
+has cmocka "$OUT.err" '^1 thread  condvar '
 created=$(sed -n '/^  created by:/,/^$/p' "$OUT.err")
 grep -Eq '^    test_leaks_worker +cmocka_leak\.c:[0-9]+' <<<"$created" ||
 	error "cmocka: created by does not name test_leaks_worker: $created"
