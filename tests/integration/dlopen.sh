@@ -2,9 +2,10 @@
 # dlopen: code mapped after threadleak read the target's modules
 # (testdata/dlopener loads testdata/libtlplugin.so and starts a thread in
 # it, blocked in plugin_wait):
-#   - top, watching before the load: the frames after it name the new
-#     thread's group plugin_wait (tlplugin.c:N), its stack whole (no
-#     "partial" line);
+#   - top, watching before the load: no frame taken before it shows
+#     plugin_wait, and every frame begun after it (and after the new thread
+#     blocked) names the new thread's group plugin_wait (tlplugin.c:N), its
+#     stack whole (no "partial" line);
 #   - check, whose symbolizer was opened at the first thread (before the
 #     load): the leaked thread's "created by" runs through plugin_start
 #     (libtlplugin.so) down to load and main.
@@ -16,41 +17,87 @@ need_testdata dlopener libtlplugin.so
 lib=$TESTDATA/libtlplugin.so
 
 # ---- top ----
+# Frames 1..F were taken before the signal to load; once the library is
+# loaded and its thread blocked, G frames were out: frame G+1 may have
+# begun before, frame G+2 began after, and every frame from it on must
+# name the thread's group, its stack whole.  No check depends on when the
+# load happens relative to top's refreshes.
+
+# frames_done: complete frames so far (each ends with its only empty line)
+frames_done()
+{
+	local n
+	n=$(grep -c '^$' "$TL_TMP/top.out" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# frame K: the text of complete frame K
+frame()
+{
+	awk -v k="$1" '/^threadleak top:/ { n++ } n == k { print } n == k && $0 == "" { exit }' "$TL_TMP/top.out"
+}
+
+# wait_frames N: until N complete frames are out (120 s at most: a hang guard)
+wait_frames()
+{
+	local deadline=$((SECONDS + 120))
+	while (($(frames_done) < $1)); do
+		proc_alive "$top" && ((SECONDS < deadline)) || return 1
+		tl_sleep 0.05
+	done
+}
+
 start_target "$TESTDATA/dlopener" "$lib"
-# made here: the background job's redirection may come after the first grep
+pid=$TARGET_PID
+# made here: the background job's redirection may come after the first look
 : >"$TL_TMP/top.out"
-"$THREADLEAK" top -b -n 6 -d 0.4 --color=never "$TARGET_PID" \
+"$THREADLEAK" top -b -d 0.4 --color=never "$pid" \
 	>"$TL_TMP/top.out" 2>"$TL_TMP/top.err" </dev/null &
 top=$!
 register_pid "$top"
-deadline=$((SECONDS + 30))
-while (($(grep -c '^threadleak top:' "$TL_TMP/top.out") < 2)) && proc_alive "$top" &&
-	((SECONDS < deadline)); do
-	tl_sleep 0.05
-done
-grep -q plugin_wait "$TL_TMP/top.out" && error "plugin_wait before the library was loaded"
-kill -USR1 "$TARGET_PID"
+wait_frames 2 || fail "top printed no 2 frames: $(first_line "$TL_TMP/top.err")"
+F=$(frames_done)
+kill -USR1 "$pid"
+deadline=$((SECONDS + 60))
 until has_line "$TARGET_OUT" loaded || ((SECONDS > deadline)); do
+	proc_alive "$pid" || break
 	tl_sleep 0.02
 done
 has_line "$TARGET_OUT" loaded || fail "dlopener did not load $lib: $(head -c 300 "$TARGET_ERR")"
+tids=($(task_tids "$pid"))
+((${#tids[@]} == 2)) || error "dlopener has ${#tids[@]} threads after the load, expected 2"
+for tid in "${tids[@]}"; do
+	wait_blocked "$pid" "$tid" 60 || error "thread $tid of dlopener did not block"
+done
+G=$(frames_done)
+wait_frames $((G + 3)) || error "top: no frame $((G + 3)) after the load: $(first_line "$TL_TMP/top.err")"
+signal_child TERM "$top"
+deadline=$((SECONDS + 60))
 while proc_alive "$top" && ((SECONDS < deadline)); do
 	tl_sleep 0.05
 done
 if proc_alive "$top"; then
-	tl_kill_child "$top"
-	fail "top -b -n 6 did not end"
+	kill_target "$top"
+	fail "top ignored SIGTERM"
 fi
 unregister_pid "$top"
 wait "$top"
 rc=$?
-((rc == 0)) || fail "top: $(describe_rc $rc): $(first_line "$TL_TMP/top.err")"
-last=$(awk '/^threadleak top:/ { f = "" } { f = f $0 "\n" } END { printf "%s", f }' "$TL_TMP/top.out")
-grep -Eq '^\*? +1 +\+1 .* plugin_wait \(tlplugin\.c:[0-9]+\)$' <<<"$last" ||
-	error "top: the last frame has no plugin_wait group: $(tr '\n' '|' <<<"$last")"
-grep -q '^partial' <<<"$last" && error "top: the last frame is partial: $(tr '\n' '|' <<<"$last")"
-assert_not_stopped "$TARGET_PID" "after top"
-kill_target "$TARGET_PID"
+((rc == 143)) || error "top after SIGTERM: $(describe_rc $rc), expected 143: $(first_line "$TL_TMP/top.err")"
+n=$(frames_done)
+for ((k = 1; k <= n; k++)); do
+	text=$(frame "$k")
+	grep -q '^threadleak top: ' <<<"$text" || { error "top: frame $k has no header: $(tr '\n' '|' <<<"$text")"; continue; }
+	if ((k <= F)); then
+		grep -q plugin_wait <<<"$text" && error "top: frame $k, before the load, shows plugin_wait"
+	elif ((k >= G + 2)); then
+		grep -Eq '^\*? +1 +\+1 .* plugin_wait \(tlplugin\.c:[0-9]+\)$' <<<"$text" ||
+			error "top: frame $k, begun after the load, has no plugin_wait group: $(tr '\n' '|' <<<"$text")"
+		grep -q '^partial' <<<"$text" && error "top: frame $k is partial: $(tr '\n' '|' <<<"$text")"
+	fi
+done
+assert_not_stopped "$pid" "after top"
+kill_target "$pid"
 
 # ---- check ----
 out=$TL_TMP/check
