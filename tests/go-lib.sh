@@ -345,26 +345,135 @@ check_waits()
 
 
 # GO_NEXT: a Go release newer than any whose layouts threadleak has built
-# in, which the go command (1.21 and later) fetches from the module proxy.
+# in.  Its toolchain comes from the Go module proxy as the go command's
+# GOTOOLCHAIN fetches it (the module golang.org/toolchain), but fetched
+# here directly, with curl, so that no Go 1.21 is needed (Debian 12's
+# golang-go is 1.19, which knows no GOTOOLCHAIN).
 GO_NEXT=go1.27.3
 
-# go_next_toolchain: the path of a go command that runs GO_NEXT (a
-# wrapper in $TL_TMP around a Go 1.21+ here), after fetching it; nothing
-# and status 1 (the reason in LEAKY_ERROR) when that cannot be.
-go_next_toolchain()
+# TL_GO_CACHE: where fetched toolchains are kept between runs (one
+# directory per version, the toolchain's GOROOT); default
+# ${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-tests/go.
+TL_GO_CACHE=${TL_GO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-tests/go}
+
+# go_arch: GOARCH of this machine (for the toolchain's module version).
+go_arch()
 {
-	local g v w=$TL_TMP/go-next
+	case $(uname -m) in
+	x86_64) echo amd64 ;;
+	aarch64) echo arm64 ;;
+	i?86) echo 386 ;;
+	*) uname -m ;;
+	esac
+}
+
+# go_fetch_toolchain VERSION: sets GO_FETCHED to the go command of Go
+# VERSION ("go1.27.3") for this machine, from (first found):
+#   - TL_GO_CACHE/VERSION, fetched by an earlier run;
+#   - the module cache of a go command here, where GOTOOLCHAIN=VERSION
+#     left it ($GOMODCACHE/golang.org/toolchain@v0.0.1-VERSION.linux-ARCH);
+#   - the module proxy (the first URL of GOPROXY, by default
+#     https://proxy.golang.org): its zip, checked against the checksum
+#     database's line for it (fetched through the same proxy, as the go
+#     command does; the line's signature is not checked), unpacked into
+#     TL_GO_CACHE (a private directory renamed into place: two runs at a
+#     time are safe), bin/ and pkg/tool/ made executable (module zips
+#     keep no modes; the go command does the same).
+# Returns 1 with every step's error in LEAKY_ERROR when none works.
+go_fetch_toolchain()
+{
+	local v=$1 arch mv dir g mc proxy url tmp out
+	GO_FETCHED=
+	arch=$(go_arch)
+	mv=v0.0.1-$v.linux-$arch
+	dir=$TL_GO_CACHE/$v
+	if [ -x "$dir/bin/go" ] && [ "$(GOTOOLCHAIN=local "$dir/bin/go" env GOVERSION 2>/dev/null)" = "$v" ]; then
+		GO_FETCHED=$dir/bin/go
+		return 0
+	fi
 	for g in $(go_toolchains); do
-		v=$(go_minor "$(go_version "$g")")
-		((v >= 21)) || continue
-		printf '#!/bin/sh\nGOTOOLCHAIN=%s exec %s "$@"\n' "$GO_NEXT" "$g" >"$w" && chmod +x "$w"
-		if [ "$(go_version "$w")" = "$GO_NEXT" ]; then
-			echo "$w"
+		mc=$(GOTOOLCHAIN=local "$g" env GOMODCACHE 2>/dev/null) || continue
+		g=$mc/golang.org/toolchain@$mv/bin/go
+		if [ -x "$g" ] && [ "$(GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null)" = "$v" ]; then
+			GO_FETCHED=$g
 			return 0
 		fi
-		LEAKY_ERROR="cannot fetch $GO_NEXT with $g: $("$w" version 2>&1 | head -c 200)"
-		return 1
 	done
-	LEAKY_ERROR="no Go 1.21 or later here to fetch $GO_NEXT with"
-	return 1
+	command -v curl >/dev/null || { LEAKY_ERROR="no curl here to fetch $v (scripts/deps.sh test installs it)"; return 1; }
+	proxy=${GOPROXY:-https://proxy.golang.org}
+	proxy=${proxy%%[,|]*}
+	case $proxy in
+	http://* | https://*) proxy=${proxy%/} ;;
+	*) LEAKY_ERROR="GOPROXY='$GOPROXY' names no proxy to fetch $v from"; return 1 ;;
+	esac
+	mkdir -p "$TL_GO_CACHE" || { LEAKY_ERROR="cannot make $TL_GO_CACHE"; return 1; }
+	tmp=$(mktemp -d "$TL_GO_CACHE/.fetch-$v.XXXXXX") || { LEAKY_ERROR="cannot write in $TL_GO_CACHE"; return 1; }
+	url=$proxy/golang.org/toolchain/@v/$mv.zip
+	# (--max-time: a hang guard, not a limit on a slow network)
+	if ! curl -fsSL --retry 2 --max-time 1800 -o "$tmp/zip" "$url" 2>"$tmp/err"; then
+		LEAKY_ERROR="cannot fetch $v: $url: $(head -c 300 "$tmp/err")"
+		rm -rf "$tmp"
+		return 1
+	fi
+	url=$proxy/sumdb/sum.golang.org/lookup/golang.org/toolchain@$mv
+	if [ "${GOSUMDB:-}" = off ]; then
+		: >"$tmp/sum"
+	elif ! curl -fsSL --retry 2 --max-time 600 -o "$tmp/sum" "$url" 2>"$tmp/err"; then
+		LEAKY_ERROR="cannot fetch the checksum of $v: $url: $(head -c 300 "$tmp/err") (GOSUMDB=off: no check)"
+		rm -rf "$tmp"
+		return 1
+	fi
+	if ! out=$(python3 - "$tmp" "golang.org/toolchain $mv " "$dir" 2>&1 <<-'PY'
+		import base64, hashlib, os, sys, zipfile
+		tmp, key, dest = sys.argv[1:]
+		z = zipfile.ZipFile(os.path.join(tmp, "zip"))
+		names = sorted(n for n in z.namelist() if not n.endswith("/"))
+		want = [l.split()[2] for l in open(os.path.join(tmp, "sum")) if l.startswith(key)]
+		if want or os.environ.get("GOSUMDB") != "off":
+		    # dirhash.Hash1, as go.sum has it
+		    summary = "".join("%s  %s\n" % (hashlib.sha256(z.read(n)).hexdigest(), n) for n in names)
+		    got = "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
+		    if want != [got]:
+		        sys.exit("the zip's checksum %s is not the checksum database's %s" % (got, want or "(none found)"))
+		prefix = key.replace(" ", "@", 1).strip() + "/"
+		root = os.path.join(tmp, "root")
+		for n in names:
+		    if not n.startswith(prefix) or ".." in n.split("/"):
+		        sys.exit("unexpected file in the zip: %s" % n)
+		    path = os.path.join(root, n[len(prefix):])
+		    os.makedirs(os.path.dirname(path), exist_ok=True)
+		    with open(path, "wb") as f:
+		        f.write(z.read(n))
+		for d in ("bin", "pkg/tool"):
+		    for top, _, files in os.walk(os.path.join(root, d)):
+		        for f in files:
+		            os.chmod(os.path.join(top, f), 0o755)
+		try:
+		    os.rename(root, dest)
+		except OSError:
+		    if not os.path.isdir(dest):	# else: another run was first
+		        raise
+		PY
+	); then
+		LEAKY_ERROR="cannot unpack $v from $proxy: $(tail -n 1 <<<"$out" | head -c 300)"
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$tmp"
+	if [ "$(GOTOOLCHAIN=local "$dir/bin/go" env GOVERSION 2>"$TL_TMP/go-fetch.err")" != "$v" ]; then
+		LEAKY_ERROR="$dir/bin/go, fetched, does not run as $v: $(head -c 300 "$TL_TMP/go-fetch.err")"
+		return 1
+	fi
+	GO_FETCHED=$dir/bin/go
+	return 0
+}
+
+# go_next_toolchain: sets GO_NEXT_GO to the go command of GO_NEXT
+# (go_fetch_toolchain).  Returns 1, the reason in LEAKY_ERROR, when it
+# cannot be had.  Call it directly, not in $(...): it sets variables.
+go_next_toolchain()
+{
+	GO_NEXT_GO=
+	go_fetch_toolchain "$GO_NEXT" || return 1
+	GO_NEXT_GO=$GO_FETCHED
 }

@@ -1,9 +1,12 @@
 #!/bin/bash
 # go-versions: a Go release whose layouts threadleak does not have built in
-# (GO_NEXT in tests/go-lib.sh: go1.27.3, which the go command of any Go
-# 1.21+ fetches from the module proxy).
+# (GO_NEXT in tests/go-lib.sh: go1.27.3, its toolchain fetched from the Go
+# module proxy with curl and kept in TL_GO_CACHE, ~/.cache/threadleak-tests/go:
+# go_fetch_toolchain; no Go 1.21 needed).
 #   - built with DWARF, its layouts are read from it: every goroutine as
-#     the program's own dump says, and what the leaks wait on;
+#     the program's own dump says, and what the leaks wait on; every
+#     goroutine, the runtime's too, and every frame as the runtime's own
+#     dump says (compare_with_system_dump);
 #   - stripped (-ldflags='-s -w'), nothing says its layouts: one line on
 #     stderr that names the version, the threads shown, exit status 1,
 #     nothing stopped.
@@ -13,8 +16,10 @@
 need_cmd jq python3
 need_threadleak
 
-go=$(go_next_toolchain) || fail "$LEAKY_ERROR"
+go_next_toolchain || fail "$LEAKY_ERROR"
+go=$GO_NEXT_GO
 v=$(go_version "$go")
+[ "$v" = "$GO_NEXT" ] || fail "$go runs as '$v', not $GO_NEXT"
 
 # with DWARF
 bin=$TL_TMP/leaky-$v
@@ -27,7 +32,8 @@ if build_leaky "$go" plain "$bin"; then
 	[ "$got" = "$v dwarf 0" ] || error "$v: runtime, layouts, stopped: '$got', expected '$v dwarf 0'"
 	check_waits "$v" "$json"
 	compare_with_dump "$v" "$json" "$LEAKY_PID"
-	kill_target "$LEAKY_PID"
+	compare_with_system_dump "$v" "$LEAKY_PID"
+	note "$v: $SYSTEM_SUMMARY"
 else
 	error "$LEAKY_ERROR"
 fi
