@@ -18,14 +18,21 @@
 #     Thread.sleep is reported, with a word on the unnamed JIT frames;
 #   - Python: clean exits 0, a daemon thread is reported;
 #   - glibc's timer helper thread is not a leak.
+# No check depends on how long anything takes: under the ASan build, with
+# a cold Go build cache, on a loaded machine, `go test` under check takes
+# what it takes.  Each run has a hang guard only (TL_SNAP_TIMEOUT, 240 s
+# here, under the runner's 300 s for the whole test); how long each took
+# is in the notes.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../go-lib.sh"
 
 need_threadleak
 need_testdata checkme
 src=$TL_ROOT/testdata
+TL_SNAP_TIMEOUT=${TL_CHECK_TIMEOUT:-240}
 
 # tl_check_timed OUT ARG...: threadleak check ARG...; sets TL_RC and ELAPSED
-# (seconds, a decimal)
+# (seconds, a decimal: for the messages, never compared)
 tl_check_timed()
 {
 	local out=$1 t0
@@ -35,7 +42,7 @@ tl_check_timed()
 	ELAPSED=$(seconds_since "$t0" 0)
 }
 
-expect()	# expect LABEL WANT_RC OUT: the exit status, and no hang
+expect()	# expect LABEL WANT_RC OUT: the exit status (124: it hung)
 {
 	((TL_RC == $2)) || error "$1: $(describe_rc "$TL_RC"), expected exit $2 (${ELAPSED}s): $(first_line "$3.err")"
 }
@@ -50,27 +57,16 @@ no_report()	# no_report LABEL OUT
 	[ -s "$2.err" ] && error "$1: a report where nothing leaked: $(head -c 400 "$2.err")"
 }
 
-within()	# within LABEL SECONDS: the last run took at most SECONDS
-{
-	awk -v e="$ELAPSED" -v m="$2" 'BEGIN { exit !(e <= m) }' ||
-		error "$1: took ${ELAPSED}s, more than $2 s"
-}
-
 # ---- Go ----
 gos=()
-declare -A seen
-for g in /usr/lib/go-*/bin/go /usr/local/go/bin/go "$(command -v go 2>/dev/null)"; do
-	[ -x "$g" ] || continue
-	v=$("$g" env GOVERSION 2>/dev/null) || continue
-	[ -n "${seen[$v]:-}" ] && continue
-	seen[$v]=1
+while IFS= read -r g; do
 	gos+=("$g")
-done
+done < <(go_toolchains)
 ((${#gos[@]})) || error "no Go toolchain here: make check installs golang-go (scripts/deps.sh)"
 
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 for g in "${gos[@]}"; do
-	v=$("$g" env GOVERSION)
-	export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+	v=$(go_version "$g")
 	for variant in plain stripped; do
 		flags=()
 		[ $variant = stripped ] && flags=(-ldflags=-s\ -w)
@@ -83,7 +79,7 @@ for g in "${gos[@]}"; do
 			expect "$v $variant $mode" 0 "$OUT"
 			has_line "$OUT" done || error "$v $variant $mode: no 'done' from the program"
 			no_report "$v $variant $mode" "$OUT"
-			within "$v $variant $mode" 10
+			note "$v $variant $mode: ${ELAPSED}s"
 		done
 		# The Ms reported, once each exit, however often the held
 		# exit_group is restarted (old kernels' way, forced here).
@@ -92,17 +88,20 @@ for g in "${gos[@]}"; do
 		expect "$v $variant, Ms reported" 1 "$OUT"
 		n=$(reports "$OUT.err")
 		[ "$n" = 1 ] || error "$v $variant: $n reports of one exit, expected 1"
-		within "$v $variant, Ms reported" 15
+		note "$v $variant, Ms reported: ${ELAPSED}s"
 		grep -Eq '^    runtime\.futex ' "$OUT.err" && grep -Eq '^    runtime\.(mcall|mstart) ' "$OUT.err" ||
 			error "$v $variant: the Ms' stacks do not run from runtime.futex to runtime.mcall or mstart: $(head -c 600 "$OUT.err")"
 		grep -q 'partial' "$OUT.err" && error "$v $variant: a partial stack: $(grep -m1 partial "$OUT.err")"
 	done
 
 	# A pthread left by C code called through cgo: the program's own.
-	if command -v gcc >/dev/null; then
-		bin=$TL_TMP/cgoleak-$v
-		(cd "$src/go" && CGO_ENABLED=1 "$g" build -o "$bin" ./cgoleak) 2>"$TL_TMP/build.err" ||
-			error "$v: cannot build testdata/go/cgoleak: $(head -c 300 "$TL_TMP/build.err")"
+	# (cgoleak returns once its C thread runs: the thread is in c_worker)
+	bin=$TL_TMP/cgoleak-$v
+	if ! command -v gcc >/dev/null; then
+		partial "$v: the cgo program: no gcc here to build it"
+	elif ! (cd "$src/go" && CGO_ENABLED=1 "$g" build -o "$bin" ./cgoleak) 2>"$TL_TMP/build.err"; then
+		error "$v: cannot build testdata/go/cgoleak: $(head -c 300 "$TL_TMP/build.err")"
+	else
 		OUT=$TL_TMP/cgo-$v
 		tl_check_timed "$OUT" -- "$bin"
 		expect "$v cgo" 1 "$OUT"
@@ -119,7 +118,6 @@ for g in "${gos[@]}"; do
 	expect "$v go test" 0 "$OUT"
 	grep -q '^ok' "$OUT" || error "$v go test: no 'ok' line: $(head -c 300 "$OUT")"
 	no_report "$v go test" "$OUT"
-	within "$v go test" 60
 	note "$v: go test under check ${ELAPSED}s"
 
 	# A test that passes but leaves a goroutine blocked: caught, as
