@@ -83,8 +83,41 @@ has "--print-default-ignores" "$TL_TMP/defaults" '^ignore-name "VM Thread" +igno
 tl_check "$OUT" --no-default-ignores --suppressions "$TL_TMP/defaults" -- "$TESTDATA/checkme" timer
 expect_rc "the default list read back" 0
 
+# wait_for SECONDS CMD...: until CMD succeeds (polling every 10 ms); 1 after
+# SECONDS (a hang guard: the states waited for take milliseconds)
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		tl_sleep 0.01
+	done
+}
+
+# parent_is PID PPID: PID's parent is PPID
+parent_is()
+{
+	local line f
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -r -a f <<<"${line##*) }"
+	[ "${f[1]}" = "$2" ]
+}
+
+# gone PID: our child PID has exited (a zombie, or reaped)
+gone() { ! proc_alive "$1"; }
+
+# in_exit_group PID: its main thread is held in exit_group
+in_exit_group()
+{
+	local nr
+	{ read -r nr _ <"/proc/$1/syscall"; } 2>/dev/null && [ "$nr" = 231 ]
+}
+
 # ---- signals to check end it at once; the command runs on ----
-# sh leaves a sleep behind and exits: check waits for that orphan.
+# sh leaves a sleep behind and exits: check, its subreaper, waits for that
+# orphan (the signal comes once the sleep is check's child).  "At once" is
+# long before the sleep's 1000 s: 60 s, a hang guard.
 for sig in TERM HUP INT; do
 	pidf=$TL_TMP/sleep.pid
 	rm -f "$pidf"
@@ -92,13 +125,14 @@ for sig in TERM HUP INT; do
 		>"$OUT" 2>"$OUT.err" </dev/null &
 	cpid=$!
 	register_pid "$cpid"
-	for _ in $(seq 200); do [ -s "$pidf" ] && break; tl_sleep 0.01; done
+	wait_for 60 test -s "$pidf"
 	spid=$(cat "$pidf" 2>/dev/null)
 	[ -n "$spid" ] || { error "SIG$sig: the command did not start"; continue; }
-	tl_sleep 0.2
+	wait_for 60 parent_is "$spid" "$cpid" ||
+		error "SIG$sig: the command's sleep never became check's child"
 	t0=$(tl_now_us)
 	kill -"$sig" "$cpid"
-	for _ in $(seq 100); do proc_alive "$cpid" || break; tl_sleep 0.01; done
+	wait_for 60 gone "$cpid"
 	took=$(seconds_since "$t0" 0)
 	if proc_alive "$cpid"; then
 		error "SIG$sig: check still runs after ${took}s"
@@ -120,30 +154,42 @@ for sig in TERM HUP INT; do
 	fi
 done
 # a signal while an exit is held for a long grace period: the exit goes on
-start_target_nowait "$THREADLEAK" check --grace 60 -- "$TESTDATA/checkme" leak
+start_target_nowait "$THREADLEAK" check --grace 600 -- "$TESTDATA/checkme" leak
 cpid=$TARGET_PID
-for _ in $(seq 300); do grep -q '^done leak$' "$TARGET_OUT" && break; tl_sleep 0.01; done
-tl_sleep 0.3
+wait_for 60 has_line "$TARGET_OUT" "done leak"
 cmd=$(pgrep -P "$cpid" -x checkme | head -1)
-kill -TERM "$cpid"
-for _ in $(seq 100); do proc_alive "$cpid" || break; tl_sleep 0.01; done
-proc_alive "$cpid" && error "SIGTERM during a held exit: check still runs"
-if [ -n "$cmd" ]; then
-	for _ in $(seq 200); do proc_alive "$cmd" || break; tl_sleep 0.01; done
-	proc_alive "$cmd" && error "SIGTERM during a held exit: the command's exit is still held"
+if [ -n "$cmd" ] && wait_for 60 in_exit_group "$cmd"; then
+	kill -TERM "$cpid"
+	wait_for 60 gone "$cpid" || error "SIGTERM during a held exit: check still runs"
+	wait_for 60 gone "$cmd" ||
+		error "SIGTERM during a held exit: the command's exit is still held"
 else
-	error "SIGTERM during a held exit: no checkme under check"
+	error "SIGTERM during a held exit: no checkme held in exit_group under check ('$cmd')"
 fi
 
-# ^C on a terminal (tmux): the foreground group gets SIGINT
-if command -v tmux >/dev/null; then
+# ^C on a terminal (tmux): the foreground group gets SIGINT, once the
+# sleep is check's child (as above)
+# tsleep_of_check: the sleep's parent runs $THREADLEAK (check)
+tl_exe=$(readlink -f "$THREADLEAK")
+tsleep_of_check()
+{
+	local line f
+	spid=$(cat "$TL_TMP/tsleep.pid" 2>/dev/null)
+	[ -n "$spid" ] && { read -r line <"/proc/$spid/stat"; } 2>/dev/null || return 1
+	read -r -a f <<<"${line##*) }"
+	[ "$(readlink "/proc/${f[1]}/exe" 2>/dev/null)" = "$tl_exe" ]
+}
+if ! command -v tmux >/dev/null; then
+	partial "no tmux: ^C on a terminal not tried"
+else
 	SOCK=$TL_TMP/tmux.sock
+	at_exit 'tmux -S "$SOCK" kill-server >/dev/null 2>&1'
 	if tmux -S "$SOCK" new-session -d -s c -x 120 -y 10 \
 		"'$THREADLEAK' check -- sh -c 'sleep 1000 & echo \$! >$TL_TMP/tsleep.pid; exit 0'; echo \"rc=\$?\" >$TL_TMP/tmux.rc; sleep 30" 2>/dev/null; then
-		for _ in $(seq 300); do [ -s "$TL_TMP/tsleep.pid" ] && break; tl_sleep 0.01; done
-		tl_sleep 0.2
+		wait_for 60 tsleep_of_check ||
+			error "^C on a terminal: the command's sleep never became check's child"
 		tmux -S "$SOCK" send-keys -t c C-c
-		for _ in $(seq 100); do [ -s "$TL_TMP/tmux.rc" ] && break; tl_sleep 0.01; done
+		wait_for 60 test -s "$TL_TMP/tmux.rc"
 		[ "$(cat "$TL_TMP/tmux.rc" 2>/dev/null)" = rc=130 ] ||
 			error "^C on a terminal: check did not end with 130: $(cat "$TL_TMP/tmux.rc" 2>/dev/null)"
 		spid=$(cat "$TL_TMP/tsleep.pid" 2>/dev/null)
@@ -151,7 +197,7 @@ if command -v tmux >/dev/null; then
 			[ "$comm" = sleep ] && kill -KILL "$spid"
 		tmux -S "$SOCK" kill-server >/dev/null 2>&1
 	else
-		note "tmux cannot start a session here: ^C not tried"
+		partial "tmux cannot start a session here: ^C on a terminal not tried"
 	fi
 fi
 
