@@ -54,6 +54,7 @@ for go in $gos; do
 		compare_with_dump "$label" "$json" "$LEAKY_PID" || { kill_target "$LEAKY_PID"; continue; }
 		# text: groups with counts
 		run_tl "$TL_TMP/text" snapshot "$LEAKY_PID"
+		((TL_RC == 0)) || error "$label: text snapshot: $(describe_rc "$TL_RC"), expected 0: $(first_line "$TL_TMP/text.err")"
 		grep -q "^leaky-[^ ]* (pid $LEAKY_PID): $v, [0-9]* goroutines (" "$TL_TMP/text" ||
 			error "$label: text summary: $(first_line "$TL_TMP/text")"
 		grep -q '^5 goroutines  chan send$' "$TL_TMP/text" ||
@@ -63,6 +64,7 @@ for go in $gos; do
 		check_waits "$label" "$json"
 		if [ "$variant" = plain ]; then
 			THREADLEAK_GO_LAYOUT=dwarf snapshot_json "$LEAKY_PID" "$json.dwarf"
+			((TL_RC == 0)) || error "$label: snapshot with the DWARF layouts: $(describe_rc "$TL_RC"), expected 0: $(first_line "$json.dwarf.err")"
 			lay=$(jq -r .go_layouts "$json" "$json.dwarf" 2>&1 | tr '\n' ' ')
 			[ "$lay" = "built-in dwarf " ] || error "$label: layouts from '$lay', expected 'built-in dwarf'"
 			python3 "$GO_ORACLE" threadleak "$json.dwarf" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/dwarf"
