@@ -74,18 +74,18 @@ start_held()
 	REAPER_PID=$!
 	register_pid "$REAPER_PID"
 	exec 7>"$fifo"
-	wait_until 10 has_line "$OUT" ready || fail "run $n: checkme hold not ready: $(head -c 300 "$OUT.err")"
+	wait_until 60 has_line "$OUT" ready || fail "run $n: checkme hold not ready: $(head -c 300 "$OUT.err")"
 	TL_PID=$(awk '/^start /{ print $2 }' "$LOG")
 	[ -n "$TL_PID" ] || fail "run $n: the reaper logged no start"
-	wait_until 5 found_children ||
+	wait_until 60 found_children ||
 		fail "run $n: check $TL_PID has no checkme and tl-guardian children: $(cat /proc/"$TL_PID"/task/*/children)"
 }
 
-# end_reaper N: waits (10 s at most) for the reaper, so for everything
-# that came to it.
+# end_reaper N: waits (60 s at most: a hang guard) for the reaper, so for
+# everything that came to it.
 end_reaper()
 {
-	if ! wait_until 10 eval '! proc_alive "$REAPER_PID"'; then
+	if ! wait_until 60 eval '! proc_alive "$REAPER_PID"'; then
 		error "run $1: not everything ended: $(grep -E '^(State|Threads)' "/proc/$CMD_PID/status" 2>/dev/null | tr '\n' ' ')"
 		kill_left
 	fi
@@ -114,7 +114,7 @@ grep -q 'runs on, unchecked' "$OUT.err" && error "run 1: the guardian spoke"
 # ---- check killed while the command runs ----
 start_held 2
 kill -KILL "$TL_PID"
-wait_until 10 grep -q 'runs on, unchecked' "$OUT.err" ||
+wait_until 60 grep -q 'runs on, unchecked' "$OUT.err" ||
 	error "run 2: the guardian said nothing: $(head -c 300 "$OUT.err")"
 proc_alive "$CMD_PID" || error "run 2: the command died with check"
 echo go >&7
@@ -131,13 +131,18 @@ in_exit_group()
 	local nr
 	read -r nr _ <"/proc/$CMD_PID/syscall" 2>/dev/null && [ "$nr" = 231 ]
 }
-start_held 3 --grace 60
+# (the grace, 600 s, outlasts any wait here: check is killed during it,
+# before any report)
+start_held 3 --grace 600
 echo go >&7
 exec 7>&-
-wait_until 10 in_exit_group || error "run 3: the command's exit was not held"
+wait_until 60 in_exit_group || error "run 3: the command's exit was not held"
 kill -KILL "$TL_PID"
 end_reaper 3
 logged 3 "$CMD_PID" "exit 0"
 logged 3 "$GUARD_PID" "exit 0"
+grep -q 'runs on, unchecked' "$OUT.err" || error "run 3: the guardian said nothing: $(head -c 300 "$OUT.err")"
+grep -q 'leaked thread' "$OUT.err" && error "run 3: a report, though check was killed during the grace: $(head -c 300 "$OUT.err")"
+has_line "$OUT" "done hold" || error "run 3: the command's output is cut: $(cat "$OUT")"
 
 finish
