@@ -3,15 +3,17 @@
 # tools people use:
 #   - the leaky C server, before and after a leak of 50 threads:
 #     `go tool pprof -top -diff_base before after` shows +50 in
-#     wait_for_reply and nothing else; -traces shows the group with its
+#     wait_for_reply and nothing else, -top the threads /proc has;
+#     -traces shows the group with its
 #     labels (wait kind, thread names); -raw shows the executable's
 #     mapping first with its build id as readelf reads it, and inline
 #     frames as lines of one location;
 #   - folded stacks: root first, the wait kind as the leaf, the count
 #     last; flamegraph.pl's reading (split at the last space, then at ';')
-#     gives back the groups and their counts;
+#     gives back the groups and their counts, adding up to /proc's threads;
 #   - export of saved snapshots, today's and the frozen ones of
-#     testdata/ (made before snapshots listed their modules);
+#     testdata/ (made before snapshots listed their modules: pprof's diff
+#     is the difference of their thread counts);
 #   - a Go program (each Go toolchain here): the profile of its
 #     goroutines and its own goroutine profile (debug=0), read by the same
 #     `go tool pprof -raw`, have the same groups with the same counts
@@ -37,14 +39,20 @@ N=50
 start_target "$TESTDATA/leakyserver"
 LS=$TARGET_PID
 PORT=$(awk '/^port /{print $2}' "$TARGET_OUT")
+wait_blocked "$LS" "$LS" 60 || fail "leakyserver's main thread never blocked"
 run_tl "$TL_TMP/b.txt" snapshot -q -f pprof -o "$TL_TMP/before.pb.gz" "$LS"
 ((TL_RC == 0)) || fail "snapshot -f pprof: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/b.txt.err")"
 "$TESTDATA/client" "$PORT" "$N" >/dev/null || fail "client failed"
+# the client returns once every handler is stuck: the count stays
+nthreads=$(task_tids "$LS" | wc -l)
 run_tl "$TL_TMP/a.txt" snapshot -q -f pprof -o "$TL_TMP/after.pb.gz" "$LS"
 ((TL_RC == 0)) || fail "snapshot -f pprof after: $(describe_rc "$TL_RC")"
 run_tl "$TL_TMP/after.folded" snapshot -f folded "$LS"
 ((TL_RC == 0)) || error "snapshot -f folded: $(describe_rc "$TL_RC")"
 run_tl "$TL_TMP/after.snap.out" snapshot -q -o "$TL_TMP/after.snap" "$LS"
+((TL_RC == 0)) || fail "snapshot -o: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/after.snap.out.err")"
+[ "$(task_tids "$LS" | wc -l)" = "$nthreads" ] || fail "leakyserver's threads changed during the snapshots: $nthreads, now $(task_tids "$LS" | wc -l)"
+((nthreads == N + 7)) || error "/proc has $nthreads threads of leakyserver, not its 7 and $N handlers"
 assert_not_stopped "$LS"
 
 [ "$(head -c 2 "$TL_TMP/after.pb.gz" | od -An -tx1 | tr -d ' ')" = 1f8b ] || error "the profile is not gzip"
@@ -58,6 +66,9 @@ grep -Eq "^ +0 +0% +[0-9.]+% +$N [0-9.]+% +wait_for_reply\$" "$TL_TMP/top" ||
 bad=$(awk '/^ +-?[0-9]/ && $4 != '"$N"' && $4 != 0' "$TL_TMP/top")
 [ -z "$bad" ] || error "-diff_base: other changes: $bad"
 
+pprof -top "$TL_TMP/after.pb.gz" >"$TL_TMP/top-after" || fail "go tool pprof -top: $(head -c 300 "$TL_TMP/pprof.err")"
+grep -q "^Showing nodes accounting for $nthreads, 100% of $nthreads total\$" "$TL_TMP/top-after" ||
+	error "-top: /proc has $nthreads threads, pprof: $(grep Showing "$TL_TMP/top-after")"
 pprof -traces "$TL_TMP/after.pb.gz" >"$TL_TMP/traces" || fail "go tool pprof -traces failed"
 python3 - "$TL_TMP/traces" "$N" <<'EOF' || error "-traces: no group of $N in wait_for_reply labelled condvar and handler"
 import sys
@@ -96,9 +107,9 @@ EOF
 
 # ---- folded ----
 f=$TL_TMP/after.folded
-python3 - "$f" "$N" <<'EOF' || error "folded stacks: $(head -c 400 "$f")"
+python3 - "$f" "$N" "$nthreads" <<'EOF' || error "folded stacks: $(head -c 400 "$f")"
 import sys
-n = int(sys.argv[2])
+n, nthreads = int(sys.argv[2]), int(sys.argv[3])
 total, leak = 0, None
 for line in open(sys.argv[1], encoding="utf-8"):
     line = line.rstrip("\n")
@@ -109,7 +120,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
     total += int(count)
     if "wait_for_reply" in frames:
         leak = (frames, int(count))
-assert total == n + 7, "total %d" % total
+assert total == nthreads, "total %d, /proc has %d" % (total, nthreads)
 frames, count = leak
 assert count == n and frames[-1] == "[condvar]", leak
 assert frames.index("handle_request") < frames.index("wait_for_reply"), "not root first"
@@ -129,10 +140,16 @@ for s in before after; do
 done
 pprof -top -diff_base "$TL_TMP/frozen-before.pb.gz" "$TL_TMP/frozen-after.pb.gz" >"$TL_TMP/ftop" ||
 	error "pprof of the frozen snapshots failed"
-grep -q "^Showing nodes accounting for 5, " "$TL_TMP/ftop" ||
-	error "frozen snapshots: $(grep Showing "$TL_TMP/ftop")"
+# what grew: the frozen files' own thread counts (a C program: one thread,
+# one sample value), read with python's json
+grew=$(python3 -c 'import json, sys; b, a = (len(json.load(open(p))["threads"]) for p in sys.argv[1:]); print(a - b)' \
+	"$TESTDATA/diff-before.snap" "$TESTDATA/diff-after.snap")
+((grew > 0)) || error "the frozen snapshots: after has $grew threads more than before"
+grep -q "^Showing nodes accounting for $grew, " "$TL_TMP/ftop" ||
+	error "frozen snapshots: $grew threads more, pprof: $(grep Showing "$TL_TMP/ftop")"
 run_tl "$TL_TMP/exp.txt" export -f text "$TL_TMP/after.snap"
-grep -q "^$N " "$TL_TMP/exp.txt" || grep -q "$N threads" "$TL_TMP/exp.txt" || error "export -f text: no group of $N: $(head -5 "$TL_TMP/exp.txt")"
+((TL_RC == 0)) || error "export -f text: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/exp.txt.err")"
+grep -q "^$N threads  condvar " "$TL_TMP/exp.txt" || error "export -f text: no group of $N: $(head -5 "$TL_TMP/exp.txt")"
 kill_target "$LS"
 
 # ---- bad input ----

@@ -36,7 +36,7 @@ start_serve()
 	start_target_nowait env "${SERVE_ENV[@]}" "$THREADLEAK" serve "$@"
 	SERVE_PID=$TARGET_PID SERVE_ERR=$TARGET_ERR SERVE_ADDR=
 	until [ -n "$SERVE_ADDR" ]; do
-		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR")
+		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR" 2>/dev/null)
 		[ -n "$SERVE_ADDR" ] && break
 		proc_alive "$SERVE_PID" || fail "serve $* exited: $(first_line "$SERVE_ERR")"
 		((SECONDS < deadline)) || fail "serve $* said nothing in 60 s"

@@ -1,15 +1,18 @@
 #!/bin/bash
 # serve: `threadleak serve` as Prometheus's exporter, scraped by Debian's
 # real prometheus on loopback:
-#   - /metrics in the text format: HELP and TYPE, the thread count, the
-#     leaky server's groups labelled by kind and own function (never an
-#     address), one "other" series; / and 404 and 405 answers;
+#   - /metrics in the text format, as promtool parses it: HELP and TYPE,
+#     the thread count /proc's, the leaky server's groups labelled by kind
+#     and own function (never an address), one "other" series; / and 404
+#     and 405 answers;
 #   - scrapes between two refreshes get the same bytes (no capture of
 #     their own), and no thread of the target is left stopped;
 #   - prometheus scrapes it every second: after a leak of 50 threads a
 #     PromQL query through its HTTP API returns the grown series (50 in
-#     wait_for_reply) and the thread count's growth over the minute;
-#   - --groups bounds the series, the rest in "other";
+#     wait_for_reply) and the thread count's growth since prometheus
+#     started;
+#   - --groups bounds the series, the rest (/proc's threads less the two
+#     largest groups) in "other";
 #   - --match watches every process whose name matches, a second one
 #     started later included, and drops one that exits;
 #   - a hostile thread name cannot break the exposition;
@@ -17,7 +20,7 @@
 #     no PID: one line, exit 2, 2, 64.
 . "$(dirname "$0")/../lib.sh"
 
-need_cmd curl prometheus python3
+need_cmd curl prometheus promtool python3
 need_threadleak
 need_testdata leakyserver client
 
@@ -34,21 +37,21 @@ start_server()
 # and SERVE_ADDR (from its "serving" line).
 start_serve()
 {
-	local deadline=$((SECONDS + 20))
+	local deadline=$((SECONDS + 60))
 	start_target_nowait "$THREADLEAK" serve "$@"
 	SERVE_PID=$TARGET_PID SERVE_ERR=$TARGET_ERR SERVE_ADDR=
 	until [ -n "$SERVE_ADDR" ]; do
-		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR")
+		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR" 2>/dev/null)
 		proc_alive "$SERVE_PID" || fail "serve $* exited: $(first_line "$SERVE_ERR")"
-		((SECONDS < deadline)) || fail "serve $* said nothing in 20 s"
+		((SECONDS < deadline)) || fail "serve $* said nothing in 60 s"
 		tl_sleep 0.05
 	done
 }
 
-# scrape FILE: GET /metrics into FILE; waits (10 s) for the first refresh.
+# scrape FILE: GET /metrics into FILE; waits (60 s) for the first refresh.
 scrape()
 {
-	local deadline=$((SECONDS + 10)) code
+	local deadline=$((SECONDS + 60)) code
 	while :; do
 		code=$(curl -s -o "$1" -w '%{http_code}' "http://$SERVE_ADDR/metrics")
 		[ "$code" = 200 ] && return 0
@@ -72,16 +75,30 @@ for r in d["data"]["result"]:
     print(m.get("function", "-"), m.get("kind", "-"), r["value"][1])' | sort
 }
 
-# wait_promql QUERY WANT: until promql QUERY prints WANT (30 s).
+# wait_promql QUERY WANT: until promql QUERY prints WANT (60 s).
 wait_promql()
 {
-	local deadline=$((SECONDS + 30)) got
+	local deadline=$((SECONDS + 60)) got
 	while :; do
 		got=$(promql "$1" 2>&1)
 		[ "$got" = "$2" ] && return 0
 		((SECONDS < deadline)) || { error "PromQL '$1' gives '$got', expected '$2'"; return 1; }
 		tl_sleep 0.5
 	done
+}
+
+# promtool_check FILE WHAT: Prometheus's own parser and linter accept the
+# exposition in FILE.  Its one lint (exit 3) about threadleak_group_count's
+# "_count" suffix is allowed: the name is the man page's.
+promtool_check()
+{
+	local rc
+	promtool check metrics <"$1" >"$1.promtool" 2>&1
+	rc=$?
+	if ((rc == 3)); then
+		grep -qvx 'threadleak_group_count non-histogram and non-summary metrics should not have "_count" suffix' "$1.promtool" || rc=0
+	fi
+	((rc == 0)) || error "$2: promtool check metrics: exit $rc: $(head -c 300 "$1.promtool" | tr '\n' '|')"
 }
 
 free_port()
@@ -95,23 +112,35 @@ LS=$TARGET_PID
 start_serve --listen 127.0.0.1:0 --interval 1 "$LS"
 m=$TL_TMP/m1
 scrape "$m" || fail "no metrics"
+nthreads=$(task_tids "$LS" | wc -l)
+((nthreads == 7)) || fail "leakyserver has $nthreads threads in /proc, not its 7"
 grep -q '^# TYPE threadleak_group_count gauge$' "$m" || error "no TYPE line for threadleak_group_count"
 grep -q '^# HELP threadleak_threads ' "$m" || error "no HELP line for threadleak_threads"
-grep -qx "threadleak_threads{pid=\"$LS\",comm=\"leakyserver\"} 7" "$m" ||
-	error "thread count: $(grep '^threadleak_threads' "$m")"
-grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"thread\",kind=\"condvar\",function=\"pool_wait\"} 4" "$m" ||
-	error "pool group: $(grep pool_wait "$m")"
+grep -qx "threadleak_threads{pid=\"$LS\",comm=\"leakyserver\"} $nthreads" "$m" ||
+	error "thread count: /proc has $nthreads, the metrics: $(grep '^threadleak_threads' "$m")"
+npool=$(cat /proc/"$LS"/task/*/comm | grep -cx pool)
+grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"thread\",kind=\"condvar\",function=\"pool_wait\"} $npool" "$m" ||
+	error "pool group: /proc has $npool threads named pool, the metrics: $(grep pool_wait "$m")"
 grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"other\",kind=\"other\",function=\"other\"} 0" "$m" ||
 	error "no empty other series: $(grep other "$m")"
 ! grep -q '0x[0-9a-f]' "$m" || error "an address in a label: $(grep '0x' "$m" | head -1)"
 python3 - "$m" <<'EOF' || error "the exposition does not parse"
 import re, sys
 sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [0-9.e+-]+$')
+n = 0
 for line in open(sys.argv[1], encoding="utf-8"):
     line = line.rstrip("\n")
     if not (line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line)):
         sys.exit("bad line: %r" % line)
+    n += 1
+if n < 10:
+    sys.exit("%d lines" % n)
 EOF
+promtool_check "$m" "the exposition"
+# the oracle can say no: one broken sample line
+{ cat "$m"; printf 'threadleak_threads{pid="1" 3\n'; } >"$TL_TMP/broken"
+promtool check metrics <"$TL_TMP/broken" >/dev/null 2>&1
+(($? == 1)) || error "promtool check metrics accepts a broken line: the check above proves nothing"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$SERVE_ADDR/nothing")" = 404 ] || error "/nothing is not 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$SERVE_ADDR/metrics")" = 405 ] || error "POST is not 405"
 curl -s "http://$SERVE_ADDR/" | grep -q /metrics || error "/ does not point to /metrics"
@@ -139,10 +168,11 @@ until curl -sf "http://$PROM/-/ready" >/dev/null; do
 	((SECONDS < deadline)) || fail "prometheus not ready after 60 s"
 	tl_sleep 0.2
 done
-wait_promql "threadleak_threads{pid=\"$LS\"}" "- - 7" || fail "prometheus never scraped threadleak"
+wait_promql "threadleak_threads{pid=\"$LS\"}" "- - $nthreads" || fail "prometheus never scraped threadleak"
 "$TESTDATA/client" "$PORT" "$N" >/dev/null || fail "client failed"
 wait_promql "threadleak_group_count{pid=\"$LS\",function=\"wait_for_reply\"}" "wait_for_reply condvar $N"
-wait_promql "max_over_time(threadleak_threads{pid=\"$LS\"}[1m]) - min_over_time(threadleak_threads{pid=\"$LS\"}[1m])" "- - $N"
+# [10m]: since prometheus started (with 7 threads), however long the above took
+wait_promql "max_over_time(threadleak_threads{pid=\"$LS\"}[10m]) - min_over_time(threadleak_threads{pid=\"$LS\"}[10m])" "- - $N"
 assert_not_stopped "$LS"
 kill_target "$PROM_PID"
 
@@ -155,11 +185,16 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	cmp -s "$TL_TMP/s0" "$TL_TMP/s$i" || error "scrape $i differs from the first"
 done
 grep -qx 'threadleak_refreshes_total 1' "$TL_TMP/s0" || error "refreshes: $(grep '^threadleak_refreshes_total' "$TL_TMP/s0")"
-# --groups 2: the two largest (the leak, the pool), the rest (3 threads
-# alone in their group) in other
+promtool_check "$TL_TMP/s0" "--groups 2"
+# --groups 2: the two largest (the leak, the pool: the threads named pool in
+# /proc), the rest of /proc's threads in other
+nthreads=$(task_tids "$LS" | wc -l)
+npool=$(cat /proc/"$LS"/task/*/comm | grep -cx pool)
+other=$((nthreads - N - npool))
+((other > 0 && npool == 4)) || error "leakyserver: $nthreads threads in /proc, $npool named pool"
 got=$(grep "^threadleak_group_count{pid=\"$LS\"" "$TL_TMP/s0" | sed 's/.*function="\([^"]*\)"} \([0-9]*\)$/\1 \2/' | tr '\n' ' ')
-[ "$got" = "wait_for_reply $N pool_wait 4 other 3 " ] || error "--groups 2: series '$got', expected 'wait_for_reply $N pool_wait 4 other 3'"
-grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"other\",kind=\"other\",function=\"other\"} 3" "$TL_TMP/s0" ||
+[ "$got" = "wait_for_reply $N pool_wait $npool other $other " ] || error "--groups 2: series '$got', expected 'wait_for_reply $N pool_wait $npool other $other'"
+grep -qx "threadleak_group_count{pid=\"$LS\",comm=\"leakyserver\",entry=\"other\",kind=\"other\",function=\"other\"} $other" "$TL_TMP/s0" ||
 	error "--groups 2: other is $(grep 'kind="other"' "$TL_TMP/s0")"
 # a port in use
 run_tl "$TL_TMP/inuse" serve --listen "$SERVE_ADDR" "$LS"
@@ -173,7 +208,7 @@ start_server
 LS2=$TARGET_PID
 start_serve --listen 127.0.0.1:0 --interval 0.5 --match '^leakyserver$'
 scrape "$TL_TMP/m2" || fail "no metrics"
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until grep -q "^threadleak_threads{pid=\"$LS2\"" "$TL_TMP/m2" && grep -q "^threadleak_threads{pid=\"$LS\"" "$TL_TMP/m2"; do
 	((SECONDS < deadline)) || { error "--match: not both servers: $(grep '^threadleak_threads' "$TL_TMP/m2" | tr '\n' ' ')"; break; }
 	tl_sleep 0.2
@@ -182,7 +217,7 @@ done
 start_server
 LS3=$TARGET_PID
 kill_target "$LS2"
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until grep -q "^threadleak_threads{pid=\"$LS3\"" "$TL_TMP/m2" && ! grep -q "pid=\"$LS2\"" "$TL_TMP/m2"; do
 	((SECONDS < deadline)) || { error "--match: a new server not added or a dead one kept: $(grep '^threadleak_threads' "$TL_TMP/m2" | tr '\n' ' ')"; break; }
 	tl_sleep 0.2
@@ -196,6 +231,7 @@ start_target "$TESTDATA/escapes" "$TL_TMP/esc"
 ESC=$TARGET_PID
 start_serve --listen 127.0.0.1:0 --interval 1 "$ESC"
 scrape "$TL_TMP/m3" || fail "no metrics"
+promtool_check "$TL_TMP/m3" "a hostile target"
 python3 - "$TL_TMP/m3" <<'EOF' || error "a hostile target breaks the exposition"
 import re, sys
 sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? [0-9.e+-]+$')
