@@ -27,7 +27,9 @@
 #     least) start in the runtime, as Go's isSystemGoroutine says; every
 #     stack ends in runtime.goexit.  go-snapshot compares threadleak with
 #     this dump.
-# threadleak itself is not run here.
+# threadleak itself is not run here: it runs once, whatever binaries
+# the run tests.
+# tl: once
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
 
