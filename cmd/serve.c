@@ -11,7 +11,7 @@
  * A process that cannot be captured (no permission, a kernel thread,
  * another tracer) is said once on stderr and left out.  Without --match,
  * serve ends when no PID it was given is left: exit 0 when they exited,
- * 2 when none could be captured.  SIGINT or SIGTERM end it with 0.
+ * 2 when none could be captured.  SIGINT, SIGTERM or SIGHUP end it with 0.
  */
 #include "cmd.h"
 #include "../src/capture.h"
