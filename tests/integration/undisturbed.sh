@@ -27,23 +27,42 @@ blocked_run_counts()
 	done
 }
 
+# all_blocked: every thread of the target but the spinner sleeps (S), on
+# two looks in a row each
+all_blocked()
+{
+	local tid
+	for tid in "${BLOCKED[@]}"; do
+		wait_blocked "$TARGET_PID" "$tid" 60 || return 1
+	done
+}
+
 for build in waits waits-O0 waits-fp; do
 	start_target "$TESTDATA/$build"
-	wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "$build: main thread never blocked"
+	# the threads that block ("expect TID KIND FUNCTION", the spinner's
+	# kind is running)
+	BLOCKED=($(awk '$1 == "expect" && $3 != "running" { print $2 }' "$TARGET_OUT"))
+	((${#BLOCKED[@]} >= 20)) || fail "$build: only ${#BLOCKED[@]} blocking threads announced"
+	all_blocked || fail "$build: not every thread blocked"
 	seen=0
 	for args in "--json --unwinder=libdw" "--json --unwinder=libunwind" "" "--threads"; do
 		label="$build: snapshot${args:+ $args}"
 		runs_before=$(blocked_run_counts "$TARGET_PID")
+		n=$(grep -c . <<<"$runs_before")
+		((n == ${#BLOCKED[@]})) ||
+			error "$label: run counts of $n blocked threads before the snapshot, expected ${#BLOCKED[@]}"
 		# shellcheck disable=SC2086
 		run_tl "$TL_TMP/out" snapshot $args "$TARGET_PID"
-		runs_after=$(blocked_run_counts "$TARGET_PID")
 		((TL_RC == 0)) ||
 			error "$label: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/out.err")"
+		assert_not_stopped "$TARGET_PID" "$label"
+		# A disturbed thread writes its eintr line, then blocks again:
+		# once all are blocked, every such line is written.
+		all_blocked || error "$label: not every thread blocked again after the snapshot"
+		runs_after=$(blocked_run_counts "$TARGET_PID")
 		if [ "$runs_before" != "$runs_after" ]; then
 			error "$label: blocked threads ran during the snapshot: $(diff <(echo "$runs_before") <(echo "$runs_after") | grep '^>' | tr '\n' ' ')"
 		fi
-		assert_not_stopped "$TARGET_PID" "$label"
-		tl_sleep 0.1	# let a disturbed thread report
 		n=$(grep -c '^eintr' "$TARGET_OUT")
 		if ((n > seen)); then
 			error "$label: EINTR in $(grep '^eintr' "$TARGET_OUT" | tail -n $((n - seen)) | cut -d' ' -f3 | sort -u | tr '\n' ' ')(a thread was stopped in a call that does not restart)"

@@ -80,7 +80,7 @@ for build in waits waits-O0; do
 	# the main thread prints "ready" just before it blocks: let it block
 	for tid in "${!EXP_KIND[@]}"; do
 		[ "${EXP_KIND[$tid]}" = running ] && continue
-		wait_blocked "$TARGET_PID" "$tid" ||
+		wait_blocked "$TARGET_PID" "$tid" 60 ||
 			fail "$build: thread $tid (${EXP_FUNC[$tid]}) never blocked"
 	done
 
@@ -102,6 +102,8 @@ for build in waits waits-O0; do
 			bad=$(jq -r '[.threads[] | select(.partial) |
 				select((.error // "") | contains("EINTR") | not) | .tid] | join(" ")' "$json")
 			[ -z "$bad" ] || error "$label: threads partial for another reason: $bad"
+			npart=$(jq '[.threads[] | select(.partial)] | length' "$json")
+			((npart >= 1)) || error "$label: exit 1 (partial) but no thread is partial"
 		elif ((TL_RC != 0)); then
 			error "$label: $(describe_rc $TL_RC), expected 0: $(first_line "$json.err")"
 			((TL_RC == 1)) || continue
