@@ -57,8 +57,9 @@ scrape()
 	done
 }
 
-# serve_exit SECONDS: wait for serve to exit; sets SERVE_RC (124 if it
-# did not exit in time: then it is killed)
+# serve_exit SECONDS WHAT: wait for serve to exit; sets SERVE_RC.  Still
+# there after SECONDS, it hangs: the test fails now (every later wait
+# would hang too).
 serve_exit()
 {
 	local deadline=$((SECONDS + $1))
@@ -67,8 +68,7 @@ serve_exit()
 	done
 	if proc_alive "$SERVE_PID"; then
 		kill_target "$SERVE_PID"
-		SERVE_RC=124
-		return 1
+		fail "$2: serve still runs $1 s later"
 	fi
 	unregister_pid "$SERVE_PID"
 	wait "$SERVE_PID"
@@ -173,7 +173,7 @@ for u in libdw libunwind; do
 	SERVE_ENV=()
 	scrape "$TL_TMP/u-$u" && metrics_agree "$TL_TMP/u-$u" "-u $u"
 	signal_child TERM "$SERVE_PID"
-	serve_exit 60
+	serve_exit 60 "-u $u: SIGTERM"
 	((SERVE_RC == 0)) || error "-u $u: SIGTERM: $(describe_rc "$SERVE_RC")"
 	ld=$(cat "$TL_TMP/ld-$u".* 2>/dev/null)
 	grep -q "binding file .*normal symbol \`dwfl_begin'" <<<"$ld" ||
@@ -259,7 +259,7 @@ LS2=$TARGET_PID
 start_serve --listen 127.0.0.1:0 --interval 0.2 "$LS2"
 scrape "$TL_TMP/e0" && grep -q "^threadleak_threads{pid=\"$LS2\"" "$TL_TMP/e0" || error "serve $LS2: no series for it"
 kill_target "$LS2"
-serve_exit 60
+serve_exit 60 "serve of $LS2, which exited"
 ((SERVE_RC == 0)) || error "serve of a process that exited: $(describe_rc "$SERVE_RC"), expected 0"
 grep -qx "threadleak: process $LS2 (leakyserver) exited; no longer watched" "$SERVE_ERR" &&
 	[ "$(tail -n 1 "$SERVE_ERR")" = "threadleak: no process left to watch" ] ||
@@ -318,7 +318,7 @@ for sig in TERM INT HUP; do
 	scrape "$TL_TMP/s-$sig" || continue
 	signal_child "$sig" "$SERVE_PID"
 	# 60 s: far less than the 600 s until the next refresh
-	serve_exit 60
+	serve_exit 60 "SIG$sig between two refreshes"
 	((SERVE_RC == 0)) || error "SIG$sig between two refreshes: $(describe_rc "$SERVE_RC"), expected 0"
 	[ "$(grep -vc '^threadleak: serving ' "$SERVE_ERR")" = 0 ] ||
 		error "SIG$sig between two refreshes: serve said $(grep -v '^threadleak: serving ' "$SERVE_ERR" | head -3 | tr '\n' '|')"
@@ -378,7 +378,7 @@ for sig in TERM INT HUP; do
 	at_least "$caught" 1 "SIG$sig: serve caught holding a thread of busy"
 	signal_child "$sig" "$SERVE_PID"
 	signal_child CONT "$SERVE_PID"
-	serve_exit 60
+	serve_exit 60 "SIG$sig in the middle of a capture"
 	((SERVE_RC == 0)) || error "SIG$sig in the middle of a capture: $(describe_rc "$SERVE_RC"), expected 0"
 	[ "$(grep -vc '^threadleak: serving ' "$SERVE_ERR")" = 0 ] ||
 		error "SIG$sig in the middle of a capture: serve said $(grep -v '^threadleak: serving ' "$SERVE_ERR" | head -3 | tr '\n' '|')"
