@@ -94,7 +94,10 @@ start_leaky()
 	LEAKY_DUMP0=$base.pb.gz
 	# GOTRACEBACK=system: a SIGQUIT makes the runtime write every
 	# goroutine with every frame (compare_with_system_dump)
-	GOTRACEBACK=system start_target "$bin" -dump0 "$LEAKY_DUMP0" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
+	# (ready: 120 s at least, a hang guard; -many 100000 on a loaded
+	# machine takes a while)
+	GOTRACEBACK=system TL_READY_TIMEOUT=$((TL_READY_TIMEOUT > 120 ? TL_READY_TIMEOUT : 120)) \
+		start_target "$bin" -dump0 "$LEAKY_DUMP0" -dump1 "$LEAKY_DUMP1" -dump2 "$LEAKY_DUMP2" "$@"
 	LEAKY_PID=$TARGET_PID
 	LEAKY_OUT=$TARGET_OUT
 	LEAKY_OUTS[$LEAKY_PID]=$LEAKY_OUT
@@ -123,7 +126,7 @@ count_lines()
 }
 
 # dump_leaky PID [SECONDS]: send SIGUSR1 to a leaky started by start_leaky
-# and wait (20 s by default) for one more "dumped": its dumps are then in
+# and wait (60 s by default: a hang guard) for one more "dumped": its dumps are then in
 # LEAKY_DUMP1 and LEAKY_DUMP2 (set to this PID's).  Returns 1 (reason in
 # LEAKY_ERROR) when it dies or does not answer.
 dump_leaky()
@@ -135,14 +138,14 @@ dump_leaky()
 	LEAKY_DUMP0=${LEAKY_D0S[$pid]}
 	before=$(count_lines "$out" dumped)
 	signal_child USR1 "$pid" || { LEAKY_ERROR="dump_leaky: $pid is gone"; return 1; }
-	deadline=$((SECONDS + ${2:-20}))
+	deadline=$((SECONDS + ${2:-60}))
 	until (($(count_lines "$out" dumped) > before)); do
 		if ! proc_alive "$pid"; then
 			LEAKY_ERROR="dump_leaky: $pid died: $(head -c 300 "${out%.out}.err")"
 			return 1
 		fi
 		if ((SECONDS >= deadline)); then
-			LEAKY_ERROR="dump_leaky: no 'dumped' from $pid after ${2:-20}s"
+			LEAKY_ERROR="dump_leaky: no 'dumped' from $pid after ${2:-60}s"
 			return 1
 		fi
 		tl_sleep 0.01
@@ -219,7 +222,7 @@ all_stopped()
 # every thread of it is stopped.  Before, let what the runtime does in the
 # background after a dump (a GC, the sweep) end: wait (10 s at most) for
 # three looks in a row with no thread running.  Returns 1 (reason in
-# LEAKY_ERROR) when they are not stopped within 20 s (it is let go on then).
+# LEAKY_ERROR) when they are not stopped within 60 s (it is let go on then).
 stop_leaky()
 {
 	local pid=$1 deadline=$((SECONDS + 10)) quiet=0 f line s
@@ -232,12 +235,12 @@ stop_leaky()
 		done
 		tl_sleep 0.01
 	done
-	deadline=$((SECONDS + 20))
+	deadline=$((SECONDS + 60))
 	signal_child STOP "$pid" || { LEAKY_ERROR="$pid is gone"; return 1; }
 	until all_stopped "$pid"; do
 		if ((SECONDS >= deadline)); then
 			signal_child CONT "$pid"
-			LEAKY_ERROR="$pid not stopped after 20 s"
+			LEAKY_ERROR="$pid not stopped after 60 s"
 			return 1
 		fi
 		tl_sleep 0.01
@@ -256,10 +259,10 @@ system_dump()
 	SYSTEM_DUMP=${out%.out}.err
 	signal_child QUIT "$pid" || { LEAKY_ERROR="system_dump: $pid is gone"; return 1; }
 	signal_child CONT "$pid"
-	deadline=$((SECONDS + 30))
+	deadline=$((SECONDS + 60))
 	while proc_alive "$pid"; do
 		if ((SECONDS >= deadline)); then
-			LEAKY_ERROR="system_dump: $pid still alive 30 s after SIGQUIT"
+			LEAKY_ERROR="system_dump: $pid still alive 60 s after SIGQUIT"
 			return 1
 		fi
 		tl_sleep 0.01

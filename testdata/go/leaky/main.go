@@ -58,7 +58,7 @@
 // Signals:
 //
 //	SIGUSR1  once no goroutine is runnable (the os/signal loop back in its
-//	         wait; at most 1 s), write the dumps (each written to PATH.tmp
+//	         wait; at most 30 s: a loaded machine may take a while), write the dumps (each written to PATH.tmp
 //	         and renamed to PATH, so a reader never sees half a file), then
 //	         print "dumped"
 //	SIGUSR2  print "maxgap NANOSECONDS": the largest gap pauseWatcher saw
@@ -435,10 +435,10 @@ func main() {
 
 	// Wait until every goroutine is there (the client's and the server's
 	// connection goroutines gone) and parked.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for runtime.NumGoroutine() != want || !settled() {
 		if time.Now().After(deadline) {
-			die("not ready after 20 s: %d goroutines, %d expected", runtime.NumGoroutine(), want)
+			die("not ready after 120 s: %d goroutines, %d expected", runtime.NumGoroutine(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -462,8 +462,9 @@ func main() {
 			// The os/signal loop that handed us the signal is
 			// still on its way back to its wait: let it (and any
 			// other goroutine that runs) park first, for at most
-			// a second.
-			for end := time.Now().Add(time.Second); !settled() && time.Now().Before(end); {
+			// 30 s (a state waited for, not a time: this is a
+			// hang guard).
+			for end := time.Now().Add(30 * time.Second); !settled() && time.Now().Before(end); {
 				time.Sleep(time.Millisecond)
 			}
 			if err := writeWhole(*dump0, 0); err != nil {
