@@ -288,8 +288,8 @@ system_dump()
 # reasons, frames (runtime.gopark to runtime.goexit; but the wrappers Go
 # hides below GOTRACEBACK=system), creators, parents, and go_system; only
 # pauseWatcher, which may be running when the process is stopped, is
-# compared for being there.  One known difference is accepted and
-# counted (the line of the innermost runtime.gopark, see go-oracle.py).
+# compared for being there; a runtime goroutine readied in between is
+# accepted and counted (see go-oracle.py).
 # The process is gone afterwards.  Calls error for each difference and
 # when too little was compared; sets SYSTEM_SUMMARY (the oracle's
 # summary line); returns 1 when it could not compare.

@@ -549,7 +549,7 @@ def system_compare(json_path, system_path, debug2_path, moving, out):
     the program's debug=2 dump taken before both (pprof shows no system
     goroutine: those it does not show are the runtime's).  Prints one
     line per difference ("differ: ..."), one per known difference
-    accepted ("known: ...", two kinds, below), then a summary line;
+    accepted ("known: ...", one kind, below), then a summary line;
     returns 0 when nothing but the known differences differ."""
     def read(path, parse):
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -601,18 +601,6 @@ def system_compare(json_path, system_path, debug2_path, moving, out):
         stats["goroutines"] += 1
         of, tf = frame_list(o[4]), frame_list(t[4])
         shown = ";".join(of)
-        # KNOWN: the innermost frame of a goroutine that is not running
-        # (parked, or runnable after a Gosched or a preemption): its pc
-        # is the saved sched.pc, the return address of the call to mcall
-        # (in runtime.gopark, runtime.goschedIfBusy, ...); threadleak
-        # looks it up as is, Go at pc - 1, the line of the call.  Exactly
-        # that, the same function and file one line further, is accepted
-        # and counted.
-        if of and tf and of[0] != tf[0] and o[1] in ("waiting", "runnable", "preempted", "leaked"):
-            (ofn, ol), (tfn, tl) = of[0].rsplit(":", 1), tf[0].rsplit(":", 1)
-            if ofn == tfn and ol.isdigit() and tl.isdigit() and int(ol) == int(tl) + 1:
-                known.append("goroutine %d: innermost %s for Go's %s" % (goid, of[0], tf[0]))
-                of[0] = tf[0]
         # A runtime goroutine readied between the two looks (sysmon
         # wakes the scavenger and the forcegc helper as the process goes
         # on): waiting, then runnable, not yet run, its stack the same.

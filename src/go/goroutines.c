@@ -11,6 +11,7 @@
  */
 #include "goroutines.h"
 #include "unwind.h"
+#include "pclntab.h"
 #include "../util.h"
 
 #include <errno.h>
@@ -221,6 +222,16 @@ void go_cache_free(struct go_cache *c)
 	free(c);
 }
 
+/* Whether pc is the first byte of a Go function. */
+static bool go_pc_is_entry(struct symbolizer *sym, uint64_t pc)
+{
+	uint64_t bias;
+	const struct go_pcln *t = symbols_go_table(sym, pc, &bias);
+	struct go_func f;
+
+	return t && go_pcln_func(t, pc - bias, &f) && f.entry == pc - bias;
+}
+
 /* Unwinds g (read as b) into its cache entry e. */
 static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, const unsigned char *b,
@@ -255,6 +266,12 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		/* A goroutine in a system call stopped in the call itself:
 		 * its pc is a return address, as every frame's above it. */
 		if (n > 0 && g->status == GO_SYSCALL)
+			buf[0].return_address = true;
+		/* A goroutine that is not running: its saved pc is the return
+		 * address of its call to mcall (gopark, gosched...), but at
+		 * the entry of a goroutine that never ran; Go looks it up at
+		 * pc - 1 but there. */
+		if (n > 0 && parked(g->status) && !go_pc_is_entry(sym, pc))
 			buf[0].return_address = true;
 		if (n > 0 && (e->raw = malloc((size_t)n * sizeof(*e->raw)))) {
 			memcpy(e->raw, buf, (size_t)n * sizeof(*e->raw));

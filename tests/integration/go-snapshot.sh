@@ -23,10 +23,9 @@
 #     from runtime.gopark to runtime.goexit, against the dump the runtime
 #     writes itself at SIGQUIT with GOTRACEBACK=system, the process
 #     stopped in between (go-lib.sh compare_with_system_dump; pprof shows
-#     neither the runtime's goroutines nor its frames).  One difference of
-#     threadleak's is known and accepted, counted in the notes: the line
-#     of the innermost runtime.gopark (its saved pc looked up as is, not
-#     as a return address: one line after the call to mcall).
+#     neither the runtime's goroutines nor its frames), down to the line
+#     of the innermost runtime.gopark (a parked goroutine's saved pc is a
+#     return address, looked up at pc - 1 as Go does).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
 
