@@ -66,6 +66,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	# the exporter scraped by a real Prometheus (tests/integration/serve.sh)
 	command -v prometheus >/dev/null 2>&1 || need prometheus
 	command -v curl >/dev/null 2>&1 || need curl
+	# go-versions.sh fetches a newer Go toolchain from the module proxy
+	# over HTTPS when the installed go is too old for GOTOOLCHAIN
+	[ -f /etc/ssl/certs/ca-certificates.crt ] || need ca-certificates
 fi
 if [ "$what" = bench ]; then
 	command -v eu-stack >/dev/null 2>&1 || need elfutils
