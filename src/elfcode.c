@@ -1,6 +1,6 @@
 /*
- * elfcode: function starts from .eh_frame_hdr, PLT entry names; see
- * elfcode.h.
+ * elfcode: function starts from .eh_frame_hdr, PLT entry names, exported
+ * functions by name; see elfcode.h.
  *
  * .eh_frame_hdr (LSB, "Exception Frame Header"): version 1, three
  * pointer encodings, eh_frame_ptr, fde_count, then fde_count pairs
@@ -10,7 +10,9 @@
  * alone.  A PLT entry is found by its section's entry size; its jump is
  * "ff 25 rel32" (jmp *GOT(%rip)), after an endbr64 and/or a bnd prefix
  * where the linker adds them, and the relocation against that GOT slot
- * names the symbol.
+ * names the symbol.  An exported function is looked up as the dynamic
+ * linker does, through .gnu.hash (a symbol of a hidden version,
+ * "NAME@VER", is not the name's).
  */
 #include "elfcode.h"
 
@@ -200,4 +202,95 @@ bool elfcode_plt_name(Elf *elf, GElf_Addr addr, char *buf, size_t len)
 	else
 		snprintf(buf, len, "*ABS*+%#" PRIx64 "@plt", (uint64_t)addend);
 	return true;
+}
+
+/* Whether dynamic symbol k of syms (names in strtab) is the defined,
+ * default-version function name. */
+static bool dynsym_is(Elf *elf, Elf_Data *syms, size_t strtab, Elf_Data *versym,
+		      size_t k, const char *name, GElf_Sym *sym)
+{
+	const char *n;
+	GElf_Versym v;
+
+	if (!gelf_getsym(syms, (int)k, sym) || sym->st_shndx == SHN_UNDEF ||
+	    GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value)
+		return false;
+	if (versym && gelf_getversym(versym, (int)k, &v) && (v & 0x8000))
+		return false;	/* a hidden, older version: NAME@VER */
+	n = elf_strptr(elf, strtab, sym->st_name);
+	return n && strcmp(n, name) == 0;
+}
+
+static uint32_t gnu_hash(const char *s)
+{
+	uint32_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+bool elfcode_dynsym_function(Elf *elf, const char *name, GElf_Addr *addr)
+{
+	Elf_Scn *scn = NULL, *dynsym = NULL, *hash = NULL, *vers = NULL;
+	GElf_Shdr shdr, symshdr;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+		else if (shdr.sh_type == SHT_GNU_HASH)
+			hash = scn;
+		else if (shdr.sh_type == SHT_GNU_versym)
+			vers = scn;
+	}
+	Elf_Data *syms = dynsym ? elf_getdata(dynsym, NULL) : NULL;
+	if (!syms || !gelf_getshdr(dynsym, &symshdr) || !symshdr.sh_entsize)
+		return false;
+	Elf_Data *versym = vers ? elf_getdata(vers, NULL) : NULL;
+	size_t nsyms = syms->d_size / symshdr.sh_entsize;
+	GElf_Sym sym;
+
+	Elf_Data *hd = hash && gelf_getshdr(hash, &shdr) && shdr.sh_link == elf_ndxscn(dynsym) ?
+		       elf_rawdata(hash, NULL) : NULL;
+	if (!hd || !hd->d_buf || hd->d_size < 16) {
+		/* No GNU hash table: every symbol, in order. */
+		for (size_t k = 1; k < nsyms; k++) {
+			if (dynsym_is(elf, syms, symshdr.sh_link, versym, k, name, &sym)) {
+				*addr = sym.st_value;
+				return true;
+			}
+		}
+		return false;
+	}
+	/* DT_GNU_HASH: nbuckets, symoffset, bloom words, bloom shift, the
+	 * bloom filter (words of the class's size), the buckets, then one
+	 * hash per symbol from symoffset on, its low bit marking a chain's
+	 * last.  Every index is checked against the section's size. */
+	const unsigned char *b = hd->d_buf;
+	uint32_t hdr[4];
+	memcpy(hdr, b, sizeof(hdr));
+	size_t word = gelf_getclass(elf) == ELFCLASS64 ? 8 : 4;
+	uint64_t buckets = 16 + (uint64_t)hdr[2] * word;
+	uint64_t chains = buckets + (uint64_t)hdr[0] * 4;
+	if (!hdr[0] || chains > hd->d_size)
+		return false;
+	uint32_t h = gnu_hash(name), k;
+	memcpy(&k, b + buckets + (uint64_t)(h % hdr[0]) * 4, sizeof(k));
+	for (; k >= hdr[1] && k < nsyms; k++) {
+		uint64_t at = chains + (uint64_t)(k - hdr[1]) * 4;
+		uint32_t h2;
+		if (at + 4 > hd->d_size)
+			return false;
+		memcpy(&h2, b + at, sizeof(h2));
+		if ((h | 1) == (h2 | 1) &&
+		    dynsym_is(elf, syms, symshdr.sh_link, versym, k, name, &sym)) {
+			*addr = sym.st_value;
+			return true;
+		}
+		if (h2 & 1)
+			break;
+	}
+	return false;
 }

@@ -7,7 +7,9 @@
  * to check that a call went to the function found above it).  And it
  * still has its PLT, whose entries each jump through a GOT slot that a
  * relocation ties to a dynamic symbol: "pthread_cond_wait@plt", as gdb
- * names them.  Both are read from the file's sections (link-time
+ * names them.  And its dynamic symbol table says which function a call
+ * to a name from another file lands in.  All are read from the file's
+ * sections (link-time
  * addresses), never from the target; every table is bounded by its
  * section's size.  x86-64 encodings only.
  */
@@ -31,5 +33,11 @@ bool elfcode_plt_name(Elf *elf, GElf_Addr addr, char *buf, size_t len);
 
 /* Whether addr is in a PLT section. */
 bool elfcode_in_plt(Elf *elf, GElf_Addr addr);
+
+/* The function the file exports as name (a defined STT_FUNC of its
+ * dynamic symbol table, default version: what a PLT call to name from
+ * another file binds to), its link-time address in *addr; false when it
+ * exports none.  By .gnu.hash when the file has it, else every symbol. */
+bool elfcode_dynsym_function(Elf *elf, const char *name, GElf_Addr *addr);
 
 #endif

@@ -645,7 +645,7 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	bool have_function = false;
 	struct tc_site site;
 
-	if (tailcall_find_site(mod, bias, scopes, nscopes, addr + 1, &site))
+	if (tailcall_find_site(s->dwfl, mod, bias, scopes, nscopes, addr + 1, &site))
 		e->call_target = site.target;
 	if (symname)
 		e->entry = addr - off;
@@ -778,7 +778,7 @@ static void tc_walk(struct tc_search *q, uint64_t from, int depth)
 	if (depth >= TC_DEPTH || q->paths > 1 || ++q->visits > TC_VISITS ||
 	    !function_die(q->s, from, &mod, &bias, &fn))
 		return;
-	int n = tailcall_sites(mod, bias, &fn, sites, 16);
+	int n = tailcall_sites(q->s->dwfl, mod, bias, &fn, sites, 16);
 	for (int i = 0; i < n; i++) {
 		if (!sites[i].target)
 			continue;

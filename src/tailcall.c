@@ -5,12 +5,16 @@
  * DW_AT_call_origin and DW_AT_call_tail_call; GCC before it (and with
  * -gdwarf-4) DW_TAG_GNU_call_site with DW_AT_low_pc (the return address),
  * DW_AT_abstract_origin and DW_AT_GNU_tail_call.  Both are read.  The
- * origin is often only a declaration (a call into another CU); its
- * address is then the ELF symbol of its linkage name, or of its name.
+ * origin is often only a declaration (a call into another CU, or into
+ * another library); its address is then the ELF symbol of its linkage
+ * name, or of its name, in the caller's module, else the function
+ * another module exports under that name (elfcode.h): where a call
+ * through the PLT lands, as gdb finds it among every file's symbols.
  * Walks are bounded: a function's DIE tree is read to a fixed depth and
  * number of sites, since the DWARF comes from the target's files.
  */
 #include "tailcall.h"
+#include "elfcode.h"
 #include "symbols.h"
 
 #include <dwarf.h>
@@ -41,8 +45,30 @@ static bool site_is_tail(Dwarf_Die *site)
 	       dwarf_hasattr(site, DW_AT_GNU_tail_call);
 }
 
+struct export {
+	const char *name;
+	Dwfl_Module *skip;	/* the caller's, once searched */
+	uint64_t at;
+};
+
+static int find_export(Dwfl_Module *mod, void **userdata, const char *modname,
+		       Dwarf_Addr start, void *arg)
+{
+	struct export *q = arg;
+	Dwarf_Addr bias;
+	GElf_Addr at;
+	Elf *elf = mod == q->skip ? NULL : dwfl_module_getelf(mod, &bias);
+
+	(void)userdata, (void)modname, (void)start;
+	if (!elf || !elfcode_dynsym_function(elf, q->name, &at))
+		return DWARF_CB_OK;
+	q->at = at + bias;
+	return DWARF_CB_ABORT;
+}
+
 /* The run-time entry of the function a site calls, or 0. */
-static uint64_t site_target(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *site)
+static uint64_t site_target(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
+			    Dwarf_Die *site)
 {
 	Dwarf_Attribute a;
 	Dwarf_Die fn;
@@ -58,18 +84,33 @@ static uint64_t site_target(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *site)
 	static const int names[] = {
 		DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name
 	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const char *name = dwarf_attr_integrate(&fn, names[i], &a) ?
-				   dwarf_formstring(&a) : NULL;
-		uint64_t at = name ? symbols_address_of(mod, name, NULL) : 0;
+	const size_t nnames = sizeof(names) / sizeof(names[0]);
+	const char *name[sizeof(names) / sizeof(names[0])];
+	for (size_t i = 0; i < nnames; i++) {
+		name[i] = dwarf_attr_integrate(&fn, names[i], &a) ?
+			  dwarf_formstring(&a) : NULL;
+		uint64_t at = name[i] ? symbols_address_of(mod, name[i], NULL) : 0;
 		if (at)
 			return at;
+	}
+	/* Exported: by the caller's module (its symbol table may say
+	 * "NAME@@VER", which the lookup above misses), else by any other. */
+	for (size_t i = 0; i < nnames; i++) {
+		struct export q = { name[i], NULL, 0 };
+		if (!name[i])
+			continue;
+		find_export(mod, NULL, NULL, 0, &q);
+		q.skip = mod;
+		if (!q.at && dwfl)
+			dwfl_getmodules(dwfl, find_export, &q, 0);
+		if (q.at)
+			return q.at;
 	}
 	return 0;
 }
 
-bool tailcall_find_site(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *scopes,
-			int n, uint64_t ret, struct tc_site *site)
+bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
+			Dwarf_Die *scopes, int n, uint64_t ret, struct tc_site *site)
 {
 	for (int i = 0; i < n; i++) {
 		Dwarf_Die child;
@@ -82,7 +123,7 @@ bool tailcall_find_site(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *scopes,
 				    r + bias != ret)
 					continue;
 				site->ret = ret;
-				site->target = site_target(mod, bias, &child);
+				site->target = site_target(dwfl, mod, bias, &child);
 				return true;
 			} while (dwarf_siblingof(&child, &child) == 0);
 		}
@@ -93,6 +134,7 @@ bool tailcall_find_site(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *scopes,
 }
 
 struct walk {
+	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	Dwarf_Addr bias;
 	struct tc_site *out;
@@ -112,7 +154,7 @@ static void walk_tails(struct walk *w, Dwarf_Die *die, int depth)
 		if (is_call_site(&child)) {
 			if (site_is_tail(&child) && site_return(&child, &r)) {
 				w->out[w->n].ret = r + w->bias;
-				w->out[w->n].target = site_target(w->mod, w->bias, &child);
+				w->out[w->n].target = site_target(w->dwfl, w->mod, w->bias, &child);
 				w->n++;
 			}
 			continue;
@@ -128,10 +170,10 @@ static void walk_tails(struct walk *w, Dwarf_Die *die, int depth)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-int tailcall_sites(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
+int tailcall_sites(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
 		   struct tc_site *out, int max)
 {
-	struct walk w = { mod, bias, out, 0, max };
+	struct walk w = { dwfl, mod, bias, out, 0, max };
 
 	walk_tails(&w, fn, 0);
 	return w.n;

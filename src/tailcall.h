@@ -10,7 +10,9 @@
  * is a tail call; when the function that a caller's call site says it
  * called is not the function found above it on the stack, the chain of
  * tail calls between the two, when there is only one, names the missing
- * frames.  Everything here is read-only DWARF; no target memory.
+ * frames.  A call into another library names only a declaration: the
+ * function it reaches is the one a module exports under that name.
+ * Everything here is read-only DWARF and ELF; no target memory.
  */
 #ifndef THREADLEAK_TAILCALL_H
 #define THREADLEAK_TAILCALL_H
@@ -29,16 +31,17 @@ struct tc_site {
 /*
  * Among the direct children of scopes[0..n) (the code scopes holding a
  * pc, innermost first), the call site whose return address is ret (both
- * run-time; bias is the module's).  Fills *site and returns true.
+ * run-time; bias is the module's).  Fills *site and returns true.  dwfl
+ * holds mod and the other modules a call may go to (NULL: mod's only).
  */
-bool tailcall_find_site(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *scopes,
-			int n, uint64_t ret, struct tc_site *site);
+bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
+			Dwarf_Die *scopes, int n, uint64_t ret, struct tc_site *site);
 
 /*
  * The tail calls made anywhere in the function whose DIE is fn (a
  * DW_TAG_subprogram): up to max of them into out.  Returns their number.
  */
-int tailcall_sites(Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
+int tailcall_sites(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
 		   struct tc_site *out, int max);
 
 #endif
