@@ -2,7 +2,10 @@
  * Unit tests of elfcode.c against binutils: every PLT entry objdump names
  * ("<foo@plt>:") in .plt, .plt.sec and .plt.got must get the same name
  * from elfcode_plt_name(), and every function nm lists in .text must be
- * found from its middle by elfcode_function_start().  Run from the
+ * found from its middle by elfcode_function_start(), and every function
+ * `nm -D` lists as exported under its default version (NAME@@VER, or
+ * unversioned) found by elfcode_dynsym_function() at nm's address, those
+ * with only a hidden version (NAME@VER) not found.  Run from the
  * repository root (tests/run.sh does) on testdata binaries and the C
  * library, which use the PLT layouts GNU ld writes.
  */
@@ -106,11 +109,102 @@ static void test_function_starts(void **state)
 	close(fd);
 }
 
+/* name is exported (T or W) only under hidden versions in nm's list */
+static bool only_hidden(FILE *p, const char *name)
+{
+	char line[1024], n[300], type;
+	uint64_t addr;
+	bool hidden = false;
+	size_t len = strlen(name);
+
+	rewind(p);
+	while (fgets(line, sizeof(line), p)) {
+		if (sscanf(line, "%" SCNx64 " %c %299s", &addr, &type, n) != 3 ||
+		    strncmp(n, name, len) != 0 || (n[len] != '@' && n[len] != 0))
+			continue;
+		if (n[len] == 0 || n[len + 1] == '@')
+			return false;	/* a default version too */
+		hidden = true;
+	}
+	return hidden;
+}
+
+static void test_dynsym_functions(void **state)
+{
+	(void)state;
+	static const char *const libs[] = {
+		"/lib/x86_64-linux-gnu/libc.so.6",
+		"testdata/libtlplugin.so",
+	};
+	for (size_t f = 0; f < sizeof(libs) / sizeof(libs[0]); f++) {
+		char cmd[512], line[1024], name[300];
+		int fd, found = 0, hidden = 0;
+		Elf *elf = open_elf(libs[f], &fd);
+		FILE *list = tmpfile();
+
+		assert_non_null(list);
+		snprintf(cmd, sizeof(cmd), "nm -D --defined-only %s", libs[f]);
+		FILE *p = popen(cmd, "r");
+		assert_non_null(p);
+		while (fgets(line, sizeof(line), p))
+			fputs(line, list);
+		assert_int_equal(pclose(p), 0);
+		rewind(list);
+		long at = 0;
+		while (fseek(list, at, SEEK_SET) == 0 && fgets(line, sizeof(line), list)) {
+			uint64_t addr;
+			char type;
+			GElf_Addr got = 0;
+			at = ftell(list);
+			if (sscanf(line, "%" SCNx64 " %c %299s", &addr, &type, name) != 3 ||
+			    (type != 'T' && type != 'W'))
+				continue;
+			char *v = strchr(name, '@');
+			if (v && v[1] != '@') {
+				*v = 0;
+				if (only_hidden(list, name)) {
+					if (elfcode_dynsym_function(elf, name, &got))
+						fail_msg("%s: %s found at %#" PRIx64 ", but it has only hidden versions",
+							 libs[f], name, (uint64_t)got);
+					hidden++;
+				}
+				continue;
+			}
+			if (v)
+				*v = 0;
+			if (!elfcode_dynsym_function(elf, name, &got))
+				fail_msg("%s: %s (nm: %#" PRIx64 ") not found", libs[f], name, addr);
+			if (got != addr)
+				fail_msg("%s: %s at %#" PRIx64 ", nm says %#" PRIx64,
+					 libs[f], name, (uint64_t)got, addr);
+			found++;
+		}
+		fclose(list);
+		/* libc: about 2,700; the plugin a few */
+		assert_true(found >= (f == 0 ? 1000 : 1));
+		if (f == 0)
+			assert_true(hidden >= 1);	/* libc keeps old versions */
+		GElf_Addr none;
+		assert_false(elfcode_dynsym_function(elf, "no_such_function_here", &none));
+		assert_false(elfcode_dynsym_function(elf, "", &none));
+		elf_end(elf);
+		close(fd);
+	}
+	/* a program's calls into libc are undefined there, not found */
+	int fd;
+	GElf_Addr none;
+	Elf *elf = open_elf("testdata/waits", &fd);
+	assert_false(elfcode_dynsym_function(elf, "pthread_join", &none));
+	elf_end(elf);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plt_names),
 		cmocka_unit_test(test_function_starts),
+		cmocka_unit_test(test_dynsym_functions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
