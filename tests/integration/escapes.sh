@@ -21,13 +21,41 @@ mkdir -p "$dir"
 start_target "$TESTDATA/escapes" "$dir"
 pid=$TARGET_PID
 
-# clean LABEL FILE: no raw control byte (newline aside), no C1 control
-# (U+0080-U+009F), no bidirectional override in FILE
+# raw FILE: print the lines of FILE with a raw control byte (newline
+# aside), a C1 control (U+0080-U+009F) or a bidirectional override; exit
+# 0 when there is one, 1 when none, 2 on an error (as grep)
+raw()
+{
+	LC_ALL=C grep -naP '[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]' "$1"
+}
+
+# clean LABEL FILE: FILE is not empty and raw finds nothing in it (a
+# grep that fails is an error, not a pass)
 clean()
 {
-	local bad
-	bad=$(LC_ALL=C grep -naP '[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]' "$2" | head -3 | cat -v)
-	[ -z "$bad" ] || error "$1: raw control bytes reach the output: $bad"
+	local bad rc
+	[ -s "$2" ] || { error "$1: no output to check"; return; }
+	bad=$(raw "$2")
+	rc=$?
+	case $rc in
+	0) error "$1: raw control bytes reach the output: $(head -3 <<<"$bad" | cat -v)" ;;
+	1) ;;
+	*) error "$1: grep failed (status $rc) on the output" ;;
+	esac
+}
+
+# the oracle first: raw finds each kind of byte it looks for
+for sample in '\x1b[2J' '\x07' '\x7f' '\x00' '\xc2\x9b' '\xe2\x80\xae' '\xe2\x81\xa6'; do
+	printf "a${sample}b\n" >"$TL_TMP/sample"
+	raw "$TL_TMP/sample" >/dev/null || fail "the check itself is broken: it does not see $sample"
+done
+printf 'a\\x1b[2Jb \\u202e\n' >"$TL_TMP/sample"
+raw "$TL_TMP/sample" >/dev/null && fail "the check itself is broken: it flags an escaped sequence"
+
+# quiet LABEL OUT: OUT.err is empty (no message, no sanitizer report)
+quiet()
+{
+	[ ! -s "$2.err" ] || error "$1: unexpected standard error: $(head -c 300 "$2.err" | cat -v)"
 }
 
 must()	# must LABEL FILE FIXED-STRING
@@ -40,6 +68,7 @@ ctrl='\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x
 OUT=$TL_TMP/snap.txt
 run_tl "$OUT" snapshot --color never "$pid"
 ((TL_RC == 0)) || error "snapshot: $(describe_rc "$TL_RC"): $(first_line "$OUT.err")"
+quiet snapshot "$OUT"
 clean snapshot "$OUT"
 must snapshot "$OUT" 'm\x1b]0;PWN\x07x (pid'
 must snapshot "$OUT" 't\x1b[2J\x0d\x0aFAKE'
@@ -53,6 +82,10 @@ for name in '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f' \
 done
 
 run_tl "$TL_TMP/threads.txt" snapshot --threads --color always "$pid"
+((TL_RC == 0)) || error "snapshot --threads: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/threads.txt.err")"
+quiet "snapshot --threads" "$TL_TMP/threads.txt"
+# (our colour is there to strip)
+grep -q $'\e\[[0-9;]*m' "$TL_TMP/threads.txt" || error "snapshot --threads --color always: no colour in the output"
 # colour is ours: strip the SGR sequences we print, then nothing may be left
 sed 's/\x1b\[[0-9;]*m//g' "$TL_TMP/threads.txt" >"$TL_TMP/threads.plain"
 clean "snapshot --threads --color always" "$TL_TMP/threads.plain"
@@ -60,6 +93,7 @@ must "snapshot --threads" "$TL_TMP/threads.plain" 'thread '"$pid"' "m\x1b]0;PWN\
 
 run_tl "$TL_TMP/top.txt" top -b -n 2 -d 0.2 "$pid"
 ((TL_RC == 0)) || error "top -b: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/top.txt.err")"
+quiet "top -b" "$TL_TMP/top.txt"
 clean "top -b" "$TL_TMP/top.txt"
 must "top -b" "$TL_TMP/top.txt" '(m\x1b]0;PWN\x07x)'
 
@@ -81,13 +115,23 @@ jq '.comm = "c\u009b2Jx" | .threads[0].name = "r\u202eevil" |
 	.threads[0].frames[0].module = "/lib/m\u001b[5m.so"' "$json" >"$TL_TMP/hostile.json"
 run_tl "$TL_TMP/diff.txt" diff --color never "$TL_TMP/empty.json" "$TL_TMP/hostile.json"
 ((TL_RC == 1)) || error "diff: $(describe_rc "$TL_RC"), expected 1: $(first_line "$TL_TMP/diff.txt.err")"
+quiet diff "$TL_TMP/diff.txt"
 clean diff "$TL_TMP/diff.txt"
 must diff "$TL_TMP/diff.txt" 'c\u009b2Jx'
 must diff "$TL_TMP/diff.txt" 'r\u202eevil'
 must diff "$TL_TMP/diff.txt" 'f\u0085\u009b31m'
 must diff "$TL_TMP/diff.txt" 'm\x1b[5m.so'
-run_tl "$TL_TMP/diff-live.txt" diff "$TL_TMP/empty.json" "$pid"
-clean "diff against the live process" "$TL_TMP/diff-live.txt"
+# against the live process: every group appeared (exit 1), each name
+# there escaped, nothing raw, nothing on stderr
+live=$TL_TMP/diff-live.txt
+run_tl "$live" diff "$TL_TMP/empty.json" "$pid"
+((TL_RC == 1)) || error "diff against the live process: $(describe_rc "$TL_RC"), expected 1: $(first_line "$live.err")"
+quiet "diff against the live process" "$live"
+clean "diff against the live process" "$live"
+must "diff against the live process" "$live" "after:  pid $pid (live) (m\x1b]0;PWN\x07x, pid $pid,"
+must "diff against the live process" "$live" 't\x1b[2J\x0d\x0aFAKE'
+must "diff against the live process" "$live" "esc_${ctrl}_fn"
+must "diff against the live process" "$live" "${ctrl}.c:"
 
 # an error message naming a hostile file name
 bad=$TL_TMP/$'x\e[2J\nFAKE'
@@ -95,6 +139,7 @@ printf 'nope' >"$bad"
 run_tl "$TL_TMP/err.txt" diff "$bad" "$pid"
 ((TL_RC == 2)) || error "diff of a bad file: $(describe_rc "$TL_RC")"
 clean "error message" "$TL_TMP/err.txt.err"
+must "error message" "$TL_TMP/err.txt.err" 'x\x1b[2J\x0aFAKE'
 [ "$(wc -l <"$TL_TMP/err.txt.err")" = 1 ] || error "error message: not one line: $(cat -v "$TL_TMP/err.txt.err")"
 
 # check's report
