@@ -23,15 +23,17 @@ check_lower()
 		"\(.tid) \(.wait.blocked_sec)"' "$2")
 }
 
-# snapshot_checked LABEL JSON: snapshot the target, fail unless exit 0/1.
+# snapshot_checked LABEL JSON: snapshot the target; fail unless it is
+# whole (exit 0, partial false: every thread of these targets unwinds)
 snapshot_checked()
 {
 	snapshot_json "$TARGET_PID" "$2"
 	assert_not_stopped "$TARGET_PID" "$1"
-	case $TL_RC in
-	0 | 1) snap_valid "$2" "$TARGET_PID" || fail "$1: not a snapshot of $TARGET_PID" ;;
-	*) fail "$1: $(describe_rc $TL_RC): $(first_line "$2.err")" ;;
-	esac
+	((TL_RC == 0)) ||
+		fail "$1: $(describe_rc $TL_RC), expected 0 (whole): $(first_line "$2.err"); $(jq -c '[.threads[] | select(.partial or .error) | {tid, state, error}]' "$2" 2>/dev/null | cut -c 1-300)"
+	snap_valid "$2" "$TARGET_PID" || fail "$1: not a snapshot of $TARGET_PID"
+	jq -e '.partial == false and all(.threads[]; .partial == false)' "$2" >/dev/null ||
+		error "$1: exit 0 but marked partial: $(jq -c '{partial, note}' "$2")"
 }
 
 for unwinder in libdw libunwind; do

@@ -40,8 +40,11 @@ frames_of()
 snap()
 {
 	THREADLEAK_CACHE_DIR=$2 snapshot_json "$TARGET_PID" "$TL_TMP/$1.json"
-	# 1: partial, as a thread that keeps running can make it
-	((TL_RC == 0 || TL_RC == 1)) || fail "$1: $(describe_rc $TL_RC): $(first_line "$TL_TMP/$1.json.err")"
+	# whole: every thread of waits unwinds (its spinner in a stop)
+	((TL_RC == 0)) ||
+		fail "$1: $(describe_rc $TL_RC), expected 0 (whole): $(first_line "$TL_TMP/$1.json.err"); $(jq -c '[.threads[] | select(.partial or .error) | {tid, state, error}]' "$TL_TMP/$1.json" 2>/dev/null | cut -c 1-300)"
+	jq -e '.partial == false and all(.threads[]; .partial == false)' "$TL_TMP/$1.json" >/dev/null ||
+		error "$1: exit 0 but marked partial: $(jq -c '{partial, note}' "$TL_TMP/$1.json")"
 	frames_of "$TL_TMP/$1.json" >"$TL_TMP/$1.frames"
 }
 
