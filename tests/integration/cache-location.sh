@@ -12,19 +12,13 @@
 # Every snapshot is whole (exit 0) and names libc's frames with their
 # source files, from the debug file.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../libc-debug-lib.sh"
 
 need_cmd jq readelf
 need_threadleak
 need_testdata otherwait
 
-libc=$(awk '$NF ~ /\/libc\.so\.6$/ { print $NF; exit }' /proc/self/maps)
-[ -n "$libc" ] || skip "no libc.so.6 in our own maps"
-id=$(readelf -n "$libc" 2>/dev/null | awk '/Build ID:/ { print $3; exit }')
-[ -n "$id" ] || skip "libc has no build id"
-orig=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
-[ -r "$orig" ] || skip "no debug file for libc ($orig): install libc6-dbg"
-readelf -S -W "$orig" 2>/dev/null | grep -q '\.debug_info .* C ' ||
-	skip "libc's debug file has no compressed sections: nothing to cache"
+need_compressed_libc_debug
 
 fifo=$TL_TMP/fifo
 mkfifo "$fifo" || fail "cannot make a FIFO in $TL_TMP"

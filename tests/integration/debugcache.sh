@@ -8,20 +8,14 @@
 # replaced by another file (both are made again); an unwritable directory
 # only means no cache; "off" creates nothing.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../libc-debug-lib.sh"
 
 need_cmd jq
 need_cmd readelf
 need_threadleak
 need_testdata waits
 
-libc=$(awk '$NF ~ /\/libc\.so\.6$/ { print $NF; exit }' /proc/self/maps)
-[ -n "$libc" ] || skip "no libc.so.6 in our own maps"
-id=$(readelf -n "$libc" 2>/dev/null | awk '/Build ID:/ { print $3; exit }')
-[ -n "$id" ] || skip "libc has no build id"
-orig=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
-[ -r "$orig" ] || skip "no debug file for libc ($orig): install libc6-dbg"
-readelf -S -W "$orig" 2>/dev/null | grep -q '\.debug_info .* C ' ||
-	skip "libc's debug file has no compressed sections: nothing to cache"
+need_compressed_libc_debug
 
 start_target "$TESTDATA/waits"
 wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "main thread never blocked"
