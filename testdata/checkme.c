@@ -6,9 +6,6 @@
  *			that is joined, and waits until the first is blocked
  *			there; main returns 0: one thread leaked
  *	checkme clean	the same workers, both joined: nothing leaked
- *	checkme late [MS]  a detached worker (late_worker) that ends MS
- *			(default 200) ms after main returns: within the
- *			default grace period, or not
  *	checkme late-signal  a detached worker that waits in late_wait() for
  *			SIGUSR1 (sigwait), then ends: main prints "pid N",
  *			waits until the worker blocks, and returns; the test
@@ -100,15 +97,6 @@ NOINLINE void *short_worker(void *arg)
 {
 	for (int i = 0; i < 1000; i++)
 		sink += (unsigned long)i * (unsigned long)(size_t)arg;
-	return NULL;
-}
-
-NOINLINE void *late_worker(void *arg)
-{
-	long ms = (long)(size_t)arg;
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
-
-	nanosleep(&ts, NULL);
 	return NULL;
 }
 
@@ -220,9 +208,6 @@ int main(int argc, char **argv)
 		start_workers(1, 1);
 	} else if (!strcmp(mode, "clean")) {
 		start_workers(0, 2);
-	} else if (!strcmp(mode, "late")) {
-		start(&t, late_worker, (void *)(size_t)(n > 0 ? n : 200));
-		pthread_detach(t);
 	} else if (!strcmp(mode, "late-signal")) {
 		sigset_t set;
 
@@ -252,7 +237,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return ask_seccomp(!strcmp(mode, "seccomp-strict"));
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late [MS]|late-signal|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
+		fprintf(stderr, "usage: checkme leak|clean|late-signal|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
 		return 2;
 	}
 	printf("done %s\n", mode);
