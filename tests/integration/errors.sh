@@ -4,15 +4,16 @@
 #   a kernel thread -> 2, "kernel thread";  a zombie -> 2, "zombie"
 #   the test's own shell -> 0
 #   bad usage -> 64
-#   a target exiting during the snapshot -> 0, 1 or 2 with a message;
-#     never a crash (status >= 128) or a hang
+#   a target exiting during the snapshot -> 2 with a message (0 or 1
+#     with a snapshot when it may have ended before); never a crash
+#     (status >= 128) or a hang
 #   a target churning threads -> 0 or 1, not left stopped, still running
 #   an unprivileged user against root's process -> 2, mentions permission
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
 need_threadleak
-need_testdata exits churn nothreads
+need_testdata holder churn nothreads
 
 # expect_error LABEL OUT WANT_RC [REGEX]: check TL_RC and the message.
 expect_error()
@@ -47,7 +48,7 @@ if [ -n "$nopid" ]; then
 	run_tl "$TL_TMP/nopid-json" snapshot --json "$nopid"
 	expect_error "snapshot --json of missing pid $nopid" "$TL_TMP/nopid-json" 2
 else
-	note "found no free pid below $pid_max"
+	partial "missing-pid check not run: found no free pid below $pid_max"
 fi
 
 # ---- a kernel thread ----
@@ -75,7 +76,7 @@ if [ -n "$kthread" ]; then
 	run_tl "$TL_TMP/kthread" snapshot "$kthread"
 	expect_error "snapshot of kernel thread $kthread" "$TL_TMP/kthread" 2 'kernel thread'
 else
-	note "no kernel thread visible (pid namespace?): kernel-thread check skipped"
+	partial "kernel-thread check not run: no kernel thread visible (pid namespace?)"
 fi
 
 # ---- this test's own shell ----
@@ -139,35 +140,112 @@ usage_case snapshot --no-such-option "$$"
 usage_case snapshot --unwinder=no-such-unwinder "$$"
 
 # ---- a target that exits during the snapshot ----
-# odd rounds wait for "ready" (the target exits DELAY ms later), even rounds
-# start the snapshot at once (while the target is still starting threads)
-for ((i = 0; i < 20; i++)); do
-	delay=$(((i / 2) * 5))
+# testdata/holder keeps a thread in vfork that only a stop can unwind: once
+# it is there, threadleak (--timeout 600) cannot end its capture before
+# the target does, so its exit (SIGUSR1: the main thread calls exit) is
+# always during the snapshot or before threadleak's first look.
+#   held rounds: the exit once threadleak traces that thread: exit 2,
+#     "exited during the snapshot";
+#   random rounds: the exit at a random moment in the time the held rounds
+#     took to reach the hold, half of them with the snapshot started before
+#     the target is ready (still making threads, the holding one perhaps
+#     not yet: a whole snapshot, 0 or 1, is possible there);
+# each: 2 with one "threadleak: " line and nothing on stdout, or (before
+# the hold only) 0/1 with a snapshot; never a crash or a hang.  At least
+# one random round must exit during the capture.
+fifo=$TL_TMP/hold.fifo
+mkfifo "$fifo" || fail "cannot make a fifo"
+tlcomm=${THREADLEAK##*/}
+tlcomm=${tlcomm:0:15}	# its name in /proc/PID/comm once it runs
+hold_us= held_seen=0 random_during=0
+
+# traced_by PID TID TL: thread TID of PID is traced by TL
+traced_by()
+{
+	local l
+	{ while IFS= read -r l; do
+		case $l in TracerPid:*) [ "${l##*[[:space:]]}" = "$3" ]; return ;; esac
+	done <"/proc/$1/task/$2/status"; } 2>/dev/null
+	return 1
+}
+
+for ((i = 0; i < 12; i++)); do
 	nthreads=$((i % 4 < 2 ? 20 : 200))
-	if ((i % 2)); then
-		start_target "$TESTDATA/exits" "$delay" "$nthreads"
+	kind=random
+	((i < 2)) && kind=held
+	if [ $kind = random ] && ((i % 2 == 0)); then
+		start_target_nowait "$TESTDATA/holder" "$fifo" "$nthreads"
+		ready=no
 	else
-		start_target_nowait "$TESTDATA/exits" "$delay" "$nthreads"
+		start_target "$TESTDATA/holder" "$fifo" "$nthreads"
+		ready=yes
 	fi
-	label="snapshot of a target exiting after ${delay}ms ($nthreads threads, round $i)"
+	pid=$TARGET_PID
 	out=$TL_TMP/exits-$i.json
-	snapshot_json "$TARGET_PID" "$out"
+	"$THREADLEAK" snapshot --json --timeout 600 "$pid" >"$out" 2>"$out.err" </dev/null &
+	tl=$!
+	register_pid "$tl"
+	deadline=$((SECONDS + 60))
+	while { read -r comm <"/proc/$tl/comm"; } 2>/dev/null && [ "$comm" != "$tlcomm" ]; do
+		((SECONDS < deadline)) || fail "round $i: threadleak not started after 60 s"
+		tl_sleep 0.001
+	done
+	t0=$(tl_now_us)
+	label="snapshot of a target exiting during it ($nthreads threads, $kind round $i"
+	if [ $kind = held ]; then
+		holder=
+		while read -r w t; do [ "$w" = holder ] && holder=$t; done <"$TARGET_OUT"
+		deadline=$((SECONDS + 120))
+		until traced_by "$pid" "$holder" "$tl"; do
+			proc_alive "$tl" && ((SECONDS < deadline)) ||
+				fail "$label): threadleak never seen holding the target: $(describe_rc "$TL_RC") $(first_line "$out.err")"
+			tl_sleep 0.002
+		done
+		held_seen=$((held_seen + 1))
+		t=$(($(tl_now_us) - t0))
+		[ -z "$hold_us" ] || ((t < hold_us)) && hold_us=$t
+		label+=")"
+	else
+		delay=$(((RANDOM * 32768 + RANDOM) % hold_us))
+		label+=", exit after $((delay / 1000)) ms, ready: $ready)"
+		tl_sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
+	fi
+	signal_child USR1 "$pid"
+	deadline=$((SECONDS + 60))
+	while proc_alive "$tl"; do
+		((SECONDS < deadline)) || fail "$label: threadleak still running 60 s after the target exited"
+		tl_sleep 0.01
+	done
+	unregister_pid "$tl"
+	wait "$tl"
+	TL_RC=$?
 	case $TL_RC in
 	0 | 1)
-		jq -e '.threads | type == "array"' "$out" >/dev/null 2>&1 ||
-			error "$label: exit $TL_RC but stdout is not a snapshot: $(head -c 200 "$out")"
+		if [ $ready = yes ]; then
+			error "$label: $(describe_rc $TL_RC), but its capture could not end before the exit: $(jq -c '{partial, threads: (.threads | length)}' "$out" 2>/dev/null)"
+		else
+			snap_valid "$out" "$pid" ||
+				error "$label: exit $TL_RC but stdout is not a snapshot: $(head -c 200 "$out")"
+		fi
 		;;
 	2)
-		grep -q '^threadleak: ' "$out.err" ||
-			error "$label: exit 2 without a 'threadleak: ' message: $(first_line "$out.err")"
+		if ! grep -q '^threadleak: ' "$out.err" || (($(wc -l <"$out.err") != 1)); then
+			error "$label: exit 2 without one 'threadleak: ' line: $(head -3 "$out.err" | tr '\n' '|')"
+		elif grep -qx "threadleak: process $pid exited during the snapshot" "$out.err"; then
+			[ $kind = random ] && random_during=$((random_during + 1))
+		elif [ $kind = held ]; then
+			error "$label: exit 2, but not 'exited during the snapshot': $(first_line "$out.err")"
+		fi
+		[ -s "$out" ] && error "$label: exit 2 and something on stdout: $(head -c 200 "$out")"
 		;;
 	*)
 		error "$label: $(describe_rc $TL_RC): $(first_line "$out.err")"
 		;;
 	esac
-	proc_alive "$TARGET_PID" && assert_not_stopped "$TARGET_PID" "$label"
-	kill_target "$TARGET_PID"
+	kill_target "$pid"
 done
+at_least "$held_seen" 2 "held rounds: threadleak seen holding the target when it exited"
+at_least "$random_during" 1 "random rounds where the target exited during the capture (not before it)"
 
 # ---- a target churning threads ----
 start_target "$TESTDATA/churn" 2
@@ -187,26 +265,28 @@ for ((i = 0; i < 5; i++)); do
 	assert_not_stopped "$TARGET_PID" "$label"
 	proc_alive "$TARGET_PID" || fail "$label: the churn target died"
 done
-# still churning: it keeps using CPU
+# still churning: it keeps using CPU (however little it gets)
 t0=$(cpu_ticks "$TARGET_PID")
-tl_sleep 2
-t1=$(cpu_ticks "$TARGET_PID")
-((t1 > t0)) || error "the churn target stopped making progress after the snapshots (cpu ticks $t0 -> $t1)"
-assert_not_stopped "$TARGET_PID" "churn, 2 s later"
+deadline=$((SECONDS + 60))
+until (($(cpu_ticks "$TARGET_PID") > t0)); do
+	((SECONDS < deadline)) || { error "the churn target stopped making progress after the snapshots (cpu ticks stuck at $t0 for 60 s)"; break; }
+	tl_sleep 0.05
+done
+assert_not_stopped "$TARGET_PID" "churn, after the snapshots"
 kill_target "$TARGET_PID"
 
 # ---- an unprivileged user ----
 if [ "$(id -u)" != 0 ]; then
-	note "not root: unprivileged-user check skipped"
+	partial "needs root: the unprivileged-user check (setpriv to user 65534) not run"
 elif ! command -v setpriv >/dev/null 2>&1; then
-	note "no setpriv: unprivileged-user check skipped"
+	partial "unprivileged-user check not run: no setpriv"
 else
 	start_target "$TESTDATA/nothreads"
 	timeout -k 5 "$TL_SNAP_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$THREADLEAK" snapshot "$TARGET_PID" >"$TL_TMP/nobody" 2>"$TL_TMP/nobody.err" </dev/null
 	TL_RC=$?
 	if ((TL_RC == 126 || TL_RC == 127)); then
-		note "user 65534 cannot run $THREADLEAK: unprivileged-user check skipped"
+		partial "unprivileged-user check not run: user 65534 cannot run $THREADLEAK: $(first_line "$TL_TMP/nobody.err")"
 	else
 		expect_error "snapshot by an unprivileged user" "$TL_TMP/nobody" 2 \
 			'permission|permitted|CAP_SYS_PTRACE'
