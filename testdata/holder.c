@@ -23,6 +23,15 @@
  *
  * Prints "holder TID" and then "ready" once every sleeper is asleep and
  * the holder is in its first vfork.  alarm(600) ends it.
+ *
+ *	holder --once FIFO [NSLEEP [NSPIN]]
+ *
+ * One vfork only, and one whose stack unwinds once the thread is stopped:
+ * held_in_vfork calls glibc's clone (CLONE_VM | CLONE_VFORK, CFI and all)
+ * on a stack of its own, the child (PR_SET_PDEATHSIG too) reads one byte
+ * of FIFO and exits; the holder, released, prints "released 1" and then
+ * blocks in pause() for good (state S, no further hold).  Same output
+ * otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +56,7 @@ struct worker {
 };
 
 static int fifo_fd = -1;
+static int once;		/* --once: one vfork, by clone, then pause */
 static volatile unsigned long spins;
 
 NOINLINE void *spin_worker(void *arg)
@@ -136,12 +149,57 @@ NOINLINE pid_t hold_once(void)
 	return (pid_t)rc;
 }
 
+/* --once: the vfork child of held_in_vfork.  It shares the holder's
+ * memory, so raw system calls only; it runs on its own stack. */
+static int once_child(void *arg)
+{
+	char c;
+	long rc;
+
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* the parent died already: nobody would ever release us */
+	if (syscall(SYS_getppid) != (long)(size_t)arg)
+		syscall(SYS_exit, 0);
+	do
+		rc = syscall(SYS_read, fifo_fd, &c, 1);
+	while (rc == -1 && errno == EINTR);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
+/* --once: one vfork through glibc's clone, whose parent side has CFI:
+ * stopped on its way out of the kernel, the holder's stack unwinds
+ * through here and vfork_holder. */
+NOINLINE pid_t held_in_vfork(void)
+{
+	pid_t pid = clone(once_child, hold_stack + sizeof(hold_stack),
+			  CLONE_VM | CLONE_VFORK | SIGCHLD,
+			  (void *)(size_t)getpid());
+
+	BARRIER();
+	return pid;
+}
+
 NOINLINE void *vfork_holder(void *arg)
 {
 	struct worker *w = arg;
 	unsigned long n;
 
 	__atomic_store_n(&w->tid, tl_gettid(), __ATOMIC_SEQ_CST);
+	if (once) {
+		pid_t pid = held_in_vfork();
+
+		if (pid < 0) {
+			fprintf(stderr, "holder: clone: %s\n", strerror(errno));
+			exit(3);
+		}
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		printf("released 1\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	for (n = 1;; n++) {
 		pid_t pid = hold_once();
 
@@ -186,8 +244,13 @@ int main(int argc, char **argv)
 	sigset_t set;
 
 	alarm(600);
+	if (argc > 1 && strcmp(argv[1], "--once") == 0) {
+		once = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: holder FIFO [NSLEEP [NSPIN]]\n");
+		fprintf(stderr, "usage: holder [--once] FIFO [NSLEEP [NSPIN]]\n");
 		return 64;
 	}
 	fifo_fd = open(argv[1], O_RDWR | O_CLOEXEC);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # snapshot-options: what the man page promises of snapshot's --timeout,
 # -f json, -f text, -q and a TID given for a PID, checked against /proc and
-# against testdata/dhold, which holds one thread ("holder") in state D (a
-# vfork parent) until the test releases it, beside blocked workers.
+# against testdata/holder --once, which holds one thread ("holder") in
+# state D (a vfork parent) until the test releases it, beside blocked
+# sleepers (tests/holder-lib.sh).
 #   --timeout: a thread in state D does not stop until it leaves the
 #     kernel.  With --timeout 0.2 (with and without --stop) the snapshot is
 #     partial (exit 1), the holder partial (without --stop the others,
@@ -21,28 +22,17 @@
 #     a partial snapshot (exit 1 still says so).
 # The target is never left stopped.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../holder-lib.sh"
 
 need_cmd jq
 need_threadleak
-need_testdata dhold
+need_testdata holder
 
 WORKERS=3
-fifo=$TL_TMP/fifo
-mkfifo "$fifo" || fail "cannot make a FIFO in $TL_TMP"
-start_target "$TESTDATA/dhold" "$fifo" "$WORKERS"
-pid=$TARGET_PID
-out=$TARGET_OUT
-read -r _ holder child < <(grep '^holder ' "$out")
-[ -n "$holder" ] || fail "dhold printed no holder line"
-mapfile -t workers < <(awk '/^worker /{print $2}' "$out")
-at_least "${#workers[@]}" "$WORKERS" "workers dhold started"
-[ "$(proc_state "$pid" "$holder")" = D ] || fail "the holder $holder is not in state D: $(proc_state "$pid" "$holder")"
-
-# tracer_of TID: the TracerPid of thread TID of the target
-tracer_of()
-{
-	awk '/^TracerPid:/ { print $2 }' "/proc/$pid/task/$1/status" 2>/dev/null
-}
+start_holder "$WORKERS"
+pid=$HOLDER_PID
+holder=$HOLDER_TID
+workers=("${HOLDER_WORKERS[@]}")
 
 # thread_field FILE TID JQ: a jq expression on thread TID of a snapshot
 thread_field()
@@ -52,7 +42,7 @@ thread_field()
 
 # check_held LABEL FILE [STOP]: a snapshot taken while the holder is held:
 # partial, the holder partial, and (not STOP: captured without a stop,
-# whatever the load) every worker whole
+# whatever the load) every sleeper whole, in sleep_worker
 check_held()
 {
 	local label=$1 f=$2 w
@@ -65,17 +55,9 @@ check_held()
 	for w in "${workers[@]}"; do
 		[ "$(thread_field "$f" "$w" .partial)" = false ] ||
 			error "$label: worker $w is partial: $(thread_field "$f" "$w" .error)"
-		thread_field "$f" "$w" '[.frames[]?.function // "?"] | join(",")' |
-			grep -qw worker || error "$label: worker $w has no frame 'worker'"
+		has_function "$(thread_field "$f" "$w" '[.frames[]?.function // "?"] | join(",")')" sleep_worker ||
+			error "$label: worker $w has no frame 'sleep_worker'"
 	done
-}
-
-# elapsed_ge START_US SECONDS LABEL: at least SECONDS passed since START_US
-elapsed_ge()
-{
-	local us=$(($(tl_now_us) - $1)) min
-	min=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000000 }')
-	((us >= min)) || error "$3: ended after $((us / 1000)) ms, before its ${2}s timeout"
 }
 
 # ---- --timeout, the holder held ----
@@ -109,13 +91,7 @@ run_tl "$TL_TMP/bad" snapshot --timeout abc "$pid"
 "$THREADLEAK" snapshot --json --timeout 600 "$pid" >"$TL_TMP/t600.json" 2>"$TL_TMP/t600.err" </dev/null &
 tl=$!
 register_pid "$tl"
-deadline=$((SECONDS + 60))
-until [ "$(tracer_of "$holder")" = "$tl" ]; do
-	proc_alive "$tl" || break
-	((SECONDS < deadline)) || break
-	tl_sleep 0.02
-done
-if [ "$(tracer_of "$holder")" != "$tl" ]; then
+if ! wait_seized "$tl"; then
 	error "--timeout 600: threadleak never seized the holder (tracer: $(tracer_of "$holder"))"
 else
 	t0=$(tl_now_us)
@@ -125,40 +101,29 @@ else
 	proc_alive "$tl" ||
 		error "--timeout 600: threadleak ended $((($(tl_now_us) - t0) / 1000)) ms after it seized the holder, still in D: $(head -c 200 "$TL_TMP/t600.err")"
 fi
-# release the holder: its vfork child's open of the FIFO returns
-exec {fd}<>"$fifo"
-exec {fd}>&-
-deadline=$((SECONDS + 60))
-while proc_alive "$tl" && ((SECONDS < deadline)); do
-	tl_sleep 0.02
-done
-proc_alive "$tl" && { tl_kill_child "$tl"; error "--timeout 600: still running 60 s after the holder was released"; }
-unregister_pid "$tl"
-wait "$tl"
-rc=$?
-((rc == 0)) || error "--timeout 600, holder released: $(describe_rc $rc), expected 0: $(head -c 200 "$TL_TMP/t600.err")"
+# release the holder: its vfork child reads a byte of the FIFO and ends
+release_holder
+if wait_gone "$tl"; then
+	((RC == 0)) || error "--timeout 600, holder released: $(describe_rc $RC), expected 0: $(head -c 200 "$TL_TMP/t600.err")"
+else
+	error "--timeout 600: still running 60 s after the holder was released"
+fi
 if snap_valid "$TL_TMP/t600.json" "$pid"; then
 	[ "$(thread_field "$TL_TMP/t600.json" "$holder" .partial)" = false ] ||
 		error "--timeout 600: the released holder is partial: $(thread_field "$TL_TMP/t600.json" "$holder" .error)"
 	funcs=$(thread_field "$TL_TMP/t600.json" "$holder" '[.frames[]?.function // "?"] | join(",")')
-	has_function "$funcs" held_in_vfork && has_function "$funcs" holder ||
+	has_function "$funcs" held_in_vfork && has_function "$funcs" vfork_holder ||
 		error "--timeout 600: the holder's stack is not whole: $funcs"
 else
 	error "--timeout 600: not a snapshot of $pid: $(first_line "$TL_TMP/t600.json")"
 fi
-deadline=$((SECONDS + 30))
-until grep -q "^released $holder\$" "$out"; do
-	((SECONDS < deadline)) || fail "dhold never said the holder was released"
-	tl_sleep 0.02
-done
-wait_blocked "$pid" "$holder" 30 || error "the released holder never blocked again (state $(proc_state "$pid" "$holder"))"
-wait_blocked "$pid" "$pid" 30 || error "dhold's main thread never blocked again"
+wait_released
 assert_not_stopped "$pid" "after --timeout 600"
 
 # ---- from here every thread is blocked: whole snapshots, exit 0 ----
 task_tids "$pid" >"$TL_TMP/proc.tids"
 nthreads=$(wc -l <"$TL_TMP/proc.tids")
-((nthreads == WORKERS + 2)) || fail "dhold has $nthreads threads, expected $((WORKERS + 2))"
+((nthreads == WORKERS + 2)) || fail "testdata/holder has $nthreads threads, expected $((WORKERS + 2))"
 
 # same_tids LABEL FILE: the snapshot is of $pid with /proc's threads
 same_tids()
@@ -176,8 +141,8 @@ text_ok()
 {
 	local first t
 	first=$(first_line "$2")
-	[[ $first == "dhold (pid $pid): $nthreads threads"* ]] ||
-		error "$1: summary line '$first', expected 'dhold (pid $pid): $nthreads threads ...'"
+	[[ $first == "holder (pid $pid): $nthreads threads"* ]] ||
+		error "$1: summary line '$first', expected 'holder (pid $pid): $nthreads threads ...'"
 	jq -e . "$2" >/dev/null 2>&1 && error "$1: the text report is JSON"
 	while read -r t; do
 		grep -Eq "^  threads: .*[[ ]$t[] ]" "$2" || error "$1: thread $t in no group"

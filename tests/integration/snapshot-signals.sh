@@ -4,7 +4,8 @@
 # thread before it exits (128+N); once the capture is over and every
 # thread released, they end it at once, as any program, with 128+N,
 # leaving an -o file whole or not at all").
-#   - during the capture: testdata/dhold holds one thread in state D, so
+#   - during the capture: testdata/holder --once (tests/holder-lib.sh)
+#     holds one thread in state D, so
 #     threadleak --stop --timeout 600 waits for it with every other thread
 #     stopped (state t, traced by threadleak, as /proc shows).  The signal
 #     then ends it with 128+N; no thread of the target is left stopped or
@@ -17,27 +18,18 @@
 #     the -o file, made before, is a whole snapshot, nothing else beside it;
 #     the target is not stopped.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../holder-lib.sh"
 
 need_cmd jq dd
 need_threadleak
-need_testdata dhold
+need_testdata holder
 
 WORKERS=3
-fifo=$TL_TMP/fifo
-mkfifo "$fifo" || fail "cannot make a FIFO in $TL_TMP"
-start_target "$TESTDATA/dhold" "$fifo" "$WORKERS"
-pid=$TARGET_PID
-out=$TARGET_OUT
-read -r _ holder child < <(grep '^holder ' "$out")
-[ -n "$holder" ] || fail "dhold printed no holder line"
+start_holder "$WORKERS"
+pid=$HOLDER_PID
+holder=$HOLDER_TID
 others=$(task_tids "$pid" | grep -vx "$holder")
-at_least "$(wc -w <<<"$others")" $((WORKERS + 1)) "threads of dhold other than the holder"
-
-# tracer_of TID: the TracerPid of thread TID of the target
-tracer_of()
-{
-	awk '/^TracerPid:/ { print $2 }' "/proc/$pid/task/$1/status" 2>/dev/null
-}
+at_least "$(wc -w <<<"$others")" $((WORKERS + 1)) "threads of testdata/holder other than the holder"
 
 # all_held TL STOP: threadleak TL holds the holder (and with STOP=1 every
 # other thread, stopped)
@@ -50,37 +42,6 @@ all_held()
 		[ "$(tracer_of "$t")" = "$1" ] && [ "$(proc_state "$pid" "$t")" = t ] || return 1
 	done
 	return 0
-}
-
-# wait_gone TL: wait (60 s at most) for threadleak TL to end; sets RC
-wait_gone()
-{
-	local deadline=$((SECONDS + 60))
-	while proc_alive "$1" && ((SECONDS < deadline)); do
-		tl_sleep 0.02
-	done
-	if proc_alive "$1"; then
-		tl_kill_child "$1"
-		unregister_pid "$1"
-		wait "$1" 2>/dev/null
-		RC=hung
-		return 1
-	fi
-	unregister_pid "$1"
-	wait "$1"
-	RC=$?
-	return 0
-}
-
-# no_tracer WHAT: no thread of the target is traced or stopped
-no_tracer()
-{
-	local t tr
-	for t in $(task_tids "$pid"); do
-		tr=$(tracer_of "$t")
-		[ "${tr:-0}" = 0 ] || error "$1: thread $t still traced by $tr"
-	done
-	assert_not_stopped "$pid" "$1"
 }
 
 # only_file DIR NAME WHAT: DIR holds NAME and nothing else
@@ -133,15 +94,8 @@ done
 at_least "$rounds" 6 "signals sent during a capture"
 
 # release the holder; it must run on and block in pause(), never stopped
-exec {fd}<>"$fifo"
-exec {fd}>&-
-deadline=$((SECONDS + 60))
-until grep -q "^released $holder\$" "$out"; do
-	((SECONDS < deadline)) || fail "dhold never said the holder was released"
-	tl_sleep 0.02
-done
-wait_blocked "$pid" "$holder" 30 || error "the released holder never blocked again (state $(proc_state "$pid" "$holder"))"
-wait_blocked "$pid" "$pid" 30 || error "dhold's main thread never blocked again"
+release_holder
+wait_released
 no_tracer "the holder released"
 task_tids "$pid" >"$TL_TMP/proc.tids"
 

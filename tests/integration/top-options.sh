@@ -9,7 +9,8 @@
 #     COUNT column never rises; -s growth and the default list the handler
 #     group first (+2 since the start, the pool +0) and the CHANGE column
 #     never rises.
-#   --timeout: testdata/dhold holds a thread in state D, which no stop
+#   --timeout: testdata/holder --once (tests/holder-lib.sh) holds a
+#     thread in state D, which no stop
 #     reaches: with --timeout 0.2 the first frame is partial and came after
 #     0.2 s at least; without, after the default 1 s at least; with 600 no
 #     frame is printed while the thread is held (3 s after top seized it),
@@ -25,30 +26,11 @@
 # Bad values (-s size, --timeout abc, -u none) are usage errors (64).  The
 # targets are never left stopped.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../holder-lib.sh"
 
 need_cmd jq tmux cc
 need_threadleak
-need_testdata leakyserver client dhold
-
-# wait_exit PID: wait (60 s at most) for our child PID to end; sets RC
-wait_exit()
-{
-	local deadline=$((SECONDS + 60))
-	while proc_alive "$1" && ((SECONDS < deadline)); do
-		tl_sleep 0.02
-	done
-	if proc_alive "$1"; then
-		tl_kill_child "$1"
-		unregister_pid "$1"
-		wait "$1" 2>/dev/null
-		RC=hung
-		return 1
-	fi
-	unregister_pid "$1"
-	wait "$1"
-	RC=$?
-	return 0
-}
+need_testdata leakyserver client holder
 
 # comm_count PID NAME: how many threads of PID /proc names NAME
 comm_count()
@@ -115,7 +97,7 @@ for key in count growth default; do
 		tl_sleep 0.05
 	done
 	kill -TERM "${toppid[$key]}" 2>/dev/null
-	wait_exit "${toppid[$key]}"
+	wait_gone "${toppid[$key]}"
 	[ "$RC" = 143 ] || error "-s $key: exit status $RC after SIGTERM, expected 143"
 	last_frame "$TL_TMP/sort-$key.out" wait_for_reply "$nhandler" >"$TL_TMP/sort-$key.rows"
 	if ! [ -s "$TL_TMP/sort-$key.rows" ]; then
@@ -267,20 +249,8 @@ assert_not_stopped "$server" "after the interactive view"
 kill_target "$server"
 
 # ---- --timeout, a thread held in state D ----
-fifo=$TL_TMP/fifo
-mkfifo "$fifo" || fail "cannot make a FIFO"
-start_target "$TESTDATA/dhold" "$fifo" 2
-pid=$TARGET_PID
-read -r _ holder _ < <(grep '^holder ' "$TARGET_OUT")
-[ -n "$holder" ] || fail "dhold printed no holder line"
-
-# elapsed_ge START_US SECONDS LABEL: at least SECONDS passed since START_US
-elapsed_ge()
-{
-	local us=$(($(tl_now_us) - $1)) min
-	min=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000000 }')
-	((us >= min)) || error "$3: ended after $((us / 1000)) ms, before its ${2}s timeout"
-}
+start_holder 2
+pid=$HOLDER_PID
 
 t0=$(tl_now_us)
 run_tl "$TL_TMP/t02" top -b -n 1 --timeout 0.2 "$pid"
@@ -298,12 +268,7 @@ run_tl "$TL_TMP/tbad" top -b -n 1 --timeout abc "$pid"
 "$THREADLEAK" top -b -n 1 --timeout 600 "$pid" >"$TL_TMP/t600" 2>"$TL_TMP/t600.err" </dev/null &
 tl=$!
 register_pid "$tl"
-tracer_of() { awk '/^TracerPid:/ { print $2 }' "/proc/$pid/task/$1/status" 2>/dev/null; }
-deadline=$((SECONDS + 60))
-until [ "$(tracer_of "$holder")" = "$tl" ] || ! proc_alive "$tl" || ((SECONDS >= deadline)); do
-	tl_sleep 0.02
-done
-if [ "$(tracer_of "$holder")" != "$tl" ]; then
+if ! wait_seized "$tl"; then
 	error "--timeout 600: top never seized the holder: $(head -c 200 "$TL_TMP/t600.err")"
 else
 	t0=$(tl_now_us)
@@ -313,12 +278,12 @@ else
 	proc_alive "$tl" || error "--timeout 600: top ended $((($(tl_now_us) - t0) / 1000)) ms after it seized the holder, still in D"
 	[ -s "$TL_TMP/t600" ] && error "--timeout 600: a frame was printed while the holder was held: $(first_line "$TL_TMP/t600")"
 fi
-exec {fd}<>"$fifo"
-exec {fd}>&-
-wait_exit "$tl"
+release_holder
+wait_gone "$tl"
 [ "$RC" = 0 ] || error "--timeout 600, holder released: exit status $RC, expected 0: $(head -c 200 "$TL_TMP/t600.err")"
-grep -q "^threadleak top: pid $pid (dhold), 4 threads" "$TL_TMP/t600" ||
-	error "--timeout 600: no frame of dhold's 4 threads: $(first_line "$TL_TMP/t600")"
+grep -q "^threadleak top: pid $pid (holder), 4 threads" "$TL_TMP/t600" ||
+	error "--timeout 600: no frame of testdata/holder's 4 threads: $(first_line "$TL_TMP/t600")"
 grep -q '^partial: ' "$TL_TMP/t600" && error "--timeout 600: the frame is partial once the holder was released"
+wait_released
 assert_not_stopped "$pid" "after the tops with --timeout"
 finish

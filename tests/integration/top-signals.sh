@@ -3,7 +3,8 @@
 # page, EXIT STATUS: "128+N interrupted by signal N (SIGINT, SIGTERM,
 # SIGHUP) after releasing every thread (top -b too; the interactive view
 # ends with 0)").
-#   - during a capture: testdata/dhold holds a thread in state D; top -b
+#   - during a capture: testdata/holder --once (tests/holder-lib.sh) holds
+#     a thread in state D; top -b
 #     --timeout 600 seizes it and waits (its TracerPid in /proc).  The
 #     signal ends top with 128+N, no frame printed; no thread of the target
 #     is left traced or stopped, and once released the D thread runs on and
@@ -13,53 +14,17 @@
 #   - the interactive view (in tmux): SIGTERM and SIGHUP end it with 0 and
 #     the terminal's modes as they were.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../holder-lib.sh"
 
 need_cmd tmux stty
 need_threadleak
-need_testdata dhold
+need_testdata holder
 
-fifo=$TL_TMP/fifo
-mkfifo "$fifo" || fail "cannot make a FIFO in $TL_TMP"
-start_target "$TESTDATA/dhold" "$fifo" 2
-pid=$TARGET_PID
-out=$TARGET_OUT
-read -r _ holder _ < <(grep '^holder ' "$out")
-[ -n "$holder" ] || fail "dhold printed no holder line"
+start_holder 2
+pid=$HOLDER_PID
+holder=$HOLDER_TID
 
 declare -A signo=([INT]=2 [TERM]=15 [HUP]=1)
-
-tracer_of() { awk '/^TracerPid:/ { print $2 }' "/proc/$pid/task/$1/status" 2>/dev/null; }
-
-# wait_gone PID: wait (60 s at most) for our child PID to end; sets RC
-wait_gone()
-{
-	local deadline=$((SECONDS + 60))
-	while proc_alive "$1" && ((SECONDS < deadline)); do
-		tl_sleep 0.02
-	done
-	if proc_alive "$1"; then
-		tl_kill_child "$1"
-		unregister_pid "$1"
-		wait "$1" 2>/dev/null
-		RC=hung
-		return 1
-	fi
-	unregister_pid "$1"
-	wait "$1"
-	RC=$?
-	return 0
-}
-
-# no_tracer WHAT: no thread of the target is traced or stopped
-no_tracer()
-{
-	local t tr
-	for t in $(task_tids "$pid"); do
-		tr=$(tracer_of "$t")
-		[ "${tr:-0}" = 0 ] || error "$1: thread $t still traced by $tr"
-	done
-	assert_not_stopped "$pid" "$1"
-}
 
 # ---- during a capture ----
 rounds=0
@@ -68,11 +33,7 @@ for sig in TERM HUP INT; do
 	"$THREADLEAK" top -b --timeout 600 "$pid" >"$TL_TMP/during-$sig" 2>"$TL_TMP/during-$sig.err" </dev/null &
 	tl=$!
 	register_pid "$tl"
-	deadline=$((SECONDS + 60))
-	until [ "$(tracer_of "$holder")" = "$tl" ] || ! proc_alive "$tl" || ((SECONDS >= deadline)); do
-		tl_sleep 0.02
-	done
-	if [ "$(tracer_of "$holder")" != "$tl" ]; then
+	if ! wait_seized "$tl"; then
 		error "$label: top never seized the thread in D: $(head -c 200 "$TL_TMP/during-$sig.err")"
 		wait_gone "$tl"
 		continue
@@ -88,14 +49,8 @@ for sig in TERM HUP INT; do
 done
 at_least "$rounds" 3 "signals sent during a capture"
 
-exec {fd}<>"$fifo"
-exec {fd}>&-
-deadline=$((SECONDS + 60))
-until grep -q "^released $holder\$" "$out"; do
-	((SECONDS < deadline)) || fail "dhold never said the holder was released"
-	tl_sleep 0.02
-done
-wait_blocked "$pid" "$holder" 30 || error "the released holder never blocked again (state $(proc_state "$pid" "$holder"))"
+release_holder
+wait_released
 no_tracer "the holder released"
 
 # ---- between refreshes ----
@@ -153,13 +108,13 @@ for sig in TERM HUP; do
 	tm new-session -d -s "s$sig" -x 120 -y 30 "$TL_TMP/run-top.sh" "$tag" "$THREADLEAK" top -d 0.5 "$pid" ||
 		fail "tmux cannot start a session"
 	deadline=$((SECONDS + 60))
-	until tm capture-pane -p -t "s$sig" 2>/dev/null | grep -q "^pid $pid dhold"; do
+	until tm capture-pane -p -t "s$sig" 2>/dev/null | grep -q "^pid $pid holder"; do
 		[ -e "$tag.rc" ] && break
 		((SECONDS < deadline)) || break
 		tl_sleep 0.05
 	done
 	read -r tpid <"$tag.pid" 2>/dev/null
-	if ! tm capture-pane -p -t "s$sig" 2>/dev/null | grep -q "^pid $pid dhold" || [ -z "${tpid:-}" ]; then
+	if ! tm capture-pane -p -t "s$sig" 2>/dev/null | grep -q "^pid $pid holder" || [ -z "${tpid:-}" ]; then
 		error "$label: the view did not start: $(head -c 200 "$tag.err" 2>/dev/null)"
 		continue
 	fi
