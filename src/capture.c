@@ -141,6 +141,9 @@ struct capture_session {
 	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
+	bool killed_held;	/* a thread we held in a stop was gone when
+				   we let it go: only SIGKILL, which kills
+				   the whole process, ends a ptrace stop */
 	bool persistent;	/* a session of many refreshes */
 	long max_kept_fds;	/* for kept_fds, all sessions' together */
 	bool need_list;		/* list the tasks in this refresh */
@@ -635,7 +638,8 @@ static int capture_stop_one(struct capture_session *c, struct work *w)
 		w->have_regs = true;
 		rc = unwind_regs(c, w);
 	}
-	pt_detach(w->tid, w->pending_sig);
+	if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
+		c->killed_held = true;
 	w->state = W_CAPTURED;
 	return rc < 0 ? rc : 0;
 }
@@ -844,7 +848,8 @@ static void release_all(struct capture_session *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
 		if (w->state == W_STOPPED) {
-			pt_detach(w->tid, w->pending_sig);
+			if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
+				c->killed_held = true;
 			w->state = W_CAPTURED;
 			c->threads_stopped++;
 		} else if (w->state == W_SEIZED || w->state == W_NOSTOP) {
@@ -1352,22 +1357,37 @@ static int live_thread_of(int pid)
 	return via;
 }
 
+/* Dying: a zombie, exiting, or with SIGKILL pending, which exit_group
+ * and a fatal signal give every thread before it runs again (a thread
+ * our stop held may not have run since). */
+static bool stat_dying(const struct proc_stat *st)
+{
+	return st->state == 'Z' || st->state == 'X' || (st->flags & PF_EXITING_FLAG) ||
+	       (st->sigpending & (1ULL << (SIGKILL - 1)));
+}
+
 /* Whether no thread of pid lives on: gone, zombies, or every one exiting
- * (exit_group under way). */
+ * (exit_group under way).  One thread with SIGKILL pending is enough:
+ * only a group exit gives it, and the thread that called exit_group has
+ * neither it nor PF_EXITING for an instant (preempted there, it looks
+ * alive). */
 static bool process_ending(int pid)
 {
 	struct proc_stat st;
 	int *tids;
 	size_t n;
-	bool ending = true;
+	bool ending = true, killed = false;
 
 	if (proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0)
 		return true;
-	for (size_t i = 0; i < n && ending; i++)
-		ending = proc_read_stat(pid, tids[i], &st) < 0 || st.state == 'Z' ||
-			 st.state == 'X' || (st.flags & PF_EXITING_FLAG);
+	for (size_t i = 0; i < n && !killed; i++) {
+		if (proc_read_stat(pid, tids[i], &st) < 0)
+			continue;
+		killed = st.sigpending & (1ULL << (SIGKILL - 1));
+		ending = ending && stat_dying(&st);
+	}
 	free(tids);
-	return ending;
+	return ending || killed;
 }
 
 static int open_target(struct capture_session *c, char *err, size_t errlen)
@@ -1622,6 +1642,7 @@ int capture_session_refresh(struct capture_session *c,
 	if (proc_uptime(&c->uptime) < 0)
 		c->uptime = -1;
 	c->threads_stopped = 0;
+	c->killed_held = false;
 	c->recaptured = 0;
 	c->unchanged = false;
 	memory_reset(c->mem);
@@ -1703,8 +1724,11 @@ int capture_session_refresh(struct capture_session *c,
 	/* Exited while we captured: what we saw is of a dead process,
 	 * never a snapshot that looks whole. */
 	struct proc_stat fin;
-	if (proc_read_stat(pid, 0, &fin) < 0 ||
-	    ((fin.state == 'Z' || fin.state == 'X') && fin.num_threads <= 1))
+	bool vanished = false;	/* a thread ended during the capture */
+	for (size_t i = 0; i < c->n && !vanished; i++)
+		vanished = c->w[i].state == W_GONE;
+	if (c->killed_held || proc_read_stat(pid, 0, &fin) < 0 ||
+	    ((vanished || stat_dying(&fin)) && process_ending(pid)))
 		goto exited;
 	if (snap->partial)
 		snap->note = strdup("some threads could not be captured completely; see their errors");

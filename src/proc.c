@@ -94,7 +94,7 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 
 	/* Fields from 3 on, numbered as in proc(5): 3 state, 4 ppid,
 	 * 9 flags, 14 utime, 15 stime, 20 num_threads, 22 starttime,
-	 * 39 processor.  Split by hand: sscanf was a tenth of a capture. */
+	 * 31 signal (the thread's pending), 39 processor.  Split by hand: sscanf was a tenth of a capture. */
 	char *f[40] = { 0 }, *p = close + 1;
 	int nf = 3;
 	while (nf < 40 && *p) {
@@ -116,6 +116,7 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	st->num_threads = strtol(f[20], NULL, 10);
 	st->start_time = strtoull(f[22], NULL, 10);
 	st->processor = nf > 39 ? (int)strtol(f[39], NULL, 10) : -1;
+	st->sigpending = nf > 31 ? strtoull(f[31], NULL, 10) : 0;
 	return 0;
 }
 

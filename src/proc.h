@@ -24,6 +24,7 @@ struct proc_stat {
 	uint64_t start_time;
 	long num_threads;
 	int processor;		/* CPU it last ran on */
+	uint64_t sigpending;	/* its own pending signals (bit N-1: N) */
 };
 
 /*

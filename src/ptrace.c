@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/time.h>
@@ -96,6 +97,23 @@ static void disarm_alarm(void)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* A thread that exited but cannot be reaped yet: a zombie leader, whose
+ * exit the kernel reports only once the other threads are reaped (ours,
+ * traced, only when we wait for them).  Waiting for it would take the
+ * whole deadline. */
+static bool is_zombie(int tid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	if (read_file_buf(path, buf, sizeof(buf)) < 0)
+		return true;
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+#define WAIT_SLICE 0.05	/* s: how often a blocked wait looks for a zombie */
+
 enum pt_stop pt_wait_stop(int tid, double deadline, int *pending_sig)
 {
 	*pending_sig = 0;
@@ -113,12 +131,14 @@ enum pt_stop pt_wait_stop(int tid, double deadline, int *pending_sig)
 			double left = deadline - now_sec();
 			if (left <= 0)
 				return PT_TIMEOUT;
-			arm_alarm(left);
+			arm_alarm(left < WAIT_SLICE ? left : WAIT_SLICE);
 			r = waitpid(tid, &st, __WALL);
 			disarm_alarm();
 			if (r < 0 && errno == EINTR) {
 				if (stop_signal && !releasing)
 					return PT_INTERRUPTED;
+				if (is_zombie(tid))
+					return PT_EXITED;
 				continue;	/* deadline is checked above */
 			}
 		}
