@@ -32,6 +32,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb
+	# eu-stack (elfutils): make bench's anchor beside gdb, here too so that
+	# a machine set up for the tests has both tools a stack is checked by
+	command -v eu-stack >/dev/null 2>&1 || need elfutils
 	command -v tmux >/dev/null 2>&1 || need tmux
 	# tests/fuzz: clang and its libFuzzer runtime, a package named for
 	# clang's major version (libclang-rt-14-dev on Debian 12, -19- on 13):

@@ -762,8 +762,7 @@ static bool exiting(struct capture_session *c, struct work *w)
 {
 	struct proc_stat st;
 
-	return proc_read_stat(c->pid, w->tid, &st) < 0 || st.state == 'Z' ||
-	       st.state == 'X' || (st.flags & PF_EXITING_FLAG);
+	return proc_read_stat(c->pid, w->tid, &st) < 0 || proc_stat_exiting(&st);
 }
 
 static int stop_all(struct capture_session *c)
@@ -1141,7 +1140,6 @@ static bool settled(const struct work *w)
 
 /* A Go program: its goroutines after its threads.  Its threads' partial
  * stacks (its Ms running, never stopped) do not make it partial. */
-static bool process_ending(int pid);
 
 static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 {
@@ -1155,7 +1153,7 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 	if (c->go)
 		snap->go_layouts = strdup(c->go->dwarf_layout ? "dwarf" : "built-in");
 	if (!c->go) {
-		if (process_ending(c->pid))	/* not found: it was dying */
+		if (proc_process_ending(c->pid))	/* not found: it was dying */
 			return -ESRCH;
 		snap->runtime_note = strdup(c->go_note);
 		snap->partial = true;
@@ -1164,7 +1162,7 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 	snap->partial = false;
 	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
 	/* unreadable because it is dying: it exited during the snapshot */
-	if (rc < 0 && rc != -ENOMEM && process_ending(c->pid))
+	if (rc < 0 && rc != -ENOMEM && proc_process_ending(c->pid))
 		return -ESRCH;
 	if (rc < 0 && rc != -ENOMEM && rc != -ESRCH) {
 		snap->runtime_note = strdup(err);
@@ -1334,62 +1332,6 @@ void capture_session_close(struct capture_session *c)
 	free(c);
 }
 
-/*
- * A thread of pid through which its memory map, memory, files and
- * executable can be read.  A leader that called pthread_exit stays a
- * zombie while the other threads run, and its /proc/PID/maps, mem and fd
- * are empty then: any live thread's /proc/TID gives the same process.
- */
-static int live_thread_of(int pid)
-{
-	struct proc_stat st;
-	int *tids, via = pid;
-	size_t n;
-
-	if (proc_read_stat(pid, 0, &st) < 0 || (st.state != 'Z' && st.state != 'X') ||
-	    proc_list_tasks(pid, &tids, &n) < 0)
-		return pid;
-	for (size_t i = 0; i < n && via == pid; i++)
-		if (tids[i] != pid && proc_read_stat(pid, tids[i], &st) == 0 &&
-		    st.state != 'Z' && st.state != 'X')
-			via = tids[i];
-	free(tids);
-	return via;
-}
-
-/* Dying: a zombie, exiting, or with SIGKILL pending, which exit_group
- * and a fatal signal give every thread before it runs again (a thread
- * our stop held may not have run since). */
-static bool stat_dying(const struct proc_stat *st)
-{
-	return st->state == 'Z' || st->state == 'X' || (st->flags & PF_EXITING_FLAG) ||
-	       (st->sigpending & (1ULL << (SIGKILL - 1)));
-}
-
-/* Whether no thread of pid lives on: gone, zombies, or every one exiting
- * (exit_group under way).  One thread with SIGKILL pending is enough:
- * only a group exit gives it, and the thread that called exit_group has
- * neither it nor PF_EXITING for an instant (preempted there, it looks
- * alive). */
-static bool process_ending(int pid)
-{
-	struct proc_stat st;
-	int *tids;
-	size_t n;
-	bool ending = true, killed = false;
-
-	if (proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0)
-		return true;
-	for (size_t i = 0; i < n && !killed; i++) {
-		if (proc_read_stat(pid, tids[i], &st) < 0)
-			continue;
-		killed = st.sigpending & (1ULL << (SIGKILL - 1));
-		ending = ending && stat_dying(&st);
-	}
-	free(tids);
-	return ending || killed;
-}
-
 static int open_target(struct capture_session *c, char *err, size_t errlen)
 {
 	c->sym = symbols_open(c->via, err, errlen);
@@ -1554,7 +1496,7 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->pid = pid;
 	c->opt = opt;
 	c->uw = opt->unwinder ? opt->unwinder : unwind_default();
-	c->via = live_thread_of(pid);
+	c->via = proc_live_thread(pid);
 	exe_identity(c->via, &c->exe_dev, &c->exe_ino);
 	/* Only a capture that may stop threads must release them before a
 	 * signal ends us; one that stops nothing leaves the caller's own
@@ -1568,7 +1510,7 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	if (rc < 0) {
 		/* Its map, memory or modules unreadable because it is exiting,
 		 * or has exited. */
-		if (rc == -ESRCH || (rc == -EIO && process_ending(pid))) {
+		if (rc == -ESRCH || (rc == -EIO && proc_process_ending(pid))) {
 			snprintf(err, errlen, "process %d exited during the snapshot", pid);
 			rc = -ESRCH;
 		}
@@ -1728,7 +1670,7 @@ int capture_session_refresh(struct capture_session *c,
 	for (size_t i = 0; i < c->n && !vanished; i++)
 		vanished = c->w[i].state == W_GONE;
 	if (c->killed_held || proc_read_stat(pid, 0, &fin) < 0 ||
-	    ((vanished || stat_dying(&fin)) && process_ending(pid)))
+	    ((vanished || proc_stat_dying(&fin)) && proc_process_ending(pid)))
 		goto exited;
 	if (snap->partial)
 		snap->note = strdup("some threads could not be captured completely; see their errors");

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,62 @@ int proc_read_stat(int pid, int tid, struct proc_stat *st)
 	st->processor = nf > 39 ? (int)strtol(f[39], NULL, 10) : -1;
 	st->sigpending = nf > 31 ? strtoull(f[31], NULL, 10) : 0;
 	return 0;
+}
+
+bool proc_stat_gone(const struct proc_stat *st)
+{
+	return st->state == 'Z' || st->state == 'X';
+}
+
+bool proc_stat_exiting(const struct proc_stat *st)
+{
+	return proc_stat_gone(st) || (st->flags & PF_EXITING_FLAG);
+}
+
+static bool sigkill_pending(const struct proc_stat *st)
+{
+	return st->sigpending & (1ULL << (SIGKILL - 1));
+}
+
+bool proc_stat_dying(const struct proc_stat *st)
+{
+	return proc_stat_exiting(st) || sigkill_pending(st);
+}
+
+bool proc_process_ending(int pid)
+{
+	struct proc_stat st;
+	int *tids;
+	size_t n;
+	bool ending = true, killed = false;
+
+	if (proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0)
+		return true;
+	for (size_t i = 0; i < n && !killed; i++) {
+		if (proc_read_stat(pid, tids[i], &st) < 0)
+			continue;
+		killed = sigkill_pending(&st);
+		ending = ending && proc_stat_dying(&st);
+	}
+	free(tids);
+	return ending || killed;
+}
+
+int proc_live_thread(int pid)
+{
+	struct proc_stat st;
+	int *tids, via = pid;
+	size_t n;
+
+	if (proc_read_stat(pid, 0, &st) < 0 || !proc_stat_gone(&st) ||
+	    proc_list_tasks(pid, &tids, &n) < 0)
+		return pid;
+	for (size_t i = 0; i < n && via == pid; i++)
+		if (tids[i] != pid && proc_read_stat(pid, tids[i], &st) == 0 &&
+		    !proc_stat_gone(&st))
+			via = tids[i];
+	free(tids);
+	return via;
 }
 
 /* Reads n hex words ("0x7f..." or "7f...") from *p; false if short. */

@@ -38,6 +38,30 @@ void proc_close_task_dir(void);
  * utime and stime are then the leader's own, not the process's. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
 
+/*
+ * What a stat says of a thread's life, from least to most:
+ *   gone     a zombie or dead (Z, X);
+ *   exiting  gone, or in do_exit (PF_EXITING);
+ *   dying    exiting, or with SIGKILL pending, which exit_group and a
+ *            fatal signal give every thread before it runs again (a
+ *            thread held in a ptrace stop may not have run since).
+ */
+bool proc_stat_gone(const struct proc_stat *st);
+bool proc_stat_exiting(const struct proc_stat *st);
+bool proc_stat_dying(const struct proc_stat *st);
+
+/* Whether no thread of pid lives on: gone, or every thread dying.  One
+ * thread with SIGKILL pending is enough: only a group exit gives it, and
+ * the thread that called exit_group has neither it nor PF_EXITING for an
+ * instant (preempted there, it looks alive). */
+bool proc_process_ending(int pid);
+
+/* A thread of pid through which its memory map, memory, files and
+ * executable can be read: pid itself, unless it is a zombie leader (it
+ * called pthread_exit: its maps, mem and fd are empty while the others
+ * run), then any live thread's, which give the same process. */
+int proc_live_thread(int pid);
+
 /* Task ids of pid, ascending, malloc'd into *tids (caller frees). */
 int proc_list_tasks(int pid, int **tids, size_t *n);
 

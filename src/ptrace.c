@@ -8,11 +8,11 @@
  * detaches every thread it holds, and only then exits.
  */
 #include "ptrace.h"
+#include "proc.h"
 #include "util.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/time.h>
@@ -103,13 +103,9 @@ static void disarm_alarm(void)
  * whole deadline. */
 static bool is_zombie(int tid)
 {
-	char path[64], buf[512], *p;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
-	if (read_file_buf(path, buf, sizeof(buf)) < 0)
-		return true;
-	p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	return proc_read_stat(tid, tid, &st) < 0 || proc_stat_gone(&st);
 }
 
 #define WAIT_SLICE 0.05	/* s: how often a blocked wait looks for a zombie */

@@ -390,6 +390,18 @@ wait_not_stopped()
 	done
 }
 
+# wait_for SECONDS CMD...: run CMD every 10 ms until it succeeds; returns 1
+# after SECONDS (a hang guard: what is waited for takes milliseconds).
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		tl_sleep 0.01
+	done
+}
+
 # wait_blocked PID TID [SECONDS]: wait until thread TID sleeps (state S)
 # on two looks in a row; returns 1 if it does not within SECONDS (10).
 wait_blocked()

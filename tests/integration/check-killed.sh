@@ -32,16 +32,6 @@ kill_left()
 }
 at_exit kill_left
 
-wait_until()	# wait_until SECS CMD...: poll CMD every 10 ms
-{
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		tl_sleep 0.01
-	done
-}
-
 # child_named PID COMM: the child of PID whose comm is COMM.
 child_named()
 {
@@ -74,10 +64,10 @@ start_held()
 	REAPER_PID=$!
 	register_pid "$REAPER_PID"
 	exec 7>"$fifo"
-	wait_until 60 has_line "$OUT" ready || fail "run $n: checkme hold not ready: $(head -c 300 "$OUT.err")"
+	wait_for 60 has_line "$OUT" ready || fail "run $n: checkme hold not ready: $(head -c 300 "$OUT.err")"
 	TL_PID=$(awk '/^start /{ print $2 }' "$LOG")
 	[ -n "$TL_PID" ] || fail "run $n: the reaper logged no start"
-	wait_until 60 found_children ||
+	wait_for 60 found_children ||
 		fail "run $n: check $TL_PID has no checkme and tl-guardian children: $(cat /proc/"$TL_PID"/task/*/children)"
 }
 
@@ -85,7 +75,7 @@ start_held()
 # everything that came to it.
 end_reaper()
 {
-	if ! wait_until 60 eval '! proc_alive "$REAPER_PID"'; then
+	if ! wait_for 60 eval '! proc_alive "$REAPER_PID"'; then
 		error "run $1: not everything ended: $(grep -E '^(State|Threads)' "/proc/$CMD_PID/status" 2>/dev/null | tr '\n' ' ')"
 		kill_left
 	fi
@@ -114,7 +104,7 @@ grep -q 'runs on, unchecked' "$OUT.err" && error "run 1: the guardian spoke"
 # ---- check killed while the command runs ----
 start_held 2
 kill -KILL "$TL_PID"
-wait_until 60 grep -q 'runs on, unchecked' "$OUT.err" ||
+wait_for 60 grep -q 'runs on, unchecked' "$OUT.err" ||
 	error "run 2: the guardian said nothing: $(head -c 300 "$OUT.err")"
 proc_alive "$CMD_PID" || error "run 2: the command died with check"
 echo go >&7
@@ -136,7 +126,7 @@ in_exit_group()
 start_held 3 --grace 600
 echo go >&7
 exec 7>&-
-wait_until 60 in_exit_group || error "run 3: the command's exit was not held"
+wait_for 60 in_exit_group || error "run 3: the command's exit was not held"
 kill -KILL "$TL_PID"
 end_reaper 3
 logged 3 "$CMD_PID" "exit 0"

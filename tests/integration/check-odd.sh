@@ -83,18 +83,6 @@ has "--print-default-ignores" "$TL_TMP/defaults" '^ignore-name "VM Thread" +igno
 tl_check "$OUT" --no-default-ignores --suppressions "$TL_TMP/defaults" -- "$TESTDATA/checkme" timer
 expect_rc "the default list read back" 0
 
-# wait_for SECONDS CMD...: until CMD succeeds (polling every 10 ms); 1 after
-# SECONDS (a hang guard: the states waited for take milliseconds)
-wait_for()
-{
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		tl_sleep 0.01
-	done
-}
-
 # parent_is PID PPID: PID's parent is PPID
 parent_is()
 {

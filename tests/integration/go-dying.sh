@@ -39,17 +39,6 @@ state()
 	echo "${line%% *}"
 }
 
-# wait_for DEADLINE_S CMD...: poll until CMD succeeds; 1 at the deadline
-wait_for()
-{
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		tl_sleep 0.005
-	done
-}
-
 # the injected stop, logged by strace: the signal (sent by the kernel,
 # not by the wrapper's own kill) and the stop it made
 injected_stop()
