@@ -63,6 +63,7 @@ int go_layout_from_dwarf(Elf *elf, struct go_layout *l)
 		{ "atomicstatus", &status }, { "goid", &d.goid },
 		{ "waitsince", &d.waitsince }, { "waitreason", &d.waitreason },
 		{ "gopc", &d.gopc }, { "startpc", &d.startpc },
+		{ "ancestors", &d.ancestors }, { "labels", &d.labels },
 	}, stk[] = { { "lo", &lo }, { "hi", &hi } },
 	   gobuf[] = { { "sp", &d.buf_sp }, { "pc", &d.buf_pc }, { "g", &d.buf_g },
 		       { "bp", &d.buf_bp } },

@@ -115,7 +115,11 @@ static void layout_for(int minor, struct go_layout *l)
 		l->parent_goid = 280; l->gopc = 288; l->startpc = 304;
 		break;
 	}
-	l->g_size = l->startpc + 8;
+	/* ancestors follows gopc, labels is 48 bytes past startpc in every
+	 * version (GO-RUNTIME.md) */
+	l->ancestors = l->gopc + 8;
+	l->labels = l->startpc + 48;
+	l->g_size = l->labels + 8;
 	l->buf_sp = 0;
 	l->buf_pc = 8;
 	l->buf_g = 16;

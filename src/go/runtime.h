@@ -37,6 +37,8 @@ struct go_layout {
 	unsigned stack_lo, stack_hi, m, sched, syscallsp, syscallpc;
 	unsigned status, goid, waitsince, waitreason, gopc, startpc;
 	unsigned parent_goid;	/* 0: the version has none (before 1.21) */
+	unsigned ancestors;	/* *[]ancestorInfo (GODEBUG=tracebackancestors) */
+	unsigned labels;	/* pprof labels: unsafe.Pointer, 0: none */
 	unsigned buf_sp, buf_pc, buf_g, buf_bp;	/* in gobuf (sched) */
 	unsigned m_procid, m_curg;
 	/* What a goroutine waits on (go/waits.h): runtime.pollDesc's fd
