@@ -148,6 +148,8 @@ static bool fill(const struct go_runtime *rt, struct memory *mem, uint64_t addr,
 		return false;
 	g->gopc = u64(b + l->gopc);
 	g->startpc = u64(b + l->startpc);
+	g->ancestors = l->ancestors ? u64(b + l->ancestors) : 0;
+	g->labels = l->labels ? u64(b + l->labels) : 0;
 	if (l->parent_goid)
 		g->parent = (int64_t)u64(b + l->parent_goid);
 	return true;
@@ -171,6 +173,7 @@ static void identity(const struct go_layout *l, const unsigned char *b, unsigned
 struct cached {
 	uint64_t addr;
 	uint64_t gopc, startpc;	/* constant for a goid */
+	uint64_t ancestors, labels;	/* set by the goroutine itself: it ran */
 	int64_t parent;
 	long snap_index;	/* go_cache_note */
 	unsigned char id[ID_BYTES];
@@ -249,6 +252,8 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 	e->addr = g->addr;
 	e->gopc = g->gopc;
 	e->startpc = g->startpc;
+	e->ancestors = g->ancestors;
+	e->labels = g->labels;
 	e->parent = g->parent;
 	identity(l, b, e->id);
 	if (parked(g->status)) {
@@ -304,6 +309,8 @@ static bool from_cache(const struct go_layout *l, struct cached *old, size_t nol
 	e->snap_index = -1;
 	g->gopc = e->gopc;
 	g->startpc = e->startpc;
+	g->ancestors = e->ancestors;
+	g->labels = e->labels;
 	g->parent = e->parent;
 	g->raw = e->raw;
 	g->nraw = e->nraw;

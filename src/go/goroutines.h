@@ -38,6 +38,8 @@ struct go_goroutine {
 	unsigned reason;	/* index into the runtime's wait reasons */
 	int64_t waitsince;	/* CLOCK_MONOTONIC ns, 0: not known */
 	uint64_t gopc, startpc;
+	uint64_t ancestors;	/* g.ancestors: *[]ancestorInfo, 0 */
+	uint64_t labels;	/* g.labels: its pprof labels, 0 */
 	int tid;		/* the thread running it, 0 */
 	const struct raw_frame *raw;	/* the cache's */
 	int nraw;
