@@ -399,6 +399,35 @@ bool snapshot_adopt_pool(struct snapshot *to, struct snapshot *from, size_t max_
 	return true;
 }
 
+/* The pool's copy of n labels (their strings the pool's already), the
+ * same array for equal sets; NULL when out of memory. */
+static struct label *pool_label_array(struct strpool *pool, const struct label *l, size_t n)
+{
+	return (struct label *)pool_intern(pool, &pool->arrays, l, n * sizeof(*l), false);
+}
+
+int snapshot_pool_labels(struct snapshot *snap, const struct label *l, size_t n,
+			 struct label **out)
+{
+	struct label *tmp;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	if ((!snap->pool && !(snap->pool = strpool_new())) || n > LABELS_MAX ||
+	    !(tmp = calloc(n, sizeof(*tmp))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(tmp[i].key = strpool_add(snap->pool, l[i].key, strlen(l[i].key))) ||
+		    !(tmp[i].value = strpool_add(snap->pool, l[i].value, strlen(l[i].value)))) {
+			free(tmp);
+			return -ENOMEM;
+		}
+	*out = pool_label_array(snap->pool, tmp, n);
+	free(tmp);
+	return *out ? 0 : -ENOMEM;
+}
+
 char *snapshot_pool_string(struct snapshot *snap, const char *s)
 {
 	if (!s)
@@ -432,6 +461,21 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 		ok &= pool_move(snap->pool, &t->created[i].module) &&
 		      pool_move(snap->pool, &t->created[i].function) &&
 		      pool_move(snap->pool, &t->created[i].file);
+	/* its labels: the array becomes the pool's with the thread */
+	if (ok && t->nlabels) {
+		struct label *l;
+		ok = snapshot_pool_labels(snap, t->labels, t->nlabels, &l) == 0;
+		for (size_t i = 0; i < t->nlabels; i++) {
+			free(t->labels[i].key);
+			free(t->labels[i].value);
+		}
+		free(t->labels);
+		t->labels = l;
+		if (!ok) {
+			t->nlabels = 0;
+			t->labelled = false;
+		}
+	}
 	t->pooled = true;
 	if (ok && pool_thread_frames(snap->pool, t) < 0)
 		ok = false;
@@ -470,6 +514,11 @@ static void thread_free_parts(struct thread *t)
 			frame_release(&t->frames[i]);
 		for (size_t i = 0; i < t->ncreated; i++)
 			frame_release(&t->created[i]);
+		for (size_t i = 0; i < t->nlabels; i++) {
+			free(t->labels[i].key);
+			free(t->labels[i].value);
+		}
+		free(t->labels);
 	}
 	if (!t->frames_pooled) {
 		free(t->frames);
@@ -1066,6 +1115,23 @@ static void write_frames(struct writer *w, const struct frame *frames, size_t n)
 			(struct frames_text){ frames, n, off, w->len - off };
 }
 
+/* A goroutine's labels: an object, keys in order (unique: a key equal to
+ * the one before, which no reader makes, is left out, as a duplicate
+ * would make the document unreadable). */
+static void write_labels(struct writer *w, const struct thread *t)
+{
+	w_open(w, '{');
+	for (size_t i = 0; i < t->nlabels; i++) {
+		if (i && same_string(t->labels[i].key, t->labels[i - 1].key))
+			continue;
+		w_next(w);
+		w_string(w, t->labels[i].key);
+		w_lit(w, w->pretty ? ": " : ":");
+		w_string(w, t->labels[i].value);
+	}
+	w_close(w, '}');
+}
+
 static void write_thread(struct writer *w, const struct thread *t)
 {
 	char state[2] = { t->state, '\0' };
@@ -1113,6 +1179,10 @@ static void write_thread(struct writer *w, const struct thread *t)
 		w_bool(w, t->go_system);
 		w_key(w, "created");
 		write_frames(w, t->created, t->ncreated);
+		if (t->labelled) {
+			w_key(w, "labels");
+			write_labels(w, t);
+		}
 	}
 	w_close(w, '}');
 }
@@ -1540,6 +1610,48 @@ static int read_frame(struct reader *r, const struct jv *o, struct frame *f)
 static int read_frames(struct reader *r, const struct jv *frames, const char *key, size_t ti,
 		       struct thread *t, bool created);
 
+static int cmp_label_key(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
+}
+
+/* A goroutine's "labels": an object of strings, at most LABELS_MAX of
+ * them, each at most LABEL_LEN_MAX bytes; into the pool, sorted. */
+static int read_labels(struct reader *r, const struct jv *o, struct thread *t)
+{
+	const struct jv *v = jv_get(o, "labels");
+	struct label tmp[LABELS_MAX];
+	size_t n;
+
+	if (!v)
+		return 0;
+	if (!jv_is_object(v))
+		return fail(r, "labels", "expected an object");
+	if (v->n > LABELS_MAX)
+		return failf(r, "%slabels: more than %d labels", r->where, LABELS_MAX);
+	for (n = 0; n < v->n; n++) {
+		const struct jv *key = &v->items[2 * n], *val = &v->items[2 * n + 1];
+		if (!jv_is_string(val))
+			return failf(r, "%slabels.%s: expected a string", r->where,
+				     key->n > 40 ? "(a key)" : key->s);
+		if (key->n > LABEL_LEN_MAX || val->n > LABEL_LEN_MAX)
+			return failf(r, "%slabels: a key or value longer than %d bytes", r->where,
+				     LABEL_LEN_MAX);
+		/* the arena's, valid while this thread is read */
+		tmp[n] = (struct label){ (char *)key->s, (char *)val->s };
+	}
+	qsort(tmp, n, sizeof(*tmp), cmp_label_key);
+	for (size_t i = 0; i < n; i++)
+		if (!r->pool || !(tmp[i].key = strpool_add(r->pool, tmp[i].key, strlen(tmp[i].key))) ||
+		    !(tmp[i].value = strpool_add(r->pool, tmp[i].value, strlen(tmp[i].value))))
+			return failf(r, "out of memory");
+	if (n && !(t->labels = pool_label_array(r->pool, tmp, n)))
+		return failf(r, "out of memory");
+	t->nlabels = n;
+	t->labelled = true;
+	return 0;
+}
+
 /* A goroutine's own fields (snapshot.h). */
 static int read_goroutine(struct reader *r, const struct jv *o, size_t ti, struct thread *t)
 {
@@ -1558,7 +1670,7 @@ static int read_goroutine(struct reader *r, const struct jv *o, size_t ti, struc
 	if (m && !jv_is_null(m) &&
 	    (get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
 		return fail(r, "go_minutes", "expected a number of minutes, 0 or more");
-	if (get_bool(r, o, "go_system", &t->go_system))
+	if (get_bool(r, o, "go_system", &t->go_system) || read_labels(r, o, t))
 		return -1;
 	created = jv_get(o, "created");
 	return created ? read_frames(r, created, "created", ti, t, true) : 0;

@@ -68,6 +68,18 @@ struct frame {
 
 #define BLOCKED_NOT_READ -2.0
 
+/* One of a goroutine's pprof labels (runtime/pprof.Labels, pprof.Do). */
+struct label {
+	char *key;
+	char *value;
+};
+
+/* Bounds on an entry's labels, whatever the target or a file holds: the
+ * first LABELS_MAX by key are kept, a key or value is cut (at a UTF-8
+ * character) to LABEL_LEN_MAX bytes. */
+#define LABELS_MAX 64
+#define LABEL_LEN_MAX 1024
+
 struct wait_info {
 	enum wait_kind kind;
 	long syscall;		/* syscall number, -1 when none (running) */
@@ -115,6 +127,13 @@ struct thread {
 	struct frame *created;	/* where "go" started it (gopc), innermost
 				   first, inline frames included */
 	size_t ncreated;
+	/* Its pprof labels (labels.h), sorted by key, keys unique; the
+	 * array and its strings are the pool's when pooled (equal sets then
+	 * share one array), else its own. */
+	struct label *labels;
+	size_t nlabels;
+	bool labelled;		/* it has a label set, maybe empty (pprof
+				   prints "{}"); else labels is NULL */
 };
 
 /* A file mapped into the process (libdwfl's module): what a profile's
@@ -190,6 +209,10 @@ bool snapshot_adopt_pool(struct snapshot *to, struct snapshot *from, size_t max_
 /* The pool's copy of s (for a pooled thread's fields), the pool made if
  * need be; NULL for NULL or when out of memory. */
 char *snapshot_pool_string(struct snapshot *snap, const char *s);
+/* The pool's copy of the n labels at l (strings and array; equal sets
+ * get the same array) in *out, NULL for none: 0 or -ENOMEM. */
+int snapshot_pool_labels(struct snapshot *snap, const struct label *l, size_t n,
+			 struct label **out);
 /* Frees a frame's strings (not for a pooled thread's frames). */
 void frame_release(struct frame *f);
 /* Frees what t owns (not t itself: nor, when pooled, its strings, which

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pclntab.h"
+#include "labels.h"
 #include "waits.h"
 #include "../classify.h"
 #include "../fds.h"
@@ -405,11 +406,18 @@ int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct m
 	}
 	struct go_waits *waits = want_fds || want_semas ?
 				 go_waits_read(rt, mem, want_fds, want_semas) : NULL;
+	struct go_labels_memo *labels = go_labels_memo_new();
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!carry_over(snap, prev, &gs[i], now_ns))
+		if (!carry_over(snap, prev, &gs[i], now_ns)) {
 			rc = add_entry(rt, sym, &m, fds, waits, snap, &gs[i], now_ns);
+			/* its pprof labels (go/labels.h) */
+			if (rc == 0)
+				rc = go_entry_labels(labels, rt, mem, snap, gs[i].labels,
+						     &snap->threads[snap->nthreads - 1]);
+		}
 		go_cache_note(cache, gs[i].pos, (long)snap->nthreads - 1);
 	}
+	go_labels_memo_free(labels);
 	go_waits_free(waits);
 	free(m.slots);
 	go_goroutines_free(gs, n);

@@ -39,6 +39,10 @@
 //	              so that a live view sees the leak grow
 //	-many M       M more goroutines parked in a chan receive, all in
 //	              manyWaiter (for the 100,000-goroutine benchmark)
+//	-labelled     goroutines on one stack, labelWorker, with different
+//	              pprof label sets (labelSets below: none, an empty set,
+//	              one and two labels, twelve (a map of two buckets up to
+//	              Go 1.23), keys and values that need quoting)
 //	-exit         main returns right after ready (for `threadleak check`)
 //	-pprof ADDR   serve net/http/pprof on ADDR, a loopback address
 //	              (127.0.0.1:0 picks a port); printed as "pprof ADDR"
@@ -72,6 +76,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -203,6 +208,44 @@ func handleLeak(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, <-reply)
 }
 
+// labelWorker waits for ever; -labelled starts it with each label set of
+// labelSets (nil: no labels at all), so that pprof's debug=1 shows one
+// group per set on the same stack.
+//
+//go:noinline
+func labelWorker(ch chan int) {
+	<-ch
+}
+
+var labelSets = []struct {
+	count  int
+	labels []string
+}{
+	{1, nil},
+	{1, []string{}},
+	{3, []string{"tenant", "a"}},
+	{2, []string{"tenant", "b", "job", "x"}},
+	{1, []string{"k00", "0", "k01", "1", "k02", "2", "k03", "3", "k04", "4", "k05", "5",
+		"k06", "6", "k07", "7", "k08", "8", "k09", "9", "k10", "10", "k11", "11"}},
+	{1, []string{"a", "1", "a!", "2", "quote\"", "tab\tnl\n\x01\x7f",
+		"ünï", "é\u200b\u00a0", "empty", ""}},
+}
+
+// startLabelled starts n labelWorkers with the labels (key, value, ...).
+func startLabelled(ch chan int, n int, labels []string) {
+	if labels == nil {
+		for i := 0; i < n; i++ {
+			go labelWorker(ch)
+		}
+		return
+	}
+	pprof.Do(context.Background(), pprof.Labels(labels...), func(context.Context) {
+		for i := 0; i < n; i++ {
+			go labelWorker(ch)
+		}
+	})
+}
+
 //go:noinline
 func manyWaiter(ch chan int) {
 	<-ch
@@ -325,6 +368,7 @@ func main() {
 	grow := flag.Duration("grow", 0, "after ready, one more request every `DUR` (0: off)")
 	many := flag.Int("many", 0, "extra goroutines parked in a chan receive (manyWaiter)")
 	exit := flag.Bool("exit", false, "return from main right after ready")
+	labelled := flag.Bool("labelled", false, "labelWorkers with different pprof label sets")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback `ADDR`")
 	dump1 := flag.String("dump1", "", "SIGUSR1 writes the debug=1 goroutine profile to `PATH`")
 	dump2 := flag.String("dump2", "", "SIGUSR1 writes the debug=2 goroutine profile to `PATH`")
@@ -432,6 +476,16 @@ func main() {
 		go manyWaiter(manyCh)
 	}
 	leak("main.manyWaiter", *many)
+
+	if *labelled {
+		labelCh := make(chan int)
+		total := 0
+		for _, set := range labelSets {
+			startLabelled(labelCh, set.count, set.labels)
+			total += set.count
+		}
+		leak("main.labelWorker", total)
+	}
 
 	// Wait until every goroutine is there (the client's and the server's
 	// connection goroutines gone) and parked.
