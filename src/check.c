@@ -29,6 +29,7 @@
  */
 #include "check.h"
 #include "capture.h"
+#include "check-go.h"
 #include "escape.h"
 #include "fpguess.h"
 #include "go/unwind.h"
@@ -100,6 +101,8 @@ struct priv {
 	struct workqueue *queue;	/* opened at the first creation */
 	bool queue_failed;
 	struct creation *cur;	/* being filled while its creator waits */
+	int woken_pid, woken_looks;	/* an exit that left only woken
+					   goroutines: looks at it so far */
 	struct raw_frame buf[ORIGIN_FRAMES];	/* the worker's */
 };
 
@@ -448,7 +451,47 @@ struct keep_state {
 	struct check_report *r;
 	int exiting;
 	size_t i, kept;
+	size_t woken;		/* goroutines woken just before the exit */
+	int *unit_tids;		/* threads in a judged goroutine's syscall */
+	size_t nunit;
 };
+
+/* Whether goroutines of this snapshot are judged. */
+static bool judges_goroutines(const struct check *c, const struct snapshot *snap)
+{
+	return c->goroutines == CHECK_GO_ALL ||
+	       (c->goroutines == CHECK_GO_TESTS && snap->go_test);
+}
+
+/* The threads that run a judged goroutine in a system call: one unit
+ * with it, reported as the goroutine ("on thread N"), not again as a
+ * thread.  NULL when none (or out of memory: then counted twice). */
+static void unit_threads(struct keep_state *k)
+{
+	const struct snapshot *snap = k->snap;
+
+	k->unit_tids = NULL;
+	k->nunit = 0;
+	if (!judges_goroutines(k->c, snap))
+		return;
+	for (size_t i = 0; i < snap->nthreads; i++) {
+		const struct thread *t = &snap->threads[i];
+		if (t->goid && t->go_tid && !t->go_system && t->go_tid != k->exiting &&
+		    !k->unit_tids)
+			k->unit_tids = calloc(snap->nthreads, sizeof(*k->unit_tids));
+		if (t->goid && t->go_tid && !t->go_system && t->go_tid != k->exiting &&
+		    k->unit_tids)
+			k->unit_tids[k->nunit++] = t->go_tid;
+	}
+}
+
+static bool is_unit_thread(const struct keep_state *k, int tid)
+{
+	for (size_t i = 0; i < k->nunit; i++)
+		if (k->unit_tids[i] == tid)
+			return true;
+	return false;
+}
 
 /* snapshot_filter's callback: called once per thread, in order, so the
  * created_by array is compacted alongside. */
@@ -465,6 +508,9 @@ static bool keep_leak(struct thread *t, void *arg)
 		keep = (k->c->goroutines == CHECK_GO_ALL ||
 			(k->c->goroutines == CHECK_GO_TESTS && k->snap->go_test)) &&
 		       !t->go_system && t->go_tid != k->exiting;
+	/* The thread of a judged goroutine's system call: that goroutine. */
+	else if (keep && is_unit_thread(k, t->tid))
+		keep = false;
 	/* A thread of a Go program whose goroutines were read, caught
 	 * running in every look (no stack: an M busy in the runtime, a GC
 	 * worker, a spinning M, on a loaded machine): what it runs is a
@@ -475,6 +521,11 @@ static bool keep_leak(struct thread *t, void *arg)
 		k->r->ignored++;
 	}
 
+	/* Woken just before the exit: it would have run, and cannot. */
+	if (keep && check_go_woken(t)) {
+		keep = false;
+		k->woken++;
+	}
 	if (keep && ignore_match(&k->c->ignores, t, cb)) {
 		keep = false;
 		k->r->ignored++;
@@ -541,6 +592,39 @@ static bool caught_running(const struct snapshot *snap, int exiting)
 	return false;
 }
 
+#define WOKEN_LOOKS 3
+
+/*
+ * An exit that left nothing but goroutines woken just before it: with
+ * other Ps free they would run at once, so a goroutine seen so might be
+ * one that wakes now and then (a sleeping loop) caught at that moment:
+ * look again a few times, then let the exit go on, counting them.
+ */
+static enum exit_verdict woken_verdict(struct priv *p, int pid, size_t woken, bool final)
+{
+	if (woken && !final) {
+		if (p->woken_pid != pid) {
+			p->woken_pid = pid;
+			p->woken_looks = 0;
+		}
+		if (++p->woken_looks < WOKEN_LOOKS)
+			return EXIT_LOOK_AGAIN;
+	}
+	p->woken_pid = 0;
+	p->c->woken += woken;
+	return EXIT_GO_ON;	/* nothing left that is reported */
+}
+
+/* A Go program's report: the woken goroutines counted, and in a test
+ * binary each goroutine blamed on its test. */
+static void report_go(struct check *c, struct check_report *r, int pid, size_t woken)
+{
+	r->woken = woken;
+	c->woken += woken;
+	if (r->snap->go_test && r->snap->ngoroutines)
+		check_go_blame(r, pid);	/* none: the report says less */
+}
+
 static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 {
 	struct priv *p = arg;
@@ -587,10 +671,13 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
 	}
 	struct keep_state k = { c, snap, r, tid, 0, 0 };
-	if (snapshot_filter(snap, keep_leak, &k) == 0) {
+	unit_threads(&k);
+	size_t kept = snapshot_filter(snap, keep_leak, &k);
+	free(k.unit_tids);
+	if (kept == 0) {
 		free(r->created_by);
 		snapshot_free(snap);
-		return EXIT_GO_ON;	/* nothing left that is reported */
+		return woken_verdict(p, pid, k.woken, final);
 	}
 	if (!final) {
 		/* Threads may still end within the grace period.  Ones that
@@ -609,6 +696,7 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 	r->snap = snap;
 	c->leaked += snap->nthreads;
 	c->nreports++;
+	report_go(c, r, pid, k.woken);
 	return EXIT_GO_ON;
 out_free:
 	snapshot_free(snap);
@@ -661,6 +749,7 @@ void check_free(struct check *c)
 	ignore_free(&c->ignores);
 	for (size_t i = 0; i < c->nreports; i++) {
 		struct check_report *r = &c->reports[i];
+		check_go_blame_free(r);
 		for (size_t k = 0; r->snap && k < r->snap->nthreads; k++)
 			thread_release(&r->created_by[k]);
 		free(r->created_by);
@@ -684,6 +773,9 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 		.refused = on_refused,
 	};
 
+	/* Go programs keep their goroutines' ancestry: blame on tests. */
+	if (c->goroutines != CHECK_GO_NONE && check_go_env() < 0)
+		fprintf(stderr, "threadleak: cannot set GODEBUG: leaked goroutines will not be blamed on tests by their ancestry\n");
 	int rc = supervise_run(argv, &opt, &ops, status, err, errlen);
 	workqueue_close(p->queue);
 	p->queue = NULL;
@@ -718,19 +810,24 @@ int check_write_json(const struct check *c, FILE *fp, int status)
 		json_t *snap = text ? json_loads(text, 0, NULL) : NULL;
 		json_t *threads = snap ? json_object_get(snap, "threads") : NULL;
 		free(text);
-		for (size_t k = 0; threads && k < json_array_size(threads); k++)
+		for (size_t k = 0; threads && k < json_array_size(threads); k++) {
 			json_object_set_new(json_array_get(threads, k), "created_by",
 					    frames_json(&r->created_by[k]));
+			if (k < r->snap->nthreads)
+				check_go_blame_json(r, k, json_array_get(threads, k));
+		}
 		if (snap) {
 			json_object_set_new(snap, "ignored", json_integer((json_int_t)r->ignored));
+			check_go_report_json(r, snap);
 			json_array_append_new(procs, snap);
 		}
 	}
-	doc = json_pack("{s:s,s:i,s:o,s:I,s:I,s:o}", "format", "threadleak-check",
+	doc = json_pack("{s:s,s:i,s:o,s:I,s:I,s:I,s:o}", "format", "threadleak-check",
 			"version", 1,
 			"status", WIFEXITED(status) ? json_integer(WEXITSTATUS(status)) : json_null(),
 			"leaked", (json_int_t)c->leaked,
 			"threads_created", (json_int_t)c->threads_seen,
+			"woken", (json_int_t)c->woken,
 			"processes", procs ? procs : json_array());
 	if (!doc)
 		return -ENOMEM;

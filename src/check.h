@@ -14,7 +14,14 @@
  * A Go test binary's goroutines left at its exit (not the runtime's own)
  * are leaks too, as goleak.VerifyTestMain sees them; a Go program's that
  * is not a test only when asked: goroutines left when main returns are
- * normal in Go.
+ * normal in Go.  Each is blamed on the test that started it
+ * (go/testblame.h): the command runs with GODEBUG=tracebackancestors=N
+ * added (the user's own setting of it kept), so that every goroutine
+ * carries the stacks of the chain of goroutines that started it.  Not
+ * leaks: goroutines runnable at the held exit but still parked where
+ * they were woken (the exiting thread keeps its P: they cannot run), and
+ * the thread blocked in a leaked goroutine's system call (the goroutine
+ * is the one reported, "on thread N").
  *
  * What is not reported: the rules of ignore.h (--ignore-top, --ignore,
  * --ignore-created-by, --ignore-name, suppressions files, and by default
@@ -34,6 +41,13 @@
 #include "ignore.h"
 #include "snapshot.h"
 
+/* The test of a Go test binary that started a leaked goroutine. */
+struct check_blame {
+	char *test;			/* "TestPoolLeaks"; NULL: none */
+	char *sub;			/* the subtest's function, or NULL */
+	bool by_creator;		/* no ancestry: by the creating function */
+};
+
 /* The threads of one process still alive when it exited. */
 struct check_report {
 	struct snapshot *snap;		/* the leaked threads only */
@@ -41,6 +55,14 @@ struct check_report {
 					   created (frames only; none when
 					   not seen: created before us) */
 	size_t ignored;			/* threads the rules dropped */
+	size_t woken;			/* goroutines woken just before the
+					   exit, that could not run: not
+					   leaks, not counted */
+	struct check_blame *blame;	/* per thread of snap, or NULL: not a
+					   Go test binary */
+	char *package;			/* a Go test binary's package, NULL */
+	bool ancestry;			/* blame from the goroutines'
+					   ancestors (tracebackancestors) */
 };
 
 struct check {
@@ -55,6 +77,8 @@ struct check {
 	size_t nreports, rcap;
 	size_t leaked;			/* threads in all reports */
 	size_t threads_seen;		/* threads created while traced */
+	size_t woken;			/* goroutines woken just before an
+					   exit that left nothing else */
 	void *priv;			/* per-process and per-thread state */
 };
 

@@ -218,7 +218,7 @@ static void print_summary(const struct out *o)
 
 static void print_goroutine_ids(const struct out *o, const struct group *g)
 {
-	fprintf(o->fp, "  %sgoroutines:", col(o, C_DIM));
+	fprintf(o->fp, "  %sgoroutine ids:", col(o, C_DIM));
 	size_t show = g->count < 12 ? g->count : 12;
 	for (size_t i = 0; i < show; i++)
 		fprintf(o->fp, " %lld", (long long)g->threads[i]->goid);
