@@ -562,7 +562,9 @@ static bool resolve_go(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr,
 	*rc = 0;
 	for (int i = 0; i <= k && *rc == 0; i++) {
 		bool ok = go_pcln_line(gm->pcln, &gf, inl[i].pc, &file, &line);
-		*rc = add_line(e, inl[i].name, ok ? file : NULL, ok ? line : 0, i < k);
+		char name[4096];	/* a generic one's shapes as [...], as Go prints it */
+		*rc = add_line(e, go_print_name(inl[i].name, name, sizeof(name)),
+			       ok ? file : NULL, ok ? line : 0, i < k);
 	}
 	return true;
 }

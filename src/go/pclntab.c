@@ -35,6 +35,8 @@ struct go_pcln {
 	bool v118;		/* no startLine in _func */
 	uint64_t nfunc;
 	uint64_t funcname, cu, filetab, pctab, pcln;	/* offsets in data */
+	uint8_t wrapper_id;	/* FuncIDWrapper; 0: not known */
+	uint8_t panic_ids[3];	/* gopanic's, sigpanic's, panicwrap's */
 };
 
 static bool get32(const struct go_pcln *p, uint64_t off, uint32_t *v)
@@ -91,6 +93,8 @@ static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *sh)
 	return d && d->d_buf && d->d_size ? d : NULL;
 }
 
+static void find_funcids(struct go_pcln *p);
+
 struct go_pcln *go_pcln_open(Elf *elf)
 {
 	GElf_Shdr sh;
@@ -131,6 +135,7 @@ struct go_pcln *go_pcln_open(Elf *elf)
 		if (!md || !get64(md->d_buf, md->d_size, MODULEDATA_TEXT, &p->text) || !p->text)
 			goto out_free;
 	}
+	find_funcids(p);
 	return p;
 out_free:
 	free(p);
@@ -182,6 +187,74 @@ bool go_pcln_func(const struct go_pcln *p, uint64_t addr, struct go_func *f)
 	f->funcid = flagat - 1 < p->size ? p->data[flagat - 1] : 0;
 	f->top = (flag & (FLAG_TOPFRAME | FLAG_SPWRITE)) != 0;
 	return f->name != NULL;
+}
+
+/*
+ * The funcIDs that go_pcln_kind() needs, in one pass over the table:
+ * FuncIDWrapper is the last of the enum in every release (1.18 to 1.27),
+ * and every binary has wrappers (runtime.call16 at least), so it is the
+ * largest funcID any function has; the panic ones are those of the
+ * functions of that name.  A table where the largest is not above
+ * systemstack_switch's (the one before it since 1.18) has no known
+ * wrapper id.
+ */
+static void find_funcids(struct go_pcln *p)
+{
+	static const char *const panics[3] = { "runtime.gopanic", "runtime.sigpanic",
+					       "runtime.panicwrap" };
+	uint8_t most = 0, below = 0;
+
+	for (uint64_t i = 0; i < p->nfunc; i++) {
+		uint32_t fo, nameoff;
+		uint64_t at;
+		if (!get32(p, p->pcln + 8 * i + 4, &fo))
+			return;
+		at = p->pcln + fo + (p->v118 ? 36 : 40);
+		if (at >= p->size || !p->data[at])
+			continue;
+		uint8_t id = p->data[at];
+		most = id > most ? id : most;
+		const char *name = func_u32(p, fo, F_NAME, &nameoff) ?
+				   str_at(p, p->funcname + nameoff) : NULL;
+		if (!name || strncmp(name, "runtime.", 8) != 0)
+			continue;
+		for (int k = 0; k < 3; k++)
+			if (strcmp(name, panics[k]) == 0)
+				p->panic_ids[k] = id;
+		if (strcmp(name, "runtime.systemstack_switch") == 0)
+			below = id;
+	}
+	p->wrapper_id = below && most > below ? most : 0;
+}
+
+enum go_func_kind go_pcln_kind(const struct go_pcln *p, uint8_t funcid)
+{
+	if (!funcid)
+		return GO_FUNC_NORMAL;
+	if (funcid == p->wrapper_id)
+		return GO_FUNC_WRAPPER;
+	for (int k = 0; k < 3; k++)
+		if (funcid == p->panic_ids[k])
+			return GO_FUNC_PANIC;
+	return GO_FUNC_NORMAL;
+}
+
+const char *go_print_name(const char *name, char *buf, size_t size)
+{
+	const char *open = name ? strchr(name, '[') : NULL;
+	const char *close = open ? strrchr(open, ']') : NULL;
+	size_t head, tail;
+
+	if (!close)
+		return name;
+	head = (size_t)(open - name);
+	tail = strlen(close + 1);
+	if (head + 5 + tail + 1 > size)
+		return name;
+	memcpy(buf, name, head);
+	memcpy(buf + head, "[...]", 5);
+	memcpy(buf + head + 5, close + 1, tail + 1);
+	return buf;
 }
 
 static bool uvarint(const struct go_pcln *p, uint64_t *at, uint32_t *v)
@@ -343,6 +416,7 @@ int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t ad
 		memcpy(&parentpc, e + (p->v118 ? 16 : 8), 4);
 		out[n].name = nameoff >= 0 ? str_at(p, p->funcname + (uint32_t)nameoff) : NULL;
 		out[n].pc = at;
+		out[n].funcid = e[p->v118 ? 2 : 0];
 		if (!out[n].name)
 			break;
 		n++;
@@ -353,6 +427,7 @@ int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t ad
 	/* The pc at which the function itself is, for its file:line. */
 	out[n].name = f->name;
 	out[n].pc = at;
+	out[n].funcid = f->funcid;
 	return n;
 }
 

@@ -39,6 +39,19 @@ struct go_func {
 	uint32_t off;		/* private: the _func in the table */
 };
 
+/*
+ * How Go's traceback treats a function, by its funcID (runtime
+ * showfuncinfo, tracebackPCs): a WRAPPER (FuncIDWrapper: method and
+ * `go f(x)` wrappers, -fm closures, generic instantiation wrappers, the
+ * assembly marked WRAPPER such as runtime.call16) is not shown, unless
+ * the function it called is a PANIC one (runtime.gopanic, sigpanic,
+ * panicwrap: elideWrapperCalling).  The numbers differ between releases
+ * (FuncIDWrapper is 21 in 1.19, 23 in 1.26): they are read from the table
+ * itself, from the functions that carry them.
+ */
+enum go_func_kind { GO_FUNC_NORMAL, GO_FUNC_WRAPPER, GO_FUNC_PANIC };
+enum go_func_kind go_pcln_kind(const struct go_pcln *p, uint8_t funcid);
+
 /* The table of elf, or NULL when it is not a Go binary (or its table is
  * of an unknown version, or malformed). */
 struct go_pcln *go_pcln_open(Elf *elf);
@@ -65,6 +78,7 @@ bool go_pcln_line(const struct go_pcln *p, const struct go_func *f,
 struct go_inline {
 	const char *name;
 	uint64_t pc;
+	uint8_t funcid;		/* the inlined function's (go_pcln_kind) */
 };
 int go_pcln_inline(const struct go_pcln *p, const struct go_func *f, uint64_t addr,
 		   struct go_inline *out, int max);
@@ -74,6 +88,14 @@ bool go_pcln_has(const struct go_pcln *p, const char *name);
 bool go_pcln_find(const struct go_pcln *p, const char *name, uint64_t *entry, uint64_t *end);
 /* The section named want of elf (its header in *sh), or NULL. */
 Elf_Scn *go_elf_section(Elf *elf, const char *want, GElf_Shdr *sh);
+/*
+ * A function's name as Go prints it (runtime funcNameForPrint): what is
+ * between the first '[' and the last ']' of a generic one's shapes,
+ * "main.F[go.shape.int]", becomes "...": "main.F[...]".  Writes into buf
+ * and returns it, or returns name itself when it has no brackets (or buf
+ * is too small).
+ */
+const char *go_print_name(const char *name, char *buf, size_t size);
 /* Where funcdata offsets count from (link-time moduledata.gofunc). */
 void go_pcln_set_gofunc(struct go_pcln *p, uint64_t gofunc);
 
