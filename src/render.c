@@ -377,9 +377,10 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		fprintf(o->fp, "  %s", obj);
 	else if (!same_object)
 		fprintf(o->fp, "  (on different objects)");
-	/* as pprof says it: whole minutes, once a GC has seen the wait */
+	/* as pprof says it: whole minutes, once a GC has seen the wait,
+	 * "1 minutes" too (runtime goroutineheader) */
 	if (hi >= 1 && (long)lo == (long)hi)
-		fprintf(o->fp, "  %ld minute%s", (long)hi, (long)hi == 1 ? "" : "s");
+		fprintf(o->fp, "  %ld minutes", (long)hi);
 	else if (hi >= 1)
 		fprintf(o->fp, "  %ld … %ld minutes", (long)lo, (long)hi);
 	fprintf(o->fp, "\n");
@@ -434,8 +435,7 @@ static void print_goroutine(const struct out *o, const struct thread *t)
 		col(o, C_RESET), col(o, C_KIND), esc(t->go_wait ? t->go_wait : "?"),
 		col(o, C_RESET));
 	if (t->go_minutes >= 1)
-		fprintf(o->fp, ", %ld minute%s", (long)t->go_minutes,
-			(long)t->go_minutes == 1 ? "" : "s");
+		fprintf(o->fp, ", %ld minutes", (long)t->go_minutes);	/* Go's "1 minutes" */
 	fprintf(o->fp, "]:");
 	char obj[512];
 	wait_object(o, &t->wait, obj, sizeof(obj));
