@@ -15,6 +15,7 @@
  * releases it all and leaves an empty grouping.
  */
 #include "group.h"
+#include "labels.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -201,21 +202,32 @@ static size_t frame_part(const struct frame *f, char *buf)
 char *stack_signature(const struct thread *t)
 {
 	size_t len = 0, pos = 0;
-	char *sig;
+	char *sig, *labels = NULL;
 
 	/* A goroutine's: its wait reason first ("go:chan send|"), as pprof
 	 * tells apart goroutines whose stacks differ only there; never the
-	 * same as a thread's. */
+	 * same as a thread's.  Then its pprof labels, if it has a set
+	 * ("labels:{"k":"v"}|"), as pprof's debug=1 groups by them. */
 	const char *gw = t->goid ? (t->go_wait ? t->go_wait : "?") : NULL;
 	if (gw)
 		len += strlen(gw) + 4;
+	if (gw && t->labelled) {
+		if (!(labels = labels_text(t->labels, t->nlabels)))
+			return NULL;
+		len += strlen(labels) + 8;
+	}
 	for (size_t i = 0; i < t->nframes; i++)
 		len += frame_part(&t->frames[i], NULL) + 1;
 	sig = malloc(len + 1);
-	if (!sig)
+	if (!sig) {
+		free(labels);
 		return NULL;
+	}
 	if (gw)
 		pos += (size_t)sprintf(sig, "go:%s|", gw);
+	if (labels)
+		pos += (size_t)sprintf(sig + pos, "labels:%s|", labels);
+	free(labels);
 	for (size_t i = 0; i < t->nframes; i++) {
 		if (i)
 			sig[pos++] = ';';
@@ -253,7 +265,7 @@ static int cmp_entry(const void *a, const void *b)
  * The signatures of one grouping, each made once per distinct pooled
  * stack: threads whose frames are the pool's share their array with every
  * thread of the same stack (snapshot.h), so (array, length, go_wait,
- * whether a goroutine) is the signature's key, and 100,000 goroutines on
+ * whether a goroutine, its pooled labels) is the signature's key, and 100,000 goroutines on
  * one stack make one string, compared by address.
  */
 struct sig_slot {
@@ -262,6 +274,9 @@ struct sig_slot {
 	size_t nframes;
 	const char *go_wait;
 	bool go;
+	const struct label *labels;	/* pooled too: equal sets, one array */
+	size_t nlabels;
+	bool labelled;
 	size_t sig;		/* in own[] */
 };
 
@@ -277,6 +292,7 @@ static uint64_t sig_hash(const struct thread *t)
 	uint64_t h = (uintptr_t)t->frames * 0x9e3779b97f4a7c15ull;
 
 	h ^= (t->nframes + ((uintptr_t)t->go_wait << 1) + (t->goid != 0)) * 0xff51afd7ed558ccdull;
+	h ^= ((uintptr_t)t->labels + t->nlabels + t->labelled) * 0x9e3779b97f4a7c15ull;
 	return h ^ (h >> 29);
 }
 
@@ -315,7 +331,9 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 	for (i = h & s->mask; s->slots[i].frames; i = (i + 1) & s->mask) {
 		const struct sig_slot *o = &s->slots[i];
 		if (o->frames == t->frames && o->nframes == t->nframes &&
-		    o->go_wait == t->go_wait && o->go == (t->goid != 0))
+		    o->go_wait == t->go_wait && o->go == (t->goid != 0) &&
+		    o->labels == t->labels && o->nlabels == t->nlabels &&
+		    o->labelled == t->labelled)
 			return (ssize_t)o->sig;
 	}
 	sig = stack_signature(t);
@@ -323,7 +341,7 @@ static ssize_t signature_of(struct sigs *s, const struct thread *t)
 		return -1;
 	s->own[s->nown] = sig;
 	s->slots[i] = (struct sig_slot){ t->frames, h, t->nframes, t->go_wait, t->goid != 0,
-					 s->nown };
+					 t->labels, t->nlabels, t->labelled, s->nown };
 	s->count++;
 	return (ssize_t)s->nown++;
 }

@@ -7,6 +7,11 @@
  * without a function contributes "module+0xOFFSET" (module-relative, still
  * stable across load addresses) or "?" when not even the module is known.
  *
+ * A goroutine's signature starts with its wait reason and, when it has
+ * a pprof label set, the set as pprof prints it (labels.h): goroutines on
+ * one stack with different labels are different groups, as pprof's
+ * debug=1 shows them: "go:chan receive|labels:{"k":"v"}|leaky!main.f;...".
+ *
  * Threads group together when their wait kind and signature are equal.
  * Groups are sorted largest first, then by wait kind, then by signature, so
  * output is deterministic.  The grouping owns its arrays; the threads it

@@ -10,6 +10,7 @@
 #include "diff.h"
 #include "escape.h"
 #include "group.h"
+#include "labels.h"
 #include "locks.h"
 #include "util.h"
 
@@ -225,6 +226,17 @@ static void print_goroutine_ids(const struct out *o, const struct group *g)
 	fprintf(o->fp, "%s%s\n", g->count > show ? " …" : "", col(o, C_RESET));
 }
 
+/* A goroutine's pprof labels as pprof's debug=1 prints them (labels.h),
+ * when it has a set: "  labels: {"k":"v", ...}". */
+static void print_labels(const struct out *o, const struct thread *t)
+{
+	if (!t->goid || !t->labelled)
+		return;
+	char *text = labels_text(t->labels, t->nlabels);
+	fprintf(o->fp, "  %slabels:%s %s\n", col(o, C_DIM), col(o, C_RESET), text ? esc(text) : "?");
+	free(text);
+}
+
 /* "worker ×12, main" — names of a group's threads with counts. */
 static void print_names(const struct out *o, const struct group *g)
 {
@@ -385,6 +397,7 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 		fprintf(o->fp, "  %ld … %ld minutes", (long)lo, (long)hi);
 	fprintf(o->fp, "\n");
 	print_goroutine_ids(o, g);
+	print_labels(o, t0);
 	if (!same_object)
 		print_goroutine_objects(o, g);
 	print_stack(o, t0);
@@ -444,6 +457,7 @@ static void print_goroutine(const struct out *o, const struct thread *t)
 	if (t->go_tid)
 		fprintf(o->fp, "  on thread %d", t->go_tid);
 	fprintf(o->fp, "\n");
+	print_labels(o, t);
 	print_stack(o, t);
 	if (t->ncreated)
 		print_creator(o, t, "");
@@ -606,6 +620,7 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 		fprintf(fp, "\n");
 		o.snap = g->b ? b : a;
 		print_names(&o, g->b ? g->b : g->a);
+		print_labels(&o, t);
 		print_stack(&o, t);
 		if (t->goid)
 			print_created(&o, g->b ? g->b : g->a);
