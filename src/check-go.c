@@ -82,6 +82,9 @@ int check_go_blame(struct check_report *r, int pid)
 		r->blame[k].test = strdup(tb.test);
 		r->blame[k].sub = tb.sub[0] ? strdup(tb.sub) : NULL;
 		r->blame[k].by_creator = tb.by_creator;
+		/* no build info (before Go 1.20): the tests' package */
+		if (!r->package && tb.pkg[0])
+			r->package = strdup(tb.pkg);
 	}
 	go_blamer_close(b);
 	return 0;

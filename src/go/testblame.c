@@ -134,7 +134,20 @@ static bool is_top_test(const char *s)
 struct walk {
 	char top[GO_TEST_NAME];		/* the farthest top-level test */
 	char inner[GO_TEST_NAME];	/* the nearest test function */
+	char pkg[GO_TEST_NAME];		/* the package of either */
 };
+
+/* The package of fn ("example.com/p" of "example.com/p_test.TestX"). */
+static void package_of(const char *fn, char *buf, size_t size)
+{
+	size_t len = (size_t)(short_name(fn) - fn);
+
+	if (len)
+		len--;	/* the dot */
+	if (len > 5 && strncmp(fn + len - 5, "_test", 5) == 0)
+		len -= 5;
+	snprintf(buf, size, "%.*s", (int)len, fn);
+}
 
 /* Looks at one stack (names of its frames, innermost first). */
 static void look(struct walk *w, const char *const *fn, int n)
@@ -147,12 +160,14 @@ static void look(struct walk *w, const char *const *fn, int n)
 			snprintf(w->inner, sizeof(w->inner), "%s", s);
 		if (is_top_test(s))
 			snprintf(w->top, sizeof(w->top), "%s", s);
+		package_of(fn[i], w->pkg, sizeof(w->pkg));
 		return;
 	}
 }
 
 static void finish(const struct walk *w, struct go_test_blame *out)
 {
+	snprintf(out->pkg, sizeof(out->pkg), "%s", w->pkg);
 	if (w->top[0]) {
 		snprintf(out->test, sizeof(out->test), "%s", w->top);
 		if (strcmp(w->inner, w->top) != 0)
@@ -174,7 +189,7 @@ int go_blame(struct go_blamer *b, int64_t goid, struct go_test_blame *out)
 	struct go_goroutine key = { .goid = goid };
 	const struct go_goroutine *g = bsearch(&key, b->gs, b->n, sizeof(*b->gs), by_goid);
 	const char *fn[GO_MAX_FRAMES + GO_ANCESTOR_PCS];
-	struct walk w = { { 0 }, { 0 } };
+	struct walk w = { { 0 }, { 0 }, { 0 } };
 
 	memset(out, 0, sizeof(*out));
 	if (!g)
@@ -202,6 +217,7 @@ int go_blame(struct go_blamer *b, int64_t goid, struct go_test_blame *out)
 			snprintf(head, sizeof(head), "%.*s", (int)strcspn(s, "."), s);
 			if (is_top_test(head)) {
 				snprintf(w.inner, sizeof(w.inner), "%s", s);
+				package_of(cf, w.pkg, sizeof(w.pkg));
 				out->by_creator = true;
 			}
 		}

@@ -20,7 +20,8 @@
  * top-level test whose goroutine ran t.Run.
  *
  * The package a test binary tests comes from its build info (`path`,
- * as `go version -m` reads it: "example.com/pool.test").
+ * as `go version -m` reads it: "example.com/pool.test"); before Go 1.20
+ * a test binary has none, and the package of a blamed test says it.
  *
  * Memory: go_blamer_open() returns an object go_blamer_close() frees;
  * it reads the goroutines once, at open.
@@ -38,6 +39,8 @@ struct go_test_blame {
 	char test[GO_TEST_NAME];	/* "TestPoolLeaks"; "": from no test */
 	char sub[GO_TEST_NAME];		/* the subtest's function ("TestX.func1"),
 					   or "" */
+	char pkg[GO_TEST_NAME];		/* the test's package, "_test" cut off
+					   ("example.com/pool") */
 	bool by_creator;	/* no ancestry: from the creating function */
 };
 

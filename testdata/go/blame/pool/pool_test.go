@@ -23,6 +23,8 @@ func expect(name string, n int) { fmt.Printf("expect-leak %s %d\n", name, n) }
 
 // A goroutine started by the test itself.
 func TestLeakDirect(t *testing.T) {
+	// what the runtime was given: check adds to the user's GODEBUG
+	fmt.Printf("godebug %s\n", os.Getenv("GODEBUG"))
 	go block()
 	expect("TestLeakDirect", 1)
 }
