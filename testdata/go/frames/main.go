@@ -1,0 +1,243 @@
+// frames: goroutines whose stacks Go's own traceback prints in its own
+// way, for threadleak's frames and groups (tests/integration/go-frames.sh
+// compares them with this program's own dumps).  Standard library only;
+// builds with Go 1.19 through 1.27.
+//
+// Each kind parks in a function of its own, on one channel nobody sends
+// on; the number of goroutines of each is in the table below:
+//
+//	main.inClosure          2  under a closure with an argument, started
+//	                           in main by `go func(x int) {` whose `}(i)`
+//	                           closes lines below: the compiler's wrapper
+//	                           (main.main.gowrapN from 1.22, main.main.funcN
+//	                           before) calls it, and Go hides the wrapper
+//	main.inMethodClosure    2  the same in a method, (*worker).start
+//	main.inPlainClosure     1  under a closure without arguments (`go
+//	                           func() {`): no wrapper, the closure is the
+//	                           program's own and shown
+//	main.inMethod           2  `go w.wait(i)`: a method with an argument,
+//	                           its wrapper hidden
+//	main.genericOuter[...]  3  a generic function instantiated with int (2)
+//	                           and string (1), parked at the same place: Go
+//	                           prints the shapes as [...]
+//	main.reflectTarget      1  called through reflect.Value.Call: Go hides
+//	                           runtime.call16, the assembly that calls it
+//
+// Flags:
+//
+//	-dump0 PATH   where SIGUSR1 writes the goroutine profile at debug=0
+//	-dump1 PATH   where SIGUSR1 writes the goroutine profile at debug=1
+//	-dump2 PATH   where SIGUSR1 writes the goroutine profile at debug=2
+//
+// Output on stdout, one line each: "pid PID", "expect FUNCTION COUNT" for
+// each kind above, then "ready" once every goroutine is started
+// (runtime.NumGoroutine() is the count expected) and parked (none of them
+// runnable in runtime.Stack).  SIGUSR1: once no goroutine is runnable,
+// write the dumps (each to PATH.tmp, renamed to PATH), then print
+// "dumped".  Anything that goes wrong is printed on stderr, exit status 1.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"reflect"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// never: nobody sends on it
+var never = make(chan int)
+
+var sink []interface{}
+
+//go:noinline
+func inClosure(x int) {
+	<-never
+	sink = append(sink, x)
+}
+
+//go:noinline
+func inMethodClosure(x int) {
+	<-never
+	sink = append(sink, x)
+}
+
+//go:noinline
+func inPlainClosure() {
+	<-never
+}
+
+type worker struct {
+	name string
+}
+
+//go:noinline
+func inMethod(w *worker, x int) {
+	<-never
+	sink = append(sink, w, x)
+}
+
+func (w *worker) wait(x int) {
+	inMethod(w, x)
+}
+
+// start: a go statement in a method, its call closing lines below.
+func (w *worker) start(n int) {
+	for i := 0; i < n; i++ {
+		go func(x int) {
+			inMethodClosure(x)
+			sink = append(sink,
+				x)
+		}(
+			i)
+	}
+}
+
+//go:noinline
+func genericOuter[T any](v T) {
+	<-never
+	sink = append(sink, v)
+}
+
+//go:noinline
+func reflectTarget(x int) {
+	<-never
+	sink = append(sink, x)
+}
+
+func viaReflect() {
+	reflect.ValueOf(reflectTarget).Call([]reflect.Value{reflect.ValueOf(7)})
+}
+
+func die(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "frames: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func writeWhole(path string, debug int) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = pprof.Lookup("goroutine").WriteTo(w, debug)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	return err
+}
+
+// settled: no goroutine but the caller is runnable or running, from the
+// headers of runtime.Stack.
+func settled() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	blocks := bytes.Split(buf, []byte("\n\n"))
+	for _, b := range blocks[1:] { // the first one is the caller's
+		header := string(b[:bytes.IndexByte(append(b, '\n'), '\n')])
+		if strings.Contains(header, " [runnable") || strings.Contains(header, " [running") {
+			return false
+		}
+	}
+	return true
+}
+
+func main() {
+	dump0 := flag.String("dump0", "", "SIGUSR1 writes the debug=0 goroutine profile to `PATH`")
+	dump1 := flag.String("dump1", "", "SIGUSR1 writes the debug=1 goroutine profile to `PATH`")
+	dump2 := flag.String("dump2", "", "SIGUSR1 writes the debug=2 goroutine profile to `PATH`")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	fmt.Printf("pid %d\n", os.Getpid())
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGUSR1)
+	want := 2 // main, the os/signal loop
+
+	// A go statement whose call closes lines below its `go func(x int) {`.
+	for i := 0; i < 2; i++ {
+		go func(x int) {
+			inClosure(x)
+			sink = append(sink,
+				x)
+		}(
+			i)
+	}
+	w := &worker{name: "w"}
+	w.start(2)
+	go func() {
+		inPlainClosure()
+	}()
+	for i := 0; i < 2; i++ {
+		go w.wait(i)
+	}
+	go genericOuter(1)
+	go genericOuter(2)
+	go genericOuter("three")
+	go viaReflect()
+	expect := []struct {
+		name  string
+		count int
+	}{
+		{"main.inClosure", 2},
+		{"main.inMethodClosure", 2},
+		{"main.inPlainClosure", 1},
+		{"main.inMethod", 2},
+		{"main.genericOuter[...]", 3},
+		{"main.reflectTarget", 1},
+	}
+	for _, e := range expect {
+		want += e.count
+	}
+
+	deadline := time.Now().Add(120 * time.Second)
+	for runtime.NumGoroutine() != want || !settled() {
+		if time.Now().After(deadline) {
+			die("not ready after 120 s: %d goroutines, %d expected", runtime.NumGoroutine(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, e := range expect {
+		fmt.Printf("expect %s %d\n", e.name, e.count)
+	}
+	fmt.Println("ready")
+	for range sigs {
+		for end := time.Now().Add(30 * time.Second); !settled() && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
+		for _, d := range []struct {
+			path  string
+			debug int
+		}{{*dump0, 0}, {*dump1, 1}, {*dump2, 2}} {
+			if err := writeWhole(d.path, d.debug); err != nil {
+				die("dump%d: %v", d.debug, err)
+			}
+		}
+		fmt.Println("dumped")
+	}
+}
