@@ -1151,7 +1151,7 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 	snap->runtime = strdup(c->go ? c->go->version : version);
 	snap->go_test = c->go && c->go->test;
 	if (c->go)
-		snap->go_layouts = strdup(c->go->dwarf_layout ? "dwarf" : "built-in");
+		snap->go_layouts = strdup(c->go->layouts);
 	if (!c->go) {
 		if (proc_process_ending(c->pid))	/* not found: it was dying */
 			return -ESRCH;

@@ -9,7 +9,9 @@
  */
 #include "runtime.h"
 #include "layout-dwarf.h"
+#include "layout-types.h"
 #include "pclntab.h"
+
 
 #include <errno.h>
 #include <gelf.h>
@@ -18,7 +20,7 @@
 #include <string.h>
 
 #define MIN_MINOR 19
-#define MAX_MINOR 26
+#define MAX_MINOR 27
 #define MAX_REASONS 128
 #define MAX_REASON_LEN 64
 #define SCAN_MAX (8u << 20)	/* bytes of a data section scanned */
@@ -111,7 +113,7 @@ static void layout_for(int minor, struct go_layout *l)
 	case 25:
 		l->parent_goid = 272; l->gopc = 280; l->startpc = 296;
 		break;
-	default:	/* 26 */
+	default:	/* 26, 27 (1.27.4's DWARF: the same as 1.26's) */
 		l->parent_goid = 280; l->gopc = 288; l->startpc = 304;
 		break;
 	}
@@ -414,15 +416,101 @@ static void find_gofunc(struct go_runtime *rt, Elf *elf, uint64_t bias,
 		go_pcln_set_gofunc(pcln, gofunc - bias);
 }
 
+/* A module of a Go release before 1.18, whose function table go/pclntab
+ * does not read: its .gopclntab begins with an older magic. */
+static int find_old_go(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf ? go_elf_section(elf, ".gopclntab", &sh) : NULL;
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	uint32_t magic;
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	if (!d || !d->d_buf || d->d_size < 8)
+		return DWARF_CB_OK;
+	memcpy(&magic, d->d_buf, 4);
+	if (magic == 0xfffffffbu || magic == 0xfffffffau) {	/* 1.2-1.15, 1.16-1.17 */
+		*(Elf **)arg = elf;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+/* The ELF file of the process's Go code: the module whose function
+ * table go/pclntab reads, else (*pcln NULL) one of an older Go. */
+static Elf *go_elf(struct symbolizer *sym, uint64_t *bias, struct go_pcln **pcln,
+		   Dwfl_Module **mod)
+{
+	Elf *elf = symbols_go_module(sym, bias, pcln, mod);
+
+	if (elf)
+		return elf;
+	*pcln = NULL;
+	*mod = NULL;
+	dwfl_getmodules(symbols_dwfl(sym), find_old_go, &elf, 0);
+	return elf;
+}
+
 int go_version_of(struct symbolizer *sym, char *buf, size_t size)
 {
 	struct go_pcln *pcln;
 	Dwfl_Module *mod;
 	uint64_t bias;
-	Elf *elf = symbols_go_module(sym, &bias, &pcln, &mod);
+	Elf *elf = go_elf(sym, &bias, &pcln, &mod);
 	int minor;
 
 	return elf ? read_version(elf, buf, size, &minor) : -ENOENT;
+}
+
+/* *lay from a reader, when it reads one that fits in GO_G_MAX. */
+static bool read_layout(int (*read)(Elf *, struct go_layout *), Elf *elf,
+			struct go_layout *lay)
+{
+	struct go_layout l = *lay;
+
+	if (read(elf, &l) < 0 || l.g_size > GO_G_MAX)
+		return false;
+	*lay = l;
+	return true;
+}
+
+/*
+ * rt->lay and rt->layouts: the built-in table of the version; the
+ * binary's DWARF for a version newer than the tables, else its type
+ * descriptors (go/layout-types).  THREADLEAK_GO_LAYOUT (for the tests)
+ * asks for one source whatever the version: "dwarf" or "types" (the
+ * table stays where it is not there), or "newer" to treat the version as
+ * newer than the tables.  The wait layouts of the newest known version
+ * stand where a reader lacks them.  -ENOTSUP (err says why) when no
+ * layout is known (rt->minor is at least MIN_MINOR).
+ */
+static int choose_layout(struct go_runtime *rt, Elf *elf, char *err, size_t errlen)
+{
+	const char *how = getenv("THREADLEAK_GO_LAYOUT");
+	bool newer = how && strcmp(how, "newer") == 0;
+	bool known = rt->minor >= MIN_MINOR && rt->minor <= MAX_MINOR && !newer;
+	bool dwarf = how && !newer ? strcmp(how, "dwarf") == 0 : !known;
+	bool types = how && !newer ? strcmp(how, "types") == 0 : !known;
+
+	layout_for(known ? rt->minor : MAX_MINOR, &rt->lay);
+	rt->layouts = "built-in";
+	if (dwarf && read_layout(go_layout_from_dwarf, elf, &rt->lay)) {
+		rt->layouts = "dwarf";
+		rt->dwarf_layout = true;
+	} else if (types && read_layout(go_layout_from_types, elf, &rt->lay)) {
+		rt->layouts = "types";
+	} else if (!known) {
+		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are) and the binary has neither DWARF nor the runtime's type descriptors to read them from: goroutines not read",
+			 rt->version, MIN_MINOR, MAX_MINOR);
+		return -ENOTSUP;
+	}
+	go_layout_hot(&rt->lay);
+	return 0;
 }
 
 int go_runtime_open(struct symbolizer *sym, struct memory *mem,
@@ -431,7 +519,7 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 	struct go_pcln *pcln;
 	Dwfl_Module *mod;
 	uint64_t bias, size = 0;
-	Elf *elf = symbols_go_module(sym, &bias, &pcln, &mod);
+	Elf *elf = go_elf(sym, &bias, &pcln, &mod);
 	struct go_runtime *rt;
 
 	*out = NULL;
@@ -447,19 +535,14 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}
-	/* The layouts: known per version; else, or when the tests ask, from
-	 * the binary's DWARF (the wait layouts of the newest known version
-	 * stand where its DWARF lacks them). */
-	bool known = rt->minor >= MIN_MINOR && rt->minor <= MAX_MINOR;
-	const char *how = getenv("THREADLEAK_GO_LAYOUT");
-	layout_for(known ? rt->minor : MAX_MINOR, &rt->lay);
-	if ((!known || (how && strcmp(how, "dwarf") == 0)) && rt->minor >= MIN_MINOR &&
-	    go_layout_from_dwarf(elf, &rt->lay) == 0 && rt->lay.g_size <= GO_G_MAX)
-		rt->dwarf_layout = true;
-	go_layout_hot(&rt->lay);
-	if (!known && !rt->dwarf_layout) {
-		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are) and the binary has no DWARF to read them from: goroutines not read",
-			 rt->version, MIN_MINOR, MAX_MINOR);
+	/* (an older function table: an older Go, whatever a string says) */
+	if (rt->minor < MIN_MINOR || !pcln) {
+		snprintf(err, errlen, "%s: Go releases before 1.%d are not supported: goroutines not read",
+			 rt->version, MIN_MINOR);
+		go_runtime_close(rt);
+		return -ENOTSUP;
+	}
+	if (choose_layout(rt, elf, err, errlen) < 0) {
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}

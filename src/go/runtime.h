@@ -5,8 +5,11 @@
  * The version comes from the binary's build information (.go.buildinfo,
  * as `go version FILE` reads it), or else from the "go1.N" string the
  * runtime keeps.  The layouts of runtime.g, gobuf and m are known per
- * minor version, 1.19 to 1.26 (GO-RUNTIME.md; the tests check them
- * against the DWARF of the binaries that have it).  The scheduler's data:
+ * minor version, 1.19 to 1.27 (GO-RUNTIME.md; the tests check them
+ * against the DWARF of the binaries that have it); a newer version's
+ * come from its DWARF (go/layout-dwarf.h), else from the runtime's own
+ * type descriptors (go/layout-types.h), which stripped binaries keep.
+ * Go before 1.19 is refused with one line that says so.  The scheduler's data:
  * runtime.allgs (a slice of *g) and runtime.waitReasonStrings (an array
  * of Go strings, read from the process: the numbering changes between
  * versions), found by their ELF symbols, or in a stripped binary by
@@ -67,6 +70,8 @@ struct go_runtime {
 	bool by_scan;		/* allgs found by scanning: no symbols */
 	bool test;		/* a test binary (go test's): it has testing.(*M).Run */
 	bool dwarf_layout;	/* lay is from the binary's DWARF */
+	const char *layouts;	/* where lay is from: "built-in", "dwarf",
+				   "types" (go/layout-types.h) */
 	uint64_t semtable;	/* run-time address of runtime.semtable (by its
 				   symbol, or from semacquire1's code), 0 */
 };
