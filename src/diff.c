@@ -294,6 +294,13 @@ int diff_write_json(const struct diff *d, const struct snapshot *a,
 				    oldest >= 0 ? json_real(oldest) : json_null());
 		json_object_set_new(o, "signature", json_string(g->signature));
 		json_object_set_new(o, "frames", frames_json(t));
+		if (t->goid && t->labelled) {
+			/* the group's pprof labels (part of its signature) */
+			json_t *l = json_object();
+			for (size_t k = 0; k < t->nlabels; k++)
+				json_object_set_new(l, t->labels[k].key, json_string(t->labels[k].value));
+			json_object_set_new(o, "labels", l);
+		}
 		json_array_append_new(groups, o);
 	}
 	json_object_set_new(doc, "groups", groups);

@@ -7,6 +7,14 @@
  * count (then by labels, so that equal counts keep their order from one
  * refresh to the next), cut at max_groups.
  *
+ * A goroutine group's pprof labels (labels.h: their text as pprof's
+ * debug=1 prints it) label its series pprof_labels, for the
+ * METRICS_LABEL_SETS sets with the most goroutines of the process; the
+ * groups of every other set add up in series labelled
+ * pprof_labels="other" (a label per request must not make a series per
+ * request); a group without labels has no such label.  Sets whose first
+ * 200 bytes are the same are one value.
+ *
  * Label values come from the target (comm, function names): a backslash,
  * a double quote and a newline are escaped as the format says, other
  * control bytes and bytes that are not UTF-8 become '?', and a value is
@@ -15,6 +23,7 @@
 #include "metrics.h"
 #include "keytab.h"
 #include "../group.h"
+#include "../labels.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +36,7 @@ struct series {
 	const char *entry;	/* "thread", "goroutine" */
 	const char *kind;
 	char function[LABEL_MAX + 1];
+	char labels[LABEL_MAX + 1];	/* pprof labels' text, "other", "" */
 	size_t count;
 };
 
@@ -87,17 +97,87 @@ static int cmp_series(const void *x, const void *y)
 
 	if (a->count != b->count)
 		return a->count > b->count ? -1 : 1;
-	if ((c = strcmp(a->entry, b->entry)) || (c = strcmp(a->kind, b->kind)))
+	if ((c = strcmp(a->entry, b->entry)) || (c = strcmp(a->kind, b->kind)) ||
+	    (c = strcmp(a->function, b->function)))
 		return c;
-	return strcmp(a->function, b->function);
+	return strcmp(a->labels, b->labels);
+}
+
+/* A label set of a process and how many of its entries have it. */
+struct labelset {
+	const char *text;
+	size_t count;
+};
+
+static int cmp_labelset(const void *x, const void *y)
+{
+	const struct labelset *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return strcmp(a->text, b->text);
+}
+
+/*
+ * The label sets that name series: the METRICS_LABEL_SETS with the most
+ * entries (then in text order), as ids of texts (their pprof text, cut as
+ * a label value is) in *out, which keeps[id - 1] says; -ENOMEM.
+ */
+static int pick_labelsets(const struct snapshot *snap, const struct grouping *g,
+			  struct keytab *texts, bool **keeps)
+{
+	struct labelset *v = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	*keeps = NULL;
+	for (size_t i = 0; i < g->ngroups && !rc; i++) {
+		const struct thread *t = g->groups[i].threads[0];
+		if (!t->goid || !t->labelled || thread_go_runtime(snap, t))
+			continue;
+		char *text = labels_text(t->labels, t->nlabels);
+		int64_t id = text ? keytab_id(texts, text, strnlen(text, LABEL_MAX), NULL) : -ENOMEM;
+		free(text);
+		if (id < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if ((size_t)id > cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct labelset *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			memset(nv + cap, 0, (ncap - cap) * sizeof(*nv));
+			v = nv;
+			cap = ncap;
+		}
+		v[id - 1].text = keytab_key(texts, id);
+		v[id - 1].count += g->groups[i].count;
+	}
+	if (!rc && !(*keeps = calloc(texts->n + 1, sizeof(**keeps))))
+		rc = -ENOMEM;
+	if (!rc) {
+		qsort(v, texts->n, sizeof(*v), cmp_labelset);
+		/* texts are unique: find each kept one's id again */
+		for (size_t k = 0; k < texts->n && k < METRICS_LABEL_SETS; k++) {
+			int64_t id = keytab_id(texts, v[k].text, strlen(v[k].text), NULL);
+			if (id > 0)
+				(*keeps)[id - 1] = true;
+		}
+	}
+	free(v);
+	return rc;
 }
 
 /* The series of a snapshot, in *out (malloc'd), sorted; -ENOMEM. */
 static int series_of(const struct snapshot *snap, struct series **out, size_t *nout)
 {
-	struct keytab keys = { 0 };
+	struct keytab keys = { 0 }, texts = { 0 };
 	struct grouping g;
 	struct series *v;
+	bool *keeps = NULL;
 	size_t n = 0;
 	int rc = 0;
 
@@ -105,15 +185,18 @@ static int series_of(const struct snapshot *snap, struct series **out, size_t *n
 	*nout = 0;
 	if (group_snapshot(snap, &g) < 0)
 		return -ENOMEM;
-	if (!(v = calloc(g.ngroups ? g.ngroups : 1, sizeof(*v)))) {
+	if (!(v = calloc(g.ngroups ? g.ngroups : 1, sizeof(*v))) ||
+	    pick_labelsets(snap, &g, &texts, &keeps) < 0) {
+		free(v);
 		grouping_free(&g);
+		keytab_free(&texts);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < g.ngroups; i++) {
 		const struct thread *t = g.groups[i].threads[0];
 		const struct frame *f = thread_own_frame(snap, t);
 		struct series s = { t->goid ? "goroutine" : "thread", wait_kind_name(g.groups[i].kind),
-				    "", g.groups[i].count };
+				    "", "", g.groups[i].count };
 		if (thread_go_runtime(snap, t))
 			continue;
 		if (f && f->function)
@@ -123,8 +206,21 @@ static int series_of(const struct snapshot *snap, struct series **out, size_t *n
 			frame_label(f, s.function, sizeof(s.function));
 		else
 			snprintf(s.function, sizeof(s.function), "?");
-		char key[sizeof(s.function) + 64];
-		int klen = snprintf(key, sizeof(key), "%s%c%s%c%s", s.entry, 0, s.kind, 0, s.function);
+		if (t->goid && t->labelled && !thread_go_runtime(snap, t)) {
+			/* a kept set by its text, the others as "other" */
+			char *text = labels_text(t->labels, t->nlabels);
+			int64_t id = text ? keytab_id(&texts, text, strnlen(text, LABEL_MAX), NULL) : -1;
+			free(text);
+			if (id < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+			snprintf(s.labels, sizeof(s.labels), "%s",
+				 keeps[id - 1] ? keytab_key(&texts, id) : "other");
+		}
+		char key[sizeof(s.function) + sizeof(s.labels) + 64];
+		int klen = snprintf(key, sizeof(key), "%s%c%s%c%s%c%s", s.entry, 0, s.kind, 0,
+				    s.function, 0, s.labels);
 		int64_t id = keytab_id(&keys, key, (size_t)klen, NULL);
 		if (id < 0) {
 			rc = -ENOMEM;
@@ -137,6 +233,8 @@ static int series_of(const struct snapshot *snap, struct series **out, size_t *n
 	}
 	grouping_free(&g);
 	keytab_free(&keys);
+	keytab_free(&texts);
+	free(keeps);
 	if (rc < 0) {
 		free(v);
 		return rc;
@@ -210,6 +308,12 @@ int metrics_render(const struct metrics_target *targets, size_t n, size_t max_gr
 			put_target(fp, &targets[i]);
 			fprintf(fp, ",entry=\"%s\",kind=\"%s\",function=", v[k].entry, v[k].kind);
 			put_value(fp, v[k].function);
+			/* none: no label at all, the series a program
+			 * without labels always had */
+			if (v[k].labels[0]) {
+				fputs(",pprof_labels=", fp);
+				put_value(fp, v[k].labels);
+			}
 			fprintf(fp, "} %zu\n", v[k].count);
 		}
 		fputs("threadleak_group_count{", fp);

@@ -14,7 +14,17 @@
  * function="other", so that the series a process makes stay bounded
  * whatever it does.  The Go runtime's own entries are left out of the
  * groups (group.h thread_go_runtime), not of the counts.
+ *
+ * A goroutine group with pprof labels (pprof.Do, SetGoroutineLabels) is
+ * also labelled pprof_labels, their text as pprof's debug=1 prints it
+ * ({"handler":"leak", "route":"/leak"}), for the METRICS_LABEL_SETS sets
+ * that have the most goroutines in the process; the other sets' groups
+ * are summed as pprof_labels="other".  So one label set per request
+ * makes at most METRICS_LABEL_SETS + 1 values, whatever the requests: the
+ * series a process makes stay bounded, and a dashboard can sum by
+ * handler or route as a goroutine profile would.
  */
+#define METRICS_LABEL_SETS 8
 #ifndef THREADLEAK_METRICS_H
 #define THREADLEAK_METRICS_H
 

@@ -12,9 +12,13 @@
  * Values: threads; for a Go program, goroutines first (the default, as in
  * the program's own goroutine profile) and threads second, and the
  * runtime's own entries left out (group.h thread_go_runtime), as its
- * profile leaves them out.  Labels: the wait kind, the runtime's wait
- * reason, and up to LABEL_VALUES distinct objects waited on and thread
- * names; the longest wait as a number of seconds.
+ * profile leaves them out.  Labels: a goroutine group's pprof labels,
+ * key for key, as the program's own goroutine profile carries them
+ * (groups are split by label set, so a sample has its members'; a key
+ * that is also one of the following adds a second value to it); the
+ * wait kind, the runtime's wait reason, and up to LABEL_VALUES distinct
+ * objects waited on and thread names; the longest wait as a number of
+ * seconds.
  *
  * The message is built with protobuf-c (its generated code from
  * proto/profile.proto) and deflated with zlib into a gzip stream.
@@ -277,6 +281,10 @@ static void add_sample(struct builder *b, const struct group *g, bool go)
 			s->location_id[s->n_location_id++] = location_id(b, &t->frames[i], j - i + 1);
 		i = j + 1;
 	}
+	/* a goroutine's pprof labels, as the program's own goroutine
+	 * profile carries them (a group's members share them) */
+	for (size_t i = 0; i < t->nlabels; i++)
+		add_label(b, s, t->labels[i].key, t->labels[i].value, 0, NULL);
 	add_label(b, s, "wait", wait_kind_name(g->kind), 0, NULL);
 	add_distinct(b, s, g, "go_wait", go_wait_of);
 	add_distinct(b, s, g, "object", object_of);
