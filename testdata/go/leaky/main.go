@@ -42,7 +42,9 @@
 //	-labelled     goroutines on one stack, labelWorker, with different
 //	              pprof label sets (labelSets below: none, an empty set,
 //	              one and two labels, twelve (a map of two buckets up to
-//	              Go 1.23), keys and values that need quoting)
+//	              Go 1.23), keys and values that need quoting, then four
+//	              more sets of one goroutine: ten sets with labels, more
+//	              than serve names)
 //	-exit         main returns right after ready (for `threadleak check`)
 //	-pprof ADDR   serve net/http/pprof on ADDR, a loopback address
 //	              (127.0.0.1:0 picks a port); printed as "pprof ADDR"
@@ -229,6 +231,10 @@ var labelSets = []struct {
 		"k06", "6", "k07", "7", "k08", "8", "k09", "9", "k10", "10", "k11", "11"}},
 	{1, []string{"a", "1", "a!", "2", "quote\"", "tab\tnl\n\x01\x7f",
 		"ünï", "é\u200b\u00a0", "empty", ""}},
+	{1, []string{"tenant", "c"}},
+	{1, []string{"tenant", "d"}},
+	{1, []string{"tenant", "e"}},
+	{1, []string{"tenant", "f"}},
 }
 
 // startLabelled starts n labelWorkers with the labels (key, value, ...).
