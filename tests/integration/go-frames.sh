@@ -114,6 +114,11 @@ for go in $gos; do
 		1) error "$label: against the runtime's own dump: $(grep '^differ:' "$TL_TMP/sc" | head -3 | cut -c 1-400 | tr '\n' '|')" ;;
 		*) error "$label: go-oracle system-compare: $(head -c 300 "$TL_TMP/sc")" ;;
 		esac
+		if [[ $(tail -n 1 "$TL_TMP/sc") =~ ^compared\ [0-9]+\ goroutines.*\ ([0-9]+)\ frames ]]; then
+			at_least "${BASH_REMATCH[1]}" 90 "$label: frames compared with the runtime's dump"
+		else
+			error "$label: go-oracle system-compare: no summary: $(tail -n 1 "$TL_TMP/sc")"
+		fi
 		# the innermost runtime.gopark of those parked, with its line
 		parked=$(go_oracle system "$SYSTEM_DUMP" | awk -F'\t' '$5 ~ /^runtime\.gopark proc\.go:[0-9]+;/' | wc -l)
 		at_least "$parked" 15 "$label: goroutines parked in runtime.gopark compared (line too)"
