@@ -497,15 +497,6 @@ uint64_t symbols_address_of(Dwfl_Module *mod, const char *name, uint64_t *size)
 	return 0;
 }
 
-int symbols_go_funcid(struct symbolizer *s, uint64_t addr)
-{
-	uint64_t bias;
-	const struct go_pcln *t = symbols_go_table(s, addr, &bias);
-	struct go_func f;
-
-	return t && go_pcln_func(t, addr - bias, &f) ? f.funcid : -1;
-}
-
 /* Whether libdw found the function or an inlined call at all. */
 static bool has_code_scope(Dwarf_Die *scopes, int n)
 {

@@ -85,9 +85,6 @@ const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64
  * the table what only the process knows (go_pcln_set_gofunc). */
 Elf *symbols_go_module(struct symbolizer *s, uint64_t *bias,
 		       struct go_pcln **pcln, Dwfl_Module **mod);
-/* The Go funcID of the function at addr (0: ordinary code), -1 when not
- * Go code. */
-int symbols_go_funcid(struct symbolizer *s, uint64_t addr);
 /* The run-time address of the ELF symbol name of mod (its size in *size),
  * or 0: a stripped binary has none. */
 uint64_t symbols_address_of(Dwfl_Module *mod, const char *name, uint64_t *size);
