@@ -103,6 +103,8 @@ struct work {
 	char wchan[64];
 	double exec_start_ms;	/* <=0 unknown */
 	bool stopped;		/* captured in a ptrace stop */
+	bool go_stopped;	/* stopped for the goroutine it runs, after
+				   its entry was made: made again */
 	int pending_sig;
 	int seize_err;
 	struct cpu_regs regs;	/* what the unwinder started from */
@@ -141,6 +143,7 @@ struct capture_session {
 	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
 	double uptime;		/* seconds since boot at the start */
 	int threads_stopped;
+	double stop_ms_total, stop_ms_max;	/* how long they were held */
 	bool killed_held;	/* a thread we held in a stop was gone when
 				   we let it go: only SIGKILL, which kills
 				   the whole process, ends a ptrace stop */
@@ -604,9 +607,20 @@ static int capture_nostop(struct capture_session *c, struct work *w)
 }
 
 /* Phase 5: one thread, stopped alone, as briefly as possible. */
+/* A thread held from t0 (now_sec) until now. */
+static void count_stop(struct capture_session *c, double t0)
+{
+	double ms = (now_sec() - t0) * 1000.0;
+
+	c->threads_stopped++;
+	c->stop_ms_total += ms;
+	if (ms > c->stop_ms_max)
+		c->stop_ms_max = ms;
+}
+
 static int capture_stop_one(struct capture_session *c, struct work *w)
 {
-	double deadline = now_sec() + c->opt->stop_timeout;
+	double t0 = now_sec(), deadline = t0 + c->opt->stop_timeout;
 	int rc = pt_seize_interrupt(w->tid);
 
 	if (rc == -ESRCH) {
@@ -632,7 +646,6 @@ static int capture_stop_one(struct capture_session *c, struct work *w)
 		pt_forget(w->tid);
 		return -EINTR;
 	}
-	c->threads_stopped++;
 	w->stopped = true;
 	if (pt_get_regs(w->tid, &w->regs) == 0) {
 		w->have_regs = true;
@@ -640,6 +653,7 @@ static int capture_stop_one(struct capture_session *c, struct work *w)
 	}
 	if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
 		c->killed_held = true;
+	count_stop(c, t0);
 	w->state = W_CAPTURED;
 	return rc < 0 ? rc : 0;
 }
@@ -842,7 +856,7 @@ static int capture_stopped(struct capture_session *c)
 /* All-stop: release every thread we hold.  Threads that never stopped
  * still have our interrupt pending: ptrace.c keeps them and detaches them
  * when they stop (pt_release_pending), or the kernel does when we exit. */
-static void release_all(struct capture_session *c)
+static void release_all(struct capture_session *c, double t0)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct work *w = &c->w[i];
@@ -850,7 +864,7 @@ static void release_all(struct capture_session *c)
 			if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
 				c->killed_held = true;
 			w->state = W_CAPTURED;
-			c->threads_stopped++;
+			count_stop(c, t0);	/* held since t0 at most */
 		} else if (w->state == W_SEIZED || w->state == W_NOSTOP) {
 			pt_forget(w->tid);
 			if (w->state == W_SEIZED)
@@ -1138,8 +1152,119 @@ static bool settled(const struct work *w)
 	       w->state == W_FAILED;
 }
 
+/*
+ * A Go program's running goroutine (go/goroutines.h: go_stopper): the
+ * thread running it stopped alone, as capture_stop_one() does, while the
+ * goroutine's stack is read (seen); the thread's own stack is unwound
+ * from the same registers, and its entry, made before, is made again
+ * (go_stopped: remake_stopped()).  Never in a capture that stops nothing,
+ * nor when the thread, looked at now, is in a call a stop would break
+ * with EINTR.
+ */
+static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
+{
+	struct capture_session *c = ctx;
+	struct work *w = find_work(c, tid), now;
+	struct cpu_regs regs;
+	int sig = 0;
+
+	if (c->opt->no_stop)
+		return -EPERM;
+	if (pt_interrupted())
+		return -EINTR;
+	if (!w || w->state == W_GONE)
+		return -ENOENT;	/* not listed: no entry to go with it */
+	now = *w;
+	now.have_fdlink = false;
+	if (proc_read_stat(c->pid, tid, &now.st) < 0)
+		return -ESRCH;
+	now.have_sc = proc_read_syscall(c->pid, tid, &now.sc) == 0;
+	if (!now.have_sc || stop_is_unsafe(c, &now))
+		return -EPERM;
+	double t0 = now_sec();
+	int rc = pt_seize_interrupt(tid);
+	if (rc < 0)
+		return rc;
+	switch (pt_wait_stop(tid, t0 + c->opt->stop_timeout, &sig)) {
+	case PT_STOPPED:
+		break;
+	case PT_EXITED:
+		return -ESRCH;
+	case PT_TIMEOUT:
+		pt_forget(tid);
+		return -ETIMEDOUT;
+	case PT_INTERRUPTED:
+		pt_forget(tid);
+		return -EINTR;
+	}
+	rc = pt_get_regs(tid, &regs);
+	if (rc == 0) {
+		seen(arg, &regs);
+		w->regs = regs;
+		w->have_regs = true;
+		w->stopped = true;
+		if (unwind_regs(c, w) == 0)
+			w->go_stopped = true;
+	}
+	if (pt_detach(tid, sig) == -ESRCH)
+		c->killed_held = true;
+	count_stop(c, t0);
+	return rc;
+}
+
+/* The entries of the threads stopped for their goroutines, made before
+ * the stop: their frames now the stop's. */
+static int remake_stopped(struct capture_session *c, struct snapshot *snap)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct work *w = &c->w[i];
+		struct thread fresh = { 0 };
+		char why[64];
+		int rc = 0;
+
+		if (!w->go_stopped)
+			continue;
+		w->go_stopped = false;
+		w->state = W_CAPTURED;
+		if (w->snap_index >= snap->nthreads || snap->threads[w->snap_index].tid != w->tid)
+			continue;
+		struct thread *t = &snap->threads[w->snap_index];
+		if (w->nraw)
+			rc = symbols_resolve(c->sym, w->raw, w->nraw, &fresh);
+		if (rc == 0 && t->pooled)
+			rc = snapshot_pool_thread(snap, &fresh);
+		if (rc < 0) {
+			thread_release(&fresh);
+			return rc;
+		}
+		if (!t->frames_pooled) {
+			for (size_t k = 0; k < t->nframes; k++)
+				frame_release(&t->frames[k]);
+			free(t->frames);
+		}
+		if (!t->pooled)
+			free(t->error);
+		t->frames = fresh.frames;
+		t->nframes = fresh.nframes;
+		t->frames_pooled = t->pooled;
+		t->stopped = true;
+		t->partial = !w->nraw || !w->complete;
+		t->error = NULL;
+		if (t->partial) {
+			if (w->nraw)
+				snprintf(why, sizeof(why), "unwinding stopped after %d frame%s",
+					 w->nraw, w->nraw == 1 ? "" : "s");
+			else
+				snprintf(why, sizeof(why), "no stack captured");
+			t->error = t->pooled ? snapshot_pool_string(snap, why) : strdup(why);
+		}
+		w->key = stack_key(w, t);
+	}
+	return 0;
+}
+
 /* A Go program: its goroutines after its threads.  Its threads' partial
- * stacks (its Ms running, never stopped) do not make it partial. */
+ * stacks (its Ms running, not stopped) do not make it partial. */
 
 static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 {
@@ -1160,6 +1285,8 @@ static int add_goroutines(struct capture_session *c, struct snapshot *snap)
 		return 0;
 	}
 	snap->partial = false;
+	struct go_stopper stop = { stop_for_go, c };
+	go_cache_set_stopper(c->go_cache, c->opt->no_stop ? NULL : &stop);
 	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
 	/* unreadable because it is dying: it exited during the snapshot */
 	if (rc < 0 && rc != -ENOMEM && proc_process_ending(c->pid))
@@ -1382,11 +1509,12 @@ static int fill_header(struct capture_session *c, struct snapshot *snap)
 
 static int capture_all_stop(struct capture_session *c)
 {
+	double t0 = now_sec();
 	int rc = stop_all(c);
 
 	if (rc == 0)
 		rc = capture_stopped(c);
-	release_all(c);
+	release_all(c, t0);
 	return rc;
 }
 
@@ -1584,6 +1712,7 @@ int capture_session_refresh(struct capture_session *c,
 	if (proc_uptime(&c->uptime) < 0)
 		c->uptime = -1;
 	c->threads_stopped = 0;
+	c->stop_ms_total = c->stop_ms_max = 0;
 	c->killed_held = false;
 	c->recaptured = 0;
 	c->unchanged = false;
@@ -1653,6 +1782,18 @@ int capture_session_refresh(struct capture_session *c,
 		rc = fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))
 		rc = add_goroutines(c, snap);
+	if (rc == 0 && c->go)
+		rc = remake_stopped(c, snap);
+	snap->threads_stopped = c->threads_stopped;
+	snap->stop_ms_total = c->stop_ms_total;
+	snap->stop_ms_max = c->stop_ms_max;
+	if (rc == 0 && pt_interrupted()) {
+		snprintf(err, errlen,
+			 "interrupted by %s; every thread of %d was released",
+			 strsignal(pt_interrupted()), pid);
+		rc = -EINTR;
+		goto out_free;
+	}
 	if (rc == 0 && c->opt->modules)
 		rc = symbols_modules(c->sym, snap);
 	if (rc == -ESRCH)

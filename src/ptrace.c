@@ -190,6 +190,7 @@ int pt_get_regs(int tid, struct cpu_regs *regs)
 	regs->args[3] = u.r10;
 	regs->args[4] = u.r8;
 	regs->args[5] = u.r9;
+	regs->fs_base = u.fs_base;
 	return 0;
 }
 

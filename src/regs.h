@@ -22,6 +22,7 @@ struct cpu_regs {
 	long orig_rax;			/* syscall number, or <0 */
 	uint64_t rax;			/* its return value so far */
 	uint64_t args[6];
+	uint64_t fs_base;		/* thread pointer (a stop's only), 0 */
 };
 
 #define REGS_ALL_VALID ((1u << REG_DW_COUNT) - 1)

@@ -1303,6 +1303,10 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 	w_real(w, snap->capture_ms);
 	w_key(w, "threads_stopped");
 	w_int(w, snap->threads_stopped);
+	w_key(w, "stop_ms_total");
+	w_real(w, snap->stop_ms_total);
+	w_key(w, "stop_ms_max");
+	w_real(w, snap->stop_ms_max);
 	w_key(w, "partial");
 	w_bool(w, snap->partial);
 	w_key(w, "note");
@@ -1994,7 +1998,8 @@ struct parser {
 /* The top-level members whose values the checks of the end need. */
 static const char *const top_keys[] = {
 	"format", "version", "pid", "comm", "exe", "unwinder", "taken_at",
-	"capture_ms", "threads_stopped", "partial", "note", "runtime",
+	"capture_ms", "threads_stopped", "stop_ms_total", "stop_ms_max",
+	"partial", "note", "runtime",
 	"runtime_note", "go_layouts", "modules",
 };
 
@@ -2671,6 +2676,9 @@ static int check_top(struct parser *ps)
 	if (get_int(r, root, "threads_stopped", OPTIONAL, 0, INT_MAX, 0, &n))
 		return -1;
 	snap->threads_stopped = (int)n;
+	if (get_number(r, root, "stop_ms_total", 0, &snap->stop_ms_total) ||
+	    get_number(r, root, "stop_ms_max", 0, &snap->stop_ms_max))
+		return -1;
 	if (get_bool(r, root, "partial", &snap->partial) ||
 	    get_string(r, root, "note", &snap->note) ||
 	    get_string(r, root, "runtime", &snap->runtime) ||

@@ -158,6 +158,8 @@ struct snapshot {
 	int64_t taken_at;	/* unix time, seconds */
 	double capture_ms;	/* wall time of the capture */
 	int threads_stopped;	/* how many threads capture stopped */
+	double stop_ms_total, stop_ms_max;	/* how long they were held:
+						   all, and the longest */
 	bool partial;		/* some thread could not be captured fully */
 	char *note;		/* why partial, or NULL */
 	struct thread *threads;

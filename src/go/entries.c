@@ -382,6 +382,7 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	t->goid = g->goid;
 	t->go_parent = g->parent;
 	t->go_tid = g->tid;
+	t->stopped = g->stopped;	/* running: read in a stop of its thread */
 	t->state = g->status == GO_RUNNING ? 'R' : 'S';
 	t->go_wait = snapshot_pool_string(snap, reason ? reason : go_status_name(g->status));
 	t->wait.kind = reason ? classify_go_reason(reason) :

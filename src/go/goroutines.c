@@ -5,9 +5,20 @@
  * change while it lives (go_layout's hot range), in one process_vm_readv
  * of the runs of g's side by side; a g whose identity (status, id, saved
  * contexts) is as the cache has it keeps its cached stack and creation
- * fields.  The others are read whole, unwound through the page cache,
- * then read again to see which moved meanwhile; those are unwound again
- * from a fresh cache, up to GO_RETRIES times.
+ * fields.  The others are read whole, the page cache emptied (so that
+ * every stack page is read after its g: two small stacks share a page,
+ * and a page read for one, then the other's run, would be stale), unwound,
+ * then read again to see which moved meanwhile.  Each of those is read
+ * again alone, g, stack and g (a few microseconds apart, where a batch
+ * spans its whole unwind), up to GO_RETRIES times; one that is dead, or
+ * whose g now holds another goroutine, ended meanwhile and is left out.
+ *
+ * The running ones last, each in a stop of its thread (go_stopper): the
+ * g the thread runs is read from its TLS slot (fs_base - 8; R14 in Go
+ * code when the slot is elsewhere, as in a cgo binary whose TLS block
+ * differs), and must be the goroutine, still running, its M's curg on
+ * that thread.  On the goroutine's stack the registers are where it is
+ * (a trap pc: not a return address); on g0, its saved context.
  */
 #include "goroutines.h"
 #include "unwind.h"
@@ -191,6 +202,7 @@ struct go_cache {
 	 * page again at each refresh. */
 	unsigned char *hot, *b1, *b2, *gather;
 	struct raw_frame *buf;
+	struct go_stopper stop;	/* stop.stop NULL: none */
 };
 
 struct go_cache *go_cache_new(void)
@@ -209,6 +221,11 @@ void go_cache_note(struct go_cache *c, size_t pos, long index)
 {
 	if (pos < c->n)
 		c->e[pos].snap_index = index;
+}
+
+void go_cache_set_stopper(struct go_cache *c, const struct go_stopper *stop)
+{
+	c->stop = stop ? *stop : (struct go_stopper){ 0 };
 }
 
 void go_cache_free(struct go_cache *c)
@@ -286,6 +303,155 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 	g->raw = e->raw;
 	g->nraw = e->nraw;
 	g->complete = e->complete;
+}
+
+/* Forgets e's stack, and g's. */
+static void drop_stack(struct go_goroutine *g, struct cached *e)
+{
+	free(e->raw);
+	e->raw = NULL;
+	e->nraw = 0;
+	e->valid = false;
+	g->raw = NULL;
+	g->nraw = 0;
+}
+
+/*
+ * g moved while its stack was read, or its stack did not unwind whole
+ * (it may have run and parked again at the very same place meanwhile,
+ * its saved context the same, its stack read while it ran: a loop around
+ * a wait): read alone again, its g, its stack from pages read after it,
+ * its g again, until the two agree and the walk is whole (up to
+ * GO_RETRIES times).  One that ended meanwhile, its g dead or another
+ * goroutine's now, is marked dead (left out); one that held still but
+ * never unwound whole is kept as it is (its stack is so); one that never
+ * held still is moved.
+ */
+static void read_again(const struct go_runtime *rt, struct symbolizer *sym,
+		       struct memory *mem, struct go_goroutine *g, struct cached *e,
+		       struct raw_frame *buf)
+{
+	const struct go_layout *l = &rt->lay;
+	unsigned char b[GO_G_MAX], again[GO_G_MAX], id[ID_BYTES];
+	int64_t goid = g->goid;
+	size_t pos = g->pos;
+	bool still = false;
+
+	g->moved = false;
+	for (int retry = 0; retry < GO_RETRIES; retry++) {
+		if (memory_read_now(mem, g->addr, b, l->g_size) < 0 ||
+		    !fill(rt, mem, g->addr, b, g) || g->goid != goid) {
+			g->status = GO_DEAD;	/* ended meanwhile */
+			drop_stack(g, e);
+			return;
+		}
+		g->pos = pos;
+		memory_reset(mem);
+		unwind_one(rt, sym, mem, b, g, e, buf);
+		if (g->status == GO_RUNNING)
+			return;	/* read in a stop, if at all */
+		still = memory_read_now(mem, g->addr, again, l->g_size) == 0;
+		if (still) {
+			identity(l, again, id);
+			still = memcmp(id, e->id, ID_BYTES) == 0;
+		}
+		if (still && g->complete)
+			return;
+	}
+	if (still)
+		return;	/* it held still: its stack does not unwind whole */
+	g->moved = true;
+	drop_stack(g, e);
+}
+
+/* What a stop of a running goroutine's thread gives (running_seen). */
+struct running {
+	const struct go_runtime *rt;
+	struct symbolizer *sym;
+	struct memory *mem;
+	const struct go_goroutine *g;
+	struct raw_frame *buf;
+	int n;
+	bool complete;
+};
+
+/*
+ * In the stop of g's thread: g's frames into buf, when the thread runs g
+ * (its TLS slot, else R14, says so; g is still running there, its M's
+ * curg) and is on g's stack (the registers) or on its M's g0 (g's saved
+ * context, as Go's traceback takes it).  Otherwise none: the thread runs
+ * something else now (g stopped running after it was read).
+ */
+static int running_seen(void *arg, const struct cpu_regs *regs)
+{
+	struct running *a = arg;
+	const struct go_layout *l = &a->rt->lay;
+	unsigned char b[GO_G_MAX];
+	uint64_t m, g0, procid, curg, cur = 0;
+	uint64_t pc = regs->r[REG_DW_RIP], sp = regs->r[REG_DW_RSP];
+	uint32_t st;
+
+	a->n = 0;
+	if (memory_read_now(a->mem, a->g->addr, b, l->g_size) < 0)
+		return 0;
+	memcpy(&st, b + l->status, 4);
+	st &= ~(uint32_t)GO_SCAN;
+	m = u64(b + l->m);
+	if (st != GO_RUNNING || (int64_t)u64(b + l->goid) != a->g->goid || !m ||
+	    memory_read_now(a->mem, m + l->m_procid, &procid, 8) < 0 ||
+	    (int)procid != a->g->tid ||
+	    memory_read_now(a->mem, m + l->m_curg, &curg, 8) < 0 || curg != a->g->addr ||
+	    memory_read_now(a->mem, m, &g0, 8) < 0)	/* m.g0: its first field */
+		return 0;
+	if (regs->fs_base < 8 || memory_read_now(a->mem, regs->fs_base - 8, &cur, 8) < 0)
+		cur = 0;
+	if (cur != a->g->addr && cur != g0 && go_unwind_covers(a->sym, pc))
+		cur = regs->r[REG_DW_R14];
+	uint64_t lo = u64(b + l->stack_lo), hi = u64(b + l->stack_hi);
+	bool trap = cur == a->g->addr;
+	if (!trap) {
+		if (cur != g0 || !g0)
+			return 0;
+		pc = u64(b + l->sched + l->buf_pc);
+		sp = u64(b + l->sched + l->buf_sp);
+	}
+	if (sp < lo || sp >= hi || !pc)
+		return 0;
+	memory_reset(a->mem);	/* its stack as it is now */
+	a->n = go_unwind(a->sym, a->mem, pc, sp, a->buf, GO_MAX_FRAMES, &a->complete);
+	/* a saved context's pc follows a call (mcall, systemstack's) */
+	if (a->n > 0 && !trap && !go_pc_is_entry(a->sym, pc))
+		a->buf[0].return_address = true;
+	return 0;
+}
+
+/* A running g's stack, read in a stop of its thread (go_stopper) into its
+ * cache entry e (never taken from the cache: it is not valid).  Returns
+ * what the stopper did. */
+static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
+			struct memory *mem, const struct go_stopper *stop,
+			struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
+{
+	struct running a = { rt, sym, mem, g, buf, 0, false };
+	int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
+
+	if (rc < 0 || a.n <= 0)
+		return rc;
+	free(e->raw);
+	e->raw = malloc((size_t)a.n * sizeof(*e->raw));
+	if (!e->raw) {
+		e->nraw = 0;
+		return -ENOMEM;
+	}
+	memcpy(e->raw, buf, (size_t)a.n * sizeof(*e->raw));
+	e->nraw = a.n;
+	e->complete = a.complete;
+	e->valid = false;	/* it runs on: never a stack to keep */
+	g->raw = e->raw;
+	g->nraw = e->nraw;
+	g->complete = e->complete;
+	g->stopped = true;
+	return 0;
 }
 
 /* g, at place i of allgs, filled from its hot bytes b, as it was at the
@@ -413,6 +579,8 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t j = 0; j < nmiss; j++)
 			maddrs[j] = addrs[miss[j]];
 		read_gs(pid, maddrs, nmiss, 0, l->g_size, b1, ok1, cache->gather);
+		/* every stack page read from here on is read after its g */
+		memory_reset(mem);
 		size_t first = count;
 		for (size_t j = 0; j < nmiss; j++) {
 			if (!ok1[j])
@@ -429,48 +597,28 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, &gs[count], &ents[at + miss[j]], buf);
 			count++;
 		}
-		for (int retry = 0; count > first && retry <= GO_RETRIES; retry++) {
-			read_gs(pid, maddrs, nmiss, 0, l->g_size, b2, ok2, cache->gather);
-			bool any = false;
-			for (size_t c = first; c < count; c++) {
-				size_t j = idx[c - first];
-				struct go_goroutine *g = &gs[c];
-				struct cached *e = &ents[at + miss[j]];
-				unsigned char id[ID_BYTES];
-				if (!ok2[j] || g->status == GO_RUNNING) {
-					g->moved = false;
-					continue;
-				}
-				identity(l, b2 + j * GO_G_MAX, id);
-				if (memcmp(id, e->id, ID_BYTES) == 0) {
-					g->moved = false;
-					continue;
-				}
-				if (retry == GO_RETRIES) {
-					g->moved = true;
-					free(e->raw);
-					e->raw = NULL;
-					e->nraw = 0;
-					e->valid = false;
-					g->raw = NULL;
-					g->nraw = 0;
-					continue;
-				}
-				if (!any)
-					memory_reset(mem);
-				any = true;
-				memcpy(b1 + j * GO_G_MAX, b2 + j * GO_G_MAX, l->g_size);
-				if (!fill(rt, mem, maddrs[j], b1 + j * GO_G_MAX, g)) {
-					g->status = GO_DEAD;	/* ended meanwhile */
-					e->valid = false;
-				} else {
-					g->pos = at + miss[j];
-					unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, g, e, buf);
-				}
-			}
-			if (!any)
-				break;
+		if (count == first)
+			continue;
+		read_gs(pid, maddrs, nmiss, 0, l->g_size, b2, ok2, cache->gather);
+		for (size_t c = first; c < count; c++) {
+			size_t j = idx[c - first];
+			struct go_goroutine *g = &gs[c];
+			struct cached *e = &ents[at + miss[j]];
+			unsigned char id[ID_BYTES];
+			if (!ok2[j] || g->status == GO_RUNNING)
+				continue;
+			identity(l, b2 + j * GO_G_MAX, id);
+			if (memcmp(id, e->id, ID_BYTES) != 0 || !g->complete)
+				read_again(rt, sym, mem, g, e, buf);
 		}
+	}
+	/* The running ones, each in a stop of its thread. */
+	for (size_t j = 0; cache->stop.stop && j < count; j++) {
+		struct go_goroutine *g = &gs[j];
+		if (g->status != GO_RUNNING || g->tid <= 0)
+			continue;
+		if (read_running(rt, sym, mem, &cache->stop, g, &ents[g->pos], buf) == -EINTR)
+			break;
 	}
 	/* A process that dies under us stops being readable: what was read
 	 * is not all there was, never a result that looks whole. */

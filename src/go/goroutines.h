@@ -7,12 +7,22 @@
  * seen it), its creator's pc and parent id, the thread running it (its
  * M's procid) and its stack, unwound with the binary's own table
  * (go/unwind.h): from its saved context when parked or runnable, from
- * its system-call context when in a system call; a running goroutine's
- * stack is not read (it changes under us, and nothing is stopped).
+ * its system-call context when in a system call.  A running goroutine's
+ * stack changes under us: it is read only through a stopper (go_stopper,
+ * set by the capture), which stops the thread running it for a moment;
+ * in that stop, the g the thread runs is read from the thread itself (its
+ * TLS slot, fs_base - 8, where Go keeps the current g on linux/amd64;
+ * R14 too in Go code), and the goroutine gets the frames unwound from the
+ * thread's registers only when that g is it and sp lies in its stack; a
+ * thread on its system stack (g0: systemstack, morestack, mcall) gives
+ * the goroutine's saved context (g.sched), as Go's traceback does.
+ * Without a stopper a running goroutine has no frames.
  *
  * A parked goroutine changes only when it runs: its g is read again after
- * its stack, and the stack is read again (up to GO_RETRIES times) if its
- * status or saved context moved.
+ * its stack (every page of which is read after the g), and one that moved
+ * meanwhile is read alone again, g, stack and g, up to GO_RETRIES times;
+ * one that ended meanwhile (dead, or its g reused by a newer goroutine) is
+ * left out, as ended before the read.
  *
  * A cache (go_cache) keeps the stacks of one read for the next: a g at
  * the same place of allgs whose id, status and saved context are the
@@ -28,7 +38,7 @@
 
 #include "runtime.h"
 
-#define GO_RETRIES 3
+#define GO_RETRIES 8
 #define GO_MAX_FRAMES 100	/* pprof's debug=2 prints up to 100 too */
 
 struct go_goroutine {
@@ -45,6 +55,8 @@ struct go_goroutine {
 	int nraw;
 	bool complete;		/* the walk reached where Go's traceback ends */
 	bool moved;		/* it kept running while read: stack not kept */
+	bool stopped;		/* running: its stack read in a stop of
+				   its thread (go_stopper) */
 	bool same;		/* has not run since the last read */
 	size_t pos;		/* its place in allgs */
 	long prev;		/* same: its entry in the snapshot of the last
@@ -53,12 +65,27 @@ struct go_goroutine {
 
 struct go_cache;
 
+/*
+ * Stops thread tid for a moment, calls seen(arg, regs) with its registers
+ * while it is stopped, and lets it go.  Returns 0 when seen was called;
+ * -EPERM when the thread may not be stopped (a capture that stops nothing,
+ * a call a stop would break with EINTR), -EINTR when threadleak was asked
+ * to stop (no more stops then), another -errno when it did not stop.
+ */
+typedef int (*go_seen_fn)(void *arg, const struct cpu_regs *regs);
+struct go_stopper {
+	int (*stop)(void *ctx, int tid, go_seen_fn seen, void *arg);
+	void *ctx;
+};
+
 /* An empty cache; NULL when out of memory. */
 struct go_cache *go_cache_new(void);
 void go_cache_free(struct go_cache *c);
 /* The goroutine at place pos of allgs is entry index of the snapshot
  * made of this read (see prev). */
 void go_cache_note(struct go_cache *c, size_t pos, long index);
+/* The stopper for the next reads (go_stopper), or none (NULL). */
+void go_cache_set_stopper(struct go_cache *c, const struct go_stopper *stop);
 /* 0 and the goroutines in *out, *n; -errno and err. */
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_cache *cache,

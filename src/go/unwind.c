@@ -7,11 +7,27 @@
  * address in a Go function too.  A caller frame is looked up at its
  * return address minus one: a call may be the last instruction of a
  * function, whose return address is then the next function's first.
+ * But not above a call the runtime injected (a signal made the thread
+ * call asyncPreempt or sigpanic where it was): the "return address" is
+ * the interrupted instruction itself, looked up as it is (as Go's
+ * traceback does): its sp delta there may not be the one just before.
  */
 #include "unwind.h"
 #include "pclntab.h"
 
+#include <string.h>
+
 #define MAX_FRAME_BYTES (64u << 20)	/* one Go frame, at most */
+
+/* A function the runtime makes a thread call from a signal handler, at
+ * the instruction it was interrupted at (funcID asyncPreempt, sigpanic,
+ * debugCallV2). */
+static bool injected(const struct go_func *f)
+{
+	return f->name && (strcmp(f->name, "runtime.asyncPreempt") == 0 ||
+			   strcmp(f->name, "runtime.sigpanic") == 0 ||
+			   strcmp(f->name, "runtime.debugCallV2") == 0);
+}
 
 bool go_unwind_covers(struct symbolizer *sym, uint64_t pc)
 {
@@ -24,18 +40,20 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete)
 {
 	int n = 0;
+	bool trap = true;	/* pc is where it is, not a return address */
 
 	*complete = false;
 	while (n < max) {
-		uint64_t bias, ra, look = pc - (n ? 1 : 0);
+		uint64_t bias, ra, look = pc - (trap ? 0 : 1);
 		const struct go_pcln *t = symbols_go_table(sym, pc, &bias);
 		struct go_func f;
 		int64_t delta;
 
 		if (!t || !go_pcln_func(t, look - bias, &f))
 			break;
-		frames[n] = (struct raw_frame){ pc, n > 0 };
+		frames[n] = (struct raw_frame){ pc, !trap };
 		n++;
+		trap = injected(&f);
 		if (f.top) {
 			*complete = true;
 			break;
