@@ -198,7 +198,8 @@ char *labels_clean(const char *s, size_t len)
 		p += n ? n : 1;
 	}
 	out[at] = '\0';
-	return out;
+	char *fit = realloc(out, at + 1);
+	return fit ? fit : out;
 }
 
 static int cmp_key(const void *a, const void *b)
