@@ -20,6 +20,8 @@
 //	-spin K      busy goroutines (default 1)
 //	-n N         parked goroutines (default 3)
 //	-churn W     churners (default 0)
+//	-exit        main returns right after ready, the others still going
+//	             (for `threadleak check`)
 //	-dump2 PATH  where SIGUSR1 writes the goroutine profile at debug=2 (to
 //	             PATH.tmp, renamed to PATH: a reader never sees half a
 //	             file), then prints "dumped"; Go stops every goroutine for
@@ -143,6 +145,7 @@ func main() {
 	n := flag.Int("n", 3, "parked goroutines")
 	churn := flag.Int("churn", 0, "goroutines that start short-lived ones without end")
 	dump2 := flag.String("dump2", "", "SIGUSR1 writes the debug=2 goroutine profile to `PATH`")
+	exit := flag.Bool("exit", false, "return from main right after ready")
 	flag.Parse()
 	if flag.NArg() > 0 || *spinners < 0 || *spinners > 64 || *n < 0 || *churn < 0 {
 		flag.Usage()
@@ -176,6 +179,9 @@ func main() {
 	fmt.Printf("expect main.spin %d\n", *spinners)
 	fmt.Printf("expect main.parked %d\n", *n)
 	fmt.Println("ready")
+	if *exit {
+		return
+	}
 	for range sigs {
 		if *dump2 == "" {
 			continue
