@@ -159,7 +159,8 @@ static int pick_labelsets(const struct snapshot *snap, const struct grouping *g,
 	if (!rc && !(*keeps = calloc(texts->n + 1, sizeof(**keeps))))
 		rc = -ENOMEM;
 	if (!rc) {
-		qsort(v, texts->n, sizeof(*v), cmp_labelset);
+		if (texts->n)	/* else no array */
+			qsort(v, texts->n, sizeof(*v), cmp_labelset);
 		/* texts are unique: find each kept one's id again */
 		for (size_t k = 0; k < texts->n && k < METRICS_LABEL_SETS; k++) {
 			int64_t id = keytab_id(texts, v[k].text, strlen(v[k].text), NULL);
