@@ -3,13 +3,18 @@
  * under the leak checker (check.h) and fail when a process it started
  * exits with threads still alive, like goleak for a Go test binary.
  *
- * Exit status: the command's own when it failed (a failing test comes
- * first; a signal gives 128+N); else --exit-code (default 1) when threads
+ * Exit status: --exit-code (default 1) when the command was still
+ * running at the --timeout deadline (it is reported whole, then ended:
+ * check-timeout.h); else the command's own when it failed (a failing test
+ * comes first; a signal gives 128+N); else --exit-code when threads
  * leaked; else 0.  The report goes to stderr (or -o FILE), leaving the
  * command's own output alone.
  */
 #include "cmd.h"
 #include "../src/check.h"
+#include "../src/check-timeout.h"
+#include "../src/duration.h"
+#include "../src/ptrace.h"
 #include "../src/outfile.h"
 #include "../src/render.h"
 
@@ -28,6 +33,10 @@ static void usage(FILE *fp)
 		"\n"
 		"  -g, --grace SEC            how long an exit is held for threads to end\n"
 		"                             (default 0.5)\n"
+		"  -t, --timeout DURATION     fail when the command still runs after DURATION\n"
+		"                             (90s, 2m, 1m30s, 1.5 = seconds; 0: never, the\n"
+		"                             default): report every thread and goroutine of\n"
+		"                             its processes and where each waits, then end them\n"
 		"      --ignore-top FUNC      ignore threads whose top frame (outside libc) is FUNC\n"
 		"      --ignore FUNC          ignore threads with FUNC anywhere in their stack\n"
 		"      --ignore-created-by FUNC  ignore threads created with FUNC in the\n"
@@ -40,7 +49,8 @@ static void usage(FILE *fp)
 		"      --goroutines           report the goroutines any Go program leaves (default:\n"
 		"                             a Go test binary's only, as goleak does)\n"
 		"      --no-goroutines        threads only, also for Go test binaries\n"
-		"      --exit-code N          exit status when threads leaked (default 1)\n"
+		"      --exit-code N          exit status when threads leaked or the timeout\n"
+		"                             passed (default 1)\n"
 		"  -j, --json                 the report as JSON\n"
 		"  -o, --output FILE          the report to FILE instead of stderr\n"
 		"      --color WHEN           auto (default), always or never\n"
@@ -51,6 +61,7 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "grace", required_argument, NULL, 'g' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "ignore-top", required_argument, NULL, 'T' },
 		{ "ignore", required_argument, NULL, 'I' },
 		{ "ignore-created-by", required_argument, NULL, 'B' },
@@ -69,7 +80,9 @@ int cmd_check(int argc, char **argv)
 		{ 0 }
 	};
 	struct check c;
-	double grace = 0.5;
+	struct check_timeout to;
+	double grace = 0.5, timeout = 0;
+	const char *timeout_text = NULL;
 	long exit_code = EXIT_FOUND;
 	bool json = false, defaults = true;
 	const char *output = NULL, *color = NULL;
@@ -83,7 +96,7 @@ int cmd_check(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	/* '+': options end at the command, with or without "--". */
-	while ((opt = getopt_long(argc, argv, "+:g:jo:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:g:t:jo:h", longopts, NULL)) != -1) {
 		rc = 0;
 		switch (opt) {
 		case 'g':
@@ -91,6 +104,15 @@ int cmd_check(int argc, char **argv)
 				errorf("--grace wants seconds, 0 to 3600, not '%s'", optarg);
 				rc = EXIT_USAGE;
 			}
+			break;
+		case 't':
+			/* as go test -timeout and timeout(1): 0 is none */
+			if (!parse_duration(optarg, 720 * 3600, &timeout)) {
+				errorf("--timeout wants a duration such as 90s, 2m, 1m30s or 1.5 (seconds), 0 for none, up to 720h, not '%s'",
+				       optarg);
+				rc = EXIT_USAGE;
+			}
+			timeout_text = optarg;
 			break;
 		case 'T':
 			rc = ignore_add(&c.ignores, IGNORE_TOP, optarg) ? EXIT_ERROR : 0;
@@ -183,8 +205,10 @@ int cmd_check(int argc, char **argv)
 	if (output)
 		fp = of.fp;
 
+	check_timeout_arm(&to, &c, timeout, timeout_text);
 	rc = check_run(&c, argv + optind, grace, &status, err, sizeof(err));
 	if (rc < 0) {
+		check_timeout_free(&to);
 		errorf("%s", err);
 		if (output)
 			out_file_abort(&of);
@@ -196,17 +220,30 @@ int cmd_check(int argc, char **argv)
 
 	struct render_options ropt = { .color = fp == stderr &&
 						want_color_fd(color, STDERR_FILENO) };
-	if (json)
+	bool timed_out = to.dl.passed;
+	if (json && timed_out)
+		check_timeout_write_json(&to, fp, status);
+	else if (json)
 		check_write_json(&c, fp, status);
+	else if (timed_out)
+		render_check_timeout(fp, &to, &ropt);
 	else
 		render_check(fp, &c, &ropt);
+	/* A signal after the deadline did not stop the tree's end; it
+	 * still ends us as it would have (128+N), after the report. */
+	int sig = to.dl.signal ? to.dl.signal : timed_out ? pt_interrupted() : 0;
+	check_timeout_free(&to);
 	bool write_failed = false;
 	if (output && out_file_commit(&of, err, sizeof(err)) < 0) {
 		errorf("%s", err);
 		write_failed = true;
 	}
 
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+	if (sig)
+		rc = 128 + sig;
+	else if (timed_out)
+		rc = write_failed ? EXIT_ERROR : (int)exit_code;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		rc = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		rc = 128 + WTERMSIG(status);

@@ -14,13 +14,17 @@
  * Every notification is answered with CONTINUE, at once or, for a held
  * exit, later.  An exit_group notified again (a signal restarted the
  * held call: Go's preemption does that every 10 ms) is the same exit:
- * held once, captured once.  SIGINT, SIGTERM and SIGHUP to threadleak end
+ * held once, captured once.  At a deadline (check --timeout) the tree
+ * is listed from /proc (ptree.h: our descendants, the guardian left
+ * out), handed to the caller, then ended with signals while a loop of
+ * its own answers every call at once and reaps, until no child is left.  SIGINT, SIGTERM and SIGHUP to threadleak end
  * it at once: the guardian takes the command over, which runs on
  * unchecked.
  */
 #include "supervise.h"
 #include "guardian.h"
 #include "proc.h"
+#include "ptree.h"
 #include "util.h"
 
 #include <errno.h>
@@ -90,6 +94,8 @@ struct sup {
 	struct gone *gone;
 	size_t ngone, gonecap;
 	struct guardian guard;	/* answers for us if we die */
+	struct supervise_deadline *dl;	/* or NULL */
+	double deadline_at;	/* now_sec() of the deadline; 0: none */
 };
 
 static volatile sig_atomic_t interrupted, child_ended = 1;
@@ -570,12 +576,122 @@ static bool reap(struct sup *s)
 	}
 }
 
+/* ---- the deadline (supervise.h) ---- */
+
+static struct supervise_deadline *next_deadline;
+
+void supervise_set_deadline(struct supervise_deadline *d)
+{
+	next_deadline = d;
+}
+
+/* Sends sig to every live process of the tree (SIGTERM: and SIGCONT, so
+ * that a stopped one gets it now, as timeout(1) does). */
+static void signal_tree(const struct sup *s, int sig)
+{
+	int *pids;
+	size_t n;
+
+	if (ptree_list(getpid(), s->guard.pid, false, &pids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		kill(pids[i], sig);
+		if (sig == SIGTERM)
+			kill(pids[i], SIGCONT);
+	}
+	free(pids);
+}
+
+/* While the tree is ended: every call goes on at once (what is known of
+ * a process that exits or execs is dropped, as in on_notification). */
+static void answer_ending(struct sup *s, const struct seccomp_notif *req)
+{
+	int nr = req->data.nr, pid;
+
+	if (nr == __NR_exit_group || nr == __NR_execve || nr == __NR_execveat) {
+		pid = tgid_of((int)req->pid);
+		tgid_forget(pid);
+		if (s->ops->exiting)
+			s->ops->exiting(s->ops->arg, pid);
+	}
+	answer(s, req->id);
+}
+
+/*
+ * Ends the command's tree: SIGTERM (and SIGCONT) to each process, then
+ * SIGKILL, every round, to whatever is left after the grace, answering
+ * calls and reaping meanwhile; until no child of ours is left but the
+ * guardian (orphans come to us: no child, no descendant), or the kill
+ * wait is over (a process in state D: counted in left).
+ */
+static void end_tree(struct sup *s, struct seccomp_notif *req, size_t reqsize)
+{
+	struct supervise_deadline *dl = s->dl;
+	double until = now_sec() + SUPERVISE_TERM_GRACE;
+
+	check_held(s, true);	/* held exits go on: nothing more is reported */
+	dl->ended_by = SIGTERM;
+	signal_tree(s, SIGTERM);
+	while (reap(s)) {
+		struct pollfd pfd = { s->listener, POLLIN, 0 };
+		int n = poll(&pfd, 1, 10);	/* ms */
+
+		if (n > 0 && (pfd.revents & POLLIN)) {
+			memset(req, 0, reqsize);
+			if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
+				guardian_hold(&s->guard, req->id);
+				answer_ending(s, req);
+			}
+		} else if (n > 0) {
+			usleep(10000);	/* POLLHUP: no task uses the filter */
+		}
+		double now = now_sec();
+		if (now >= until && dl->ended_by == SIGKILL) {
+			int *pids;
+			if (ptree_list(getpid(), s->guard.pid, true, &pids, &dl->left) == 0)
+				free(pids);
+			return;
+		}
+		if (now >= until) {
+			dl->ended_by = SIGKILL;
+			until = now + SUPERVISE_KILL_WAIT;
+		}
+		/* every round: what was forked since is killed too */
+		if (dl->ended_by == SIGKILL)
+			signal_tree(s, SIGKILL);
+	}
+}
+
+/* The deadline passed with the tree alive: the caller sees it, then it
+ * is ended.  A signal from now on is only noted (no hand-over to the
+ * guardian: the command is being ended, not left to run on). */
+static void at_deadline(struct sup *s, struct seccomp_notif *req, size_t reqsize)
+{
+	struct supervise_deadline *dl = s->dl;
+	int *pids;
+	size_t n;
+
+	dl->passed = true;
+	handover = NULL;
+	if (ptree_list(getpid(), s->guard.pid, false, &pids, &n) == 0) {
+		if (dl->reached)
+			dl->reached(dl->arg, pids, n);
+		free(pids);
+	}
+	end_tree(s, req, reqsize);
+}
+
+static bool deadline_passed(const struct sup *s)
+{
+	return s->deadline_at && now_sec() >= s->deadline_at;
+}
+
 int supervise_run(char *const argv[], const struct supervise_options *opt,
 		  const struct supervise_ops *ops, int *status, char *err,
 		  size_t errlen)
 {
 	struct sup s = { .opt = opt, .ops = ops, .listener = -1, .sock = -1,
-			 .child_status = -1 };
+			 .child_status = -1, .dl = next_deadline };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct seccomp_notif_sizes sizes;
 	int rc;
@@ -583,6 +699,13 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	/* Signals first: one that comes before the guardian runs ends the
 	 * run through the loop. */
 	interrupted = 0;
+	next_deadline = NULL;	/* this run's only */
+	if (s.dl) {
+		s.dl->passed = false;
+		s.dl->ended_by = 0;
+		s.dl->left = 0;
+		s.dl->signal = 0;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -593,6 +716,8 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	rc = start(&s, argv, err, errlen);
 	if (rc < 0)
 		return rc;
+	if (s.dl && s.dl->after > 0)
+		s.deadline_at = now_sec() + s.dl->after;
 	/* Before the first answer (the command's exec waits for one).
 	 * Without a guardian (no fork), all works but a killed check. */
 	if (guardian_start(&s.guard, s.listener) == 0)
@@ -615,6 +740,10 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		pfd = pfds[0];
 		if (interrupted)
 			break;	/* no guardian to hand over to */
+		if (deadline_passed(&s)) {
+			at_deadline(&s, req, sizes.seccomp_notif);
+			break;
+		}
 		if (s.sock >= 0 && pfds[1].revents)
 			exec_outcome(&s);
 		if (n > 0 && (pfd.revents & POLLIN)) {
@@ -635,8 +764,13 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 			/* No task uses the filter any more: wait for the rest. */
 			handover = NULL;
 			guardian_stop(&s.guard);
-			while (reap(&s) && !interrupted)
+			while (reap(&s) && !interrupted) {
+				if (deadline_passed(&s)) {
+					at_deadline(&s, req, sizes.seccomp_notif);
+					break;
+				}
 				usleep(10000);
+			}
 			break;
 		}
 	}
@@ -650,6 +784,10 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	if (s.sock >= 0)
 		exec_outcome(&s);
 	*status = s.child_status;
+	if (s.dl && s.dl->passed) {
+		s.dl->signal = interrupted;
+		interrupted = 0;
+	}
 	if (interrupted) {
 		snprintf(err, errlen, "interrupted by signal %d", (int)interrupted);
 		return -EINTR;

@@ -73,6 +73,38 @@ struct supervise_options {
 };
 
 /*
+ * A deadline (check --timeout).  When the command's tree is still alive
+ * `after` seconds after the command started, reached() is called with
+ * every process of the tree alive then (parents first; not zombies), free
+ * to capture them: they run on, the supervisor waits.  Then the tree is
+ * ended: SIGTERM and SIGCONT to each of its processes, SIGKILL to what is
+ * left SUPERVISE_TERM_GRACE seconds later (and to whatever it forks
+ * meanwhile) until nothing is left; meanwhile every call is answered at
+ * once and no exit is held (nothing more is captured or reported).  The
+ * run then returns 0 and the command's wait status as when it ends by
+ * itself; the fields below say what happened.  A signal (SIGINT, SIGTERM,
+ * SIGHUP) after the deadline does not stop that: it is noted in signal.
+ */
+#define SUPERVISE_TERM_GRACE 2.0	/* seconds from SIGTERM to SIGKILL */
+#define SUPERVISE_KILL_WAIT 10.0	/* seconds SIGKILL's end is waited for */
+
+struct supervise_deadline {
+	double after;			/* seconds; 0: none */
+	void (*reached)(void *arg, const int *pids, size_t npids);
+	void *arg;
+	/* filled by the run */
+	bool passed;			/* the deadline came first */
+	int ended_by;			/* SIGTERM, or SIGKILL when it took that */
+	size_t left;			/* processes still there after
+					   SUPERVISE_KILL_WAIT (state D) */
+	int signal;			/* one that came after the deadline, or 0 */
+};
+
+/* The deadline of the next supervise_run (once; NULL: none).  d must live
+ * until that run returns.  (check_run builds the options itself.) */
+void supervise_set_deadline(struct supervise_deadline *d);
+
+/*
  * Runs argv (argv[0] looked up in PATH) until it and all its descendants
  * have ended.  0 and the command's wait status in *status, or -errno and a
  * one-line reason in err (not found, not executable, no seccomp; -EINTR:
