@@ -25,9 +25,11 @@
  * end of the row.  Groups that have emptied show count 0.
  */
 #include "render.h"
+#include "labels.h"
 #include "watch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "escape.h"
 #include <time.h>
@@ -119,11 +121,17 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		marks(g->suspect, mark, sizeof(mark));
 		char label[64];
 		snprintf(label, sizeof(label), "%s", esc(g->label));
-		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-*.*s %5.1f  %7s  %s%s%s%s\n",
+		/* goroutines split by pprof labels: the set after where */
+		const struct thread *t0 = g->group && g->group->count ? g->group->threads[0] : NULL;
+		char *labels = t0 && t0->goid && t0->labelled ?
+			       labels_text(t0->labels, t0->nlabels) : NULL;
+		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-*.*s %5.1f  %7s  %s%s%s%s%s%s\n",
 			color ? g->suspect ? C_WARN : g->count ? "" : C_DIM : "",
 			g->suspect ? '*' : ' ', g->count, g->change, rate, kw, kw,
-			label, g->cpu * 100, oldest, esc(g->where),
+			label, g->cpu * 100, oldest, esc(g->where), labels ? "  " : "",
+			labels ? esc(labels) : "",
 			g->go_system ? "  (runtime)" : "", mark, color ? C_RESET : "");
+		free(labels);
 	}
 	fprintf(fp, "\n");
 	return ferror(fp) ? -1 : 0;

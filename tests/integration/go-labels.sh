@@ -21,7 +21,8 @@
 #     order), the two others summed as pprof_labels="other", the group
 #     without a set with no such label;
 #   - diff: one more request grows only the requestWorker group, keyed by
-#     its labels, which the text and --json show.
+#     its labels, which the text and --json show;
+#   - top -b: a row per set, the set after where.
 # tl: once
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
@@ -132,6 +133,13 @@ for go in "${gos[@]}"; do
 		# --threads: each labelled goroutine says its labels
 		n=$(grep -cxF '  labels: {"tenant":"a"}' "$d.threads")
 		((n == 3)) || error "$what: --threads shows {\"tenant\":\"a\"} on $n goroutines, expected 3"
+
+		# top -b: a row per set, the set after where
+		if [ "$variant" = plain ]; then
+			run_tl "$d.top" top -b -n 1 "$pid"
+			grep -Eq '^ +3 .*main\.labelWorker \(main\.go:[0-9]+\)  \{"tenant":"a"\}$' "$d.top" ||
+				error "$what: top -b: no row of 3 labelWorkers with {\"tenant\":\"a\"}: $(grep labelWorker "$d.top" | head -3 | tr '\n' '|')"
+		fi
 
 		# JSON: the same sets as data
 		labels_py debug1 --data "$LEAKY_DUMP1" "${F[@]}" >"$d.o1data" || error "$what: go-labels debug1 --data"
