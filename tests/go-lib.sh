@@ -347,12 +347,26 @@ check_waits()
 }
 
 
-# GO_NEXT: a Go release newer than any whose layouts threadleak has built
-# in.  Its toolchain comes from the Go module proxy as the go command's
-# GOTOOLCHAIN fetches it (the module golang.org/toolchain), but fetched
-# here directly, with curl, so that no Go 1.21 is needed (Debian 12's
-# golang-go is 1.19, which knows no GOTOOLCHAIN).
-GO_NEXT=go1.27.3
+# GO_NEXT: the newest Go release (its layouts built in since 1.27;
+# go-versions.sh makes threadleak treat it as newer than its tables,
+# THREADLEAK_GO_LAYOUT=newer).  Its toolchain comes from the Go module
+# proxy as the go command's GOTOOLCHAIN fetches it (the module
+# golang.org/toolchain), but fetched here directly, with curl, so that no
+# Go 1.21 is needed (Debian 12's golang-go is 1.19, which knows no
+# GOTOOLCHAIN).
+GO_NEXT=go1.27.4
+
+# GO_RELEASES: one release of each Go minor version threadleak reads, the
+# matrix of tests/integration/go-releases.sh: the newest patch release of
+# each minor in the module proxy's golang.org/toolchain list on 2026-12-07
+# (but 1.26.8, the /usr/local/go of the machines here, where 1.26.11 is
+# the newest).  A toolchain here of the same minor stands for the one
+# named (go_release_toolchain): Debian 12's Go 1.19.8, /usr/local/go.
+# GO_OLD_RELEASES: releases before 1.19, which threadleak refuses in one
+# line (go-versions.sh): 1.17 (the function table's old magic), 1.18 (the
+# table threadleak reads, of a version it does not).
+GO_RELEASES="go1.19.13 go1.20.14 go1.21.13 go1.22.12 go1.23.12 go1.24.13 go1.25.14 go1.26.8 go1.27.4"
+GO_OLD_RELEASES="go1.17.13 go1.18.10"
 
 # TL_GO_CACHE: where fetched toolchains are kept between runs (one
 # directory per version, the toolchain's GOROOT); default
@@ -479,4 +493,85 @@ go_next_toolchain()
 	GO_NEXT_GO=
 	go_fetch_toolchain "$GO_NEXT" || return 1
 	GO_NEXT_GO=$GO_FETCHED
+}
+
+# go_release_toolchain VERSION: sets GO_FETCHED to the go command of a Go
+# of VERSION's minor ("go1.21.13": any 1.21): one here (go_toolchains)
+# when there is one, else VERSION itself (go_fetch_toolchain).  Returns 1
+# with the reason in LEAKY_ERROR when neither can be had.  Call it
+# directly, not in $(...).
+go_release_toolchain()
+{
+	local want=$1 g
+	GO_FETCHED=
+	for g in $(go_toolchains); do
+		if [ "$(go_minor "$(go_version "$g")")" = "$(go_minor "$want")" ]; then
+			GO_FETCHED=$g
+			return 0
+		fi
+	done
+	go_fetch_toolchain "$want"
+}
+
+# go_fetch_releases: every toolchain of GO_RELEASES and GO_OLD_RELEASES
+# (go_release_toolchain), fetched into TL_GO_CACHE when missing; a line on
+# stderr for each one fetched.  Returns 1 with every failure, one a line,
+# in LEAKY_ERROR.  (scripts/deps.sh test runs it.)
+go_fetch_releases()
+{
+	local v errs=
+	for v in $GO_RELEASES $GO_OLD_RELEASES; do
+		local had=0
+		[ -x "$TL_GO_CACHE/$v/bin/go" ] && had=1
+		if ! go_release_toolchain "$v"; then
+			errs+=${errs:+$'\n'}$LEAKY_ERROR
+		elif ((!had)) && [ "$GO_FETCHED" = "$TL_GO_CACHE/$v/bin/go" ]; then
+			echo "fetched $v into $TL_GO_CACHE/$v" >&2
+		fi
+	done
+	LEAKY_ERROR=$errs
+	[ -z "$errs" ]
+}
+
+# TL_GO_BUILDS: the testdata/go programs go_build_cached keeps between
+# runs, one file per toolchain version, variant and hash of the sources;
+# default ${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-tests/go-builds.
+TL_GO_BUILDS=${TL_GO_BUILDS:-${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-tests/go-builds}
+
+# leaky_source_hash: 16 hex digits of the hash of testdata/go/leaky's
+# sources and go.mod (what a build of it depends on, but the toolchain).
+leaky_source_hash()
+{
+	(cd "$TL_ROOT/testdata/go" && cat go.mod leaky/*.go) | sha256sum | cut -c 1-16
+}
+
+# build_leaky_cached GO VARIANT: sets LEAKY_BIN to testdata/go/leaky as
+# build_leaky builds it with GO and VARIANT: the one kept in TL_GO_BUILDS
+# for that Go version, variant and source hash, else built now and kept
+# there (a private name renamed into place; the builds of older sources
+# of that version and variant removed).  Returns 1 (the reason in
+# LEAKY_ERROR) when it does not build.  Call it directly, not in $(...).
+build_leaky_cached()
+{
+	local go=$1 variant=$2 v key tmp old
+	LEAKY_BIN=
+	v=$(go_version "$go")
+	[ -n "$v" ] || { LEAKY_ERROR="$go: no version"; return 1; }
+	key=leaky-$v-$variant-$(leaky_source_hash)
+	if [ -x "$TL_GO_BUILDS/$key" ]; then
+		LEAKY_BIN=$TL_GO_BUILDS/$key
+		return 0
+	fi
+	mkdir -p "$TL_GO_BUILDS" && tmp=$(mktemp "$TL_GO_BUILDS/.$key.XXXXXX") ||
+		{ LEAKY_ERROR="cannot write in $TL_GO_BUILDS"; return 1; }
+	if ! build_leaky "$go" "$variant" "$tmp"; then
+		rm -f "$tmp" "$tmp.build-err"
+		return 1
+	fi
+	rm -f "$tmp.build-err"
+	for old in "$TL_GO_BUILDS/leaky-$v-$variant-"*; do
+		[ "$old" = "$TL_GO_BUILDS/$key" ] || rm -f "$old"
+	done
+	mv -f "$tmp" "$TL_GO_BUILDS/$key" || { LEAKY_ERROR="cannot write in $TL_GO_BUILDS"; return 1; }
+	LEAKY_BIN=$TL_GO_BUILDS/$key
 }

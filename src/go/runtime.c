@@ -492,6 +492,8 @@ static bool read_layout(int (*read)(Elf *, struct go_layout *), Elf *elf,
 static int choose_layout(struct go_runtime *rt, Elf *elf, char *err, size_t errlen)
 {
 	const char *how = getenv("THREADLEAK_GO_LAYOUT");
+	if (how && !*how)
+		how = NULL;
 	bool newer = how && strcmp(how, "newer") == 0;
 	bool known = rt->minor >= MIN_MINOR && rt->minor <= MAX_MINOR && !newer;
 	bool dwarf = how && !newer ? strcmp(how, "dwarf") == 0 : !known;
