@@ -349,16 +349,23 @@ SYS_REGISTER = re.compile(r"^[a-z0-9]+ +0x[0-9a-f]+$")
 
 def go_wrapper(frames, created):
     """The compiler's wrapper of a `go f(x)` statement: the frame just
-    under runtime.goexit, named CREATOR.gowrapN (1.21+) or CREATOR.funcN
-    (before), at the file:line of the go statement ("created by" names
+    under runtime.goexit, named F.gowrapN (1.21+), or CREATOR.funcN
+    (before) at the file:line of the go statement ("created by" names
     it).  Go's traceback hides it below GOTRACEBACK=system, threadleak
     always.  Returns its index in frames, or None."""
     if len(frames) < 2 or frames[-1][0] != "runtime.goexit" or not created:
         return None
     m = re.match(r"^created by (\S+) (\S+):(\d+)$", created)
     func, file, line = frames[-2]
-    if m and re.match(re.escape(m.group(1)) + r"\.(gowrap|func)\d+$", func) and \
-            (file, line) == (m.group(2), m.group(3)):
+    # (a gowrapN is always the compiler's wrapper, wherever its call
+    # closes, and its name may not be the creator's: the runtime's
+    # unique_runtime_registerUniqueMapCleanup.gowrap1 is "created by
+    # unique.runtime_registerUniqueMapCleanup" (a linkname), 1.23-1.24; a
+    # funcN may be the body of `go func() {...}()`: only at the go
+    # statement)
+    if re.search(r"\.gowrap\d+$", func) or (
+            m and re.match(re.escape(m.group(1)) + r"\.func\d+$", func) and
+            (file, line) == (m.group(2), m.group(3))):
         return len(frames) - 2
     return None
 
