@@ -575,3 +575,34 @@ build_leaky_cached()
 	mv -f "$tmp" "$TL_GO_BUILDS/$key" || { LEAKY_ERROR="cannot write in $TL_GO_BUILDS"; return 1; }
 	LEAKY_BIN=$TL_GO_BUILDS/$key
 }
+
+# build_oldgo_cached GO: sets OLDGO_BIN to testdata/go/oldgo built with GO,
+# a Go before 1.19 (GO_OLD_RELEASES), stripped (-ldflags='-s -w'), kept
+# in TL_GO_BUILDS as build_leaky_cached keeps leaky.  The go env file's
+# GOFLAGS (-buildvcs=false, which Go 1.17 does not know) is not used.
+# Returns 1 (the reason in LEAKY_ERROR) when it does not build.  Call it
+# directly, not in $(...).
+build_oldgo_cached()
+{
+	local go=$1 v key tmp flags=()
+	OLDGO_BIN=
+	v=$(go_version "$go")
+	[ -n "$v" ] || { LEAKY_ERROR="$go: no version"; return 1; }
+	key=oldgo-$v-$( (cd "$TL_ROOT/testdata/go" && cat go.mod oldgo/*.go) | sha256sum | cut -c 1-16)
+	if [ -x "$TL_GO_BUILDS/$key" ]; then
+		OLDGO_BIN=$TL_GO_BUILDS/$key
+		return 0
+	fi
+	(($(go_minor "$v") >= 18)) && flags=(-buildvcs=false)
+	mkdir -p "$TL_GO_BUILDS" && tmp=$(mktemp "$TL_GO_BUILDS/.$key.XXXXXX") ||
+		{ LEAKY_ERROR="cannot write in $TL_GO_BUILDS"; return 1; }
+	if ! (cd "$TL_ROOT/testdata/go" && GOENV=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0 \
+		"$go" build "${flags[@]}" "-ldflags=-s -w" -o "$tmp" ./oldgo) >"$tmp.build-err" 2>&1; then
+		LEAKY_ERROR="$v: cannot build testdata/go/oldgo: $(head -c 300 "$tmp.build-err")"
+		rm -f "$tmp" "$tmp.build-err"
+		return 1
+	fi
+	rm -f "$tmp.build-err" "$TL_GO_BUILDS/oldgo-$v-"*
+	mv -f "$tmp" "$TL_GO_BUILDS/$key" || { LEAKY_ERROR="cannot write in $TL_GO_BUILDS"; return 1; }
+	OLDGO_BIN=$TL_GO_BUILDS/$key
+}
