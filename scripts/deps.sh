@@ -95,7 +95,19 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	rt=$(fuzzer_rt)
 	[ -n "$rt" ] && need "$rt"
 fi
-[ -z "$pkgs" ] && exit 0
+# go_toolchains: for the tests, the Go toolchains of every release the
+# tests build with (scripts/go-toolchains.sh: from the Go module proxy,
+# once, into ~/.cache/threadleak-tests/go), after the packages (curl,
+# python3, golang-go) are in
+go_toolchains()
+{
+	[ "$what" = test ] || return 0
+	bash "$(dirname "$0")/go-toolchains.sh"
+}
+if [ -z "$pkgs" ]; then
+	go_toolchains
+	exit 0
+fi
 
 echo "threadleak: installing missing packages:$pkgs" >&2
 if [ "$(id -u)" = 0 ]; then
@@ -118,4 +130,5 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	rt=$(fuzzer_rt)
 	[ -n "$rt" ] && $SUDO apt-get install -y -qq --no-install-recommends "$rt" >/dev/null
 fi
+go_toolchains
 exit 0

@@ -426,8 +426,9 @@ go_fetch_toolchain()
 	mkdir -p "$TL_GO_CACHE" || { LEAKY_ERROR="cannot make $TL_GO_CACHE"; return 1; }
 	tmp=$(mktemp -d "$TL_GO_CACHE/.fetch-$v.XXXXXX") || { LEAKY_ERROR="cannot write in $TL_GO_CACHE"; return 1; }
 	url=$proxy/golang.org/toolchain/@v/$mv.zip
-	# (--max-time: a hang guard, not a limit on a slow network)
-	if ! curl -fsSL --retry 2 --max-time 1800 -o "$tmp/zip" "$url" 2>"$tmp/err"; then
+	# (--max-time: a hang guard, not a limit on a slow network;
+	# --connect-timeout: no network ends the wait soon)
+	if ! curl -fsSL --retry 2 --connect-timeout 30 --max-time 1800 -o "$tmp/zip" "$url" 2>"$tmp/err"; then
 		LEAKY_ERROR="cannot fetch $v: $url: $(head -c 300 "$tmp/err")"
 		rm -rf "$tmp"
 		return 1
@@ -435,7 +436,7 @@ go_fetch_toolchain()
 	url=$proxy/sumdb/sum.golang.org/lookup/golang.org/toolchain@$mv
 	if [ "${GOSUMDB:-}" = off ]; then
 		: >"$tmp/sum"
-	elif ! curl -fsSL --retry 2 --max-time 600 -o "$tmp/sum" "$url" 2>"$tmp/err"; then
+	elif ! curl -fsSL --retry 2 --connect-timeout 30 --max-time 600 -o "$tmp/sum" "$url" 2>"$tmp/err"; then
 		LEAKY_ERROR="cannot fetch the checksum of $v: $url: $(head -c 300 "$tmp/err") (GOSUMDB=off: no check)"
 		rm -rf "$tmp"
 		return 1
