@@ -104,7 +104,8 @@ struct work {
 	double exec_start_ms;	/* <=0 unknown */
 	bool stopped;		/* captured in a ptrace stop */
 	bool go_stopped;	/* stopped for the goroutine it runs, after
-				   its entry was made: made again */
+				   its entry was made (maybe more than
+				   once): made again */
 	int pending_sig;
 	int seize_err;
 	struct cpu_regs regs;	/* what the unwinder started from */
@@ -607,12 +608,13 @@ static int capture_nostop(struct capture_session *c, struct work *w)
 }
 
 /* Phase 5: one thread, stopped alone, as briefly as possible. */
-/* A thread held from t0 (now_sec) until now. */
-static void count_stop(struct capture_session *c, double t0)
+/* A stop from t0 (now_sec) until now; again: of a thread counted already. */
+static void count_stop(struct capture_session *c, double t0, bool again)
 {
 	double ms = (now_sec() - t0) * 1000.0;
 
-	c->threads_stopped++;
+	if (!again)
+		c->threads_stopped++;
 	c->stop_ms_total += ms;
 	if (ms > c->stop_ms_max)
 		c->stop_ms_max = ms;
@@ -653,7 +655,7 @@ static int capture_stop_one(struct capture_session *c, struct work *w)
 	}
 	if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
 		c->killed_held = true;
-	count_stop(c, t0);
+	count_stop(c, t0, false);
 	w->state = W_CAPTURED;
 	return rc < 0 ? rc : 0;
 }
@@ -864,7 +866,7 @@ static void release_all(struct capture_session *c, double t0)
 			if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
 				c->killed_held = true;
 			w->state = W_CAPTURED;
-			count_stop(c, t0);	/* held since t0 at most */
+			count_stop(c, t0, false);	/* held since t0 at most */
 		} else if (w->state == W_SEIZED || w->state == W_NOSTOP) {
 			pt_forget(w->tid);
 			if (w->state == W_SEIZED)
@@ -1202,13 +1204,19 @@ static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
 		seen(arg, &regs);
 		w->regs = regs;
 		w->have_regs = true;
-		w->stopped = true;
-		if (unwind_regs(c, w) == 0)
-			w->go_stopped = true;
+		rc = unwind_regs(c, w);
 	}
+	if (rc < 0) {
+		free(w->raw);
+		w->raw = NULL;
+		w->nraw = 0;
+	}
+	w->stopped = true;
 	if (pt_detach(tid, sig) == -ESRCH)
 		c->killed_held = true;
-	count_stop(c, t0);
+	/* one thread stopped again (its goroutine read again) is one */
+	count_stop(c, t0, w->go_stopped);
+	w->go_stopped = true;
 	return rc;
 }
 

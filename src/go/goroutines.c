@@ -418,39 +418,87 @@ static int running_seen(void *arg, const struct cpu_regs *regs)
 	if (sp < lo || sp >= hi || !pc)
 		return 0;
 	memory_reset(a->mem);	/* its stack as it is now */
-	a->n = go_unwind(a->sym, a->mem, pc, sp, a->buf, GO_MAX_FRAMES, &a->complete);
+	a->n = trap ? go_unwind_goroutine(a->sym, a->mem, pc, sp, a->buf, GO_MAX_FRAMES,
+					  &a->complete) :
+		   go_unwind(a->sym, a->mem, pc, sp, a->buf, GO_MAX_FRAMES, &a->complete);
 	/* a saved context's pc follows a call (mcall, systemstack's) */
 	if (a->n > 0 && !trap && !go_pc_is_entry(a->sym, pc))
 		a->buf[0].return_address = true;
 	return 0;
 }
 
-/* A running g's stack, read in a stop of its thread (go_stopper) into its
- * cache entry e (never taken from the cache: it is not valid).  Returns
- * what the stopper did. */
+#define STOP_TRIES 3
+
+/* Whether a walk of a goroutine's stack ends where its stack ends, not
+ * in a switch to its M's stack (the thread was stopped in the few
+ * instructions of systemstack, mcall or morestack before the switch). */
+static bool ends_whole(struct symbolizer *sym, const struct raw_frame *f, int n, bool complete)
+{
+	static const char *const switches[] = {
+		"runtime.systemstack", "runtime.mcall", "runtime.morestack",
+		"runtime.morestack_noctxt", "runtime.asmcgocall", "runtime.gogo",
+	};
+	uint64_t bias, look;
+	const struct go_pcln *t;
+	struct go_func fn;
+
+	if (!complete || n <= 0)
+		return false;
+	look = f[n - 1].pc - (f[n - 1].return_address ? 1 : 0);
+	t = symbols_go_table(sym, look, &bias);
+	if (!t || !go_pcln_func(t, look - bias, &fn) || !fn.name)
+		return false;
+	for (size_t i = 0; i < sizeof(switches) / sizeof(switches[0]); i++)
+		if (strcmp(fn.name, switches[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * A running g's stack, read in a stop of its thread (go_stopper) into its
+ * cache entry e (never taken from the cache: it is not valid).  When the
+ * thread runs something else by the stop (g parked meanwhile, or runs on
+ * another thread now), g is read again (read_again): parked, its saved
+ * context; running, another stop.  A walk that ends in a stack switch is
+ * taken again in another stop a moment later.  STOP_TRIES stops at most;
+ * the last walk is kept, whole or not.  Returns -EINTR when threadleak was
+ * asked to stop, -ENOMEM, else 0.
+ */
 static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			struct memory *mem, const struct go_stopper *stop,
 			struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
 {
-	struct running a = { rt, sym, mem, g, buf, 0, false };
-	int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
-
-	if (rc < 0 || a.n <= 0)
-		return rc;
-	free(e->raw);
-	e->raw = malloc((size_t)a.n * sizeof(*e->raw));
-	if (!e->raw) {
-		e->nraw = 0;
-		return -ENOMEM;
+	for (int tries = 0; tries < STOP_TRIES; tries++) {
+		struct running a = { rt, sym, mem, g, buf, 0, false };
+		int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
+		if (rc == -EINTR)
+			return rc;
+		if (rc == 0)
+			g->stopped = true;
+		if (rc == 0 && a.n > 0) {
+			bool whole = ends_whole(sym, buf, a.n, a.complete);
+			free(e->raw);
+			e->raw = malloc((size_t)a.n * sizeof(*e->raw));
+			if (!e->raw) {
+				e->nraw = 0;
+				return -ENOMEM;
+			}
+			memcpy(e->raw, buf, (size_t)a.n * sizeof(*e->raw));
+			e->nraw = a.n;
+			e->complete = whole;
+			e->valid = false;	/* it runs on: never a stack to keep */
+			g->raw = e->raw;
+			g->nraw = e->nraw;
+			g->complete = e->complete;
+			if (whole)
+				return 0;
+			continue;
+		}
+		/* not running there any more, or that thread not stopped */
+		read_again(rt, sym, mem, g, e, buf);
+		if (g->status != GO_RUNNING || g->tid <= 0)
+			return 0;
 	}
-	memcpy(e->raw, buf, (size_t)a.n * sizeof(*e->raw));
-	e->nraw = a.n;
-	e->complete = a.complete;
-	e->valid = false;	/* it runs on: never a stack to keep */
-	g->raw = e->raw;
-	g->nraw = e->nraw;
-	g->complete = e->complete;
-	g->stopped = true;
 	return 0;
 }
 

@@ -55,8 +55,9 @@ struct go_goroutine {
 	int nraw;
 	bool complete;		/* the walk reached where Go's traceback ends */
 	bool moved;		/* it kept running while read: stack not kept */
-	bool stopped;		/* running: its stack read in a stop of
-				   its thread (go_stopper) */
+	bool stopped;		/* found running, its thread was stopped
+				   for it (go_stopper); its stack from the
+				   stop, or read again if it had parked */
 	bool same;		/* has not run since the last read */
 	size_t pos;		/* its place in allgs */
 	long prev;		/* same: its entry in the snapshot of the last

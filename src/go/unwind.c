@@ -36,8 +36,19 @@ bool go_unwind_covers(struct symbolizer *sym, uint64_t pc)
 	return symbols_go_table(sym, pc, &bias) != NULL;
 }
 
-int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
-	      uint64_t sp, struct raw_frame *frames, int max, bool *complete)
+/* A function that switches from a goroutine's stack to its M's (it
+ * writes sp): the top of a walk, but where a thread is stopped in it
+ * before the switch. */
+static bool switches(const struct go_func *f)
+{
+	return f->name && (strcmp(f->name, "runtime.systemstack") == 0 ||
+			   strcmp(f->name, "runtime.mcall") == 0 ||
+			   strcmp(f->name, "runtime.morestack") == 0 ||
+			   strcmp(f->name, "runtime.morestack_noctxt") == 0);
+}
+
+static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_t sp,
+		struct raw_frame *frames, int max, bool *complete, bool on_g)
 {
 	int n = 0;
 	bool trap = true;	/* pc is where it is, not a return address */
@@ -54,7 +65,9 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 		frames[n] = (struct raw_frame){ pc, !trap };
 		n++;
 		trap = injected(&f);
-		if (f.top) {
+		/* Go's traceback goes past such a frame when it is the
+		 * innermost one (a thread stopped in it) */
+		if (f.top && !(on_g && n == 1 && switches(&f))) {
 			*complete = true;
 			break;
 		}
@@ -66,6 +79,18 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 		sp += (uint64_t)delta + 8;
 	}
 	return n;
+}
+
+int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
+	      uint64_t sp, struct raw_frame *frames, int max, bool *complete)
+{
+	return walk(sym, mem, pc, sp, frames, max, complete, false);
+}
+
+int go_unwind_goroutine(struct symbolizer *sym, struct memory *mem, uint64_t pc,
+			uint64_t sp, struct raw_frame *frames, int max, bool *complete)
+{
+	return walk(sym, mem, pc, sp, frames, max, complete, true);
 }
 
 int go_unwind_trim(struct symbolizer *sym, const struct raw_frame *frames, int n,

@@ -33,6 +33,16 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete);
 
 /*
+ * The same from the registers of a thread stopped on a goroutine's stack
+ * (go/goroutines.h), where it may be in the first instructions of a
+ * function that switches to its M's stack (systemstack, mcall,
+ * morestack), before the switch: such an innermost frame is walked past
+ * as Go's traceback does, not taken for the top.
+ */
+int go_unwind_goroutine(struct symbolizer *sym, struct memory *mem, uint64_t pc,
+			uint64_t sp, struct raw_frame *frames, int max, bool *complete);
+
+/*
  * A walk of another unwinder that went from C into Go code (a thread
  * created from C called through cgo) goes on past where Go's traceback
  * ends (runtime.asmcgocall switches stacks): the n frames cut after the

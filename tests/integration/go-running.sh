@@ -8,7 +8,8 @@
 # until one finds it running (a GC or the scheduler may have it runnable
 # for a moment; 20 at most), and in every one:
 #   - exit 0, nothing left stopped (a thread in t or T);
-#   - threads_stopped at most the goroutines running, stop_ms_max and
+#   - threads_stopped at most the goroutines running (only main.spin
+#     runs), as many as the thread entries stopped, stop_ms_max and
 #     stop_ms_total there when one was stopped;
 #   - main.spin's goroutine has frames, whatever its status (running:
 #     from the stop; runnable: from its saved context);
@@ -79,13 +80,16 @@ for go in $gos; do
 				error "$label: snapshot $try: $(describe_rc "$TL_RC"), expected 0: $(first_line "$json.err")"
 				break
 			fi
-			read -r nrun stopped max total spin < <(jq -r '[
+			read -r nrun stopped max total tstopped spin < <(jq -r '[
 				([.threads[] | select(.goid and .go_wait == "running")] | length),
 				.threads_stopped, .stop_ms_max, .stop_ms_total,
+				([.threads[] | select((.goid | not) and .stopped)] | length),
 				([.threads[] | select(.goid and any(.frames[]; .function == "main.spin")) |
 				  .go_wait] | join(","))] | @tsv' "$json")
 			((stopped <= nrun)) ||
 				error "$label: snapshot $try: $stopped threads stopped, more than the $nrun goroutines running"
+			((stopped == tstopped)) ||
+				error "$label: snapshot $try: threads_stopped $stopped, but $tstopped thread entries say stopped"
 			if ((stopped > 0)); then
 				jq -e '.stop_ms_max > 0 and .stop_ms_total >= .stop_ms_max' "$json" >/dev/null ||
 					error "$label: snapshot $try: $stopped stopped, but stop_ms_max $max, stop_ms_total $total"

@@ -28,9 +28,11 @@
 //	             the dump, the busy ones too (they are preempted)
 //
 // Output on stdout, one line each: "pid PID", "expect main.spin K",
-// "expect main.parked N", then "ready" once every busy goroutine is in
-// its loop (it said so before entering it), every parked one parked and
-// every churner started.
+// "expect main.parked N", "goid FUNCTION ID" for each parked goroutine
+// and each churner (main.parked, main.churner: its goroutine id, which
+// every snapshot must have), then "ready" once every busy goroutine is
+// in its loop (it said so before entering it), every parked one parked
+// and every churner started.
 //
 // Anything that goes wrong is printed on stderr and the exit status is 1;
 // 2 for a bad flag.
@@ -82,8 +84,26 @@ func busyOuter() {
 	busyMiddle(int(atomic.AddInt32(&spinning, 1)) - 1)
 }
 
+// goid: the calling goroutine's id, from the header of its own stack
+// ("goroutine N [running]:").
+func goid() int64 {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	var id int64
+	if _, err := fmt.Sscanf(string(buf), "goroutine %d ", &id); err != nil {
+		die("cannot read the goroutine id in %q: %v", buf, err)
+	}
+	return id
+}
+
+type started struct {
+	fn string
+	id int64
+}
+
 //go:noinline
-func parked(ch chan int) {
+func parked(ch chan int, ids chan<- started) {
+	ids <- started{"main.parked", goid()}
 	<-ch
 }
 
@@ -105,7 +125,8 @@ func shortLived(n int, wg *sync.WaitGroup) {
 }
 
 //go:noinline
-func churner() {
+func churner(ids chan<- started) {
+	ids <- started{"main.churner", goid()}
 	var wg sync.WaitGroup
 	for i := 0; ; i++ {
 		for k := 0; k < 16; k++ {
@@ -156,14 +177,19 @@ func main() {
 	signal.Notify(sigs, syscall.SIGUSR1)
 
 	never := make(chan int)
+	ids := make(chan started)
 	for i := 0; i < *n; i++ {
-		go parked(never)
+		go parked(never, ids)
 	}
 	for i := 0; i < *spinners; i++ {
 		go busyOuter()
 	}
 	for i := 0; i < *churn; i++ {
-		go churner()
+		go churner(ids)
+	}
+	var goids []started
+	for i := 0; i < *n+*churn; i++ {
+		goids = append(goids, <-ids)
 	}
 	// ready: every busy goroutine on its way into its loop, and the
 	// parked ones parked (runtime.Stack says so); 120 s at most, a hang
@@ -178,6 +204,9 @@ func main() {
 	}
 	fmt.Printf("expect main.spin %d\n", *spinners)
 	fmt.Printf("expect main.parked %d\n", *n)
+	for _, s := range goids {
+		fmt.Printf("goid %s %d\n", s.fn, s.id)
+	}
 	fmt.Println("ready")
 	if *exit {
 		return
