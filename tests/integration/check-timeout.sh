@@ -15,6 +15,7 @@
 #     each Go toolchain here and under `go test`: TestHang reported in
 #     "chan receive" at its line, the helper goroutine at its own, the go
 #     command's process too; --exit-code 7 gives 7;
+#   - a thread spinning in a loop: its stack (it is stopped briefly);
 #   - an exit held for its grace (a leaked thread) when the deadline
 #     passes: reported in the deadline's report, not as a leak;
 #   - a command that ends before the deadline: as without --timeout;
@@ -229,6 +230,21 @@ if ((ok == 0)); then
 	has "go test" "$OUT.err" "^threadleak: the command still ran at its deadline \(--timeout $DEADLINE\): [2-9] processes, "
 	has "go test" "$OUT.err" '^go \(pid [0-9]+\): go1\.[0-9.]+, '
 	go_report "go test" "$OUT"
+fi
+
+# ---- a thread busy in a loop: stopped briefly for its stack ----
+need_testdata busy
+OUT=$TL_TMP/busy
+busy_ready() { has_line "$OUT" ready; }
+if timed_check "$OUT" busy_ready --timeout TIMEOUT -- "$TESTDATA/busy" 1 1; then
+	label="a busy thread"
+	expect_rc "$label" 1
+	has "$label" "$OUT.err" '^busy \(pid [0-9]+\): 3 threads'
+	b=$(awk 'BEGIN { RS = "" } /^1 thread  running/ { print }' "$OUT.err")
+	grep -Eq '^    spin_worker +busy\.c:[0-9]+' <<<"$b" ||
+		error "$label: the spinning thread has no stack through spin_worker: $(head -c 400 <<<"$b")"
+	# shellcheck disable=SC2046
+	all_gone "$label" $(report_pids "$OUT.err")
 fi
 
 # ---- an exit held for its grace at the deadline ----
