@@ -18,7 +18,8 @@
 # the way out, or a script that never reached `finish`, fails.  A test that
 # sets a trap is refused unrun: cleanup is lib.sh's at_exit, which a test
 # cannot replace by accident.  A test with the line "# tl: once" near its
-# top runs with the first binary only (it does not use the one under test).
+# top runs with the first binary only (it does not use the one under test);
+# one with "# tl: timeout SECONDS" gets that timeout when it is longer.
 #
 # Skips and partials are held against tests/skips.allow (lines "TEST |
 # REASON-GLOB | why it is allowed"): one not listed fails the run, so a new
@@ -127,9 +128,13 @@ for i in "${!tests[@]}"; do
 
 	verdict_word= why=
 	: >"$verdict"
+	t_timeout=$timeout_s
 	case $t in
 	*.sh)
 		cmd=(bash "$t")
+		# "# tl: timeout SECONDS" near its top: a longer timeout
+		n=$(head -n 40 "$t" | sed -n 's/^# tl: timeout \([0-9][0-9]*\)$/\1/p' | head -n 1)
+		[ -n "$n" ] && ((n > t_timeout)) && t_timeout=$n
 		if grep -nE '^[^#]*(^|[;&|({[:space:]])trap([[:space:]]|$)' "$t" >"$log"; then
 			why="sets a trap (use at_exit from tests/lib.sh): $(head -n 1 "$log")"
 		fi
@@ -141,7 +146,7 @@ for i in "${!tests[@]}"; do
 		: >"$log"
 	else
 		THREADLEAK=${bins[i]} TL_VERDICT_FILE=$verdict \
-			timeout -k 10 "$timeout_s" "${cmd[@]}" >"$log" 2>&1 </dev/null
+			timeout -k 10 "$t_timeout" "${cmd[@]}" >"$log" 2>&1 </dev/null
 		rc=$?
 		if [[ $t == *.sh ]]; then
 			grep -qx fail "$verdict" && verdict_word=fail ||
@@ -174,7 +179,7 @@ for i in "${!tests[@]}"; do
 	*)
 		echo "FAIL $name"
 		if ((rc == 124)); then
-			echo "    (timed out after ${timeout_s}s)"
+			echo "    (timed out after ${t_timeout}s)"
 		elif ((rc > 128)); then
 			echo "    (killed by signal $((rc - 128)))"
 		fi

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define MAX_REGIONS 16
+#define MAX_REGIONS 64
 #define MAX_FIELDS 1024
 #define NAME_MAX_LEN 64
 #define TYPE_SIZE 48		/* abi.Type */
@@ -139,6 +139,8 @@ static bool read_struct(const struct image *im, uint64_t type, struct member *m,
 	uint64_t last = 0;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *f = at(im, fields + 24 * i, 24);
+		if (!f)
+			return false;
 		uint64_t off = u64(f + 16);
 		if (off < last || off > size || off >= 65536 || !name_at(im, u64(f), name, sizeof(name)))
 			return false;

@@ -19,6 +19,9 @@
 # goroutine, the runtime's own among them, with every frame, as the
 # runtime's own dump says (compare_with_system_dump; the process ends).
 # tl: once
+# tl: timeout 900
+# (warm, 60-80 s on 2 cores; cold, with an empty GOCACHE and no builds
+# kept, each toolchain compiles the standard library: 372 s)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
 
