@@ -318,7 +318,7 @@ static int read_reasons(struct go_runtime *rt, struct memory *mem, uint64_t addr
 /*
  * waitReasonStrings without symbols: an entry pointing at "chan receive"
  * (every version has it), in an array whose entry 0 is the empty string
- * (waitReasonZero), entry 1 "GC assist marking" (1.19 to 1.26), and whose
+ * (waitReasonZero), entry 1 "GC assist marking" (1.19 to 1.27), and whose
  * entries in between are all short printable strings.
  */
 static int scan_reasons(struct go_runtime *rt, Elf *elf, uint64_t bias,
