@@ -1790,6 +1790,10 @@ int capture_session_refresh(struct capture_session *c,
 		rc = fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))
 		rc = add_goroutines(c, snap);
+	/* A thread stopped for its goroutine that did not stop in time:
+	 * detached as it stops, now, not at the next refresh. */
+	if (c->go && !c->opt->no_stop)
+		pt_release_pending(0.2);
 	if (rc == 0 && c->go)
 		rc = remake_stopped(c, snap);
 	snap->threads_stopped = c->threads_stopped;
