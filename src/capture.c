@@ -16,7 +16,9 @@
  *      unwindable without all registers, not validated), unless a stop
  *      would break their call with EINTR;
  *   6. list the tasks again and capture threads that appeared meanwhile;
- *   7. symbolize, classify, describe the objects waited on.
+ *   7. symbolize, classify, describe the objects waited on; a Go
+ *      program's goroutines, each running one read in a stop of its
+ *      thread (stop_for_go), whose entry is then made again.
  * A session (top) runs these phases again at each refresh, but only for
  * threads that changed: phase 0 reads every known thread's run count
  * through a descriptor kept open (one pread); a thread whose count did not

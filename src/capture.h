@@ -13,6 +13,13 @@
  * PTRACE_SEIZE + PTRACE_INTERRUPT; never a thread in a call that a stop
  * would break with EINTR (it is reported partial instead).
  *
+ * A Go program's threads are not stopped for their own stacks (its
+ * goroutines are read from memory), but for a running goroutine's: the
+ * thread running it is stopped alone, as briefly, while the goroutine is
+ * read (go/goroutines.h: go_stopper), and its entry made from that stop;
+ * never with no_stop.  The snapshot says how many threads were stopped
+ * and how long they were held (threads_stopped, stop_ms_total/max).
+ *
  * With all_stop, every thread is stopped and all are released together:
  * a consistent cut, at the cost of a stall and of EINTR in epoll_wait and
  * the like.  Either way, what the kernel says of a thread's wait is read
