@@ -14,7 +14,8 @@
 #   - top -b while the test sends the server one request after another,
 #     each once top's last frame shows the one before (so the group grows
 #     between frames, however slow the machine): once a frame marks the
-#     requestWorker group [growing] (20 requests at most), its header
+#     requestWorker group [growing] (20 requests at most), its row with
+#     its pprof labels, its header
 #     counts goroutines and their growth, the group's row has its wait
 #     reason as kind, the runtime's own goroutines say so, no thread was
 #     stopped; SIGTERM ends top with 143.
@@ -152,7 +153,7 @@ else
 	head=$(head -1 <<<"$marked")
 	grep -Eq "^threadleak top: pid $LEAKY_PID \\([^)]*\\), $v, [0-9]+ goroutines \\(\\+[1-9][0-9]*\\), [0-9]+ threads, " <<<"$head" ||
 		error "top header: $head"
-	grep -Eq '^\* +[0-9]+ +\+[1-9][0-9]* .* chan send .* main\.requestWorker \(main\.go:[0-9]+\)  \[growing\]$' <<<"$marked" ||
+	grep -Eq '^\* +[0-9]+ +\+[1-9][0-9]* .* chan send .* main\.requestWorker \(main\.go:[0-9]+\)  \{"handler":"leak", "route":"/leak"\}  \[growing\]$' <<<"$marked" ||
 		error "top: the growing requestWorker row: $(grep requestWorker <<<"$marked" | head -2)"
 	grep -q '^goroutines: .*chan send' <<<"$marked" || error "top: no goroutine wait line: $(sed -n 3p <<<"$marked")"
 	grep -q '  (runtime)$' <<<"$marked" || error "top: the runtime's own goroutines are not marked"
