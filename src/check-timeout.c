@@ -92,7 +92,7 @@ static void on_deadline(void *arg, const int *pids, size_t npids)
 	}
 }
 
-void check_timeout_arm(struct check_timeout *t, const struct check *c,
+void check_timeout_arm(struct check_timeout *t, struct check *c,
 		       double after, const char *spelled)
 {
 	memset(t, 0, sizeof(*t));
@@ -102,7 +102,7 @@ void check_timeout_arm(struct check_timeout *t, const struct check *c,
 	t->dl.after = after;
 	t->dl.reached = on_deadline;
 	t->dl.arg = t;
-	supervise_set_deadline(after > 0 ? &t->dl : NULL);
+	c->deadline = after > 0 ? &t->dl : NULL;
 }
 
 void check_timeout_free(struct check_timeout *t)

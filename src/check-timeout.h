@@ -39,7 +39,7 @@ struct check_timeout {
 };
 
 /* Sets the deadline of c's next run (check_run).  after 0: none. */
-void check_timeout_arm(struct check_timeout *t, const struct check *c,
+void check_timeout_arm(struct check_timeout *t, struct check *c,
 		       double after, const char *spelled);
 void check_timeout_free(struct check_timeout *t);
 

@@ -763,7 +763,7 @@ int check_run(struct check *c, char *const argv[], double grace, int *status,
 	      char *err, size_t errlen)
 {
 	struct priv *p = c->priv;
-	struct supervise_options opt = { .grace = grace };
+	struct supervise_options opt = { .grace = grace, .deadline = c->deadline };
 	struct supervise_ops ops = {
 		.arg = c->priv,
 		.thread_creating = on_thread_creating,

@@ -65,6 +65,8 @@ struct check_report {
 					   ancestors (tracebackancestors) */
 };
 
+struct supervise_deadline;
+
 struct check {
 	struct ignore_set ignores;
 	enum {
@@ -79,6 +81,8 @@ struct check {
 	size_t threads_seen;		/* threads created while traced */
 	size_t woken;			/* goroutines woken just before an
 					   exit that left nothing else */
+	struct supervise_deadline *deadline;	/* --timeout (check-timeout.h),
+						   or NULL */
 	void *priv;			/* per-process and per-thread state */
 };
 

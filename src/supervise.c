@@ -578,13 +578,6 @@ static bool reap(struct sup *s)
 
 /* ---- the deadline (supervise.h) ---- */
 
-static struct supervise_deadline *next_deadline;
-
-void supervise_set_deadline(struct supervise_deadline *d)
-{
-	next_deadline = d;
-}
-
 /* Sends sig to every live process of the tree (SIGTERM: and SIGCONT, so
  * that a stopped one gets it now, as timeout(1) does). */
 static void signal_tree(const struct sup *s, int sig)
@@ -691,7 +684,7 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		  size_t errlen)
 {
 	struct sup s = { .opt = opt, .ops = ops, .listener = -1, .sock = -1,
-			 .child_status = -1, .dl = next_deadline };
+			 .child_status = -1, .dl = opt->deadline };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct seccomp_notif_sizes sizes;
 	int rc;
@@ -699,7 +692,6 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	/* Signals first: one that comes before the guardian runs ends the
 	 * run through the loop. */
 	interrupted = 0;
-	next_deadline = NULL;	/* this run's only */
 	if (s.dl) {
 		s.dl->passed = false;
 		s.dl->ended_by = 0;

@@ -68,8 +68,11 @@ struct supervise_ops {
 	void (*refused)(void *arg, int pid, const char *what);
 };
 
+struct supervise_deadline;
+
 struct supervise_options {
 	double grace;	/* seconds an exit is held for threads to end */
+	struct supervise_deadline *deadline;	/* or NULL (see below) */
 };
 
 /*
@@ -99,10 +102,6 @@ struct supervise_deadline {
 					   SUPERVISE_KILL_WAIT (state D) */
 	int signal;			/* one that came after the deadline, or 0 */
 };
-
-/* The deadline of the next supervise_run (once; NULL: none).  d must live
- * until that run returns.  (check_run builds the options itself.) */
-void supervise_set_deadline(struct supervise_deadline *d);
 
 /*
  * Runs argv (argv[0] looked up in PATH) until it and all its descendants
