@@ -14,6 +14,7 @@
 
 
 #include <errno.h>
+#include <stddef.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,15 +480,85 @@ static bool read_layout(int (*read)(Elf *, struct go_layout *), Elf *elf,
 	return true;
 }
 
+#define FIELD(f) { #f, offsetof(struct go_layout, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} layout_fields[] = {
+	FIELD(g_size), FIELD(stack_lo), FIELD(stack_hi), FIELD(m), FIELD(sched),
+	FIELD(syscallsp), FIELD(syscallpc), FIELD(status), FIELD(goid),
+	FIELD(waitsince), FIELD(waitreason), FIELD(gopc), FIELD(startpc),
+	FIELD(parent_goid), FIELD(ancestors), FIELD(labels), FIELD(buf_sp),
+	FIELD(buf_pc), FIELD(buf_g), FIELD(buf_bp), FIELD(m_procid), FIELD(m_curg),
+	FIELD(pd_fd), FIELD(pd_rg), FIELD(pd_wg), FIELD(sudog_g), FIELD(sudog_next),
+	FIELD(sudog_prev), FIELD(sudog_elem), FIELD(sudog_waitlink),
+	FIELD(semroot_treap),
+};
+#undef FIELD
+
+static unsigned field_of(const struct go_layout *l, size_t i)
+{
+	unsigned v;
+
+	memcpy(&v, (const char *)l + layout_fields[i].off, sizeof(v));
+	return v;
+}
+
+/*
+ * THREADLEAK_GO_LAYOUT=check (the tests): the built-in table (of a version
+ * it has), the DWARF and the type descriptors, each that the binary has,
+ * compared field by field (a reader's wait layouts not found are the
+ * table's); rt->layouts names those compared, "built-in=dwarf=types".
+ * -ENOTSUP (err names the first field that differs) when they differ.
+ */
+static int check_layouts(struct go_runtime *rt, Elf *elf, bool known, char *err, size_t errlen)
+{
+	static const char *const names[] = { "built-in", "dwarf", "types" };
+	struct go_layout l[3];
+	bool have[3];
+	int first = -1;
+
+	layout_for(known ? rt->minor : MAX_MINOR, &l[0]);
+	l[1] = l[2] = l[0];
+	have[0] = known;
+	have[1] = read_layout(go_layout_from_dwarf, elf, &l[1]);
+	have[2] = read_layout(go_layout_from_types, elf, &l[2]);
+	rt->layouts[0] = '\0';
+	for (int k = 0; k < 3; k++) {
+		if (!have[k])
+			continue;
+		if (first < 0)
+			first = k;
+		snprintf(rt->layouts + strlen(rt->layouts), sizeof(rt->layouts) - strlen(rt->layouts),
+			 "%s%s", k == first ? "" : "=", names[k]);
+		for (size_t i = 0; i < sizeof(layout_fields) / sizeof(layout_fields[0]); i++) {
+			if (field_of(&l[k], i) == field_of(&l[first], i))
+				continue;
+			snprintf(err, errlen, "%s: the layouts differ: %s is %u in the %s, %u in the %s",
+				 rt->version, layout_fields[i].name, field_of(&l[first], i),
+				 names[first], field_of(&l[k], i), names[k]);
+			return -ENOTSUP;
+		}
+	}
+	if (first < 0) {
+		snprintf(err, errlen, "%s: no layouts to check", rt->version);
+		return -ENOTSUP;
+	}
+	rt->lay = l[first];
+	rt->dwarf_layout = first == 1;
+	return 0;
+}
+
 /*
  * rt->lay and rt->layouts: the built-in table of the version; the
  * binary's DWARF for a version newer than the tables, else its type
  * descriptors (go/layout-types).  THREADLEAK_GO_LAYOUT (for the tests)
  * asks for one source whatever the version: "dwarf" or "types" (the
- * table stays where it is not there), or "newer" to treat the version as
- * newer than the tables.  The wait layouts of the newest known version
- * stand where a reader lacks them.  -ENOTSUP (err says why) when no
- * layout is known (rt->minor is at least MIN_MINOR).
+ * table stays where it is not there), "newer" to treat the version as
+ * newer than the tables, or "check" (check_layouts).  The wait layouts
+ * of the newest known version stand where a reader lacks them.
+ * -ENOTSUP (err says why) when no layout is known (rt->minor is at least
+ * MIN_MINOR).
  */
 static int choose_layout(struct go_runtime *rt, Elf *elf, char *err, size_t errlen)
 {
@@ -498,19 +569,26 @@ static int choose_layout(struct go_runtime *rt, Elf *elf, char *err, size_t errl
 	bool known = rt->minor >= MIN_MINOR && rt->minor <= MAX_MINOR && !newer;
 	bool dwarf = how && !newer ? strcmp(how, "dwarf") == 0 : !known;
 	bool types = how && !newer ? strcmp(how, "types") == 0 : !known;
+	const char *from = "built-in";
 
+	if (how && strcmp(how, "check") == 0) {
+		int rc = check_layouts(rt, elf, known, err, errlen);
+		if (rc == 0)
+			go_layout_hot(&rt->lay);
+		return rc;
+	}
 	layout_for(known ? rt->minor : MAX_MINOR, &rt->lay);
-	rt->layouts = "built-in";
 	if (dwarf && read_layout(go_layout_from_dwarf, elf, &rt->lay)) {
-		rt->layouts = "dwarf";
+		from = "dwarf";
 		rt->dwarf_layout = true;
 	} else if (types && read_layout(go_layout_from_types, elf, &rt->lay)) {
-		rt->layouts = "types";
+		from = "types";
 	} else if (!known) {
 		snprintf(err, errlen, "%s: the layouts of this Go version are not known (1.%d to 1.%d are) and the binary has neither DWARF nor the runtime's type descriptors to read them from: goroutines not read",
 			 rt->version, MIN_MINOR, MAX_MINOR);
 		return -ENOTSUP;
 	}
+	snprintf(rt->layouts, sizeof(rt->layouts), "%s", from);
 	go_layout_hot(&rt->lay);
 	return 0;
 }

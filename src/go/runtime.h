@@ -70,7 +70,7 @@ struct go_runtime {
 	bool by_scan;		/* allgs found by scanning: no symbols */
 	bool test;		/* a test binary (go test's): it has testing.(*M).Run */
 	bool dwarf_layout;	/* lay is from the binary's DWARF */
-	const char *layouts;	/* where lay is from: "built-in", "dwarf",
+	char layouts[32];	/* where lay is from: "built-in", "dwarf",
 				   "types" (go/layout-types.h) */
 	uint64_t semtable;	/* run-time address of runtime.semtable (by its
 				   symbol, or from semacquire1's code), 0 */

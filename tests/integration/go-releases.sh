@@ -6,6 +6,9 @@
 # ways: plain, -ldflags=-w and -ldflags='-s -w' (27 builds, kept in
 # TL_GO_BUILDS by toolchain, variant and source hash: a warm run builds
 # nothing).  For each, testdata/go/leaky -n 3 -requests 5 is snapshot
+#   - with THREADLEAK_GO_LAYOUT=check: the built-in layouts, the DWARF's
+#     (plain) and the type descriptors' must agree on every field (31 of
+#     g, gobuf, m, pollDesc, sudog, semaRoot);
 #   - as threadleak reads it by default: go_layouts "built-in";
 #   - as it reads a Go newer than its tables (THREADLEAK_GO_LAYOUT=newer):
 #     from the DWARF of the plain build, from the runtime's own type
@@ -29,7 +32,7 @@ need_cmd jq python3
 need_threadleak
 
 t0=$(tl_now_us)
-builds=0 snaps=0 systems=0
+builds=0 snaps=0 systems=0 checks=0
 for want in $GO_RELEASES; do
 	if ! go_release_toolchain "$want"; then
 		error "$want: $LEAKY_ERROR (scripts/deps.sh test fetches it)"
@@ -44,6 +47,17 @@ for want in $GO_RELEASES; do
 		build_leaky_cached "$go" $variant || { error "$LEAKY_ERROR"; continue; }
 		builds=$((builds + 1))
 		start_leaky "$LEAKY_BIN" -n 3 -requests 5
+		# every field of the layouts, from each source the build has
+		want=built-in=types
+		[ $variant = plain ] && want=built-in=dwarf=types
+		json=$TL_TMP/$v-$variant-check.json
+		THREADLEAK_GO_LAYOUT=check snapshot_json "$LEAKY_PID" "$json"
+		got=$(jq -r .go_layouts "$json" 2>&1)
+		if ((TL_RC != 0)) || [ "$got" != "$want" ]; then
+			error "$what: layouts checked: $(describe_rc "$TL_RC"), '$got', expected exit 0, '$want': $(first_line "$json.err")"
+		else
+			checks=$((checks + 1))
+		fi
 		newer=types
 		[ $variant = plain ] && newer=dwarf
 		reads=("||built-in" "newer|newer|$newer")
@@ -74,6 +88,7 @@ for want in $GO_RELEASES; do
 done
 at_least "$builds" 27 "builds of testdata/go/leaky"
 at_least "$snaps" 63 "snapshots compared with the program's dump"
+at_least "$checks" 27 "builds whose layouts agree field by field"
 at_least "$systems" 27 "snapshots compared with the runtime's own dump"
 note "$builds builds, $snaps snapshots compared with the program's dump, $systems with the runtime's, took $(seconds_since "$t0" 0)s"
 finish
