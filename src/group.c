@@ -164,9 +164,10 @@ bool thread_top_is(const struct thread *t, const char *fn)
 
 /*
  * Writes frame f's part of a signature into buf (when buf is not NULL) and
- * returns its length: "module!function", "?!function", "module+0xOFF", "?".
+ * returns its length: "module!function", "?!function", "module+0xOFF", "?";
+ * with_line: "module!function:LINE" when the line is known.
  */
-static size_t frame_part(const struct frame *f, char *buf)
+static size_t frame_part(const struct frame *f, bool with_line, char *buf)
 {
 	const char *mod = f->module && *f->module ? module_base(f->module) :
 			  NULL;
@@ -183,7 +184,12 @@ static size_t frame_part(const struct frame *f, char *buf)
 			buf[mlen] = '!';
 			memcpy(buf + mlen + 1, f->function, flen);
 		}
-		return mlen + 1 + flen;
+		if (with_line && f->line > 0)
+			olen = (size_t)snprintf(buf ? buf + mlen + 1 + flen : off,
+						buf ? 16 : sizeof(off), ":%d", f->line);
+		else
+			olen = 0;
+		return mlen + 1 + flen + olen;
 	}
 	if (!mod) {
 		if (buf)
@@ -216,8 +222,13 @@ char *stack_signature(const struct thread *t)
 			return NULL;
 		len += strlen(labels) + 8;
 	}
+	/* A goroutine's frames with their lines: pprof groups goroutines by
+	 * their pcs, so two waits at two lines of one function are two
+	 * groups.  Not the innermost line of a running one, which moves
+	 * from one look to the next. */
+	bool running = gw && strcmp(gw, "running") == 0;
 	for (size_t i = 0; i < t->nframes; i++)
-		len += frame_part(&t->frames[i], NULL) + 1;
+		len += frame_part(&t->frames[i], gw && !(running && i == 0), NULL) + 1;
 	sig = malloc(len + 1);
 	if (!sig) {
 		free(labels);
@@ -231,7 +242,7 @@ char *stack_signature(const struct thread *t)
 	for (size_t i = 0; i < t->nframes; i++) {
 		if (i)
 			sig[pos++] = ';';
-		pos += frame_part(&t->frames[i], sig + pos);
+		pos += frame_part(&t->frames[i], gw && !(running && i == 0), sig + pos);
 	}
 	sig[pos] = '\0';
 	return sig;

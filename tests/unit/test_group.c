@@ -123,6 +123,55 @@ static void test_signature_format(void **state)
 	snapshot_free(snap);
 }
 
+/* A goroutine waiting in fn at line, as the Go reader makes one. */
+static struct thread *add_goroutine(struct snapshot *snap, int64_t goid, const char *wait,
+				    const char *fn, int line)
+{
+	struct thread *t = add_thread(snap, 0, WAIT_OTHER, -1);
+	struct frame *f;
+
+	t->goid = goid;
+	t->go_wait = dup_or_null(wait);
+	add_frame(t, 0x401000 + (uint64_t)line, "/srv/app", fn, 0x1000, false);
+	add_frame(t, 0x402000, "/srv/app", "main.main", 0x2000, false);
+	f = &t->frames[0];
+	f->line = line;
+	t->frames[1].line = 40;
+	return t;
+}
+
+/* pprof groups goroutines by pc: one function waiting at two lines is two
+ * groups; a running goroutine's innermost line moves, and threads' lines
+ * never split a group (their signature is the same across builds). */
+static void test_goroutine_lines(void **state)
+{
+	struct snapshot *snap = new_snapshot();
+	struct grouping g;
+	char *sig;
+
+	(void)state;
+	sig = signature_of(add_goroutine(snap, 1, "chan receive", "main.wait", 10));
+	assert_string_equal(sig, "go:chan receive|app!main.wait:10;app!main.main:40");
+	free(sig);
+	add_goroutine(snap, 2, "chan receive", "main.wait", 10);
+	add_goroutine(snap, 3, "chan receive", "main.wait", 12);
+	add_goroutine(snap, 4, "running", "main.spin", 20);
+	add_goroutine(snap, 5, "running", "main.spin", 21);
+	sig = signature_of(&snap->threads[4]);
+	assert_string_equal(sig, "go:running|app!main.spin;app!main.main:40");
+	free(sig);
+	struct thread *t = add_thread(snap, 7, WAIT_SLEEP, -1);
+	add_frame(t, 0x1000, "/srv/c", "sleeper", 0x10, false);
+	t->frames[0].line = 5;
+	t = add_thread(snap, 8, WAIT_SLEEP, -1);
+	add_frame(t, 0x1000, "/srv/c", "sleeper", 0x10, false);
+	t->frames[0].line = 6;
+	assert_int_equal(group_snapshot(snap, &g), 0);
+	assert_int_equal(g.ngroups, 4);	/* wait:10 x2, wait:12, spin x2, sleeper x2 */
+	grouping_free(&g);
+	snapshot_free(snap);
+}
+
 static void test_inline_frame_changes_signature(void **state)
 {
 	struct snapshot *snap = new_snapshot();
@@ -419,6 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signature_format),
 		cmocka_unit_test(test_inline_frame_changes_signature),
+		cmocka_unit_test(test_goroutine_lines),
 		cmocka_unit_test(test_aslr_groups_together),
 		cmocka_unit_test(test_different_offsets_split),
 		cmocka_unit_test(test_kinds_split),
