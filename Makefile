@@ -138,6 +138,8 @@ bench: deps-bench
 	bench/run.sh
 	bench/check.sh
 	bench/goroutines.sh
+	bench/go-running.sh
+	bench/goleak-blame.sh
 	bench/real-servers.sh
 	bench/serve.sh
 	bench/scale.sh
