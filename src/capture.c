@@ -1897,3 +1897,36 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 	capture_session_close(c);
 	return rc;
 }
+
+struct snapshot *capture_listed_only(int pid, const char *why)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct proc_stat st;
+	int *tids;
+	size_t n;
+
+	if (!snap || proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0) {
+		free(snap);
+		return NULL;
+	}
+	snap->version = 1;
+	snap->pid = pid;
+	snap->partial = true;
+	snap->comm = strdup(st.comm);
+	snap->note = strdup(why);
+	for (size_t i = 0; i < n; i++) {
+		if (proc_read_stat(pid, tids[i], &st) < 0)
+			continue;	/* ended meanwhile */
+		struct thread *t = snapshot_add_thread(snap);
+		if (!t)
+			break;
+		t->tid = tids[i];
+		t->state = st.state;
+		t->start_time = st.start_time;
+		t->name = strdup(st.comm);
+		t->partial = true;
+		t->error = strdup(why);
+	}
+	free(tids);
+	return snap;
+}

@@ -65,6 +65,14 @@ int capture_snapshot(int pid, const struct capture_options *opt,
 		     struct snapshot **out, char *err, size_t errlen);
 
 /*
+ * What /proc shows of pid's threads, without stacks, for when a capture
+ * failed (another tracer holds them, a signal ended it): a partial
+ * snapshot whose every thread has error `why`; its note says it too.
+ * NULL when the process is gone or out of memory.  The caller owns it.
+ */
+struct snapshot *capture_listed_only(int pid, const char *why);
+
+/*
  * A session follows one process over many captures (top).  It keeps the
  * target's modules, unwinder and what it learnt of each thread, and a
  * refresh captures again only the threads that changed: new ones, and

@@ -21,41 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What /proc shows of pid's threads, without stacks; NULL when it is
- * gone (or no memory). */
-static struct snapshot *listed_only(int pid, const char *why)
-{
-	struct snapshot *snap = calloc(1, sizeof(*snap));
-	struct proc_stat st;
-	int *tids;
-	size_t n;
-
-	if (!snap || proc_read_stat(pid, 0, &st) < 0 || proc_list_tasks(pid, &tids, &n) < 0) {
-		free(snap);
-		return NULL;
-	}
-	snap->version = 1;
-	snap->pid = pid;
-	snap->partial = true;
-	snap->comm = strdup(st.comm);
-	snap->note = strdup(why);
-	for (size_t i = 0; i < n; i++) {
-		if (proc_read_stat(pid, tids[i], &st) < 0)
-			continue;	/* ended meanwhile */
-		struct thread *t = snapshot_add_thread(snap);
-		if (!t)
-			break;
-		t->tid = tids[i];
-		t->state = st.state;
-		t->start_time = st.start_time;
-		t->name = strdup(st.comm);
-		t->partial = true;
-		t->error = strdup(why);
-	}
-	free(tids);
-	return snap;
-}
-
 static void on_deadline(void *arg, const int *pids, size_t npids)
 {
 	struct check_timeout *t = arg;
@@ -78,7 +43,7 @@ static void on_deadline(void *arg, const int *pids, size_t npids)
 		}
 		if (rc < 0) {
 			snprintf(why, sizeof(why), "stack not captured: %s", err);
-			snap = listed_only(pids[i], why);
+			snap = capture_listed_only(pids[i], why);
 			if (!snap) {
 				t->gone++;
 				continue;

@@ -538,43 +538,6 @@ static bool keep_leak(struct thread *t, void *arg)
 	return keep;
 }
 
-/*
- * What /proc shows of pid's threads, without stacks: when a capture
- * fails (the threads are traced by another tracer, say), the threads left
- * are still reported, each saying why it has no stack.
- */
-static struct snapshot *threads_seen_in_proc(int pid, const char *why)
-{
-	struct snapshot *snap = calloc(1, sizeof(*snap));
-	struct proc_stat st;
-	int *tids;
-	size_t n;
-
-	if (!snap || proc_list_tasks(pid, &tids, &n) < 0) {
-		free(snap);
-		return NULL;
-	}
-	snap->version = 1;
-	snap->pid = pid;
-	snap->partial = true;
-	snap->comm = proc_read_stat(pid, 0, &st) == 0 ? strdup(st.comm) : NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (proc_read_stat(pid, tids[i], &st) < 0)
-			continue;	/* ended meanwhile */
-		struct thread *t = snapshot_add_thread(snap);
-		if (!t)
-			break;
-		t->tid = tids[i];
-		t->state = st.state;
-		t->start_time = st.start_time;
-		t->name = strdup(st.comm);
-		t->partial = true;
-		t->error = strdup(why);
-	}
-	free(tids);
-	return snap;
-}
-
 #define RUNNING_RETRIES 10
 #define RUNNING_WAIT_US 20000
 
@@ -648,7 +611,7 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 		if (!final)
 			return EXIT_HOLD;	/* the grace period, then again */
 		snprintf(why, sizeof(why), "stack not captured: %s", err);
-		snap = threads_seen_in_proc(pid, why);
+		snap = capture_listed_only(pid, why);
 		if (!snap) {
 			fprintf(stderr, "threadleak: cannot capture the threads left in %d at its exit: %s\n",
 				pid, esc(err));
