@@ -182,7 +182,7 @@ frames_have()
 
 # Goroutines that run between a snapshot and the program's dump: left out
 # of comparisons.
-LEAKY_MOVING='main\.pauseWatcher|os/signal|main\.(dumpOnSignal|writeWhole)'
+LEAKY_MOVING='main\.pauseWatcher|os/signal|main\.dumpOnSignal|internal/dump\.Write'
 
 # compare_with_dump LABEL JSON PID: the goroutines of threadleak's
 # snapshot JSON of a leaky (PID, started by start_leaky) against its own
@@ -540,10 +540,11 @@ go_fetch_releases()
 TL_GO_BUILDS=${TL_GO_BUILDS:-${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-tests/go-builds}
 
 # leaky_source_hash: 16 hex digits of the hash of testdata/go/leaky's
-# sources and go.mod (what a build of it depends on, but the toolchain).
+# sources, the package it imports and go.mod (what a build of it depends
+# on, but the toolchain).
 leaky_source_hash()
 {
-	(cd "$TL_ROOT/testdata/go" && cat go.mod leaky/*.go) | sha256sum | cut -c 1-16
+	(cd "$TL_ROOT/testdata/go" && cat go.mod leaky/*.go internal/dump/*.go) | sha256sum | cut -c 1-16
 }
 
 # build_leaky_cached GO VARIANT: sets LEAKY_BIN to testdata/go/leaky as

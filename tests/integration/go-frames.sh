@@ -41,7 +41,7 @@ gos=$(go_toolchains)
 
 # (the goroutine that writes the dumps, and the signal loop that hands it
 # the signal, run in between: left out)
-MOVING=$'^1\t|main\\.writeWhole |os/signal\\.'
+MOVING=$'^1\t|internal/dump\\.Write |os/signal\\.'
 # (in groups, column 1 is a count: main's group by its frame)
 MOVING_GROUPS=$'(\t|;)main\\.main |os/signal\\.'
 

@@ -212,9 +212,9 @@ for go in "${gos[@]}"; do
 		# are the debug=1 groups (labels aside), but for the goroutine
 		# that wrote the dumps, which was in a different call each time,
 		# and pauseWatcher, which may have run in between.
-		awk -F'\t' '!index($2, "main.writeWhole ") && !index($2, "main.pauseWatcher ") { n[$2] += $1 }
+		awk -F'\t' '!index($2, "internal/dump.Write ") && !index($2, "main.pauseWatcher ") { n[$2] += $1 }
 			END { for (s in n) print n[s] "\t" s }' "$o1" | sort >"$o1.stacks"
-		awk -F'\t' '!index($5, "main.writeWhole ") && !index($5, "main.pauseWatcher ") { n[$5]++ }
+		awk -F'\t' '!index($5, "internal/dump.Write ") && !index($5, "main.pauseWatcher ") { n[$5]++ }
 			END { for (s in n) print n[s] "\t" s }' "$o2" | sort >"$o2.stacks"
 		cmp -s "$o1.stacks" "$o2.stacks" ||
 			error "$what: the debug=1 groups and the debug=2 goroutines differ: $(diff "$o1.stacks" "$o2.stacks" | head -c 600)"

@@ -39,17 +39,16 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"threadleak.test/testdata/internal/dump"
 	"time"
 )
 
@@ -137,25 +136,6 @@ func churner(ids chan<- started) {
 	}
 }
 
-func writeDump(path string) error {
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = pprof.Lookup("goroutine").WriteTo(w, 2)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	return err
-}
-
 func die(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "busy: "+format+"\n", args...)
 	os.Exit(1)
@@ -215,7 +195,7 @@ func main() {
 		if *dump2 == "" {
 			continue
 		}
-		if err := writeDump(*dump2); err != nil {
+		if err := dump.Write(*dump2, 2); err != nil {
 			die("dump2: %v", err)
 		}
 		fmt.Println("dumped")

@@ -38,17 +38,14 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"reflect"
 	"runtime"
-	"runtime/pprof"
-	"strings"
 	"syscall"
+	"threadleak.test/testdata/internal/dump"
 	"time"
 )
 
@@ -121,50 +118,6 @@ func die(format string, args ...interface{}) {
 	os.Exit(1)
 }
 
-func writeWhole(path string, debug int) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = pprof.Lookup("goroutine").WriteTo(w, debug)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	return err
-}
-
-// settled: no goroutine but the caller is runnable or running, from the
-// headers of runtime.Stack.
-func settled() bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	blocks := bytes.Split(buf, []byte("\n\n"))
-	for _, b := range blocks[1:] { // the first one is the caller's
-		header := string(b[:bytes.IndexByte(append(b, '\n'), '\n')])
-		if strings.Contains(header, " [runnable") || strings.Contains(header, " [running") {
-			return false
-		}
-	}
-	return true
-}
-
 func main() {
 	dump0 := flag.String("dump0", "", "SIGUSR1 writes the debug=0 goroutine profile to `PATH`")
 	dump1 := flag.String("dump1", "", "SIGUSR1 writes the debug=1 goroutine profile to `PATH`")
@@ -216,7 +169,7 @@ func main() {
 	}
 
 	deadline := time.Now().Add(120 * time.Second)
-	for runtime.NumGoroutine() != want || !settled() {
+	for runtime.NumGoroutine() != want || !dump.Settled() {
 		if time.Now().After(deadline) {
 			die("not ready after 120 s: %d goroutines, %d expected", runtime.NumGoroutine(), want)
 		}
@@ -227,14 +180,14 @@ func main() {
 	}
 	fmt.Println("ready")
 	for range sigs {
-		for end := time.Now().Add(30 * time.Second); !settled() && time.Now().Before(end); {
+		for end := time.Now().Add(30 * time.Second); !dump.Settled() && time.Now().Before(end); {
 			time.Sleep(time.Millisecond)
 		}
 		for _, d := range []struct {
 			path  string
 			debug int
 		}{{*dump0, 0}, {*dump1, 1}, {*dump2, 2}} {
-			if err := writeWhole(d.path, d.debug); err != nil {
+			if err := dump.Write(d.path, d.debug); err != nil {
 				die("dump%d: %v", d.debug, err)
 			}
 		}

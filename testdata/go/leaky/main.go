@@ -76,8 +76,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -89,10 +87,10 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"threadleak.test/testdata/internal/dump"
 	"time"
 )
 
@@ -321,53 +319,6 @@ func listenLoopback(addr string) net.Listener {
 	return ln
 }
 
-// writeWhole writes the goroutine profile at debug level to path.tmp and
-// renames it to path.
-func writeWhole(path string, debug int) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = pprof.Lookup("goroutine").WriteTo(w, debug)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	return err
-}
-
-// settled: no goroutine but the caller (and pauseWatcher, which runs every
-// 10 ms) is runnable or running, from the headers of runtime.Stack.
-func settled() bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	blocks := bytes.Split(buf, []byte("\n\n"))
-	for _, b := range blocks[1:] { // the first one is the caller's
-		header := string(b[:bytes.IndexByte(append(b, '\n'), '\n')])
-		if (strings.Contains(header, " [runnable") || strings.Contains(header, " [running")) &&
-			!bytes.Contains(b, []byte("main.pauseWatcher")) {
-			return false
-		}
-	}
-	return true
-}
-
 func main() {
 	n := flag.Int("n", 3, "goroutines of each leak kind")
 	requests := flag.Int("requests", 0, "requests to send to the own /leak at start")
@@ -496,7 +447,7 @@ func main() {
 	// Wait until every goroutine is there (the client's and the server's
 	// connection goroutines gone) and parked.
 	deadline := time.Now().Add(120 * time.Second)
-	for runtime.NumGoroutine() != want || !settled() {
+	for runtime.NumGoroutine() != want || !dump.Settled("main.pauseWatcher") {
 		if time.Now().After(deadline) {
 			die("not ready after 120 s: %d goroutines, %d expected", runtime.NumGoroutine(), want)
 		}
@@ -524,16 +475,16 @@ func main() {
 			// other goroutine that runs) park first, for at most
 			// 30 s (a state waited for, not a time: this is a
 			// hang guard).
-			for end := time.Now().Add(30 * time.Second); !settled() && time.Now().Before(end); {
+			for end := time.Now().Add(30 * time.Second); !dump.Settled("main.pauseWatcher") && time.Now().Before(end); {
 				time.Sleep(time.Millisecond)
 			}
-			if err := writeWhole(*dump0, 0); err != nil {
+			if err := dump.Write(*dump0, 0); err != nil {
 				die("dump0: %v", err)
 			}
-			if err := writeWhole(*dump1, 1); err != nil {
+			if err := dump.Write(*dump1, 1); err != nil {
 				die("dump1: %v", err)
 			}
-			if err := writeWhole(*dump2, 2); err != nil {
+			if err := dump.Write(*dump2, 2); err != nil {
 				die("dump2: %v", err)
 			}
 			fmt.Println("dumped")
