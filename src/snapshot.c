@@ -1303,10 +1303,12 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 	w_real(w, snap->capture_ms);
 	w_key(w, "threads_stopped");
 	w_int(w, snap->threads_stopped);
-	w_key(w, "stop_ms_total");
-	w_real(w, snap->stop_ms_total);
-	w_key(w, "stop_ms_max");
-	w_real(w, snap->stop_ms_max);
+	if (snap->stop_ms_total >= 0) {	/* not in a file made before them */
+		w_key(w, "stop_ms_total");
+		w_real(w, snap->stop_ms_total);
+		w_key(w, "stop_ms_max");
+		w_real(w, snap->stop_ms_max);
+	}
 	w_key(w, "partial");
 	w_bool(w, snap->partial);
 	w_key(w, "note");
@@ -2676,8 +2678,8 @@ static int check_top(struct parser *ps)
 	if (get_int(r, root, "threads_stopped", OPTIONAL, 0, INT_MAX, 0, &n))
 		return -1;
 	snap->threads_stopped = (int)n;
-	if (get_number(r, root, "stop_ms_total", 0, &snap->stop_ms_total) ||
-	    get_number(r, root, "stop_ms_max", 0, &snap->stop_ms_max))
+	if (get_number(r, root, "stop_ms_total", -1, &snap->stop_ms_total) ||
+	    get_number(r, root, "stop_ms_max", -1, &snap->stop_ms_max))
 		return -1;
 	if (get_bool(r, root, "partial", &snap->partial) ||
 	    get_string(r, root, "note", &snap->note) ||

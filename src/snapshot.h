@@ -159,7 +159,8 @@ struct snapshot {
 	double capture_ms;	/* wall time of the capture */
 	int threads_stopped;	/* how many threads capture stopped */
 	double stop_ms_total, stop_ms_max;	/* how long they were held:
-						   all, and the longest */
+						   all, and the longest; -1:
+						   not known (an older file) */
 	bool partial;		/* some thread could not be captured fully */
 	char *note;		/* why partial, or NULL */
 	struct thread *threads;

@@ -47,7 +47,7 @@ snapshot)
 ignore)
 	corpus=$fuzzdir/corpus-ignore
 	dict=$fuzzdir/ignore.dict
-	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/snapshot.c" "$root/src/jval.c"
+	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/labels.c" "$root/src/snapshot.c" "$root/src/jval.c"
 		"$root/src/util.c" "$root/build/gen/runtimes-supp.c")
 	;;
 perfmap)
@@ -59,7 +59,7 @@ export)
 	# the snapshot reader's seeds, then the exports of what it accepts
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/group.c" "$root/src/util.c"
+	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/group.c" "$root/src/labels.c" "$root/src/util.c"
 		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))

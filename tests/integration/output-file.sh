@@ -48,13 +48,14 @@ assert_not_stopped "$TARGET_PID" "-q -f json -o FILE"
 wx_check "-q -f json -o FILE" "$quiet" "$TARGET_PID"
 
 # the documents, whole, without what differs between two captures: the
-# times, CPU and blocked seconds, which threads had to be stopped, and
-# everything of a thread running in either (it moves)
+# times (of the capture, of the stops), CPU and blocked seconds, which
+# threads had to be stopped, and everything of a thread running in either
+# (it moves)
 norm()
 {
 	jq -S --slurpfile o "$2" '
 		([.threads[], $o[0].threads[] | select(.state == "R") | .tid] | unique) as $run |
-		del(.taken_at, .capture_ms, .threads_stopped) |
+		del(.taken_at, .capture_ms, .threads_stopped, .stop_ms_total, .stop_ms_max) |
 		.threads |= (map(del(.utime, .stime, .stopped, .wait.blocked_sec) |
 			if (.tid as $t | $run | index([$t])) then {tid, name} else . end) | sort_by(.tid))' "$1"
 }
