@@ -56,7 +56,8 @@ static uint64_t stack_hash(const struct go_goroutine *g)
 {
 	uint64_t h = mix(mix(mix(g->gopc, g->startpc), (uint64_t)g->nraw),
 			 (uint64_t)g->complete | (uint64_t)g->moved << 1 |
-			 (uint64_t)(g->status == GO_RUNNING) << 2 | (uint64_t)(g->goid == 1) << 3);
+			 (uint64_t)(g->status == GO_RUNNING) << 2 | (uint64_t)(g->goid == 1) << 3 |
+			 (uint64_t)g->stopped << 4);
 
 	for (int i = 0; i < g->nraw; i++)
 		h = mix(h, g->raw[i].pc << 1 | g->raw[i].return_address);
@@ -68,7 +69,7 @@ static bool same_stack(const struct go_goroutine *a, const struct go_goroutine *
 	if (a->gopc != b->gopc || a->startpc != b->startpc || a->nraw != b->nraw ||
 	    a->complete != b->complete || a->moved != b->moved ||
 	    (a->status == GO_RUNNING) != (b->status == GO_RUNNING) ||
-	    (a->goid == 1) != (b->goid == 1))
+	    (a->goid == 1) != (b->goid == 1) || a->stopped != b->stopped)
 		return false;
 	for (int i = 0; i < a->nraw; i++)
 		if (a->raw[i].pc != b->raw[i].pc ||
@@ -225,8 +226,12 @@ static int symbolize(struct symbolizer *sym, struct snapshot *snap,
 	if (g->moved) {
 		t.partial = true;
 		t.error = strdup("it kept running while read: stack not captured");
+	} else if (g->status == GO_RUNNING && !g->nraw && g->stopped) {
+		/* its thread stopped, but never seen running it */
+		t.partial = true;
+		t.error = strdup("running: not found on its thread in its stops: stack not captured");
 	} else if (g->status == GO_RUNNING && !g->nraw) {
-		t.error = strdup("running: its stack is not read (nothing is stopped)");
+		t.error = strdup("running: its stack is not read (its thread is not stopped)");
 	} else if (g->nraw && !g->complete) {
 		t.partial = true;
 		t.error = strdup("unwinding stopped before the goroutine's start");

@@ -23,6 +23,7 @@
 #include "goroutines.h"
 #include "unwind.h"
 #include "pclntab.h"
+#include "../proc.h"
 #include "../util.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define BATCH 512
 #define MAX_GS (1u << 24)
@@ -428,6 +430,20 @@ static int running_seen(void *arg, const struct cpu_regs *regs)
 }
 
 #define STOP_TRIES 3
+#define RAN_WAIT_SEC 0.05	/* for the thread to run on between stops */
+
+/* Waits (RAN_WAIT_SEC at most) until thread tid has run since runs was
+ * read: on a busy machine a thread let go may not run at all before the
+ * next stop, which would find it just as the last one did. */
+static void wait_ran(int pid, int tid, const struct proc_runs *runs)
+{
+	double until = now_sec() + RAN_WAIT_SEC;
+	struct proc_runs now;
+
+	while (proc_read_runs(pid, tid, &now) == 0 && now.count == runs->count &&
+	       now.ns == runs->ns && now_sec() < until)
+		usleep(500);
+}
 
 /* Whether a walk of a goroutine's stack ends where its stack ends, not
  * in a switch to its M's stack (the thread was stopped in the few
@@ -468,8 +484,12 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			struct memory *mem, const struct go_stopper *stop,
 			struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
 {
+	struct proc_runs runs;
+
 	for (int tries = 0; tries < STOP_TRIES; tries++) {
 		struct running a = { rt, sym, mem, g, buf, 0, false };
+		if (tries && proc_read_runs(memory_pid(mem), g->tid, &runs) == 0)
+			wait_ran(memory_pid(mem), g->tid, &runs);
 		int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
 		if (rc == -EINTR)
 			return rc;
@@ -663,6 +683,10 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 	/* The running ones, each in a stop of its thread. */
 	for (size_t j = 0; cache->stop.stop && j < count; j++) {
 		struct go_goroutine *g = &gs[j];
+		/* running, its thread not known when read (its M not yet
+		 * or no longer set): read again */
+		if (g->status == GO_RUNNING && g->tid <= 0)
+			read_again(rt, sym, mem, g, &ents[g->pos], buf);
 		if (g->status != GO_RUNNING || g->tid <= 0)
 			continue;
 		if (read_running(rt, sym, mem, &cache->stop, g, &ents[g->pos], buf) == -EINTR)

@@ -44,7 +44,17 @@ static bool switches(const struct go_func *f)
 	return f->name && (strcmp(f->name, "runtime.systemstack") == 0 ||
 			   strcmp(f->name, "runtime.mcall") == 0 ||
 			   strcmp(f->name, "runtime.morestack") == 0 ||
-			   strcmp(f->name, "runtime.morestack_noctxt") == 0);
+			   strcmp(f->name, "runtime.morestack_noctxt") == 0 ||
+			   strcmp(f->name, "runtime.asmcgocall") == 0);
+}
+
+/* The leaf such a function calls just before the switch to save the
+ * goroutine's context (systemstack's and asmcgocall's): a thread stopped
+ * in it is still on the goroutine's stack, its caller still before the
+ * switch. */
+static bool saves_for_switch(const struct go_func *f)
+{
+	return f->name && strcmp(f->name, "gosave_systemstack_switch") == 0;
 }
 
 static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_t sp,
@@ -52,6 +62,8 @@ static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_
 {
 	int n = 0;
 	bool trap = true;	/* pc is where it is, not a return address */
+	bool before_switch = on_g;	/* every frame so far is of a switch
+					   not yet made (see switches) */
 
 	*complete = false;
 	while (n < max) {
@@ -66,11 +78,13 @@ static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_
 		n++;
 		trap = injected(&f);
 		/* Go's traceback goes past such a frame when it is the
-		 * innermost one (a thread stopped in it) */
-		if (f.top && !(on_g && n == 1 && switches(&f))) {
+		 * innermost one (a thread stopped in it, or in the leaf it
+		 * calls before the switch) */
+		if (f.top && !(before_switch && switches(&f))) {
 			*complete = true;
 			break;
 		}
+		before_switch = before_switch && n == 1 && saves_for_switch(&f);
 		if (!go_pcln_spdelta(t, &f, look - bias, &delta) ||
 		    (uint64_t)delta > MAX_FRAME_BYTES ||
 		    memory_read(mem, sp + (uint64_t)delta, &ra, sizeof(ra)) < 0)

@@ -158,8 +158,8 @@ if [ -x "$bin" ]; then
 	got=$(jq -r '[.processes[0].threads_stopped,
 		(.processes[0].threads[] | select(.goid and .go_wait == "running") |
 		 "\(.stopped) \(.frames | length) \(.error)")] | join(" ")' "$TL_TMP/check.json" 2>&1)
-	[ "$got" = "0 false 0 running: its stack is not read (nothing is stopped)" ] ||
-		error "check on busy -exit: '$got', expected '0 false 0 running: its stack is not read (nothing is stopped)'"
+	[ "$got" = "0 false 0 running: its stack is not read (its thread is not stopped)" ] ||
+		error "check on busy -exit: '$got', expected '0 false 0 running: its stack is not read (its thread is not stopped)'"
 else
 	error "check: no busy built with $v"
 fi
