@@ -18,7 +18,7 @@
  *   6. list the tasks again and capture threads that appeared meanwhile;
  *   7. symbolize, classify, describe the objects waited on; a Go
  *      program's goroutines, each running one read in a stop of its
- *      thread (stop_for_go), whose entry is then made again.
+ *      thread (capture-go.c), whose entry is then made again.
  * A session (top) runs these phases again at each refresh, but only for
  * threads that changed: phase 0 reads every known thread's run count
  * through a descriptor kept open (one pread); a thread whose count did not
@@ -33,11 +33,10 @@
  * Per-thread working state lives in struct work until it becomes a
  * struct thread of the snapshot.
  */
-#include "capture.h"
+#include "capture-session.h"
 #include "classify.h"
 #include "fds.h"
 #include "fpguess.h"
-#include "go/entries.h"
 #include "go/pclntab.h"
 #include "locks.h"
 #include "go/unwind.h"
@@ -58,122 +57,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-
-#define MAX_RELIST_ROUNDS 64	/* all-stop: until no new thread appears */
-#define NOSTOP_RELIST_ROUNDS 3	/* non-stop: newcomers during a capture */
-#define NOSTOP_ATTEMPTS 3	/* for threads that must not be stopped */
-#define NO_INDEX ((size_t)-1)
-#define OLDEST_SLACK_SEC 0.5	/* lazy_blocked: a group's oldest wait is
-				   exact to within this */
-#define OLDEST_READS 16		/* lazy_blocked: reads per stack a refresh */
-#define CLOCK_RETRY 8		/* a busy process's CPU clock: refreshes
-				   between two tries */
-
-enum work_state {
-	W_NEW,			/* listed, not observed yet */
-	W_OBSERVED,		/* observed, not captured */
-	W_UNWOUND,		/* unwound without a stop, to be validated */
-	W_CAPTURED,		/* done: stack valid */
-	W_SEIZED,		/* all-stop: interrupt sent */
-	W_STOPPED,		/* all-stop: in a ptrace stop */
-	W_GONE,			/* exited before we could capture it */
-	W_NOSTOP,		/* did not stop in time (D state) */
-	W_FAILED,		/* could not be seized, or an exited leader */
-	W_UNSAFE,		/* only a stop would do, and a stop would EINTR */
-	W_KEPT,			/* refresh: did not run; carried over as it was */
-};
-
-struct work {
-	int tid;
-	enum work_state state;
-	int attempts;		/* non-stop captures tried */
-	struct proc_stat st;
-	struct proc_syscall sc;	/* the observed syscall line */
-	bool have_sc;
-	struct proc_runs runs;	/* schedstat when observed */
-	double runs_at;		/* when it was read (now_sec) */
-	bool have_runs;
-	int runs_fd;		/* schedstat kept open, or -1 */
-	char fdlink[128];	/* what the observed call's fd (args[0]) is */
-	bool have_fdlink;
-	uint64_t key;		/* stack_key() once captured */
-	size_t snap_index;	/* session: its thread in the last snapshot */
-	struct raw_frame *prev_raw;	/* session: the last capture's stack */
-	int nprev;
-	bool prev_complete;
-	char wchan[64];
-	double exec_start_ms;	/* <=0 unknown */
-	bool stopped;		/* captured in a ptrace stop */
-	bool go_stopped;	/* stopped for the goroutine it runs, after
-				   its entry was made (maybe more than
-				   once): made again */
-	int pending_sig;
-	int seize_err;
-	struct cpu_regs regs;	/* what the unwinder started from */
-	bool have_regs;
-	struct raw_frame *raw;
-	int nraw;
-	bool complete;
-};
-
-struct capture_session {
-	int pid;
-	struct go_runtime *go;	/* a Go program's runtime (go/runtime.h) */
-	struct go_cache *go_cache;	/* its goroutines' stacks, refresh to
-					   refresh (go/goroutines.h) */
-	char *go_note;		/* a Go program whose goroutines cannot be
-				   read: why */
-	bool no_stop;		/* the option, or a Go program: nothing is
-				   stopped (goroutines are read from memory) */
-	int via;		/* a live thread of pid, for the process-wide
-				   files (maps, mem, fd, exe): the leader, or
-				   another when it called pthread_exit */
-	const struct capture_options *opt;
-	struct work *w;
-	size_t n, cap;
-	struct memory *mem;
-	struct symbolizer *sym;
-	struct fd_table *fds;
-	const struct unwind_ops *uw;
-	void *uw_state;
-	struct raw_frame *buf;	/* UNWIND_MAX_FRAMES scratch frames */
-	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
-	uint64_t cpu_ns;	/* the process's CPU clock at the last start */
-	bool have_cpu;
-	int clock_misses;	/* refreshes in a row the clock moved */
-	bool clock_stale;	/* sched_now_ms not measured this refresh */
-	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
-	double uptime;		/* seconds since boot at the start */
-	int threads_stopped;
-	double stop_ms_total, stop_ms_max;	/* how long they were held */
-	bool killed_held;	/* a thread we held in a stop was gone when
-				   we let it go: only SIGKILL, which kills
-				   the whole process, ends a ptrace stop */
-	bool persistent;	/* a session of many refreshes */
-	long max_kept_fds;	/* for kept_fds, all sessions' together */
-	bool need_list;		/* list the tasks in this refresh */
-	bool unchanged;		/* this refresh kept every thread unread */
-	bool all_settled;	/* the last snapshot has every known thread,
-				   each settled, none running (state R: on
-				   a CPU without scheduler ticks its CPU
-				   time may lag); see check_known() */
-	bool unread_waits;	/* lazy_blocked left some wait unread */
-	bool skipped_waits;	/* ...or some wait unknown, as no group
-				   needed it (see fill_oldest()) */
-	int refreshes;
-	size_t recaptured;
-	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
-	ino_t exe_ino;
-	struct snapshot *snap;	/* the last refresh's */
-	/* The first listing of the tasks, made on a thread of its own while
-	 * the session opens (see list_in_background()). */
-	pthread_t lister;
-	bool listing;		/* lister runs or has not been joined */
-	int pre_rc;
-	int *pre_tids;
-	size_t pre_n;
-};
 
 static const char *errno_text(int err)
 {
@@ -263,7 +146,7 @@ static int cmp_work(const void *a, const void *b)
 }
 
 /* c->w is kept in ascending tid order. */
-static struct work *find_work(struct capture_session *c, int tid)
+struct work *find_work(struct capture_session *c, int tid)
 {
 	struct work key = { .tid = tid };
 
@@ -460,7 +343,7 @@ static int keep_frames(struct capture_session *c, struct work *w, int n, bool co
 	return 0;
 }
 
-static int unwind_regs(struct capture_session *c, struct work *w)
+int unwind_regs(struct capture_session *c, struct work *w)
 {
 	bool complete;
 	uint64_t pc = w->regs.r[REG_DW_RIP], sp = w->regs.r[REG_DW_RSP];
@@ -549,7 +432,7 @@ static bool is_blocked(const struct work *w)
 }
 
 /* Would a ptrace stop make this thread's blocking call fail with EINTR? */
-static bool stop_is_unsafe(struct capture_session *c, const struct work *w)
+bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 {
 	bool sock = false;
 	char link[64];
@@ -611,7 +494,7 @@ static int capture_nostop(struct capture_session *c, struct work *w)
 
 /* Phase 5: one thread, stopped alone, as briefly as possible. */
 /* A stop from t0 (now_sec) until now; again: of a thread counted already. */
-static void count_stop(struct capture_session *c, double t0, bool again)
+void count_stop(struct capture_session *c, double t0, bool again)
 {
 	double ms = (now_sec() - t0) * 1000.0;
 
@@ -1062,7 +945,7 @@ static bool waits(const struct thread *t)
 }
 
 /* A stack's identity for lazy_blocked: its raw pcs and syscall. */
-static uint64_t stack_key(const struct work *w, const struct thread *t)
+uint64_t stack_key(const struct work *w, const struct thread *t)
 {
 	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(t->wait.syscall + 1);
 
@@ -1154,159 +1037,6 @@ static bool settled(const struct work *w)
 	return w->state == W_CAPTURED || w->state == W_KEPT ||
 	       w->state == W_UNSAFE || w->state == W_NOSTOP ||
 	       w->state == W_FAILED;
-}
-
-/*
- * A Go program's running goroutine (go/goroutines.h: go_stopper): the
- * thread running it stopped alone, as capture_stop_one() does, while the
- * goroutine's stack is read (seen); the thread's own stack is unwound
- * from the same registers, and its entry, made before, is made again
- * (go_stopped: remake_stopped()).  Never in a capture that stops nothing,
- * nor when the thread, looked at now, is in a call a stop would break
- * with EINTR.
- */
-static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
-{
-	struct capture_session *c = ctx;
-	struct work *w = find_work(c, tid), now;
-	struct cpu_regs regs;
-	int sig = 0;
-
-	if (c->opt->no_stop)
-		return -EPERM;
-	if (pt_interrupted())
-		return -EINTR;
-	if (!w || w->state == W_GONE)
-		return -ENOENT;	/* not listed: no entry to go with it */
-	now = *w;
-	now.have_fdlink = false;
-	if (proc_read_stat(c->pid, tid, &now.st) < 0)
-		return -ESRCH;
-	now.have_sc = proc_read_syscall(c->pid, tid, &now.sc) == 0;
-	if (!now.have_sc || stop_is_unsafe(c, &now))
-		return -EPERM;
-	double t0 = now_sec();
-	int rc = pt_seize_interrupt(tid);
-	if (rc < 0)
-		return rc;
-	switch (pt_wait_stop(tid, t0 + c->opt->stop_timeout, &sig)) {
-	case PT_STOPPED:
-		break;
-	case PT_EXITED:
-		return -ESRCH;
-	case PT_TIMEOUT:
-		pt_forget(tid);
-		return -ETIMEDOUT;
-	case PT_INTERRUPTED:
-		pt_forget(tid);
-		return -EINTR;
-	}
-	rc = pt_get_regs(tid, &regs);
-	if (rc == 0) {
-		seen(arg, &regs);
-		w->regs = regs;
-		w->have_regs = true;
-		rc = unwind_regs(c, w);
-	}
-	if (rc < 0) {
-		free(w->raw);
-		w->raw = NULL;
-		w->nraw = 0;
-	}
-	w->stopped = true;
-	if (pt_detach(tid, sig) == -ESRCH)
-		c->killed_held = true;
-	/* one thread stopped again (its goroutine read again) is one */
-	count_stop(c, t0, w->go_stopped);
-	w->go_stopped = true;
-	return rc;
-}
-
-/* The entries of the threads stopped for their goroutines, made before
- * the stop: their frames now the stop's. */
-static int remake_stopped(struct capture_session *c, struct snapshot *snap)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		struct work *w = &c->w[i];
-		struct thread fresh = { 0 };
-		char why[64];
-		int rc = 0;
-
-		if (!w->go_stopped)
-			continue;
-		w->go_stopped = false;
-		w->state = W_CAPTURED;
-		if (w->snap_index >= snap->nthreads || snap->threads[w->snap_index].tid != w->tid)
-			continue;
-		struct thread *t = &snap->threads[w->snap_index];
-		if (w->nraw)
-			rc = symbols_resolve(c->sym, w->raw, w->nraw, &fresh);
-		if (rc == 0 && t->pooled)
-			rc = snapshot_pool_thread(snap, &fresh);
-		if (rc < 0) {
-			thread_release(&fresh);
-			return rc;
-		}
-		if (!t->frames_pooled) {
-			for (size_t k = 0; k < t->nframes; k++)
-				frame_release(&t->frames[k]);
-			free(t->frames);
-		}
-		if (!t->pooled)
-			free(t->error);
-		t->frames = fresh.frames;
-		t->nframes = fresh.nframes;
-		t->frames_pooled = t->pooled;
-		t->stopped = true;
-		t->partial = !w->nraw || !w->complete;
-		t->error = NULL;
-		if (t->partial) {
-			if (w->nraw)
-				snprintf(why, sizeof(why), "unwinding stopped after %d frame%s",
-					 w->nraw, w->nraw == 1 ? "" : "s");
-			else
-				snprintf(why, sizeof(why), "no stack captured");
-			t->error = t->pooled ? snapshot_pool_string(snap, why) : strdup(why);
-		}
-		w->key = stack_key(w, t);
-	}
-	return 0;
-}
-
-/* A Go program: its goroutines after its threads.  Its threads' partial
- * stacks (its Ms running, not stopped) do not make it partial. */
-
-static int add_goroutines(struct capture_session *c, struct snapshot *snap)
-{
-	char err[256];
-
-	char version[32] = "go";
-	if (!c->go)
-		go_version_of(c->sym, version, sizeof(version));
-	snap->runtime = strdup(c->go ? c->go->version : version);
-	snap->go_test = c->go && c->go->test;
-	if (c->go)
-		snap->go_layouts = strdup(c->go->layouts);
-	if (!c->go) {
-		if (proc_process_ending(c->pid))	/* not found: it was dying */
-			return -ESRCH;
-		snap->runtime_note = strdup(c->go_note);
-		snap->partial = true;
-		return 0;
-	}
-	snap->partial = false;
-	struct go_stopper stop = { stop_for_go, c };
-	go_cache_set_stopper(c->go_cache, c->opt->no_stop ? NULL : &stop);
-	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
-	/* unreadable because it is dying: it exited during the snapshot */
-	if (rc < 0 && rc != -ENOMEM && proc_process_ending(c->pid))
-		return -ESRCH;
-	if (rc < 0 && rc != -ENOMEM && rc != -ESRCH) {
-		snap->runtime_note = strdup(err);
-		snap->partial = true;
-		return 0;
-	}
-	return rc;
 }
 
 /* Phase 7: the snapshot proper, threads in tid order. */
@@ -1791,13 +1521,13 @@ int capture_session_refresh(struct capture_session *c,
 	if (rc == 0 && c->opt->lazy_blocked && !c->opt->all_stop)
 		rc = fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))
-		rc = add_goroutines(c, snap);
+		rc = capture_add_goroutines(c, snap);
 	/* A thread stopped for its goroutine that did not stop in time:
 	 * detached as it stops, now, not at the next refresh. */
 	if (c->go && !c->opt->no_stop)
 		pt_release_pending(0.2);
 	if (rc == 0 && c->go)
-		rc = remake_stopped(c, snap);
+		rc = capture_remake_stopped(c, snap);
 	snap->threads_stopped = c->threads_stopped;
 	snap->stop_ms_total = c->stop_ms_total;
 	snap->stop_ms_max = c->stop_ms_max;
