@@ -7,23 +7,25 @@
  * leaf is what the group waits on in brackets, "[condvar]", or for a
  * goroutine the runtime's words, "[chan receive]", so that a flame graph's
  * tips say what its threads wait for.  A name keeps its spaces (the
- * readers split at the last one) but never a ';' (written ':') nor a
- * control byte ('?'): the target's names cannot break a line.  For a Go
+ * readers split at the last one) but never a ';' (written ':'), and is
+ * escaped as the text output escapes it (escape.h: control bytes, C1
+ * controls and bidirectional overrides as \xNN or \uNNNN, none of which
+ * holds a ';' or a space): the target's names cannot break a line nor
+ * reorder what a viewer shows.  For a Go
  * program the runtime's own entries are left out (group.h
  * thread_go_runtime), as in the pprof export.
  */
 #include "folded.h"
 #include "../group.h"
+#include "../escape.h"
 
 #include <errno.h>
 #include <string.h>
 
 static void put_name(FILE *fp, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		putc(c == ';' ? ':' : c < ' ' || c == 0x7f ? '?' : c, fp);
-	}
+	for (s = esc(s); *s; s++)
+		putc(*s == ';' ? ':' : *s, fp);
 }
 
 int export_folded(const struct snapshot *snap, FILE *fp)

@@ -142,6 +142,28 @@ clean "error message" "$TL_TMP/err.txt.err"
 must "error message" "$TL_TMP/err.txt.err" 'x\x1b[2J\x0aFAKE'
 [ "$(wc -l <"$TL_TMP/err.txt.err")" = 1 ] || error "error message: not one line: $(cat -v "$TL_TMP/err.txt.err")"
 
+# folded stacks (snapshot -f folded, export -f folded): escaped as the
+# text is, and still one "root;...;leaf COUNT" line per group: a name
+# holds no ';' (written ':'), no raw line break, a count at the end
+folded_ok()	# folded_ok LABEL FILE
+{
+	clean "$1" "$2"
+	quiet "$1" "$2"
+	LC_ALL=C grep -navE '^[^;]+(;[^;]+)* [0-9]+$' "$2" | head -3 >"$2.bad"
+	[ ! -s "$2.bad" ] || error "$1: not folded lines: $(cat -v "$2.bad")"
+}
+run_tl "$TL_TMP/live.folded" snapshot -f folded "$pid"
+((TL_RC == 0)) || error "snapshot -f folded: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/live.folded.err")"
+folded_ok "snapshot -f folded" "$TL_TMP/live.folded"
+must "snapshot -f folded" "$TL_TMP/live.folded" "esc_${ctrl}_fn"
+jq '.threads[0].frames[0].function = "f\u202eevil;x\u2066y\u0085z" |
+	.threads[0].frames[1].function = "g\u001b[2J\nFAKE 1"' "$json" >"$TL_TMP/bidi.json"
+run_tl "$TL_TMP/bidi.folded" export -f folded "$TL_TMP/bidi.json"
+((TL_RC == 0)) || error "export -f folded: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/bidi.folded.err")"
+folded_ok "export -f folded" "$TL_TMP/bidi.folded"
+must "export -f folded" "$TL_TMP/bidi.folded" 'f\u202eevil:x\u2066y\u0085z'
+must "export -f folded" "$TL_TMP/bidi.folded" 'g\x1b[2J\x0aFAKE 1'
+
 # check's report
 mkdir -p "$TL_TMP/d2"
 run_tl "$TL_TMP/check.txt" check -- "$TESTDATA/escapes" "$TL_TMP/d2" exit
