@@ -24,12 +24,12 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "snapshot", cmd_snapshot, "every thread's stack, classified and grouped" },
-	{ "diff", cmd_diff, "which groups of threads grew between two snapshots" },
-	{ "top", cmd_top, "a live view of thread groups growing, waiting and spinning" },
-	{ "check", cmd_check, "run a command; fail if it exits with threads still alive" },
+	{ "snapshot", cmd_snapshot, "every thread's (and goroutine's) stack, classified and grouped" },
+	{ "diff", cmd_diff, "which groups of threads or goroutines grew between two snapshots" },
+	{ "top", cmd_top, "live thread or goroutine groups: growing, waiting, spinning" },
+	{ "check", cmd_check, "run a command; fail if threads (Go tests: goroutines) outlive it" },
 	{ "export", cmd_export, "a saved snapshot as a pprof profile, folded stacks, text or JSON" },
-	{ "serve", cmd_serve, "serve /metrics for Prometheus: thread and goroutine groups over time" },
+	{ "serve", cmd_serve, "/metrics for Prometheus: thread and goroutine groups over time" },
 };
 
 void errorf(const char *fmt, ...)

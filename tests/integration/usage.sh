@@ -1,7 +1,9 @@
 #!/bin/bash
 # usage: --help and --version, held against the man page.
 #   - `threadleak --help` (and -h) exits 0 and lists, on standard output,
-#     exactly the commands of the man page's SYNOPSIS;
+#     exactly the commands of the man page's SYNOPSIS, and says that
+#     snapshot, diff, top and check work on goroutines too (a Go
+#     program's), not on threads only;
 #   - `threadleak --version` prints "threadleak VERSION", the version in
 #     the man page's .TH line, and exits 0;
 #   - `threadleak COMMAND --help` (and -h) exits 0 with "usage: threadleak
@@ -62,6 +64,10 @@ for h in --help -h; do
 		sort -u >"$TL_TMP/help.commands"
 	cmp -s "$TL_TMP/man.commands" "$TL_TMP/help.commands" ||
 		error "threadleak $h: commands differ from the man page's SYNOPSIS: $(diff "$TL_TMP/man.commands" "$TL_TMP/help.commands" | grep '^[<>]' | tr '\n' ' ')"
+	for cmd in snapshot diff top check; do
+		grep -qE "^  $cmd +.*goroutine" "$TL_TMP/help" ||
+			error "threadleak $h: $cmd described in threads only: $(grep -E "^  $cmd " "$TL_TMP/help")"
+	done
 done
 
 # ---- --version ----
