@@ -57,6 +57,30 @@ static void usage(FILE *fp)
 		"  -h, --help                 this help\n");
 }
 
+/* The exit status of a command that could not be run, as a shell gives
+ * it: 127 not found, 126 for every other reason exec(2) gives about the
+ * file (bash -c says the same); anything else is our error. */
+static int shell_status(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+		return 127;
+	case EACCES:
+	case ENOEXEC:
+	case ENAMETOOLONG:
+	case ELOOP:
+	case ENOTDIR:
+	case EISDIR:
+	case ETXTBSY:
+	case E2BIG:
+	case EPERM:
+	case ELIBBAD:
+		return 126;
+	default:
+		return EXIT_ERROR;
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -213,9 +237,7 @@ int cmd_check(int argc, char **argv)
 		if (output)
 			out_file_abort(&of);
 		check_free(&c);
-		/* as a shell says it: 127 not found, 126 found but not runnable */
-		return rc == -ENOENT ? 127 : rc == -EACCES || rc == -ENOEXEC ? 126 :
-		       rc == -EINTR ? 130 : EXIT_ERROR;
+		return rc == -EINTR ? 130 : shell_status(rc);
 	}
 
 	struct render_options ropt = { .color = fp == stderr &&

@@ -22,6 +22,7 @@
  * unchecked.
  */
 #include "supervise.h"
+#include "escape.h"
 #include "guardian.h"
 #include "proc.h"
 #include "ptree.h"
@@ -81,6 +82,7 @@ struct gone {
 	double until;
 };
 #define GONE_KEEP 10.0	/* seconds */
+#define EXEC_NAME_MAX 200	/* bytes of a command name shown when it fails */
 
 struct sup {
 	const struct supervise_options *opt;
@@ -679,6 +681,33 @@ static bool deadline_passed(const struct sup *s)
 	return s->deadline_at && now_sec() >= s->deadline_at;
 }
 
+/* "cannot run NAME: REASON", whole in errlen: the name escaped (it is the
+ * caller's, but may hold anything), and a long one shortened to its start
+ * and its length, so that the reason is never cut. */
+static void exec_error(const char *name, int rc, char *err, size_t errlen)
+{
+	const char *why = strerror(-rc);
+	size_t len = strlen(name), n = len < EXEC_NAME_MAX ? len : EXEC_NAME_MAX;
+	size_t room = errlen > strlen(why) + 48 ? errlen - strlen(why) - 48 : 0;
+	char part[EXEC_NAME_MAX + 1];
+	const char *e;
+
+	for (;;) {
+		while (n > 0 && n < len && (name[n] & 0xc0) == 0x80)
+			n--;	/* not inside a UTF-8 character */
+		memcpy(part, name, n);
+		part[n] = '\0';
+		e = esc(part);
+		if (strlen(e) <= room || n == 0)
+			break;
+		n /= 2;
+	}
+	if (n == len)
+		snprintf(err, errlen, "cannot run %s: %s", e, why);
+	else
+		snprintf(err, errlen, "cannot run %s... (%zu bytes): %s", e, len, why);
+}
+
 int supervise_run(char *const argv[], const struct supervise_options *opt,
 		  const struct supervise_ops *ops, int *status, char *err,
 		  size_t errlen)
@@ -785,7 +814,7 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		return -EINTR;
 	}
 	if (s.exec_err) {
-		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-s.exec_err));
+		exec_error(argv[0], s.exec_err, err, errlen);
 		return s.exec_err;
 	}
 	return 0;

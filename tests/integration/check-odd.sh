@@ -12,7 +12,10 @@
 #   - under another tracer (strace -f) the leaked threads are still
 #     captured and reported (exit 1);
 #   - a nested check, and a command asking for its own seccomp listener
-#     or strict mode, get one line saying why the kernel refuses.
+#     or strict mode, get one line saying why the kernel refuses;
+#   - a command that cannot be run (a 5000-byte path component, a symlink
+#     loop, a name with control characters) gets one whole line, its
+#     reason last, and the exit status bash -c gives (126; 127 not found).
 . "$(dirname "$0")/../lib.sh"
 
 need_threadleak
@@ -210,5 +213,25 @@ for m in listener strict; do
 	has "seccomp-$m" "$OUT.err" "^threadleak: checkme \(pid [0-9]+\) asks for .*(EBUSY|EINVAL).*; its call fails$"
 	one_line "seccomp-$m" "$OUT.err"
 done
+
+# ---- commands that cannot be run: the whole reason, a shell's status ----
+long=$TL_TMP/$(head -c 5000 /dev/zero | tr '\0' a)/cmd
+ln -s loop-b "$TL_TMP/loop-a"
+ln -s loop-a "$TL_TMP/loop-b"
+ctl=$TL_TMP/$'\e]0;title\a'
+for c in "$long:File name too long" "$TL_TMP/loop-a:Too many levels of symbolic links" \
+	 "$ctl:No such file or directory"; do
+	cmd=${c%:*} why=${c##*:}
+	bash -c "exec \"\$0\"" "$cmd" 2>/dev/null
+	want=$?
+	tl_check "$OUT" -- "$cmd"
+	expect_rc "cannot run: $why" "$want"
+	one_line "cannot run: $why" "$OUT.err"
+	has "cannot run: $why" "$OUT.err" "^threadleak: cannot run $TL_TMP/.*: $why\$"
+	((${#cmd} < 1000)) || has "cannot run: $why" "$OUT.err" "^threadleak: cannot run $TL_TMP/a+\\.\\.\\. \\(${#cmd} bytes\\): "
+	(($(wc -c <"$OUT.err") < 600)) || error "cannot run: $why: $(wc -c <"$OUT.err") bytes of message"
+	LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$OUT.err" && error "cannot run: $why: a control character printed raw"
+done
+((want == 127)) || error "bash -c says $want for a missing command, not 127"
 
 finish
