@@ -77,6 +77,14 @@ static void usage(FILE *fp)
 		"  -h, --help            this help\n");
 }
 
+static struct target *find(struct serve *s, int pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].pid == pid)
+			return &s->t[i];
+	return NULL;
+}
+
 static int parse_args(int argc, char **argv, struct serve *s)
 {
 	static const struct option longopts[] = {
@@ -89,6 +97,7 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		{ 0 }
 	};
 	int opt, pid;
+	long tgid;
 	char *end;
 
 	optind = 1;
@@ -158,19 +167,16 @@ static int parse_args(int argc, char **argv, struct serve *s)
 			errorf("'%s' is not a process id", argv[i]);
 			return EXIT_USAGE;
 		}
+		/* a thread id: its process, as snapshot takes it */
+		if (proc_read_status_field(pid, "Tgid:", &tgid) == 0 && tgid > 0)
+			pid = (int)tgid;
+		if (find(s, pid))
+			continue;	/* given twice: one series */
 		struct target *t = &s->t[s->n++];
 		t->pid = pid;
 		t->given = true;
 	}
 	return -1;
-}
-
-static struct target *find(struct serve *s, int pid)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->t[i].pid == pid)
-			return &s->t[i];
-	return NULL;
 }
 
 /* --match: the processes whose comm matches, added when new; marks

@@ -12,6 +12,8 @@
 #     reaches it on 127.0.0.1, ::1 and the machine's other addresses;
 #   - a bad address: not one (64), no such host, not this machine's, a
 #     port below 1024 without root (2): one line, nothing served;
+#   - a thread id is taken as its process (as snapshot takes it): the
+#     series say the process's pid, once when both are given;
 #   - exit statuses: 0 when the PID it watched exits; 2 when none could
 #     be captured (no such process, a kernel thread, no permission); one
 #     that cannot be captured beside one that can is said once, and serve
@@ -189,6 +191,19 @@ run_tl "$TL_TMP/u-bad" serve -u nosuch --listen 127.0.0.1:0 "$LS"
 ((TL_RC == 64)) || error "-u nosuch: $(describe_rc "$TL_RC"), expected 64"
 [ "$(wc -l <"$TL_TMP/u-bad.err")" = 1 ] && grep -q "unknown unwinder 'nosuch'" "$TL_TMP/u-bad.err" ||
 	error "-u nosuch says: $(head -c 300 "$TL_TMP/u-bad.err" | tr '\n' '|')"
+
+# ---- a thread id: its process's series, as snapshot takes it ----
+tid=$(task_tids "$LS" | grep -vx "$LS" | head -n 1)
+if [ -n "$tid" ]; then
+	start_serve --listen 127.0.0.1:0 --interval 600 "$tid" "$LS"
+	scrape "$TL_TMP/tid" && metrics_agree "$TL_TMP/tid" "thread id $tid"
+	grep -q "pid=\"$tid\"" "$TL_TMP/tid" && error "thread id $tid: series labelled with the thread id: $(grep -m1 "pid=\"$tid\"" "$TL_TMP/tid")"
+	n=$(grep -c '^threadleak_up{' "$TL_TMP/tid")
+	((n == 1)) || error "thread id $tid and its process $LS: $n threadleak_up series, expected one"
+	kill_target "$SERVE_PID"
+else
+	error "leakyserver $LS has no thread but its main one"
+fi
 
 # ---- [::1]:PORT and :PORT ----
 if grep -q '^00000000000000000000000000000001 .* lo$' /proc/net/if_inet6 2>/dev/null; then
