@@ -789,10 +789,15 @@ static void describe_pollfds(struct capture_session *c, uint64_t addr, uint64_t 
 }
 
 /* Seconds since the thread last ran, from the scheduler's clock; never
- * more than the thread's age (CPU clocks drift apart a little). */
+ * more than the thread's age (CPU clocks drift apart a little).  Unknown
+ * (-1) for a thread stopped by a signal (state T): it ran to stop, so its
+ * last run is its stop, not the start of its wait. */
 static double blocked_for(struct capture_session *c, const struct work *w)
 {
 	int cpu = w->st.processor;
+
+	if (w->st.state == 'T')
+		return -1;
 	/* Measuring the clocks moves us to every CPU in turn: a refresh
 	 * that reads no last-run time does without. */
 	if (c->clock_stale) {

@@ -188,12 +188,13 @@ static void print_summary(const struct out *o)
 	size_t counts[WAIT__COUNT] = { 0 };
 	char kinds[512];
 
-	size_t nthreads = s->nthreads - s->ngoroutines, own = 0;
+	size_t nthreads = s->nthreads - s->ngoroutines, own = 0, sigstopped = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		if (s->threads[i].goid)
 			own += s->threads[i].go_system;
 		else
 			counts[s->threads[i].wait.kind]++;
+		sigstopped += !s->threads[i].goid && s->threads[i].state == 'T';
 	}
 	render_kind_counts(counts, kinds, sizeof(kinds));
 	fprintf(o->fp, "%s%s (pid %d)%s: ", col(o, C_BOLD), s->comm ? esc(s->comm) : "?",
@@ -205,6 +206,15 @@ static void print_summary(const struct out *o)
 			s->ngoroutines, s->ngoroutines == 1 ? "" : "s", own);
 	fprintf(o->fp, "%zu thread%s%s%s\n", nthreads, nthreads == 1 ? "" : "s",
 		kinds[0] ? " — " : "", kinds);
+	/* State T: stopped by a signal (SIGSTOP, job control), not by a
+	 * tracer (t); each ran last to stop, so how long it waited is not
+	 * known (capture leaves it out). */
+	if (sigstopped && sigstopped == nthreads)
+		fprintf(o->fp, "%sstopped by a signal (SIGSTOP or job control: state T): how long each thread waited before the stop is not known%s\n",
+			col(o, C_WARN), col(o, C_RESET));
+	else if (sigstopped)
+		fprintf(o->fp, "%s%zu of %zu threads stopped by a signal (state T): how long they waited before the stop is not known%s\n",
+			col(o, C_WARN), sigstopped, nthreads, col(o, C_RESET));
 	fprintf(o->fp, "captured in %.1f ms with %s; ", s->capture_ms,
 		s->unwinder ? esc(s->unwinder) : "?");
 	if (s->threads_stopped)
