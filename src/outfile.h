@@ -1,9 +1,12 @@
 /*
  * outfile: a file written whole or not at all (`-o FILE`).
  *
- * The text goes to a temporary file in the same directory, which is
- * flushed, synced and renamed over FILE at the end: a full disk, a
- * signal or a crash leaves FILE as it was, never a truncated copy.  What
+ * The text goes to an unnamed file (O_TMPFILE) in the same directory,
+ * which is flushed, synced and linked in as FILE at the end (by a rename
+ * when FILE exists): a full disk, a signal, SIGKILL or a crash leaves FILE
+ * as it was, never a truncated copy, and no temporary file behind.  Where
+ * the file system has no O_TMPFILE, a named ".FILE.XXXXXX" is written and
+ * renamed (then SIGKILL can leave it behind).  What
  * can be known before any work is checked at open (a directory, a
  * read-only file system, no permission), so that a long run does not end
  * in "cannot write".  A FILE that exists and is not a regular file (a
@@ -12,13 +15,15 @@
 #ifndef THREADLEAK_OUTFILE_H
 #define THREADLEAK_OUTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 struct out_file {
 	FILE *fp;		/* write here */
 	char *path;		/* FILE */
-	char *tmp;		/* the temporary file, NULL: in place */
+	char *tmp;		/* the named temporary file, NULL: none */
+	bool unnamed;		/* fp is an O_TMPFILE file, linked at commit */
 };
 
 /* 0, or -errno and "cannot write FILE: reason" in err. */

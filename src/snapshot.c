@@ -2829,13 +2829,31 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 		failf(&ps.r, "cannot read: %s", strerror(EINVAL));
 		goto out;
 	}
-	ps.in.fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: a FIFO with no writer opens at once instead of waiting
+	 * in open() for ever.  A pipe is read (a process substitution, a
+	 * snapshot piped in); a directory or a device is no snapshot.
+	 */
+	ps.in.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (ps.in.fd < 0) {
 		failf(&ps.r, "cannot open: %s", strerror(errno));
 		goto out;
 	}
-	if (fstat(ps.in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (uintmax_t)st.st_size > SNAPSHOT_MAX_BYTES) {
+	if (fstat(ps.in.fd, &st) < 0) {
+		failf(&ps.r, "cannot read: %s", strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		failf(&ps.r, "cannot read: %s, not a snapshot file",
+		      S_ISDIR(st.st_mode) ? "a directory" : "a device");
+		goto out_close;
+	}
+	/* Blocking again: a pipe's writer is waited for, not spun on. */
+	if (fcntl(ps.in.fd, F_SETFL, fcntl(ps.in.fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		failf(&ps.r, "cannot read: %s", strerror(errno));
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SNAPSHOT_MAX_BYTES) {
 		failf(&ps.r, "too large to be a threadleak snapshot "
 		      "(over 1 GiB)");
 		goto out_close;
@@ -2846,6 +2864,9 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 		goto out_close;
 	}
 	snap = parse_document(&ps, true);
+	/* A FIFO nobody has open for writing reads as empty at once. */
+	if (!snap && S_ISFIFO(st.st_mode) && ps.in.taken == 0 && !ps.in.err)
+		failf(&ps.r, "cannot read: a FIFO with no writer");
 	free(ps.in.buf);
 out_close:
 	close(ps.in.fd);

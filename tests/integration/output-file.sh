@@ -8,6 +8,10 @@
 # -f json is the same document; the file is the only thing left in its
 # directory (no temporary file), an existing one replaced; -o into a
 # missing directory is an error (exit 2) before anything is captured.
+# SIGKILL while -o FILE is open (check -o, held in its command) leaves the
+# directory as it was: FILE's old text and no temporary file.  diff and
+# export given a FIFO with no writer, a directory or a device as a
+# snapshot file say so in one line and exit 2 at once (a hang fails).
 . "$(dirname "$0")/../lib.sh"
 . "$TL_ROOT/tests/expect-lib.sh"
 
@@ -77,6 +81,62 @@ grep -q "^threadleak: .*$TL_TMP/no/such/dir" "$TL_TMP/bad.out.err" ||
 	error "-o into a missing directory: no 'threadleak: ...' message naming it: $(first_line "$TL_TMP/bad.out.err")"
 [ ! -s "$TL_TMP/bad.out" ] || error "-o into a missing directory: a report was printed: $(first_line "$TL_TMP/bad.out")"
 [ ! -e "$TL_TMP/no" ] || error "-o into a missing directory: something was made there"
+
+# SIGKILL while the output file is open: threadleak check -o FILE holds it
+# open as long as its command runs, so the kill lands mid-way for sure
+cp "$file" "$TL_TMP/before.json" || fail "cannot copy $file"
+cmdpid=$TL_TMP/cmd.pid
+at_exit "[ -s '$cmdpid' ] && kill -KILL \$(cat '$cmdpid') 2>/dev/null"
+"$THREADLEAK" check -o "$file" -- sh -c 'echo $$ >"$1"; exec sleep 600' sh "$cmdpid" \
+	</dev/null >"$TL_TMP/kill.out" 2>"$TL_TMP/kill.out.err" &
+tl=$!
+register_pid "$tl"
+# its output file open: a descriptor of threadleak's into the directory
+out_open()
+{
+	local l
+	for l in /proc/"$tl"/fd/*; do
+		[[ $(readlink "$l" 2>/dev/null) == "$dir/"* ]] && return 0
+	done
+	return 1
+}
+wait_for 30 out_open || fail "check -o: no output file open in $dir after 30s: $(first_line "$TL_TMP/kill.out.err")"
+wait_for 30 test -s "$cmdpid" || fail "check -o: its command did not start: $(first_line "$TL_TMP/kill.out.err")"
+kill_target "$tl"
+kill -KILL "$(cat "$cmdpid")" 2>/dev/null
+[ "$(ls -A "$dir" | grep -v '^quiet\.json$' | tr '\n' ' ')" = "saved.json " ] ||
+	error "SIGKILL with -o FILE open: its directory holds [$(ls -A "$dir" | tr '\n' ' ')], expected saved.json and quiet.json only"
+cmp -s "$file" "$TL_TMP/before.json" ||
+	error "SIGKILL with -o FILE open: FILE changed: $(head -c 200 "$file")"
+
+# a snapshot file that is a FIFO with no writer, a directory, a device:
+# one line, exit 2, at once
+fifo=$TL_TMP/fifo
+mkfifo "$fifo" || fail "cannot make a FIFO"
+mkdir "$TL_TMP/adir" || fail "cannot make a directory"
+bad_input()
+{
+	local what=$1 bad=$2 rc
+	shift 2
+	timeout -k 5 10 "$THREADLEAK" "$@" </dev/null >"$TL_TMP/in.out" 2>"$TL_TMP/in.out.err"
+	rc=$?
+	if ((rc == 124 || rc == 137)); then
+		error "$* ($what): hung (killed after 10s)"
+	elif ((rc != 2)); then
+		error "$* ($what): $(describe_rc $rc), expected 2: $(first_line "$TL_TMP/in.out.err")"
+	elif [ "$(wc -l <"$TL_TMP/in.out.err")" != 1 ] || ! grep -qF "threadleak: $bad: " "$TL_TMP/in.out.err"; then
+		error "$* ($what): not one line naming $bad: $(head -c 300 "$TL_TMP/in.out.err" | tr '\n' '|')"
+	fi
+}
+bad_input "a FIFO with no writer" "$fifo" diff "$fifo" "$file"
+bad_input "a FIFO with no writer" "$fifo" diff "$file" "$fifo"
+bad_input "a FIFO with no writer" "$fifo" export -f json "$fifo"
+bad_input "a directory" "$TL_TMP/adir" diff "$TL_TMP/adir" "$file"
+bad_input "a directory" "$TL_TMP/adir" export -f folded "$TL_TMP/adir"
+bad_input "a device" /dev/null export -f json /dev/null
+# a pipe with a writer is still read
+run_tl "$TL_TMP/pipe.out" export -f json <(cat "$file")
+((TL_RC == 0)) || error "export of a pipe: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/pipe.out.err")"
 
 proc_alive "$TARGET_PID" || error "the target died"
 finish
