@@ -2832,7 +2832,8 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 	/*
 	 * O_NONBLOCK: a FIFO with no writer opens at once instead of waiting
 	 * in open() for ever.  A pipe is read (a process substitution, a
-	 * snapshot piped in); a directory or a device is no snapshot.
+	 * snapshot piped in), and so is a device (/dev/zero is refused at
+	 * its first byte); a directory is no snapshot.
 	 */
 	ps.in.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (ps.in.fd < 0) {
@@ -2843,9 +2844,8 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 		failf(&ps.r, "cannot read: %s", strerror(errno));
 		goto out_close;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-		failf(&ps.r, "cannot read: %s, not a snapshot file",
-		      S_ISDIR(st.st_mode) ? "a directory" : "a device");
+	if (S_ISDIR(st.st_mode)) {
+		failf(&ps.r, "cannot read: a directory, not a snapshot file");
 		goto out_close;
 	}
 	/* Blocking again: a pipe's writer is waited for, not spun on. */

@@ -10,7 +10,7 @@
 # missing directory is an error (exit 2) before anything is captured.
 # SIGKILL while -o FILE is open (check -o, held in its command) leaves the
 # directory as it was: FILE's old text and no temporary file.  diff and
-# export given a FIFO with no writer, a directory or a device as a
+# export given a FIFO with no writer, a directory or an empty device as a
 # snapshot file say so in one line and exit 2 at once (a hang fails).
 . "$(dirname "$0")/../lib.sh"
 . "$TL_ROOT/tests/expect-lib.sh"
@@ -109,7 +109,7 @@ kill -KILL "$(cat "$cmdpid")" 2>/dev/null
 cmp -s "$file" "$TL_TMP/before.json" ||
 	error "SIGKILL with -o FILE open: FILE changed: $(head -c 200 "$file")"
 
-# a snapshot file that is a FIFO with no writer, a directory, a device:
+# a snapshot file that is a FIFO with no writer, a directory, an empty device:
 # one line, exit 2, at once
 fifo=$TL_TMP/fifo
 mkfifo "$fifo" || fail "cannot make a FIFO"
@@ -133,7 +133,7 @@ bad_input "a FIFO with no writer" "$fifo" diff "$file" "$fifo"
 bad_input "a FIFO with no writer" "$fifo" export -f json "$fifo"
 bad_input "a directory" "$TL_TMP/adir" diff "$TL_TMP/adir" "$file"
 bad_input "a directory" "$TL_TMP/adir" export -f folded "$TL_TMP/adir"
-bad_input "a device" /dev/null export -f json /dev/null
+bad_input "an empty device" /dev/null export -f json /dev/null
 # a pipe with a writer is still read
 run_tl "$TL_TMP/pipe.out" export -f json <(cat "$file")
 ((TL_RC == 0)) || error "export of a pipe: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/pipe.out.err")"
