@@ -19,7 +19,11 @@
  *	   COUNT  CHANGE      RATE  KIND                     CPU%   OLDEST  WHERE
  *	*     50     +50  +16.7/s  chan send                0.0     2.9s  main.requestWorker (main.go:123)  [growing]
  *
- * (the runtime's own goroutines carry "(runtime)" after WHERE).
+ * (the runtime's own goroutines carry "(runtime)" after WHERE).  The KIND
+ * column is as wide as the longest kind of the frame (at least 9, 23 for
+ * a Go program, at most KIND_MAX: a longer one is cut with "..."), so that
+ * every row's columns stay in line whatever a wait reason's length;
+ * widths count characters, not bytes.
  * Every frame starts with the "threadleak top:" line and ends with a blank
  * line; suspects carry a '*' in the first column and their marks at the
  * end of the row.  Groups that have emptied show count 0.
@@ -35,6 +39,7 @@
 #include <time.h>
 
 #define TREND_SHOWN 10	/* totals on the trend line */
+#define KIND_MAX 40	/* the widest KIND column */
 #define C_BOLD "\033[1m"
 #define C_DIM "\033[2m"
 #define C_WARN "\033[1;31m"
@@ -46,6 +51,37 @@ static void marks(unsigned suspect, char *buf, size_t size)
 		 suspect & WATCH_GROWING ? "growing" : "",
 		 suspect == (WATCH_GROWING | WATCH_SPINNING) ? ", " : "",
 		 suspect & WATCH_SPINNING ? "spinning]" : suspect ? "]" : "");
+}
+
+/* Characters (UTF-8 sequences) in s: its width, escaped as it is. */
+static int width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The kind label, escaped, cut to kw characters ("..." at the end) into
+ * buf; returns its width. */
+static int kind_cell(const char *label, int kw, char *buf, size_t size)
+{
+	const char *s = esc(label);
+	size_t len = 0;
+	int n = 0;
+
+	if (width(s) <= kw) {
+		snprintf(buf, size, "%s", s);
+		return width(buf);
+	}
+	for (; *s && len + 4 < size; s++, len++) {
+		if (((unsigned char)*s & 0xc0) != 0x80 && n++ == kw - 3)
+			break;
+		buf[len] = *s;
+	}
+	snprintf(buf + len, size - len, "...");
+	return width(buf);
 }
 
 static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
@@ -105,6 +141,11 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		return 0;
 	/* A Go program's wait reasons are longer than the kinds. */
 	int kw = w->snap->runtime ? 23 : 9;
+	for (size_t i = 0; i < w->ngroups; i++) {
+		int n = width(esc(w->groups[i].label));
+		kw = n > kw ? n : kw;
+	}
+	kw = kw < KIND_MAX ? kw : KIND_MAX;
 
 	print_header(fp, w, recaptured, own_ms, color);
 	fprintf(fp, "   COUNT  CHANGE      RATE  %-*s  CPU%%   OLDEST  WHERE\n", kw, "KIND");
@@ -119,16 +160,16 @@ int render_watch(FILE *fp, const struct watch *w, size_t recaptured,
 		}
 		snprintf(rate, sizeof(rate), "%+.1f/s", g->rate);
 		marks(g->suspect, mark, sizeof(mark));
-		char label[64];
-		snprintf(label, sizeof(label), "%s", esc(g->label));
+		char label[KIND_MAX * 4 + 1];
+		int lw = kind_cell(g->label, kw, label, sizeof(label));
 		/* goroutines split by pprof labels: the set after where */
 		const struct thread *t0 = g->group && g->group->count ? g->group->threads[0] : NULL;
 		char *labels = t0 && t0->goid && t0->labelled ?
 			       labels_text(t0->labels, t0->nlabels) : NULL;
-		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %-*.*s %5.1f  %7s  %s%s%s%s%s%s\n",
+		fprintf(fp, "%s%c %6zu  %+6ld  %8s  %s%*s %5.1f  %7s  %s%s%s%s%s%s\n",
 			color ? g->suspect ? C_WARN : g->count ? "" : C_DIM : "",
-			g->suspect ? '*' : ' ', g->count, g->change, rate, kw, kw,
-			label, g->cpu * 100, oldest, esc(g->where), labels ? "  " : "",
+			g->suspect ? '*' : ' ', g->count, g->change, rate, label,
+			kw - lw, "", g->cpu * 100, oldest, esc(g->where), labels ? "  " : "",
 			labels ? esc(labels) : "",
 			g->go_system ? "  (runtime)" : "", mark, color ? C_RESET : "");
 		free(labels);

@@ -45,6 +45,9 @@
 #define WAIT_SLICE_MS 200	/* longest getch wait: how soon a signal is seen */
 #define TREND_WIDTH 8		/* samples in a group's trend column */
 #define TREND_MIN_COLS 100	/* narrower screens have no trend column */
+#define KIND_MIN 8		/* the KIND column's width at least, */
+#define KIND_MAX 16		/* at most under 120 columns ("GC scavenge wait") */
+#define KIND_MAX_WIDE 24	/* and at 120 or more */
 
 enum view { VIEW_TABLE, VIEW_DETAIL };
 
@@ -369,16 +372,45 @@ static void lay_out(struct layout *l)
 
 /* ---- header ---- */
 
+/*
+ * Writes the field fmt at row y from *x only if it fits whole before maxx
+ * (a field is never cut, nor written over another); returns whether it
+ * did.
+ */
+__attribute__((format(printf, 5, 6)))
+static bool field(int y, int *x, int maxx, attr_t attr, const char *fmt, ...)
+{
+	const struct tui *t = &the_tui;
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (*x + text_width(t, buf) > (maxx < COLS ? maxx : COLS))
+		return false;
+	*x = put(y, *x, maxx, attr, buf);
+	return true;
+}
+
+/*
+ * Row 0: the process, its count and trend, its threads, CPU (the interval
+ * on the right); row 1: how long it has been watched, samples, groups,
+ * suspects, the sort, the capture; row 2: the waits.  Each field is shown
+ * whole or not at all, in that order of importance, and the sparkline
+ * takes the room left on row 0 (up to 20 samples): at 80 columns no
+ * field is written over another.
+ */
 static void draw_header(struct tui *t, const struct watch *w,
 			const struct tui_state *st, const struct layout *l)
 {
 	const struct snapshot *snap = w ? w->snap : NULL;
-	char right[64], spark[WATCH_HISTORY * 4 + 1], buf[512], d[32];
+	char right[64], spark[WATCH_HISTORY * 4 + 1], buf[512], d[32],
+	     count[64], threads[64] = "", cpu[32];
 	int x, rx;
 
 	if (l->header < 1)
 		return;
-	/* Row 0: the process, its threads and trend, CPU; the interval. */
 	snprintf(right, sizeof(right), "%severy %.1fs", st->paused ? "PAUSED  " : "",
 		 st->interval);
 	rx = COLS - text_width(t, right);
@@ -394,34 +426,42 @@ static void draw_header(struct tui *t, const struct watch *w,
 		put(0, x, rx, A_NORMAL, "  waiting for the first sample");
 		return;
 	}
-	if (snap->runtime)
-		x = putf(0, x, rx, A_NORMAL, "  goroutines %zu ", w->goroutines);
-	else
-		x = putf(0, x, rx, A_NORMAL, "  threads %zu ", w->threads);
-	sparkline(t, w->trend, w->ntrend, 20, spark, sizeof(spark));
-	x = put(0, x, rx, a_title, spark);
-	if (snap->runtime)
-		x = putf(0, x, rx, A_NORMAL, " %+ld since start  threads %zu",
-			 (long)w->goroutines - (long)w->first_goroutines, w->threads);
-	else
-		x = putf(0, x, rx, A_NORMAL, " %+ld since start",
+	if (snap->runtime) {
+		snprintf(count, sizeof(count), "  goroutines %zu (%+ld)", w->goroutines,
+			 (long)w->goroutines - (long)w->first_goroutines);
+		snprintf(threads, sizeof(threads), "  threads %zu", w->threads);
+	} else {
+		snprintf(count, sizeof(count), "  threads %zu (%+ld)", w->threads,
 			 (long)w->threads - (long)w->first_threads);
+	}
 	if (w->samples >= 2)
-		x = putf(0, x, rx, A_NORMAL, "  cpu %.1f%%", w->cpu * 100);
+		snprintf(cpu, sizeof(cpu), "  cpu %.1f%%", w->cpu * 100);
 	else
-		x = put(0, x, rx, A_NORMAL, "  cpu -");
-	render_duration(w->now - w->started, d, sizeof(d));
-	putf(0, x, rx, A_NORMAL, "  watched %s", d);
+		snprintf(cpu, sizeof(cpu), "  cpu -");
+	if (field(0, &x, rx, A_NORMAL, "%s", count)) {
+		int room = rx - x - text_width(t, threads) - text_width(t, cpu) - 1;
+		if (room >= 4) {
+			sparkline(t, w->trend, w->ntrend, room < 20 ? (size_t)room : 20,
+				  spark, sizeof(spark));
+			x = put(0, x + 1, rx, a_title, spark);
+		}
+		if (field(0, &x, rx, A_NORMAL, "%s", threads) || !threads[0])
+			field(0, &x, rx, A_NORMAL, "%s", cpu);
+	}
 
-	/* Row 1: sort, capture, groups, suspects. */
+	/* Row 1: the watch. */
 	if (l->header >= 2) {
-		x = putf(1, 0, COLS, A_NORMAL, "sort %s", watch_sort_name(w->sort));
-		x = putf(1, x, COLS, A_NORMAL, "  captured in %.1f ms, %zu recaptured",
-			 st->capture_ms, st->recaptured);
-		x = putf(1, x, COLS, A_NORMAL, "  samples %d  groups %zu  ",
-			 w->samples, w->ngroups);
-		putf(1, x, COLS, w->suspects ? a_suspect : A_NORMAL, "suspects %zu",
-		     w->suspects);
+		render_duration(w->now - w->started, d, sizeof(d));
+		x = 0;
+		(void)(field(1, &x, COLS, A_NORMAL, "watched %s", d) &&
+		field(1, &x, COLS, A_NORMAL, "  samples %d", w->samples) &&
+		field(1, &x, COLS, A_NORMAL, "  groups %zu", w->ngroups) &&
+		field(1, &x, COLS, A_NORMAL, "  ") &&
+		field(1, &x, COLS, w->suspects ? a_suspect : A_NORMAL, "suspects %zu",
+		      w->suspects) &&
+		field(1, &x, COLS, A_NORMAL, "  sort %s", watch_sort_name(w->sort)) &&
+		field(1, &x, COLS, A_NORMAL, "  captured in %.1f ms, %zu recaptured",
+		      st->capture_ms, st->recaptured));
 	}
 	/* Row 2: threads per wait kind (a Go program's goroutines per
 	 * wait reason). */
@@ -446,11 +486,11 @@ struct column {
 enum { COL_COUNT, COL_CHANGE, COL_RATE, COL_KIND, COL_CPU, COL_OLDEST,
        COL_MARK, COL_TREND, COL_WHERE, NCOLS };
 
-static const struct column columns[NCOLS] = {
+static struct column columns[NCOLS] = {
 	[COL_COUNT] = { "COUNT", 6, true },
 	[COL_CHANGE] = { "CHANGE", 7, true },
 	[COL_RATE] = { "RATE", 8, true },
-	[COL_KIND] = { "KIND", 8, false },
+	[COL_KIND] = { "KIND", KIND_MIN, false },	/* widened: kind_width() */
 	[COL_CPU] = { "CPU%", 6, true },
 	[COL_OLDEST] = { "OLDEST", 7, true },
 	[COL_MARK] = { "MARK", 9, false },
@@ -471,6 +511,62 @@ static void append_cell(char *buf, size_t size, size_t *len, int c,
 		append(buf, size, len, "%s", text);
 	else
 		append(buf, size, len, "%s%*s", text, pad, "");
+}
+
+/*
+ * The KIND column is as wide as the longest kind on the rows shown (a Go
+ * program's wait reasons are longer than the kinds), within KIND_MIN and
+ * KIND_MAX (KIND_MAX_WIDE on a wide screen); a longer one is cut with an
+ * ellipsis (kind_cell), so every row keeps its columns in line.
+ */
+static int kind_max(void)
+{
+	return COLS >= 120 ? KIND_MAX_WIDE : KIND_MAX;
+}
+
+static void kind_width(const struct tui *t, const struct watch *w, size_t from,
+		       int rows)
+{
+	int width = KIND_MIN;
+
+	for (int r = 0; r < rows && from + (size_t)r < w->ngroups; r++) {
+		const char *label = w->groups[from + (size_t)r].label;
+		int cols = label ? text_width(t, label) : 0;
+		if (cols > width)
+			width = cols;
+	}
+	columns[COL_KIND].width = width < kind_max() ? width : kind_max();
+}
+
+/* label as put() shows it, cut to the KIND column with an ellipsis;
+ * returns its display width. */
+static int kind_cell(const struct tui *t, const char *label, char *buf,
+		     size_t size)
+{
+	const char *ell = t->utf8 ? "\xe2\x80\xa6" : "~";	/* U+2026 */
+	int max = columns[COL_KIND].width, cols = 0;
+	size_t len = 0;
+	mbstate_t ps;
+	struct glyph g;
+
+	buf[0] = '\0';
+	if (!label)
+		return 0;
+	if (text_width(t, label) <= max) {
+		snprintf(buf, size, "%s", label);
+		return text_width(t, buf);
+	}
+	memset(&ps, 0, sizeof(ps));
+	for (const char *s = label; *s; s += g.used) {
+		next_glyph(t, s, &ps, &g);
+		if (cols + g.cols > max - 1 || len + g.len + strlen(ell) + 1 > size)
+			break;
+		memcpy(buf + len, g.bytes, g.len);
+		len += g.len;
+		cols += g.cols;
+	}
+	snprintf(buf + len, size - len, "%s", ell);
+	return cols + 1;
 }
 
 static bool show_column(int c)
@@ -528,8 +624,8 @@ static void draw_row(const struct tui *t, const struct watch_group *g,
 	append_cell(line, sizeof(line), &len, COL_CHANGE, cell, (int)strlen(cell));
 	snprintf(cell, sizeof(cell), "%+.1f/s", g->rate);
 	append_cell(line, sizeof(line), &len, COL_RATE, cell, (int)strlen(cell));
-	snprintf(cell, sizeof(cell), "%s", g->label);
-	append_cell(line, sizeof(line), &len, COL_KIND, cell, (int)strlen(cell));
+	int kcols = kind_cell(t, g->label, cell, sizeof(cell));
+	append_cell(line, sizeof(line), &len, COL_KIND, cell, kcols);
 	snprintf(cell, sizeof(cell), "%.1f", g->cpu * 100);
 	append_cell(line, sizeof(line), &len, COL_CPU, cell, (int)strlen(cell));
 	/* '>': a lower bound, some members' times not read yet (capture.h) */
@@ -568,23 +664,26 @@ static void draw_table(struct tui *t, const struct watch *w, int y0, int rows)
 
 	if (rows < 1)
 		return;
-	draw_column_header(w, y0);
-	y0++;
 	rows--;
 	t->table_rows = rows > 0 ? (size_t)rows : 0;
 	n = w->ngroups;
+	if (rows && n) {
+		if (t->sel < t->top)
+			t->top = t->sel;
+		if (t->sel >= t->top + (size_t)rows)
+			t->top = t->sel - (size_t)rows + 1;
+		if (t->top + (size_t)rows > n)
+			t->top = n > (size_t)rows ? n - (size_t)rows : 0;
+	}
+	kind_width(t, w, t->top, n ? rows : 0);
+	draw_column_header(w, y0);
+	y0++;
 	if (!n) {
 		put(y0, 1, COLS, A_DIM, "no threads");
 		return;
 	}
 	if (!rows)
 		return;
-	if (t->sel < t->top)
-		t->top = t->sel;
-	if (t->sel >= t->top + (size_t)rows)
-		t->top = t->sel - (size_t)rows + 1;
-	if (t->top + (size_t)rows > n)
-		t->top = n > (size_t)rows ? n - (size_t)rows : 0;
 	for (int r = 0; r < rows && t->top + (size_t)r < n; r++) {
 		size_t i = t->top + (size_t)r;
 		draw_row(t, &w->groups[i], w->ntrend, y0 + r, i == t->sel);
