@@ -40,14 +40,17 @@ for unwinder in libdw libunwind; do
 	label="waits --unwinder=$unwinder"
 	t0=$(tl_now_us)
 	start_target "$TESTDATA/waits"
-	t_ready=$(tl_now_us)
+	# Every thread blocked from here on: the others are stuck before
+	# "ready", main once seen blocked (however late a loaded machine
+	# runs it after "ready")
 	wait_blocked "$TARGET_PID" "$TARGET_PID" || fail "waits: main thread never blocked"
+	t_ready=$(tl_now_us)
 	tl_sleep 2
 	t_snap=$(tl_now_us)
 	json=$TL_TMP/waits-$unwinder.json
 	snapshot_checked "$label" "$json"
 	check_blocked_sec "$label" "$json" "$(seconds_since "$t0" 1)"
-	# blocked since "ready", give or take a second
+	# blocked since then, give or take a second
 	ms=$(((t_snap - t_ready) / 1000 - 1000))
 	((ms > 0)) || ms=0
 	check_lower "$label" "$json" "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
