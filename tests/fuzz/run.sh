@@ -60,7 +60,7 @@ export)
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
 	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/group.c" "$root/src/labels.c" "$root/src/util.c"
-		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
+		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/escape.c" "$root/src/export/metrics.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
 	;;

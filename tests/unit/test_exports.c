@@ -193,7 +193,7 @@ static void test_folded_root_first_wait_leaf(void **state)
 
 	add_threads(snap, 4, "w", "wor;ker\x1b[2J", WAIT_CONDVAR);
 	char *text = folded(snap);
-	assert_string_equal(text, "start_thread;wor:ker?[2J;__lll_lock_wait;futex_wait;[condvar] 4\n");
+	assert_string_equal(text, "start_thread;wor:ker\\x1b[2J;__lll_lock_wait;futex_wait;[condvar] 4\n");
 	free(text);
 	snapshot_free(snap);
 }
