@@ -143,6 +143,7 @@ bench: deps-bench
 	bench/real-servers.sh
 	bench/serve.sh
 	bench/scale.sh
+	bench/million.sh 100000 1000000
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak

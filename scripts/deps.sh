@@ -82,6 +82,12 @@ if [ "$what" = bench ]; then
 	# bench/goroutines.sh: a Go program's own dump over HTTP, and delve
 	command -v curl >/dev/null 2>&1 || need curl
 	command -v dlv >/dev/null 2>&1 || need delve
+	# bench/million.sh: builds Delve and its target with a Go 1.26 (the
+	# one here, else fetched from the module proxy as the tests' are:
+	# curl, python3)
+	dpkg -s golang-go >/dev/null 2>&1 || need golang-go
+	command -v python3 >/dev/null 2>&1 || need python3
+	[ -f /etc/ssl/certs/ca-certificates.crt ] || need ca-certificates
 fi
 # fuzzer_rt: the package with clang's libFuzzer runtime, when it is missing
 fuzzer_rt()
@@ -104,8 +110,18 @@ go_toolchains()
 	[ "$what" = test ] || return 0
 	bash "$(dirname "$0")/go-toolchains.sh"
 }
+# bench_dlv: for bench/million.sh, Delve v1.27.2 (Debian's is too old for
+# Go 1.26), built with a Go 1.26 from the module proxy into the bench's
+# cache, after the packages are in; without it the bench leaves Delve out
+bench_dlv()
+{
+	[ "$what" = bench ] || return 0
+	bash "$(dirname "$0")/../bench/million.sh" --install-dlv ||
+		echo "threadleak: no Delve for bench/million.sh: its Delve rows will be left out" >&2
+}
 if [ -z "$pkgs" ]; then
 	go_toolchains
+	bench_dlv
 	exit 0
 fi
 
@@ -131,4 +147,5 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	[ -n "$rt" ] && $SUDO apt-get install -y -qq --no-install-recommends "$rt" >/dev/null
 fi
 go_toolchains
+bench_dlv
 exit 0
