@@ -1107,6 +1107,10 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 	if (!c->persistent && !(memo = calloc(STACK_MEMO, sizeof(*memo))))
 		return -ENOMEM;
 
+	/* every new stack's pcs first: a JIT's perf map is read once */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->w[i].nraw && c->w[i].state != W_KEPT)
+			symbols_expect(c->sym, c->w[i].raw, c->w[i].nraw);
 	c->all_settled = true;
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		struct work *w = &c->w[i];

@@ -583,14 +583,20 @@ static bool in_segments(Dwfl_Module *mod, uint64_t addr)
 	return false;
 }
 
-static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
+/* The module holding addr; NULL for memory in none (JIT code). */
+static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+
+	return mod && in_segments(mod, addr) ? mod : NULL;
+}
+
+static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
+{
+	Dwfl_Module *mod = module_of(s, addr);
 	const char *file = NULL, *symname = NULL;
 	int line = 0, rc = 0;
 
-	if (mod && !in_segments(mod, addr))
-		mod = NULL;
 	if (!mod) {
 		/* Anonymous memory: JIT code, named when its JIT says so. */
 		if (!s->perfmap)
@@ -691,6 +697,18 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 			fn[len - 5] = '\0';
 	}
 	return rc;
+}
+
+/* Whether addr was looked up already. */
+static bool cached(const struct symbolizer *s, uint64_t addr)
+{
+	if (!s->cap)
+		return false;
+	size_t j = (addr * 0x9E3779B97F4A7C15ull) >> 20 & (s->cap - 1);
+	for (; s->table[j].used; j = (j + 1) & (s->cap - 1))
+		if (s->table[j].addr == addr)
+			return true;
+	return false;
 }
 
 static struct sym_entry *lookup(struct symbolizer *s, uint64_t addr)
@@ -837,9 +855,22 @@ static int add_frames(struct thread *t, const struct sym_entry *e, uint64_t pc,
 	return 0;
 }
 
+void symbols_expect(struct symbolizer *s, const struct raw_frame *raw, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t addr = raw[i].pc - (raw[i].return_address ? 1 : 0);
+		if (cached(s, addr) || module_of(s, addr))
+			continue;
+		if (!s->perfmap && !(s->perfmap = perfmap_open(s->pid)))
+			return;
+		perfmap_want(s->perfmap, addr);	/* else left unnamed */
+	}
+}
+
 int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
 		    struct thread *t)
 {
+	symbols_expect(s, raw, n);
 	for (int i = 0; i < n; i++) {
 		uint64_t addr = raw[i].pc - (raw[i].return_address ? 1 : 0);
 		struct sym_entry *e = lookup(s, addr);
@@ -868,7 +899,13 @@ int symbols_resolve(struct symbolizer *s, const struct raw_frame *raw, int n,
  * NULL. */
 static const char *outer_function(struct symbolizer *s, const struct raw_frame *f)
 {
-	struct sym_entry *e = lookup(s, f->pc - (f->return_address ? 1 : 0));
+	uint64_t addr = f->pc - (f->return_address ? 1 : 0);
+
+	/* JIT code: no need of its name (its perf map is read later, once
+	 * for the whole snapshot, symbols_expect) */
+	if (!cached(s, addr) && !module_of(s, addr))
+		return NULL;
+	struct sym_entry *e = lookup(s, addr);
 
 	if (!e || !e->nlines || !e->lines[e->nlines - 1].function)
 		return NULL;

@@ -29,6 +29,14 @@ void symbols_close(struct symbolizer *s);
 Dwfl *symbols_dwfl(struct symbolizer *s);
 
 /*
+ * Tells the symbolizer the frames about to be resolved, so that what
+ * names them is read once for them all (a JIT's perf map, perfmap.h):
+ * call it with every thread's frames before the first symbols_resolve()
+ * of a snapshot.  Optional: symbols_resolve() does it for its own.
+ */
+void symbols_expect(struct symbolizer *s, const struct raw_frame *raw, int n);
+
+/*
  * Appends the symbolized frames of raw[0..n) to t, an inline chain
  * expanding to several frames.  Returns 0 or -ENOMEM.
  */

@@ -452,6 +452,32 @@ snapshot_json()
 	run_tl "$out" snapshot --json "$@" "$pid"
 }
 
+# rss_of OUT CMD...: CMD (stdout to OUT, stderr to OUT.err) under a hang
+# guard of TL_RSS_TIMEOUT seconds (default TL_SNAP_TIMEOUT); sets TL_RC and
+# RSS_KB, its peak resident memory in KB (0 when not measured), as the
+# kernel reports it to wait4(2), read by testdata/maxrss.
+rss_of()
+{
+	local out=$1
+	shift
+	rm -f "$out.rss"
+	"$TESTDATA/maxrss" "$out.rss" timeout -k 5 "${TL_RSS_TIMEOUT:-$TL_SNAP_TIMEOUT}" \
+		"$@" >"$out" 2>"$out.err" </dev/null
+	TL_RC=$?
+	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
+	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
+}
+
+# check_rss_measure: fails unless rss_of measures dd's 64 MiB buffer as
+# that (65536 KB, give or take dd itself): the measure measures.
+check_rss_measure()
+{
+	rss_of "$TL_TMP/dd" dd if=/dev/zero of=/dev/null bs=64M count=1
+	((TL_RC == 0)) || fail "dd under maxrss: $(describe_rc $TL_RC): $(first_line "$TL_TMP/dd.err")"
+	((RSS_KB >= 65536 && RSS_KB <= 65536 + 32768)) ||
+		fail "maxrss measured dd's 64 MiB buffer as ${RSS_KB} KB: not a measure of peak memory"
+}
+
 # describe_rc RC: a few words on an exit status.
 describe_rc()
 {

@@ -2,8 +2,9 @@
  * fuzz_perfmap: a libFuzzer harness for the JIT perf map reader
  * (src/perfmap.c), which reads a file the target writes.
  *
- * The input is read as a map; then addresses are looked up: every
- * number that starts a line, one past it, and the input's first 8 bytes.
+ * The input is read as a map, for these addresses, asked for first
+ * (perfmap_want), then looked up: every number that starts a line, one
+ * before and one past it, and the input's first 8 bytes.
  * A name found must be short (at most 255 bytes) and hold no line end.
  * AddressSanitizer, UBSan and LeakSanitizer report the rest.
  *
@@ -26,6 +27,12 @@ static void check_name(const char *name)
 	}
 }
 
+static const char *want(struct perfmap *m, uint64_t addr)
+{
+	perfmap_want(m, addr);
+	return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct perfmap *m = perfmap_open(0);
@@ -38,21 +45,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(copy, data, size);
 	copy[size] = '\0';
-	FILE *f = fmemopen(copy, size ? size : 1, "r");
-	if (f) {
-		perfmap_read(m, f);
-		fclose(f);
-	}
 	uint64_t first = 0;
 	memcpy(&first, data, size < 8 ? size : 8);
-	check_name(perfmap_lookup(m, first));
-	for (char *line = copy; line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		uint64_t start = strtoull(line, NULL, 16);
-		check_name(perfmap_lookup(m, start));
-		check_name(perfmap_lookup(m, start + 1));
-		check_name(perfmap_lookup(m, start - 1));
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			FILE *f = fmemopen(copy, size ? size : 1, "r");
+			if (f) {
+				perfmap_read(m, f);
+				fclose(f);
+			}
+		}
+		const char *(*ask)(struct perfmap *, uint64_t) = pass ? perfmap_lookup : want;
+		check_name(ask(m, first));
+		for (char *line = copy; line; line = strchr(line, '\n')) {
+			if (*line == '\n')
+				line++;
+			uint64_t start = strtoull(line, NULL, 16);
+			check_name(ask(m, start));
+			check_name(ask(m, start + 1));
+			check_name(ask(m, start - 1));
+		}
 	}
 	perfmap_close(m);
 	free(copy);

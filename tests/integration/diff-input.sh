@@ -26,25 +26,9 @@ guard=${TL_DIFF_INPUT_TIMEOUT:-300}
 # ignore this.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 
-# rss_of OUT CMD...: CMD under the hang guard; sets TL_RC and RSS_KB (its
-# peak resident memory, KB; 0 when not measured)
-rss_of()
-{
-	local out=$1
-	shift
-	rm -f "$out.rss"
-	"$TESTDATA/maxrss" "$out.rss" timeout -k 5 "$guard" "$@" >"$out" 2>"$out.err" </dev/null
-	TL_RC=$?
-	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
-	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
-}
-
-# The measure itself: dd fills a 64 MiB buffer (65536 KB), through the
-# same timeout; anything far from that is no measure of a command's memory
-rss_of "$TL_TMP/dd" dd if=/dev/zero of=/dev/null bs=64M count=1
-((TL_RC == 0)) || fail "dd under maxrss: $(describe_rc $TL_RC): $(first_line "$TL_TMP/dd.err")"
-((RSS_KB >= 65536 && RSS_KB <= 65536 + 32768)) ||
-	fail "maxrss measured dd's 64 MiB buffer as ${RSS_KB} KB: not a measure of peak memory"
+TL_RSS_TIMEOUT=$guard
+# The measure itself, through the same timeout
+check_rss_measure
 
 # diff_rss OUT ARG...: threadleak diff ARG... under the hang guard; sets
 # TL_RC and RSS_KB (peak resident memory, KB)

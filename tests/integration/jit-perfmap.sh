@@ -7,14 +7,25 @@
 #     code wins; malformed lines, a zero size and an over-long line are
 #     skipped; a name with terminal escapes is printed escaped;
 #   - a map owned by another user, or a symbolic link: not used;
+#   - a 64 MB map (64,000,000 bytes: under the 64 MiB read bound) of 3.6
+#     million lines: short entries elsewhere, lines naming the real code
+#     again and again (the last one wins), "0 ffffffffffffffff" lines
+#     covering every address, binary junk, a 1 MB line; the real names
+#     last.  What snapshot keeps of a map is bounded by the frames it
+#     names, not by the file: its peak RSS (testdata/maxrss, checked on
+#     dd's 64 MiB buffer) stays within 16 MiB of the same snapshot with a
+#     two-line map (the reader that loaded the whole map took 340 MB), and
+#     both threads are named from the last lines;
 #   - Node.js run with --perf-basic-prof, its main thread in JIT-compiled
 #     JavaScript (testdata/js/spin.js): a frame named "JS:*spinOuter" or
 #     "JS:*spinInnerLoop" ("~"/"^" for V8's other tiers), within 10 tries.
 . "$(dirname "$0")/../lib.sh"
 
 need_threadleak
-need_testdata jit
-need_cmd jq
+need_testdata jit maxrss
+need_cmd jq awk head stat tr dd
+
+check_rss_measure
 
 MAPS=()
 rm_maps() { rm -f "${MAPS[@]}"; }
@@ -70,6 +81,53 @@ snapshot_json "$jit" "$TL_TMP/c.json"
 got=$(innermost "$pause_tid" "$TL_TMP/c.json")
 [ "$got" = null ] || error "a symbolic link was followed: '$got'"
 rm -f "$map"
+
+# ---- a 64 MB map: memory bounded by the frames named, not the file ----
+spin=$(hex "$code")
+pause=$(hex "$code + 16")
+
+# snap_rss NAME: snapshot --json of jit under maxrss into $TL_TMP/NAME.json;
+# checks both names; sets RSS_KB
+snap_rss()
+{
+	local got
+	rss_of "$TL_TMP/$1.json" "$THREADLEAK" snapshot --json "$jit"
+	# 1: partial (code with no unwind information: the stacks stop there)
+	((TL_RC <= 1)) || fail "$1: snapshot: $(describe_rc $TL_RC): $(first_line "$TL_TMP/$1.json.err")"
+	got=$(innermost "$spin_tid" "$TL_TMP/$1.json")
+	[ "$got" = jit_spin ] || error "$1: spinning thread: innermost '$got', expected jit_spin"
+	got=$(innermost "$pause_tid" "$TL_TMP/$1.json")
+	[ "$got" = jit_pause ] || error "$1: paused thread: innermost '$got', expected jit_pause"
+}
+
+printf '%s 2 jit_spin\n%s 8 jit_pause\n' "$spin" "$pause" >"$map"
+snap_rss small
+small=$RSS_KB
+
+last=$(printf '\n%s 2 jit_spin\n%s 8 jit_pause' "$spin" "$pause")
+{
+	printf '%s 2 stale_spin\n%s 8 stale_pause\n' "$spin" "$pause"
+	head -c 1000000 /dev/zero | tr '\0' 'x'
+	echo
+	printf '\001\377\000 junk \033[31m\n'
+	awk -v spin="$spin" -v pause="$pause" 'BEGIN {
+		for (i = 0; i < 3600000; i++) {
+			if (i % 100000 == 0)
+				printf "%s 2 stale_spin_%d\n%s 8 stale_pause_%d\n0 ffffffffffffffff all\n", spin, i, pause, i
+			else
+				printf "%x 10 f%d\n", 65536 + i * 16, i
+		}
+	}'
+} | head -c $((64000000 - ${#last} - 1)) >"$map"
+printf '%s\n' "$last" >>"$map"
+size=$(stat -c %s "$map")
+((size > 63000000 && size <= 64000000)) || fail "the generated map is $size bytes, not about 64 MB"
+snap_rss big
+note "peak RSS: ${small} KB with a two-line map, ${RSS_KB} KB with a $size-byte one"
+((RSS_KB > 0 && RSS_KB <= small + 16384)) ||
+	error "snapshot with a $size-byte perf map: peak RSS ${RSS_KB} KB, over ${small} KB (with a two-line map) + 16 MiB"
+rm -f "$map"
+assert_not_stopped "$jit"
 kill_target "$jit"
 
 # ---- Node.js ----
