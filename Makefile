@@ -32,7 +32,8 @@ ASAN_OBJ := $(OBJ:build/%=build/asan/%)
 ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
-	testdata/waits-fp testdata/libtlplugin.so testdata/cxxleak
+	testdata/waits-fp testdata/libtlplugin.so testdata/cxxleak \
+	testdata/mapped-swap testdata/libtlmapped.so testdata/libtlmapped-swap.so
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -93,6 +94,22 @@ testdata/cmocka_leak: testdata/cmocka_leak.c testdata/testdata.h
 
 testdata/dlopener: testdata/dlopener.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -o $@ $< -ldl
+
+# Two builds of one program and its library, the same code at the same
+# offsets with other names, both libraries named libtlmapped.so (soname)
+# and found beside the program: the one renamed over the other while it
+# runs (tests/integration/mapped-file).
+testdata/libtlmapped.so: testdata/plugin/tlmapped.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -shared -fPIC -Wl,-soname,libtlmapped.so -o $@ $<
+
+testdata/libtlmapped-swap.so: testdata/plugin/tlmapped.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -DRENAMED -shared -fPIC -Wl,-soname,libtlmapped.so -o $@ $<
+
+testdata/mapped: testdata/mapped.c testdata/testdata.h testdata/libtlmapped.so
+	$(CC) -g -O2 -Wall -Wextra -o $@ $< -Ltestdata -l:libtlmapped.so -Wl,-rpath,'$$ORIGIN'
+
+testdata/mapped-swap: testdata/mapped.c testdata/testdata.h testdata/libtlmapped-swap.so
+	$(CC) -g -O2 -Wall -Wextra -DRENAMED -o $@ $< -Ltestdata -l:libtlmapped-swap.so -Wl,-rpath,'$$ORIGIN'
 
 testdata/libtlplugin.so: testdata/plugin/tlplugin.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -shared -fPIC -o $@ $<

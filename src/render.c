@@ -73,6 +73,46 @@ static void print_frame(const struct out *o, const struct frame *f)
 		f->inlined ? " (inlined)" : "", col(o, C_RESET));
 }
 
+/* The module of the snapshot's list that holds pc, or NULL. */
+static const struct module_info *module_at(const struct snapshot *snap, uint64_t pc)
+{
+	size_t lo = 0, hi = snap->nmodules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (snap->modules[mid].start <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || pc >= snap->modules[lo - 1].end)
+		return NULL;
+	return &snap->modules[lo - 1];
+}
+
+/* After a stack: why a module's frames are not named from its file
+ * ("replaced on disk"), once per module. */
+static void print_module_notes(const struct out *o, const struct thread *t)
+{
+	const struct module_info *seen[8];
+	size_t nseen = 0;
+
+	for (size_t i = 0; i < t->nframes && nseen < 8; i++) {
+		const struct module_info *m = t->frames[i].module ?
+			module_at(o->snap, t->frames[i].pc) : NULL;
+		bool dup = false;
+		if (!m || !m->note)
+			continue;
+		for (size_t k = 0; k < nseen; k++)
+			dup |= seen[k] == m;
+		if (dup)
+			continue;
+		seen[nseen++] = m;
+		fprintf(o->fp, "    %s[%s: %s]%s\n", col(o, C_WARN),
+			esc(path_base(m->path)), esc(m->note), col(o, C_RESET));
+	}
+}
+
 static void print_stack(const struct out *o, const struct thread *t)
 {
 	size_t anon = 0;
@@ -81,6 +121,8 @@ static void print_stack(const struct out *o, const struct thread *t)
 		print_frame(o, &t->frames[i]);
 		anon += !t->frames[i].module && !t->frames[i].function;
 	}
+	if (o->snap->nmodules)
+		print_module_notes(o, t);
 	if (anon)
 		fprintf(o->fp, "    %s[%zu frame%s in no file: code generated at run time, as a JIT makes it (the JVM's compiled and interpreted Java methods): not named]%s\n",
 			col(o, C_DIM), anon, anon == 1 ? "" : "s", col(o, C_RESET));

@@ -566,6 +566,7 @@ void snapshot_free(struct snapshot *snap)
 	for (size_t i = 0; i < snap->nmodules; i++) {
 		free(snap->modules[i].path);
 		free(snap->modules[i].build_id);
+		free(snap->modules[i].note);
 	}
 	free(snap->modules);
 	strpool_free(snap->pool);
@@ -1333,6 +1334,10 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap)
 		w_hex(w, m->start);
 		w_key(w, "end");
 		w_hex(w, m->end);
+		if (m->note) {
+			w_key(w, "note");
+			w_string(w, m->note);
+		}
 		w_close(w, '}');
 	}
 	w_close(w, ']');
@@ -2626,7 +2631,8 @@ static int read_modules(struct reader *r, const struct jv *a, struct snapshot *s
 		if (get_string(r, o, "path", &m->path) ||
 		    get_string(r, o, "build_id", &m->build_id) ||
 		    get_hex(r, o, "start", REQUIRED, &m->start) ||
-		    get_hex(r, o, "end", REQUIRED, &m->end))
+		    get_hex(r, o, "end", REQUIRED, &m->end) ||
+		    get_string(r, o, "note", &m->note))
 			return -1;
 		if (!m->path)
 			return fail(r, "path", "missing");

@@ -142,6 +142,8 @@ struct module_info {
 	char *path;
 	char *build_id;		/* lowercase hex, or NULL when unknown */
 	uint64_t start, end;	/* its addresses in the process: [start, end) */
+	char *note;		/* why its names are not its file's ("replaced
+				   on disk: ..."), or NULL */
 };
 
 #define SNAPSHOT_MAX_MODULES 65536

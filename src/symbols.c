@@ -17,6 +17,7 @@
 #include "debugcache.h"
 #include "debuginfod.h"
 #include "elfcode.h"
+#include "modfile.h"
 #include "go/pclntab.h"
 #include "perfmap.h"
 #include "tailcall.h"
@@ -72,6 +73,10 @@ struct symbolizer {
 	struct perfmap *perfmap;	/* JIT code's names; opened when needed */
 	struct go_module *gomods;	/* modules asked for a Go table */
 	size_t ngomods, gomodcap;
+	struct modmap *map;	/* the file mappings, read when first needed */
+	struct module_note *notes;	/* modules not named from their file */
+	size_t nnotes, notecap;
+	int fd_errno;		/* EMFILE/ENFILE: a file not opened for it */
 };
 
 #define GO_INLINE_MAX 16	/* inlined calls named at one pc */
@@ -94,67 +99,87 @@ struct cu_fallback {
 
 static char *debuginfo_path;
 
-/* A mapped file that cannot be opened by its name (deleted, or in another
- * mount namespace) can still be opened through /proc. */
-static int open_through_proc(int pid, const char *name, Dwarf_Addr low)
-{
-	char path[4096 + 64];
-	int fd;
+/* The note of a module whose file on disk is not the object mapped. */
+struct module_note {
+	Dwarf_Addr low;
+	char *name;		/* as maps names it */
+	const char *note;	/* static */
+};
 
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
-	/* map_files entries are named start-end of each mapping. */
-	snprintf(path, sizeof(path), "/proc/%d/map_files", pid);
-	DIR *dir = opendir(path);
-	if (!dir)
-		return -1;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		unsigned long start;
-		if (sscanf(de->d_name, "%lx-", &start) != 1 || start != low)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid,
-			 de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		break;
-	}
-	closedir(dir);
-	return fd;
+static const char *note_for(enum modfile_source src, bool from_memory)
+{
+	if (src == MODFILE_REPLACED)
+		return from_memory ? "replaced on disk: named from its loaded image" :
+				     "replaced on disk: not named";
+	if (src == MODFILE_GONE)
+		return from_memory ? "deleted: named from its loaded image" :
+				     "deleted: not named";
+	return NULL;
 }
 
+/* The note of the module name at low; NULL when it has none. */
+static struct module_note *find_note(struct symbolizer *s, Dwarf_Addr low,
+				     const char *name)
+{
+	for (size_t i = 0; i < s->nnotes; i++)
+		if (s->notes[i].low == low && strcmp(s->notes[i].name, name) == 0)
+			return &s->notes[i];
+	return NULL;
+}
+
+/* Kept across reports: a module still mapped keeps its ELF, and its note. */
+static void set_note(struct symbolizer *s, Dwarf_Addr low, const char *name,
+		     const char *note)
+{
+	struct module_note *n = find_note(s, low, name);
+
+	if (n) {
+		n->note = note;
+		return;
+	}
+	if (!note || grow_array(&s->notes, &s->notecap, s->nnotes + 1,
+				sizeof(*s->notes)) < 0)
+		return;
+	char *copy = strdup(name);
+	if (copy)
+		s->notes[s->nnotes++] = (struct module_note){ low, copy, note };
+}
+
+/*
+ * The ELF of a module: the file modfile.h decides is the object mapped
+ * (an Elf holding no descriptor), else the image loaded in the target's
+ * memory, which libdwfl reads for "[vdso: PID]" at the module's start
+ * (its dynamic symbols and unwind tables: the names it exports, never a
+ * file's that is not the one mapped).
+ */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 		    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	struct symbolizer *s = *userdata;
-	char path[4096];
-	Dwarf_Addr low;
-	int fd;
+	enum modfile_source src;
+	char vdso[64];
+	int err;
 
-	/* A deleted file: libdwfl would rebuild it from the loaded segments,
-	 * which lack the symbol table and debug info; map_files still has
-	 * the whole file. */
-	snprintf(path, sizeof(path), "%s", name);
-	char *sp = strrchr(path, ' ');
-	bool deleted = name[0] == '/' && sp && strcmp(sp, " (deleted)") == 0;
-	if (deleted && s) {
-		*sp = '\0';
-		dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
-		fd = open_through_proc(s->pid, path, low);
-		if (fd >= 0) {
-			*file_name = strdup(path);
-			return fd;
-		}
+	if (!s || name[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	if (!s->map) {
+		s->map = modmap_read(s->pid);
+		if (!s->map && (errno == EMFILE || errno == ENFILE))
+			s->fd_errno = errno;
 	}
-	fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
-	if (fd >= 0 || *elfp || name[0] != '/' || !s || deleted)
-		return fd;
-	/* Not openable by its name here: another mount namespace. */
-	dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
-	fd = open_through_proc(s->pid, path, low);
-	if (fd >= 0)
-		*file_name = strdup(path);
+	*elfp = modfile_elf(s->pid, s->map, name, base, &src, &err);
+	if (err)
+		s->fd_errno = err;
+	if (*elfp) {
+		/* Its name without " (deleted)": the .gnu_debuglink search
+		 * looks beside it (what it finds must have its build id). */
+		*file_name = modfile_path(name);
+		set_note(s, base, name, NULL);
+		return -1;
+	}
+	snprintf(vdso, sizeof(vdso), "[vdso: %d]", s->pid);
+	int fd = dwfl_linux_proc_find_elf(mod, userdata, vdso, base, file_name, elfp);
+	set_note(s, base, name, note_for(src, fd >= 0 || *elfp));
 	return fd;
 }
 
@@ -209,6 +234,8 @@ static int report(struct symbolizer *s)
 {
 	/* A dropped module's pointer may come back as another module. */
 	forget_cu_indexes(s);
+	modmap_free(s->map);
+	s->map = NULL;
 	dwfl_report_begin(s->dwfl);
 	int rc = dwfl_linux_proc_report(s->dwfl, s->pid);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -283,6 +310,10 @@ void symbols_close(struct symbolizer *s)
 	forget_cu_indexes(s);
 	free(s->cuix);
 	free(s->gomods);
+	modmap_free(s->map);
+	for (size_t i = 0; i < s->nnotes; i++)
+		free(s->notes[i].name);
+	free(s->notes);
 	debuginfod_close(s->dind);
 	perfmap_close(s->perfmap);
 	dwfl_end(s->dwfl);
@@ -1042,6 +1073,7 @@ bool symbols_cover(struct symbolizer *s, uint64_t pc)
 }
 
 struct modules_arg {
+	struct symbolizer *s;
 	struct snapshot *snap;
 	size_t cap;
 	int rc;
@@ -1074,12 +1106,18 @@ static int add_module(Dwfl_Module *mod, void **userdata, const char *name,
 	m->end = end;
 	if (!(m->path = strdup(name)))
 		goto nomem;
+	const struct module_note *note = find_note(a->s, start, name);
+	if (note && note->note && !(m->note = strdup(note->note))) {
+		free(m->path);
+		goto nomem;
+	}
 	/* Known once libdwfl has read the file's notes (every module a
 	 * frame was named in); never a read of its own. */
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (n > 0 && n <= 64) {
 		if (!(m->build_id = malloc(2 * (size_t)n + 1))) {
 			free(m->path);
+			free(m->note);
 			goto nomem;
 		}
 		for (int i = 0; i < n; i++)
@@ -1101,7 +1139,7 @@ static int cmp_module(const void *x, const void *y)
 
 int symbols_modules(struct symbolizer *s, struct snapshot *snap)
 {
-	struct modules_arg a = { snap, snap->nmodules, 0 };
+	struct modules_arg a = { s, snap, snap->nmodules, 0 };
 
 	if (snap->nmodules)
 		return 0;

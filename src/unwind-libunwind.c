@@ -4,9 +4,13 @@
  * Stock libunwind-ptrace reads memory one PTRACE_PEEKDATA per word and
  * registers one syscall each, with no caching.  Here an address space with
  * our accessors reads memory from the page cache and registers from the
- * captured struct cpu_regs, and caches unwind info globally.  Finding the
- * unwind table of an ip is left to _UPT_find_proc_info, which reads
- * /proc/PID/maps and the ELF files, not ptrace.  It caches one ELF image
+ * captured struct cpu_regs, and caches unwind info globally.  The unwind
+ * table of an ip is its module's .eh_frame_hdr, found through the ELF
+ * symbols.c chose for the module (the object mapped, not the file now at
+ * its path: modfile.h) and read from the target's memory, searched by
+ * libunwind's own search.  A module without one is left to
+ * _UPT_find_proc_info (.debug_frame), which reads /proc/PID/maps and the
+ * ELF files at their paths, not ptrace.  It caches one ELF image
  * per UPT handle and re-reads the whole maps file whenever the ip leaves
  * it (20,000 lines for 10,000 thread stacks), so we keep one UPT handle per
  * module (found through the shared Dwfl) and each keeps its image.  That
@@ -16,6 +20,7 @@
  */
 #include "unwind.h"
 
+#include <gelf.h>
 #include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,8 @@ struct module_upt {
 	Dwarf_Addr low;
 	char *name;
 	void *upt;
+	bool has_table;		/* di: its .eh_frame_hdr table, in memory */
+	unw_dyn_info_t di;
 };
 
 struct libunwind_state {
@@ -44,7 +51,57 @@ struct libunwind_state {
 
 static __thread struct libunwind_state *current;
 
-static void *upt_for(struct libunwind_state *s, unw_word_t ip)
+/* libunwind's own search of an .eh_frame_hdr table (what
+ * _UPT_find_proc_info calls once it has found the table), exported but
+ * not declared in its headers. */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+					      unw_dyn_info_t *di, unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
+
+/*
+ * The .eh_frame_hdr table of m, as _UPT_find_proc_info would set it up,
+ * but from the ELF symbols.c chose for the module (modfile.h: the object
+ * mapped, or its loaded image) and the target's memory, never from the
+ * file now at its path.  Only the layout linkers write (table of sdata4
+ * pairs relative to the header, udata4 count), as elfcode.c reads it;
+ * false for any other (then _UPT_find_proc_info, and its .debug_frame).
+ */
+static bool find_table(struct libunwind_state *s, struct module_upt *m)
+{
+	Dwarf_Addr bias, high;
+	Elf *elf = dwfl_module_getelf(m->mod, &bias);
+	size_t n;
+	unsigned char hdr[12];
+	uint32_t count;
+
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return false;
+	dwfl_module_info(m->mod, NULL, NULL, &high, NULL, NULL, NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		uint64_t at = bias + ph.p_vaddr;
+		if (memory_read(s->mem, at, hdr, sizeof(hdr)) < 0 || hdr[0] != 1 ||
+		    hdr[2] != 0x03 /* udata4 */ || hdr[3] != 0x3b /* datarel|sdata4 */)
+			return false;
+		memcpy(&count, hdr + 8, 4);
+		m->di = (unw_dyn_info_t){
+			.start_ip = m->low,
+			.end_ip = high,
+			.format = UNW_INFO_FORMAT_REMOTE_TABLE,
+			.u.rti = {
+				.segbase = at,
+				.table_len = (unw_word_t)count * 8 / sizeof(unw_word_t),
+				.table_data = at + sizeof(hdr),
+			},
+		};
+		return count > 0;
+	}
+	return false;
+}
+
+static struct module_upt *module_for(struct libunwind_state *s, unw_word_t ip)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, ip);
 	Dwarf_Addr low;
@@ -52,31 +109,40 @@ static void *upt_for(struct libunwind_state *s, unw_word_t ip)
 
 	if (!mod || !(name = dwfl_module_info(mod, NULL, &low, NULL, NULL, NULL,
 					      NULL, NULL)))
-		return s->upt;
+		return NULL;
 	for (size_t i = 0; i < s->nmods; i++)
 		if (s->mods[i].mod == mod && s->mods[i].low == low &&
 		    strcmp(s->mods[i].name, name) == 0)
-			return s->mods[i].upt;
+			return &s->mods[i];
 	struct module_upt *n = realloc(s->mods, (s->nmods + 1) * sizeof(*n));
 	if (!n)
-		return s->upt;
+		return NULL;
 	s->mods = n;
 	n[s->nmods] = (struct module_upt){ mod, low, strdup(name), _UPT_create(s->pid) };
 	if (!n[s->nmods].name || !n[s->nmods].upt) {
 		free(n[s->nmods].name);
 		if (n[s->nmods].upt)
 			_UPT_destroy(n[s->nmods].upt);
-		return s->upt;
+		return NULL;
 	}
-	return n[s->nmods++].upt;
+	n[s->nmods].has_table = find_table(s, &n[s->nmods]);
+	return &n[s->nmods++];
 }
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
 			  unw_proc_info_t *pi, int need_unwind_info, void *arg)
 {
+	struct module_upt *m = module_for(current, ip);
+
 	(void)arg;
+	if (m && m->has_table) {
+		int rc = _Ux86_64_dwarf_search_unwind_table(as, ip, &m->di, pi,
+							     need_unwind_info, NULL);
+		if (rc != -UNW_ENOINFO)
+			return rc;
+	}
 	return _UPT_find_proc_info(as, ip, pi, need_unwind_info,
-				   upt_for(current, ip));
+				   m ? m->upt : current->upt);
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
