@@ -27,11 +27,13 @@ static void usage(FILE *fp)
 	fprintf(fp,
 		"usage: threadleak snapshot [OPTIONS] PID\n"
 		"\n"
-		"  -o, --output FILE     save the snapshot (JSON) to FILE for 'threadleak diff'\n"
+		"  -o, --output FILE     save the snapshot to FILE for 'threadleak diff'\n"
 		"  -f, --format FORMAT   what -o writes, or without -o what is printed:\n"
-		"                        text, json (the snapshot), pprof (gzipped\n"
-		"                        profile.proto for 'go tool pprof') or folded\n"
-		"                        (stacks for flamegraph.pl and speedscope)\n"
+		"                        text, json (the snapshot, every entry whole),\n"
+		"                        pprof (gzipped profile.proto for 'go tool\n"
+		"                        pprof'), folded (stacks for flamegraph.pl and\n"
+		"                        speedscope) or snapshot (the file -o writes:\n"
+		"                        JSON, each stack once)\n"
 		"  -j, --json            print the snapshot as JSON instead of text\n"
 		"  -t, --threads         one entry per thread instead of groups\n"
 		"  -q, --quiet           print nothing (with -o)\n"
@@ -135,8 +137,8 @@ int cmd_snapshot(int argc, char **argv)
 		errorf("the %s format is binary: give -o FILE or redirect the output", "pprof");
 		return EXIT_USAGE;
 	}
-	if (output && !have_format)
-		format = FORMAT_JSON;
+	if (output && !have_format)	/* a snapshot file: version 2 */
+		format = FORMAT_SNAPSHOT;
 
 	struct snapshot *snap;
 	struct out_file of;

@@ -165,7 +165,7 @@ static void save(const struct top *t, const struct snapshot *snap,
 	char err[512];
 	int rc = out_file_open(&of, path, err, sizeof(err));
 	if (rc == 0) {
-		rc = snapshot_write(snap, of.fp, false);
+		rc = snapshot_write_file(snap, of.fp);
 		if (rc < 0) {
 			out_file_abort(&of);
 			snprintf(err, sizeof(err), "cannot write %.160s: %s", path, strerror(-rc));

@@ -8,15 +8,8 @@
  * 8, 16, 32, ...), so they must only ever be grown through
  * snapshot_add_thread() and thread_add_frame().
  *
- * Writing is done by hand into growing buffers, the threads' on every CPU
- * (write_threads()), handed to stdio in order: building jansson objects and dumping them cost ~1.3 s of CPU
- * for 10,000 threads of 20 frames, this ~60 ms.  Keys come in the
- * order of the document; the text is byte for byte what jansson prints for
- * the same tree with JSON_INDENT(1) or JSON_COMPACT (the unit tests check
- * this by reparsing and redumping).  Strings that are not valid UTF-8
- * (thread names and paths are arbitrary bytes) have each bad byte replaced
- * by U+FFFD.  Reals get the fewest digits that read back to the same
- * double.  64-bit addresses are "0x..." strings; unknown values are null.
+ * Writing is snapshot-write.c's: version 1 (every entry whole, --json)
+ * and the version 2 file (each stack once, a goroutine a row).
  *
  * Reading is strict: the text must be JSON as jansson reads it (duplicate
  * keys refused, nesting bounded as jansson bounds it), then every known
@@ -25,7 +18,11 @@
  * version, pid, threads, tid, pc.  An absent optional field means
  * "unknown"; null is accepted exactly where the writer may write it.
  * Unknown fields are ignored.  The returned snapshot belongs to the caller
- * (snapshot_free()).
+ * (snapshot_free()).  Version 2's tables ("stacks", "templates",
+ * "goroutines") are read as a stream too: a stack into the pool, a
+ * template into a small array, a row made an entry from its template at
+ * once, or kept (48 bytes) until the end when its template is not read
+ * yet (members in another order).
  *
  * Reading is a stream, so that memory follows what is kept, not the text:
  * a 324 MB snapshot of 200,000 threads read whole into a jansson tree took
@@ -639,771 +636,6 @@ struct frame *thread_add_frame(struct thread *t)
 	return f;
 }
 
-/* ---- writing ---------------------------------------------------------- */
-
-/*
- * The text under construction.  Containers open and close with the layout
- * jansson uses for JSON_INDENT(1) and JSON_COMPACT; `empty` says whether
- * the innermost open container has no member yet (after a close, the
- * parent has one, so no stack is needed).
- */
-/* A frames array lately written, and where its text is in the buffer. */
-struct frames_text {
-	const struct frame *frames;
-	size_t n, off, len;
-};
-#define FRAMES_SEEN 4
-
-struct writer {
-	char *buf;
-	size_t len, cap;	/* cap - len >= 1 always: room for a NUL */
-	FILE *fp;		/* when set, flushed into between threads */
-	bool pretty;
-	size_t depth;
-	bool empty;
-	int err;		/* first error, -errno */
-	/* Threads of one pool have equal stacks, mostly one after the
-	 * other: their frames' text is copied, not written again. */
-	struct frames_text seen[FRAMES_SEEN];
-	unsigned next_seen;
-};
-
-static bool w_grow(struct writer *w, size_t n);
-
-/* Room for n more bytes (and the NUL); false after any error. */
-static inline bool w_reserve(struct writer *w, size_t n)
-{
-	if (w->cap - w->len > n && !w->err)
-		return true;
-	return w_grow(w, n);
-}
-
-static bool w_grow(struct writer *w, size_t n)
-{
-	size_t ncap;
-	char *p;
-
-	if (w->err)
-		return false;
-	if (w->cap - w->len > n)
-		return true;
-	ncap = w->cap ? w->cap : 4096;
-	while (ncap - w->len <= n) {
-		if (ncap > SIZE_MAX / 2) {
-			w->err = -ENOMEM;
-			return false;
-		}
-		ncap *= 2;
-	}
-	p = realloc(w->buf, ncap);
-	if (!p) {
-		w->err = -ENOMEM;
-		return false;
-	}
-	w->buf = p;
-	w->cap = ncap;
-	return true;
-}
-
-static void w_raw(struct writer *w, const void *s, size_t n)
-{
-	if (!w_reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-static void w_lit(struct writer *w, const char *s)
-{
-	w_raw(w, s, strlen(s));
-}
-
-static void w_flush(struct writer *w)
-{
-	if (!w->fp || w->err || !w->len)
-		return;
-	errno = 0;
-	if (fwrite(w->buf, 1, w->len, w->fp) != w->len)
-		w->err = errno ? -errno : -EIO;
-	w->len = 0;
-	memset(w->seen, 0, sizeof(w->seen));	/* their text is gone */
-}
-
-static void w_newline(struct writer *w)
-{
-	if (!w->pretty || !w_reserve(w, 1 + w->depth))
-		return;
-	w->buf[w->len++] = '\n';
-	memset(w->buf + w->len, ' ', w->depth);
-	w->len += w->depth;
-}
-
-static void w_open(struct writer *w, char c)
-{
-	w_raw(w, &c, 1);
-	w->depth++;
-	w->empty = true;
-}
-
-static void w_close(struct writer *w, char c)
-{
-	w->depth--;
-	if (!w->empty)
-		w_newline(w);
-	w_raw(w, &c, 1);
-	w->empty = false;
-}
-
-/* Starts the next member of the innermost container. */
-static void w_next(struct writer *w)
-{
-	if (!w->empty)
-		w_raw(w, ",", 1);
-	w_newline(w);
-	w->empty = false;
-}
-
-/* keys are our own literals: nothing to escape */
-static void w_key(struct writer *w, const char *key)
-{
-	w_next(w);
-	w_raw(w, "\"", 1);
-	w_lit(w, key);
-	w_lit(w, w->pretty ? "\": " : "\":");
-}
-
-static void w_null(struct writer *w)
-{
-	w_raw(w, "null", 4);
-}
-
-static void w_bool(struct writer *w, bool v)
-{
-	w_lit(w, v ? "true" : "false");
-}
-
-static void w_int(struct writer *w, int64_t v)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	w_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-/* Counters beyond int64 would not read back (jansson): refuse them. */
-static void w_u64(struct writer *w, uint64_t v)
-{
-	if (v > INT64_MAX) {
-		if (!w->err)
-			w->err = -EOVERFLOW;
-		return;
-	}
-	w_int(w, (int64_t)v);
-}
-
-static void w_hex(struct writer *w, uint64_t v)
-{
-	static const char digits[] = "0123456789abcdef";
-	char tmp[24], *p = tmp + sizeof(tmp);
-
-	*--p = '"';
-	do {
-		*--p = digits[v & 0xf];
-		v >>= 4;
-	} while (v);
-	*--p = 'x';
-	*--p = '0';
-	*--p = '"';
-	w_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-/*
- * Significant digits for v: the fewest that read back to the same double
- * (3.2 is "3.2", not "%.17g"'s "3.2000000000000002"), but at least all the
- * integer digits below 1e17, so that 100 is "100.0" and not "1e2".
- */
-static int real_digits(double v)
-{
-	char buf[40];
-	int lo = 1, hi = 17, p;
-
-	/* The fewest digits that read back: a binary search, as a precision
-	 * that reads back stays one with more digits (17 always does). */
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		snprintf(buf, sizeof(buf), "%.*g", mid, v);
-		if (strtod(buf, NULL) == v)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	p = lo;
-	if (v >= 1 && v < 1e17) {
-		int d = 0;
-
-		for (uint64_t u = (uint64_t)v; u; u /= 10)
-			d++;
-		if (p < d)
-			p = d;
-	}
-	return p;
-}
-
-/*
- * A non-negative real, null otherwise, spelled as jansson does: always a
- * '.' or an exponent, no '+' or leading zeros in the exponent, '.' as the
- * decimal point whatever the locale.
- */
-/*
- * Most reals written are times from clocks in nanoseconds (blocked_sec,
- * capture_ms): "%.9f" without its trailing zeros reads back, and is then
- * what the search of real_digits() finds, at a tenth of its cost.  0 when
- * v is not such a number (the caller searches).
- */
-static int fast_real(double v, char *buf, size_t size)
-{
-	int n;
-
-	if (!(v >= 1e-3 && v < 1e9))
-		return 0;
-	n = snprintf(buf, size, "%.9f", v);
-	if (n <= 0 || (size_t)n >= size)
-		return 0;
-	while (buf[n - 1] == '0')
-		n--;
-	if (buf[n - 1] == '.')
-		n--;
-	buf[n] = '\0';
-	return strtod(buf, NULL) == v ? n : 0;
-}
-
-static void w_real(struct writer *w, double v)
-{
-	char buf[48], *e, *q;
-	int n;
-
-	if (!isfinite(v) || v < 0) {
-		w_null(w);
-		return;
-	}
-	n = fast_real(v, buf, sizeof(buf) - 3);
-	if (n == 0)
-		n = snprintf(buf, sizeof(buf) - 3, "%.*g", real_digits(v), v);
-	if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
-		w_null(w);
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		if (!(buf[i] >= '0' && buf[i] <= '9') && buf[i] != 'e' &&
-		    buf[i] != '-' && buf[i] != '+')
-			buf[i] = '.';
-	e = strchr(buf, 'e');
-	if (!e && !strchr(buf, '.')) {
-		memcpy(buf + n, ".0", 3);
-		n += 2;
-	}
-	if (e) {
-		q = e + 1;
-		if (*q == '-')
-			q++;
-		e = q;
-		while (*e == '+' || *e == '0')
-			e++;
-		memmove(q, e, strlen(e) + 1);
-		n = (int)strlen(buf);
-	}
-	w_raw(w, buf, (size_t)n);
-}
-
-/*
- * Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 when s starts a bad one.
- * Stops at a NUL, which is never a continuation byte.
- */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		unsigned char lo = 0x80, hi = 0xbf;
-
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		unsigned char lo = 0x80, hi = 0xbf;
-
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/*
- * A JSON string (null for NULL), escaped as jansson does: \" \\ \b \f \n
- * \r \t, other controls as \u00XX, UTF-8 as is.  Each byte that does not
- * start valid UTF-8 becomes U+FFFD.
- */
-static void w_string(struct writer *w, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s, *run;
-	char esc[8];
-
-	if (!s) {
-		w_null(w);
-		return;
-	}
-	w_raw(w, "\"", 1);
-	for (run = p;;) {
-		unsigned char c = *p;
-		size_t n;
-
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			n = c < 0x80 ? 1 : utf8_seq_len(p);
-			if (n) {
-				p += n;
-				continue;
-			}
-		}
-		w_raw(w, run, (size_t)(p - run));
-		if (!c)
-			break;
-		if (c >= 0x80) {
-			w_raw(w, "\xef\xbf\xbd", 3);
-		} else {
-			switch (c) {
-			case '"':  w_raw(w, "\\\"", 2); break;
-			case '\\': w_raw(w, "\\\\", 2); break;
-			case '\b': w_raw(w, "\\b", 2); break;
-			case '\f': w_raw(w, "\\f", 2); break;
-			case '\n': w_raw(w, "\\n", 2); break;
-			case '\r': w_raw(w, "\\r", 2); break;
-			case '\t': w_raw(w, "\\t", 2); break;
-			default:
-				snprintf(esc, sizeof(esc), "\\u%04X", c);
-				w_raw(w, esc, 6);
-			}
-		}
-		run = ++p;
-	}
-	w_raw(w, "\"", 1);
-}
-
-static void write_wait(struct writer *w, const struct wait_info *wi)
-{
-	w_open(w, '{');
-	w_key(w, "kind");
-	w_string(w, wait_kind_name(wi->kind));
-	w_key(w, "syscall");
-	if (wi->syscall < 0)
-		w_null(w);
-	else
-		w_string(w, wi->syscall_name);
-	w_key(w, "syscall_nr");
-	if (wi->syscall < 0)
-		w_null(w);
-	else
-		w_int(w, wi->syscall);
-	w_key(w, "fd");
-	if (wi->fd < 0)
-		w_null(w);
-	else
-		w_int(w, wi->fd);
-	w_key(w, "object");
-	w_string(w, wi->object);
-	w_key(w, "address");
-	if (wi->address)
-		w_hex(w, wi->address);
-	else
-		w_null(w);
-	w_key(w, "owner");
-	if (wi->owner > 0)
-		w_int(w, wi->owner);
-	else
-		w_null(w);
-	w_key(w, "blocked_sec");
-	w_real(w, wi->blocked_sec);
-	w_close(w, '}');
-}
-
-static void write_frame(struct writer *w, const struct frame *f)
-{
-	w_open(w, '{');
-	w_key(w, "pc");
-	w_hex(w, f->pc);
-	w_key(w, "module");
-	w_string(w, f->module);
-	w_key(w, "function");
-	w_string(w, f->function);
-	w_key(w, "file");
-	w_string(w, f->file);
-	w_key(w, "line");
-	if (f->line > 0)
-		w_int(w, f->line);
-	else
-		w_null(w);
-	w_key(w, "offset");
-	w_hex(w, f->offset);
-	w_key(w, "inlined");
-	w_bool(w, f->inlined);
-	w_close(w, '}');
-}
-
-static bool same_string(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_frames(const struct frame *a, const struct frame *b, size_t n)
-{
-	if (a == b)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (a[i].pc != b[i].pc || a[i].offset != b[i].offset ||
-		    a[i].line != b[i].line || a[i].inlined != b[i].inlined ||
-		    !same_string(a[i].function, b[i].function) ||
-		    !same_string(a[i].file, b[i].file) ||
-		    !same_string(a[i].module, b[i].module))
-			return false;
-	return true;
-}
-
-/* The array of n frames, or a copy of the text of an equal one written
- * lately at the same depth (every thread's frames are at one depth). */
-static void write_frames(struct writer *w, const struct frame *frames, size_t n)
-{
-	for (int k = 0; k < FRAMES_SEEN && n; k++) {
-		const struct frames_text *ft = &w->seen[k];
-		if (ft->len && ft->n == n && same_frames(ft->frames, frames, n)) {
-			if (!w_reserve(w, ft->len))
-				return;
-			memcpy(w->buf + w->len, w->buf + ft->off, ft->len);
-			w->len += ft->len;
-			w->empty = false;
-			return;
-		}
-	}
-	size_t off = w->len;
-	w_open(w, '[');
-	for (size_t i = 0; i < n && !w->err; i++) {
-		w_next(w);
-		write_frame(w, &frames[i]);
-	}
-	w_close(w, ']');
-	if (n && !w->err)
-		w->seen[w->next_seen++ % FRAMES_SEEN] =
-			(struct frames_text){ frames, n, off, w->len - off };
-}
-
-/* A goroutine's labels: an object, keys in order (unique: a key equal to
- * the one before, which no reader makes, is left out, as a duplicate
- * would make the document unreadable). */
-static void write_labels(struct writer *w, const struct thread *t)
-{
-	w_open(w, '{');
-	for (size_t i = 0; i < t->nlabels; i++) {
-		if (i && same_string(t->labels[i].key, t->labels[i - 1].key))
-			continue;
-		w_next(w);
-		w_string(w, t->labels[i].key);
-		w_lit(w, w->pretty ? ": " : ":");
-		w_string(w, t->labels[i].value);
-	}
-	w_close(w, '}');
-}
-
-static void write_thread(struct writer *w, const struct thread *t)
-{
-	char state[2] = { t->state, '\0' };
-
-	w_open(w, '{');
-	w_key(w, "tid");
-	w_int(w, t->tid);
-	w_key(w, "name");
-	w_string(w, t->name);
-	/* only a printable ASCII letter reads back as one character */
-	w_key(w, "state");
-	w_string(w, t->state > ' ' && t->state < 0x7f ? state : NULL);
-	w_key(w, "utime");
-	w_u64(w, t->utime);
-	w_key(w, "stime");
-	w_u64(w, t->stime);
-	w_key(w, "start_time");
-	w_u64(w, t->start_time);
-	w_key(w, "partial");
-	w_bool(w, t->partial);
-	w_key(w, "error");
-	w_string(w, t->error);
-	w_key(w, "stopped");
-	w_bool(w, t->stopped);
-	w_key(w, "wait");
-	write_wait(w, &t->wait);
-	w_key(w, "frames");
-	write_frames(w, t->frames, t->nframes);
-	if (t->goid) {
-		/* A goroutine's own fields: only on goroutines. */
-		w_key(w, "goid");
-		w_int(w, t->goid);
-		w_key(w, "go_wait");
-		w_string(w, t->go_wait);
-		w_key(w, "go_parent");
-		w_int(w, t->go_parent);
-		w_key(w, "go_tid");
-		w_int(w, t->go_tid);
-		w_key(w, "go_minutes");
-		if (t->go_minutes >= 0)
-			w_real(w, t->go_minutes);
-		else
-			w_raw(w, "null", 4);
-		w_key(w, "go_system");
-		w_bool(w, t->go_system);
-		w_key(w, "created");
-		write_frames(w, t->created, t->ncreated);
-		if (t->labelled) {
-			w_key(w, "labels");
-			write_labels(w, t);
-		}
-	}
-	w_close(w, '}');
-}
-
-/*
- * The threads, the bulk of a snapshot, are written in runs of
- * THREADS_PER_RUN: each run is formatted into a writer of its own on every
- * CPU (run_parallel_then), and the runs are handed on in order, to stdio
- * or to the one buffer, as they are done.  A run starts as the threads
- * array would continue: at the array's depth, with a comma before its
- * first thread unless it is the first run.
- */
-#define THREADS_PER_RUN 128
-
-struct thread_runs {
-	const struct snapshot *snap;
-	struct writer *out;
-	struct writer *runs;
-	int file_fd;		/* a regular file's, or -1 */
-	size_t unsynced;	/* bytes written since the last write_back */
-};
-
-#define WRITE_BACK_BYTES (2u << 20)
-
-/* A file written whole is fsync'd when it is done (outfile.c): the disk
- * starts on what is written already while the rest is formatted, and the
- * final fsync waits for less (16 MiB: 9 ms -> 3 ms). */
-static void write_back(struct thread_runs *tr, size_t written)
-{
-	tr->unsynced += written;
-	if (tr->file_fd < 0 || tr->unsynced < WRITE_BACK_BYTES)
-		return;
-	tr->unsynced = 0;
-	if (fflush(tr->out->fp) == 0)
-		sync_file_range(tr->file_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
-
-static void format_run(void *arg, size_t k)
-{
-	struct thread_runs *tr = arg;
-	struct writer *r = &tr->runs[k];
-	size_t end = (k + 1) * THREADS_PER_RUN;
-
-	r->pretty = tr->out->pretty;
-	r->depth = tr->out->depth;
-	r->empty = k == 0;
-	if (end > tr->snap->nthreads)
-		end = tr->snap->nthreads;
-	for (size_t i = k * THREADS_PER_RUN; i < end && !r->err; i++) {
-		w_next(r);
-		write_thread(r, &tr->snap->threads[i]);
-	}
-}
-
-static int hand_on_run(void *arg, size_t k)
-{
-	struct thread_runs *tr = arg;
-	struct writer *r = &tr->runs[k], *out = tr->out;
-
-	if (!out->err && r->err)
-		out->err = r->err;
-	if (!out->err && r->len) {
-		if (out->fp) {
-			errno = 0;
-			if (fwrite(r->buf, 1, r->len, out->fp) != r->len)
-				out->err = errno ? -errno : -EIO;
-			write_back(tr, r->len);
-		} else {
-			w_raw(out, r->buf, r->len);
-		}
-	}
-	free(r->buf);
-	r->buf = NULL;
-	return 0;
-}
-
-static void write_threads(struct writer *w, const struct snapshot *snap)
-{
-	size_t nruns = (snap->nthreads + THREADS_PER_RUN - 1) / THREADS_PER_RUN;
-	struct thread_runs tr = { snap, w, calloc(nruns ? nruns : 1, sizeof(*tr.runs)), -1, 0 };
-	struct stat st;
-
-	if (w->fp && fileno(w->fp) >= 0 && fstat(fileno(w->fp), &st) == 0 && S_ISREG(st.st_mode))
-		tr.file_fd = fileno(w->fp);
-
-	if (!tr.runs || (w_flush(w), w->err)) {
-		w->err = w->err ? w->err : -ENOMEM;
-		free(tr.runs);
-		return;
-	}
-	if (run_parallel_then(nruns, 0, format_run, &tr, hand_on_run, &tr) < 0)
-		w->err = w->err ? w->err : -ENOMEM;
-	for (size_t k = 0; k < nruns; k++)
-		free(tr.runs[k].buf);	/* what an error left */
-	free(tr.runs);
-	w->empty = snap->nthreads == 0;
-}
-
-/* The whole document and its newline; returns 0 or -errno. */
-static int write_snapshot(struct writer *w, const struct snapshot *snap)
-{
-	w_open(w, '{');
-	w_key(w, "format");
-	w_string(w, SNAPSHOT_FORMAT);
-	w_key(w, "version");
-	w_int(w, SNAPSHOT_VERSION);
-	w_key(w, "pid");
-	w_int(w, snap->pid);
-	w_key(w, "comm");
-	w_string(w, snap->comm);
-	w_key(w, "exe");
-	w_string(w, snap->exe);
-	w_key(w, "unwinder");
-	w_string(w, snap->unwinder);
-	w_key(w, "taken_at");
-	w_int(w, snap->taken_at);
-	w_key(w, "capture_ms");
-	w_real(w, snap->capture_ms);
-	w_key(w, "threads_stopped");
-	w_int(w, snap->threads_stopped);
-	if (snap->stop_ms_total >= 0) {	/* not in a file made before them */
-		w_key(w, "stop_ms_total");
-		w_real(w, snap->stop_ms_total);
-		w_key(w, "stop_ms_max");
-		w_real(w, snap->stop_ms_max);
-	}
-	w_key(w, "partial");
-	w_bool(w, snap->partial);
-	w_key(w, "note");
-	w_string(w, snap->note);
-	w_key(w, "runtime");
-	w_string(w, snap->runtime);
-	w_key(w, "runtime_note");
-	w_string(w, snap->runtime_note);
-	w_key(w, "go_layouts");
-	w_string(w, snap->go_layouts);
-	w_key(w, "modules");
-	w_open(w, '[');
-	for (size_t i = 0; i < snap->nmodules; i++) {
-		const struct module_info *m = &snap->modules[i];
-		w_next(w);
-		w_open(w, '{');
-		w_key(w, "path");
-		w_string(w, m->path);
-		w_key(w, "build_id");
-		w_string(w, m->build_id);
-		w_key(w, "start");
-		w_hex(w, m->start);
-		w_key(w, "end");
-		w_hex(w, m->end);
-		if (m->note) {
-			w_key(w, "note");
-			w_string(w, m->note);
-		}
-		w_close(w, '}');
-	}
-	w_close(w, ']');
-	w_key(w, "threads");
-	w_open(w, '[');
-	write_threads(w, snap);
-	w_close(w, ']');
-	w_close(w, '}');
-	w_raw(w, "\n", 1);
-	w_flush(w);
-	return w->err;
-}
-
-int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty)
-{
-	struct writer w = { .fp = fp, .pretty = pretty };
-	int err;
-
-	if (!snap || !fp)
-		return -EINVAL;
-	err = write_snapshot(&w, snap);
-	free(w.buf);
-	if (err)
-		return err;
-	errno = 0;
-	if (fflush(fp) || ferror(fp))
-		return errno ? -errno : -EIO;
-	return 0;
-}
-
-int snapshot_save(const struct snapshot *snap, const char *path)
-{
-	FILE *fp = fopen(path, "w");
-	int rc;
-
-	if (!fp)
-		return -errno;
-	rc = snapshot_write(snap, fp, false);
-	if (fclose(fp) != 0 && rc == 0)
-		rc = -errno;
-	return rc;
-}
-
-/*
- * The document exactly as snapshot_write() writes it, trailing newline
- * included; the caller frees it with free().  NULL with errno set on error.
- */
-char *snapshot_to_json(const struct snapshot *snap, bool pretty)
-{
-	struct writer w = { .pretty = pretty };
-	int err;
-
-	if (!snap) {
-		errno = EINVAL;
-		return NULL;
-	}
-	err = write_snapshot(&w, snap);
-	if (err) {
-		free(w.buf);
-		errno = -err;
-		return NULL;
-	}
-	w.buf[w.len] = '\0';
-	return w.buf;
-}
-
 /* ---- reading ---------------------------------------------------------- */
 
 struct reader {
@@ -1411,6 +643,9 @@ struct reader {
 	size_t errlen;
 	char where[64];		/* prefix of field names: "threads[3]." */
 	struct strpool *pool;	/* strings go there when set, else strdup */
+	const char *array;	/* "threads", or "templates" (version 2) */
+	bool tpl;		/* reading a template: stacks by index */
+	int64_t frames_ref, created_ref;	/* a template's, -1: none */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -1585,9 +820,9 @@ static int read_wait(struct reader *r, const struct jv *o, struct wait_info *w)
 	}
 	if (get_string(r, o, "syscall", &w->syscall_name))
 		return -1;
-	if (get_int(r, o, "syscall_nr", NULLABLE, 0, LONG_MAX, -1, &v))
+	if (get_int(r, o, "syscall_nr", NULLABLE, 0, INT_MAX, -1, &v))
 		return -1;
-	w->syscall = (long)v;
+	w->syscall = (int)v;
 	if (get_int(r, o, "fd", NULLABLE, 0, INT_MAX, -1, &v))
 		return -1;
 	w->fd = (int)v;
@@ -1676,7 +911,7 @@ static int read_goroutine(struct reader *r, const struct jv *o, size_t ti, struc
 	if (get_int(r, o, "go_tid", OPTIONAL, 0, INT_MAX, 0, &v))
 		return -1;
 	t->go_tid = (int)v;
-	const struct jv *m = jv_get(o, "go_minutes");
+	const struct jv *m = r->tpl ? NULL : jv_get(o, "go_minutes");
 	t->go_minutes = -1;
 	if (m && !jv_is_null(m) &&
 	    (get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
@@ -1693,10 +928,11 @@ static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	const struct jv *v, *frames;
 	json_int_t tid;
 
-	json_int_t goid;
-	snprintf(r->where, sizeof(r->where), "threads[%zu].", ti);
-	/* A goroutine has a goid, and no tid of its own (0). */
-	if (get_int(r, o, "goid", OPTIONAL, 0, INT64_MAX, 0, &goid))
+	json_int_t goid = 1;
+	snprintf(r->where, sizeof(r->where), "%s[%zu].", r->array, ti);
+	/* A goroutine has a goid, and no tid of its own (0); a template's
+	 * goroutines have theirs in their rows. */
+	if (!r->tpl && get_int(r, o, "goid", OPTIONAL, 0, INT64_MAX, 0, &goid))
 		return -1;
 	t->goid = goid;
 	if (get_int(r, o, "tid", REQUIRED, goid ? 0 : 1, INT_MAX, 0, &tid))
@@ -1725,10 +961,10 @@ static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	if (v && !jv_is_null(v)) {
 		if (!jv_is_object(v))
 			return fail(r, "wait", "expected an object or null");
-		snprintf(r->where, sizeof(r->where), "threads[%zu].wait.", ti);
+		snprintf(r->where, sizeof(r->where), "%s[%zu].wait.", r->array, ti);
 		if (read_wait(r, v, &t->wait))
 			return -1;
-		snprintf(r->where, sizeof(r->where), "threads[%zu].", ti);
+		snprintf(r->where, sizeof(r->where), "%s[%zu].", r->array, ti);
 	}
 
 	frames = jv_get(o, "frames");
@@ -1737,13 +973,20 @@ static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	return read_frames(r, frames, "frames", ti, t, false);
 }
 
-/* frames (or a goroutine's created frames) of thread ti */
+/* frames (or a goroutine's created frames) of thread ti; a template's
+ * are the index of a stack */
 static int read_frames(struct reader *r, const struct jv *frames, const char *key, size_t ti,
 		       struct thread *t, bool created)
 {
 	const struct jv *v;
 	size_t fi;
 
+	if (r->tpl) {
+		if (!jv_is_integer(frames) || frames->i < 0 || frames->i >= UINT32_MAX)
+			return fail(r, key, "expected the index of a stack");
+		*(created ? &r->created_ref : &r->frames_ref) = frames->i;
+		return 0;
+	}
 	if (!jv_is_array(frames))
 		return fail(r, key, "expected an array");
 	for (fi = 0; fi < frames->n; fi++) {
@@ -1751,11 +994,11 @@ static int read_frames(struct reader *r, const struct jv *frames, const char *ke
 		struct frame *f;
 
 		if (!jv_is_object(v))
-			return failf(r, "threads[%zu].%s[%zu]: expected "
-				     "an object", ti, key, fi);
+			return failf(r, "%s[%zu].%s[%zu]: expected "
+				     "an object", r->array, ti, key, fi);
 		if (created) {
 			if (t->ncreated >= 4096)
-				return failf(r, "threads[%zu].%s: too many frames", ti, key);
+				return failf(r, "%s[%zu].%s: too many frames", r->array, ti, key);
 			f = realloc(t->created, (t->ncreated + 1) * sizeof(*f));
 			if (!f)
 				return failf(r, "out of memory");
@@ -1767,8 +1010,8 @@ static int read_frames(struct reader *r, const struct jv *frames, const char *ke
 		}
 		if (!f)
 			return failf(r, "out of memory");
-		snprintf(r->where, sizeof(r->where), "threads[%zu].%s[%zu].",
-			 ti, key, fi);
+		snprintf(r->where, sizeof(r->where), "%s[%zu].%s[%zu].",
+			 r->array, ti, key, fi);
 		if (read_frame(r, v, f))
 			return -1;
 	}
@@ -1977,6 +1220,31 @@ enum threads_seen {
 	THREADS_OTHER,		/* there, not an array */
 };
 
+/* A version 2 goroutine row kept until its template is known (a file
+ * whose members were reordered: jq -S puts "goroutines" first). */
+struct row {
+	int64_t goid;
+	double minutes, blocked;
+	uint64_t address;
+	char *object;		/* the pool's */
+	uint32_t tpl;
+	int fd, owner;
+};
+
+struct v2_read {
+	struct frame **stacks;	/* the pool's */
+	size_t *stack_n;
+	size_t nstacks;
+	bool stacks_seen;
+	struct thread *tpl;	/* templates: pooled, goid 1 */
+	int64_t (*tpl_refs)[2];	/* their stacks, until resolved */
+	size_t ntpl;
+	bool tpl_seen, tpl_resolved;
+	struct row *rows;	/* kept for the end */
+	size_t nrows, rows_cap;
+	size_t nrow;		/* rows read, for messages */
+};
+
 /*
  * One read.  Every message goes to msg; the caller's buffer gets it at
  * the end.  A syntax error or a failed read is reported at once; a thread
@@ -1999,6 +1267,7 @@ struct parser {
 	bool doomed;		/* format or version refused already:
 				   threads are only checked for syntax */
 	size_t nthreads;
+	struct v2_read v2;	/* version 2's tables */
 	char msg[512];
 };
 
@@ -2528,11 +1797,12 @@ static int thread_value(struct parser *ps, int depth, const struct jv **out)
 	return 0;
 }
 
-/* The "threads" array, an element at a time: each parsed alone, converted
- * and forgotten. */
-static int read_threads(struct parser *ps)
+/* A top-level array, an element at a time: each parsed alone, handed to
+ * each() and forgotten. */
+static int read_array(struct parser *ps, int (*each)(struct parser *ps, const struct jv *v, size_t i))
 {
 	struct src *s = &ps->in;
+	size_t i = 0;
 
 	src_take(s);		/* [ */
 	src_skip_ws(s);
@@ -2546,7 +1816,7 @@ static int read_threads(struct parser *ps)
 		/* jansson's words for an array cut after '[' or ',' */
 		if (!src_more(s))
 			return fail_near(ps, "']' expected");
-		if (thread_value(ps, 2, &v) || convert_thread(ps, v, ps->nthreads++))
+		if (thread_value(ps, 2, &v) || each(ps, v, i++))
 			return -1;
 		src_skip_ws(s);
 		if (src_more(s) && *s->p == ',') {
@@ -2560,6 +1830,280 @@ static int read_threads(struct parser *ps)
 		}
 		return fail_near(ps, "']' expected");
 	}
+}
+
+static int thread_item(struct parser *ps, const struct jv *v, size_t i)
+{
+	(void)i;
+	return convert_thread(ps, v, ps->nthreads++);
+}
+
+/* ---- reading: version 2's tables -------------------------------------- */
+
+/* Bound on the entries of a snapshot read: what is kept, whatever the
+ * text says (a million goroutines is 1/16 of it). */
+#define SNAPSHOT_MAX_ENTRIES ((size_t)1 << 24)
+
+/* Fails the conversion (reported at the end, as a thread's). */
+static int v2_failed(struct parser *ps)
+{
+	ps->thread_failed = true;
+	return 0;
+}
+
+/* "stacks": each an array of frames, into the pool. */
+static int stack_item(struct parser *ps, const struct jv *v, size_t i)
+{
+	struct reader *r = &ps->r;
+	struct v2_read *v2 = &ps->v2;
+	struct thread t = { 0 };
+
+	if (ps->doomed || ps->thread_failed)
+		return 0;
+	if (!jv_is_array(v)) {
+		failf(r, "stacks[%zu]: expected an array of frames", i);
+		return v2_failed(ps);
+	}
+	if (v->n > 4096) {
+		failf(r, "stacks[%zu]: too many frames", i);
+		return v2_failed(ps);
+	}
+	if (grow_implied((void **)&v2->stacks, v2->nstacks, sizeof(*v2->stacks)) ||
+	    grow_implied((void **)&v2->stack_n, v2->nstacks, sizeof(*v2->stack_n)))
+		return out_of_memory(ps);
+	for (size_t fi = 0; fi < v->n; fi++) {
+		struct frame *f = thread_add_frame(&t);
+		if (!f) {
+			free(t.frames);
+			return out_of_memory(ps);
+		}
+		snprintf(r->where, sizeof(r->where), "stacks[%zu][%zu].", i, fi);
+		if (!jv_is_object(&v->items[fi])) {
+			free(t.frames);
+			failf(r, "stacks[%zu][%zu]: expected an object", i, fi);
+			return v2_failed(ps);
+		}
+		if (read_frame(r, &v->items[fi], f)) {
+			free(t.frames);
+			return v2_failed(ps);
+		}
+	}
+	if (pool_thread_frames(ps->snap->pool, &t) < 0) {
+		free(t.frames);
+		return out_of_memory(ps);
+	}
+	v2->stacks[v2->nstacks] = t.frames;
+	v2->stack_n[v2->nstacks++] = t.nframes;
+	return 0;
+}
+
+/* Template k's stacks from their indexes; 0 or -1 with the message. */
+static int resolve_template(struct parser *ps, size_t k)
+{
+	struct v2_read *v2 = &ps->v2;
+	struct thread *t = &v2->tpl[k];
+
+	for (int j = 0; j < 2; j++) {
+		int64_t ref = v2->tpl_refs[k][j];
+		if (ref < 0)
+			continue;
+		if ((size_t)ref >= v2->nstacks)
+			return failf(&ps->r, "templates[%zu].%s: stack %lld, of %zu", k,
+				     j ? "created" : "frames", (long long)ref, v2->nstacks);
+		*(j ? &t->created : &t->frames) = v2->stacks[ref];
+		*(j ? &t->ncreated : &t->nframes) = v2->stack_n[ref];
+	}
+	return 0;
+}
+
+/* "templates": goroutine entries without their own fields. */
+static int template_item(struct parser *ps, const struct jv *v, size_t i)
+{
+	struct reader *r = &ps->r;
+	struct v2_read *v2 = &ps->v2;
+
+	if (ps->doomed || ps->thread_failed)
+		return 0;
+	if (!jv_is_object(v)) {
+		failf(r, "templates[%zu]: expected an object", i);
+		return v2_failed(ps);
+	}
+	if (v2->ntpl >= SNAPSHOT_MAX_ENTRIES) {
+		failf(r, "templates: more than %zu", SNAPSHOT_MAX_ENTRIES);
+		return v2_failed(ps);
+	}
+	if (grow_implied((void **)&v2->tpl, v2->ntpl, sizeof(*v2->tpl)) ||
+	    grow_implied((void **)&v2->tpl_refs, v2->ntpl, sizeof(*v2->tpl_refs)))
+		return out_of_memory(ps);
+	struct thread *t = &v2->tpl[v2->ntpl];
+	memset(t, 0, sizeof(*t));
+	wait_info_init(&t->wait);
+	t->pooled = t->frames_pooled = true;
+	r->array = "templates";
+	r->tpl = true;
+	r->frames_ref = r->created_ref = -1;
+	int rc = read_thread(r, v, i, t);
+	r->array = "threads";
+	r->tpl = false;
+	v2->tpl_refs[v2->ntpl][0] = r->frames_ref;
+	v2->tpl_refs[v2->ntpl][1] = r->created_ref;
+	v2->ntpl++;
+	if (rc)
+		return v2_failed(ps);
+	return v2->stacks_seen && resolve_template(ps, i) ? v2_failed(ps) : 0;
+}
+
+/* Goroutine row ->  an entry, from its template. */
+static int add_row(struct parser *ps, const struct row *w, size_t i)
+{
+	struct v2_read *v2 = &ps->v2;
+
+	if (w->tpl >= v2->ntpl) {
+		failf(&ps->r, "goroutines[%zu]: template %u, of %zu", i, w->tpl, v2->ntpl);
+		return v2_failed(ps);
+	}
+	if (ps->snap->nthreads >= SNAPSHOT_MAX_ENTRIES) {
+		failf(&ps->r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		return v2_failed(ps);
+	}
+	struct thread *t = snapshot_add_thread(ps->snap);
+	if (!t)
+		return out_of_memory(ps);
+	*t = v2->tpl[w->tpl];
+	t->goid = w->goid;
+	t->go_minutes = w->minutes;
+	t->wait.blocked_sec = w->blocked;
+	t->wait.fd = w->fd;
+	t->wait.object = w->object;
+	t->wait.address = w->address;
+	t->wait.owner = w->owner;
+	ps->snap->ngoroutines++;
+	return 0;
+}
+
+/* An element of a row: null, or what ok() says of it. */
+static bool row_elem(const struct jv *v, size_t k, const struct jv **e)
+{
+	*e = k < v->n && !jv_is_null(&v->items[k]) ? &v->items[k] : NULL;
+	return *e != NULL;
+}
+
+/* "goroutines": [goid, template, go_minutes, blocked_sec, fd, object,
+ * address, owner], the trailing ones optional. */
+static int row_item(struct parser *ps, const struct jv *v, size_t i)
+{
+	struct reader *r = &ps->r;
+	struct v2_read *v2 = &ps->v2;
+	struct row w = { .minutes = -1, .blocked = -1, .fd = -1 };
+	const struct jv *e;
+
+	if (ps->doomed || ps->thread_failed)
+		return 0;
+	if (!jv_is_array(v) || v->n < 2 || v->n > 8) {
+		failf(r, "goroutines[%zu]: expected [goid, template, ...]", i);
+		return v2_failed(ps);
+	}
+	e = &v->items[0];
+	if (!jv_is_integer(e) || e->i < 1) {
+		failf(r, "goroutines[%zu][0]: expected a goroutine id", i);
+		return v2_failed(ps);
+	}
+	w.goid = e->i;
+	e = &v->items[1];
+	if (!jv_is_integer(e) || e->i < 0 || e->i >= UINT32_MAX) {
+		failf(r, "goroutines[%zu][1]: expected the index of a template", i);
+		return v2_failed(ps);
+	}
+	w.tpl = (uint32_t)e->i;
+	if (row_elem(v, 2, &e)) {
+		if (!jv_is_number(e) || !(jv_number(e) >= 0) || !isfinite(jv_number(e))) {
+			failf(r, "goroutines[%zu][2]: expected minutes, 0 or more, or null", i);
+			return v2_failed(ps);
+		}
+		w.minutes = jv_number(e);
+	}
+	w.blocked = w.minutes >= 0 ? w.minutes * 60 : -1;
+	if (row_elem(v, 3, &e)) {
+		if (jv_is_integer(e) && e->i == -1) {
+			w.blocked = -1;
+		} else if (!jv_is_number(e) || !(jv_number(e) >= 0) || !isfinite(jv_number(e))) {
+			failf(r, "goroutines[%zu][3]: expected seconds, 0 or more, -1 or null", i);
+			return v2_failed(ps);
+		} else {
+			w.blocked = jv_number(e);
+		}
+	}
+	if (row_elem(v, 4, &e)) {
+		if (!jv_is_integer(e) || e->i < 0 || e->i > INT_MAX) {
+			failf(r, "goroutines[%zu][4]: expected a file descriptor or null", i);
+			return v2_failed(ps);
+		}
+		w.fd = (int)e->i;
+	}
+	if (row_elem(v, 5, &e)) {
+		if (!jv_is_string(e)) {
+			failf(r, "goroutines[%zu][5]: expected a string or null", i);
+			return v2_failed(ps);
+		}
+		if (!(w.object = strpool_add(ps->snap->pool, e->s, e->n)))
+			return out_of_memory(ps);
+	}
+	if (row_elem(v, 6, &e) && (!jv_is_string(e) || parse_hex(e->s, &w.address))) {
+		failf(r, "goroutines[%zu][6]: expected a hex string or null", i);
+		return v2_failed(ps);
+	}
+	if (row_elem(v, 7, &e)) {
+		if (!jv_is_integer(e) || e->i < 1 || e->i > INT_MAX) {
+			failf(r, "goroutines[%zu][7]: expected a thread id or null", i);
+			return v2_failed(ps);
+		}
+		w.owner = (int)e->i;
+	}
+	if (v2->tpl_seen && v2->tpl_resolved)
+		return add_row(ps, &w, i);
+	if (v2->nrows >= SNAPSHOT_MAX_ENTRIES) {
+		failf(r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		return v2_failed(ps);
+	}
+	if (v2->nrows == v2->rows_cap) {
+		size_t cap = v2->rows_cap ? v2->rows_cap * 2 : 1024;
+		struct row *p = realloc(v2->rows, cap * sizeof(*p));
+		if (!p)
+			return out_of_memory(ps);
+		v2->rows = p;
+		v2->rows_cap = cap;
+	}
+	v2->rows[v2->nrows++] = w;
+	return 0;
+}
+
+/* The end of a version 2 document: templates given their stacks, then
+ * the rows kept for them made entries. */
+static void v2_finish(struct parser *ps)
+{
+	struct v2_read *v2 = &ps->v2;
+
+	if (ps->doomed || ps->thread_failed)
+		return;
+	if (!v2->tpl_resolved)
+		for (size_t k = 0; k < v2->ntpl; k++)
+			if (resolve_template(ps, k)) {
+				v2_failed(ps);
+				return;
+			}
+	v2->tpl_resolved = true;
+	for (size_t i = 0; i < v2->nrows; i++)
+		if (add_row(ps, &v2->rows[i], i) || ps->thread_failed)
+			return;
+}
+
+static void v2_read_free(struct v2_read *v2)
+{
+	free(v2->stacks);
+	free(v2->stack_n);
+	free(v2->tpl);
+	free(v2->tpl_refs);
+	free(v2->rows);
 }
 
 /* Whether the member just read already rules the snapshot out. */
@@ -2588,10 +2132,32 @@ static int read_member(struct parser *ps)
 	if (strcmp(key, "threads") == 0) {
 		if (src_more(s) && *s->p == '[') {
 			ps->threads = THREADS_ARRAY;
-			return read_threads(ps);
+			return read_array(ps, thread_item);
 		}
 		ps->threads = THREADS_OTHER;
 		return skip_value(ps, 1);
+	}
+	/* version 2's tables */
+	int (*each)(struct parser *, const struct jv *, size_t) =
+		strcmp(key, "stacks") == 0 ? stack_item :
+		strcmp(key, "templates") == 0 ? template_item :
+		strcmp(key, "goroutines") == 0 ? row_item : NULL;
+	if (each) {
+		if (!src_more(s) || *s->p != '[') {
+			if (!ps->thread_failed && !ps->doomed) {
+				fail(&ps->r, key, "expected an array");
+				ps->thread_failed = true;
+			}
+			return skip_value(ps, 1);
+		}
+		int rc = read_array(ps, each);
+		if (each == stack_item) {
+			ps->v2.stacks_seen = true;
+		} else if (each == template_item) {
+			ps->v2.tpl_seen = true;
+			ps->v2.tpl_resolved = ps->v2.stacks_seen;
+		}
+		return rc;
 	}
 	for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
 		if (strcmp(key, top_keys[i]) == 0)
@@ -2748,6 +2314,7 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 		goto out;
 	}
 	ps->r.pool = ps->snap->pool;
+	ps->r.array = "threads";
 	src_skip_ws(s);
 	if (src_more(s) && *s->p == '}') {
 		src_take(s);
@@ -2778,12 +2345,14 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 		input_error(ps);
 		goto out;
 	}
+	v2_finish(ps);
 	if (check_top(ps))
 		goto out;
 	snap = ps->snap;
 	ps->snap = NULL;
 out:
 	snapshot_free(ps->snap);
+	v2_read_free(&ps->v2);
 	json_decref(ps->root);
 	jv_arena_free(&ps->arena);
 	free(ps->val.p);

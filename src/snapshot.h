@@ -28,7 +28,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SNAPSHOT_VERSION 1
+/* The newest version read, and the one snapshot files are written in
+ * (snapshot_write_file: each stack once, goroutines as rows); version 1,
+ * every entry whole, is what snapshot_write() prints (--json, -f json). */
+#define SNAPSHOT_VERSION 2
+#define SNAPSHOT_VERSION_FLAT 1
 #define SNAPSHOT_FORMAT "threadleak-snapshot"
 
 /* The wait vocabulary of DESIGN.md section 5, in a fixed order. */
@@ -82,20 +86,36 @@ struct label {
 
 struct wait_info {
 	enum wait_kind kind;
-	long syscall;		/* syscall number, -1 when none (running) */
-	char *syscall_name;	/* "futex", "read", ...; NULL when none */
 	int fd;			/* fd waited on, -1 when none */
+	int owner;		/* tid owning the mutex, 0 when unknown */
+	int syscall;		/* syscall number, -1 when none (running) */
+	char *syscall_name;	/* "futex", "read", ...; NULL when none */
 	char *object;		/* "pipe:[123]", "tcp 127.0.0.1:80 -> ...", path */
 	uint64_t address;	/* futex/mutex address, 0 when none */
-	int owner;		/* tid owning the mutex, 0 when unknown */
 	double blocked_sec;	/* seconds since the thread last ran; <0 unknown,
 				   BLOCKED_NOT_READ: not read yet (top) */
 };
 
+/* An entry: an OS thread, or a goroutine.  Its small fields come first,
+ * side by side: a million goroutines are a million of these (200 bytes;
+ * 256 with the fields in their old order). */
 struct thread {
 	int tid;
-	char *name;
+	int go_tid;		/* a goroutine's: the thread running it; 0 */
 	char state;		/* /proc state letter: R S D T t Z X I */
+	bool partial;		/* the stack is incomplete or missing */
+	bool stopped;		/* capture stopped this thread (ptrace) */
+	bool pooled;		/* its strings (name, error, wait's, frames')
+				   are in its snapshot's pool: shared, never
+				   freed or replaced one by one */
+	bool frames_pooled;	/* frames and created are the pool's too,
+				   shared by every pooled thread with the
+				   same stack: never changed or freed */
+	bool go_system;		/* one of the runtime's own (GC workers,
+				   finalizers...), like goleak's ignores */
+	bool labelled;		/* it has a label set, maybe empty (pprof
+				   prints "{}"); else labels is NULL */
+	char *name;
 	uint64_t utime, stime;	/* clock ticks */
 	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
 	uint64_t cpu_ns;	/* CPU time (schedstat), read at cpu_at */
@@ -104,26 +124,15 @@ struct thread {
 	struct wait_info wait;
 	struct frame *frames;
 	size_t nframes;
-	bool partial;		/* the stack is incomplete or missing */
 	char *error;		/* why it is partial, or NULL */
-	bool stopped;		/* capture stopped this thread (ptrace) */
-	bool pooled;		/* its strings (name, error, wait's, frames')
-				   are in its snapshot's pool: shared, never
-				   freed or replaced one by one */
-	bool frames_pooled;	/* frames and created are the pool's too,
-				   shared by every pooled thread with the
-				   same stack: never changed or freed */
 	/* A goroutine of a Go program rather than an OS thread, when goid
 	 * is not 0 (go/goroutines.h); tid is then 0 but for go_tid. */
 	int64_t goid;
 	char *go_wait;		/* the runtime's words: its wait reason
 				   ("chan receive") or status ("running") */
 	int64_t go_parent;	/* the goroutine that created it; 0 */
-	int go_tid;		/* the thread running it; 0 */
 	double go_minutes;	/* waited, as the runtime knows it (a GC
 				   sets waitsince); -1: not known */
-	bool go_system;		/* one of the runtime's own (GC workers,
-				   finalizers...), like goleak's ignores */
 	struct frame *created;	/* where "go" started it (gopc), innermost
 				   first, inline frames included */
 	size_t ncreated;
@@ -132,8 +141,6 @@ struct thread {
 	 * share one array), else its own. */
 	struct label *labels;
 	size_t nlabels;
-	bool labelled;		/* it has a label set, maybe empty (pprof
-				   prints "{}"); else labels is NULL */
 };
 
 /* A file mapped into the process (libdwfl's module): what a profile's
@@ -244,8 +251,14 @@ void wait_info_init(struct wait_info *w);
  * memory.  Both return snapshots whose threads are pooled.
  */
 int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 when s starts a
+ * bad one; the writer's and the reader's (snapshot-write.c). */
+size_t utf8_seq_len(const unsigned char *s);
 char *snapshot_to_json(const struct snapshot *snap, bool pretty);
-/* Writes the compact document to the file path; 0 or -errno. */
+/* A snapshot file: the version 2 document (DESIGN.md section 5), compact,
+ * each distinct stack once, a goroutine as a row of what is its own; to
+ * fp, or to the file path.  0 or -errno. */
+int snapshot_write_file(const struct snapshot *snap, FILE *fp);
 int snapshot_save(const struct snapshot *snap, const char *path);
 struct snapshot *snapshot_read(const char *path, char *err, size_t errlen);
 struct snapshot *snapshot_from_json(const char *text, size_t len, char *err,

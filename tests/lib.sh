@@ -504,8 +504,9 @@ first_line()
 snap_valid()
 {
 	jq -e --argjson pid "${2:-0}" '
-		.format == "threadleak-snapshot" and .version == 1 and
-		(.threads | type) == "array" and
+		.format == "threadleak-snapshot" and (.threads | type) == "array" and
+		(.version == 1 or (.version == 2 and (.stacks | type) == "array" and
+			(.templates | type) == "array" and (.goroutines | type) == "array")) and
 		($pid == 0 or .pid == $pid)' "$1" >/dev/null 2>&1
 }
 

@@ -12,6 +12,7 @@ static const char *const names[] = {
 	[FORMAT_JSON] = "json",
 	[FORMAT_PPROF] = "pprof",
 	[FORMAT_FOLDED] = "folded",
+	[FORMAT_SNAPSHOT] = "snapshot",
 };
 
 bool format_from_name(const char *name, enum format *out)
@@ -39,6 +40,8 @@ int format_write(const struct snapshot *snap, enum format f, FILE *fp,
 		return export_pprof(snap, fp);
 	case FORMAT_FOLDED:
 		return export_folded(snap, fp);
+	case FORMAT_SNAPSHOT:
+		return snapshot_write_file(snap, fp);
 	case FORMAT_TEXT:
 		break;
 	}

@@ -16,9 +16,11 @@ enum format {
 	FORMAT_JSON,		/* the snapshot document (snapshot.h) */
 	FORMAT_PPROF,		/* gzipped profile.proto (pprof.h) */
 	FORMAT_FOLDED,		/* folded stacks (folded.h) */
+	FORMAT_SNAPSHOT,	/* a snapshot file: version 2, each stack
+				   once (snapshot_write_file) */
 };
 
-#define FORMAT_NAMES "text, json, pprof or folded"
+#define FORMAT_NAMES "text, json, pprof, folded or snapshot"
 
 /* The format called name; false when there is none. */
 bool format_from_name(const char *name, enum format *out);

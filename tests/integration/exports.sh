@@ -155,7 +155,7 @@ kill_target "$LS"
 # ---- bad input ----
 run_tl "$TL_TMP/e1" export -f svg "$TL_TMP/after.snap"
 ((TL_RC == 64)) || error "export -f svg: $(describe_rc "$TL_RC"), expected 64"
-grep -qx "threadleak: unknown format 'svg': use text, json, pprof or folded" "$TL_TMP/e1.err" ||
+grep -qx "threadleak: unknown format 'svg': use text, json, pprof, folded or snapshot" "$TL_TMP/e1.err" ||
 	error "export -f svg says: $(first_line "$TL_TMP/e1.err")"
 run_tl "$TL_TMP/e2" snapshot -f svg 1
 ((TL_RC == 64)) || error "snapshot -f svg: $(describe_rc "$TL_RC"), expected 64"
@@ -171,7 +171,7 @@ for bad in v99 short foreign; do
 	[ "$(wc -l <"$TL_TMP/e-$bad.err")" = 1 ] || error "export of $bad.snap: not one line: $(cat "$TL_TMP/e-$bad.err")"
 	[ ! -e "$TL_TMP/bad.pb.gz" ] || error "export of $bad.snap left an output file"
 done
-grep -q "snapshot version 99 is newer than this threadleak understands (1); upgrade threadleak" "$TL_TMP/e-v99.err" ||
+grep -q "snapshot version 99 is newer than this threadleak understands (2); upgrade threadleak" "$TL_TMP/e-v99.err" ||
 	error "a newer snapshot says: $(first_line "$TL_TMP/e-v99.err")"
 
 # ---- a Go program: its goroutines' profile against its own ----

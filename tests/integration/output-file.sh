@@ -1,6 +1,7 @@
 #!/bin/bash
-# output-file: `snapshot -o FILE` writes the snapshot document --json
-# prints.  Both are checked against the target itself (testdata/waits says
+# output-file: `snapshot -o FILE` writes a snapshot file (version 2, each
+# stack once) that export -f json reads back as the document --json
+# prints (version 1).  Both are checked against the target itself (testdata/waits says
 # each thread's wait kind, function and mutex owner; /proc lists its
 # threads; every stack ends at _start or clone), then against each other
 # whole, but for what changes from one capture to the next (times, CPU,
@@ -30,9 +31,15 @@ echo stale >"$file"
 run_tl "$TL_TMP/o.out" snapshot -o "$file" "$TARGET_PID"
 assert_not_stopped "$TARGET_PID" "-o FILE"
 ((TL_RC == 0)) || fail "snapshot -o FILE: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/o.out.err")"
-jq -e . "$file" >/dev/null 2>&1 || fail "snapshot -o FILE: $file is not JSON: $(head -c 200 "$file")"
+jq -e '.version == 2 and (.stacks | type) == "array"' "$file" >/dev/null 2>&1 ||
+	fail "snapshot -o FILE: $file is not a version 2 snapshot: $(head -c 200 "$file")"
 [ "$(ls -A "$dir")" = saved.json ] || error "-o FILE: its directory holds [$(ls -A "$dir" | tr '\n' ' ')], expected only saved.json"
-wx_check "-o FILE" "$file" "$TARGET_PID"
+# the file as the document (version 1)
+run_tl "$TL_TMP/saved.doc" export -f json "$file"
+((TL_RC == 0)) || fail "export -f json of the -o FILE: $(describe_rc $TL_RC): $(first_line "$TL_TMP/saved.doc.err")"
+jq -e '.version == 1' "$TL_TMP/saved.doc" >/dev/null || error "export -f json: not version 1: $(head -c 100 "$TL_TMP/saved.doc")"
+doc=$TL_TMP/saved.doc
+wx_check "-o FILE" "$doc" "$TARGET_PID"
 # the text report is still printed
 grep -q "^waits (pid $TARGET_PID): [0-9]* threads" "$TL_TMP/o.out" &&
 grep -q "$WX_GROUP_FUNC" "$TL_TMP/o.out" ||
@@ -63,7 +70,7 @@ norm()
 		.threads |= (map(del(.utime, .stime, .stopped, .wait.blocked_sec) |
 			if (.tid as $t | $run | index([$t])) then {tid, name} else . end) | sort_by(.tid))' "$1"
 }
-norm "$file" "$json" >"$TL_TMP/file.norm" && norm "$json" "$file" >"$TL_TMP/json.norm" &&
+norm "$doc" "$json" >"$TL_TMP/file.norm" && norm "$json" "$doc" >"$TL_TMP/json.norm" &&
 	norm "$quiet" "$json" >"$TL_TMP/quiet.norm" ||
 	fail "cannot normalize the documents"
 [ "$(jq '.threads | length' "$TL_TMP/file.norm")" -ge 20 ] ||

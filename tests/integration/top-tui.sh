@@ -243,7 +243,7 @@ if expect "$S" "saved threadleak-$TARGET_PID-[0-9-]+\.json" "s: the saved messag
 	if [ -z "$saved" ]; then
 		error "s: no file threadleak-$TARGET_PID-*.json in the directory top ran in"
 	else
-		[ "$(jq .version "$saved" 2>/dev/null)" = 1 ] || error "s: $saved has no version 1"
+		[ "$(jq .version "$saved" 2>/dev/null)" = 2 ] || error "s: $saved is not a snapshot file (version 2)"
 		snap_valid "$saved" "$TARGET_PID" || error "s: $saved is not a snapshot of $TARGET_PID"
 	fi
 fi

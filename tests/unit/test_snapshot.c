@@ -142,7 +142,7 @@ static struct snapshot *sample(void)
 	struct thread *t;
 
 	assert_non_null(snap);
-	snap->version = SNAPSHOT_VERSION;
+	snap->version = SNAPSHOT_VERSION_FLAT;
 	snap->pid = 123;
 	snap->comm = xstrdup("waits \"x\"\\");
 	snap->exe = NULL;
@@ -261,6 +261,24 @@ static void assert_same_snapshot(const struct snapshot *a,
 			assert_int_equal(f->line, g->line);
 			assert_true(f->offset == g->offset);
 			assert_int_equal(f->inlined, g->inlined);
+		}
+		assert_true(x->goid == y->goid);
+		assert_str_same(x->go_wait, y->go_wait);
+		assert_true(x->go_parent == y->go_parent);
+		assert_int_equal(x->go_tid, y->go_tid);
+		assert_true(x->go_minutes == y->go_minutes);
+		assert_int_equal(x->go_system, y->go_system);
+		assert_int_equal(x->ncreated, y->ncreated);
+		for (size_t j = 0; j < x->ncreated; j++) {
+			assert_true(x->created[j].pc == y->created[j].pc);
+			assert_str_same(x->created[j].function, y->created[j].function);
+			assert_int_equal(x->created[j].line, y->created[j].line);
+		}
+		assert_int_equal(x->labelled, y->labelled);
+		assert_int_equal(x->nlabels, y->nlabels);
+		for (size_t j = 0; j < x->nlabels; j++) {
+			assert_str_same(x->labels[j].key, y->labels[j].key);
+			assert_str_same(x->labels[j].value, y->labels[j].value);
 		}
 	}
 }
@@ -660,7 +678,7 @@ static const struct {
 	{ "{\"format\":7}", "not a threadleak snapshot" },
 	{ HEAD "\"threads\":[]} trailing", "invalid JSON" },
 	{ "{\"format\":\"threadleak-snapshot\",\"version\":99,\"pid\":5}",
-	  "snapshot version 99 is newer than this threadleak understands (1)"
+	  "snapshot version 99 is newer than this threadleak understands (2)"
 	  "; upgrade threadleak" },
 	{ "{\"format\":\"threadleak-snapshot\",\"pid\":5,\"threads\":[]}",
 	  "version: missing" },
@@ -1214,7 +1232,7 @@ static void test_order_of_verdicts(void **state)
 		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
 		  "\"version\":99,\"pid\":5}",
 		  "snapshot version 99 is newer than this threadleak "
-		  "understands (1); upgrade threadleak" },
+		  "understands (2); upgrade threadleak" },
 		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
 		  "\"version\":1}", "pid: missing" },
 		{ "{\"threads\":[{\"tid\":0}],\"format\":\"threadleak-snapshot\","
@@ -1370,6 +1388,197 @@ static void test_large_file(void **state)
 	snapshot_free(a);
 }
 
+/* sample()'s threads, then goroutines of every kind a version 2 row
+ * or template holds: many alike, one whose blocked_sec is not its
+ * go_minutes', one on an fd, one on a mutex, labelled, partial. */
+static struct snapshot *sample_go(void)
+{
+	struct snapshot *snap = sample();
+	struct thread *t;
+
+	snap->version = SNAPSHOT_VERSION;
+	for (int i = 0; i < 300; i++) {
+		t = snapshot_add_thread(snap);
+		assert_non_null(t);
+		t->goid = 1000 + i;
+		t->state = 'S';
+		t->go_wait = xstrdup(i % 3 ? "chan receive" : "select");
+		t->go_parent = 1;
+		t->wait.kind = WAIT_OTHER;
+		t->go_minutes = i % 2 ? -1 : i * 0.1 / 7;
+		t->wait.blocked_sec = t->go_minutes >= 0 ? t->go_minutes * 60 : -1;
+		add_frame(t, 0x401000, "/tmp/g", "runtime.gopark", "proc.go", 462, 0x1000, false);
+		add_frame(t, 0x402000 + (i % 3) * 16, "/tmp/g", "main.wait", "main.go", 10 + i % 3, 0x2000, false);
+		t->created = calloc(1, sizeof(*t->created));
+		assert_non_null(t->created);
+		t->ncreated = 1;
+		t->created[0] = (struct frame){ 0x403000, xstrdup("/tmp/g"), xstrdup("main.main"),
+						xstrdup("main.go"), 40, 0x3000, false };
+	}
+	t = &snap->threads[snap->nthreads - 1];
+	t->wait.blocked_sec = 7.25;		/* not go_minutes * 60 */
+	t->go_minutes = 0.5;
+	t = &snap->threads[snap->nthreads - 2];
+	t->wait.blocked_sec = -1;		/* not known, go_minutes known */
+	t->go_minutes = 2;
+	t = &snap->threads[snap->nthreads - 3];
+	t->wait.kind = WAIT_READ;
+	t->wait.fd = 7;
+	t->wait.object = xstrdup("tcp 127.0.0.1:1 -> 127.0.0.1:2 \xc3\xa9");
+	t = &snap->threads[snap->nthreads - 4];
+	t->wait.kind = WAIT_MUTEX;
+	t->wait.address = 0xc000123456ULL;
+	t->wait.owner = 77;
+	t->go_tid = 125;
+	t->go_system = true;
+	t = &snap->threads[snap->nthreads - 5];
+	t->labelled = true;
+	t->nlabels = 2;
+	t->labels = calloc(2, sizeof(*t->labels));
+	assert_non_null(t->labels);
+	t->labels[0] = (struct label){ xstrdup("handler"), xstrdup("leak") };
+	t->labels[1] = (struct label){ xstrdup("route"), xstrdup("/x \"y\"") };
+	t = &snap->threads[snap->nthreads - 6];
+	t->labelled = true;			/* an empty set */
+	t = &snap->threads[snap->nthreads - 7];
+	t->partial = true;
+	t->error = xstrdup("stack moved while read");
+	for (size_t i = 0; i < t->nframes; i++)
+		frame_release(&t->frames[i]);
+	t->nframes = 0;
+	for (size_t i = 0; i < snap->nthreads; i++)
+		snap->ngoroutines += snap->threads[i].goid != 0;
+	return snap;
+}
+
+static char *file_text(FILE *fp)
+{
+	long n;
+	char *text;
+
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+	return text;
+}
+
+/* Version 2: what is written reads back the same, each stack once, and
+ * the text of the copy is the same text. */
+static void test_v2_round_trip(void **state)
+{
+	struct snapshot *a = sample_go(), *b;
+	FILE *fp = tmpfile();
+	char *text, *again;
+
+	(void)state;
+	assert_non_null(fp);
+	assert_int_equal(snapshot_write_file(a, fp), 0);
+	text = file_text(fp);
+	fclose(fp);
+	assert_non_null(strstr(text, "\"version\":2,"));
+	/* main.wait's three lines, a partial one's empty stack, created */
+	assert_non_null(strstr(text, "\"stacks\":[["));
+	assert_null(strstr(strstr(text, "\"goroutines\""), "runtime.gopark"));
+	b = reparse(text);
+	assert_same_snapshot(a, b);
+	assert_int_equal(b->ngoroutines, 300);
+	/* equal stacks are one array */
+	assert_ptr_equal(b->threads[5].frames, b->threads[8].frames);
+	assert_ptr_equal(b->threads[5].created, b->threads[300].created);
+	fp = tmpfile();
+	assert_non_null(fp);
+	assert_int_equal(snapshot_write_file(b, fp), 0);
+	again = file_text(fp);
+	fclose(fp);
+	assert_string_equal(text, again);
+	free(again);
+	/* the version 1 text of the copy is the original's */
+	again = snapshot_to_json(b, false);
+	a->version = SNAPSHOT_VERSION_FLAT;
+	char *flat = snapshot_to_json(a, false);
+	assert_string_equal(flat, again);
+	free(flat);
+	free(again);
+	free(text);
+	snapshot_free(b);
+	snapshot_free(a);
+}
+
+/* Members in any order (jq -S: goroutines, stacks, templates, threads):
+ * the rows wait for their templates, the templates for their stacks. */
+static void test_v2_any_order(void **state)
+{
+	static const char text[] =
+		"{\"format\":\"threadleak-snapshot\",\"goroutines\":[[5,1,0.5],[6,0],[7,1,null,-1,3,\"pipe:[1]\",null,null]],"
+		"\"pid\":9,\"templates\":["
+		"{\"tid\":0,\"frames\":1,\"created\":0,\"go_wait\":\"select\",\"wait\":{\"kind\":\"other\"}},"
+		"{\"tid\":0,\"frames\":0,\"created\":0,\"go_wait\":\"chan receive\"}],"
+		"\"stacks\":[[{\"pc\":\"0x10\",\"function\":\"f\"}],[{\"pc\":\"0x20\"},{\"pc\":\"0x30\"}]],"
+		"\"threads\":[{\"tid\":9,\"name\":\"main\"}],\"version\":2}";
+	struct snapshot *b = reparse(text);
+
+	(void)state;
+	assert_int_equal(b->nthreads, 4);
+	assert_int_equal(b->ngoroutines, 3);
+	assert_int_equal(b->threads[0].tid, 9);
+	assert_true(b->threads[1].goid == 5);
+	assert_string_equal(b->threads[1].go_wait, "chan receive");
+	assert_true(b->threads[1].go_minutes == 0.5);
+	assert_true(b->threads[1].wait.blocked_sec == 30);
+	assert_int_equal(b->threads[1].nframes, 1);
+	assert_string_equal(b->threads[1].frames[0].function, "f");
+	assert_int_equal(b->threads[2].nframes, 2);
+	assert_true(b->threads[2].go_minutes == -1);
+	assert_true(b->threads[2].wait.blocked_sec == -1);
+	assert_int_equal(b->threads[2].wait.kind, WAIT_OTHER);
+	assert_int_equal(b->threads[3].wait.fd, 3);
+	assert_string_equal(b->threads[3].wait.object, "pipe:[1]");
+	assert_true(b->threads[3].wait.blocked_sec == -1);
+	assert_int_equal(b->threads[3].ncreated, 1);
+	snapshot_free(b);
+}
+
+/* What a version 2 document may not say, each with its message. */
+static void test_v2_bad(void **state)
+{
+	static const struct {
+		const char *tables, *want;
+	} cases[] = {
+		{ "\"stacks\":[],\"templates\":[{\"tid\":0,\"frames\":0}]",
+		  "templates[0].frames: stack 0, of 0" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":[]}]",
+		  "templates[0].frames: expected the index of a stack" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[1,1]]",
+		  "goroutines[0]: template 1, of 1" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[0,0]]",
+		  "goroutines[0][0]: expected a goroutine id" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[1]]",
+		  "goroutines[0]: expected [goid, template, ...]" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[1,0,-2]]",
+		  "goroutines[0][2]: expected minutes, 0 or more, or null" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[1,0,1,2,-3]]",
+		  "goroutines[0][4]: expected a file descriptor or null" },
+		{ "\"stacks\":[[]],\"templates\":[{\"tid\":0,\"frames\":0}],\"goroutines\":[[1,0,null,null,null,null,\"12\"]]",
+		  "goroutines[0][6]: expected a hex string or null" },
+		{ "\"stacks\":[[1]]", "stacks[0][0]: expected an object" },
+		{ "\"stacks\":{}", "stacks: expected an array" },
+		{ "\"stacks\":[[{\"pc\":1}]]", "stacks[0][0].pc: expected a hex string" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024], err[256] = "";
+		snprintf(text, sizeof(text), "{\"format\":\"threadleak-snapshot\",\"version\":2,"
+			 "\"pid\":1,%s,\"threads\":[]}", cases[i].tables);
+		struct snapshot *b = snapshot_from_json(text, strlen(text), err, sizeof(err));
+		if (b || strcmp(err, cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, b ? "(read)" : err, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1400,6 +1609,9 @@ int main(void)
 		cmocka_unit_test(test_sorted_keys),
 		cmocka_unit_test(test_pooled_strings),
 		cmocka_unit_test(test_large_file),
+		cmocka_unit_test(test_v2_round_trip),
+		cmocka_unit_test(test_v2_any_order),
+		cmocka_unit_test(test_v2_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
