@@ -12,7 +12,9 @@ WARN := -Wall -Wextra -Wno-missing-field-initializers
 # DEBUGINFOD_URLS is set (src/debuginfod.c finds its functions then):
 # linked, it and its 30 libraries (curl, TLS, Kerberos...) would load at
 # every start, a third of the time `threadleak --version` takes.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod 2>/dev/null)
+# libmicrohttpd: its header only too.  serve loads it (src/export/http.c):
+# linked, it and GnuTLS's nine libraries would add 9 ms to every start.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod libmicrohttpd 2>/dev/null)
 # C++ names are demangled with libstdc++'s __cxa_demangle, as elfutils does:
 # the runtime library alone (always installed on Debian), no C++ headers;
 # Rust's with libiberty's rust_demangle (libiberty-dev, a static archive).

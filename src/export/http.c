@@ -1,16 +1,36 @@
 /*
- * http: a listening socket, a thread that polls it and a pipe that wakes
- * the thread to stop; the text served is a reference-counted block that
- * http_publish() swaps under a mutex, so that a slow client holds the old
- * block, never the lock.  Requests are read up to REQUEST_MAX bytes and
- * only their first line is looked at.
+ * http: the HTTP side of serve, on libmicrohttpd.  We bind the socket
+ * ourselves (our messages for a bad address, the port picked for 0) and
+ * hand it to an MHD daemon whose one internal thread serves every
+ * connection at once (epoll): an idle or slow client delays no one.
+ *
+ * MHD's own timeout is an idle one: a client that trickles a byte now and
+ * then would keep its connection for ever.  So each connection is also on
+ * our list from MHD's "started" notice to its "closed" one, with the time
+ * it came; a watchdog thread shuts down (shutdown(2), which MHD then sees
+ * as the peer's close) any that has not sent its whole request within
+ * HTTP_REQUEST_SEC, or is still open HTTP_EXCHANGE_SEC after it came.
+ * MHD calls "closed" before it closes the descriptor, and the watchdog
+ * holds the list's lock while it shuts one down, so it never touches a
+ * descriptor that was reused.
+ *
+ * threadleak does not link libmicrohttpd: with GnuTLS and its eight
+ * libraries it would load at every command's start (9 ms more to
+ * `threadleak --version`).  http_start() loads it and looks up the few
+ * functions used here.
+ *
+ * The text served is a reference-counted block that http_publish() swaps
+ * under the lock: a response holds its block until MHD is done with it,
+ * never the lock, and a scrape costs no copy.
  */
 #include "http.h"
+#include "../util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,41 +38,88 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
-#define REQUEST_MAX 8192
-#define CLIENT_TIMEOUT_SEC 5
-
 struct blob {
-	unsigned refs;
+	unsigned refs;		/* atomic */
 	size_t len;
 	char *text;
 };
 
-struct http_server {
+/* One open connection, from MHD's "started" notice to its "closed". */
+struct conn {
+	struct conn *prev, *next;
 	int fd;
-	int wake[2];
-	pthread_t thread;
-	pthread_mutex_t lock;
+	double came;		/* now_sec(): CLOCK_MONOTONIC */
+	bool asked;		/* its whole request arrived */
+	bool cut;		/* shut down by the watchdog */
+};
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	pthread_t watchdog;
+	bool watching;		/* the watchdog thread runs */
+	pthread_mutex_t lock;	/* current, conns, stopping */
+	pthread_cond_t wake;	/* a new connection, or stop */
+	bool stopping;
+	struct conn *conns;
 	struct blob *current;	/* NULL until the first publish */
 	char address[128];
 };
 
-static void blob_put(struct http_server *s, struct blob *b)
-{
-	bool last;
+/* libmicrohttpd's functions, from the copy http_start() loads */
+#define MHD_SONAME "libmicrohttpd.so.12"
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_create_response_from_buffer) *from_buffer;
+	__typeof__(MHD_create_response_from_buffer_with_free_callback_cls) *from_blob;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+static char mhd_error[256];
 
-	if (!b)
+static void mhd_load(void)
+{
+	void *h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(mhd_error, sizeof(mhd_error), "%s", dlerror());
 		return;
-	pthread_mutex_lock(&s->lock);
-	last = --b->refs == 0;
-	pthread_mutex_unlock(&s->lock);
-	if (last) {
+	}
+	/* kept loaded: GnuTLS is not made to be unloaded */
+	*(void **)&mhd.start_daemon = dlsym(h, "MHD_start_daemon");
+	*(void **)&mhd.stop_daemon = dlsym(h, "MHD_stop_daemon");
+	*(void **)&mhd.get_connection_info = dlsym(h, "MHD_get_connection_info");
+	*(void **)&mhd.from_buffer = dlsym(h, "MHD_create_response_from_buffer");
+	*(void **)&mhd.from_blob = dlsym(h, "MHD_create_response_from_buffer_with_free_callback_cls");
+	*(void **)&mhd.add_response_header = dlsym(h, "MHD_add_response_header");
+	*(void **)&mhd.queue_response = dlsym(h, "MHD_queue_response");
+	*(void **)&mhd.destroy_response = dlsym(h, "MHD_destroy_response");
+	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.get_connection_info ||
+	    !mhd.from_buffer || !mhd.from_blob || !mhd.add_response_header ||
+	    !mhd.queue_response || !mhd.destroy_response) {
+		snprintf(mhd_error, sizeof(mhd_error), "%s lacks a function threadleak needs "
+			 "(0.9.73 or later)", MHD_SONAME);
+		mhd.start_daemon = NULL;
+	}
+}
+
+static void blob_put(struct blob *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		free(b->text);
 		free(b);
 	}
+}
+
+static void blob_put_cb(void *cls)
+{
+	blob_put(cls);
 }
 
 void http_publish(struct http_server *s, char *text, size_t len)
@@ -70,118 +137,149 @@ void http_publish(struct http_server *s, char *text, size_t len)
 	old = s->current;
 	s->current = b;
 	pthread_mutex_unlock(&s->lock);
-	blob_put(s, old);
+	blob_put(old);
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+/* Queues status with body (static, or a held blob: released by MHD). */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     const char *body, size_t len, struct blob *held)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	if (held)
+		r = mhd.from_blob(len, (void *)body, blob_put_cb, held);
+	else
+		r = mhd.from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		blob_put(held);
+		return MHD_NO;	/* MHD closes the connection */
 	}
-	return true;
-}
-
-static void reply(int fd, const char *status, const char *type, const char *body, size_t len,
-		  bool head)
-{
-	char hdr[256];
-	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n", status, type, len);
-
-	if (send_all(fd, hdr, (size_t)n) && !head)
-		send_all(fd, body, len);
-}
-
-/* Reads until the end of the headers (or REQUEST_MAX): false on a
- * timeout, a close or a request too long. */
-static bool read_request(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		ssize_t r = recv(fd, buf + len, size - 1 - len, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		len += (size_t)r;
-		buf[len] = '\0';
-		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-			return true;
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    mhd.add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+		mhd.destroy_response(r);
+		return MHD_NO;
 	}
-	return false;
+	ok = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
+	return ok;
 }
 
-static void answer(struct http_server *s, int fd)
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **req)
 {
 	static const char text[] = "text/plain; charset=utf-8";
 	static const char index_text[] = "threadleak: the metrics are at /metrics\n";
-	struct timeval tv = { CLIENT_TIMEOUT_SEC, 0 };
-	char req[REQUEST_MAX], method[16], path[256];
+	static const char not_found[] = "not found: try /metrics\n";
+	struct http_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!read_request(fd, req, sizeof(req)))
-		return;
-	if (sscanf(req, "%15s %255s", method, path) != 2) {
-		reply(fd, "400 Bad Request", text, "bad request\n", 12, false);
-		return;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)req;
+	/* the request is whole: the watchdog gives it until the exchange's
+	 * deadline now */
+	ci = mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context) {
+		pthread_mutex_lock(&s->lock);
+		((struct conn *)ci->socket_context)->asked = true;
+		pthread_mutex_unlock(&s->lock);
 	}
-	bool head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0) {
-		reply(fd, "405 Method Not Allowed", text, "GET or HEAD\n", 12, false);
-		return;
-	}
-	path[strcspn(path, "?#")] = '\0';
-	if (strcmp(path, "/") == 0) {
-		reply(fd, "200 OK", text, index_text, sizeof(index_text) - 1, head);
-		return;
-	}
-	if (strcmp(path, "/metrics") != 0) {
-		reply(fd, "404 Not Found", text, "not found: try /metrics\n", 24, head);
-		return;
-	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET or HEAD\n", 12, NULL);
+	/* MHD took the query off; a fragment is no part of the path */
+	size_t n = strcspn(url, "#");
+	if (n == 1 && url[0] == '/')
+		return reply(c, MHD_HTTP_OK, text, index_text, sizeof(index_text) - 1, NULL);
+	if (n != 8 || strncmp(url, "/metrics", 8) != 0)
+		return reply(c, MHD_HTTP_NOT_FOUND, text, not_found, sizeof(not_found) - 1, NULL);
 	pthread_mutex_lock(&s->lock);
 	struct blob *b = s->current;
 	if (b)
-		b->refs++;
+		__atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&s->lock);
-	if (!b) {
-		reply(fd, "503 Service Unavailable", text, "no capture yet\n", 15, head);
-		return;
-	}
-	reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", b->text, b->len, head);
-	blob_put(s, b);
+	if (!b)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text, "no capture yet\n", 15, NULL);
+	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b->text, b->len, b);
 }
 
-static void *serve(void *arg)
+/* MHD's notices (its thread): a connection on our list while it is open. */
+static void notify(void *cls, struct MHD_Connection *c, void **ctx,
+		   enum MHD_ConnectionNotificationCode what)
+{
+	struct http_server *s = cls;
+	struct conn *k = *ctx;
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci)
+			return;
+		k = calloc(1, sizeof(*k));
+		if (!k) {
+			/* no room to time it: not served */
+			shutdown(ci->connect_fd, SHUT_RDWR);
+			return;
+		}
+		k->fd = ci->connect_fd;
+		k->came = now_sec();
+		pthread_mutex_lock(&s->lock);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		*ctx = k;
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+		pthread_mutex_lock(&s->lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&s->lock);
+		free(k);
+		*ctx = NULL;
+	}
+}
+
+/* Shuts down the connections past their deadline, then sleeps until the
+ * next deadline or a new connection. */
+static void *watchdog(void *arg)
 {
 	struct http_server *s = arg;
-	struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
 
-	for (;;) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		double now = now_sec(), next = 0;
+		for (struct conn *k = s->conns; k; k = k->next) {
+			if (k->cut)
 				continue;
-			break;
+			double due = k->came + (k->asked ? HTTP_EXCHANGE_SEC : HTTP_REQUEST_SEC);
+			if (due <= now) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->cut = true;
+			} else if (next == 0 || due < next) {
+				next = due;
+			}
 		}
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
+		if (next == 0) {
+			pthread_cond_wait(&s->wake, &s->lock);
 			continue;
-		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;	/* the client gave up, or no fd: next */
-		answer(s, fd);
-		close(fd);
+		}
+		/* a request answered moves its deadline later, never earlier:
+		 * waking at the earliest one known is never late */
+		struct timespec ts;
+		next += 0.01;
+		ts.tv_sec = (time_t)next;
+		ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 	}
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -259,6 +357,7 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen)
 	struct http_server *s = calloc(1, sizeof(*s));
 	char host[128];
 	const char *port;
+	int fd;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -272,8 +371,8 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen)
 		errno = EINVAL;
 		return NULL;
 	}
-	s->fd = listen_on(host, port, s->address, sizeof(s->address));
-	if (s->fd < 0) {
+	fd = listen_on(host, port, s->address, sizeof(s->address));
+	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
 			snprintf(err, errlen, "cannot listen on %s: no such host", addr);
@@ -285,32 +384,51 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen)
 		errno = e;
 		return NULL;
 	}
-	if (pipe2(s->wake, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
-		goto out_close;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, mhd_load);
+	if (!mhd.start_daemon) {
+		snprintf(err, errlen, "cannot serve HTTP: %s (install libmicrohttpd12)", mhd_error);
+		close(fd);
+		free(s);
+		errno = ENOSYS;
+		return NULL;
 	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->lock, NULL);
-	/* Signals are the caller's (its Ctrl-C ends its sleep): the thread
-	 * starts with them all blocked. */
+	/* Signals are the caller's (its Ctrl-C ends its sleep): MHD's thread
+	 * and the watchdog start with them all blocked. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int prc = pthread_create(&s->thread, NULL, serve, s);
+	s->watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
+	if (s->watching)
+		s->daemon = mhd.start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
+					     answer, s,
+					     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+					     MHD_OPTION_NOTIFY_CONNECTION, notify, s,
+					     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
+					     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					     (unsigned)HTTP_CONNECTIONS_PER_ADDRESS,
+					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_REQUEST_SEC,
+					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					     (size_t)HTTP_REQUEST_BYTES,
+					     MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (prc != 0) {
-		snprintf(err, errlen, "cannot start the server's thread");
-		close(s->wake[0]);
-		close(s->wake[1]);
-		pthread_mutex_destroy(&s->lock);
-		goto out_close;
+	if (!s->daemon) {
+		snprintf(err, errlen, "cannot start the HTTP server on %s", s->address);
+		/* MHD closes the socket it was given on some of its failures
+		 * only; no other thread opens a descriptor meanwhile */
+		if (fcntl(fd, F_GETFD) >= 0)
+			close(fd);
+		http_stop(s);
+		errno = ENOMEM;
+		return NULL;
 	}
 	return s;
-
-out_close:
-	close(s->fd);
-	free(s);
-	errno = ENOMEM;
-	return NULL;
 }
 
 const char *http_address(const struct http_server *s)
@@ -322,14 +440,19 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	if (write(s->wake[1], "x", 1) < 0) {
-		/* a full pipe still wakes the thread */
+	/* MHD first: its "closed" notices empty our list, and it closes the
+	 * listening socket */
+	if (s->daemon)
+		mhd.stop_daemon(s->daemon);
+	if (s->watching) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->watchdog, NULL);
 	}
-	pthread_join(s->thread, NULL);
-	close(s->wake[0]);
-	close(s->wake[1]);
-	close(s->fd);
-	blob_put(s, s->current);
+	blob_put(s->current);
+	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

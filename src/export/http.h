@@ -1,21 +1,30 @@
 /*
- * http: the smallest HTTP/1.x server a Prometheus scrape needs.  One
- * thread accepts and answers one connection at a time: GET (or HEAD)
+ * http: the HTTP/1.x server a Prometheus scrape needs (libmicrohttpd).
+ * Every connection is served at once, up to HTTP_CONNECTIONS and
+ * HTTP_CONNECTIONS_PER_ADDRESS from one client address: GET (or HEAD)
  * /metrics gets the text last published, / a line that points there,
  * anything else 404 or 405.  A scrape never waits for a capture and never
- * starts one: it copies what http_publish() was last given.  A client
- * gets 5 seconds to send its request and to take the answer.
+ * starts one: it gets what http_publish() was last given.  A client has
+ * HTTP_REQUEST_SEC from its connection to send its whole request (of at
+ * most HTTP_REQUEST_BYTES), however it trickles it, and the connection is
+ * closed HTTP_EXCHANGE_SEC after it came, answer taken or not.
  */
 #ifndef THREADLEAK_HTTP_H
 #define THREADLEAK_HTTP_H
 
 #include <stddef.h>
 
+#define HTTP_REQUEST_SEC 10
+#define HTTP_EXCHANGE_SEC 60
+#define HTTP_REQUEST_BYTES (32 * 1024)
+#define HTTP_CONNECTIONS 128
+#define HTTP_CONNECTIONS_PER_ADDRESS 16
+
 struct http_server;
 
 /*
  * Listens on addr ("HOST:PORT", "[V6]:PORT", ":PORT" for every address;
- * PORT 0 picks a free one) and starts the thread.  NULL and a one-line
+ * PORT 0 picks a free one) and starts serving.  NULL and a one-line
  * reason in err when the address is bad or cannot be bound (errno set:
  * EINVAL for what is not an address, ENOENT for a host that does not
  * resolve, else bind's).
@@ -25,7 +34,7 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen);
 const char *http_address(const struct http_server *s);
 /* Serves text (malloc'd: the server takes it) from now on. */
 void http_publish(struct http_server *s, char *text, size_t len);
-/* Stops the thread, closes the socket, frees everything. */
+/* Stops serving, closes every socket, frees everything. */
 void http_stop(struct http_server *s);
 
 #endif

@@ -23,60 +23,11 @@
 #     thread of the target): exit 0 at once, the port closed, every thread
 #     of the target running and untraced.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../serve-lib.sh"
 
 need_cmd curl python3
 need_threadleak
 need_testdata leakyserver busy
-
-# start_serve ARG...: threadleak serve ARG... in the background (under env
-# with SERVE_ENV's assignments); sets SERVE_PID, SERVE_ERR and SERVE_ADDR
-# (from its "serving" line).
-SERVE_ENV=()
-start_serve()
-{
-	local deadline=$((SECONDS + 60))
-	start_target_nowait env "${SERVE_ENV[@]}" "$THREADLEAK" serve "$@"
-	SERVE_PID=$TARGET_PID SERVE_ERR=$TARGET_ERR SERVE_ADDR=
-	until [ -n "$SERVE_ADDR" ]; do
-		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR" 2>/dev/null)
-		[ -n "$SERVE_ADDR" ] && break
-		proc_alive "$SERVE_PID" || fail "serve $* exited: $(first_line "$SERVE_ERR")"
-		((SECONDS < deadline)) || fail "serve $* said nothing in 60 s"
-		tl_sleep 0.05
-	done
-}
-
-# scrape FILE [URL]: GET /metrics into FILE, waiting (60 s) for the first
-# refresh; false (and an error) if it never answers 200
-scrape()
-{
-	local deadline=$((SECONDS + 60)) code url=${2:-http://$SERVE_ADDR/metrics}
-	while :; do
-		code=$(curl -gs -o "$1" -w '%{http_code}' "$url")
-		[ "$code" = 200 ] && return 0
-		((SECONDS < deadline)) || { error "GET $url: HTTP $code"; return 1; }
-		tl_sleep 0.1
-	done
-}
-
-# serve_exit SECONDS WHAT: wait for serve to exit; sets SERVE_RC.  Still
-# there after SECONDS, it hangs: the test fails now (every later wait
-# would hang too).
-serve_exit()
-{
-	local deadline=$((SECONDS + $1))
-	while proc_alive "$SERVE_PID" && ((SECONDS < deadline)); do
-		tl_sleep 0.05
-	done
-	if proc_alive "$SERVE_PID"; then
-		kill_target "$SERVE_PID"
-		fail "$2: serve still runs $1 s later"
-	fi
-	unregister_pid "$SERVE_PID"
-	wait "$SERVE_PID"
-	SERVE_RC=$?
-	return 0
-}
 
 # tracers PID: "TID:TRACER" for each thread of PID that is traced
 tracers()

@@ -19,6 +19,7 @@
 #   - bad input: --listen on a port in use, or on what is not an address,
 #     no PID: one line, exit 2, 2, 64.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../serve-lib.sh"
 
 need_cmd curl prometheus promtool python3
 need_threadleak
@@ -31,33 +32,6 @@ start_server()
 	start_target "$TESTDATA/leakyserver"
 	PORT=$(awk '/^port /{print $2}' "$TARGET_OUT")
 	[ -n "$PORT" ] || fail "leakyserver printed no port"
-}
-
-# start_serve ARG...: threadleak serve in the background; sets SERVE_PID
-# and SERVE_ADDR (from its "serving" line).
-start_serve()
-{
-	local deadline=$((SECONDS + 60))
-	start_target_nowait "$THREADLEAK" serve "$@"
-	SERVE_PID=$TARGET_PID SERVE_ERR=$TARGET_ERR SERVE_ADDR=
-	until [ -n "$SERVE_ADDR" ]; do
-		SERVE_ADDR=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERVE_ERR" 2>/dev/null)
-		proc_alive "$SERVE_PID" || fail "serve $* exited: $(first_line "$SERVE_ERR")"
-		((SECONDS < deadline)) || fail "serve $* said nothing in 60 s"
-		tl_sleep 0.05
-	done
-}
-
-# scrape FILE: GET /metrics into FILE; waits (60 s) for the first refresh.
-scrape()
-{
-	local deadline=$((SECONDS + 60)) code
-	while :; do
-		code=$(curl -s -o "$1" -w '%{http_code}' "http://$SERVE_ADDR/metrics")
-		[ "$code" = 200 ] && return 0
-		((SECONDS < deadline)) || { error "scrape: HTTP $code"; return 1; }
-		tl_sleep 0.1
-	done
 }
 
 # promql QUERY: the values of an instant query through prometheus's HTTP
