@@ -35,7 +35,8 @@ ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
 	testdata/waits-fp testdata/libtlplugin.so testdata/cxxleak \
-	testdata/mapped-swap testdata/libtlmapped.so testdata/libtlmapped-swap.so
+	testdata/mapped-swap testdata/libtlmapped.so testdata/libtlmapped-swap.so \
+	testdata/waits-i386 testdata/checkme-i386
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -125,6 +126,11 @@ testdata/waits-O0: testdata/waits.c testdata/testdata.h
 # Frame pointers, as Rust's standard library and whole distributions build.
 testdata/waits-fp: testdata/waits.c testdata/testdata.h
 	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<
+
+# 32-bit (i386) builds of the same programs (gcc-multilib):
+# tests/integration/i386.sh
+testdata/%-i386: testdata/%.c testdata/testdata.h
+	$(CC) -m32 -g -O2 -Wall -Wextra -pthread -o $@ $<
 
 testdata/fpstale: testdata/fpstale.c testdata/testdata.h
 	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<

@@ -30,6 +30,10 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	have_pc cmocka || need libcmocka-dev
 	command -v jq >/dev/null 2>&1 || need jq
 	command -v g++ >/dev/null 2>&1 || need g++	# testdata/cxxleak
+	# 32-bit builds of testdata (tests/integration/i386.sh): gcc -m32 and
+	# the i386 C library, no multiarch (its libc's names are its exported
+	# ones, as gdb shows them without libc6-dbg:i386)
+	dpkg -s gcc-multilib >/dev/null 2>&1 || need gcc-multilib
 	command -v setpriv >/dev/null 2>&1 || need util-linux
 	command -v timeout >/dev/null 2>&1 || need coreutils
 	command -v gdb >/dev/null 2>&1 || need gdb

@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "regs.h"
 #include "symbols.h"
+#include "syscall-abi.h"
 #include "unwind.h"
 
 #define MAX_RELIST_ROUNDS 64	/* all-stop: until no new thread appears */
@@ -54,6 +55,8 @@ struct work {
 	struct proc_stat st;
 	struct proc_syscall sc;	/* the observed syscall line */
 	bool have_sc;
+	struct syscall_call call;	/* its call, as the process's ABI
+					   reads it (syscall-abi.h) */
 	struct proc_runs runs;	/* schedstat when observed */
 	double runs_at;		/* when it was read (now_sec) */
 	bool have_runs;
@@ -82,6 +85,7 @@ struct work {
 
 struct capture_session {
 	int pid;
+	enum arch arch;		/* the program's: x86_64 or i386 (32-bit) */
 	struct go_runtime *go;	/* a Go program's runtime (go/runtime.h) */
 	struct go_cache *go_cache;	/* its goroutines' stacks, refresh to
 					   refresh (go/goroutines.h) */

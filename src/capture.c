@@ -277,17 +277,22 @@ static void observe(struct capture_session *c, struct work *w)
 		return;
 	}
 	w->have_sc = proc_read_syscall(c->pid, w->tid, &w->sc) == 0;
+	/* As the program's ABI reads it (an int 0x80 in a 64-bit program is
+	 * told by its code later: call_abi()). */
+	syscall_decode(c->arch, w->have_sc && !w->sc.running ? w->sc.nr : -1,
+		       w->sc.args, &w->call);
 	/* The fd it waits on, read here, on every CPU, rather than one by
 	 * one when the snapshot is built.  A link too long is read then. */
-	w->have_fdlink = w->have_sc && !w->sc.running && fd_call(w->sc.nr) &&
-			 proc_read_fd_link(c->via, (int)w->sc.args[0], w->fdlink,
+	w->have_fdlink = w->have_sc && !w->sc.running && fd_call(w->call.x86_64) &&
+			 !w->call.nmem_args &&
+			 proc_read_fd_link(c->via, (int)w->call.args[0], w->fdlink,
 					   sizeof(w->fdlink)) == 0 &&
 			 strlen(w->fdlink) < sizeof(w->fdlink) - 1;
 	/* The kernel wait point only helps where the syscall says little
 	 * (no syscall, restart_syscall); all-stop must read it before the
 	 * stop moves it. */
-	if (c->opt->all_stop || !w->have_sc || w->sc.nr < 0 ||
-	    w->sc.nr == SYS_restart_syscall)
+	if (c->opt->all_stop || !w->have_sc || w->call.x86_64 < 0 ||
+	    w->call.x86_64 == SYS_restart_syscall)
 		proc_read_wchan(c->pid, w->tid, w->wchan, sizeof(w->wchan));
 	w->exec_start_ms = -1;
 	if (!c->opt->lazy_blocked &&
@@ -347,6 +352,7 @@ int unwind_regs(struct capture_session *c, struct work *w)
 {
 	bool complete;
 	uint64_t pc = w->regs.r[REG_DW_RIP], sp = w->regs.r[REG_DW_RSP];
+	unsigned word = arch_word(w->regs.arch);
 
 	/* Go code: the binary's own table unwinds it, stripped or not, from
 	 * sp and pc alone (go/unwind.h). */
@@ -377,9 +383,9 @@ int unwind_regs(struct capture_session *c, struct work *w)
 			complete = true;
 		} else if (!complete) {
 			struct cpu_regs r = w->regs;
-			uint64_t ra;
-			if (memory_read(c->mem, sp, &ra, sizeof(ra)) == 0) {
-				r.r[REG_DW_RSP] = sp + 8;
+			uint64_t ra = 0;
+			if (memory_read(c->mem, sp, &ra, word) == 0) {
+				r.r[REG_DW_RSP] = sp + word;
 				r.r[REG_DW_RIP] = ra;
 				n = 1 + c->uw->unwind(c->uw_state, w->tid, &r, c->buf + 1,
 						      UNWIND_MAX_FRAMES - 1, &complete);
@@ -396,7 +402,7 @@ int unwind_regs(struct capture_session *c, struct work *w)
 
 static int regs_in_syscall(const struct cpu_regs *r)
 {
-	long ax = (long)r->rax;
+	long ax = r->arch == ARCH_I386 ? (int32_t)r->rax : (long)r->rax;
 
 	/* Stopped inside a blocking call: the kernel will restart it (or
 	 * return EINTR).  Anything else means it was in user space. */
@@ -405,24 +411,68 @@ static int regs_in_syscall(const struct cpu_regs *r)
 		ax == -EINTR || ax == -ENOSYS);
 }
 
+/*
+ * The ABI of the system call a thread blocks in (or was stopped in): a
+ * 32-bit program's are i386 calls; a 64-bit one's too where its code made
+ * the call with int 0x80 (cd 80, the two bytes before the pc: the kernel
+ * then takes i386 numbers and arguments, and shows them so in
+ * /proc/TID/syscall).  sysenter and syscall from 32-bit code are i386
+ * calls as well, and 64-bit code's syscall (0f 05) is not.
+ */
+static enum arch call_abi(struct capture_session *c, enum arch code, uint64_t pc)
+{
+	unsigned char insn[2];
+
+	if (code == ARCH_I386 || c->arch == ARCH_I386)
+		return ARCH_I386;
+	if (pc >= 2 && memory_read(c->mem, pc - 2, insn, sizeof(insn)) == 0 &&
+	    insn[0] == 0xcd && insn[1] == 0x80)
+		return ARCH_I386;
+	return ARCH_X86_64;
+}
+
 /* The registers a blocked thread's syscall line gives away. */
-static void regs_from_syscall(const struct proc_syscall *sc, struct cpu_regs *r)
+static void regs_from_syscall(struct capture_session *c, const struct proc_syscall *sc,
+			      struct cpu_regs *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->arch = c->arch;
 	r->r[REG_DW_RSP] = sc->sp;
 	r->r[REG_DW_RIP] = sc->pc;
 	r->valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
 	r->orig_rax = sc->nr;
 	if (sc->nr >= 0) {
-		/* The syscall arguments are the registers at the syscall. */
-		static const int argreg[6] = { REG_DW_RDI, REG_DW_RSI, REG_DW_RDX,
-					       REG_DW_R10, REG_DW_R8, REG_DW_R9 };
+		/* The syscall arguments are the registers at the syscall
+		 * (i386: ebx ecx edx esi edi ebp, callee-saved but ecx, edx:
+		 * what unwinds frame-pointer code). */
+		const int *argreg = regs_arg_slots(call_abi(c, r->arch, sc->pc));
 		for (int k = 0; k < 6; k++) {
 			r->r[argreg[k]] = sc->args[k];
 			r->valid |= 1u << argreg[k];
 			r->args[k] = sc->args[k];
 		}
 	}
+}
+
+/* A socketcall's arguments, from the caller's stack. */
+static void read_mem_args(struct capture_session *c, struct syscall_call *call)
+{
+	uint32_t words[6];
+
+	if (call->nmem_args > 0 && call->nmem_args <= 6 &&
+	    memory_read(c->mem, call->mem_args, words,
+			(size_t)call->nmem_args * sizeof(words[0])) == 0)
+		syscall_decode_mem(call, words);
+}
+
+/* The call a blocked thread's syscall line shows, decoded in its ABI. */
+static void syscall_line_call(struct capture_session *c, const struct work *w,
+			      struct syscall_call *call)
+{
+	*call = w->call;
+	if (call->nr >= 0 && call_abi(c, c->arch, w->sc.pc) != call->abi)
+		syscall_decode(ARCH_I386, w->sc.nr, w->sc.args, call);
+	read_mem_args(c, call);
 }
 
 static bool is_blocked(const struct work *w)
@@ -434,18 +484,21 @@ static bool is_blocked(const struct work *w)
 /* Would a ptrace stop make this thread's blocking call fail with EINTR? */
 bool stop_is_unsafe(struct capture_session *c, const struct work *w)
 {
+	struct syscall_call call;
 	bool sock = false;
 	char link[64];
 
 	if (!is_blocked(w) || w->sc.nr < 0)
 		return false;
-	if (w->sc.nr == SYS_read || w->sc.nr == SYS_write ||
-	    w->sc.nr == SYS_readv || w->sc.nr == SYS_writev)
-		sock = w->have_fdlink ? strncmp(w->fdlink, "socket:", 7) == 0 :
-		       proc_read_fd_link(c->via, (int)w->sc.args[0], link,
+	syscall_line_call(c, w, &call);
+	long nr = call.x86_64;
+	if (nr == SYS_read || nr == SYS_write || nr == SYS_readv || nr == SYS_writev)
+		sock = w->have_fdlink && call.abi == w->call.abi ?
+		       strncmp(w->fdlink, "socket:", 7) == 0 :
+		       proc_read_fd_link(c->via, (int)call.args[0], link,
 					 sizeof(link)) == 0 &&
 		       strncmp(link, "socket:", 7) == 0;
-	return stop_would_eintr(w->sc.nr, sock);
+	return stop_would_eintr(nr, sock);
 }
 
 /*
@@ -477,7 +530,7 @@ static int capture_nostop(struct capture_session *c, struct work *w)
 	if (!is_blocked(w))
 		return 0;
 	w->attempts++;
-	regs_from_syscall(&w->sc, &w->regs);
+	regs_from_syscall(c, &w->sc, &w->regs);
 	w->have_regs = true;
 	w->state = W_UNWOUND;
 	int rc = unwind_regs(c, w);
@@ -822,27 +875,34 @@ static void describe_wait(struct capture_session *c, struct work *w, struct thre
 {
 	struct classify_input in = { 0 };
 	struct classify_result res;
+	struct syscall_call call;
+	bool from_line = false;
 
 	in.state = w->st.state;
-	in.nr = -1;
 	if (w->stopped && w->have_regs && regs_in_syscall(&w->regs)) {
-		in.nr = w->regs.orig_rax;
-		in.args = w->regs.args;
+		struct cpu_regs r = w->regs;
+		enum arch abi = call_abi(c, r.arch, r.r[REG_DW_RIP]);
+		regs_syscall_args(&r, abi);
+		syscall_decode(abi, r.orig_rax, r.args, &call);
+		read_mem_args(c, &call);
 	} else if (w->have_sc && !w->sc.running && w->sc.nr >= 0) {
-		in.nr = w->sc.nr;
-		in.args = w->sc.args;
+		syscall_line_call(c, w, &call);
+		from_line = true;
+	} else {
+		syscall_decode(c->arch, -1, NULL, &call);
 	}
+	/* classify's tables are x86_64 calls: an i386 one's twin */
+	in.nr = call.x86_64;
+	in.args = call.args;
 	in.wchan = w->wchan;
 	in.frames = t->frames;
 	in.nframes = t->nframes;
 	classify_wait(&in, &res);
 
 	t->wait.kind = res.kind;
-	t->wait.syscall = in.nr;
-	if (in.nr >= 0) {
-		const char *name = syscall_name(in.nr);
-		t->wait.syscall_name = name ? strdup(name) : NULL;
-	}
+	t->wait.syscall = call.nr;	/* the thread's own ABI's number */
+	if (call.nr >= 0 && call.name)
+		t->wait.syscall_name = strdup(call.name);
 	if (res.kind == WAIT_RUNNING || res.kind == WAIT_UNKNOWN)
 		return;
 	t->wait.blocked_sec = blocked_for(c, w);
@@ -850,8 +910,8 @@ static void describe_wait(struct capture_session *c, struct work *w, struct thre
 	if (res.fd >= 0) {
 		char desc[512];
 		t->wait.fd = res.fd;
-		bool known = w->have_fdlink && in.args == w->sc.args &&
-			     res.fd == (int)w->sc.args[0];
+		bool known = w->have_fdlink && from_line && call.abi == w->call.abi &&
+			     res.fd == (int)w->call.args[0];
 		if ((known ? fds_describe_link(c->fds, w->fdlink, desc, sizeof(desc)) :
 		     fds_describe(c->fds, res.fd, desc, sizeof(desc))) == 0)
 			t->wait.object = strdup(desc);
@@ -862,7 +922,8 @@ static void describe_wait(struct capture_session *c, struct work *w, struct thre
 		t->wait.address = 0;
 	}
 	if (res.pthread_mutex && res.address) {
-		/* glibc x86_64 pthread_mutex_t: __owner (a tid) at offset 8. */
+		/* glibc pthread_mutex_t: __owner (a tid) at offset 8, x86_64 and
+		 * i386 alike. */
 		int32_t owner;
 		if (memory_read(c->mem, res.address + 8, &owner, sizeof(owner)) == 0 &&
 		    owner > 0 && find_work(c, owner))
@@ -1225,7 +1286,9 @@ static int open_target(struct capture_session *c, char *err, size_t errlen)
 	/* A Go program: its goroutines are what leaks, read from memory;
 	 * its threads are not stopped (but with --stop). */
 	char gerr[256];
-	int grc = c->opt->no_goroutines ? -ENOENT :
+	/* (the runtime's layouts are known for 64-bit Go only: a 32-bit Go
+	 * program is read as its threads) */
+	int grc = c->opt->no_goroutines || c->arch != ARCH_X86_64 ? -ENOENT :
 		  go_runtime_open(c->sym, c->mem, &c->go, gerr, sizeof(gerr));
 	if (grc == -ENOTSUP || grc == -ESRCH)
 		c->go_note = strdup(gerr);
@@ -1375,6 +1438,20 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->uw = opt->unwinder ? opt->unwinder : unwind_default();
 	c->via = proc_live_thread(pid);
 	exe_identity(c->via, &c->exe_dev, &c->exe_ino);
+	/* 64-bit or 32-bit: how its system calls and stacks are read.  An
+	 * unreadable program is taken for 64-bit (its threads are listed
+	 * all the same). */
+	const char *what;
+	rc = proc_read_arch(c->via, &c->arch, &what);
+	if (rc == -ENOTSUP) {
+		snprintf(err, errlen,
+			 "%d runs %s code: threadleak reads x86_64 and i386 (32-bit) processes only",
+			 pid, what);
+		free(c);
+		return rc;
+	}
+	if (rc < 0)
+		c->arch = ARCH_X86_64;
 	/* Only a capture that may stop threads must release them before a
 	 * signal ends us; one that stops nothing leaves the caller's own
 	 * handlers alone (check's: a signal ends it at once). */

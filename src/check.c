@@ -74,6 +74,7 @@ struct target {
 	void *uw;
 	bool failed;		/* could not be opened: no origins */
 	bool uw_failed;		/* no symbolizer or unwinder */
+	enum arch arch;		/* its program's: 64-bit or 32-bit */
 };
 
 /* /proc/TID/syscall of a creating thread, kept open. */
@@ -254,6 +255,9 @@ static struct target *target_get(struct priv *p, int pid)
 	t->checked_at = now;
 	t->mem = memory_open(pid);
 	t->failed = !t->mem;
+	const char *what;
+	if (proc_read_arch(pid, &t->arch, &what) < 0)
+		t->arch = ARCH_X86_64;
 	return t;
 }
 
@@ -370,7 +374,7 @@ static void record_creation(void *arg, void *item)
 	struct priv *p = arg;
 	struct creation *k = item;
 	struct cpu_regs regs = { 0 };
-	uint64_t ra;
+	uint64_t ra = 0;
 	bool complete;
 
 	struct target *t = target_get(p, k->pid);
@@ -386,33 +390,45 @@ static void record_creation(void *arg, void *item)
 	memory_install(t->mem, k->sp, k->stack, (size_t)k->stack_len);
 	/*
 	 * glibc ends the unwind info of clone and clone3 before their
-	 * syscall instruction (in the child it would be wrong), so start
-	 * from their caller: nothing is pushed in between, the return
-	 * address is at sp.
+	 * syscall instruction (in the child it would be wrong).  x86_64:
+	 * start from their caller: nothing is pushed in between, the return
+	 * address is at sp.  i386 pushes ebx and esi first: start from the
+	 * byte before its int 0x80 (2 bytes), still in the unwind info,
+	 * whose last row says so; nothing moves esp in between.
 	 */
-	memcpy(&ra, k->stack + k->sp % MEM_PAGE, sizeof(ra));
-	p->buf[0] = (struct raw_frame){ k->pc, false };
-	regs.r[REG_DW_RSP] = k->sp + 8;
-	regs.r[REG_DW_RIP] = ra;
+	unsigned word = arch_word(t->arch);
+	int off = t->arch == ARCH_I386 ? 0 : 1;
+	struct raw_frame *b = p->buf + off;
+	regs.arch = t->arch;
+	if (t->arch == ARCH_I386) {
+		regs.r[REG_DW_RSP] = k->sp;
+		regs.r[REG_DW_RIP] = k->pc - 3;
+	} else {
+		memcpy(&ra, k->stack + k->sp % MEM_PAGE, word);
+		p->buf[0] = (struct raw_frame){ k->pc, false };
+		regs.r[REG_DW_RSP] = k->sp + word;
+		regs.r[REG_DW_RIP] = ra;
+	}
 	regs.valid = 1u << REG_DW_RSP | 1u << REG_DW_RIP;
-	int n = p->uw->unwind(t->uw, k->tid, &regs, p->buf + 1, ORIGIN_FRAMES - 1,
-			      &complete);
+	int n = p->uw->unwind(t->uw, k->tid, &regs, b, ORIGIN_FRAMES - off, &complete);
 	/* Stopped in code of no module known: one mapped since (dlopen)? */
-	if (!complete && n > 0 && symbols_cover(t->sym, p->buf[n].pc))
-		n = p->uw->unwind(t->uw, k->tid, &regs, p->buf + 1,
-				  ORIGIN_FRAMES - 1, &complete);
+	if (!complete && n > 0 && symbols_cover(t->sym, b[n - 1].pc))
+		n = p->uw->unwind(t->uw, k->tid, &regs, b, ORIGIN_FRAMES - off, &complete);
 	/* C into Go (cgo): Go's traceback ends at its stack switch. */
 	bool cut;
-	n = go_unwind_trim(t->sym, p->buf + 1, n, &cut);
+	n = go_unwind_trim(t->sym, b, n, &cut);
 	complete |= cut;
 	/* Not whole from sp and pc: frame-pointer code wants rbp. */
-	if (n > 0 && !(complete && symbols_is_stack_end(t->sym, &p->buf[n])))
-		n = fpguess_unwind(p->uw, t->uw, k->tid, &regs, p->buf + 1,
-				   ORIGIN_FRAMES - 1, n, &complete, t->mem, t->sym);
+	if (n > 0 && !(complete && symbols_is_stack_end(t->sym, &b[n - 1])))
+		n = fpguess_unwind(p->uw, t->uw, k->tid, &regs, b, ORIGIN_FRAMES - off,
+				   n, &complete, t->mem, t->sym);
 	if (n <= 0)
 		return;
-	p->buf[1].return_address = true;
-	n++;
+	if (off)
+		b[0].return_address = true;
+	else
+		b[0] = (struct raw_frame){ k->pc, false };
+	n += off;
 	o->raw = malloc((size_t)n * sizeof(*o->raw));
 	if (!o->raw)
 		return;

@@ -15,10 +15,12 @@
 #include <stdint.h>
 
 #include "snapshot.h"
+#include "syscall-abi.h"
 
 struct classify_input {
 	char state;			/* /proc state letter */
-	long nr;			/* syscall in progress, -1 when none */
+	long nr;			/* syscall in progress (its x86_64
+					   number: syscall-abi.h), -1 when none */
 	const uint64_t *args;		/* its six arguments (may be NULL) */
 	const char *wchan;		/* "" or NULL when unknown */
 	const struct frame *frames;	/* symbolized, innermost first */
@@ -44,8 +46,6 @@ void classify_wait(const struct classify_input *in, struct classify_result *out)
  */
 bool stop_would_eintr(long nr, bool fd_is_socket);
 
-/* x86_64 syscall name for a number, or NULL (syscall-names.c). */
-const char *syscall_name(long nr);
 
 /* Normalizes a libc symbol to its public name: "__GI___pthread_mutex_lock"
  * -> "pthread_mutex_lock".  Returns a pointer into name. */

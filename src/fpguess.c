@@ -101,8 +101,10 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 {
 	uint64_t sp = regs->r[REG_DW_RSP], ra = buf[n - 1].pc, v, from = 0;
 
-	/* G must be code with CFI to use rbp: not JIT code, in no module. */
-	if (n < 2 || !buf[n - 1].return_address || (regs->valid & 1u << REG_DW_RBP) ||
+	/* G must be code with CFI to use rbp: not JIT code, in no module.
+	 * x86_64 code only (8-byte words, its call encodings): a 32-bit
+	 * thread's blocked calls give ebp (syscall-abi.h). */
+	if (regs->arch != ARCH_X86_64 || n < 2 || !buf[n - 1].return_address || (regs->valid & 1u << REG_DW_RBP) ||
 	    !dwfl_addrmodule(symbols_dwfl(sym), ra - 1))
 		return n;
 	/* G's stack pointer: just above the slot holding the return

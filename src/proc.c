@@ -433,6 +433,39 @@ int proc_read_exe(int pid, char *buf, size_t size)
 	return read_link(path, buf, size);
 }
 
+int proc_read_arch(int pid, enum arch *arch, const char **what)
+{
+	unsigned char h[20];	/* e_ident, e_type, e_machine */
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	*what = "unknown";
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gone(-errno);
+	n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if (n < (ssize_t)sizeof(h) || memcmp(h, "\x7f" "ELF", 4) != 0 || h[5] != 1) {
+		*what = "not a little-endian ELF file";
+		return -ENOTSUP;
+	}
+	unsigned machine = h[18] | (unsigned)h[19] << 8;
+	if (h[4] == 2 && machine == 62) {	/* ELFCLASS64, EM_X86_64 */
+		*arch = ARCH_X86_64;
+		return 0;
+	}
+	if (h[4] == 1 && machine == 3) {	/* ELFCLASS32, EM_386 */
+		*arch = ARCH_I386;
+		return 0;
+	}
+	*what = h[4] == 1 && machine == 62 ? "x32" : "a foreign machine's";
+	return -ENOTSUP;
+}
+
 int proc_read_status_field(int pid, const char *field, long *value)
 {
 	char path[64], buf[4096];

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "regs.h"
+
 #define PF_KTHREAD_FLAG 0x00200000UL
 #define PF_EXITING_FLAG 0x00000004UL
 
@@ -123,6 +125,14 @@ int proc_pread_syscall(int fd, struct proc_syscall *sc);
 /* readlink of /proc/PID/fd/FD and /proc/PID/exe into buf. */
 int proc_read_fd_link(int pid, int fd, char *buf, size_t size);
 int proc_read_exe(int pid, char *buf, size_t size);
+
+/*
+ * The instruction set of the program pid runs, from the ELF header of
+ * /proc/PID/exe (the file mapped, whatever is at its path now): 64-bit
+ * x86_64 or 32-bit i386.  0; -ENOTSUP for another (x32, a foreign
+ * machine: *what says which, "x32"); -ESRCH; -errno.
+ */
+int proc_read_arch(int pid, enum arch *arch, const char **what);
 
 /* Seconds since boot (/proc/uptime), the clock of stat's start_time. */
 int proc_uptime(double *sec);

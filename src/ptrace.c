@@ -184,13 +184,17 @@ int pt_get_regs(int tid, struct cpu_regs *regs)
 	regs->valid = REGS_ALL_VALID;
 	regs->orig_rax = (long)u.orig_rax;
 	regs->rax = u.rax;
-	regs->args[0] = u.rdi;
-	regs->args[1] = u.rsi;
-	regs->args[2] = u.rdx;
-	regs->args[3] = u.r10;
-	regs->args[4] = u.r8;
-	regs->args[5] = u.r9;
 	regs->fs_base = u.fs_base;
+	/* 32-bit code runs in the compat code segment (__USER32_CS, 0x23):
+	 * its registers are the low halves, r8-r15 do not exist, and its
+	 * system calls take their arguments in ebx, ecx, edx, esi, edi, ebp. */
+	regs->arch = u.cs == 0x23 ? ARCH_I386 : ARCH_X86_64;
+	if (regs->arch == ARCH_I386) {
+		regs->valid &= ~(0xffu << REG_DW_R8);
+		regs->orig_rax = (int32_t)u.orig_rax;
+		regs->rax = (uint64_t)(int64_t)(int32_t)u.rax;
+	}
+	regs_syscall_args(regs, regs->arch);
 	return 0;
 }
 

@@ -26,6 +26,8 @@
 #include "guardian.h"
 #include "proc.h"
 #include "ptree.h"
+#include "syscall-abi.h"
+#include "syscall-i386.h"
 #include "util.h"
 
 #include <errno.h>
@@ -147,27 +149,27 @@ static int try_filter(unsigned long flags, struct sock_fprog *prog)
 	return fd < 0 ? -errno : fd;
 }
 
+/* x32 calls are x86_64 ones with this bit set in their number. */
+#define X32_SYSCALL_BIT 0x40000000
+
 /*
- * Notify on exit_group, clone3 (its flags are in memory, out of the
- * filter's reach), clone with CLONE_THREAD, execve/execveat (what was
- * known of the process goes stale), and the command's own seccomp calls
- * (seccomp, prctl PR_SET_SECCOMP), which the kernel may refuse under this
- * filter: we say why.  Allow everything else and other ABIs.
+ * One ABI's part of the filter, FILTER_BLOCK instructions, entered with
+ * its call's number to load; every path returns.  nr: exit_group, clone3,
+ * execve, execveat, seccomp, clone, prctl in that ABI.
  */
-static int install_filter(void)
+#define FILTER_BLOCK 19
+static void filter_block(struct sock_filter *f, const unsigned nr[7])
 {
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	struct sock_filter b[FILTER_BLOCK] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 7, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 6, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 5, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 6, 0),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)X32_SYSCALL_BIT),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[0], 7, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[1], 6, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[2], 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[3], 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[4], 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[5], 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr[6], 6, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		/* clone: the low word of its flags, the first argument */
@@ -181,6 +183,46 @@ static int install_filter(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	memcpy(f, b, sizeof(b));
+}
+
+/* A notified call's number as an x86_64 one: an i386 call's twin, an x32
+ * call without its bit. */
+static long notified_nr(const struct seccomp_notif *req)
+{
+	if (req->data.arch == AUDIT_ARCH_I386)
+		return syscall_i386_twin(req->data.nr);
+	return req->data.nr & ~X32_SYSCALL_BIT;
+}
+
+/*
+ * Notify on exit_group, clone3 (its flags are in memory, out of the
+ * filter's reach), clone with CLONE_THREAD, execve/execveat (what was
+ * known of the process goes stale), and the command's own seccomp calls
+ * (seccomp, prctl PR_SET_SECCOMP), which the kernel may refuse under this
+ * filter: we say why.  In both ABIs a process may call in: x86_64 (and
+ * x32, its numbers with a bit set) and i386 (a 32-bit program, or int
+ * 0x80 in a 64-bit one: the kernel tells them by arch).  A leak must not
+ * pass for the ABI it exits in.  Allow everything else.
+ */
+static int install_filter(void)
+{
+	static const unsigned x86_64[7] = { __NR_exit_group, __NR_clone3, __NR_execve,
+					    __NR_execveat, __NR_seccomp, __NR_clone,
+					    __NR_prctl };
+	static const unsigned i386[7] = { NR32_exit_group, NR32_clone3, NR32_execve,
+					  NR32_execveat, NR32_seccomp, NR32_clone,
+					  NR32_prctl };
+	struct sock_filter code[4 + 2 * FILTER_BLOCK] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, FILTER_BLOCK),
+	};
+	filter_block(&code[2], x86_64);
+	code[2 + FILTER_BLOCK] = (struct sock_filter)
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, FILTER_BLOCK);
+	filter_block(&code[3 + FILTER_BLOCK], i386);
+	code[3 + 2 * FILTER_BLOCK] = (struct sock_filter)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
 	/*
 	 * Linux 5.19: once we have received a notification, only a fatal
@@ -504,7 +546,7 @@ static const char *seccomp_refusal(const struct seccomp_notif *req)
 {
 	uint64_t op = req->data.args[0], flags = req->data.args[1];
 
-	if (req->data.nr == __NR_prctl) {
+	if (notified_nr(req) == __NR_prctl) {
 		op = req->data.args[1];	/* SECCOMP_MODE_STRICT 1, _FILTER 2 */
 		if (op == SECCOMP_MODE_STRICT)
 			return "seccomp strict mode, which the kernel refuses (EINVAL) to a process under check's seccomp filter";
@@ -523,7 +565,9 @@ static void on_notification(struct sup *s, const struct seccomp_notif *req)
 	uint64_t flags = 0, settid = 0;
 	const char *why;
 
-	switch (req->data.nr) {
+	/* (i386's clone has tls and child_tid swapped: parent_tid is the
+	 * third argument in both) */
+	switch (notified_nr(req)) {
 	case __NR_clone3:
 		if (clone3_args(tid, req->data.args[0], req->data.args[1], &flags,
 				&settid) < 0 || !(flags & CLONE_THREAD))
@@ -601,7 +645,8 @@ static void signal_tree(const struct sup *s, int sig)
  * a process that exits or execs is dropped, as in on_notification). */
 static void answer_ending(struct sup *s, const struct seccomp_notif *req)
 {
-	int nr = req->data.nr, pid;
+	long nr = notified_nr(req);
+	int pid;
 
 	if (nr == __NR_exit_group || nr == __NR_execve || nr == __NR_execveat) {
 		pid = tgid_of((int)req->pid);

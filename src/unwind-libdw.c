@@ -51,9 +51,29 @@ static bool memory_read_cb(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
 	uint64_t v;
 
 	(void)dwfl;
-	if (memory_read(s->mem, addr, &v, sizeof(v)) < 0)
+	/* A 32-bit process's words are 4 bytes: 8 would fail at the end
+	 * of a mapping (libdw keeps the low half of what it gets). */
+	v = 0;
+	if (memory_read(s->mem, addr, &v, arch_word(s->regs->arch)) < 0)
 		return false;
 	*result = v;
+	return true;
+}
+
+/* i386 DWARF numbers (eax ecx edx ebx esp ebp esi edi) of the slots of
+ * struct cpu_regs (regs.h) that hold them. */
+static const int i386_slot[8] = { REG_DW_RAX, REG_DW_RCX, REG_DW_RDX, REG_DW_RBX,
+				  REG_DW_RSP, REG_DW_RBP, REG_DW_RSI, REG_DW_RDI };
+
+static bool set_i386_registers(Dwfl_Thread *thread, const struct cpu_regs *r)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		Dwarf_Word w = (uint32_t)r->r[i386_slot[i]];
+		if ((r->valid & (1u << i386_slot[i])) &&
+		    !dwfl_thread_state_registers(thread, i, 1, &w))
+			return false;
+	}
+	dwfl_thread_state_register_pc(thread, (uint32_t)r->r[REG_DW_RIP]);
 	return true;
 }
 
@@ -62,6 +82,10 @@ static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 	struct libdw_state *s = thread_arg;
 	const struct cpu_regs *r = s->regs;
 
+	/* libdw unwinds as the process's modules say (its ebl): i386 for a
+	 * 32-bit process. */
+	if (r->arch == ARCH_I386)
+		return set_i386_registers(thread, r);
 	/* Hand over runs of consecutive known registers. */
 	for (int i = 0; i < REG_DW_RIP;) {
 		if (!(r->valid & (1u << i))) {

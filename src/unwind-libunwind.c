@@ -16,8 +16,10 @@
  * module (found through the shared Dwfl) and each keeps its image.  That
  * function calls back into our access_mem with its own argument, so the
  * thread being unwound is kept in a thread-local pointer rather than in
- * the callback argument.
+ * the callback argument.  It unwinds x86_64 code only (libunwind is built
+ * for the host): it refuses a 32-bit process at open, in one line.
  */
+#include "proc.h"
 #include "unwind.h"
 
 #include <gelf.h>
@@ -231,8 +233,19 @@ static unw_accessors_t accessors = {
 static void *libunwind_open(int pid, Dwfl *dwfl, struct memory *mem,
 			    char *err, size_t errlen)
 {
-	struct libunwind_state *s = calloc(1, sizeof(*s));
+	struct libunwind_state *s;
+	enum arch arch;
+	const char *what;
 
+	/* libunwind is built for one target, the host's: Debian's unwinds
+	 * x86_64 code only. */
+	if (proc_read_arch(pid, &arch, &what) == 0 && arch == ARCH_I386) {
+		snprintf(err, errlen,
+			 "the libunwind unwinder cannot unwind %d: a 32-bit (i386) process, and this libunwind unwinds x86_64 code only; use --unwinder=libdw",
+			 pid);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto out_nomem;
 	s->mem = mem;

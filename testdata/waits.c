@@ -593,21 +593,37 @@ static void wait_until_stuck(const struct stuck *s)
 
 #define END -1
 static const long sc_futex[] = { SYS_futex,
+#ifdef SYS_futex_time64
+	SYS_futex_time64,
+#endif
 #ifdef SYS_futex_waitv
 	SYS_futex_waitv,
 #endif
 	END };
 static const long sc_read[] = { SYS_read, SYS_readv, END };
 static const long sc_write[] = { SYS_write, SYS_writev, END };
-static const long sc_recv[] = { SYS_recvfrom, SYS_recvmsg, SYS_read, END };
+/* i386 glibc (built for kernels older than 4.3) makes its socket calls
+ * through socketcall */
+#ifdef SYS_socketcall
+#define SOCKETCALL SYS_socketcall,
+#else
+#define SOCKETCALL
+#endif
+static const long sc_recv[] = { SOCKETCALL SYS_recvfrom, SYS_recvmsg, SYS_read, END };
 static const long sc_poll[] = {
 #ifdef SYS_poll
 	SYS_poll,
+#endif
+#ifdef SYS_ppoll_time64
+	SYS_ppoll_time64,
 #endif
 	SYS_ppoll, END };
 static const long sc_select[] = {
 #ifdef SYS_select
 	SYS_select,
+#endif
+#ifdef SYS_pselect6_time64
+	SYS_pselect6_time64,
 #endif
 	SYS_pselect6, END };
 static const long sc_epoll[] = {
@@ -619,15 +635,18 @@ static const long sc_epoll[] = {
 	SYS_epoll_pwait2,
 #endif
 	END };
-static const long sc_accept[] = {
+static const long sc_accept[] = { SOCKETCALL
 #ifdef SYS_accept
 	SYS_accept,
 #endif
 	SYS_accept4, END };
-static const long sc_connect[] = { SYS_connect, END };
+static const long sc_connect[] = { SOCKETCALL SYS_connect, END };
 static const long sc_sleep[] = {
 #ifdef SYS_nanosleep
 	SYS_nanosleep,
+#endif
+#ifdef SYS_clock_nanosleep_time64
+	SYS_clock_nanosleep_time64,
 #endif
 	SYS_clock_nanosleep, END };
 static const long sc_wait[] = {
@@ -635,7 +654,11 @@ static const long sc_wait[] = {
 	SYS_wait4,
 #endif
 	SYS_waitid, END };
-static const long sc_sigwait[] = { SYS_rt_sigtimedwait, END };
+static const long sc_sigwait[] = {
+#ifdef SYS_rt_sigtimedwait_time64
+	SYS_rt_sigtimedwait_time64,
+#endif
+	SYS_rt_sigtimedwait, END };
 
 #define RANGE(obj) (uintptr_t)&(obj), (uintptr_t)&(obj) + sizeof(obj)
 #define EXACT(obj) (uintptr_t)&(obj), (uintptr_t)&(obj) + 1
