@@ -38,6 +38,10 @@
 #   wall        median over the runs: date around a threadleak or dlv run
 #               (GNU time and timeout included, a few ms); for the
 #               program's dumps the time inside it
+#   CPU         median over the runs of the CPU time used, user and
+#               system (GNU time %U + %S; for the dumps, the program's
+#               own over the call, from getrusage): the figure a loaded
+#               machine inflates least
 #   peak RSS    the largest over the runs (GNU time %M); for the dumps:
 #               the target's own memory, not measured per dump
 #   output      the size of what it wrote (the text, the file, the dump),
@@ -69,7 +73,7 @@
 # medians are there for that).
 #
 # Environment: BENCH_REPEAT (default 5), BENCH_DLV_REPEAT (default 1; at
-# most BENCH_REPEAT), BENCH_TIMEOUT (seconds a run may take, default
+# most BENCH_REPEAT; 0 leaves Delve out), BENCH_TIMEOUT (seconds a run may take, default
 # 900), BENCH_OUT, THREADLEAK, BENCH_DLV (a dlv to use instead of the
 # cached one).
 set -u
@@ -197,7 +201,7 @@ run()
 	esac
 	if ((R_RC != 0)); then
 		local why
-		why=$(grep -m1 -v '^$' "$TMP/$name.err" | cut -c1-160)
+		why=$(grep -m1 -v '^$' "$TMP/$name.err" | sed "s|$TMP/||g" | cut -c1-160)
 		((R_RC == 124 || R_RC == 137)) && why="over ${LIMIT}s${why:+: $why}"
 		FAILS[$name]="exit $R_RC${why:+: $why}"
 		say "$name: ${FAILS[$name]}"
@@ -222,6 +226,9 @@ dump()
 }
 
 ROWS=() INFO=()
+# which threadleak: the tree's, or the one named by THREADLEAK
+TL_WHAT=$(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+[ "$THREADLEAK" -ef "$BENCH_ROOT/threadleak" ] || TL_WHAT="$THREADLEAK (the tree: $TL_WHAT)"
 declare -A V
 # add NAME VALUE: VALUE kept for NAME, one a run
 add() { V[$1]="${V[$1]:-} $2"; }
@@ -233,7 +240,7 @@ bigmib() { local k; k=$(big "$1"); echo "$((${k:-0} / 1024)) MiB"; }
 for n in $SIZES; do
 	unset V FAILS OK RUNS
 	declare -A V FAILS OK RUNS
-	LEFT_STOPPED=()
+	LEFT_STOPPED=() DIED=
 	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 	start_target_nowait "$BIN" -n "$n"
 	PID=$TARGET_PID
@@ -252,27 +259,32 @@ for n in $SIZES; do
 	run warm "$THREADLEAK" snapshot -q -o "$TMP/a.snap" "$PID"
 	prev=$TMP/a.snap
 	for ((r = 1; r <= REPEAT; r++)); do
+		if ! proc_alive "$PID"; then
+			say "$n: the target died before round $r: $(head -c 300 "$TARGET_ERR")"
+			DIED="died before round $r"
+			break
+		fi
 		say "$n: round $r of $REPEAT"
 		if run snap "$THREADLEAK" snapshot "$PID"; then
-			add snap.ms "$R_MS"; add snap.rss "$R_RSS"; add snap.gap "$R_GAP"
+			add snap.ms "$R_MS"; add snap.rss "$R_RSS"; add snap.cpu "$R_CPU"; add snap.gap "$R_GAP"
 			add snap.bytes "$(stat -c %s "$TMP/snap.out")"
 			st=$(stopped_count "$TMP/snap.out")
 			add snap.stopped "${st:--1}"
 		fi
 		if dump pp1 "/dump?debug=1"; then
-			for k in ms bytes goroutines pauses pause_max_ms pause_total_ms gap_ms; do
+			for k in ms cpu_ms bytes goroutines pauses pause_max_ms pause_total_ms gap_ms; do
 				add "pp1.$k" "$(field "$D_LINE" "$k")"
 			done
 		fi
 		if run threads "$THREADLEAK" snapshot --threads "$PID"; then
-			add threads.ms "$R_MS"; add threads.rss "$R_RSS"; add threads.gap "$R_GAP"
+			add threads.ms "$R_MS"; add threads.rss "$R_RSS"; add threads.cpu "$R_CPU"; add threads.gap "$R_GAP"
 			add threads.bytes "$(stat -c %s "$TMP/threads.out")"
 			st=$(stopped_count "$TMP/threads.out")
 			add threads.stopped "${st:--1}"
 		fi
 		for d in pp2:/dump?debug=2 stack:/stack; do
 			if dump "${d%%:*}" "${d#*:}"; then
-				for k in ms bytes goroutines pauses pause_max_ms pause_total_ms gap_ms; do
+				for k in ms cpu_ms bytes goroutines pauses pause_max_ms pause_total_ms gap_ms; do
 					add "${d%%:*}.$k" "$(field "$D_LINE" "$k")"
 				done
 			fi
@@ -282,7 +294,7 @@ for n in $SIZES; do
 		[ "$prev" = "$cur" ] && cur=$TMP/b.snap
 		rm -f "$cur"
 		if run file "$THREADLEAK" snapshot -q -o "$cur" "$PID"; then
-			add file.ms "$R_MS"; add file.rss "$R_RSS"; add file.gap "$R_GAP"
+			add file.ms "$R_MS"; add file.rss "$R_RSS"; add file.cpu "$R_CPU"; add file.gap "$R_GAP"
 			add file.bytes "$(stat -c %s "$cur")"
 			# the file's header: threadleak's own account of its stops
 			h=$(head -c 4096 "$cur" | tr -d ' ')
@@ -291,11 +303,11 @@ for n in $SIZES; do
 		fi
 		if [ -s "$cur" ]; then
 			if [ -s "$prev" ] && run diff "$THREADLEAK" diff "$prev" "$cur"; then
-				add diff.ms "$R_MS"; add diff.rss "$R_RSS"
+				add diff.ms "$R_MS"; add diff.rss "$R_RSS"; add diff.cpu "$R_CPU"
 			fi
 			rm -f "$TMP/export.pb.gz"
 			if run export "$THREADLEAK" export -f pprof -o "$TMP/export.pb.gz" "$cur"; then
-				add export.ms "$R_MS"; add export.rss "$R_RSS"
+				add export.ms "$R_MS"; add export.rss "$R_RSS"; add export.cpu "$R_CPU"
 				add export.bytes "$(stat -c %s "$TMP/export.pb.gz" 2>/dev/null || echo 0)"
 			fi
 			prev=$cur
@@ -320,7 +332,7 @@ for n in $SIZES; do
 				unstop "$name"
 				listed=$(grep -c '^[[:space:]*]*Goroutine [0-9]* - ' "$TMP/$name.out")
 				if ((rc != 0)) || ((listed == 0)); then
-					why=$(grep -m1 -i 'error\|could not\|fail' "$TMP/$name.out" "$TMP/$name.err" | cut -d: -f2- | cut -c1-160)
+					why=$(grep -h -m1 -i 'error\|could not\|fail' "$TMP/$name.out" "$TMP/$name.err" | sed "s|$TMP/||g" | cut -c1-160)
 					((rc == 124 || rc == 137)) && why="over ${LIMIT}s${why:+: $why}"
 					FAILS[$name]="exit $rc, ${listed} listed${why:+: $why}"
 					say "$name: ${FAILS[$name]}"
@@ -328,18 +340,21 @@ for n in $SIZES; do
 				fi
 				OK[$name]=$((${OK[$name]:-0} + 1))
 				add "$name.ms" $((t1 - t0)); add "$name.gap" "$g"
-				add "$name.rss" "$(tail -n 1 "$TMP/time" | cut -d' ' -f1)"
+				read -r rss u s < <(tail -n 1 "$TMP/time")
+				add "$name.rss" "$rss"
+				add "$name.cpu" "$(awk -v u="${u:-0}" -v s="${s:-0}" 'BEGIN { printf "%.2f", u + s }')"
 				add "$name.listed" "$listed"
 				add "$name.groups" "$(grep -c '^[[:space:]]*Total: ' "$TMP/$name.out")"
 			done
 		fi
 	done
-	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
+	rss1=${rss1:-0}
 	kill_target "$PID"
 	rm -f "$TMP"/[ab].snap "$TMP/export.pb.gz" "$TMP"/*.out
 	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-	# row NAME COMMAND WALL RSS OUTPUT STOPPED [GAP]: one line of the
+	# row NAME COMMAND WALL CPU RSS OUTPUT STOPPED [GAP]: one line of the
 	# table (GAP: the tick gap, by default NAME's median), or the failure
 	# where no run of NAME succeeded
 	row()
@@ -347,9 +362,9 @@ for n in $SIZES; do
 		local runs="${OK[$1]:-0}/${RUNS[$1]:-0}" f=${FAILS[$1]:-}
 		[ -n "$f" ] && runs="$runs (${f//|/\\|})"
 		if ((${OK[$1]:-0} == 0)); then
-			ROWS+=("| $total | $2 | - | - | - | - | - | $runs |")
+			ROWS+=("| $total | $2 | - | - | - | - | - | - | $runs |")
 		else
-			ROWS+=("| $total | $2 | $3 | $4 | $5 | $6 | ${7:-$(med "$1.gap") ms} | $runs |")
+			ROWS+=("| $total | $2 | $3 | $4 | $5 | $6 | $7 | ${8:-$(med "$1.gap") ms} | $runs |")
 		fi
 	}
 	# dumprow NAME COMMAND: a row of the program's own dumps
@@ -358,41 +373,41 @@ for n in $SIZES; do
 		local out
 		out="$(size "$(med "$1.bytes")"), $(med "$1.goroutines") goroutines listed"
 		(($(med "$1.goroutines") < total - 20)) && out="$out: TRUNCATED"
-		row "$1" "$2" "$(med "$1.ms") ms (in the program)" "(in the target)" "$out" \
+		row "$1" "$2" "$(med "$1.ms") ms (in the program)" "$(awk -v m="$(med "$1.cpu_ms")" 'BEGIN { printf "%.2f", m / 1000 }') s" "(in the target)" "$out" \
 			"$(med "$1.pauses") stop$( (($(med "$1.pauses") == 1)) || echo s) of the world, longest $(med "$1.pause_max_ms") ms, $(med "$1.pause_total_ms") ms in all" \
 			"$(med "$1.gap_ms") ms"
 	}
 	tlstop() { local s; s=$(med "$1.stopped"); [ "$s" = 0 ] && echo "no thread stopped" || echo "$s threads stopped briefly"; }
-	row snap "\`threadleak snapshot PID\`" "$(med snap.ms) ms" "$(bigmib snap.rss)" \
+	row snap "\`threadleak snapshot PID\`" "$(med snap.ms) ms" "$(med snap.cpu) s" "$(bigmib snap.rss)" \
 		"$(size "$(med snap.bytes)") of text" "$(tlstop snap)"
 	dumprow pp1 "pprof \`debug=1\` (grouped)"
-	row threads "\`threadleak snapshot --threads PID\`" "$(med threads.ms) ms" "$(bigmib threads.rss)" \
+	row threads "\`threadleak snapshot --threads PID\`" "$(med threads.ms) ms" "$(med threads.cpu) s" "$(bigmib threads.rss)" \
 		"$(size "$(med threads.bytes)") of text" "$(tlstop threads)"
 	dumprow pp2 "pprof \`debug=2\` (every goroutine)"
 	dumprow stack "\`runtime.Stack(buf, true)\`, buffer big enough"
-	row file "\`threadleak snapshot -q -o FILE PID\`" "$(med file.ms) ms" "$(bigmib file.rss)" \
+	row file "\`threadleak snapshot -q -o FILE PID\`" "$(med file.ms) ms" "$(med file.cpu) s" "$(bigmib file.rss)" \
 		"$(size "$(med file.bytes)") file" "stop_ms_total $(med file.stop_total), stop_ms_max $(med file.stop_max)"
-	row diff "\`threadleak diff FILE1 FILE2\`" "$(med diff.ms) ms" "$(bigmib diff.rss)" "-" "(reads files)" -
-	row export "\`threadleak export -f pprof -o OUT FILE\`" "$(med export.ms) ms" "$(bigmib export.rss)" \
+	row diff "\`threadleak diff FILE1 FILE2\`" "$(med diff.ms) ms" "$(med diff.cpu) s" "$(bigmib diff.rss)" "-" "(reads files)" -
+	row export "\`threadleak export -f pprof -o OUT FILE\`" "$(med export.ms) ms" "$(med export.cpu) s" "$(bigmib export.rss)" \
 		"$(size "$(med export.bytes)") profile" "(reads a file)" -
-	row top "\`threadleak top -b -n 2 PID\`" "$(med top.ms) ms (1 s between frames)" "$(bigmib top.rss)" \
-		"CPU $(med top.cpu) s" "-"
-	if [ -n "$DLV" ]; then
-		row dlv "\`dlv attach PID\`, \`goroutines\`" "$(med dlv.ms) ms" "$(bigmib dlv.rss)" \
+	row top "\`threadleak top -b -n 2 PID\`" "$(med top.ms) ms (1 s between frames)" "$(med top.cpu) s" "$(bigmib top.rss)" \
+		"-" "-"
+	if [ -n "$DLV" ] && ((DLV_REPEAT > 0)); then
+		row dlv "\`dlv attach PID\`, \`goroutines\`" "$(med dlv.ms) ms" "$(med dlv.cpu) s" "$(bigmib dlv.rss)" \
 			"$(med dlv.listed) goroutines listed" "every thread, from attach to detach"
-		row dlvg "\`dlv attach PID\`, \`goroutines -group userloc\`" "$(med dlvg.ms) ms" "$(bigmib dlvg.rss)" \
+		row dlvg "\`dlv attach PID\`, \`goroutines -group userloc\`" "$(med dlvg.ms) ms" "$(med dlvg.cpu) s" "$(bigmib dlvg.rss)" \
 			"$(med dlvg.groups) groups (10 goroutines shown of each)" "every thread, from attach to detach"
 	fi
-	INFO+=("- $total goroutines: target RSS $((rss0 / 1024)) MiB at ready, $((rss1 / 1024)) MiB at the end; load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1${LEFT_STOPPED:+; LEFT STOPPED after ${LEFT_STOPPED[*]}}")
+	INFO+=("- $total goroutines: target RSS $((rss0 / 1024)) MiB at ready, $((rss1 / 1024)) MiB at the end; load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1${LEFT_STOPPED:+; LEFT STOPPED after ${LEFT_STOPPED[*]}}${DIED:+; the target $DIED}")
 	say "$n: done; load $LOAD1"
 done
 
-TABLE="| goroutines | command | wall (median) | peak RSS | output | stopped, as the tool or runtime accounts for it | target's longest tick gap (median) | runs ok |
-|---:|---|---:|---:|---|---|---:|---|"
+TABLE="| goroutines | command | wall (median) | CPU (median) | peak RSS | output | stopped, as the tool or runtime accounts for it | target's longest tick gap (median) | runs ok |
+|---:|---|---:|---:|---:|---|---|---:|---|"
 TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo unknown), $GOV, Delve ${DLV:+$("$DLV" version 2>/dev/null | sed -n 's/^Version: //p')}; \`bench/million.sh $SIZES\`, medians of $REPEAT runs (Delve: $DLV_REPEAT).
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $TL_WHAT, $GOV, Delve ${DLV:+$("$DLV" version 2>/dev/null | sed -n 's/^Version: //p')}; \`bench/million.sh $SIZES\`, medians of $REPEAT runs (Delve: $DLV_REPEAT).
 
 $(printf '%s\n' "${INFO[@]}")
 

@@ -31,8 +31,8 @@
 //	/dump?debug=D      the goroutine profile at debug=D (1 grouped, 2 every
 //	                   goroutine; pprof.Lookup("goroutine").WriteTo) into
 //	                   a writer that counts it and keeps nothing:
-//	                   "ms M bytes B goroutines G pauses K pause_max_ms P
-//	                   pause_total_ms T gap_ms X"
+//	                   "ms M cpu_ms C bytes B goroutines G pauses K
+//	                   pause_max_ms P pause_total_ms T gap_ms X"
 //	/stack             the same for runtime.Stack(buf, true) into a buffer
 //	                   made big enough beforehand: debug=2 without
 //	                   pprof's 64 MiB cap (pprof's debug=2 calls it with 1
@@ -40,7 +40,9 @@
 //	                   world, and keeps a truncated dump past that)
 //
 // ms is the wall time of the call alone, measured in the program around
-// it; goroutines is the number the dump lists (debug=1: its "total N"
+// it; cpu_ms the CPU time (user and system) of the whole process over
+// it (getrusage: the call's, and the little the rest of the program
+// used meanwhile); goroutines is the number the dump lists (debug=1: its "total N"
 // header; 2 and /stack: its "goroutine N [" lines); pauses, pause_max_ms
 // and pause_total_ms are the runtime's own stop-the-world pauses (other
 // than the GC's) that ended during the call, from runtime/metrics
@@ -270,22 +272,33 @@ func (c *counter) goroutines(debug int) int64 {
 	return c.lines
 }
 
+// cpuMs: the CPU time of the process so far, user and system, in ms
+func cpuMs() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
+}
+
 // measure runs f, which writes a dump to c, and writes the line that
 // tells of it to w.
 func measure(w io.Writer, c *counter, debug int, f func() error) error {
 	takeGap()
 	before := pauses()
+	cpu0 := cpuMs()
 	t0 := time.Now()
 	err := f()
 	ms := float64(time.Since(t0)) / 1e6
+	cpu := cpuMs() - cpu0
 	after := pauses()
 	gap := takeGap()
 	if err != nil {
 		return err
 	}
 	n, pmax, ptotal := pauseDelta(before, after)
-	_, err = fmt.Fprintf(w, "ms %.1f bytes %d goroutines %d pauses %d pause_max_ms %.2f pause_total_ms %.2f gap_ms %.1f\n",
-		ms, c.bytes, c.goroutines(debug), n, pmax, ptotal, gap)
+	_, err = fmt.Fprintf(w, "ms %.1f cpu_ms %.0f bytes %d goroutines %d pauses %d pause_max_ms %.2f pause_total_ms %.2f gap_ms %.1f\n",
+		ms, cpu, c.bytes, c.goroutines(debug), n, pmax, ptotal, gap)
 	return err
 }
 
