@@ -376,11 +376,19 @@ int unwind_regs(struct capture_session *c, struct work *w)
 	 * (clone returned 0 there) has an empty stack: its parent's unwind
 	 * info would read garbage above.  The parent: glibc's unwind info
 	 * ends before that instruction, and nothing is pushed in between,
-	 * so its caller's return address is at sp. */
+	 * so its caller's return address is at sp (x86_64); i386 pushes
+	 * ebx and esi first: from the byte before its int 0x80 (2 bytes),
+	 * whose row of the unwind info says so (as check.c does). */
 	if (n >= 1 && w->stopped && symbols_is_clone(c->sym, &c->buf[0])) {
 		if (w->regs.rax == 0) {
 			n = 1;
 			complete = true;
+		} else if (!complete && w->regs.arch == ARCH_I386) {
+			struct cpu_regs r = w->regs;
+			r.r[REG_DW_RIP] = pc - 3;
+			n = c->uw->unwind(c->uw_state, w->tid, &r, c->buf,
+					  UNWIND_MAX_FRAMES, &complete);
+			c->buf[0] = (struct raw_frame){ pc, false };
 		} else if (!complete) {
 			struct cpu_regs r = w->regs;
 			uint64_t ra = 0;
