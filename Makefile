@@ -114,6 +114,9 @@ testdata/mapped: testdata/mapped.c testdata/testdata.h testdata/libtlmapped.so
 testdata/mapped-swap: testdata/mapped.c testdata/testdata.h testdata/libtlmapped-swap.so
 	$(CC) -g -O2 -Wall -Wextra -DRENAMED -o $@ $< -Ltestdata -l:libtlmapped-swap.so -Wl,-rpath,'$$ORIGIN'
 
+testdata/manylibs: testdata/manylibs.c testdata/testdata.h
+	$(CC) -g -O2 -Wall -Wextra -o $@ $< -ldl
+
 testdata/libtlplugin.so: testdata/plugin/tlplugin.c testdata/testdata.h
 	$(CC) -g -O2 -Wall -Wextra -pthread -shared -fPIC -o $@ $<
 

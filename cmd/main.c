@@ -4,6 +4,7 @@
  */
 #include "cmd.h"
 #include "../src/escape.h"
+#include "../src/fdlimit.h"
 #include "../src/ptrace.h"
 #include "../src/util.h"
 
@@ -148,6 +149,9 @@ static int finish(int rc)
 
 int main(int argc, char **argv)
 {
+	/* Before any thread: the soft descriptor limit up to the hard one
+	 * (check's command gets the original back). */
+	fdlimit_raise();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

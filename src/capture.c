@@ -35,6 +35,7 @@
  */
 #include "capture-session.h"
 #include "classify.h"
+#include "fdlimit.h"
 #include "fds.h"
 #include "fpguess.h"
 #include "go/pclntab.h"
@@ -1397,18 +1398,30 @@ static size_t drop_gone(struct capture_session *c)
  * open-file limit allows with room to spare for everything else. */
 static long kept_fd_budget(void)
 {
-	struct rlimit rl;
+	long n = fdlimit_current();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 0;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur == RLIM_INFINITY)
+	if (n == 0)
 		return 1L << 20;
-	return rl.rlim_cur > 512 ? (long)rl.rlim_cur - 512 : 0;
+	return n > 512 ? n - 512 : 0;
+}
+
+/*
+ * What looked like the process gone (a /proc file that would not open),
+ * or a failure rc, may be threadleak out of descriptors: when it is (rc
+ * or an open failed with EMFILE or ENFILE, or one would now) and the
+ * process is still there, err says so and this returns -EMFILE; else 0.
+ */
+static int fd_shortage(int rc, int pid, char *err, size_t errlen)
+{
+	int e = rc == -EMFILE || rc == -ENFILE ? -rc : fdlimit_short();
+	char what[96];
+
+	if (!e || (kill(pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	fdlimit_message(e, what, sizeof(what));
+	snprintf(err, errlen, "%s: cannot read process %d with so few; raise the limit (ulimit -n)",
+		 what, pid);
+	return -EMFILE;
 }
 
 /* The file the process runs (even deleted or replaced since): an exec
@@ -1468,11 +1481,14 @@ int capture_session_open(int pid, const struct capture_options *opt,
 	c->persistent = true;
 	c->max_kept_fds = kept_fd_budget();
 	c->listing = pthread_create(&c->lister, NULL, list_in_background, c) == 0;
+	fdlimit_clear();
 	rc = open_target(c, err, errlen);
 	if (rc < 0) {
 		/* Its map, memory or modules unreadable because it is exiting,
-		 * or has exited. */
-		if (rc == -ESRCH || (rc == -EIO && proc_process_ending(pid))) {
+		 * or has exited; or we are out of descriptors. */
+		if (rc != -ENOMEM && fd_shortage(rc, pid, err, errlen) < 0) {
+			rc = -EMFILE;
+		} else if (rc == -ESRCH || (rc == -EIO && proc_process_ending(pid))) {
 			snprintf(err, errlen, "process %d exited during the snapshot", pid);
 			rc = -ESRCH;
 		}
@@ -1522,6 +1538,7 @@ int capture_session_refresh(struct capture_session *c,
 	int rc, pid = c->pid;
 
 	*out = NULL;
+	fdlimit_clear();
 	/* Before any per-thread read: see check_known().  The clock sums
 	 * every thread's CPU time, a walk over them in the kernel that can
 	 * cost as much as reading each one: a process that keeps running
@@ -1608,7 +1625,10 @@ int capture_session_refresh(struct capture_session *c,
 	if (rc == -ESRCH || rc == -ENOENT)
 		goto exited;
 	if (rc < 0) {
-		snprintf(err, errlen, "capture of %d failed: %s", pid, errno_text(rc));
+		if (fd_shortage(rc, pid, err, errlen) == 0)
+			snprintf(err, errlen, "capture of %d failed: %s", pid, errno_text(rc));
+		else
+			rc = -EMFILE;
 		goto out_free;
 	}
 	rc = build_snapshot(c, snap);
@@ -1661,6 +1681,9 @@ int capture_session_refresh(struct capture_session *c,
 	return 0;
 
 exited:
+	rc = fd_shortage(0, pid, err, errlen);
+	if (rc < 0)
+		goto out_free;
 	snprintf(err, errlen, "process %d exited%s", pid,
 		 c->refreshes ? "" : " during the snapshot");
 	rc = -ESRCH;

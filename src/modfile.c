@@ -12,6 +12,7 @@
  */
 #include "modfile.h"
 
+#include "fdlimit.h"
 #include "memory.h"
 
 #include <elfutils/libdwelf.h>
@@ -66,6 +67,7 @@ struct modmap *modmap_read(int pid)
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	fp = fopen(path, "re");
 	if (!fp) {
+		fdlimit_note(errno);
 		free(m);
 		return NULL;
 	}
@@ -211,8 +213,10 @@ static Elf *open_elf(const char *path, struct stat *st)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	Elf *elf = NULL;
 
-	if (fd < 0)
+	if (fd < 0) {
+		fdlimit_note(errno);
 		return NULL;
+	}
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		errno = ENOEXEC;
 		goto out;
@@ -227,11 +231,6 @@ static Elf *open_elf(const char *path, struct stat *st)
 out:
 	close(fd);
 	return elf;
-}
-
-static bool out_of_fds(int err)
-{
-	return err == EMFILE || err == ENFILE;
 }
 
 /* Whether the file open as elf, st is the object mapped as e whose build
@@ -258,7 +257,7 @@ char *modfile_path(const char *path)
 }
 
 Elf *modfile_elf(int pid, const struct modmap *map, const char *path,
-		 uint64_t low, enum modfile_source *source, int *open_errno)
+		 uint64_t low, enum modfile_source *source)
 {
 	const struct mapping *e = find_mapping(map, low);
 	char candidate[4096 + 64];
@@ -267,7 +266,6 @@ Elf *modfile_elf(int pid, const struct modmap *map, const char *path,
 	bool found_file = false;
 	Elf *elf;
 
-	*open_errno = 0;
 	*source = MODFILE_UNKNOWN;
 	if (!e || strcmp(e->path, path) != 0)
 		return NULL;
@@ -278,8 +276,6 @@ Elf *modfile_elf(int pid, const struct modmap *map, const char *path,
 		*source = MODFILE_MAPPED;
 		return elf;
 	}
-	if (out_of_fds(errno))
-		*open_errno = errno;
 	/* 2. The path, as the target sees it, then as we do. */
 	char *name = modfile_path(path);
 	if (!name)
@@ -291,8 +287,6 @@ Elf *modfile_elf(int pid, const struct modmap *map, const char *path,
 		else
 			snprintf(candidate, sizeof(candidate), "%s", name);
 		if (!(elf = open_elf(candidate, &st))) {
-			if (out_of_fds(errno))
-				*open_errno = errno;
 			found_file |= errno == ENOEXEC;
 			continue;
 		}

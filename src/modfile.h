@@ -48,13 +48,12 @@ enum modfile_source {
 /*
  * The ELF of the module named path (as maps names it, " (deleted)" and
  * all) whose first mapping starts at low in pid, with the mappings read
- * in map: NULL when no file is the mapped object (*source says why;
- * *open_errno is EMFILE or ENFILE when a file could not be opened for
- * lack of descriptors, else 0).  The caller owns the Elf (elf_end); no
- * descriptor stays open.
+ * in map: NULL when no file is the mapped object (*source says why; an
+ * open that failed for lack of descriptors is noted: fdlimit.h).  The
+ * caller owns the Elf (elf_end); no descriptor stays open.
  */
 Elf *modfile_elf(int pid, const struct modmap *map, const char *path,
-		 uint64_t low, enum modfile_source *source, int *open_errno);
+		 uint64_t low, enum modfile_source *source);
 
 /* path as maps names it without a trailing " (deleted)"; malloc'd. */
 char *modfile_path(const char *path);

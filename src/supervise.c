@@ -23,6 +23,7 @@
  */
 #include "supervise.h"
 #include "escape.h"
+#include "fdlimit.h"
 #include "guardian.h"
 #include "proc.h"
 #include "ptree.h"
@@ -296,6 +297,8 @@ static void run_child(char *const argv[], int sock)
 	if (send_fd(sock, fd, 0) < 0)
 		syscall(SYS_exit, 127);
 	close(fd);
+	/* The command runs with the limit it would have without us. */
+	fdlimit_restore();
 	execvp(argv[0], argv);
 	send_fd(sock, -1, -errno);
 	syscall(SYS_exit, 127);

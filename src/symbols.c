@@ -76,7 +76,6 @@ struct symbolizer {
 	struct modmap *map;	/* the file mappings, read when first needed */
 	struct module_note *notes;	/* modules not named from their file */
 	size_t nnotes, notecap;
-	int fd_errno;		/* EMFILE/ENFILE: a file not opened for it */
 };
 
 #define GO_INLINE_MAX 16	/* inlined calls named at one pc */
@@ -158,18 +157,12 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 	struct symbolizer *s = *userdata;
 	enum modfile_source src;
 	char vdso[64];
-	int err;
 
 	if (!s || name[0] != '/')
 		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
-	if (!s->map) {
+	if (!s->map)
 		s->map = modmap_read(s->pid);
-		if (!s->map && (errno == EMFILE || errno == ENFILE))
-			s->fd_errno = errno;
-	}
-	*elfp = modfile_elf(s->pid, s->map, name, base, &src, &err);
-	if (err)
-		s->fd_errno = err;
+	*elfp = modfile_elf(s->pid, s->map, name, base, &src);
 	if (*elfp) {
 		/* Its name without " (deleted)": the .gnu_debuglink search
 		 * looks beside it (what it finds must have its build id). */

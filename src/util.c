@@ -2,6 +2,7 @@
  * util: small file reading, array growth, a parallel loop; see util.h.
  */
 #include "util.h"
+#include "fdlimit.h"
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -44,8 +45,10 @@ long read_file_at(int dirfd, const char *path, char *buf, size_t size)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		fdlimit_note(errno);
 		return -errno;
+	}
 	return read_fd_all(fd, buf, size);
 }
 
