@@ -1671,7 +1671,7 @@ int capture_session_refresh(struct capture_session *c,
 	if (c->killed_held || proc_read_stat(pid, 0, &fin) < 0 ||
 	    ((vanished || proc_stat_dying(&fin)) && proc_process_ending(pid)))
 		goto exited;
-	if (snap->partial)
+	if (snap->partial && !snap->note)	/* not the goroutines' own */
 		snap->note = strdup("some threads could not be captured completely; see their errors");
 	snap->capture_ms = (now_sec() - t0) * 1000.0;
 	snapshot_free(c->snap);

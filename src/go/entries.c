@@ -419,6 +419,35 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	return 0;
 }
 
+/* A forged or corrupt allgs: what was skipped or not read, said in the
+ * snapshot's note (partial). */
+static void skipped_note(struct snapshot *snap, const struct go_cache *cache)
+{
+	uint64_t claimed, unread;
+	size_t skipped;
+	char note[320];
+
+	go_cache_counts(cache, &claimed, &skipped, &unread);
+	if (!skipped && !unread)
+		return;
+	int len = snprintf(note, sizeof(note), "runtime.allgs claims %llu entries",
+			   (unsigned long long)claimed);
+	if (skipped)
+		len += snprintf(note + len, sizeof(note) - (size_t)len,
+				"; %zu are no goroutine (null, unaligned, unreadable, a status no "
+				"goroutine has, or one named twice) and were skipped", skipped);
+	if (unread)
+		snprintf(note + len, sizeof(note) - (size_t)len,
+			 "; %llu were not read: at most %u goroutines are kept",
+			 (unsigned long long)unread, GO_KEEP_MAX);
+	char *dup = strdup(note);
+	if (!dup)
+		return;
+	free(snap->note);
+	snap->note = dup;
+	snap->partial = true;
+}
+
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
 		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
 		   struct snapshot *prev, char *err, size_t errlen)
@@ -431,6 +460,7 @@ int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct m
 
 	if (rc < 0)
 		return rc;
+	skipped_note(snap, cache);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	/* Those that have not run since the last snapshot keep their

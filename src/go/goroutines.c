@@ -135,7 +135,7 @@ static bool fill_hot(const struct go_runtime *rt, struct memory *mem, uint64_t a
 
 	memcpy(&st, b + l->status, 4);
 	st &= ~(uint32_t)GO_SCAN;
-	if (st == GO_IDLE || st == GO_DEAD || st == GO_DEADEXTRA)
+	if (st == GO_IDLE || st == GO_DEAD || st == GO_DEADEXTRA || !go_status_known(st))
 		return false;
 	memset(g, 0, sizeof(*g));
 	g->addr = addr;
@@ -182,8 +182,105 @@ static void identity(const struct go_layout *l, const unsigned char *b, unsigned
 	memcpy(id + 36, b + l->syscallpc, 8);
 }
 
+/*
+ * Raw stacks, each distinct one once: a million goroutines parked in a
+ * few places have a few stacks, not a million copies (100 MB at a
+ * million).  Counted references; a chained table by their frames.
+ */
+struct raw_stack {
+	struct raw_stack *next;
+	uint64_t hash;
+	uint32_t refs, n;
+	struct raw_frame f[];
+};
+
+struct raw_table {
+	struct raw_stack **bucket;
+	size_t nbucket, count;
+};
+
+static uint64_t raw_hash(const struct raw_frame *f, int n)
+{
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < n; i++) {
+		h ^= f[i].pc << 1 | f[i].return_address;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static struct raw_stack *raw_of(const struct raw_frame *f)
+{
+	return (struct raw_stack *)((char *)f - offsetof(struct raw_stack, f));
+}
+
+/* The table's copy of f[0..n), one more reference; NULL when out of
+ * memory. */
+static struct raw_frame *raw_intern(struct raw_table *t, const struct raw_frame *f, int n)
+{
+	uint64_t h = raw_hash(f, n);
+
+	if (t->count >= t->nbucket) {
+		size_t nb = t->nbucket ? t->nbucket * 2 : 1024;
+		struct raw_stack **b = calloc(nb, sizeof(*b));
+		if (!b)
+			return NULL;
+		for (size_t i = 0; i < t->nbucket; i++)
+			for (struct raw_stack *r = t->bucket[i], *next; r; r = next) {
+				next = r->next;
+				r->next = b[r->hash & (nb - 1)];
+				b[r->hash & (nb - 1)] = r;
+			}
+		free(t->bucket);
+		t->bucket = b;
+		t->nbucket = nb;
+	}
+	struct raw_stack **head = &t->bucket[h & (t->nbucket - 1)];
+	for (struct raw_stack *r = *head; r; r = r->next) {
+		if (r->hash != h || r->n != (uint32_t)n)
+			continue;
+		int i = 0;
+		while (i < n && r->f[i].pc == f[i].pc && r->f[i].return_address == f[i].return_address)
+			i++;
+		if (i == n) {
+			r->refs++;
+			return r->f;
+		}
+	}
+	struct raw_stack *r = malloc(sizeof(*r) + (size_t)n * sizeof(*f));
+	if (!r)
+		return NULL;
+	r->hash = h;
+	r->refs = 1;
+	r->n = (uint32_t)n;
+	memcpy(r->f, f, (size_t)n * sizeof(*f));
+	r->next = *head;
+	*head = r;
+	t->count++;
+	return r->f;
+}
+
+/* One reference less to f (the table's, or NULL). */
+static void raw_release(struct raw_table *t, struct raw_frame *f)
+{
+	if (!f)
+		return;
+	struct raw_stack *r = raw_of(f);
+	if (--r->refs)
+		return;
+	struct raw_stack **p = &t->bucket[r->hash & (t->nbucket - 1)];
+	while (*p != r)
+		p = &(*p)->next;
+	*p = r->next;
+	t->count--;
+	free(r);
+}
+
 /* A g's stack as of its identity, at its place in allgs. */
 struct cached {
+	uint64_t pos;		/* its place in allgs */
 	uint64_t addr;
 	uint64_t gopc, startpc;	/* constant for a goid */
 	uint64_t ancestors, labels;	/* set by the goroutine itself: it ran */
@@ -196,8 +293,13 @@ struct cached {
 };
 
 struct go_cache {
-	struct cached *e;	/* by index in allgs */
+	struct cached *e;	/* the goroutines read, in allgs order */
 	size_t n, cap;
+	size_t skipped;		/* the last read's entries of allgs that
+				   were no g: null, unaligned, unreadable,
+				   a status no g has, a g seen before */
+	uint64_t unread;	/* and those not read: past GO_KEEP_MAX */
+	uint64_t claimed;	/* allgs' length */
 	struct cached *spare;	/* the array before, for the next read */
 	size_t spare_cap;
 	/* Buffers kept from read to read: fresh ones would fault in every
@@ -205,6 +307,7 @@ struct go_cache {
 	unsigned char *hot, *b1, *b2, *gather;
 	struct raw_frame *buf;
 	struct go_stopper stop;	/* stop.stop NULL: none */
+	struct raw_table raws;	/* the entries' stacks */
 };
 
 struct go_cache *go_cache_new(void)
@@ -212,10 +315,10 @@ struct go_cache *go_cache_new(void)
 	return calloc(1, sizeof(struct go_cache));
 }
 
-static void drop_entries(struct cached *e, size_t n)
+static void drop_entries(struct raw_table *t, struct cached *e, size_t n)
 {
 	for (size_t i = 0; e && i < n; i++)
-		free(e[i].raw);
+		raw_release(t, e[i].raw);
 	free(e);
 }
 
@@ -234,7 +337,8 @@ void go_cache_free(struct go_cache *c)
 {
 	if (!c)
 		return;
-	drop_entries(c->e, c->n);
+	drop_entries(&c->raws, c->e, c->n);
+	free(c->raws.bucket);	/* empty now */
 	free(c->spare);
 	free(c->hot);
 	free(c->gather);
@@ -257,12 +361,13 @@ static bool go_pc_is_entry(struct symbolizer *sym, uint64_t pc)
 /* Unwinds g (read as b) into its cache entry e. */
 static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, const unsigned char *b,
-		       struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
+		       struct go_goroutine *g, struct cached *e, struct raw_frame *buf,
+		       struct raw_table *raws)
 {
 	const struct go_layout *l = &rt->lay;
 	uint64_t pc, sp;
 
-	free(e->raw);
+	raw_release(raws, e->raw);
 	e->raw = NULL;
 	e->nraw = 0;
 	e->complete = false;
@@ -297,10 +402,8 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		 * pc - 1 but there. */
 		if (n > 0 && parked(g->status) && !go_pc_is_entry(sym, pc))
 			buf[0].return_address = true;
-		if (n > 0 && (e->raw = malloc((size_t)n * sizeof(*e->raw)))) {
-			memcpy(e->raw, buf, (size_t)n * sizeof(*e->raw));
+		if (n > 0 && (e->raw = raw_intern(raws, buf, n)))
 			e->nraw = n;
-		}
 	}
 	g->raw = e->raw;
 	g->nraw = e->nraw;
@@ -308,9 +411,9 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 }
 
 /* Forgets e's stack, and g's. */
-static void drop_stack(struct go_goroutine *g, struct cached *e)
+static void drop_stack(struct go_goroutine *g, struct cached *e, struct raw_table *raws)
 {
-	free(e->raw);
+	raw_release(raws, e->raw);
 	e->raw = NULL;
 	e->nraw = 0;
 	e->valid = false;
@@ -331,7 +434,7 @@ static void drop_stack(struct go_goroutine *g, struct cached *e)
  */
 static void read_again(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_goroutine *g, struct cached *e,
-		       struct raw_frame *buf)
+		       struct raw_frame *buf, struct raw_table *raws)
 {
 	const struct go_layout *l = &rt->lay;
 	unsigned char b[GO_G_MAX], again[GO_G_MAX], id[ID_BYTES];
@@ -344,12 +447,12 @@ static void read_again(const struct go_runtime *rt, struct symbolizer *sym,
 		if (memory_read_now(mem, g->addr, b, l->g_size) < 0 ||
 		    !fill(rt, mem, g->addr, b, g) || g->goid != goid) {
 			g->status = GO_DEAD;	/* ended meanwhile */
-			drop_stack(g, e);
+			drop_stack(g, e, raws);
 			return;
 		}
 		g->pos = pos;
 		memory_reset(mem);
-		unwind_one(rt, sym, mem, b, g, e, buf);
+		unwind_one(rt, sym, mem, b, g, e, buf, raws);
 		if (g->status == GO_RUNNING)
 			return;	/* read in a stop, if at all */
 		still = memory_read_now(mem, g->addr, again, l->g_size) == 0;
@@ -363,7 +466,7 @@ static void read_again(const struct go_runtime *rt, struct symbolizer *sym,
 	if (still)
 		return;	/* it held still: its stack does not unwind whole */
 	g->moved = true;
-	drop_stack(g, e);
+	drop_stack(g, e, raws);
 }
 
 /* What a stop of a running goroutine's thread gives (running_seen). */
@@ -482,7 +585,8 @@ static bool ends_whole(struct symbolizer *sym, const struct raw_frame *f, int n,
  */
 static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			struct memory *mem, const struct go_stopper *stop,
-			struct go_goroutine *g, struct cached *e, struct raw_frame *buf)
+			struct go_goroutine *g, struct cached *e, struct raw_frame *buf,
+			struct raw_table *raws)
 {
 	struct proc_runs runs;
 
@@ -497,13 +601,12 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			g->stopped = true;
 		if (rc == 0 && a.n > 0) {
 			bool whole = ends_whole(sym, buf, a.n, a.complete);
-			free(e->raw);
-			e->raw = malloc((size_t)a.n * sizeof(*e->raw));
+			raw_release(raws, e->raw);
+			e->raw = raw_intern(raws, buf, a.n);
 			if (!e->raw) {
 				e->nraw = 0;
 				return -ENOMEM;
 			}
-			memcpy(e->raw, buf, (size_t)a.n * sizeof(*e->raw));
 			e->nraw = a.n;
 			e->complete = whole;
 			e->valid = false;	/* it runs on: never a stack to keep */
@@ -515,7 +618,7 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			continue;
 		}
 		/* not running there any more, or that thread not stopped */
-		read_again(rt, sym, mem, g, e, buf);
+		read_again(rt, sym, mem, g, e, buf, raws);
 		if (g->status != GO_RUNNING || g->tid <= 0)
 			return 0;
 	}
@@ -525,12 +628,17 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 /* g, at place i of allgs, filled from its hot bytes b, as it was at the
  * last read, when it has not moved since: its constant fields from the
  * cache, its stack moved from the old cache to e.  False when it moved. */
-static bool from_cache(const struct go_layout *l, struct cached *old, size_t nold, size_t i,
-		       const unsigned char *b, struct go_goroutine *g, struct cached *e)
+static bool from_cache(const struct go_layout *l, struct cached *old, size_t nold, size_t *cur,
+		       uint64_t pos, const unsigned char *b, struct go_goroutine *g, struct cached *e)
 {
 	unsigned char id[ID_BYTES];
 
-	if (i >= nold || !old[i].valid || old[i].addr != g->addr || g->status == GO_RUNNING)
+	/* the old entries are in allgs order, as the reads go */
+	while (*cur < nold && old[*cur].pos < pos)
+		(*cur)++;
+	size_t i = *cur;
+	if (i >= nold || old[i].pos != pos || !old[i].valid || old[i].addr != g->addr ||
+	    g->status == GO_RUNNING)
 		return false;
 	identity(l, b, id);
 	if (memcmp(id, old[i].id, ID_BYTES) != 0)
@@ -552,6 +660,61 @@ static bool from_cache(const struct go_layout *l, struct cached *old, size_t nol
 	return true;
 }
 
+/* A set of the g addresses kept (open addressing, 0 empty): a forged
+ * allgs that names one g many times gives it once. */
+struct addr_set {
+	uint64_t *slot;
+	size_t cap, n;
+};
+
+/* Adds a; 1 when it is new, 0 when seen, -ENOMEM. */
+static int addr_add(struct addr_set *s, uint64_t a)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		uint64_t *slot = calloc(cap, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->slot[i])
+				continue;
+			size_t j = (s->slot[i] >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (cap - 1);
+			while (slot[j])
+				j = (j + 1) & (cap - 1);
+			slot[j] = s->slot[i];
+		}
+		free(s->slot);
+		s->slot = slot;
+		s->cap = cap;
+	}
+	size_t j = (a >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (s->cap - 1);
+	for (; s->slot[j]; j = (j + 1) & (s->cap - 1))
+		if (s->slot[j] == a)
+			return 0;
+	s->slot[j] = a;
+	s->n++;
+	return 1;
+}
+
+static bool addr_has(const struct addr_set *s, uint64_t a)
+{
+	if (!s->cap)
+		return false;
+	size_t j = (a >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (s->cap - 1);
+	for (; s->slot[j]; j = (j + 1) & (s->cap - 1))
+		if (s->slot[j] == a)
+			return true;
+	return false;
+}
+
+/* Whether an entry of allgs can be a g: aligned, in user space above
+ * what a process may map (vm.mmap_min_addr, 64 KiB by default).
+ * (Unreadable ones are found when read.) */
+static bool g_address(uint64_t a)
+{
+	return a >= 0x10000 && !(a & 7) && a < (1ull << 47);
+}
+
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_cache *cache,
 		       struct go_goroutine **out, size_t *n, char *err, size_t errlen)
@@ -560,11 +723,14 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 	unsigned char hdr[24];
 	struct go_goroutine *gs = NULL;
 	struct cached *ents = NULL;
-	size_t count = 0, cap = 0;
+	struct addr_set seen = { 0 };
+	size_t count = 0, cap = 0, nents = 0, cur = 0;
 	int pid = memory_pid(mem), rc = 0;
 
 	*out = NULL;
 	*n = 0;
+	cache->skipped = 0;
+	cache->unread = 0;
 	if (memory_read_now(mem, rt->allgs, hdr, sizeof(hdr)) < 0) {
 		snprintf(err, errlen, "cannot read runtime.allgs");
 		return -EFAULT;
@@ -575,6 +741,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			 (unsigned long long)len);
 		return -EINVAL;
 	}
+	cache->claimed = len;
 	if (!cache->hot)
 		cache->hot = malloc((size_t)BATCH * GO_G_MAX);
 	if (!cache->gather)
@@ -587,56 +754,85 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		cache->buf = malloc(GO_MAX_FRAMES * sizeof(*cache->buf));
 	unsigned char *hot = cache->hot, *b1 = cache->b1, *b2 = cache->b2;
 	struct raw_frame *buf = cache->buf;
-	uint64_t addrs[BATCH], maddrs[BATCH];
+	uint64_t addrs[BATCH], maddrs[BATCH], apos[BATCH];
 	bool ok1[BATCH], ok2[BATCH];
-	size_t idx[BATCH], miss[BATCH];
-	/* The entries: into the spare array when it is large enough. */
-	size_t ents_cap = len ? len : 1;
-	if (cache->spare && cache->spare_cap >= ents_cap) {
+	size_t idx[BATCH], miss[BATCH], ent_of[BATCH];
+	/* The entries, one per g kept (not per entry of allgs, which a
+	 * forged one makes as long as it likes): into the spare array. */
+	size_t ents_cap = 0;
+	if (cache->spare) {
 		ents = cache->spare;
 		ents_cap = cache->spare_cap;
 		cache->spare = NULL;
 		/* each entry is set below: not zeroed here, 100,000 at a time */
-	} else {
-		ents = calloc(ents_cap, sizeof(*ents));
 	}
-	if (!hot || !cache->gather || !b1 || !b2 || !buf || !ents) {
+	if (!hot || !cache->gather || !b1 || !b2 || !buf) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (uint64_t at = 0; at < len; at += BATCH) {
 		size_t k = len - at < BATCH ? (size_t)(len - at) : BATCH;
-		if (memory_read_now(mem, arr + 8 * at, addrs, k * 8) < 0) {
-			/* allgs grew and moved meanwhile: what we have */
-			memset(ents + at, 0, (len - at) * sizeof(*ents));
+		if (count >= GO_KEEP_MAX) {
+			cache->unread = len - at;
 			break;
 		}
+		if (memory_read_now(mem, arr + 8 * at, addrs, k * 8) < 0)
+			break;	/* allgs grew and moved meanwhile: what we have */
+		/* room for this batch's entries, so that pointers into the
+		 * array hold until the next */
+		if (grow_array(&ents, &ents_cap, nents + k, sizeof(*ents)) < 0 ||
+		    grow_array(&gs, &cap, count + k, sizeof(*gs)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -ENOMEM;
+			goto out;
+		}
+		/* what cannot be a g is no g */
+		size_t kk = 0;
+		for (size_t i = 0; i < k; i++) {
+			if (g_address(addrs[i]) && !addr_has(&seen, addrs[i])) {
+				apos[kk] = at + i;
+				addrs[kk++] = addrs[i];
+			} else
+				cache->skipped++;
+		}
+		k = kk;
 		/* First what changes of every g: one that has not moved
 		 * since the last read keeps what it had. */
 		read_gs(pid, addrs, k, l->hot_lo, l->hot_hi, hot, ok1, cache->gather);
 		size_t nmiss = 0;
 		for (size_t i = 0; i < k; i++) {
-			struct cached *e = &ents[at + i];
-			if (!ok1[i]) {
-				memset(e, 0, sizeof(*e));
+			const unsigned char *hb = hot + i * GO_G_MAX;
+			uint32_t st;
+			memcpy(&st, hb + l->status, 4);
+			if (!ok1[i] || !go_status_known(st)) {
+				cache->skipped++;
 				continue;
 			}
-			if (grow_array(&gs, &cap, count + 1, sizeof(*gs)) < 0) {
+			if (!fill_hot(rt, mem, addrs[i], hb, &gs[count]))
+				continue;	/* not there: dead, idle */
+			int fresh = addr_add(&seen, addrs[i]);
+			if (fresh < 0) {
 				snprintf(err, errlen, "out of memory");
 				rc = -ENOMEM;
 				goto out;
 			}
-			if (!fill_hot(rt, mem, addrs[i], hot + i * GO_G_MAX, &gs[count])) {
-				memset(e, 0, sizeof(*e));	/* not there: dead, idle */
+			if (!fresh) {
+				cache->skipped++;	/* a g named twice */
 				continue;
 			}
-			gs[count].pos = at + i;
-			if (from_cache(l, cache->e, cache->n, at + i, hot + i * GO_G_MAX, &gs[count], e)) {
+			struct cached *e = &ents[nents];
+			uint64_t pos = apos[i];
+			gs[count].pos = nents;
+			if (from_cache(l, cache->e, cache->n, &cur, pos, hb, &gs[count], e)) {
+				e->pos = pos;
+				nents++;
 				count++;
 				continue;
 			}
 			memset(e, 0, sizeof(*e));
+			e->pos = pos;
+			ent_of[nmiss] = nents++;
 			miss[nmiss++] = i;
 		}
 		if (!nmiss)
@@ -653,16 +849,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t j = 0; j < nmiss; j++) {
 			if (!ok1[j])
 				continue;
-			if (grow_array(&gs, &cap, count + 1, sizeof(*gs)) < 0) {
-				snprintf(err, errlen, "out of memory");
-				rc = -ENOMEM;
-				goto out;
-			}
 			if (!fill(rt, mem, maddrs[j], b1 + j * GO_G_MAX, &gs[count]))
 				continue;
-			gs[count].pos = at + miss[j];
+			gs[count].pos = ent_of[j];
 			idx[count - first] = j;
-			unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, &gs[count], &ents[at + miss[j]], buf);
+			unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, &gs[count], &ents[ent_of[j]], buf,
+				   &cache->raws);
 			count++;
 		}
 		if (count == first)
@@ -671,25 +863,28 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t c = first; c < count; c++) {
 			size_t j = idx[c - first];
 			struct go_goroutine *g = &gs[c];
-			struct cached *e = &ents[at + miss[j]];
+			struct cached *e = &ents[ent_of[j]];
 			unsigned char id[ID_BYTES];
 			if (!ok2[j] || g->status == GO_RUNNING)
 				continue;
 			identity(l, b2 + j * GO_G_MAX, id);
 			if (memcmp(id, e->id, ID_BYTES) != 0 || !g->complete)
-				read_again(rt, sym, mem, g, e, buf);
+				read_again(rt, sym, mem, g, e, buf, &cache->raws);
 		}
 	}
+	free(seen.slot);
+	seen.slot = NULL;
 	/* The running ones, each in a stop of its thread. */
 	for (size_t j = 0; cache->stop.stop && j < count; j++) {
 		struct go_goroutine *g = &gs[j];
 		/* running, its thread not known when read (its M not yet
 		 * or no longer set): read again */
 		if (g->status == GO_RUNNING && g->tid <= 0)
-			read_again(rt, sym, mem, g, &ents[g->pos], buf);
+			read_again(rt, sym, mem, g, &ents[g->pos], buf, &cache->raws);
 		if (g->status != GO_RUNNING || g->tid <= 0)
 			continue;
-		if (read_running(rt, sym, mem, &cache->stop, g, &ents[g->pos], buf) == -EINTR)
+		if (read_running(rt, sym, mem, &cache->stop, g, &ents[g->pos], buf,
+				 &cache->raws) == -EINTR)
 			break;
 	}
 	/* A process that dies under us stops being readable: what was read
@@ -706,24 +901,32 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			gs[kept++] = gs[j];
 	count = kept;
 out:
+	free(seen.slot);
 	if (rc < 0) {
-		drop_entries(ents, len);
+		drop_entries(&cache->raws, ents, nents);
 		free(gs);
 		return rc;
 	}
 	/* The stacks of this read are the cache now; the old array, its
 	 * stacks freed, the spare. */
 	for (size_t i = 0; i < cache->n; i++)
-		free(cache->e[i].raw);
+		raw_release(&cache->raws, cache->e[i].raw);
 	free(cache->spare);
 	cache->spare = cache->e;
 	cache->spare_cap = cache->cap;
 	cache->e = ents;
-	cache->n = len;
+	cache->n = nents;
 	cache->cap = ents_cap;
 	*out = gs;
 	*n = count;
 	return 0;
+}
+
+void go_cache_counts(const struct go_cache *c, uint64_t *claimed, size_t *skipped, uint64_t *unread)
+{
+	*claimed = c->claimed;
+	*skipped = c->skipped;
+	*unread = c->unread;
 }
 
 void go_goroutines_free(struct go_goroutine *g, size_t n)

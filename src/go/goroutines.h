@@ -40,6 +40,7 @@
 
 #define GO_RETRIES 8
 #define GO_MAX_FRAMES 100	/* pprof's debug=2 prints up to 100 too */
+#define GO_KEEP_MAX (1u << 21)	/* goroutines a read keeps at most */
 
 struct go_goroutine {
 	uint64_t addr;		/* the g */
@@ -91,6 +92,14 @@ void go_cache_set_stopper(struct go_cache *c, const struct go_stopper *stop);
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_cache *cache,
 		       struct go_goroutine **out, size_t *n, char *err, size_t errlen);
+/*
+ * What the last read through c made of allgs: the entries it claims
+ * (its length), those skipped as no g (null, unaligned, unreadable, a
+ * status no g has, a g named before) and those not read at all: a read
+ * keeps at most GO_KEEP_MAX goroutines (2,097,152), whatever allgs says,
+ * so that its memory follows what it keeps.
+ */
+void go_cache_counts(const struct go_cache *c, uint64_t *claimed, size_t *skipped, uint64_t *unread);
 void go_goroutines_free(struct go_goroutine *g, size_t n);
 
 #endif

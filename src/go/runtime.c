@@ -664,14 +664,21 @@ const char *go_wait_reason(const struct go_runtime *rt, unsigned i)
 	return i < rt->nreasons ? rt->reasons[i] : NULL;
 }
 
+static const char *const status_names[] = {
+	[GO_IDLE] = "idle", [GO_RUNNABLE] = "runnable", [GO_RUNNING] = "running",
+	[GO_SYSCALL] = "syscall", [GO_WAITING] = "waiting", [GO_DEAD] = "dead",
+	[GO_COPYSTACK] = "copystack", [GO_PREEMPTED] = "preempted",
+	[GO_LEAKED] = "leaked", [GO_DEADEXTRA] = "waiting for cgo callback",
+};
+
+bool go_status_known(unsigned status)
+{
+	status &= ~(unsigned)GO_SCAN;
+	return status < sizeof(status_names) / sizeof(status_names[0]) && status_names[status];
+}
+
 const char *go_status_name(unsigned status)
 {
-	static const char *const names[] = {
-		[GO_IDLE] = "idle", [GO_RUNNABLE] = "runnable", [GO_RUNNING] = "running",
-		[GO_SYSCALL] = "syscall", [GO_WAITING] = "waiting", [GO_DEAD] = "dead",
-		[GO_COPYSTACK] = "copystack", [GO_PREEMPTED] = "preempted",
-		[GO_LEAKED] = "leaked", [GO_DEADEXTRA] = "waiting for cgo callback",
-	};
 	status &= ~(unsigned)GO_SCAN;
-	return status < sizeof(names) / sizeof(names[0]) && names[status] ? names[status] : "unknown";
+	return go_status_known(status) ? status_names[status] : "unknown";
 }

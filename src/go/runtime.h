@@ -93,5 +93,7 @@ const char *go_wait_reason(const struct go_runtime *rt, unsigned i);
 /* The runtime's name of a status ("chan receive" comes from the reason):
  * "runnable", "running", "syscall", "waiting", ... */
 const char *go_status_name(unsigned status);
+/* Whether status (scan bit or not) is one a g has. */
+bool go_status_known(unsigned status);
 
 #endif
