@@ -37,6 +37,8 @@ struct module_upt {
 	char *name;
 	void *upt;
 	bool has_table;		/* di: its .eh_frame_hdr table, in memory */
+	bool no_file;		/* read from its loaded image: the file at
+				   its path is not the one mapped */
 	unw_dyn_info_t di;
 };
 
@@ -128,6 +130,10 @@ static struct module_upt *module_for(struct libunwind_state *s, unw_word_t ip)
 		return NULL;
 	}
 	n[s->nmods].has_table = find_table(s, &n[s->nmods]);
+	/* symbols.c names the file it chose; none for a loaded image. */
+	const char *file = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+	n[s->nmods].no_file = name[0] == '/' && !file;
 	return &n[s->nmods++];
 }
 
@@ -143,6 +149,9 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
 		if (rc != -UNW_ENOINFO)
 			return rc;
 	}
+	/* _UPT_find_proc_info would open the file now at the path. */
+	if (m && m->no_file)
+		return -UNW_ENOINFO;
 	return _UPT_find_proc_info(as, ip, pi, need_unwind_info,
 				   m ? m->upt : current->upt);
 }
