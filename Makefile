@@ -36,7 +36,7 @@ ASAN_LIBOBJ := $(LIBOBJ:build/%=build/asan/%)
 TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
 	testdata/waits-fp testdata/libtlplugin.so testdata/cxxleak \
 	testdata/mapped-swap testdata/libtlmapped.so testdata/libtlmapped-swap.so \
-	testdata/waits-i386 testdata/checkme-i386
+	testdata/waits-i386 testdata/waits-O0-i386 testdata/checkme-i386
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz
@@ -134,6 +134,9 @@ testdata/waits-fp: testdata/waits.c testdata/testdata.h
 # tests/integration/i386.sh
 testdata/%-i386: testdata/%.c testdata/testdata.h
 	$(CC) -m32 -g -O2 -Wall -Wextra -pthread -o $@ $<
+
+testdata/waits-O0-i386: testdata/waits.c testdata/testdata.h
+	$(CC) -m32 -g -O0 -Wall -Wextra -pthread -o $@ $<
 
 testdata/fpstale: testdata/fpstale.c testdata/testdata.h
 	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<

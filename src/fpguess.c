@@ -103,7 +103,8 @@ int fpguess_unwind(const struct unwind_ops *uw, void *state, int tid,
 
 	/* G must be code with CFI to use rbp: not JIT code, in no module.
 	 * x86_64 code only (8-byte words, its call encodings): a 32-bit
-	 * thread's blocked calls give ebp (syscall-abi.h). */
+	 * thread's blocked call went through __kernel_vsyscall, whose CFI
+	 * saves ebp, and its syscall line gives ebp too. */
 	if (regs->arch != ARCH_X86_64 || n < 2 || !buf[n - 1].return_address || (regs->valid & 1u << REG_DW_RBP) ||
 	    !dwfl_addrmodule(symbols_dwfl(sym), ra - 1))
 		return n;

@@ -1,6 +1,6 @@
 #!/bin/bash
-# i386: 32-bit processes (testdata/waits and checkme built with gcc -m32),
-# attached to for real.
+# i386: 32-bit processes (testdata/waits, -O2 and -O0, and checkme built
+# with gcc -m32), attached to for real.
 #   - snapshot (libdw; without and with --stop): every thread's wait kind,
 #     function, mutex owner and group as waits says (expect lines); each
 #     blocked thread's system call named from the i386 table, its number
@@ -23,7 +23,7 @@
 
 need_cmd jq gdb
 need_threadleak
-need_testdata waits-i386 checkme-i386 int80
+need_testdata waits-i386 waits-O0-i386 checkme-i386 int80
 
 # The system calls an i386 glibc (Debian 12's, built for kernels before
 # 4.3: socket calls through socketcall) makes for each kind of wait.
@@ -38,66 +38,79 @@ declare -A CALLS=(
 	[signal]="pause rt_sigtimedwait rt_sigtimedwait_time64 rt_sigsuspend"
 )
 
-start_target "$TESTDATA/waits-i386"
-wx_parse "$TARGET_OUT"
-wx_settle "$TARGET_PID"
-# ELF class 1: 32-bit
-[ "$(od -An -tx1 -j4 -N1 "$TESTDATA/waits-i386" | tr -d ' ')" = 01 ] ||
-	fail "testdata/waits-i386 is not a 32-bit program"
+# check_build PROG: a waits build, snapshot and gdb (see the top)
+check_build()
+{
+	local prog=$1 tid named main recv json stopjson out stopped kind name nr
+	start_target "$TESTDATA/$prog"
+	wx_parse "$TARGET_OUT"
+	wx_settle "$TARGET_PID"
+	# ELF class 1: 32-bit
+	[ "$(od -An -tx1 -j4 -N1 "$TESTDATA/$prog" | tr -d ' ')" = 01 ] ||
+		fail "testdata/$prog is not a 32-bit program"
 
-# what /proc says each blocked thread waits in, before anything looks
-declare -A NR=()
-for tid in "${!WX_KIND[@]}"; do
-	[ "${WX_KIND[$tid]}" = running ] && continue
-	read -r NR[$tid] _ <"/proc/$TARGET_PID/task/$tid/syscall" ||
-		fail "cannot read /proc/$TARGET_PID/task/$tid/syscall"
-done
+	# what /proc says each blocked thread waits in, before anything looks
+	local -A NR=()
+	for tid in "${!WX_KIND[@]}"; do
+		[ "${WX_KIND[$tid]}" = running ] && continue
+		read -r NR[$tid] _ <"/proc/$TARGET_PID/task/$tid/syscall" ||
+			fail "cannot read /proc/$TARGET_PID/task/$tid/syscall"
+	done
 
-json=$TL_TMP/gentle.json
-snapshot_json "$TARGET_PID" "$json"
-assert_not_stopped "$TARGET_PID" "snapshot"
-((TL_RC == 0)) || error "snapshot: $(describe_rc $TL_RC), expected 0 (whole): $(first_line "$json.err")"
-wx_check "snapshot" "$json" "$TARGET_PID" no
-# the system calls, by the i386 table
-named=0
-while IFS=$'\t' read -r tid name nr; do
-	[ -n "${NR[$tid]+set}" ] || continue
-	kind=${WX_KIND[$tid]}
-	[[ " ${CALLS[$kind]} " == *" $name "* ]] ||
-		error "snapshot: thread $tid (${WX_FUNC[$tid]}, $kind): system call '$name' ($nr), expected one of: ${CALLS[$kind]}"
-	[ "$nr" = "${NR[$tid]}" ] ||
-		error "snapshot: thread $tid (${WX_FUNC[$tid]}): syscall_nr $nr, /proc/TID/syscall says ${NR[$tid]}"
-	named=$((named + 1))
-done < <(jq -r '.threads[] | [(.tid | tostring), (.wait.syscall // "null"),
-	((.wait.syscall_nr // "null") | tostring)] | @tsv' "$json")
-at_least "$named" 22 "snapshot: blocked threads whose system call was checked"
-# the main thread in pause (i386 29; x86_64's 29 is shmget)
-main=$(jq -r --argjson p "$TARGET_PID" '.threads[] | select(.tid == $p) |
-	"\(.wait.kind) \(.wait.syscall) \(.wait.syscall_nr)"' "$json")
-[ "$main" = "signal pause 29" ] || error "snapshot: main thread waits '$main', expected 'signal pause 29'"
-# a socket call's fd, read from socketcall's arguments in memory
-recv=$(jq -r '.threads[] | select(.wait.syscall == "recv") | .wait.object // "none"' "$json")
-[[ $recv == *socket:* ]] || error "snapshot: the recv thread's object is '$recv', not its socket"
+	json=$TL_TMP/$prog.json
+	snapshot_json "$TARGET_PID" "$json"
+	assert_not_stopped "$TARGET_PID" "$prog: snapshot"
+	((TL_RC == 0)) || error "$prog: snapshot: $(describe_rc $TL_RC), expected 0 (whole): $(first_line "$json.err")"
+	wx_check "$prog: snapshot" "$json" "$TARGET_PID" no
+	# whole from /proc/TID/syscall alone: no blocked thread stopped
+	stopped=$(jq -r '[.threads[] | select(.stopped and .state != "R") | .tid] | join(" ")' "$json")
+	[ -z "$stopped" ] || error "$prog: snapshot: blocked threads stopped: $stopped"
+	# the system calls, by the i386 table
+	named=0
+	while IFS=$'\t' read -r tid name nr; do
+		[ -n "${NR[$tid]+set}" ] || continue
+		kind=${WX_KIND[$tid]}
+		[[ " ${CALLS[$kind]} " == *" $name "* ]] ||
+			error "$prog: snapshot: thread $tid (${WX_FUNC[$tid]}, $kind): system call '$name' ($nr), expected one of: ${CALLS[$kind]}"
+		[ "$nr" = "${NR[$tid]}" ] ||
+			error "$prog: snapshot: thread $tid (${WX_FUNC[$tid]}): syscall_nr $nr, /proc/TID/syscall says ${NR[$tid]}"
+		named=$((named + 1))
+	done < <(jq -r '.threads[] | [(.tid | tostring), (.wait.syscall // "null"),
+		((.wait.syscall_nr // "null") | tostring)] | @tsv' "$json")
+	at_least "$named" 22 "$prog: snapshot: blocked threads whose system call was checked"
+	# the main thread in pause (i386 29; x86_64's 29 is shmget)
+	main=$(jq -r --argjson p "$TARGET_PID" '.threads[] | select(.tid == $p) |
+		"\(.wait.kind) \(.wait.syscall) \(.wait.syscall_nr)"' "$json")
+	[ "$main" = "signal pause 29" ] || error "$prog: snapshot: main thread waits '$main', expected 'signal pause 29'"
+	# a socket call's fd, read from socketcall's arguments in memory
+	recv=$(jq -r '.threads[] | select(.wait.syscall == "recv") | .wait.object // "none"' "$json")
+	[[ $recv == *socket:* ]] || error "$prog: snapshot: the recv thread's object is '$recv', not its socket"
 
-stopjson=$TL_TMP/stop.json
-snapshot_json "$TARGET_PID" "$stopjson" --stop
-assert_not_stopped "$TARGET_PID" "snapshot --stop"
-((TL_RC == 0)) || error "snapshot --stop: $(describe_rc $TL_RC), expected 0: $(first_line "$stopjson.err")"
-wx_check "snapshot --stop" "$stopjson" "$TARGET_PID" no
+	stopjson=$TL_TMP/$prog-stop.json
+	snapshot_json "$TARGET_PID" "$stopjson" --stop
+	assert_not_stopped "$TARGET_PID" "$prog: snapshot --stop"
+	((TL_RC == 0)) || error "$prog: snapshot --stop: $(describe_rc $TL_RC), expected 0: $(first_line "$stopjson.err")"
+	wx_check "$prog: snapshot --stop" "$stopjson" "$TARGET_PID" no
 
-# libunwind unwinds x86_64 only: one line, exit 2
-out=$TL_TMP/libunwind
-run_tl "$out" snapshot --unwinder=libunwind "$TARGET_PID"
-assert_not_stopped "$TARGET_PID" "snapshot --unwinder=libunwind"
-((TL_RC == 2)) || error "--unwinder=libunwind: $(describe_rc $TL_RC), expected 2"
-[ "$(wc -l <"$out.err")" = 1 ] && grep -q 'cannot unwind .*32-bit (i386)' "$out.err" ||
-	error "--unwinder=libunwind: not one line saying why: $(head -c 300 "$out.err")"
+	# libunwind unwinds x86_64 only: one line, exit 2
+	out=$TL_TMP/$prog-libunwind
+	run_tl "$out" snapshot --unwinder=libunwind "$TARGET_PID"
+	assert_not_stopped "$TARGET_PID" "snapshot --unwinder=libunwind"
+	((TL_RC == 2)) || error "$prog: --unwinder=libunwind: $(describe_rc $TL_RC), expected 2"
+	[ "$(wc -l <"$out.err")" = 1 ] && grep -q 'cannot unwind .*32-bit (i386)' "$out.err" ||
+		error "$prog: --unwinder=libunwind: not one line saying why: $(head -c 300 "$out.err")"
 
-# gdb's stacks, last (gdb stops the target); the C library's internal
-# functions are "??" to gdb without libc6-dbg:i386: a third named alike
-gdb_frames "gdb" "$json" "$TARGET_PID" 22 --named-share 33
-proc_alive "$TARGET_PID" || fail "the target died"
-kill_target "$TARGET_PID"
+	# gdb's stacks, last (gdb stops the target); the C library's internal
+	# functions are "??" to gdb without libc6-dbg:i386: a third named alike
+	gdb_frames "$prog: gdb" "$json" "$TARGET_PID" 22 --named-share 33
+	proc_alive "$TARGET_PID" || fail "$prog: the target died"
+	kill_target "$TARGET_PID"
+}
+
+# -O2, and -O0 (frame-pointer code, unwound without a stop all the same:
+# a blocked call's __kernel_vsyscall saved ebp where its CFI says)
+check_build waits-i386
+check_build waits-O0-i386
 
 # ---- int 0x80 in a 64-bit program ----
 start_target "$TESTDATA/int80" wait
