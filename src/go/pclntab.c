@@ -37,7 +37,10 @@ struct go_pcln {
 	uint64_t funcname, cu, filetab, pctab, pcln;	/* offsets in data */
 	uint8_t wrapper_id;	/* FuncIDWrapper; 0: not known */
 	uint8_t panic_ids[3];	/* gopanic's, sigpanic's, panicwrap's */
+	uint64_t id;		/* go_pcln_id */
 };
+
+static _Atomic uint64_t last_id;
 
 static bool get32(const struct go_pcln *p, uint64_t off, uint32_t *v)
 {
@@ -136,10 +139,16 @@ struct go_pcln *go_pcln_open(Elf *elf)
 			goto out_free;
 	}
 	find_funcids(p);
+	p->id = ++last_id;
 	return p;
 out_free:
 	free(p);
 	return NULL;
+}
+
+uint64_t go_pcln_id(const struct go_pcln *p)
+{
+	return p->id;
 }
 
 void go_pcln_close(struct go_pcln *p)

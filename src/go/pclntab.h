@@ -58,6 +58,10 @@ struct go_pcln *go_pcln_open(Elf *elf);
 void go_pcln_close(struct go_pcln *p);
 
 /* The function holding link-time address addr: true and *f, or false. */
+/* A number no other table opened by this process has (never 0): what
+ * a memo of lookups keys them by, where a freed table's address may come
+ * again. */
+uint64_t go_pcln_id(const struct go_pcln *p);
 bool go_pcln_func(const struct go_pcln *p, uint64_t addr, struct go_func *f);
 /* Bytes between sp and the return address at addr in f (0 in a leaf
  * without a frame): true, or false when the table does not say. */
