@@ -160,6 +160,8 @@ int capture_add_goroutines(struct capture_session *c, struct snapshot *snap)
 	snap->partial = false;
 	struct go_stopper stop = { stop_for_go, c };
 	go_cache_set_stopper(c->go_cache, c->opt->no_stop ? NULL : &stop);
+	if (!c->persistent)
+		go_cache_set_one_shot(c->go_cache);
 	int rc = go_add_entries(c->go, c->sym, c->mem, c->fds, c->go_cache, snap, c->snap, err, sizeof(err));
 	/* unreadable because it is dying: it exited during the snapshot */
 	if (rc < 0 && rc != -ENOMEM && proc_process_ending(c->pid))

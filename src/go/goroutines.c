@@ -262,6 +262,18 @@ static struct raw_frame *raw_intern(struct raw_table *t, const struct raw_frame 
 	return r->f;
 }
 
+/* Every stack of the table, whatever its references. */
+static void raw_table_free(struct raw_table *t)
+{
+	for (size_t i = 0; i < t->nbucket; i++)
+		for (struct raw_stack *r = t->bucket[i], *next; r; r = next) {
+			next = r->next;
+			free(r);
+		}
+	free(t->bucket);
+	memset(t, 0, sizeof(*t));
+}
+
 /* One reference less to f (the table's, or NULL). */
 static void raw_release(struct raw_table *t, struct raw_frame *f)
 {
@@ -308,6 +320,9 @@ struct go_cache {
 	struct raw_frame *buf;
 	struct go_stopper stop;	/* stop.stop NULL: none */
 	struct raw_table raws;	/* the entries' stacks */
+	bool one_shot;		/* no read after this one: its entries are
+				   dropped after it (the stacks stay, for
+				   the goroutines read) */
 };
 
 struct go_cache *go_cache_new(void)
@@ -328,6 +343,11 @@ void go_cache_note(struct go_cache *c, size_t pos, long index)
 		c->e[pos].snap_index = index;
 }
 
+void go_cache_set_one_shot(struct go_cache *c)
+{
+	c->one_shot = true;
+}
+
 void go_cache_set_stopper(struct go_cache *c, const struct go_stopper *stop)
 {
 	c->stop = stop ? *stop : (struct go_stopper){ 0 };
@@ -338,7 +358,7 @@ void go_cache_free(struct go_cache *c)
 	if (!c)
 		return;
 	drop_entries(&c->raws, c->e, c->n);
-	free(c->raws.bucket);	/* empty now */
+	raw_table_free(&c->raws);	/* what a one-shot read left */
 	free(c->spare);
 	free(c->hot);
 	free(c->gather);
@@ -917,6 +937,14 @@ out:
 	cache->e = ents;
 	cache->n = nents;
 	cache->cap = ents_cap;
+	if (cache->one_shot) {
+		/* 128 bytes a goroutine no later read needs; their stacks
+		 * stay the table's until go_cache_free() */
+		free(cache->e);
+		free(cache->spare);
+		cache->e = cache->spare = NULL;
+		cache->n = cache->cap = cache->spare_cap = 0;
+	}
 	*out = gs;
 	*n = count;
 	return 0;

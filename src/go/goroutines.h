@@ -99,6 +99,10 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
  * keeps at most GO_KEEP_MAX goroutines (2,097,152), whatever allgs says,
  * so that its memory follows what it keeps.
  */
+/* No read through c will follow the next (a one-shot snapshot): what
+ * only a later read would use is dropped after it, 128 bytes a
+ * goroutine. */
+void go_cache_set_one_shot(struct go_cache *c);
 void go_cache_counts(const struct go_cache *c, uint64_t *claimed, size_t *skipped, uint64_t *unread);
 void go_goroutines_free(struct go_goroutine *g, size_t n);
 
