@@ -2,9 +2,14 @@
  * check: where threads were created, and what is left at exit; see
  * check.h.
  *
- * Per process, opened at its first thread creation and dropped at its exit
- * (or when it runs another program): a symbolizer, a memory reader and an
- * unwinder, as a capture has (symbols.h, memory.h, unwind.h).
+ * Per process, made at its first thread creation and dropped at its exit
+ * (or when it runs another program): a small record (pid, start time),
+ * and while it is in use a symbolizer, a memory reader and an unwinder,
+ * as a capture has (symbols.h, memory.h, unwind.h).  Those take hundreds
+ * of KB (the modules' ELF and DWARF), so only the OPEN_TARGETS processes
+ * used last hold them: a command that leaves thousands of processes
+ * alive, each having made a thread, costs a record each, and a process
+ * used again after others opens them again.
  *
  * The creator waits in clone3 (supervise.h), blocked in a system call, so
  * it is unwound from its /proc/TID/syscall line like any blocked thread.
@@ -57,6 +62,7 @@
 #define QUEUED 64		/* creations copied, waiting to be unwound */
 _Static_assert(CREATOR_PAGES <= MEM_COPY_PAGES, "one process_vm_readv");
 #define SYSCALL_FDS 64		/* creating threads' kept descriptors */
+#define OPEN_TARGETS 4		/* processes with an unwinder open, at most */
 
 struct origin {
 	uint64_t addr;		/* the new thread's id goes there; 0: empty */
@@ -69,11 +75,12 @@ struct target {
 	int pid;
 	uint64_t start_time;	/* tells a reused pid */
 	double checked_at;	/* when start_time was last compared */
+	uint64_t used;		/* when last opened or used (p->tick) */
+	/* all three, or none: not in use lately (OPEN_TARGETS) */
 	struct symbolizer *sym;
 	struct memory *mem;
 	void *uw;
-	bool failed;		/* could not be opened: no origins */
-	bool uw_failed;		/* no symbolizer or unwinder */
+	bool uw_failed;		/* could not be opened: no origins */
 	enum arch arch;		/* its program's: 64-bit or 32-bit */
 };
 
@@ -98,6 +105,8 @@ struct priv {
 	size_t cap, count;
 	struct target *targets;
 	size_t ntargets, tcap;
+	size_t nopen;		/* targets with an unwinder open */
+	uint64_t tick;
 	struct syscall_fd scfds[SYSCALL_FDS];	/* the supervisor's */
 	struct workqueue *queue;	/* opened at the first creation */
 	bool queue_failed;
@@ -200,12 +209,23 @@ static void origins_drop(struct priv *p, int pid)
 
 /* ---- per-process unwinding ---- */
 
+/* Closes t's unwinder, symbolizer and memory reader; its record stays. */
+static void target_shut(struct priv *p, struct target *t)
+{
+	if (t->uw) {
+		p->uw->close(t->uw);
+		p->nopen--;
+	}
+	symbols_close(t->sym);
+	memory_close(t->mem);
+	t->uw = NULL;
+	t->sym = NULL;
+	t->mem = NULL;
+}
+
 static void target_close(struct priv *p, struct target *t)
 {
-	if (t->uw)
-		p->uw->close(t->uw);
-	memory_close(t->mem);
-	symbols_close(t->sym);
+	target_shut(p, t);
 	*t = p->targets[--p->ntargets];
 }
 
@@ -253,26 +273,41 @@ static struct target *target_get(struct priv *p, int pid)
 	t->pid = pid;
 	t->start_time = start;
 	t->checked_at = now;
-	t->mem = memory_open(pid);
-	t->failed = !t->mem;
 	const char *what;
 	if (proc_read_arch(pid, &t->arch, &what) < 0)
 		t->arch = ARCH_X86_64;
 	return t;
 }
 
-/* The symbolizer and unwinder of t, opened at its first use. */
-static bool target_unwinder(struct priv *p, struct target *t)
+/* The memory reader, symbolizer and unwinder of t, opened when it is not
+ * among the processes used last (the least recently used one of those is
+ * shut then).  False when they cannot be opened. */
+static bool target_open(struct priv *p, struct target *t)
 {
 	char err[256];
 
+	t->used = ++p->tick;
 	if (t->uw || t->uw_failed)
 		return t->uw != NULL;
-	t->sym = symbols_open(t->pid, err, sizeof(err));
+	if (p->nopen >= OPEN_TARGETS) {
+		struct target *lru = NULL;
+		for (size_t i = 0; i < p->ntargets; i++)
+			if (p->targets[i].uw && (!lru || p->targets[i].used < lru->used))
+				lru = &p->targets[i];
+		if (lru)
+			target_shut(p, lru);
+	}
+	t->mem = memory_open(t->pid);
+	t->sym = t->mem ? symbols_open(t->pid, err, sizeof(err)) : NULL;
 	if (t->sym)
 		t->uw = p->uw->open(t->pid, symbols_dwfl(t->sym), t->mem, err, sizeof(err));
-	t->uw_failed = !t->uw;
-	return t->uw != NULL;
+	if (t->uw) {
+		p->nopen++;
+		return true;
+	}
+	target_shut(p, t);
+	t->uw_failed = true;
+	return false;
 }
 
 /* ---- creating threads' syscall lines ---- */
@@ -381,7 +416,7 @@ static void record_creation(void *arg, void *item)
 	/* Added even when the stack is unknown: a descriptor reused for a
 	 * new thread must not keep its old thread's origin. */
 	struct origin *o = origin_add(p, k->pid, k->settid);
-	if (!o || !t || t->failed || !k->stack_len || !target_unwinder(p, t))
+	if (!o || !t || !k->stack_len || !target_open(p, t))
 		return;
 	/* Frames beyond the copy are read from the live stack: they are
 	 * the creator's callers, intact while it has not returned from
@@ -642,9 +677,11 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 	if (!r->created_by)
 		goto out_free;
 	struct target *t = target_find(p, pid);
-	if (t && !t->failed)
+	if (t && target_open(p, t))
 		memory_reset(t->mem);
-	for (size_t i = 0; t && !t->failed && i < snap->nthreads; i++) {
+	else
+		t = NULL;
+	for (size_t i = 0; t && i < snap->nthreads; i++) {
 		struct origin *o = origin_of_thread(p, t, snap->threads[i].tid);
 		if (o)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);

@@ -132,9 +132,12 @@ void wait_info_init(struct wait_info *w)
 /* ---- the string pool -------------------------------------------------- */
 
 /*
- * Each distinct string once: the text in chunks of POOL_CHUNK bytes (a
- * longer string gets a chunk of its own), found again through an open
- * addressing hash table of (hash, length, bytes) slots, at most half full.
+ * Each distinct string once: the text in chunks (the first of POOL_FIRST
+ * bytes, each next one as large as all before, up to POOL_CHUNK; a longer
+ * string gets a chunk of its own), found again through an open addressing
+ * hash table of (hash, length, bytes) slots, at most half full, from
+ * POOL_MIN_SLOTS: a small snapshot's pool is small (check keeps one per
+ * process that leaked, thousands of them maybe).
  * 200,000 threads of a real snapshot hold a few hundred distinct frame
  * strings; strdup() of each would cost about as much as the JSON text.
  *
@@ -143,8 +146,9 @@ void wait_info_init(struct wait_info *w)
  * goroutines parked in the same place keep one array (snapshot.h:
  * frames_pooled).
  */
+#define POOL_FIRST 2048
 #define POOL_CHUNK 65536
-#define POOL_MIN_SLOTS 1024
+#define POOL_MIN_SLOTS 64
 #define POOL_ALIGN 8		/* of every entry: frame arrays need it */
 
 struct pool_chunk {
@@ -266,14 +270,18 @@ static char *pool_room(struct strpool *pool, size_t size)
 	}
 	pool->used = (pool->used + POOL_ALIGN - 1) & ~(size_t)(POOL_ALIGN - 1);
 	if (!pool->chunks || pool->used > pool->size || pool->size - pool->used < size) {
-		c = malloc(sizeof(*c) + POOL_CHUNK);
+		size_t csize = pool->bytes < POOL_FIRST ? POOL_FIRST :
+			       pool->bytes < POOL_CHUNK ? pool->bytes : POOL_CHUNK;
+		if (csize < size)
+			csize = size;
+		c = malloc(sizeof(*c) + csize);
 		if (!c)
 			return NULL;
-		pool->bytes += POOL_CHUNK;
+		pool->bytes += csize;
 		c->next = pool->chunks;
 		pool->chunks = c;
 		pool->used = 0;
-		pool->size = POOL_CHUNK;
+		pool->size = csize;
 	}
 	char *p = pool->chunks->text + pool->used;
 	pool->used += size;

@@ -13,6 +13,10 @@
  *	checkme fail	leaks like "leak", then exits with status 3
  *	checkme many N	leaks N workers, all blocked in worker_wait() before
  *			main returns
+ *	checkme children N  forks N children, each leaking a worker like
+ *			"leak"; once all N have theirs blocked in worker_wait()
+ *			(all alive at once), lets them return, and waits for
+ *			them: one thread leaked in each child
  *	checkme churn N	creates and joins N short-lived threads (each spins
  *			a few microseconds), a few at a time; nothing leaked
  *	checkme hold	leaks like "leak", prints "ready", and returns only
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
@@ -146,6 +151,51 @@ NOINLINE void start_workers(int leak, int joined)
 	BARRIER();
 }
 
+/* n children, each with a leaked worker, alive together; then they
+ * return.  Each tells its worker blocked on the ready pipe, then waits
+ * for the go pipe's end. */
+static void children(long n)
+{
+	int ready[2], go[2];
+	char c;
+
+	if (pipe(ready) < 0 || pipe(go) < 0) {
+		perror("pipe");
+		exit(2);
+	}
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			exit(2);
+		}
+		if (pid == 0) {
+			close(ready[0]);
+			close(go[1]);
+			start_workers(1, 0);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(2);
+			while (read(go[0], &c, 1) > 0)
+				;
+			printf("done child\n");
+			fflush(stdout);
+			exit(0);
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	for (long i = 0; i < n; i++)
+		if (read(ready[0], &c, 1) != 1) {
+			fprintf(stderr, "children: only %ld of %ld ready\n", i, n);
+			exit(2);
+		}
+	printf("children %ld ready\n", n);
+	fflush(stdout);
+	close(go[1]);
+	for (long i = 0; i < n; i++)
+		wait(NULL);
+}
+
 NOINLINE void churn(long n)
 {
 	pthread_t t[4];
@@ -222,6 +272,8 @@ int main(int argc, char **argv)
 			tl_sleep_ms(1);
 	} else if (!strcmp(mode, "many") && n > 0) {
 		start_workers((int)n, 0);
+	} else if (!strcmp(mode, "children") && n > 0) {
+		children(n);
 	} else if (!strcmp(mode, "churn") && n > 0) {
 		churn(n);
 	} else if (!strcmp(mode, "hold")) {
@@ -237,7 +289,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		return ask_seccomp(!strcmp(mode, "seccomp-strict"));
 	} else {
-		fprintf(stderr, "usage: checkme leak|clean|late-signal|fail|many N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
+		fprintf(stderr, "usage: checkme leak|clean|late-signal|fail|many N|children N|churn N|hold|timer|seccomp-listener|seccomp-strict\n");
 		return 2;
 	}
 	printf("done %s\n", mode);
