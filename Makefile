@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
 PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw \
-	libprotobuf-c zlib
+	libprotobuf-c zlib libcap
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 # libdebuginfod: its header only.  libdw loads the library itself when

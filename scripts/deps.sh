@@ -22,6 +22,7 @@ have_pc libprotobuf-c || need libprotobuf-c-dev	# pprof export
 command -v protoc-c >/dev/null 2>&1 || need protobuf-c-compiler
 have_pc zlib || need zlib1g-dev
 have_pc libmicrohttpd || need libmicrohttpd-dev	# serve's HTTP side
+have_pc libcap || need libcap-dev	# capability names in permission errors
 [ -f /usr/include/libiberty/demangle.h ] || need libiberty-dev	# Rust names
 # libc's own debug info names its internal functions (lock waits, condvar
 # waits); without it those frames fall back to the nearest exported symbol.

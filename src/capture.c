@@ -42,6 +42,7 @@
 #include "locks.h"
 #include "go/unwind.h"
 #include "memory.h"
+#include "permission.h"
 #include "proc.h"
 #include "ptrace.h"
 #include "symbols.h"
@@ -62,22 +63,6 @@
 static const char *errno_text(int err)
 {
 	return strerror(err < 0 ? -err : err);
-}
-
-static int permission_error(int pid, char *err, size_t errlen)
-{
-	long scope = 0;
-
-	proc_read_int_file("/proc/sys/kernel/yama/ptrace_scope", &scope);
-	if (geteuid() != 0 && scope >= 1)
-		snprintf(err, errlen,
-			 "cannot trace %d: Operation not permitted (kernel.yama.ptrace_scope=%ld: run as root, give threadleak CAP_SYS_PTRACE, or set the sysctl to 0)",
-			 pid, scope);
-	else
-		snprintf(err, errlen,
-			 "cannot trace %d: Operation not permitted (needs CAP_SYS_PTRACE or the same user as the target)",
-			 pid);
-	return -EPERM;
 }
 
 /* Phase 1: is pid something we can and may capture?  May rewrite *pid to

@@ -9,6 +9,16 @@
 #     (status >= 128) or a hang
 #   a target churning threads -> 0 or 1, not left stopped, still running
 #   an unprivileged user against root's process -> 2, mentions permission
+#   a caller that has CAP_SYS_PTRACE and is refused all the same (as
+#     root, through setpriv and unshare; a target of root's holding every
+#     capability): never told to add CAP_SYS_PTRACE, told what it lacks:
+#     - user 65534 with CAP_SYS_PTRACE alone: CAP_DAC_READ_SEARCH, which
+#       reading another user's /proc/PID/syscall (mode 0400) needs; with
+#       it too, the snapshot works;
+#     - root in a user namespace of its own (unshare -U -r): that the
+#       target's namespace is outside it;
+#     - root with CAP_SYS_PTRACE alone (a bounding set of one): the
+#       snapshot works, though the target holds capabilities it lacks
 . "$(dirname "$0")/../lib.sh"
 
 need_cmd jq
@@ -292,6 +302,43 @@ else
 			'permission|permitted|CAP_SYS_PTRACE'
 	fi
 	assert_not_stopped "$TARGET_PID" "snapshot by an unprivileged user"
+	kill_target "$TARGET_PID"
+fi
+
+# ---- a caller with CAP_SYS_PTRACE, refused all the same ----
+# as_caller LABEL CMD...: threadleak snapshot of TARGET_PID run by CMD
+as_caller()
+{
+	local label=$1
+	shift
+	timeout -k 5 "$TL_SNAP_TIMEOUT" "$@" "$THREADLEAK" snapshot "$TARGET_PID" \
+		>"$TL_TMP/$label" 2>"$TL_TMP/$label.err" </dev/null
+	TL_RC=$?
+}
+# refused LABEL REGEX: refused with a message matching REGEX, not one
+# that tells the caller to get CAP_SYS_PTRACE
+refused()
+{
+	expect_error "$1" "$TL_TMP/$1" 2 "$2"
+	grep -Eq 'needs CAP_SYS_PTRACE|give threadleak CAP_SYS_PTRACE' "$TL_TMP/$1.err" &&
+		error "$1: a caller with CAP_SYS_PTRACE told to get it: $(first_line "$TL_TMP/$1.err")"
+}
+if [ "$(id -u)" != 0 ]; then
+	partial "needs root: callers with CAP_SYS_PTRACE (setpriv, unshare) not run"
+else
+	need_cmd setpriv unshare
+	start_target "$TESTDATA/nothreads"
+	nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	as_caller ptrace-only "${nobody[@]}" --inh-caps=-all,+sys_ptrace --ambient-caps=-all,+sys_ptrace
+	refused ptrace-only "has CAP_SYS_PTRACE but lacks CAP_DAC_READ_SEARCH.*uid 0's, mode 0400"
+	as_caller ptrace-dac "${nobody[@]}" --inh-caps=-all,+sys_ptrace,+dac_read_search \
+		--ambient-caps=-all,+sys_ptrace,+dac_read_search
+	((TL_RC == 0)) || error "user 65534 with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: $(describe_rc $TL_RC): $(first_line "$TL_TMP/ptrace-dac.err")"
+	as_caller userns unshare --user --map-root-user
+	refused userns "has CAP_SYS_PTRACE, but only in its own user namespace, and $TARGET_PID is in one outside it"
+	as_caller root-ptrace-only setpriv --bounding-set=-all,+sys_ptrace --inh-caps=-all,+sys_ptrace
+	((TL_RC == 0)) || error "root with CAP_SYS_PTRACE alone: $(describe_rc $TL_RC): $(first_line "$TL_TMP/root-ptrace-only.err")"
+	assert_not_stopped "$TARGET_PID" "callers with CAP_SYS_PTRACE"
 	kill_target "$TARGET_PID"
 fi
 
