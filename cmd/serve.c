@@ -3,8 +3,8 @@
  * Prometheus exporter.  Every interval it refreshes a capture session per
  * process (as top does: stop-free, only the threads that ran captured
  * again), renders the metrics once (export/metrics.h) and hands the text
- * to the HTTP thread (export/http.h), which serves it to every scrape
- * until the next refresh: a scrape costs a copy and never a capture.
+ * to the HTTP server (export/http.h), which serves it to every scrape
+ * until the next refresh: a scrape never costs a capture.
  *
  * With --match, the processes whose name (comm) matches are looked for
  * again at each refresh: new ones are watched, those that exited dropped.
@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ struct serve {
 	struct target *t;
 	size_t n;
 	unsigned long refreshes;
+	size_t closed;			/* sessions closed since the last trim */
 	bool watched;			/* some process was captured */
 };
 
@@ -209,6 +211,17 @@ static void scan(struct serve *s)
 	closedir(d);
 }
 
+/* Closes t's session, if it has one: its memory goes back before the
+ * next session is opened (the dead are ahead of the new in s->t). */
+static void drop_session(struct serve *s, struct target *t)
+{
+	if (!t->session)
+		return;
+	capture_session_close(t->session);
+	t->session = NULL;
+	s->closed++;
+}
+
 /* Drops targets that are gone (or no longer match), closing their
  * sessions; keeps the order of the rest. */
 static void prune(struct serve *s)
@@ -218,7 +231,7 @@ static void prune(struct serve *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct target *t = &s->t[i];
 		if (t->gone || (s->have_match && !t->seen)) {
-			capture_session_close(t->session);
+			drop_session(s, t);
 			continue;
 		}
 		s->t[kept++] = *t;
@@ -258,12 +271,12 @@ static void refresh(struct serve *s, struct target *t)
 			       rc == -ESRCH ? "exited" : "runs another program now");
 		t->gone = true;
 		t->snap = NULL;
+		drop_session(s, t);
 	} else if (rc < 0 && rc != -EINTR) {
 		errorf("%s; not watched", err);
 		t->refused = true;
 		t->snap = NULL;
-		capture_session_close(t->session);
-		t->session = NULL;
+		drop_session(s, t);
 	}
 }
 
@@ -320,8 +333,16 @@ int cmd_serve(int argc, char **argv)
 			break;
 		}
 		/* The snapshots stay the sessions' until their next refresh:
-		 * drop the dead only after the metrics are made. */
+		 * drop the dead only after the metrics are made.  A closed
+		 * session's memory (its page cache, libdw's data) is freed
+		 * in the middle of the heap, where malloc keeps it: under
+		 * --match and a churn of processes, 76 MB and more kept
+		 * with none left to watch.  Give it back. */
 		prune(&s);
+		if (s.closed) {
+			malloc_trim(0);
+			s.closed = 0;
+		}
 		size_t live = 0;
 		for (size_t i = 0; i < s.n; i++)
 			live += !s.t[i].refused;
