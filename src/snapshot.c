@@ -72,8 +72,15 @@
 #include "jval.h"
 #include "util.h"
 
-/* Largest snapshot text we agree to parse. */
+/* Largest snapshot text we agree to parse: a regular file's (its size
+ * is known, its memory is what is kept: SNAPSHOT_MAX_ENTRIES bounds
+ * that), and a stream's or text's (a pipe may never end). */
+#define SNAPSHOT_MAX_FILE_BYTES ((size_t)1 << 36)
 #define SNAPSHOT_MAX_BYTES ((size_t)1 << 30)
+/* Bound on the entries of a snapshot read: what is kept, whatever the
+ * text says (a million goroutines is 1/16 of it). */
+#define SNAPSHOT_MAX_ENTRIES ((size_t)1 << 24)
+
 /* Capacity of the first allocation of a thread or frame array. */
 #define ARRAY_MIN_CAP 8
 
@@ -1047,6 +1054,7 @@ struct src {
 	const unsigned char *p, *end;
 	unsigned char *buf;
 	size_t taken;			/* bytes read from fd so far */
+	size_t max;			/* taken beyond it: -EFBIG */
 	int line, col;
 	int err;			/* -errno of a read, -EFBIG: too big */
 	bool eof;
@@ -1077,7 +1085,7 @@ static bool src_more(struct src *s)
 		return false;
 	}
 	s->taken += (size_t)got;
-	if (s->taken > SNAPSHOT_MAX_BYTES) {
+	if (s->taken > s->max) {
 		s->err = -EFBIG;
 		return false;
 	}
@@ -1291,7 +1299,7 @@ static int input_error(struct parser *ps)
 {
 	if (ps->in.err == -EFBIG)
 		return failf(&ps->r, "too large to be a threadleak snapshot "
-			     "(over 1 GiB)");
+			     "(over %s)", ps->in.max > SNAPSHOT_MAX_BYTES ? "64 GiB" : "1 GiB");
 	return failf(&ps->r, "cannot read: %s", strerror(-ps->in.err));
 }
 
@@ -1763,6 +1771,11 @@ static int convert_thread(struct parser *ps, const struct jv *v, size_t ti)
 		ps->thread_failed = true;
 		return 0;
 	}
+	if (ps->snap->nthreads >= SNAPSHOT_MAX_ENTRIES) {
+		failf(&ps->r, "threads: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		ps->thread_failed = true;
+		return 0;
+	}
 	t = snapshot_add_thread(ps->snap);
 	if (!t)
 		return out_of_memory(ps);
@@ -1848,9 +1861,6 @@ static int thread_item(struct parser *ps, const struct jv *v, size_t i)
 
 /* ---- reading: version 2's tables -------------------------------------- */
 
-/* Bound on the entries of a snapshot read: what is kept, whatever the
- * text says (a million goroutines is 1/16 of it). */
-#define SNAPSHOT_MAX_ENTRIES ((size_t)1 << 24)
 
 /* Fails the conversion (reported at the end, as a thread's). */
 static int v2_failed(struct parser *ps)
@@ -2436,9 +2446,10 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 		failf(&ps.r, "cannot read: %s", strerror(errno));
 		goto out_close;
 	}
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SNAPSHOT_MAX_BYTES) {
+	ps.in.max = S_ISREG(st.st_mode) ? SNAPSHOT_MAX_FILE_BYTES : SNAPSHOT_MAX_BYTES;
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SNAPSHOT_MAX_FILE_BYTES) {
 		failf(&ps.r, "too large to be a threadleak snapshot "
-		      "(over 1 GiB)");
+		      "(over 64 GiB)");
 		goto out_close;
 	}
 	ps.in.buf = malloc(READ_CHUNK);

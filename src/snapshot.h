@@ -246,8 +246,9 @@ void wait_info_init(struct wait_info *w);
  * snapshot_read() parses a file; on failure returns NULL and puts a
  * one-line reason (without the file name) in err.  It reads the file as a
  * stream, a thread at a time, and refuses at its first bytes what is not
- * a JSON object, and anything over 1 GiB; its memory is about what the
- * snapshot keeps.  snapshot_from_json() is the same reader on text in
+ * a JSON object, a regular file over 64 GiB and anything else (a pipe)
+ * past 1 GiB, and more than 16,777,216 entries; its memory is about what
+ * the snapshot keeps, not the text's size.  snapshot_from_json() is the same reader on text in
  * memory.  Both return snapshots whose threads are pooled.
  */
 int snapshot_write(const struct snapshot *snap, FILE *fp, bool pretty);

@@ -3,7 +3,9 @@
 # a snapshot is refused at its first bytes, however much of it there is:
 # /dev/zero, /dev/urandom, a 1 GB file of random bytes, an endless stream
 # of spaces through a fifo (read to the 1 GiB bound, never held) each get
-# one line naming the file and exit 2, in little memory.  A large valid
+# one line naming the file and exit 2, in little memory; a regular file
+# over 1 GiB (a snapshot with 1 GiB of spaces in it) is read, in little
+# memory: its size is known, what is kept is bounded by its entries.  A large valid
 # snapshot (50,000 threads) diffed with itself is read whole, in memory
 # about the size of its text, not the many times more that a JSON tree of
 # it costs.  Memory is the peak RSS the kernel reports to wait4(2), read
@@ -87,6 +89,24 @@ tr '\0' ' ' </dev/zero >"$fifo" &
 register_pid $!
 refused "endless spaces through a fifo" "$fifo" \
 	'too large to be a threadleak snapshot \(over 1 GiB\)$'
+
+# a regular file over 1 GiB is read: its size is known and what is kept
+# is bounded by its entries, not by its text (1 GiB of spaces inside a
+# real snapshot, diffed with the one it was made of: the same report, in
+# the memory of a small snapshot)
+spacious=$TL_TMP/spacious.snap
+{ printf '{'; head -c $(((1 << 30) + 65536)) /dev/zero | tr '\0' ' '; tail -c +2 "$good"; } >"$spacious" ||
+	fail "cannot write $spacious"
+diff_rss "$TL_TMP/spacious" "$spacious" "$good"
+if ((TL_RC != 0)); then
+	error "a 1 GiB regular file: $(describe_rc $TL_RC), expected 0: $(first_line "$TL_TMP/spacious.err")"
+else
+	grep -q '^threads: \([0-9]*\) -> \1 (+0)' "$TL_TMP/spacious" ||
+		error "a 1 GiB regular file: not read as the snapshot it holds: $(head -n 3 "$TL_TMP/spacious" | tr '\n' '|')"
+	((RSS_KB > 0 && RSS_KB <= refuse_kb)) ||
+		error "a 1 GiB regular file: peak RSS ${RSS_KB} KB, expected at most $refuse_kb KB"
+fi
+rm -f "$spacious"
 
 # ---- a large valid snapshot ----
 
