@@ -59,11 +59,11 @@ kill_target "$HOLD"
 start_target python3 "$CLIENTS" 127.0.0.1 "$PORT" 127.0.0.1 17
 HOLD=$TARGET_PID HOLD_OUT=$TARGET_OUT
 wait_for 120 closed "$HOLD_OUT" "idle 16" || error "a 17th connection from 127.0.0.1 still open after 120 s"
+n=$(grep -c '^idle [0-9]* closed' "$HOLD_OUT")
+((n == 1)) || error "16 connections from one address: $n closed (the 17th only expected): $(tr '\n' '|' <"$HOLD_OUT")"
 code=$(curl -s --max-time 120 --interface 127.0.0.2 -o "$TL_TMP/m2" -w '%{http_code}' "http://$SERVE_ADDR/metrics")
 [ "$code" = 200 ] && grep -q "^threadleak_threads{pid=\"$LS\"" "$TL_TMP/m2" ||
 	error "a scrape from 127.0.0.2 beside 16 connections from 127.0.0.1: HTTP $code, $(first_line "$TL_TMP/m2")"
-n=$(grep -c '^idle [0-9]* closed' "$HOLD_OUT")
-((n == 1)) || error "16 connections from one address: $n closed (the 17th only expected): $(tr '\n' '|' <"$HOLD_OUT")"
 kill_target "$HOLD"
 
 # serve is whole after all that
