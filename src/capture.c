@@ -1154,9 +1154,44 @@ static void memo_frames(struct stack_memo *memo, const struct work *w, const str
 			(struct stack_memo){ w->raw, w->nraw, t->frames, t->nframes };
 }
 
+/* The tracer holding thread tid (its TracerPid, not us), with its name in
+ * comm; 0 when none does. */
+static long tracer_of(int tid, char *comm, size_t len)
+{
+	struct proc_stat ts;
+	long tracer;
+
+	if (proc_read_status_field(tid, "TracerPid:", &tracer) < 0 || tracer <= 0 ||
+	    tracer == getpid())
+		return 0;
+	snprintf(comm, len, "%s", proc_read_stat((int)tracer, 0, &ts) == 0 ? ts.comm : "?");
+	return tracer;
+}
+
+/* A thread that could not be seized: the tracer holding it, if another
+ * does, in its error and (the first one, and how many) in the note. */
+static void name_tracer(struct snapshot *snap, struct thread *t, size_t *ntraced)
+{
+	char comm[sizeof(((struct proc_stat *)0)->comm)], *s;
+	long tracer = tracer_of(t->tid, comm, sizeof(comm));
+
+	if (!tracer || asprintf(&s, "traced by pid %ld (%s): stack not captured",
+				tracer, comm) < 0)
+		return;
+	free(t->error);
+	t->error = s;
+	if ((*ntraced)++ == 0 &&
+	    asprintf(&s, "thread %d: traced by pid %ld (%s), which keeps it from being stopped: detach that tracer first",
+		     t->tid, tracer, comm) >= 0) {
+		free(snap->note);
+		snap->note = s;
+	}
+}
+
 static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 {
 	struct stack_memo *memo = NULL;
+	size_t ntraced = 0;	/* threads another tracer holds */
 	int rc = 0;
 
 	if (!c->persistent && !(memo = calloc(STACK_MEMO, sizeof(*memo))))
@@ -1204,6 +1239,8 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		if (why && w->st.state != 'Z') {
 			t->partial = true;
 			t->error = strdup(why);
+			if (w->state == W_FAILED)
+				name_tracer(snap, t, &ntraced);
 		} else if (w->nraw && !w->complete) {
 			/* The unwinder stopped before the outermost frame:
 			 * no unwind info for the next caller, or bad memory. */
@@ -1223,6 +1260,13 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 			memo_frames(memo, w, t);
 	}
 	free(memo);
+	if (ntraced > 1 && snap->note) {
+		char *s;
+		if (asprintf(&s, "%s (and %zu more threads traced)", snap->note, ntraced - 1) >= 0) {
+			free(snap->note);
+			snap->note = s;
+		}
+	}
 	if (rc < 0)
 		c->all_settled = false;	/* this snapshot will not be kept */
 	return rc;
@@ -1604,6 +1648,19 @@ int capture_session_refresh(struct capture_session *c,
 		goto out_free;
 	}
 	if (rc == -EPERM) {
+		/* none seized: another tracer's, or not ours to trace */
+		char comm[64];
+		for (size_t i = 0; i < c->n; i++) {
+			long tracer = c->w[i].state == W_FAILED ?
+				      tracer_of(c->w[i].tid, comm, sizeof(comm)) : 0;
+			if (tracer) {
+				snprintf(err, errlen,
+					 "cannot stop thread %d of %d: traced by pid %ld (%s): detach that tracer first",
+					 c->w[i].tid, pid, tracer, comm);
+				rc = -EBUSY;
+				goto out_free;
+			}
+		}
 		rc = permission_error(pid, err, errlen);
 		goto out_free;
 	}
