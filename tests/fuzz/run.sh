@@ -36,31 +36,34 @@ fuzzdir=$root/tests/fuzz
 out=$root/build/fuzz
 target=${FUZZ_TARGET:-snapshot}
 libs=()
+# What every harness links from src/: util.c and what it calls, and the
+# snapshot's reader and writer (every src/snapshot*.c, so that a split of
+# that module needs no change here)
+util=("$root/src/util.c" "$root/src/fdlimit.c")
+snapshot=("$root/src"/snapshot*.c "$root/src/jval.c" "$root/src/escape.c" "${util[@]}")
 case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	# snapshot.c needs only jval.c (its values) and util.c (the parallel
-	# writer) from src/
-	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/util.c")
+	sources=("${snapshot[@]}")
 	;;
 ignore)
 	corpus=$fuzzdir/corpus-ignore
 	dict=$fuzzdir/ignore.dict
-	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/labels.c" "$root/src/snapshot.c" "$root/src/jval.c"
-		"$root/src/util.c" "$root/build/gen/runtimes-supp.c")
+	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/labels.c" "${snapshot[@]}"
+		"$root/build/gen/runtimes-supp.c")
 	;;
 perfmap)
 	corpus=$fuzzdir/corpus-perfmap
 	dict=$fuzzdir/perfmap.dict
-	sources=("$root/src/perfmap.c" "$root/src/util.c")
+	sources=("$root/src/perfmap.c" "${util[@]}")
 	;;
 export)
 	# the snapshot reader's seeds, then the exports of what it accepts
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	sources=("$root/src/snapshot.c" "$root/src/jval.c" "$root/src/group.c" "$root/src/labels.c" "$root/src/util.c"
-		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/escape.c" "$root/src/export/metrics.c"
+	sources=("${snapshot[@]}" "$root/src/group.c" "$root/src/labels.c"
+		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
 	;;
