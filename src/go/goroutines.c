@@ -35,6 +35,7 @@
 
 #define BATCH 512
 #define MAX_GS (1u << 24)
+#define WINDOW 2048	/* of a g's stack read with it (read_windows) */
 
 static uint64_t u64(const unsigned char *p)
 {
@@ -320,6 +321,7 @@ struct go_cache {
 	struct raw_frame *buf;
 	struct go_stopper stop;	/* stop.stop NULL: none */
 	struct raw_table raws;	/* the entries' stacks */
+	unsigned char *wins;	/* BATCH stack windows (read_windows) */
 	bool one_shot;		/* no read after this one: its entries are
 				   dropped after it (the stacks stay, for
 				   the goroutines read) */
@@ -365,6 +367,7 @@ void go_cache_free(struct go_cache *c)
 	free(c->b1);
 	free(c->b2);
 	free(c->buf);
+	free(c->wins);
 	free(c);
 }
 
@@ -382,7 +385,7 @@ static bool go_pc_is_entry(struct symbolizer *sym, uint64_t pc)
 static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, const unsigned char *b,
 		       struct go_goroutine *g, struct cached *e, struct raw_frame *buf,
-		       struct raw_table *raws)
+		       struct raw_table *raws, const struct go_window *win)
 {
 	const struct go_layout *l = &rt->lay;
 	uint64_t pc, sp;
@@ -411,7 +414,7 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		e->valid = false;
 	}
 	if (pc && sp) {
-		int n = go_unwind(sym, mem, pc, sp, buf, GO_MAX_FRAMES, &e->complete);
+		int n = go_unwind_in(sym, mem, win, pc, sp, buf, GO_MAX_FRAMES, &e->complete);
 		/* A goroutine in a system call stopped in the call itself:
 		 * its pc is a return address, as every frame's above it. */
 		if (n > 0 && g->status == GO_SYSCALL)
@@ -472,7 +475,7 @@ static void read_again(const struct go_runtime *rt, struct symbolizer *sym,
 		}
 		g->pos = pos;
 		memory_reset(mem);
-		unwind_one(rt, sym, mem, b, g, e, buf, raws);
+		unwind_one(rt, sym, mem, b, g, e, buf, raws, NULL);
 		if (g->status == GO_RUNNING)
 			return;	/* read in a stop, if at all */
 		still = memory_read_now(mem, g->addr, again, l->g_size) == 0;
@@ -680,6 +683,50 @@ static bool from_cache(const struct go_layout *l, struct cached *old, size_t nol
 	return true;
 }
 
+/*
+ * The top of each g's stack, from its saved sp up to WINDOW bytes (not
+ * past the stack's end), all in one process_vm_readv of many pieces:
+ * a parked goroutine's frames lie there, and the walk takes them from
+ * it (go_unwind_in) instead of reading a page of memory each (4 KiB
+ * copied a goroutine: most of a million goroutines' snapshot time).
+ * Read after the g's (b), as every stack page is.  A window that is not
+ * read whole is empty: the walk reads from mem then.
+ */
+static void read_windows(int pid, const struct go_layout *l, const unsigned char *b,
+			 const bool *ok, size_t n, unsigned char *bufs, struct go_window *win)
+{
+	struct iovec local[BATCH], remote[BATCH];
+	size_t idx[BATCH], nr = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		const unsigned char *g = b + j * GO_G_MAX;
+		win[j] = (struct go_window){ 0 };
+		if (!ok[j])
+			continue;
+		uint32_t st;
+		memcpy(&st, g + l->status, 4);
+		st &= ~(uint32_t)GO_SCAN;
+		uint64_t sp = parked(st) ? u64(g + l->sched + l->buf_sp) :
+			      st == GO_SYSCALL ? u64(g + l->syscallsp) : 0;
+		uint64_t hi = u64(g + l->stack_hi);
+		if (!sp || sp >= hi || (sp & 7))
+			continue;
+		size_t len = hi - sp < WINDOW ? (size_t)(hi - sp) : WINDOW;
+		win[j] = (struct go_window){ sp, bufs + j * WINDOW, 0 };
+		local[nr] = (struct iovec){ bufs + j * WINDOW, len };
+		remote[nr] = (struct iovec){ (void *)(uintptr_t)sp, len };
+		idx[nr++] = j;
+	}
+	ssize_t got = nr ? process_vm_readv(pid, local, nr, remote, nr, 0) : 0;
+	size_t sum = 0;
+	for (size_t k = 0; k < nr && got > 0; k++) {
+		if (sum + local[k].iov_len > (size_t)got)
+			break;	/* the rest: from mem */
+		sum += local[k].iov_len;
+		win[idx[k]].len = local[k].iov_len;
+	}
+}
+
 /* A set of the g addresses kept (open addressing, 0 empty): a forged
  * allgs that names one g many times gives it once. */
 struct addr_set {
@@ -772,9 +819,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		cache->b2 = malloc((size_t)BATCH * GO_G_MAX);
 	if (!cache->buf)
 		cache->buf = malloc(GO_MAX_FRAMES * sizeof(*cache->buf));
+	if (!cache->wins)
+		cache->wins = malloc((size_t)BATCH * WINDOW);
 	unsigned char *hot = cache->hot, *b1 = cache->b1, *b2 = cache->b2;
 	struct raw_frame *buf = cache->buf;
 	uint64_t addrs[BATCH], maddrs[BATCH], apos[BATCH];
+	struct go_window win[BATCH];
 	bool ok1[BATCH], ok2[BATCH];
 	size_t idx[BATCH], miss[BATCH], ent_of[BATCH];
 	/* The entries, one per g kept (not per entry of allgs, which a
@@ -786,7 +836,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		cache->spare = NULL;
 		/* each entry is set below: not zeroed here, 100,000 at a time */
 	}
-	if (!hot || !cache->gather || !b1 || !b2 || !buf) {
+	if (!hot || !cache->gather || !b1 || !b2 || !buf || !cache->wins) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
@@ -865,6 +915,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		read_gs(pid, maddrs, nmiss, 0, l->g_size, b1, ok1, cache->gather);
 		/* every stack page read from here on is read after its g */
 		memory_reset(mem);
+		read_windows(pid, l, b1, ok1, nmiss, cache->wins, win);
 		size_t first = count;
 		for (size_t j = 0; j < nmiss; j++) {
 			if (!ok1[j])
@@ -874,12 +925,13 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			gs[count].pos = ent_of[j];
 			idx[count - first] = j;
 			unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, &gs[count], &ents[ent_of[j]], buf,
-				   &cache->raws);
+				   &cache->raws, &win[j]);
 			count++;
 		}
 		if (count == first)
 			continue;
-		read_gs(pid, maddrs, nmiss, 0, l->g_size, b2, ok2, cache->gather);
+		/* what says whether it moved: its identity, in the hot bytes */
+		read_gs(pid, maddrs, nmiss, l->hot_lo, l->hot_hi, b2, ok2, cache->gather);
 		for (size_t c = first; c < count; c++) {
 			size_t j = idx[c - first];
 			struct go_goroutine *g = &gs[c];

@@ -90,8 +90,20 @@ static const struct pc_memo *func_at(const struct go_pcln *t, uint64_t addr)
 	return m;
 }
 
-static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_t sp,
-		struct raw_frame *frames, int max, bool *complete, bool on_g)
+/* The word at addr: from the window when it is there, else mem. */
+static int read_word(struct memory *mem, const struct go_window *win, uint64_t addr, uint64_t *v)
+{
+	if (win && addr >= win->base && addr - win->base <= win->len &&
+	    win->len - (addr - win->base) >= sizeof(*v)) {
+		memcpy(v, win->buf + (addr - win->base), sizeof(*v));
+		return 0;
+	}
+	return memory_read(mem, addr, v, sizeof(*v));
+}
+
+static int walk(struct symbolizer *sym, struct memory *mem, const struct go_window *win,
+		uint64_t pc, uint64_t sp, struct raw_frame *frames, int max, bool *complete,
+		bool on_g)
 {
 	int n = 0;
 	bool trap = true;	/* pc is where it is, not a return address */
@@ -121,7 +133,7 @@ static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_
 		}
 		before_switch = before_switch && n == 1 && saves_for_switch(fp);
 		if (!m->delta_ok || (uint64_t)m->delta > MAX_FRAME_BYTES ||
-		    memory_read(mem, sp + (uint64_t)m->delta, &ra, sizeof(ra)) < 0)
+		    read_word(mem, win, sp + (uint64_t)m->delta, &ra) < 0)
 			break;
 		pc = ra;
 		sp += (uint64_t)m->delta + 8;
@@ -132,13 +144,19 @@ static int walk(struct symbolizer *sym, struct memory *mem, uint64_t pc, uint64_
 int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete)
 {
-	return walk(sym, mem, pc, sp, frames, max, complete, false);
+	return walk(sym, mem, NULL, pc, sp, frames, max, complete, false);
+}
+
+int go_unwind_in(struct symbolizer *sym, struct memory *mem, const struct go_window *win,
+		 uint64_t pc, uint64_t sp, struct raw_frame *frames, int max, bool *complete)
+{
+	return walk(sym, mem, win, pc, sp, frames, max, complete, false);
 }
 
 int go_unwind_goroutine(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 			uint64_t sp, struct raw_frame *frames, int max, bool *complete)
 {
-	return walk(sym, mem, pc, sp, frames, max, complete, true);
+	return walk(sym, mem, NULL, pc, sp, frames, max, complete, true);
 }
 
 int go_unwind_trim(struct symbolizer *sym, const struct raw_frame *frames, int n,

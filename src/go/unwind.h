@@ -33,6 +33,21 @@ int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete);
 
 /*
+ * Bytes of the stack already read (len 0: none): a walk reads what lies
+ * inside from there, the rest from mem.  A million parked goroutines'
+ * windows are read in a few hundred calls, not a page each.
+ */
+struct go_window {
+	uint64_t base;
+	const unsigned char *buf;
+	size_t len;
+};
+
+/* go_unwind, the stack words inside win from it. */
+int go_unwind_in(struct symbolizer *sym, struct memory *mem, const struct go_window *win,
+		 uint64_t pc, uint64_t sp, struct raw_frame *frames, int max, bool *complete);
+
+/*
  * The same from the registers of a thread stopped on a goroutine's stack
  * (go/goroutines.h), where it may be in the first instructions of a
  * function that switches to its M's stack (systemstack, mcall,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # go-dying: a Go program that dies while threadleak reads its goroutines
-# (100,000 of them: some 50,000 reads of its memory) never gives a
-# snapshot that looks whole.
+# (100,000 of them: some 1,000 reads of its memory, 5 for 512 g's) never
+# gives a snapshot that looks whole.
 #   - The race made to happen (strace, a second tracer here): threadleak
 #     is stopped right after its Nth read of the target's memory (strace
 #     injects a SIGSTOP at the Nth process_vm_readv of a thread of it,
@@ -52,7 +52,7 @@ gone() { ! proc_alive "$1"; }
 
 # ---- the race, made to happen ----
 races=0 rounds=0
-for n in 1 300 3000 12000; do
+for n in 1 30 150 450; do
 	rounds=$((rounds + 1))
 	what="stopped after read $n"
 	start_leaky "$bin" -n 1 -many $M
