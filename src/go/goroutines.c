@@ -868,11 +868,15 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		}
 		k = kk;
 		/* First what changes of every g: one that has not moved
-		 * since the last read keeps what it had. */
-		read_gs(pid, addrs, k, l->hot_lo, l->hot_hi, hot, ok1, cache->gather);
+		 * since the last read keeps what it had.  With nothing
+		 * kept from a last read, every g is read whole at once. */
+		bool whole = cache->n == 0;
+		unsigned char *first_b = whole ? b1 : hot;
+		read_gs(pid, addrs, k, whole ? 0 : l->hot_lo, whole ? l->g_size : l->hot_hi,
+			first_b, ok1, cache->gather);
 		size_t nmiss = 0;
 		for (size_t i = 0; i < k; i++) {
-			const unsigned char *hb = hot + i * GO_G_MAX;
+			const unsigned char *hb = first_b + i * GO_G_MAX;
 			uint32_t st;
 			memcpy(&st, hb + l->status, 4);
 			if (!ok1[i] || !go_status_known(st)) {
@@ -912,7 +916,16 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		 * that has forgotten their stacks. */
 		for (size_t j = 0; j < nmiss; j++)
 			maddrs[j] = addrs[miss[j]];
-		read_gs(pid, maddrs, nmiss, 0, l->g_size, b1, ok1, cache->gather);
+		if (whole) {
+			/* read already: side by side (miss[j] >= j) */
+			for (size_t j = 0; j < nmiss; j++) {
+				if (miss[j] != j)
+					memcpy(b1 + j * GO_G_MAX, b1 + miss[j] * GO_G_MAX, l->g_size);
+				ok1[j] = true;
+			}
+		} else {
+			read_gs(pid, maddrs, nmiss, 0, l->g_size, b1, ok1, cache->gather);
+		}
 		/* every stack page read from here on is read after its g */
 		memory_reset(mem);
 		read_windows(pid, l, b1, ok1, nmiss, cache->wins, win);
