@@ -187,6 +187,17 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 	}
 }
 
+/* Whether wait_object() says the same of a and b, known without
+ * writing it: the fields it reads are equal (a million goroutines on
+ * one channel are not written a million times). */
+static bool same_wait_fields(const struct wait_info *a, const struct wait_info *b)
+{
+	return a->fd == b->fd && a->address == b->address && a->owner == b->owner &&
+	       (a->kind == WAIT_POLL) == (b->kind == WAIT_POLL) &&
+	       (a->object == b->object ||
+		(a->object && b->object && strcmp(a->object, b->object) == 0));
+}
+
 static void kind_label(const struct thread *t, char *buf, size_t size)
 {
 	const struct wait_info *w = &t->wait;
@@ -395,9 +406,11 @@ static void print_goroutine_objects(const struct out *o, const struct group *g)
 		for (size_t j = i, shown = 0; j < g->count; j++) {
 			if (j > i && seen[j])
 				continue;
-			wait_object(o, &g->threads[j]->wait, other, sizeof(other));
-			if (strcmp(obj, other) != 0)
-				continue;
+			if (!same_wait_fields(&g->threads[i]->wait, &g->threads[j]->wait)) {
+				wait_object(o, &g->threads[j]->wait, other, sizeof(other));
+				if (strcmp(obj, other) != 0)
+					continue;
+			}
 			seen[j] = true;
 			done++;
 			if (shown++ < 16)
@@ -431,6 +444,8 @@ static void print_goroutine_group(const struct out *o, const struct group *g)
 	wait_object(o, &t0->wait, obj, sizeof(obj));
 	for (size_t i = 1; i < g->count && same_object; i++) {
 		char other[512];
+		if (same_wait_fields(&t0->wait, &g->threads[i]->wait))
+			continue;
 		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
 		same_object = strcmp(obj, other) == 0;
 	}
@@ -466,6 +481,8 @@ static void print_group(const struct out *o, const struct group *g)
 	wait_object(o, &t0->wait, obj, sizeof(obj));
 	for (size_t i = 1; i < g->count && same_object; i++) {
 		char other[512];
+		if (same_wait_fields(&t0->wait, &g->threads[i]->wait))
+			continue;
 		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
 		same_object = strcmp(obj, other) == 0;
 	}
