@@ -245,7 +245,7 @@ for n in $SIZES; do
 	start_target_nowait "$BIN" -n "$n"
 	PID=$TARGET_PID
 	deadline=$((SECONDS + 900))
-	until grep -q '^ready' "$TARGET_OUT"; do
+	until grep -qs '^ready' "$TARGET_OUT"; do
 		proc_alive "$PID" && ((SECONDS < deadline)) ||
 			{ say "million -n $n: not ready: $(head -c 300 "$TARGET_ERR")"; kill_target "$PID"; continue 2; }
 		tl_sleep 0.5
@@ -402,12 +402,15 @@ for n in $SIZES; do
 	say "$n: done; load $LOAD1"
 done
 
+DLV_WHAT="Delve not run"
+[ -n "$DLV" ] && ((DLV_REPEAT > 0)) &&
+	DLV_WHAT="Delve $("$DLV" version 2>/dev/null | sed -n 's/^Version: //p') ($DLV_REPEAT run$( ((DLV_REPEAT == 1)) || echo s) of each)"
 TABLE="| goroutines | command | wall (median) | CPU (median) | peak RSS | output | stopped, as the tool or runtime accounts for it | target's longest tick gap (median) | runs ok |
 |---:|---|---:|---:|---:|---|---|---:|---|"
 TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $TL_WHAT, $GOV, Delve ${DLV:+$("$DLV" version 2>/dev/null | sed -n 's/^Version: //p')}; \`bench/million.sh $SIZES\`, medians of $REPEAT runs (Delve: $DLV_REPEAT).
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $TL_WHAT, $GOV, $DLV_WHAT; \`bench/million.sh $SIZES\`, medians of $REPEAT runs.
 
 $(printf '%s\n' "${INFO[@]}")
 
