@@ -202,7 +202,13 @@ run()
 	if ((R_RC != 0)); then
 		local why
 		why=$(grep -m1 -v '^$' "$TMP/$name.err" | sed "s|$TMP/||g" | cut -c1-160)
-		((R_RC == 124 || R_RC == 137)) && why="over ${LIMIT}s${why:+: $why}"
+		# 124: timeout's limit; 137 past it: its KILL, else another's
+		# (the OOM killer's)
+		if ((R_RC == 124 || (R_RC == 137 && R_MS >= LIMIT * 1000))); then
+			why="over ${LIMIT}s${why:+: $why}"
+		elif ((R_RC > 128 && R_RC < 160)); then
+			why="killed by SIG$(kill -l $((R_RC - 128)))${why:+: $why}"
+		fi
 		FAILS[$name]="exit $R_RC${why:+: $why}"
 		say "$name: ${FAILS[$name]}"
 		return 1
@@ -333,7 +339,11 @@ for n in $SIZES; do
 				listed=$(grep -c '^[[:space:]*]*Goroutine [0-9]* - ' "$TMP/$name.out")
 				if ((rc != 0)) || ((listed == 0)); then
 					why=$(grep -h -m1 -i 'error\|could not\|fail' "$TMP/$name.out" "$TMP/$name.err" | sed "s|$TMP/||g" | cut -c1-160)
-					((rc == 124 || rc == 137)) && why="over ${LIMIT}s${why:+: $why}"
+					if ((rc == 124 || (rc == 137 && t1 - t0 >= LIMIT * 1000))); then
+						why="over ${LIMIT}s${why:+: $why}"
+					elif ((rc > 128 && rc < 160)); then
+						why="killed by SIG$(kill -l $((rc - 128)))${why:+: $why}"
+					fi
 					FAILS[$name]="exit $rc, ${listed} listed${why:+: $why}"
 					say "$name: ${FAILS[$name]}"
 					continue
@@ -348,8 +358,7 @@ for n in $SIZES; do
 			done
 		fi
 	done
-	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
-	rss1=${rss1:-0}
+	rss1=$(awk '/^VmRSS/ { printf "%d MiB", $2 / 1024 }' "/proc/$PID/status" 2>/dev/null)
 	kill_target "$PID"
 	rm -f "$TMP"/[ab].snap "$TMP/export.pb.gz" "$TMP"/*.out
 	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -398,7 +407,7 @@ for n in $SIZES; do
 		row dlvg "\`dlv attach PID\`, \`goroutines -group userloc\`" "$(med dlvg.ms) ms" "$(med dlvg.cpu) s" "$(bigmib dlvg.rss)" \
 			"$(med dlvg.groups) groups (10 goroutines shown of each)" "every thread, from attach to detach"
 	fi
-	INFO+=("- $total goroutines: target RSS $((rss0 / 1024)) MiB at ready, $((rss1 / 1024)) MiB at the end; load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1${LEFT_STOPPED:+; LEFT STOPPED after ${LEFT_STOPPED[*]}}${DIED:+; the target $DIED}")
+	INFO+=("- $total goroutines: target RSS $((rss0 / 1024)) MiB at ready, ${rss1:-gone} at the end; load average (1, 5, 15 min) before: $LOAD0; after: $LOAD1${LEFT_STOPPED:+; LEFT STOPPED after ${LEFT_STOPPED[*]}}${DIED:+; the target $DIED}")
 	say "$n: done; load $LOAD1"
 done
 
@@ -410,7 +419,7 @@ TABLE="| goroutines | command | wall (median) | CPU (median) | peak RSS | output
 TABLE=$(table_rows "$TABLE" "${ROWS[@]}")
 echo "$TABLE"
 BLOCK="$START
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $TL_WHAT, $GOV, $DLV_WHAT; \`bench/million.sh $SIZES\`, medians of $REPEAT runs.
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), threadleak $TL_WHAT, $GOV, $DLV_WHAT; \`bench/million.sh $SIZES\`, medians of $REPEAT run$( ((REPEAT == 1)) || echo s).
 
 $(printf '%s\n' "${INFO[@]}")
 
