@@ -10,8 +10,9 @@
 #     the largest gap the target saw while it ran;
 #   - the program's own goroutine dump at debug=2 over net/http/pprof
 #     (curl): wall time, and the largest gap (it stops the world);
-#   - dlv attach listing the goroutines (Debian's delve, for the Go
-#     versions it supports): wall time and the gap;
+#   - dlv attach listing the goroutines (the Delve scripts/deps.sh bench
+#     builds for bench/million.sh, else a dlv on PATH; its Go version check
+#     off, so that older Go programs are tried too): wall time and the gap;
 #   - threadleak top -b -n 11 -d 1: its CPU share of a core, all told
 #     and for the refreshes after the first (top -n 11 less top -n 1).
 # The table goes to stdout and into BENCHMARKS.md between
@@ -24,6 +25,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${BENCH_GOROUTINES:-100000}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 THREADLEAK=${THREADLEAK:-$ROOT/threadleak}
+# Delve: BENCH_DLV, else the one bench/million.sh --install-dlv builds
+# (Debian 12's is too old for Go 1.26), else one on PATH, else none
+DLV=${BENCH_DLV:-$(ls "${XDG_CACHE_HOME:-$HOME/.cache}"/threadleak-bench/dlv-*/dlv 2>/dev/null | sort -V | tail -n 1)}
+[ -n "$DLV" ] || DLV=$(command -v dlv || true)
 START='<!-- bench-goroutines:start -->'
 END='<!-- bench-goroutines:end -->'
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -77,10 +82,12 @@ for g in /usr/lib/go-*/bin/go /usr/local/go/bin/go "$(command -v go 2>/dev/null)
 	pp_gap=$(gap)
 	# dlv
 	dlv_ms=- dlv_gap=-
-	if command -v dlv >/dev/null; then
+	if [ -n "$DLV" ]; then
 		t0=$(now_ms)
-		timeout 120 dlv attach "$PID" --allow-non-terminal-interactive=true \
-			<<<$'goroutines -group userloc\nquit -c' >"$TMP/dlv" 2>&1
+		# quit, then "n" to its "kill the process?": detach, never kill
+		timeout 120 "$DLV" attach "$PID" --check-go-version=false \
+			--allow-non-terminal-interactive=true \
+			<<<$'goroutines -group userloc\nquit\nn' >"$TMP/dlv" 2>&1
 		if grep -q 'Goroutine [0-9]* - ' "$TMP/dlv"; then
 			dlv_ms=$(($(now_ms) - t0))
 			dlv_gap=$(gap)

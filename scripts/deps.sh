@@ -85,9 +85,9 @@ if [ "$what" = bench ]; then
 	[ -x /usr/bin/time ] || need time
 	# the top section's anchor, procps top -H
 	command -v top >/dev/null 2>&1 || need procps
-	# bench/goroutines.sh: a Go program's own dump over HTTP, and delve
+	# bench/goroutines.sh: a Go program's own dump over HTTP (its Delve is
+	# the one bench/million.sh builds, below)
 	command -v curl >/dev/null 2>&1 || need curl
-	command -v dlv >/dev/null 2>&1 || need delve
 	# bench/million.sh: builds Delve and its target with a Go 1.26 (the
 	# one here, else fetched from the module proxy as the tests' are:
 	# curl, python3)
