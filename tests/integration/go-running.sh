@@ -7,9 +7,16 @@
 # busy one in a brief stop of the thread running it.  Snapshots are taken
 # until one finds it running (a GC or the scheduler may have it runnable
 # for a moment; 20 at most), and in every one:
+# The program runs with GOMAXPROCS=1: with one P, main.spin can only run
+# on the M holding it, and nothing hands that P to another M (main.spin
+# makes no system call), so its goroutine stays on one thread.  With more
+# Ps the scheduler may move it to another M between threadleak's read of
+# it and the stop, and the stop is rightly taken again on its new thread:
+# two threads stopped for one goroutine (seen once in CI under ASan).
 #   - exit 0, nothing left stopped (a thread in t or T);
 #   - threads_stopped at most the goroutines running (only main.spin
-#     runs), as many as the thread entries stopped, stop_ms_max and
+#     runs: no idle M is ever stopped), as many as the thread entries
+#     stopped, stop_ms_max and
 #     stop_ms_total there when one was stopped;
 #   - main.spin's goroutine has frames, whatever its status (running:
 #     from the stop; runnable: from its saved context);
@@ -68,7 +75,7 @@ for go in $gos; do
 		bin=$TL_TMP/busy-$v-$variant
 		build_busy "$go" "$variant" "$bin" || { error "$LEAKY_ERROR"; continue; }
 		dump=$TL_TMP/busy-$v-$variant.debug2
-		start_target "$bin" -spin 1 -n 3 -dump2 "$dump"
+		GOMAXPROCS=1 start_target "$bin" -spin 1 -n 3 -dump2 "$dump"
 		pid=$TARGET_PID
 		out=$TARGET_OUT
 		json= running=
