@@ -36,6 +36,7 @@
 #define BATCH 512
 #define MAX_GS (1u << 24)
 #define WINDOW 2048	/* of a g's stack read with it (read_windows) */
+#define SPARE_MAX ((size_t)16 << 20)	/* a cache array kept for reuse, at most */
 
 static uint64_t u64(const unsigned char *p)
 {
@@ -999,6 +1000,13 @@ out:
 	free(cache->spare);
 	cache->spare = cache->e;
 	cache->spare_cap = cache->cap;
+	if (cache->spare_cap * sizeof(*cache->spare) > SPARE_MAX) {
+		/* a million goroutines' would be 128 MB held between reads
+		 * (and while the entries are made): faulted in again instead */
+		free(cache->spare);
+		cache->spare = NULL;
+		cache->spare_cap = 0;
+	}
 	cache->e = ents;
 	cache->n = nents;
 	cache->cap = ents_cap;
