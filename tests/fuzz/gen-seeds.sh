@@ -6,7 +6,10 @@
 #	tests/fuzz/gen-seeds.sh
 #
 # Each target is started, waited for until it prints "ready", snapshotted
-# with `threadleak snapshot -o FILE PID` (compact JSON) and killed BY PID.
+# with `threadleak snapshot -o FILE PID` (compact, version 2: stacks once,
+# goroutine rows) and `--json` (version 1, every entry whole), and killed
+# BY PID.  A Go program (testdata/go/leaky, built with the go on PATH)
+# gives the version 2 tables their goroutines.
 # The hand-made seeds (edge cases) in the corpus are not touched.  The
 # waits snapshot is cut (jq) to one thread per wait kind: the fuzzer runs
 # small inputs faster, and would truncate any over its -max_len (64 KiB).  Run
@@ -39,44 +42,52 @@ die()
 
 [ -x "$tl" ] || die "no threadleak binary at $tl (run make)"
 
-# snap PROGRAM OUT [PRETTY]: start PROGRAM, wait for "ready", snapshot it
-# into OUT (-o: compact) and, when given, into PRETTY (--json: indented)
+# snap PROGRAM OUT V1 [ARG...]: start PROGRAM (a path, or a name in
+# testdata/), wait for "ready", snapshot it into OUT (-o: version 2) and
+# V1 (--json: version 1, indented)
 snap()
 {
-	local prog=$root/testdata/$1 out=$2 pretty=${3:-} pid i
-	[ -x "$prog" ] || die "missing $prog (make testdata/$1)"
-	"$prog" >"$tmp/$1.out" 2>"$tmp/$1.err" </dev/null &
+	local prog=$1 out=$2 pretty=$3 pid i
+	shift 3
+	[[ $prog == */* ]] || prog=$root/testdata/$prog
+	[ -x "$prog" ] || die "missing $prog (make ${prog#"$root/"})"
+	local name=${prog##*/}
+	"$prog" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
 	pid=$!
 	pids+=("$pid")
 	for ((i = 0; i < 2000; i++)); do
-		grep -qsx ready "$tmp/$1.out" && break
-		kill -0 "$pid" 2>/dev/null || die "$1 exited before ready: $(head -c 200 "$tmp/$1.err")"
+		grep -qsx ready "$tmp/$name.out" && break
+		kill -0 "$pid" 2>/dev/null || die "$name exited before ready: $(head -c 200 "$tmp/$name.err")"
 		sleep 0.01
 	done
-	grep -qx ready "$tmp/$1.out" || die "$1 not ready after 20 s"
-	"$tl" snapshot -q -o "$out" "$pid" || die "threadleak snapshot of $1 failed"
-	if [ -n "$pretty" ]; then
-		"$tl" snapshot --json "$pid" >"$pretty" || die "threadleak snapshot --json of $1 failed"
-	fi
+	grep -qx ready "$tmp/$name.out" || die "$name not ready after 20 s"
+	"$tl" snapshot -q -o "$out" "$pid" || die "threadleak snapshot of $name failed"
+	"$tl" snapshot --json "$pid" >"$pretty" || die "threadleak snapshot --json of $name failed"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 }
 
-snap waits "$tmp/waits.json"
-snap nothreads "$tmp/nothreads.json" "$tmp/nothreads-pretty.json"
+command -v jq >/dev/null 2>&1 || die "jq cuts the seeds to the fuzzer's 64 KiB: install it"
+command -v go >/dev/null 2>&1 || die "no go to build testdata/go/leaky"
+(cd "$root/testdata/go" && GOFLAGS=-buildvcs=false go build -o "$tmp/leaky" ./leaky) ||
+	die "cannot build testdata/go/leaky"
 
-cp "$tmp/nothreads.json" "$corpus/real-nothreads.json"
+snap waits "$tmp/waits-v2.json" "$tmp/waits.json"
+snap nothreads "$tmp/nothreads-v2.json" "$tmp/nothreads-pretty.json"
+snap "$tmp/leaky" "$tmp/leaky-v2.json" "$tmp/leaky.json" -n 1 -labelled
+
+jq -c . "$tmp/nothreads-pretty.json" >"$corpus/real-nothreads.json"
 cp "$tmp/nothreads-pretty.json" "$corpus/real-nothreads-pretty.json"
-if command -v jq >/dev/null 2>&1; then
-	# one thread of each wait kind, compact: every
-	# shape of the real document at a third of its size (the fuzzer runs
-	# small inputs faster), and one thread alone
-	jq -c '.threads |= unique_by(.wait.kind)' "$tmp/waits.json" >"$corpus/real-waits.json"
-	jq -c '.threads |= [.[] | select(.wait.kind == "mutex")][:1]' \
-		"$tmp/waits.json" >"$corpus/real-one-mutex.json"
-elif (($(wc -c <"$tmp/waits.json") <= 65536)); then
-	cp "$tmp/waits.json" "$corpus/real-waits.json"
-else
-	die "the waits snapshot is over 64 KiB and jq is not there to cut it"
-fi
+# one thread of each wait kind, compact: every shape of the real
+# document at a third of its size (the fuzzer runs small inputs faster),
+# and one thread alone; in version 1, and the first in version 2
+jq -c '.threads |= unique_by(.wait.kind)' "$tmp/waits.json" >"$corpus/real-waits.json"
+jq -c '.threads |= [.[] | select(.wait.kind == "mutex")][:1]' \
+	"$tmp/waits.json" >"$corpus/real-one-mutex.json"
+jq -c '.threads |= unique_by(.wait.kind)' "$tmp/waits-v2.json" >"$corpus/real-waits-v2.json"
+# a Go program's goroutines, with labels: its stacks, templates and rows
+cp "$tmp/leaky-v2.json" "$corpus/real-go-v2.json"
+for f in "$corpus"/real-*.json; do
+	(($(wc -c <"$f") <= 65536)) || die "$f is over the fuzzer's 64 KiB"
+done
 ls -l "$corpus"/real-*.json
