@@ -50,6 +50,7 @@ struct target {
 struct serve {
 	const char *listen;
 	double interval;
+	double request_timeout;		/* a client's to send its request */
 	long groups;
 	bool have_match;
 	regex_t match;
@@ -73,6 +74,8 @@ static void usage(FILE *fp)
 		"  -m, --match REGEX     also every process whose name matches (extended\n"
 		"                        regex on /proc/PID/comm), looked for at each refresh\n"
 		"  -d, --interval SEC    seconds between refreshes (default 15)\n"
+		"      --request-timeout SEC\n"
+		"                        a client's time to send its whole request (default 10)\n"
 		"  -n, --groups N        series per process before the rest go to\n"
 		"                        kind=\"other\" (default 20)\n"
 		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
@@ -95,6 +98,7 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		{ "interval", required_argument, NULL, 'd' },
 		{ "groups", required_argument, NULL, 'n' },
 		{ "unwinder", required_argument, NULL, 'u' },
+		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -123,6 +127,13 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		case 'd':
 			if (!parse_seconds(optarg, 0.1, 86400, &s->interval)) {
 				errorf("--interval wants seconds from 0.1, e.g. 15, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'R':
+			if (!parse_seconds(optarg, 1, HTTP_REQUEST_SEC_MAX, &s->request_timeout)) {
+				errorf("--request-timeout wants seconds from 1 to %d, not '%s'",
+				       HTTP_REQUEST_SEC_MAX, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -303,7 +314,7 @@ static int publish(struct serve *s, struct http_server *http)
 
 int cmd_serve(int argc, char **argv)
 {
-	struct serve s = { .interval = 15, .groups = 20,
+	struct serve s = { .interval = 15, .request_timeout = HTTP_REQUEST_SEC, .groups = 20,
 			   .copt = { .stop_timeout = 1.0, .lazy_blocked = true } };
 	char err[512];
 	int rc = parse_args(argc, argv, &s);
@@ -311,7 +322,8 @@ int cmd_serve(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	pt_install_signal_guard();
-	struct http_server *http = http_start(s.listen, err, sizeof(err));
+	struct http_server *http = http_start(s.listen, (unsigned)(s.request_timeout + 0.5), err,
+						      sizeof(err));
 	if (!http) {
 		rc = errno == EINVAL ? EXIT_USAGE : EXIT_ERROR;
 		errorf("%s", err);

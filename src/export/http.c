@@ -9,7 +9,7 @@
  * our list from MHD's "started" notice to its "closed" one, with the time
  * it came; a watchdog thread shuts down (shutdown(2), which MHD then sees
  * as the peer's close) any that has not sent its whole request within
- * HTTP_REQUEST_SEC, or is still open HTTP_EXCHANGE_SEC after it came.
+ * the request deadline, or is still open the exchange's after it came.
  * MHD calls "closed" before it closes the descriptor, and the watchdog
  * holds the list's lock while it shuts one down, so it never touches a
  * descriptor that was reused.
@@ -64,6 +64,8 @@ struct http_server {
 	pthread_mutex_t lock;	/* current, conns, stopping */
 	pthread_cond_t wake;	/* a new connection, or stop */
 	bool stopping;
+	unsigned request_sec;	/* a request's deadline from its connection */
+	unsigned exchange_sec;	/* a connection's, answer taken or not */
 	struct conn *conns;
 	struct blob *current;	/* NULL until the first publish */
 	char address[128];
@@ -259,7 +261,7 @@ static void *watchdog(void *arg)
 		for (struct conn *k = s->conns; k; k = k->next) {
 			if (k->cut)
 				continue;
-			double due = k->came + (k->asked ? HTTP_EXCHANGE_SEC : HTTP_REQUEST_SEC);
+			double due = k->came + (k->asked ? s->exchange_sec : s->request_sec);
 			if (due <= now) {
 				shutdown(k->fd, SHUT_RDWR);
 				k->cut = true;
@@ -352,7 +354,8 @@ static int listen_on(const char *host, const char *port, char *bound, size_t bsi
 	return fd;
 }
 
-struct http_server *http_start(const char *addr, char *err, size_t errlen)
+struct http_server *http_start(const char *addr, unsigned request_sec, char *err,
+				size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	char host[128];
@@ -364,6 +367,15 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (request_sec < 1 || request_sec > HTTP_REQUEST_SEC_MAX) {
+		snprintf(err, errlen, "a request's deadline is 1 to %d seconds, not %u",
+			 HTTP_REQUEST_SEC_MAX, request_sec);
+		free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	s->request_sec = request_sec;
+	s->exchange_sec = request_sec > HTTP_EXCHANGE_SEC ? request_sec : HTTP_EXCHANGE_SEC;
 	if (!split_address(addr, host, sizeof(host), &port)) {
 		snprintf(err, errlen, "'%s' is not an address to listen on: give HOST:PORT, "
 			 "[IPV6]:PORT or :PORT", addr);
@@ -413,7 +425,7 @@ struct http_server *http_start(const char *addr, char *err, size_t errlen)
 					     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 					     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 					     (unsigned)HTTP_CONNECTIONS_PER_ADDRESS,
-					     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_REQUEST_SEC,
+					     MHD_OPTION_CONNECTION_TIMEOUT, s->request_sec,
 					     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 					     (size_t)HTTP_REQUEST_BYTES,
 					     MHD_OPTION_END);
