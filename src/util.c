@@ -5,6 +5,7 @@
 #include "fdlimit.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -89,6 +90,20 @@ int grow_array(void *array, size_t *cap, size_t want, size_t elem)
 	*p = n;
 	*cap = ncap;
 	return 0;
+}
+
+void release_pages(void *p, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p, end = start + len;
+
+	if (page <= 0 || !p)
+		return;
+	start = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	end &= ~((uintptr_t)page - 1);
+	/* only advice: a failure leaves the pages where they were */
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 double now_sec(void)

@@ -24,6 +24,13 @@ long read_file_at(int dirfd, const char *path, char *buf, size_t size);
  * want elements; *cap is updated.  Returns 0 or -ENOMEM.
  */
 int grow_array(void *array, size_t *cap, size_t want, size_t elem);
+/*
+ * Gives the kernel back the pages wholly inside [p, p + len) of a large
+ * allocation whose bytes there will not be read again (the part of an
+ * array already consumed): they stop counting in our RSS until touched,
+ * and read as zeroes then.  The allocation is still freed as usual.
+ */
+void release_pages(void *p, size_t len);
 
 /*
  * In an array of n elements of size elem, sorted by a uint64_t key that
