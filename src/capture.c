@@ -968,7 +968,8 @@ static void waited_longer(const struct capture_session *c, struct thread *t)
 static void still_waiting(const struct capture_session *c, struct thread *t)
 {
 	waited_longer(c, t);
-	t->cpu_at = c->refresh_at;
+	if (t->os)
+		t->os->cpu_at = c->refresh_at;
 }
 
 /* Session: a thread that did not run, moved from the last snapshot. */
@@ -984,7 +985,7 @@ static void carry_over(struct capture_session *c, struct work *w,
 
 static double thread_age(const struct capture_session *c, const struct thread *t)
 {
-	return c->uptime - (double)t->start_time / (double)sysconf(_SC_CLK_TCK);
+	return c->uptime - (double)thread_start_time(t) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Reads a thread's last-run time if unknown and sets its blocked time. */
@@ -1056,7 +1057,7 @@ static int fill_oldest(struct capture_session *c, struct snapshot *snap)
 			continue;
 		struct thread *t = &snap->threads[w->snap_index];
 		if (waits(t))
-			v[n++] = (struct by_age){ t->start_time, w->key, w, t };
+			v[n++] = (struct by_age){ thread_start_time(t), w->key, w, t };
 	}
 	qsort(v, n, sizeof(*v), cmp_by_age);
 	c->unread_waits = c->skipped_waits = false;
@@ -1225,13 +1226,16 @@ static int build_snapshot(struct capture_session *c, struct snapshot *snap)
 		w->snap_index = snap->nthreads - 1;
 		c->recaptured++;
 		t->tid = w->tid;
-		t->name = strdup(w->st.comm);
 		t->state = w->st.state;
-		t->utime = w->st.utime;
-		t->stime = w->st.stime;
-		t->start_time = w->st.start_time;
-		t->cpu_ns = w->runs.ns;
-		t->cpu_at = w->runs_at;
+		struct os_thread *os = thread_os(t);
+		if (os) {
+			os->name = strdup(w->st.comm);
+			os->utime = w->st.utime;
+			os->stime = w->st.stime;
+			os->start_time = w->st.start_time;
+			os->cpu_ns = w->runs.ns;
+			os->cpu_at = w->runs_at;
+		}
 		t->stopped = w->stopped;
 		if (w->nraw && !(memo && frames_from_memo(memo, w, t)))
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
@@ -1811,8 +1815,11 @@ struct snapshot *capture_listed_only(int pid, const char *why)
 			break;
 		t->tid = tids[i];
 		t->state = st.state;
-		t->start_time = st.start_time;
-		t->name = strdup(st.comm);
+		struct os_thread *os = thread_os(t);
+		if (os) {
+			os->start_time = st.start_time;
+			os->name = strdup(st.comm);
+		}
 		t->partial = true;
 		t->error = strdup(why);
 	}

@@ -63,7 +63,7 @@ static size_t missing_from(const struct group *x, const struct group *y)
 			j++;
 		if (j < y->count && y->threads[j]->tid == t->tid &&
 		    y->threads[j]->goid == t->goid &&
-		    y->threads[j]->start_time == t->start_time)
+		    thread_start_time(y->threads[j]) == thread_start_time(t))
 			continue;
 		n++;
 	}

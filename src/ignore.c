@@ -331,7 +331,7 @@ static bool cond_holds(const struct ignore_cond *c, const struct thread *t,
 	case IGNORE_CREATED_BY:
 		return any_frame(created_by, c->pattern, false);
 	case IGNORE_NAME:
-		return t->name && ignore_pattern_match(c->pattern, t->name);
+		return thread_name(t) && ignore_pattern_match(c->pattern, thread_name(t));
 	case IGNORE_MODULE:
 		return any_frame(t, c->pattern, true);
 	}

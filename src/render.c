@@ -135,7 +135,7 @@ static const char *thread_name_of(const struct snapshot *snap, int tid)
 {
 	const struct thread *t = snapshot_find_thread(snap, tid);
 
-	return t ? t->name : NULL;
+	return t ? thread_name(t) : NULL;
 }
 
 /* One line per lock cycle, each reported once (from its smallest tid). */
@@ -311,7 +311,7 @@ static void print_names(const struct out *o, const struct group *g)
 	size_t counts[8], n = 0, others = 0;
 
 	for (size_t i = 0; i < g->count; i++) {
-		const char *nm = g->threads[i]->name ? g->threads[i]->name : "?";
+		const char *nm = thread_name(g->threads[i]) ? thread_name(g->threads[i]) : "?";
 		size_t k;
 		for (k = 0; k < n; k++)
 			if (strcmp(names[k], nm) == 0)
@@ -545,7 +545,7 @@ static void print_thread(const struct out *o, const struct thread *t)
 	kind_label(t, kind, sizeof(kind));
 	wait_object(o, &t->wait, obj, sizeof(obj));
 	fprintf(o->fp, "%sthread %d%s \"%s\" state %c  %s%s%s", col(o, C_BOLD),
-		t->tid, col(o, C_RESET), t->name ? esc(t->name) : "?",
+		t->tid, col(o, C_RESET), thread_name(t) ? esc(thread_name(t)) : "?",
 		t->state > ' ' && t->state < 0x7f ? t->state : '?', col(o, C_KIND), kind,
 		col(o, C_RESET));
 	if (obj[0])

@@ -535,16 +535,16 @@ static void write_entry(struct writer *w, const struct thread *t, const struct t
 	w_key(w, "tid");
 	w_int(w, t->tid);
 	w_key(w, "name");
-	w_string(w, t->name);
+	w_string(w, thread_name(t));
 	/* only a printable ASCII letter reads back as one character */
 	w_key(w, "state");
 	w_string(w, t->state > ' ' && t->state < 0x7f ? state : NULL);
 	w_key(w, "utime");
-	w_u64(w, t->utime);
+	w_u64(w, thread_utime(t));
 	w_key(w, "stime");
-	w_u64(w, t->stime);
+	w_u64(w, thread_stime(t));
 	w_key(w, "start_time");
-	w_u64(w, t->start_time);
+	w_u64(w, thread_start_time(t));
 	w_key(w, "partial");
 	w_bool(w, t->partial);
 	w_key(w, "error");
@@ -878,12 +878,12 @@ static bool tpl_equal(const void *ctx, uint32_t idx)
 	const struct template_refs *r = &k->v->refs[idx];
 
 	return r->frames == k->refs.frames && r->created == k->refs.created &&
-	       a->tid == b->tid && a->state == b->state && a->utime == b->utime &&
-	       a->stime == b->stime && a->start_time == b->start_time &&
+	       a->tid == b->tid && a->state == b->state && thread_utime(a) == thread_utime(b) &&
+	       thread_stime(a) == thread_stime(b) && thread_start_time(a) == thread_start_time(b) &&
 	       a->partial == b->partial && a->stopped == b->stopped &&
 	       a->wait.kind == b->wait.kind && a->wait.syscall == b->wait.syscall &&
 	       a->go_parent == b->go_parent && a->go_tid == b->go_tid &&
-	       a->go_system == b->go_system && same_string(a->name, b->name) &&
+	       a->go_system == b->go_system && same_string(thread_name(a), thread_name(b)) &&
 	       same_string(a->error, b->error) && same_string(a->go_wait, b->go_wait) &&
 	       (a->wait.syscall < 0 || same_string(a->wait.syscall_name, b->wait.syscall_name)) &&
 	       same_labels(a, b);
@@ -894,12 +894,12 @@ static uint64_t tpl_hash(const struct thread *t, const struct template_refs *r)
 	uint64_t h = mix64(r->frames, r->created);
 
 	h = mix64(h, (uint64_t)t->tid << 8 | (unsigned char)t->state);
-	h = mix64(mix64(mix64(h, t->utime), t->stime), t->start_time);
+	h = mix64(mix64(mix64(h, thread_utime(t)), thread_stime(t)), thread_start_time(t));
 	h = mix64(h, (uint64_t)t->partial | t->stopped << 1 | t->go_system << 2 |
 		     (uint64_t)t->wait.kind << 8);
 	h = mix64(mix64(mix64(h, (uint64_t)t->wait.syscall), (uint64_t)t->go_parent),
 		  (uint64_t)t->go_tid);
-	h = str_mix(str_mix(str_mix(h, t->name), t->error), t->go_wait);
+	h = str_mix(str_mix(str_mix(h, thread_name(t)), t->error), t->go_wait);
 	if (t->wait.syscall >= 0)
 		h = str_mix(h, t->wait.syscall_name);
 	h = mix64(h, t->nlabels << 1 | t->labelled);

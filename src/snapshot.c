@@ -460,7 +460,8 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 	/* Out of memory midway: some strings are the pool's already, so t
 	 * is pooled all the same (never a pool string freed alone); the
 	 * ones not moved then leak, the lesser harm. */
-	ok &= pool_move(snap->pool, &t->name) && pool_move(snap->pool, &t->error) &&
+	ok &= (!t->os || pool_move(snap->pool, &t->os->name)) &&
+	      pool_move(snap->pool, &t->error) &&
 	      pool_move(snap->pool, &t->wait.syscall_name) &&
 	      pool_move(snap->pool, &t->wait.object) && pool_move(snap->pool, &t->go_wait);
 	/* Frame arrays that are the pool's already (an equal stack's) have
@@ -516,8 +517,10 @@ void frame_label(const struct frame *f, char *buf, size_t size)
 /* What t owns, freed; t itself left as it is. */
 static void thread_free_parts(struct thread *t)
 {
+	if (t->os && !t->pooled)
+		free(t->os->name);
+	free(t->os);
 	if (!t->pooled) {
-		free(t->name);
 		free(t->error);
 		free(t->wait.syscall_name);
 		free(t->wait.object);
@@ -638,6 +641,13 @@ struct thread *snapshot_add_thread(struct snapshot *snap)
 	memset(t, 0, sizeof(*t));
 	wait_info_init(&t->wait);
 	return t;
+}
+
+struct os_thread *thread_os(struct thread *t)
+{
+	if (!t->os)
+		t->os = calloc(1, sizeof(*t->os));
+	return t->os;
 }
 
 struct frame *thread_add_frame(struct thread *t)
@@ -955,8 +965,17 @@ static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	t->tid = (int)tid;
 	if (goid && read_goroutine(r, o, ti, t))
 		return -1;
-	if (get_string(r, o, "name", &t->name))
+	char *name;
+	if (get_string(r, o, "name", &name))
 		return -1;
+	if (name) {
+		if (!thread_os(t)) {
+			if (!r->pool)
+				free(name);
+			return failf(r, "out of memory");
+		}
+		t->os->name = name;
+	}
 	v = jv_get(o, "state");
 	if (v && !jv_is_null(v)) {
 		if (!jv_is_string(v) || v->n != 1)
@@ -964,13 +983,22 @@ static int read_thread(struct reader *r, const struct jv *o, size_t ti,
 				    "expected a one-character string");
 		t->state = v->s[0];
 	}
-	if (get_u64(r, o, "utime", &t->utime) ||
-	    get_u64(r, o, "stime", &t->stime) ||
-	    get_u64(r, o, "start_time", &t->start_time) ||
+	/* a goroutine's are 0: no os part for them */
+	uint64_t utime = 0, stime = 0, start_time = 0;
+	if (get_u64(r, o, "utime", &utime) ||
+	    get_u64(r, o, "stime", &stime) ||
+	    get_u64(r, o, "start_time", &start_time) ||
 	    get_bool(r, o, "partial", &t->partial) ||
 	    get_string(r, o, "error", &t->error) ||
 	    get_bool(r, o, "stopped", &t->stopped))
 		return -1;
+	if (utime || stime || start_time) {
+		if (!thread_os(t))
+			return failf(r, "out of memory");
+		t->os->utime = utime;
+		t->os->stime = stime;
+		t->os->start_time = start_time;
+	}
 
 	v = jv_get(o, "wait");
 	if (v && !jv_is_null(v)) {

@@ -96,6 +96,17 @@ struct wait_info {
 				   BLOCKED_NOT_READ: not read yet (top) */
 };
 
+/* What only an OS thread has: a million goroutines do without (their
+ * entry's os is NULL). */
+struct os_thread {
+	char *name;		/* the pool's when its thread is pooled */
+	uint64_t utime, stime;	/* clock ticks */
+	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
+	uint64_t cpu_ns;	/* CPU time (schedstat), read at cpu_at */
+	double cpu_at;		/* monotonic seconds (util.h now_sec); both
+				   for top's CPU shares, not saved */
+};
+
 /* An entry: an OS thread, or a goroutine.  Its small fields come first,
  * side by side: a million goroutines are a million of these (200 bytes;
  * 256 with the fields in their old order). */
@@ -115,15 +126,13 @@ struct thread {
 				   finalizers...), like goleak's ignores */
 	bool labelled;		/* it has a label set, maybe empty (pprof
 				   prints "{}"); else labels is NULL */
-	char *name;
-	uint64_t utime, stime;	/* clock ticks */
-	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
-	uint64_t cpu_ns;	/* CPU time (schedstat), read at cpu_at */
-	double cpu_at;		/* monotonic seconds (util.h now_sec); both
-				   for top's CPU shares, not saved */
+	size_t nframes;
+	size_t ncreated;
+	size_t nlabels;
+	struct os_thread *os;	/* an OS thread's own (thread_os); NULL for
+				   a goroutine and an entry without them */
 	struct wait_info wait;
 	struct frame *frames;
-	size_t nframes;
 	char *error;		/* why it is partial, or NULL */
 	/* A goroutine of a Go program rather than an OS thread, when goid
 	 * is not 0 (go/goroutines.h); tid is then 0 but for go_tid. */
@@ -135,12 +144,10 @@ struct thread {
 				   sets waitsince); -1: not known */
 	struct frame *created;	/* where "go" started it (gopc), innermost
 				   first, inline frames included */
-	size_t ncreated;
 	/* Its pprof labels (labels.h), sorted by key, keys unique; the
 	 * array and its strings are the pool's when pooled (equal sets then
 	 * share one array), else its own. */
 	struct label *labels;
-	size_t nlabels;
 };
 
 /* A file mapped into the process (libdwfl's module): what a profile's
@@ -196,6 +203,33 @@ void snapshot_free(struct snapshot *snap);
  * grow threads[] and frames[] only through these two functions.
  */
 struct thread *snapshot_add_thread(struct snapshot *snap);
+/* t's os part, made (zeroed) if it has none; NULL when out of memory. */
+struct os_thread *thread_os(struct thread *t);
+/* Its name, times and start time; NULL and 0 when it has no os part. */
+static inline const char *thread_name(const struct thread *t)
+{
+	return t->os ? t->os->name : NULL;
+}
+static inline uint64_t thread_start_time(const struct thread *t)
+{
+	return t->os ? t->os->start_time : 0;
+}
+static inline uint64_t thread_utime(const struct thread *t)
+{
+	return t->os ? t->os->utime : 0;
+}
+static inline uint64_t thread_stime(const struct thread *t)
+{
+	return t->os ? t->os->stime : 0;
+}
+static inline uint64_t thread_cpu_ns(const struct thread *t)
+{
+	return t->os ? t->os->cpu_ns : 0;
+}
+static inline double thread_cpu_at(const struct thread *t)
+{
+	return t->os ? t->os->cpu_at : 0;
+}
 /* Room for more threads than it has: one allocation for many added at
  * once.  0 or -ENOMEM. */
 int snapshot_reserve(struct snapshot *snap, size_t more);

@@ -268,8 +268,8 @@ static void wait_text(const struct snapshot *snap, const struct wait_info *wi,
 		const struct thread *o = snapshot_find_thread(snap, wi->owner);
 		append(buf, size, &len, "%s%s %d%s%s%s", len ? " " : "",
 		       wi->kind == WAIT_JOIN ? "joining" : "held by", wi->owner,
-		       o && o->name ? " (" : "", o && o->name ? o->name : "",
-		       o && o->name ? ")" : "");
+		       o && thread_name(o) ? " (" : "", o && thread_name(o) ? thread_name(o) : "",
+		       o && thread_name(o) ? ")" : "");
 	}
 }
 
@@ -881,7 +881,7 @@ static void draw_thread(const struct detail *d, const struct thread *th, int y)
 	duration_or_dash(th->state == 'R' ? -1 : th->wait.blocked_sec, dur, sizeof(dur));
 	wait_text(d->snap, &th->wait, obj, sizeof(obj));
 	int x = putf(y, 0, COLS, A_NORMAL, " %8d  ", th->tid);
-	x = put(y, x, x + 16, A_BOLD, th->name ? th->name : "?");
+	x = put(y, x, x + 16, A_BOLD, thread_name(th) ? thread_name(th) : "?");
 	putf(y, 1 + 8 + 2 + 16, COLS, A_NORMAL, "  %c  %8s  %s%s", th->state ? th->state : '?',
 	     dur, obj, th->partial ? "  (stack incomplete)" : "");
 }

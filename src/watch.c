@@ -102,30 +102,30 @@ static double *thread_shares(struct watch *w, const struct snapshot *snap)
 	/* Both arrays are in tid order: one merge. */
 	for (size_t i = 0; i < snap->nthreads; i++) {
 		const struct thread *t = &snap->threads[i];
-		uint64_t ticks = t->utime + t->stime;
+		uint64_t ticks = thread_utime(t) + thread_stime(t);
 
-		now[i] = (struct watch_thread_cpu){ t->tid, t->start_time, ticks,
-						    t->cpu_ns, t->cpu_at };
+		now[i] = (struct watch_thread_cpu){ t->tid, thread_start_time(t), ticks,
+						    thread_cpu_ns(t), thread_cpu_at(t) };
 		while (j < w->nticks && w->ticks[j].tid < t->tid)
 			j++;
 		const struct watch_thread_cpu *p = j < w->nticks &&
 			w->ticks[j].tid == t->tid &&
-			w->ticks[j].start_time == t->start_time ? &w->ticks[j] : NULL;
+			w->ticks[j].start_time == thread_start_time(t) ? &w->ticks[j] : NULL;
 		if (!w->samples || w->interval <= 0)
 			continue;
 		/* Known unchanged until then (watch_again): it ran since. */
 		double from = p ? p->cpu_at : 0;
 		if (from > 0 && w->unchanged_at > from)
 			from = w->unchanged_at;
-		if (p && t->cpu_at == p->cpu_at)
+		if (p && thread_cpu_at(t) == p->cpu_at)
 			share[i] = 0;	/* not read again: it did not run */
-		else if (p && t->cpu_at > from && from > 0)
-			share[i] = ((double)t->cpu_ns - (double)p->cpu_ns) / 1e9 /
-				   (t->cpu_at - from);
+		else if (p && thread_cpu_at(t) > from && from > 0)
+			share[i] = ((double)thread_cpu_ns(t) - (double)p->cpu_ns) / 1e9 /
+				   (thread_cpu_at(t) - from);
 		else if (p)
 			share[i] = (double)(ticks - p->ticks) / tck / w->interval;
 		else	/* born since the last sample */
-			share[i] = (t->cpu_ns ? (double)t->cpu_ns / 1e9 :
+			share[i] = (thread_cpu_ns(t) ? (double)thread_cpu_ns(t) / 1e9 :
 				    (double)ticks / tck) / w->interval;
 		if (share[i] < 0)
 			share[i] = 0;

@@ -250,7 +250,7 @@ static const char *object_of(const struct thread *t)
 
 static const char *name_of(const struct thread *t)
 {
-	return t->goid ? NULL : t->name;
+	return t->goid ? NULL : thread_name(t);
 }
 
 static const char *go_wait_of(const struct thread *t)

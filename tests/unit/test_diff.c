@@ -21,7 +21,7 @@ static void add(struct snapshot *s, int tid, uint64_t start, enum wait_kind kind
 	struct frame *f;
 
 	t->tid = tid;
-	t->start_time = start;
+	thread_os(t)->start_time = start;
 	t->state = 'S';
 	t->wait.kind = kind;
 	f = thread_add_frame(t);

@@ -51,7 +51,7 @@ static void add_threads(struct snapshot *snap, int n, const char *name, const ch
 		assert_non_null(t);
 		t->tid = ++tid;
 		t->state = 'S';
-		t->name = strdup(name);
+		thread_os(t)->name = strdup(name);
 		t->wait.kind = kind;
 		t->wait.blocked_sec = 3.0;
 		add_frame(t, "/lib/libc.so.6", "futex_wait", 0x1010, true);

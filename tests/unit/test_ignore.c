@@ -33,7 +33,7 @@ static struct thread *new_thread(struct snapshot *snap, const char *name)
 
 	assert_non_null(t);
 	t->tid = 100 + (int)snap->nthreads;
-	t->name = name ? strdup(name) : NULL;
+	thread_os(t)->name = name ? strdup(name) : NULL;
 	return t;
 }
 

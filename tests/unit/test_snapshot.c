@@ -79,15 +79,15 @@ static void test_add_grows_and_zeroes(void **state)
 		assert_int_equal(snap->nthreads, (size_t)i + 1);
 		assert_ptr_equal(t, &snap->threads[i]);
 		assert_int_equal(t->tid, 0);
-		assert_null(t->name);
+		assert_null(thread_name(t));
 		assert_null(t->frames);
 		assert_int_equal(t->nframes, 0);
 		assert_int_equal(t->wait.fd, -1);
 		assert_int_equal(t->wait.syscall, -1);
 		assert_true(t->wait.blocked_sec < 0);
 		t->tid = i + 1;
-		t->name = strdup("w");
-		assert_non_null(t->name);
+		thread_os(t)->name = strdup("w");
+		assert_non_null(thread_name(t));
 		for (int j = 0; j < i % 40; j++) {
 			struct frame *f = thread_add_frame(t);
 
@@ -157,11 +157,11 @@ static struct snapshot *sample(void)
 	t = snapshot_add_thread(snap);
 	assert_non_null(t);
 	t->tid = 124;
-	t->name = xstrdup("worker");
+	thread_os(t)->name = xstrdup("worker");
 	t->state = 'S';
-	t->utime = 17;
-	t->stime = 4;
-	t->start_time = 123456789012ULL;
+	thread_os(t)->utime = 17;
+	thread_os(t)->stime = 4;
+	thread_os(t)->start_time = 123456789012ULL;
 	t->stopped = true;
 	t->wait.kind = WAIT_MUTEX;
 	t->wait.syscall = 202;
@@ -183,7 +183,7 @@ static struct snapshot *sample(void)
 	t = snapshot_add_thread(snap);
 	assert_non_null(t);
 	t->tid = 125;
-	t->name = xstrdup("tab\there\n\x01");
+	thread_os(t)->name = xstrdup("tab\there\n\x01");
 	t->state = 'R';
 	t->wait.kind = WAIT_RUNNING;
 
@@ -191,7 +191,7 @@ static struct snapshot *sample(void)
 	t = snapshot_add_thread(snap);
 	assert_non_null(t);
 	t->tid = 2147483647;
-	t->name = NULL;
+	thread_os(t)->name = NULL;
 	t->state = '\0';
 	t->partial = true;
 	t->error = xstrdup("thread exited during capture");
@@ -233,11 +233,11 @@ static void assert_same_snapshot(const struct snapshot *a,
 		const struct thread *x = &a->threads[i], *y = &b->threads[i];
 
 		assert_int_equal(x->tid, y->tid);
-		assert_str_same(x->name, y->name);
+		assert_str_same(thread_name(x), thread_name(y));
 		assert_int_equal(x->state, y->state);
-		assert_true(x->utime == y->utime);
-		assert_true(x->stime == y->stime);
-		assert_true(x->start_time == y->start_time);
+		assert_true(thread_utime(x) == thread_utime(y));
+		assert_true(thread_stime(x) == thread_stime(y));
+		assert_true(thread_start_time(x) == thread_start_time(y));
 		assert_int_equal(x->partial, y->partial);
 		assert_str_same(x->error, y->error);
 		assert_int_equal(x->stopped, y->stopped);
@@ -443,7 +443,7 @@ static void test_strings_vs_jansson(void **state)
 		assert_non_null(t);
 		t->tid = 2;
 		t->state = (char)(0x21 + round % 94);
-		t->name = xstrdup(str);
+		thread_os(t)->name = xstrdup(str);
 		t->error = xstrdup(str);
 		t->wait.object = xstrdup(str);
 		f = thread_add_frame(t);
@@ -650,7 +650,7 @@ static void test_u64_overflow_is_refused(void **state)
 	t = snapshot_add_thread(a);
 	assert_non_null(t);
 	t->tid = 9;
-	t->utime = UINT64_MAX;
+	thread_os(t)->utime = UINT64_MAX;
 	errno = 0;
 	assert_null(snapshot_to_json(a, true));
 	assert_int_equal(errno, EOVERFLOW);
@@ -1306,7 +1306,7 @@ static void test_pooled_strings(void **state)
 
 		assert_non_null(t);
 		t->tid = 400 + n + 1;
-		t->name = xstrdup(t0->name);
+		thread_os(t)->name = xstrdup(thread_name(t0));
 		for (size_t i = 0; i < t0->nframes; i++) {
 			struct frame *f = &t0->frames[i];
 
@@ -1325,7 +1325,7 @@ static void test_pooled_strings(void **state)
 	for (size_t i = 0; i < b->nthreads; i++)
 		assert_true(b->threads[i].pooled);
 	/* the same text, the same pointer */
-	assert_ptr_equal(b->threads[3].name, b->threads[0].name);
+	assert_ptr_equal(thread_name(&b->threads[3]), thread_name(&b->threads[0]));
 	assert_ptr_equal(b->threads[4].frames[2].function,
 			 b->threads[0].frames[2].function);
 	assert_ptr_equal(b->threads[0].frames[1].module,
@@ -1365,7 +1365,7 @@ static void test_large_file(void **state)
 		assert_non_null(t);
 		t->tid = 1000 + n;
 		snprintf(name, sizeof(name), "worker-%d", n % 7);
-		t->name = xstrdup(name);
+		thread_os(t)->name = xstrdup(name);
 		t->wait.kind = (enum wait_kind)(n % WAIT__COUNT);
 		for (int i = 0; i < n % 20; i++)
 			add_frame(t, 0x1000 + (uint64_t)i, "/lib/libx.so",

@@ -31,9 +31,9 @@ static struct snapshot *snapshot_of(int n, double blocked, double at)
 		assert_non_null(t);
 		t->tid = i;
 		t->state = 'S';
-		t->start_time = 1000;
-		t->cpu_ns = 5000000;
-		t->cpu_at = at;
+		thread_os(t)->start_time = 1000;
+		thread_os(t)->cpu_ns = 5000000;
+		thread_os(t)->cpu_at = at;
 		t->wait.kind = WAIT_CONDVAR;
 		t->wait.blocked_sec = blocked;
 		struct frame *f = thread_add_frame(t);
@@ -95,14 +95,14 @@ static void test_share_counts_from_last_unchanged(void **state)
 	/* Then thread 2 ran for 0.5 s of CPU, read at 104: it used half a
 	 * core since 103, not an eighth since 100. */
 	struct snapshot *b = snapshot_of(2, 1.0, 104.0);
-	b->threads[0].cpu_at = 100.0;	/* thread 1 carried over, not read */
-	b->threads[1].cpu_ns += 500000000;
+	thread_os(&b->threads[0])->cpu_at = 100.0;	/* thread 1 carried over, not read */
+	thread_os(&b->threads[1])->cpu_ns += 500000000;
 	assert_int_equal(watch_update(w, b, 104.0), 0);
 	assert_true(w->cpu > 0.49 && w->cpu < 0.51);
 	/* And once it is measured, the unchanged stretch no longer counts. */
 	struct snapshot *c = snapshot_of(2, 1.0, 106.0);
-	c->threads[0].cpu_at = 100.0;
-	c->threads[1].cpu_ns = b->threads[1].cpu_ns + 500000000;
+	thread_os(&c->threads[0])->cpu_at = 100.0;
+	thread_os(&c->threads[1])->cpu_ns = thread_cpu_ns(&b->threads[1]) + 500000000;
 	assert_int_equal(watch_update(w, c, 106.0), 0);
 	assert_true(w->cpu > 0.24 && w->cpu < 0.26);
 	watch_free(w);
