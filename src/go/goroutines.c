@@ -831,6 +831,8 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 	/* The entries, one per g kept (not per entry of allgs, which a
 	 * forged one makes as long as it likes): into the spare array. */
 	size_t ents_cap = 0;
+	bool drop = cache->one_shot && cache->n == 0;
+	size_t batch_first = 0, nkept = 0;
 	if (cache->spare) {
 		ents = cache->spare;
 		ents_cap = cache->spare_cap;
@@ -847,6 +849,21 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		if (count >= GO_KEEP_MAX) {
 			cache->unread = len - at;
 			break;
+		}
+		/* One read and no other (nothing kept from one before, so
+		 * each g's entry is made in allgs order): the last batch's
+		 * entries are not needed past it but for the running ones',
+		 * read again after this loop.  128 bytes a goroutine not
+		 * kept: at a million, 128 MB beside the goroutines read. */
+		if (drop) {
+			for (size_t c = batch_first; c < count; c++) {
+				if (gs[c].status != GO_RUNNING)
+					continue;
+				ents[nkept] = ents[gs[c].pos];	/* nkept <= pos */
+				gs[c].pos = nkept++;
+			}
+			nents = nkept;
+			batch_first = count;
 		}
 		if (memory_read_now(mem, arr + 8 * at, addrs, k * 8) < 0)
 			break;	/* allgs grew and moved meanwhile: what we have */
