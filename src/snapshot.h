@@ -108,8 +108,9 @@ struct os_thread {
 };
 
 /* An entry: an OS thread, or a goroutine.  Its small fields come first,
- * side by side: a million goroutines are a million of these (200 bytes;
- * 256 with the fields in their old order). */
+ * side by side: a million goroutines are a million of these (160 bytes;
+ * 200 with an OS thread's own fields in it, 256 with the fields in their
+ * old order). */
 struct thread {
 	int tid;
 	int go_tid;		/* a goroutine's: the thread running it; 0 */
