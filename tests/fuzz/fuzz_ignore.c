@@ -66,17 +66,17 @@ static struct snapshot *threads(void)
 	if (!snap)
 		broken("out of memory");
 	t = snapshot_add_thread(snap);
-	t->name = strdup("worker");
+	thread_os(t)->name = strdup("worker");
 	add(t, "/lib/libc.so.6", "pthread_cond_wait");
 	add(t, "/bin/app", "worker_wait");
 	add(t, "/bin/app", "app::Worker::run(int) [clone .isra.0]");
 	t = snapshot_add_thread(snap);
-	t->name = strdup("server");
+	thread_os(t)->name = strdup("server");
 	add(t, "/srv/server", "runtime.futex");
 	add(t, "/srv/server", "runtime.schedule");
 	add(t, NULL, NULL);
 	t = snapshot_add_thread(snap);
-	t->name = strdup("VM Thread");
+	thread_os(t)->name = strdup("VM Thread");
 	add(t, "/jdk/lib/server/libjvm.so", "VMThread::loop()");
 	snapshot_add_thread(snap);	/* no name, no frames */
 	return snap;
