@@ -4,6 +4,10 @@
  * The result is an array of (g, what it waits on) sorted by g.  Reads are
  * bounded: at most MAX_FDS descriptors listed, MAX_NODES sudogs visited
  * (a treap being rebuilt while we walk it may loop: the bound ends it).
+ * Sudogs are read past the page cache (memory_read_now): they lie
+ * scattered, and through it nine reads in ten fetched a whole page for
+ * 96 bytes (a million parked goroutines, 146,000 sudogs: 0.40 s of CPU
+ * in this read, 0.26 s read directly).
  */
 #include "waits.h"
 
@@ -160,7 +164,7 @@ static int read_semas(const struct go_runtime *rt, struct memory *mem, struct go
 		ntodo = 1;
 		while (ntodo && visited < MAX_NODES) {
 			uint64_t node = todo[--ntodo];
-			if (node & 7 || memory_read(mem, node, s, sizeof(s)) < 0)
+			if (node & 7 || memory_read_now(mem, node, s, sizeof(s)) < 0)
 				continue;
 			visited++;
 			/* its children in the treap */
@@ -174,7 +178,7 @@ static int read_semas(const struct go_runtime *rt, struct memory *mem, struct go
 			if (!sema && l->sudog_waitlink >= l->sudog_elem + 16)
 				sema = u64(s + l->sudog_elem + 8);
 			for (uint64_t at = node; at && visited < MAX_NODES; visited++) {
-				if (at != node && (at & 7 || memory_read(mem, at, s, sizeof(s)) < 0))
+				if (at != node && (at & 7 || memory_read_now(mem, at, s, sizeof(s)) < 0))
 					break;
 				uint64_t g = u64(s + l->sudog_g);
 				if (g && !(g & 7)) {
