@@ -126,20 +126,34 @@ int cmd_diff(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* BEFORE is grouped and cut to what the diff shows of it before
+	 * AFTER is read: the two are never whole at once. */
 	struct snapshot *a = NULL, *b = NULL;
 	char name_a[4096], name_b[4096];
+	struct diff d;
+	bool begun = false;
 	int rc = load_side(argv[optind], &a, name_a, sizeof(name_a));
-	if (rc == 0)
+	if (rc == 0) {
+		begun = diff_begin(a, &d) == 0;
+		if (!begun || diff_drop_before(&d, a) < 0) {
+			/* after a live capture: its threads are released */
+			pt_remove_signal_guard();
+			errorf("out of memory");
+			if (begun)
+				diff_free(&d);
+			rc = EXIT_ERROR;
+			goto out;
+		}
 		rc = load_side(argv[optind + 1], &b, name_b, sizeof(name_b));
+	}
 	/* Every thread of a live side is released: a signal ends us now. */
 	pt_remove_signal_guard();
 	if (rc) {
-		snapshot_free(a);
-		return rc;
+		if (begun)
+			diff_free(&d);
+		goto out;
 	}
-
-	struct diff d;
-	if (diff_snapshots(a, b, &d) < 0) {
+	if (diff_end(&d, a, b) < 0) {
 		errorf("out of memory");
 		rc = EXIT_ERROR;
 		goto out;

@@ -40,30 +40,54 @@ static const struct group **sorted_groups(const struct grouping *g)
 	return v;
 }
 
-/* Group members are in (tid, goid) order (group.c): a goroutine has no
- * tid of its own, its goid tells it apart. */
-static bool before(const struct thread *a, const struct thread *b)
+/* A member's identity: a thread's tid and start time, a goroutine's goid
+ * (a goroutine has no tid of its own, nor a start time).  A group's
+ * members are all threads or all goroutines (group.c), so id is the one
+ * or the other. */
+struct diff_key {
+	uint64_t id;
+	uint64_t start_time;
+};
+
+static struct diff_key key_of(const struct thread *t)
 {
-	return a->tid != b->tid ? a->tid < b->tid : a->goid < b->goid;
+	return (struct diff_key){ t->goid ? (uint64_t)t->goid : (uint64_t)(unsigned)t->tid,
+				  thread_start_time(t) };
+}
+
+/* A group's members: from the keys kept of them (the before side, whose
+ * entries may be gone), else from its threads. */
+struct members {
+	const struct group *g;
+	const struct diff_key *keys;
+};
+
+static struct diff_key member(const struct members *m, size_t i)
+{
+	return m->keys ? m->keys[i] : key_of(m->g->threads[i]);
+}
+
+/* Group members are in goid or tid order (group.c's member_key). */
+static bool before(struct diff_key a, struct diff_key b)
+{
+	return a.id < b.id;
 }
 
 /* Members of x that are not in y (by tid and start time, or goid).
  * Members are in that order, so this is a merge. */
-static size_t missing_from(const struct group *x, const struct group *y)
+static size_t missing_from(const struct members *x, const struct members *y)
 {
 	size_t n = 0, j = 0;
 
-	if (!y)
-		return x ? x->count : 0;
-	if (!x)
+	if (!y->g)
+		return x->g ? x->g->count : 0;
+	if (!x->g)
 		return 0;
-	for (size_t i = 0; i < x->count; i++) {
-		const struct thread *t = x->threads[i];
-		while (j < y->count && before(y->threads[j], t))
+	for (size_t i = 0; i < x->g->count; i++) {
+		struct diff_key t = member(x, i), u = { 0 };
+		while (j < y->g->count && before((u = member(y, j)), t))
 			j++;
-		if (j < y->count && y->threads[j]->tid == t->tid &&
-		    y->threads[j]->goid == t->goid &&
-		    thread_start_time(y->threads[j]) == thread_start_time(t))
+		if (j < y->g->count && u.id == t.id && u.start_time == t.start_time)
 			continue;
 		n++;
 	}
@@ -87,6 +111,8 @@ static void fill(const struct diff *diff, struct diff_group *d, const struct gro
 		 const struct group *b)
 {
 	const struct group *any = b ? b : a;
+	struct members ma = { a, a ? diff->akeys + diff->akey_at[a - diff->ga.groups] : NULL };
+	struct members mb = { b, NULL };
 
 	d->signature = any->signature;
 	d->kind = any->kind;
@@ -99,24 +125,98 @@ static void fill(const struct diff *diff, struct diff_group *d, const struct gro
 	 * are not the same goroutine, and who was replaced is not known.
 	 * (A thread's tid and start time tell processes apart.) */
 	if (!diff->go || diff->same_process) {
-		d->born = missing_from(b, a);
-		d->died = missing_from(a, b);
+		d->born = missing_from(&mb, &ma);
+		d->died = missing_from(&ma, &mb);
 	} else {
 		d->born = d->delta > 0 ? (size_t)d->delta : 0;
 		d->died = d->delta < 0 ? (size_t)-d->delta : 0;
 	}
 }
 
-int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
-		   struct diff *out)
+int diff_begin(const struct snapshot *a, struct diff *out)
+{
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->before.nthreads = a->nthreads;
+	out->before.ngoroutines = a->ngoroutines;
+	if (group_snapshot(a, &out->ga) < 0)
+		goto out_nomem;
+	out->akey_at = malloc((out->ga.ngroups + 1) * sizeof(*out->akey_at));
+	out->akeys = malloc((a->nthreads + 1) * sizeof(*out->akeys));
+	if (!out->akey_at || !out->akeys)
+		goto out_nomem;
+	for (size_t k = 0; k < out->ga.ngroups; k++) {
+		const struct group *g = &out->ga.groups[k];
+		out->akey_at[k] = n;
+		for (size_t i = 0; i < g->count && n < a->nthreads; i++)
+			out->akeys[n++] = key_of(g->threads[i]);
+	}
+	return 0;
+
+out_nomem:
+	diff_free(out);
+	return -ENOMEM;
+}
+
+/* How many of g's members the diff still reads once A is dropped: a
+ * thread group's names are all printed, a goroutine group's first ids. */
+static size_t kept_of(const struct group *g)
+{
+	return g->threads[0]->goid && g->count > GROUP_KEPT ? GROUP_KEPT : g->count;
+}
+
+int diff_drop_before(struct diff *d, struct snapshot *a)
+{
+	size_t nkept = 0, cap = 8, k = 0, ngo = 0;
+	struct thread *kept;
+
+	for (size_t i = 0; i < d->ga.ngroups; i++)
+		nkept += kept_of(&d->ga.groups[i]);
+	if (nkept > a->nthreads)
+		return -EINVAL;
+	/* the capacity snapshot_add_thread implies of nkept entries */
+	while (cap < nkept)
+		cap *= 2;
+	kept = calloc(cap, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->ga.ngroups; i++) {
+		struct group *g = &d->ga.groups[i];
+		size_t keep = kept_of(g);
+		for (size_t j = 0; j < keep; j++) {
+			struct thread *t = (struct thread *)g->threads[j];
+			kept[k] = *t;	/* its parts move with it */
+			memset(t, 0, sizeof(*t));
+			ngo += kept[k].goid != 0;
+			g->threads[j] = &kept[k++];
+		}
+		if (keep < g->count) {
+			const struct thread **v = realloc(g->threads, keep * sizeof(*v));
+			if (v)
+				g->threads = v;
+		}
+	}
+	for (size_t i = 0; i < a->nthreads; i++)
+		thread_release(&a->threads[i]);
+	free(a->threads);
+	a->threads = kept;
+	a->nthreads = k;
+	a->ngoroutines = ngo;
+	a->threads_reserved = 0;
+	return 0;
+}
+
+int diff_end(struct diff *out, const struct snapshot *a, const struct snapshot *b)
 {
 	const struct group **va = NULL, **vb = NULL;
 	size_t i = 0, j = 0, n = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->go = a->ngoroutines && b->ngoroutines;
+	out->after.nthreads = b->nthreads;
+	out->after.ngoroutines = b->ngoroutines;
+	out->go = out->before.ngoroutines && b->ngoroutines;
 	out->same_process = a->pid == b->pid && (!a->exe || !b->exe || strcmp(a->exe, b->exe) == 0);
-	if (group_snapshot(a, &out->ga) < 0 || group_snapshot(b, &out->gb) < 0)
+	if (group_snapshot(b, &out->gb) < 0)
 		goto out_nomem;
 	va = sorted_groups(&out->ga);
 	vb = sorted_groups(&out->gb);
@@ -146,7 +246,7 @@ int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 	out->ngroups = n;
 	if (n)
 		qsort(out->groups, n, sizeof(*out->groups), cmp_diff);
-	out->total_before = out->go ? a->ngoroutines : a->nthreads;
+	out->total_before = out->go ? out->before.ngoroutines : out->before.nthreads;
 	out->total_after = out->go ? b->ngoroutines : b->nthreads;
 	free(va);
 	free(vb);
@@ -159,10 +259,22 @@ out_nomem:
 	return -ENOMEM;
 }
 
+int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
+		   struct diff *out)
+{
+	int rc = diff_begin(a, out);
+
+	return rc < 0 ? rc : diff_end(out, a, b);
+}
+
 void diff_free(struct diff *d)
 {
 	grouping_free(&d->ga);
 	grouping_free(&d->gb);
+	free(d->akeys);
+	free(d->akey_at);
+	d->akeys = NULL;
+	d->akey_at = NULL;
 	free(d->groups);
 	d->groups = NULL;
 	d->ngroups = 0;
@@ -220,16 +332,16 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *side_json(const struct snapshot *s)
+static json_t *side_json(const struct snapshot *s, const struct diff_side *n)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "pid", json_integer(s->pid));
 	json_object_set_new(o, "comm", str_or_null(s->comm));
 	json_object_set_new(o, "taken_at", json_integer(s->taken_at));
-	json_object_set_new(o, "threads", json_integer((json_int_t)(s->nthreads - s->ngoroutines)));
+	json_object_set_new(o, "threads", json_integer((json_int_t)(n->nthreads - n->ngoroutines)));
 	if (s->runtime)
-		json_object_set_new(o, "goroutines", json_integer((json_int_t)s->ngoroutines));
+		json_object_set_new(o, "goroutines", json_integer((json_int_t)n->ngoroutines));
 	return o;
 }
 
@@ -273,8 +385,8 @@ int diff_write_json(const struct diff *d, const struct snapshot *a,
 
 	json_object_set_new(doc, "format", json_string("threadleak-diff"));
 	json_object_set_new(doc, "version", json_integer(1));
-	json_object_set_new(doc, "before", side_json(a));
-	json_object_set_new(doc, "after", side_json(b));
+	json_object_set_new(doc, "before", side_json(a, &d->before));
+	json_object_set_new(doc, "after", side_json(b, &d->after));
 	json_object_set_new(doc, "grown", json_integer((json_int_t)diff_grown(d, min_delta)));
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];

@@ -13,6 +13,14 @@
  * runtime's own goroutines (GC workers start at the first collection), as
  * a goroutine profile leaves them out (go_runtime).  The diff points into
  * both snapshots, which must outlive it; it owns only its own arrays.
+ *
+ * In three steps, so that the two need not be whole at once (a million
+ * goroutines are 160 MB of entries a side): diff_begin groups the
+ * before side and keeps its members' identities (keys, 16 bytes each);
+ * diff_drop_before may then free the before side's entries but for what
+ * the diff still shows of them (each group's first member, a thread
+ * group's members, a goroutine group's first GROUP_KEPT); diff_end reads
+ * the after side against it.
  */
 #ifndef THREADLEAK_DIFF_H
 #define THREADLEAK_DIFF_H
@@ -35,8 +43,19 @@ struct diff_group {
 	bool go_runtime;		/* an M or the runtime's own goroutine */
 };
 
+struct diff_side {
+	size_t nthreads, ngoroutines;	/* the snapshot's entries, goroutines
+					   among them (before any drop) */
+};
+
+struct diff_key;
+
 struct diff {
 	struct grouping ga, gb;
+	struct diff_key *akeys;		/* ga's members' identities, group by
+					   group, members in order */
+	size_t *akey_at;		/* where ga.groups[i]'s keys start */
+	struct diff_side before, after;
 	struct diff_group *groups;	/* sorted: largest growth first */
 	size_t ngroups;
 	size_t total_before, total_after;	/* threads, or goroutines (go) */
@@ -45,9 +64,16 @@ struct diff {
 					   is known only then) */
 };
 
-/* Returns 0 or -ENOMEM. */
+/* diff_begin, then diff_end: a stays whole.  Returns 0 or -ENOMEM. */
 int diff_snapshots(const struct snapshot *a, const struct snapshot *b,
 		   struct diff *out);
+/* The three steps (above); each returns 0 or -ENOMEM (-EINVAL: d is
+ * not a's).  After diff_drop_before, a holds only the entries the diff
+ * points to: a snapshot to give diff_end and the renderers, and to free,
+ * nothing else.  On error the diff is freed, a stays valid. */
+int diff_begin(const struct snapshot *a, struct diff *out);
+int diff_drop_before(struct diff *d, struct snapshot *a);
+int diff_end(struct diff *d, const struct snapshot *a, const struct snapshot *b);
 void diff_free(struct diff *d);
 
 struct diff_filter {

@@ -514,6 +514,26 @@ static void group_waits(struct group *g)
 	}
 }
 
+/* Whether all of g's goroutines were started at one place (the same
+ * function where "go" ran), and all by one parent: what print_created
+ * says of a group, kept here so that a group cut to its first members
+ * (diff.h) still says it. */
+static void group_origin(struct group *g)
+{
+	const struct thread *t0 = g->threads[0];
+	const char *f0 = t0->ncreated ? t0->created[t0->ncreated - 1].function : NULL;
+
+	g->created_same = true;
+	g->one_parent = true;
+	for (size_t i = 1; i < g->count && g->created_same; i++) {
+		const struct thread *t = g->threads[i];
+		g->created_same = t->ncreated && t->created[t->ncreated - 1].function && f0 &&
+				  strcmp(t->created[t->ncreated - 1].function, f0) == 0;
+	}
+	for (size_t i = 1; i < g->count && g->one_parent; i++)
+		g->one_parent = g->threads[i]->go_parent == t0->go_parent;
+}
+
 /* Fills g from the run of n entries at e, taking the first signature. */
 static int make_group(struct group *g, struct entry *e, size_t n, const char *sig)
 {
@@ -531,6 +551,7 @@ static int make_group(struct group *g, struct entry *e, size_t n, const char *si
 	for (size_t i = 0; i < n; i++)
 		g->threads[i] = e[i].thread;
 	group_waits(g);
+	group_origin(g);
 	return 0;
 }
 

@@ -25,13 +25,23 @@
 struct group {
 	char *signature;		/* owned */
 	enum wait_kind kind;
-	const struct thread **threads;	/* owned array, members in tid order */
-	size_t count;
+	const struct thread **threads;	/* owned array, members in tid order
+					   (in a diff's before side, only the
+					   first GROUP_KEPT of a goroutine
+					   group's: diff.h) */
+	size_t count;			/* members */
 	double max_blocked_sec;		/* <0 when unknown for all members */
 	double min_blocked_sec;		/* <0 when unknown for all members */
 	bool max_blocked_partial;	/* some member's was not read yet: the
 					   max is a lower bound */
+	bool created_same;		/* all started where threads[0] was
+					   (the same function ran "go") */
+	bool one_parent;		/* all by threads[0]'s go_parent */
 };
+
+/* What a group's renderers read of its members beyond the first (ids,
+ * parents) is in its first 16 (render.c); the rest, only counted. */
+#define GROUP_KEPT 16
 
 struct grouping {
 	struct group *groups;

@@ -362,16 +362,8 @@ static void print_created(const struct out *o, const struct group *g)
 
 	if (!t0->ncreated)
 		return;
-	const struct frame *f0 = &t0->created[t0->ncreated - 1];
-	for (size_t i = 1; i < g->count && same; i++) {
-		const struct thread *t = g->threads[i];
-		same = t->ncreated && t->created[t->ncreated - 1].function && f0->function &&
-		       strcmp(t->created[t->ncreated - 1].function, f0->function) == 0;
-	}
-	bool one_parent = true;
-	for (size_t i = 1; i < g->count && one_parent; i++)
-		one_parent = g->threads[i]->go_parent == t0->go_parent;
-	if (one_parent) {
+	same = g->created_same;
+	if (g->one_parent) {
 		print_creator(o, t0, same ? "" : " (the first of them; others elsewhere)");
 		return;
 	}
@@ -380,9 +372,9 @@ static void print_created(const struct out *o, const struct group *g)
 	for (size_t i = 0; i < t0->ncreated; i++)
 		print_frame(o, &t0->created[i]);
 	fprintf(o->fp, "    %sin goroutines", col(o, C_DIM));
-	for (size_t i = 0; i < g->count && i < 16; i++)
+	for (size_t i = 0; i < g->count && i < GROUP_KEPT; i++)
 		fprintf(o->fp, " %lld", (long long)g->threads[i]->go_parent);
-	fprintf(o->fp, "%s%s\n", g->count > 16 ? " ..." : "", col(o, C_RESET));
+	fprintf(o->fp, "%s%s\n", g->count > GROUP_KEPT ? " ..." : "", col(o, C_RESET));
 }
 
 /*
@@ -630,14 +622,14 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 }
 
 static void print_side(const struct out *o, const char *label, const char *name,
-		       const struct snapshot *s)
+		       const struct snapshot *s, const struct diff_side *n)
 {
-	size_t nthreads = s->nthreads - s->ngoroutines;
+	size_t nthreads = n->nthreads - n->ngoroutines;
 
 	fprintf(o->fp, "%s %s%s%s (%s, pid %d, ", label, col(o, C_BOLD), esc(name),
 		col(o, C_RESET), s->comm ? esc(s->comm) : "?", s->pid);
-	if (s->ngoroutines)
-		fprintf(o->fp, "%zu goroutine%s, ", s->ngoroutines, s->ngoroutines == 1 ? "" : "s");
+	if (n->ngoroutines)
+		fprintf(o->fp, "%zu goroutine%s, ", n->ngoroutines, n->ngoroutines == 1 ? "" : "s");
 	fprintf(o->fp, "%zu thread%s)\n", nthreads, nthreads == 1 ? "" : "s");
 }
 
@@ -649,8 +641,8 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 	size_t shown = 0, grew = 0, appeared = 0, vanished = 0;
 	long total = (long)d->total_after - (long)d->total_before;
 
-	print_side(&o, "before:", name_a, a);
-	print_side(&o, "after: ", name_b, b);
+	print_side(&o, "before:", name_a, a, &d->before);
+	print_side(&o, "after: ", name_b, b, &d->after);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];
 		if (g->ignored || g->go_runtime)

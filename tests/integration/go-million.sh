@@ -26,8 +26,9 @@ need_testdata maxrss
 
 N=${TL_MILLION:-1000000}
 MiB=1024
-# KB: the text snapshot, export, diff (two snapshots), top
-SNAP_MAX=$((256 * MiB)) EXPORT_MAX=$((320 * MiB)) DIFF_MAX=$((448 * MiB)) TOP_MAX=$((896 * MiB))
+# KB: the text snapshot, export, diff (one snapshot, and what it shows of
+# the other: diff.h), top
+SNAP_MAX=$((256 * MiB)) EXPORT_MAX=$((320 * MiB)) DIFF_MAX=$((256 * MiB)) TOP_MAX=$((896 * MiB))
 FILE_MAX=$((128 * 1024 * 1024))
 MOVING_GROUPS=$'(\t|;)main\\.main |os/signal\\.|internal/dump\\.Write '
 

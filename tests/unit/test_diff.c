@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diff.h"
+#include "render.h"
 
 /* Adds a thread blocked in fn <- caller, with libc on top, at a base
  * address (different bases stand for different runs). */
@@ -173,6 +174,101 @@ static void test_empty(void **state)
 	snapshot_free(b);
 }
 
+/* Adds goroutine goid blocked in fn, started in main.spawn by parent. */
+static void add_go(struct snapshot *s, int64_t goid, const char *fn, int64_t parent)
+{
+	struct thread *t = snapshot_add_thread(s);
+	struct frame *f;
+
+	t->goid = goid;
+	t->go_parent = parent;
+	t->go_wait = strdup("chan receive");
+	t->wait.kind = WAIT_OTHER;
+	f = thread_add_frame(t);
+	f->module = strdup("/srv/app");
+	f->function = strdup(fn);
+	t->created = calloc(1, sizeof(*t->created));
+	t->created->module = strdup("/srv/app");
+	t->created->function = strdup("main.spawn");
+	t->ncreated = 1;
+	s->ngoroutines++;
+}
+
+/* A Go program's before side: a goroutine group of 40 (ids 1-40, one
+ * parent), one of 30 that vanishes (parents differ past its 16th), two
+ * threads; after: ids 5-50 of the first. */
+static struct snapshot *go_side(bool after)
+{
+	struct snapshot *s = snap();
+
+	s->runtime = strdup("go1.22.0");
+	s->exe = strdup("/srv/app");
+	for (int64_t id = after ? 5 : 1; id <= (after ? 50 : 40); id++)
+		add_go(s, id, "main.wait", 1);
+	for (int64_t id = 0; id < 30 && !after; id++)
+		add_go(s, 100 + id, "main.gone", id < 20 ? 1 : id);
+	add(s, 10, 1, WAIT_CONDVAR, "idle", 0x1000000);
+	add(s, 11, 1, WAIT_CONDVAR, "idle", 0x1000000);
+	return s;
+}
+
+static char *rendered(const struct diff *d, const struct snapshot *a,
+		      const struct snapshot *b, bool json)
+{
+	struct render_options ropt = { false, false };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	assert_non_null(fp);
+	if (json)
+		assert_int_equal(diff_write_json(d, a, b, 1, fp), 0);
+	else
+		assert_int_equal(render_diff(fp, d, a, b, "a", "b", 1, &ropt), 0);
+	fclose(fp);
+	return text;
+}
+
+/* Dropping the before side's entries (diff_drop_before) changes nothing
+ * the diff says: counts, births and deaths, text and JSON. */
+static void test_drop_before(void **state)
+{
+	struct snapshot *a1 = go_side(false), *a2 = go_side(false), *b = go_side(true);
+	struct diff d1, d2;
+
+	(void)state;
+	assert_int_equal(diff_snapshots(a1, b, &d1), 0);
+	assert_int_equal(diff_begin(a2, &d2), 0);
+	assert_int_equal(diff_drop_before(&d2, a2), 0);
+	/* the first 16 of each goroutine group, and the threads */
+	assert_int_equal(a2->nthreads, 16 + 16 + 2);
+	assert_int_equal(diff_end(&d2, a2, b), 0);
+	assert_int_equal(d1.ngroups, d2.ngroups);
+	for (size_t i = 0; i < d1.ngroups; i++) {
+		assert_string_equal(d1.groups[i].signature, d2.groups[i].signature);
+		assert_int_equal(d1.groups[i].before, d2.groups[i].before);
+		assert_int_equal(d1.groups[i].born, d2.groups[i].born);
+		assert_int_equal(d1.groups[i].died, d2.groups[i].died);
+	}
+	assert_int_equal(find(&d2, "main.wait")->born, 10);
+	assert_int_equal(find(&d2, "main.wait")->died, 4);
+	for (int json = 0; json < 2; json++) {
+		char *t1 = rendered(&d1, a1, b, json), *t2 = rendered(&d2, a2, b, json);
+		assert_string_equal(t1, t2);
+		if (!json) {	/* the vanished group's ids, its parents */
+			assert_non_null(strstr(t2, "goroutine ids: 100 101"));
+			assert_non_null(strstr(t2, "in goroutines 1 1"));
+		}
+		free(t1);
+		free(t2);
+	}
+	diff_free(&d1);
+	diff_free(&d2);
+	snapshot_free(a1);
+	snapshot_free(a2);
+	snapshot_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_kind_splits),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_drop_before),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
