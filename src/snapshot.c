@@ -1989,6 +1989,11 @@ static int template_item(struct parser *ps, const struct jv *v, size_t i)
 	r->tpl = true;
 	r->frames_ref = r->created_ref = -1;
 	int rc = read_thread(r, v, i, t);
+	/* A goroutine has no OS thread's part (name, CPU times): a
+	 * template's is dropped, never shared by its rows (each would free
+	 * it).  Its name is the pool's. */
+	free(t->os);
+	t->os = NULL;
 	r->array = "threads";
 	r->tpl = false;
 	v2->tpl_refs[v2->ntpl][0] = r->frames_ref;

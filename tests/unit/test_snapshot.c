@@ -1541,6 +1541,35 @@ static void test_v2_any_order(void **state)
 	snapshot_free(b);
 }
 
+/* A template that names an OS thread's fields (a name, CPU times: no
+ * goroutine has them) gives its rows none: they shared one, each freeing
+ * it (a double free from a file), and a document failing after such a
+ * template leaked it. */
+static void test_v2_template_os(void **state)
+{
+	static const char good[] =
+		"{\"format\":\"threadleak-snapshot\",\"version\":2,\"pid\":9,"
+		"\"stacks\":[[]],\"templates\":[{\"tid\":0,\"name\":\"x\",\"utime\":5,"
+		"\"start_time\":7,\"frames\":0,\"go_wait\":\"select\"}],"
+		"\"goroutines\":[[1,0],[2,0],[3,0]],\"threads\":[]}";
+	static const char bad[] =
+		"{\"format\":\"threadleak-snapshot\",\"version\":2,\"pid\":9,"
+		"\"stacks\":[[]],\"templates\":[{\"tid\":0,\"name\":\"x\",\"utime\":5,"
+		"\"frames\":0,\"created\":-1}],\"threads\":[]}";
+	char err[256];
+	struct snapshot *b = reparse(good);
+
+	(void)state;
+	assert_int_equal(b->ngoroutines, 3);
+	for (size_t i = 0; i < b->nthreads; i++) {
+		assert_null(b->threads[i].os);
+		assert_null(thread_name(&b->threads[i]));
+	}
+	snapshot_free(b);
+	assert_null(snapshot_from_json(bad, strlen(bad), err, sizeof(err)));
+	assert_non_null(strstr(err, "templates[0].created"));
+}
+
 /* What a version 2 document may not say, each with its message. */
 static void test_v2_bad(void **state)
 {
@@ -1612,6 +1641,7 @@ int main(void)
 		cmocka_unit_test(test_v2_round_trip),
 		cmocka_unit_test(test_v2_any_order),
 		cmocka_unit_test(test_v2_bad),
+		cmocka_unit_test(test_v2_template_os),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
