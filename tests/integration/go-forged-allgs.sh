@@ -31,17 +31,8 @@ bin=$TL_TMP/forgedallgs
 	"$go" build -ldflags=-checklinkname=0 -o "$bin" ./forgedallgs) >"$bin.err" 2>&1 ||
 	fail "cannot build testdata/go/forgedallgs: $(head -c 300 "$bin.err")"
 
-# rss_of OUT CMD...: CMD under maxrss; sets TL_RC and RSS_KB
-rss_of()
-{
-	local out=$1
-	shift
-	rm -f "$out.rss"
-	"$TESTDATA/maxrss" "$out.rss" timeout -k 5 300 "$@" >"$out" 2>"$out.err" </dev/null
-	TL_RC=$?
-	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
-	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
-}
+# lib.sh's rss_of, with room for a million goroutines
+TL_RSS_TIMEOUT=300
 bounded()
 {
 	((RSS_KB > 0)) || { error "$1: peak RSS not measured"; return; }

@@ -38,17 +38,8 @@ go=$(for g in $gos; do echo "$(go_minor "$(go_version "$g")") $g"; done | sort -
 v=$(go_version "$go")
 build_leaky_cached "$go" plain || fail "$LEAKY_ERROR"
 
-# rss_of OUT CMD...: CMD under maxrss; sets TL_RC and RSS_KB
-rss_of()
-{
-	local out=$1
-	shift
-	rm -f "$out.rss"
-	"$TESTDATA/maxrss" "$out.rss" timeout -k 5 600 "$@" >"$out" 2>"$out.err" </dev/null
-	TL_RC=$?
-	RSS_KB=$(tail -n 1 "$out.rss" 2>/dev/null)
-	case $RSS_KB in '' | *[!0-9]*) RSS_KB=0 ;; esac
-}
+# lib.sh's rss_of, with room for a million goroutines
+TL_RSS_TIMEOUT=300
 # bounded WHAT KB MAX
 bounded()
 {
