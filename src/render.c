@@ -580,8 +580,11 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 		    const struct render_options *opt)
 {
 	struct out o = { fp, opt->color, snap };
-	struct grouping g;
+	struct grouping g = { 0 };
 
+	/* grouped once, each section printed from it */
+	if (!opt->per_thread && group_snapshot(snap, &g) < 0)
+		return -ENOMEM;
 	print_summary(&o);
 	print_deadlocks(&o);
 	fprintf(fp, "\n");
@@ -604,8 +607,6 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 			}
 			continue;
 		}
-		if (group_snapshot(snap, &g) < 0)
-			return -ENOMEM;
 		for (size_t i = 0; i < g.ngroups; i++) {
 			const struct thread *t0 = g.groups[i].threads[0];
 			if (section_of(t0) != section)
@@ -616,8 +617,8 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 				print_group(&o, &g.groups[i]);
 			fprintf(fp, "\n");
 		}
-		grouping_free(&g);
 	}
+	grouping_free(&g);
 	return 0;
 }
 
