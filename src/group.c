@@ -494,47 +494,94 @@ static int cmp_group(const void *a, const void *b)
 	return strcmp(x->signature, y->signature);
 }
 
-/* The group's longest and shortest known wait, from its members'. */
-static void group_waits(struct group *g)
+bool wait_fields_equal(const struct wait_info *a, const struct wait_info *b)
+{
+	return a->fd == b->fd && a->address == b->address && a->owner == b->owner &&
+	       (a->kind == WAIT_POLL) == (b->kind == WAIT_POLL) &&
+	       (a->object == b->object ||
+		(a->object && b->object && strcmp(a->object, b->object) == 0));
+}
+
+/* A group's waits before the first member's is added. */
+static void wait_start(struct group *g)
 {
 	g->max_blocked_sec = -1;
 	g->min_blocked_sec = -1;
 	g->max_blocked_partial = false;
-	for (size_t i = 0; i < g->count; i++) {
-		double b = g->threads[i]->wait.blocked_sec;
+	g->min_go_minutes = -1;
+	g->max_go_minutes = -1;
+}
 
-		if (b == BLOCKED_NOT_READ)
-			g->max_blocked_partial = true;
-		if (!(b >= 0))
-			continue;
+/* What a group says of its members, before the first is added. */
+static void stats_start(struct group *g)
+{
+	wait_start(g);
+	g->created_same = true;
+	g->one_parent = true;
+	g->same_wait = true;
+}
+
+/* Member t's wait in g's longest and shortest ones. */
+static void add_wait(struct group *g, const struct thread *t)
+{
+	double b = t->wait.blocked_sec, m = t->go_minutes;
+
+	if (b == BLOCKED_NOT_READ)
+		g->max_blocked_partial = true;
+	if (b >= 0) {
 		if (g->max_blocked_sec < 0 || b > g->max_blocked_sec)
 			g->max_blocked_sec = b;
 		if (g->min_blocked_sec < 0 || b < g->min_blocked_sec)
 			g->min_blocked_sec = b;
 	}
+	if (m >= 0) {
+		if (g->min_go_minutes < 0 || m < g->min_go_minutes)
+			g->min_go_minutes = m;
+		if (m > g->max_go_minutes)
+			g->max_go_minutes = m;
+	}
 }
 
-/* Whether all of g's goroutines were started at one place (the same
- * function where "go" ran), and all by one parent: what print_created
- * says of a group, kept here so that a group cut to its first members
- * (diff.h) still says it. */
-static void group_origin(struct group *g)
+/* The function a goroutine's "go" ran in (its outermost created-by
+ * frame's), or NULL. */
+static const char *creator(const struct thread *t)
+{
+	return t->ncreated ? t->created[t->ncreated - 1].function : NULL;
+}
+
+/*
+ * Member t in what g says of all of them (threads[0] set): its wait, and
+ * whether it was started where threads[0] was (the same function ran
+ * "go"), by the same parent, and waits on what threads[0] does.  What
+ * print_created says of a group is kept here, so that a group cut to its
+ * first members (diff.h) still says it.  Each is a property every member
+ * shares with threads[0], so members can come in any order.
+ */
+static void add_member(struct group *g, const struct thread *t)
 {
 	const struct thread *t0 = g->threads[0];
-	const char *f0 = t0->ncreated ? t0->created[t0->ncreated - 1].function : NULL;
 
-	g->created_same = true;
-	g->one_parent = true;
-	for (size_t i = 1; i < g->count && g->created_same; i++) {
-		const struct thread *t = g->threads[i];
-		g->created_same = t->ncreated && t->created[t->ncreated - 1].function && f0 &&
-				  strcmp(t->created[t->ncreated - 1].function, f0) == 0;
+	add_wait(g, t);
+	if (t == t0)
+		return;
+	if (g->created_same) {
+		const char *f0 = creator(t0), *f = creator(t);
+		g->created_same = f && f0 && (f == f0 || strcmp(f, f0) == 0);
 	}
-	for (size_t i = 1; i < g->count && g->one_parent; i++)
-		g->one_parent = g->threads[i]->go_parent == t0->go_parent;
+	g->one_parent &= t->go_parent == t0->go_parent;
+	g->same_wait = g->same_wait && wait_fields_equal(&t0->wait, &t->wait);
 }
 
-/* Fills g from the run of n entries at e, taking the first signature. */
+/* The group's waits from its members': blocked and go_minutes ranges. */
+static void group_waits(struct group *g)
+{
+	wait_start(g);
+	for (size_t i = 0; i < g->count; i++)
+		add_wait(g, g->threads[i]);
+}
+
+/* Fills g from the run of n entries at e, taking the first signature;
+ * what it says of its members is left to group_members. */
 static int make_group(struct group *g, struct entry *e, size_t n, const char *sig)
 {
 	g->threads = malloc(n * sizeof(*g->threads));
@@ -550,8 +597,28 @@ static int make_group(struct group *g, struct entry *e, size_t n, const char *si
 	g->count = n;
 	for (size_t i = 0; i < n; i++)
 		g->threads[i] = e[i].thread;
-	group_waits(g);
-	group_origin(g);
+	stats_start(g);
+	return 0;
+}
+
+/*
+ * What each group says of its members (add_member), in one pass over the
+ * snapshot's entries in their own order: a group's members in goid order
+ * lie scattered over the entries, which a million goroutines make 160 MB,
+ * and a walk group by group read each from memory on its own.  -ENOMEM.
+ */
+static int group_members(const struct snapshot *snap, struct grouping *gr)
+{
+	uint32_t *of = malloc(snap->nthreads * sizeof(*of));
+
+	if (!of)
+		return -ENOMEM;
+	for (size_t k = 0; k < gr->ngroups; k++)
+		for (size_t i = 0; i < gr->groups[k].count; i++)
+			of[gr->groups[k].threads[i] - snap->threads] = (uint32_t)k;
+	for (size_t i = 0; i < snap->nthreads; i++)
+		add_member(&gr->groups[of[i]], &snap->threads[i]);
+	free(of);
 	return 0;
 }
 
@@ -571,7 +638,7 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	n = snap->nthreads;
 	if (!n)
 		return 0;
-	if (n > SIZE_MAX / sizeof(*entries) ||
+	if (n > UINT32_MAX || n > SIZE_MAX / sizeof(*entries) ||
 	    n > SIZE_MAX / sizeof(*out->groups))
 		return -ENOMEM;
 	entries = calloc(n, sizeof(*entries));
@@ -616,6 +683,10 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		ngroups++;
 	}
 	out->ngroups = ngroups;
+	free(entries);		/* before group_members' own array */
+	entries = NULL;
+	if (group_members(snap, out) < 0)
+		goto out_groups;
 	if (ngroups < n) {
 		struct group *g = realloc(out->groups,
 					  ngroups * sizeof(*out->groups));

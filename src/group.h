@@ -37,6 +37,13 @@ struct group {
 	bool created_same;		/* all started where threads[0] was
 					   (the same function ran "go") */
 	bool one_parent;		/* all by threads[0]'s go_parent */
+	bool same_wait;			/* every member's wait says what
+					   threads[0]'s does, field by field
+					   (wait_fields_equal) */
+	double min_go_minutes;		/* goroutines: the shortest and
+					   longest wait the runtime knows
+					   (go_minutes), <0 when none knows */
+	double max_go_minutes;
 };
 
 /* What a group's renderers read of its members beyond the first (ids,
@@ -82,11 +89,17 @@ bool thread_has_function(const struct thread *t, const char *fn);
 /* Whether t's top frame (thread_top_frame) is the function fn. */
 bool thread_top_is(const struct thread *t, const char *fn);
 
+/* Whether two waits name the same object in the same words (what the
+ * text says of a wait: render.c), known from their fields alone: the same
+ * fd, address, owner, object string and whether a poll. */
+bool wait_fields_equal(const struct wait_info *a, const struct wait_info *b);
+
 /* Groups snap's threads into out; returns 0 or -ENOMEM. */
 int group_snapshot(const struct snapshot *snap, struct grouping *out);
 void grouping_free(struct grouping *g);
-/* Each group's waits again from its members', after they changed in
- * place (a capture that aged the snapshot it grouped). */
+/* Each group's waits (blocked and go_minutes ranges) again from its
+ * members', after they changed in place (a capture that aged the
+ * snapshot it grouped). */
 void grouping_update_waits(struct grouping *g);
 
 #endif

@@ -187,17 +187,6 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 	}
 }
 
-/* Whether wait_object() says the same of a and b, known without
- * writing it: the fields it reads are equal (a million goroutines on
- * one channel are not written a million times). */
-static bool same_wait_fields(const struct wait_info *a, const struct wait_info *b)
-{
-	return a->fd == b->fd && a->address == b->address && a->owner == b->owner &&
-	       (a->kind == WAIT_POLL) == (b->kind == WAIT_POLL) &&
-	       (a->object == b->object ||
-		(a->object && b->object && strcmp(a->object, b->object) == 0));
-}
-
 static void kind_label(const struct thread *t, char *buf, size_t size)
 {
 	const struct wait_info *w = &t->wait;
@@ -380,63 +369,153 @@ static void print_created(const struct out *o, const struct group *g)
 /*
  * A goroutine group's members by what they wait on, when that differs:
  * one line per lock or fd, "OBJECT: ids", those on the same lock together
- * (a group is a stack; the lock is the instance).  At most 8 lines.
+ * (a group is a stack; the lock is the instance).  At most 8 lines: the
+ * first 8 objects in member order; the members of any other are counted.
+ *
+ * One pass over the members: a member's line is known from its wait's
+ * fields (struct obj_seen: the same fields say the same words), else from
+ * the words, written once for each set of fields met (a million
+ * goroutines on 64 mutexes write 64).  The table of fields met is bounded:
+ * past OBJ_SEEN_MAX sets a member's words are written each time.
  */
+#define OBJ_LINES 8
+#define OBJ_IDS 16
+#define OBJ_SEEN_MAX 65536
+
+struct obj_line {
+	char text[512];
+	size_t count;
+	long long ids[OBJ_IDS];
+};
+
+struct obj_seen {
+	const struct wait_info *w;	/* NULL: a free slot */
+	int line;			/* -1: none of the OBJ_LINES */
+};
+
+static uint64_t wait_hash(const struct wait_info *w)
+{
+	uint64_t h = (uintptr_t)w->object * 0x9e3779b97f4a7c15ull;
+
+	h ^= (w->address + ((uint64_t)(unsigned)w->fd << 32) + (unsigned)w->owner +
+	      (w->kind == WAIT_POLL)) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 31);
+}
+
+/* The same fields, the object string by address (equal strings at two
+ * addresses are two slots, both with the same line). */
+static bool same_fields_exactly(const struct wait_info *a, const struct wait_info *b)
+{
+	return a->object == b->object && a->fd == b->fd && a->address == b->address &&
+	       a->owner == b->owner && (a->kind == WAIT_POLL) == (b->kind == WAIT_POLL);
+}
+
+/* The slot of w's fields in seen (mask + 1 slots), or the free one where
+ * they would go. */
+static struct obj_seen *seen_slot(struct obj_seen *seen, size_t mask, const struct wait_info *w)
+{
+	size_t i;
+
+	for (i = wait_hash(w) & mask; seen[i].w && !same_fields_exactly(seen[i].w, w);
+	     i = (i + 1) & mask)
+		;
+	return &seen[i];
+}
+
+/* Room for one more in *seen (count sets in it); false when it is full
+ * or out of memory (then nothing more is kept). */
+static bool seen_room(struct obj_seen **seen, size_t *mask, size_t count)
+{
+	if (*seen && (count + 1) * 2 <= *mask + 1)
+		return true;
+	size_t n = *seen ? (*mask + 1) * 2 : 64;
+	if (n > 2 * OBJ_SEEN_MAX)
+		return false;
+	struct obj_seen *ns = calloc(n, sizeof(*ns));
+	if (!ns)
+		return false;
+	for (size_t i = 0; *seen && i <= *mask; i++)
+		if ((*seen)[i].w)
+			*seen_slot(ns, n - 1, (*seen)[i].w) = (*seen)[i];
+	free(*seen);
+	*seen = ns;
+	*mask = n - 1;
+	return true;
+}
+
+/* The line of the words w's wait says, a new one while there are fewer
+ * than OBJ_LINES; -1 past them. */
+static int line_of(const struct out *o, const struct wait_info *w, struct obj_line *lines,
+		   int *nlines)
+{
+	char obj[512];
+
+	wait_object(o, w, obj, sizeof(obj));
+	for (int k = 0; k < *nlines; k++)
+		if (strcmp(lines[k].text, obj) == 0)
+			return k;
+	if (*nlines == OBJ_LINES)
+		return -1;
+	memcpy(lines[*nlines].text, obj, sizeof(obj));
+	lines[*nlines].count = 0;
+	return (*nlines)++;
+}
+
 static void print_goroutine_objects(const struct out *o, const struct group *g)
 {
-	char obj[512], other[512];
-	size_t lines = 0, done = 0;
-	bool *seen = calloc(g->count, sizeof(*seen));
+	struct obj_line *lines = malloc(OBJ_LINES * sizeof(*lines));
+	struct obj_seen *seen = NULL;
+	size_t mask = 0, nseen = 0, done = 0;
+	int nlines = 0, line = -1;
 
-	if (!seen)
+	if (!lines)
 		return;
-	for (size_t i = 0; i < g->count && lines < 8; i++) {
-		if (seen[i])
-			continue;
-		wait_object(o, &g->threads[i]->wait, obj, sizeof(obj));
-		fprintf(o->fp, "  %s:", obj[0] ? obj : "?");
-		for (size_t j = i, shown = 0; j < g->count; j++) {
-			if (j > i && seen[j])
-				continue;
-			if (!same_wait_fields(&g->threads[i]->wait, &g->threads[j]->wait)) {
-				wait_object(o, &g->threads[j]->wait, other, sizeof(other));
-				if (strcmp(obj, other) != 0)
-					continue;
+	for (size_t i = 0; i < g->count; i++) {
+		const struct wait_info *w = &g->threads[i]->wait;
+		/* as the one before it: most often, on a few objects */
+		if (i == 0 || !wait_fields_equal(&g->threads[i - 1]->wait, w)) {
+			struct obj_seen *s = nseen < OBJ_SEEN_MAX && seen_room(&seen, &mask, nseen) ?
+					     seen_slot(seen, mask, w) : NULL;
+			if (s && s->w)
+				line = s->line;
+			else
+				line = line_of(o, w, lines, &nlines);
+			if (s && !s->w) {
+				*s = (struct obj_seen){ w, line };
+				nseen++;
 			}
-			seen[j] = true;
-			done++;
-			if (shown++ < 16)
-				fprintf(o->fp, " %lld", (long long)g->threads[j]->goid);
-			else if (shown == 17)
-				fprintf(o->fp, " ...");
 		}
-		fprintf(o->fp, "\n");
-		lines++;
+		if (line < 0)
+			continue;
+		if (lines[line].count < OBJ_IDS)
+			lines[line].ids[lines[line].count] = (long long)g->threads[i]->goid;
+		lines[line].count++;
+		done++;
+	}
+	for (int k = 0; k < nlines; k++) {
+		fprintf(o->fp, "  %s:", lines[k].text[0] ? lines[k].text : "?");
+		for (size_t j = 0; j < lines[k].count && j < OBJ_IDS; j++)
+			fprintf(o->fp, " %lld", lines[k].ids[j]);
+		fprintf(o->fp, "%s\n", lines[k].count > OBJ_IDS ? " ..." : "");
 	}
 	if (done < g->count)
 		fprintf(o->fp, "  ... %zu more\n", g->count - done);
 	free(seen);
+	free(lines);
 }
 
 static void print_goroutine_group(const struct out *o, const struct group *g)
 {
 	const struct thread *t0 = g->threads[0];
-	double lo = -1, hi = -1;
+	double lo = g->min_go_minutes, hi = g->max_go_minutes;
 	char obj[512];
 
-	for (size_t i = 0; i < g->count; i++) {
-		double m = g->threads[i]->go_minutes;
-		if (m < 0)
-			continue;
-		lo = lo < 0 || m < lo ? m : lo;
-		hi = m > hi ? m : hi;
-	}
 	/* what they wait on: the same lock or fd for all, or each theirs */
 	bool same_object = true;
 	wait_object(o, &t0->wait, obj, sizeof(obj));
-	for (size_t i = 1; i < g->count && same_object; i++) {
+	for (size_t i = 1; i < g->count && same_object && !g->same_wait; i++) {
 		char other[512];
-		if (same_wait_fields(&t0->wait, &g->threads[i]->wait))
+		if (wait_fields_equal(&t0->wait, &g->threads[i]->wait))
 			continue;
 		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
 		same_object = strcmp(obj, other) == 0;
@@ -471,9 +550,9 @@ static void print_group(const struct out *o, const struct group *g)
 
 	kind_label(t0, kind, sizeof(kind));
 	wait_object(o, &t0->wait, obj, sizeof(obj));
-	for (size_t i = 1; i < g->count && same_object; i++) {
+	for (size_t i = 1; i < g->count && same_object && !g->same_wait; i++) {
 		char other[512];
-		if (same_wait_fields(&t0->wait, &g->threads[i]->wait))
+		if (wait_fields_equal(&t0->wait, &g->threads[i]->wait))
 			continue;
 		wait_object(o, &g->threads[i]->wait, other, sizeof(other));
 		same_object = strcmp(obj, other) == 0;
