@@ -154,27 +154,29 @@ static void frame_kinds(struct symbolizer *sym, const struct go_goroutine *g,
 	int r = 0;
 
 	while (i < t->nframes) {
-		size_t n = 0;
-		while (r < g->nraw && i + n < t->nframes && t->frames[i + n].pc == g->raw[r].pc)
-			n++;
-		if (!n) {
+		if (r >= g->nraw || t->frames[i].pc != g->raw[r].pc) {
 			kind[i++] = r < g->nraw ? KIND_TAILCALL : GO_FUNC_NORMAL;
 			continue;
 		}
-		for (size_t k = 0; k < n; k++)
-			kind[i + k] = GO_FUNC_NORMAL;
 		uint64_t bias, addr = g->raw[r].pc - (g->raw[r].return_address ? 1 : 0);
 		const struct go_pcln *tab = symbols_go_table(sym, addr, &bias);
 		struct go_inline inl[INLINE_MAX + 1];
 		struct go_func f;
-		if (tab && go_pcln_func(tab, addr - bias, &f)) {
-			int m = go_pcln_inline(tab, &f, addr - bias, inl, INLINE_MAX);
-			if (m > 0 && (size_t)m + 1 == n)
-				for (size_t k = 0; k < n; k++)
-					kind[i + k] = (signed char)go_pcln_kind(tab, inl[k].funcid);
-			else	/* the function itself, at least */
-				kind[i + n - 1] = (signed char)go_pcln_kind(tab, f.funcid);
-		}
+		bool found = tab && go_pcln_func(tab, addr - bias, &f);
+		int m = found ? go_pcln_inline(tab, &f, addr - bias, inl, INLINE_MAX) : 0;
+		/* its frames: the calls inlined there and itself, all at its
+		 * pc; no more (a function that calls itself repeats its pc
+		 * in frames of their own) */
+		size_t n = 1, most = m > 0 ? (size_t)m + 1 : 1;
+		while (n < most && i + n < t->nframes && t->frames[i + n].pc == g->raw[r].pc)
+			n++;
+		for (size_t k = 0; k < n; k++)
+			kind[i + k] = GO_FUNC_NORMAL;
+		if (m > 0 && (size_t)m + 1 == n)
+			for (size_t k = 0; k < n; k++)
+				kind[i + k] = (signed char)go_pcln_kind(tab, inl[k].funcid);
+		else if (found)	/* the function itself, at least */
+			kind[i + n - 1] = (signed char)go_pcln_kind(tab, f.funcid);
 		i += n;
 		r++;
 	}

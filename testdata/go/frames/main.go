@@ -22,6 +22,10 @@
 //	                           prints the shapes as [...]
 //	main.reflectTarget      1  called through reflect.Value.Call: Go hides
 //	                           runtime.call16, the assembly that calls it
+//	main.deepFrame          2  12 calls of itself deep, each frame with
+//	                           512 bytes of its own: its stack goes on
+//	                           far past the top that threadleak reads with
+//	                           the g (2 KiB)
 //
 // Flags:
 //
@@ -109,6 +113,18 @@ func reflectTarget(x int) {
 	sink = append(sink, x)
 }
 
+//go:noinline
+func deepFrame(depth int) int {
+	var pad [512]byte
+	pad[depth%len(pad)] = byte(depth)
+	if depth == 0 {
+		<-never
+	} else {
+		deepFrame(depth - 1)
+	}
+	return int(pad[depth%len(pad)])
+}
+
 func viaReflect() {
 	reflect.ValueOf(reflectTarget).Call([]reflect.Value{reflect.ValueOf(7)})
 }
@@ -153,6 +169,8 @@ func main() {
 	go genericOuter(2)
 	go genericOuter("three")
 	go viaReflect()
+	go deepFrame(12)
+	go deepFrame(12)
 	expect := []struct {
 		name  string
 		count int
@@ -163,6 +181,7 @@ func main() {
 		{"main.inMethod", 2},
 		{"main.genericOuter[...]", 3},
 		{"main.reflectTarget", 1},
+		{"main.deepFrame", 2},
 	}
 	for _, e := range expect {
 		want += e.count
