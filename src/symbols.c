@@ -73,6 +73,11 @@ struct symbolizer {
 	struct perfmap *perfmap;	/* JIT code's names; opened when needed */
 	struct go_module *gomods;	/* modules asked for a Go table */
 	size_t ngomods, gomodcap;
+	/* the module the last Go table was found in, for as long as the
+	 * memory map is the same: a walk asks for it at every frame */
+	uint64_t go_lo, go_hi, go_bias;
+	const struct go_pcln *go_last;
+	int go_reports;
 	struct modmap *map;	/* the file mappings, read when first needed */
 	struct module_note *notes;	/* modules not named from their file */
 	size_t nnotes, notecap;
@@ -456,11 +461,23 @@ static const struct go_module *go_module_of(struct symbolizer *s, Dwfl_Module *m
 
 const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64_t *bias)
 {
+	if (s->go_last && s->go_reports == s->reports && pc >= s->go_lo && pc < s->go_hi) {
+		*bias = s->go_bias;
+		return s->go_last;
+	}
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
 	const struct go_module *g = mod ? go_module_of(s, mod) : NULL;
+	Dwarf_Addr lo, hi;
 
 	if (!g || !g->pcln)
 		return NULL;
+	if (dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL)) {
+		s->go_lo = lo;
+		s->go_hi = hi;
+		s->go_bias = g->bias;
+		s->go_last = g->pcln;
+		s->go_reports = s->reports;
+	}
 	*bias = g->bias;
 	return g->pcln;
 }

@@ -1,17 +1,22 @@
 /*
  * go/goroutines: the read, the unwind and the check; see goroutines.h.
  *
- * The g's are read in batches of BATCH: first the bytes of each that
- * change while it lives (go_layout's hot range), in one process_vm_readv
- * of the runs of g's side by side; a g whose identity (status, id, saved
- * contexts) is as the cache has it keeps its cached stack and creation
- * fields.  The others are read whole, the page cache emptied (so that
- * every stack page is read after its g: two small stacks share a page,
- * and a page read for one, then the other's run, would be stale), unwound,
- * then read again to see which moved meanwhile.  Each of those is read
- * again alone, g, stack and g (a few microseconds apart, where a batch
- * spans its whole unwind), up to GO_RETRIES times; one that is dead, or
- * whose g now holds another goroutine, ended meanwhile and is left out.
+ * The g's are read in batches of GO_BATCH (go/gread.h), by reader
+ * threads a few batches ahead (go/prefetch.h).  With a cache from a read
+ * before, first the bytes of each g that change while it lives (go_layout's
+ * hot range): a g whose identity (status, id, saved contexts) is as the
+ * cache has it keeps its cached stack and creation fields.  The others
+ * are read whole, the page cache emptied (so that every stack page is
+ * read after its g: two small stacks share a page, and a page read for
+ * one, then the other's run, would be stale), unwound, then read again
+ * to see which moved meanwhile.  With no cache (a first read, a
+ * snapshot), the readers take each batch whole, its stack tops and its
+ * hot bytes again at once; a walk that goes past its window reads pages
+ * after that second look, and its g is looked at again after the walk.
+ * Each one that moved is read again alone, g, stack and g (a few
+ * microseconds apart, where a batch spans its whole unwind), up to
+ * GO_RETRIES times; one that is dead, or whose g now holds another
+ * goroutine, ended meanwhile and is left out.
  *
  * The running ones last, each in a stop of its thread (go_stopper): the
  * g the thread runs is read from its TLS slot (fs_base - 8; R14 in Go
@@ -21,6 +26,7 @@
  * (a trap pc: not a return address); on g0, its saved context.
  */
 #include "goroutines.h"
+#include "prefetch.h"
 #include "unwind.h"
 #include "pclntab.h"
 #include "../proc.h"
@@ -33,9 +39,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define BATCH 512
 #define MAX_GS (1u << 24)
-#define WINDOW 2048	/* of a g's stack read with it (read_windows) */
 #define SPARE_MAX ((size_t)16 << 20)	/* a cache array kept for reuse, at most */
 
 static uint64_t u64(const unsigned char *p)
@@ -44,86 +48,6 @@ static uint64_t u64(const unsigned char *p)
 
 	memcpy(&v, p, 8);
 	return v;
-}
-
-/* Two g's closer than this are read in one piece, the bytes between
- * them too: the runtime allocates g's side by side in spans, so a batch
- * of g's is a few runs of memory, and a run read in one piece is read in
- * order, which the CPU's prefetcher follows (a g read alone costs its
- * cache misses in full); the kernel also pins a run's pages once.
- * Measured on 100,000 parked goroutines, top -d 1: 70 ms a refresh
- * rather than 81. */
-#define GATHER_GAP 512
-#define GATHER_BYTES ((size_t)BATCH * (GO_G_MAX + GATHER_GAP))
-
-struct piece {
-	uint64_t addr;
-	size_t i;
-};
-
-static int cmp_piece(const void *a, const void *b)
-{
-	const struct piece *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/*
- * Reads bytes [lo, hi) of n g's at addrs into the same place of
- * bufs[i * GO_G_MAX]; ok[i] says which were read.  In address order, g's
- * near each other are read as one run into gather (GATHER_BYTES), then
- * copied out.  Past a run that cannot be read, g by g.  Needs the pid:
- * past the cache.
- */
-static void read_gs(int pid, const uint64_t *addrs, size_t n, size_t lo, size_t hi,
-		    unsigned char *bufs, bool *ok, unsigned char *gather)
-{
-	struct iovec local[BATCH], remote[BATCH];
-	struct piece p[BATCH];
-	size_t run_of[BATCH], nr = 0, used = 0, size = hi - lo;
-
-	for (size_t i = 0; i < n; i++)
-		p[i] = (struct piece){ addrs[i] + lo, i };
-	qsort(p, n, sizeof(*p), cmp_piece);
-	for (size_t j = 0; j < n; j++) {
-		uint64_t at = p[j].addr;
-		uint64_t start = nr ? (uint64_t)(uintptr_t)remote[nr - 1].iov_base : 0;
-		uint64_t end = nr ? start + remote[nr - 1].iov_len : 0;
-		size_t grow = at + size > end ? at + size - end : 0;
-		if (nr && at >= start && at <= end + GATHER_GAP && used + grow <= GATHER_BYTES) {
-			remote[nr - 1].iov_len += grow;
-			local[nr - 1].iov_len += grow;
-			used += grow;
-		} else {
-			local[nr] = (struct iovec){ gather + used, size };
-			remote[nr] = (struct iovec){ (void *)(uintptr_t)at, size };
-			used += size;
-			nr++;
-		}
-		run_of[j] = nr - 1;
-	}
-	ssize_t got = nr ? process_vm_readv(pid, local, nr, remote, nr, 0) : 0;
-	size_t whole = 0, sum = 0;	/* runs read whole: before the first short one */
-	while (whole < nr && got > 0 && sum + local[whole].iov_len <= (size_t)got)
-		sum += local[whole++].iov_len;
-	for (size_t j = 0; j < n; j++) {
-		size_t i = p[j].i, k = run_of[j];
-		unsigned char *dst = bufs + i * GO_G_MAX + lo;
-		if (k < whole) {
-			size_t off = p[j].addr - (uint64_t)(uintptr_t)remote[k].iov_base;
-			memcpy(dst, (unsigned char *)local[k].iov_base + off, size);
-			ok[i] = true;
-		} else {
-			struct iovec l1 = { dst, size }, r1 = { (void *)(uintptr_t)p[j].addr, size };
-			ok[i] = process_vm_readv(pid, &l1, 1, &r1, 1, 0) == (ssize_t)size;
-		}
-	}
-}
-
-static bool parked(unsigned st)
-{
-	return st == GO_WAITING || st == GO_RUNNABLE || st == GO_PREEMPTED ||
-	       st == GO_LEAKED;
 }
 
 /* Fills g from its hot bytes (go_layout's hot_lo to hot_hi: all that
@@ -318,11 +242,12 @@ struct go_cache {
 	size_t spare_cap;
 	/* Buffers kept from read to read: fresh ones would fault in every
 	 * page again at each refresh. */
-	unsigned char *hot, *b1, *b2, *gather;
+	unsigned char *b1, *b2, *gather;	/* the misses of a hot read */
+	struct go_prefetch *pf;	/* the batches, read ahead */
 	struct raw_frame *buf;
 	struct go_stopper stop;	/* stop.stop NULL: none */
 	struct raw_table raws;	/* the entries' stacks */
-	unsigned char *wins;	/* BATCH stack windows (read_windows) */
+	unsigned char *wins;	/* GO_BATCH stack windows (read_windows) */
 	bool one_shot;		/* no read after this one: its entries are
 				   dropped after it (the stacks stay, for
 				   the goroutines read) */
@@ -363,23 +288,13 @@ void go_cache_free(struct go_cache *c)
 	drop_entries(&c->raws, c->e, c->n);
 	raw_table_free(&c->raws);	/* what a one-shot read left */
 	free(c->spare);
-	free(c->hot);
+	go_prefetch_free(c->pf);
 	free(c->gather);
 	free(c->b1);
 	free(c->b2);
 	free(c->buf);
 	free(c->wins);
 	free(c);
-}
-
-/* Whether pc is the first byte of a Go function. */
-static bool go_pc_is_entry(struct symbolizer *sym, uint64_t pc)
-{
-	uint64_t bias;
-	const struct go_pcln *t = symbols_go_table(sym, pc, &bias);
-	struct go_func f;
-
-	return t && go_pcln_func(t, pc - bias, &f) && f.entry == pc - bias;
 }
 
 /* Unwinds g (read as b) into its cache entry e. */
@@ -404,7 +319,7 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 	e->labels = g->labels;
 	e->parent = g->parent;
 	identity(l, b, e->id);
-	if (parked(g->status)) {
+	if (go_status_parked(g->status)) {
 		pc = u64(b + l->sched + l->buf_pc);
 		sp = u64(b + l->sched + l->buf_sp);
 	} else if (g->status == GO_SYSCALL) {
@@ -424,7 +339,7 @@ static void unwind_one(const struct go_runtime *rt, struct symbolizer *sym,
 		 * address of its call to mcall (gopark, gosched...), but at
 		 * the entry of a goroutine that never ran; Go looks it up at
 		 * pc - 1 but there. */
-		if (n > 0 && parked(g->status) && !go_pc_is_entry(sym, pc))
+		if (n > 0 && go_status_parked(g->status) && !go_unwind_is_entry(sym, pc))
 			buf[0].return_address = true;
 		if (n > 0 && (e->raw = raw_intern(raws, buf, n)))
 			e->nraw = n;
@@ -551,7 +466,7 @@ static int running_seen(void *arg, const struct cpu_regs *regs)
 					  &a->complete) :
 		   go_unwind(a->sym, a->mem, pc, sp, a->buf, GO_MAX_FRAMES, &a->complete);
 	/* a saved context's pc follows a call (mcall, systemstack's) */
-	if (a->n > 0 && !trap && !go_pc_is_entry(a->sym, pc))
+	if (a->n > 0 && !trap && !go_unwind_is_entry(a->sym, pc))
 		a->buf[0].return_address = true;
 	return 0;
 }
@@ -684,50 +599,6 @@ static bool from_cache(const struct go_layout *l, struct cached *old, size_t nol
 	return true;
 }
 
-/*
- * The top of each g's stack, from its saved sp up to WINDOW bytes (not
- * past the stack's end), all in one process_vm_readv of many pieces:
- * a parked goroutine's frames lie there, and the walk takes them from
- * it (go_unwind_in) instead of reading a page of memory each (4 KiB
- * copied a goroutine: most of a million goroutines' snapshot time).
- * Read after the g's (b), as every stack page is.  A window that is not
- * read whole is empty: the walk reads from mem then.
- */
-static void read_windows(int pid, const struct go_layout *l, const unsigned char *b,
-			 const bool *ok, size_t n, unsigned char *bufs, struct go_window *win)
-{
-	struct iovec local[BATCH], remote[BATCH];
-	size_t idx[BATCH], nr = 0;
-
-	for (size_t j = 0; j < n; j++) {
-		const unsigned char *g = b + j * GO_G_MAX;
-		win[j] = (struct go_window){ 0 };
-		if (!ok[j])
-			continue;
-		uint32_t st;
-		memcpy(&st, g + l->status, 4);
-		st &= ~(uint32_t)GO_SCAN;
-		uint64_t sp = parked(st) ? u64(g + l->sched + l->buf_sp) :
-			      st == GO_SYSCALL ? u64(g + l->syscallsp) : 0;
-		uint64_t hi = u64(g + l->stack_hi);
-		if (!sp || sp >= hi || (sp & 7))
-			continue;
-		size_t len = hi - sp < WINDOW ? (size_t)(hi - sp) : WINDOW;
-		win[j] = (struct go_window){ sp, bufs + j * WINDOW, 0 };
-		local[nr] = (struct iovec){ bufs + j * WINDOW, len };
-		remote[nr] = (struct iovec){ (void *)(uintptr_t)sp, len };
-		idx[nr++] = j;
-	}
-	ssize_t got = nr ? process_vm_readv(pid, local, nr, remote, nr, 0) : 0;
-	size_t sum = 0;
-	for (size_t k = 0; k < nr && got > 0; k++) {
-		if (sum + local[k].iov_len > (size_t)got)
-			break;	/* the rest: from mem */
-		sum += local[k].iov_len;
-		win[idx[k]].len = local[k].iov_len;
-	}
-}
-
 /* A set of the g addresses kept (open addressing, 0 empty): a forged
  * allgs that names one g many times gives it once. */
 struct addr_set {
@@ -735,27 +606,31 @@ struct addr_set {
 	size_t cap, n;
 };
 
+static size_t addr_slot(const struct addr_set *s, uint64_t a)
+{
+	return (a >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (s->cap - 1);
+}
+
 /* Adds a; 1 when it is new, 0 when seen, -ENOMEM. */
 static int addr_add(struct addr_set *s, uint64_t a)
 {
 	if ((s->n + 1) * 2 > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 4096;
-		uint64_t *slot = calloc(cap, sizeof(*slot));
-		if (!slot)
+		struct addr_set t = { calloc(cap, sizeof(*t.slot)), cap, s->n };
+		if (!t.slot)
 			return -ENOMEM;
 		for (size_t i = 0; i < s->cap; i++) {
 			if (!s->slot[i])
 				continue;
-			size_t j = (s->slot[i] >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (cap - 1);
-			while (slot[j])
+			size_t j = addr_slot(&t, s->slot[i]);
+			while (t.slot[j])
 				j = (j + 1) & (cap - 1);
-			slot[j] = s->slot[i];
+			t.slot[j] = s->slot[i];
 		}
 		free(s->slot);
-		s->slot = slot;
-		s->cap = cap;
+		*s = t;
 	}
-	size_t j = (a >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (s->cap - 1);
+	size_t j = addr_slot(s, a);
 	for (; s->slot[j]; j = (j + 1) & (s->cap - 1))
 		if (s->slot[j] == a)
 			return 0;
@@ -768,7 +643,7 @@ static bool addr_has(const struct addr_set *s, uint64_t a)
 {
 	if (!s->cap)
 		return false;
-	size_t j = (a >> 3) * 0x9e3779b97f4a7c15ull >> 20 & (s->cap - 1);
+	size_t j = addr_slot(s, a);
 	for (; s->slot[j]; j = (j + 1) & (s->cap - 1))
 		if (s->slot[j] == a)
 			return true;
@@ -781,6 +656,37 @@ static bool addr_has(const struct addr_set *s, uint64_t a)
 static bool g_address(uint64_t a)
 {
 	return a >= 0x10000 && !(a & 7) && a < (1ull << 47);
+}
+
+/* b, to read the entries of allgs (at arr, len long) from at: those
+ * that can be g's and were not seen before (the others counted as
+ * skipped).  False when allgs cannot be read there: it grew and moved
+ * meanwhile, and what was read before is what there is. */
+static bool queue_batch(struct memory *mem, const struct addr_set *seen, uint64_t arr,
+			uint64_t len, uint64_t at, struct go_batch *b)
+{
+	size_t k = len - at < GO_BATCH ? (size_t)(len - at) : GO_BATCH;
+
+	if (memory_read_now(mem, arr + 8 * at, b->addrs, k * 8) < 0)
+		return false;
+	/* a million g's make a set bigger than the CPU's caches, each
+	 * look-up a miss: all of them asked for at once (and again when
+	 * the batch is taken: addr_add) */
+	for (size_t i = 0; seen->cap && i < k; i++)
+		__builtin_prefetch(&seen->slot[addr_slot(seen, b->addrs[i])]);
+	b->at = at;
+	b->len = k;
+	b->skipped = 0;
+	b->k = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (g_address(b->addrs[i]) && !addr_has(seen, b->addrs[i])) {
+			b->apos[b->k] = at + i;
+			b->addrs[b->k++] = b->addrs[i];
+		} else {
+			b->skipped++;
+		}
+	}
+	return true;
 }
 
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
@@ -810,24 +716,24 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		return -EINVAL;
 	}
 	cache->claimed = len;
-	if (!cache->hot)
-		cache->hot = malloc((size_t)BATCH * GO_G_MAX);
+	if (!cache->pf)
+		cache->pf = go_prefetch_new();
 	if (!cache->gather)
-		cache->gather = malloc(GATHER_BYTES);
+		cache->gather = malloc(GO_GATHER_BYTES);
 	if (!cache->b1)
-		cache->b1 = malloc((size_t)BATCH * GO_G_MAX);
+		cache->b1 = malloc((size_t)GO_BATCH * GO_G_MAX);
 	if (!cache->b2)
-		cache->b2 = malloc((size_t)BATCH * GO_G_MAX);
+		cache->b2 = malloc((size_t)GO_BATCH * GO_G_MAX);
 	if (!cache->buf)
 		cache->buf = malloc(GO_MAX_FRAMES * sizeof(*cache->buf));
 	if (!cache->wins)
-		cache->wins = malloc((size_t)BATCH * WINDOW);
-	unsigned char *hot = cache->hot, *b1 = cache->b1, *b2 = cache->b2;
+		cache->wins = malloc((size_t)GO_BATCH * GO_WINDOW);
+	struct go_prefetch *pf = cache->pf;
 	struct raw_frame *buf = cache->buf;
-	uint64_t addrs[BATCH], maddrs[BATCH], apos[BATCH];
-	struct go_window win[BATCH];
-	bool ok1[BATCH], ok2[BATCH];
-	size_t idx[BATCH], miss[BATCH], ent_of[BATCH];
+	uint64_t maddrs[GO_BATCH];
+	struct go_window mwin[GO_BATCH];
+	bool mok1[GO_BATCH], mok2[GO_BATCH], late[GO_BATCH];
+	size_t idx[GO_BATCH], miss[GO_BATCH], ent_of[GO_BATCH];
 	/* The entries, one per g kept (not per entry of allgs, which a
 	 * forged one makes as long as it likes): into the spare array. */
 	size_t ents_cap = 0;
@@ -839,17 +745,36 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		cache->spare = NULL;
 		/* each entry is set below: not zeroed here, 100,000 at a time */
 	}
-	if (!hot || !cache->gather || !b1 || !b2 || !buf || !cache->wins) {
+	if (!pf || !cache->gather || !cache->b1 || !cache->b2 || !buf || !cache->wins) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (uint64_t at = 0; at < len; at += BATCH) {
-		size_t k = len - at < BATCH ? (size_t)(len - at) : BATCH;
+	/* First what changes of every g: one that has not moved since the
+	 * last read keeps what it had.  With nothing kept from a last read,
+	 * every g is read whole at once, its stack's top and its hot bytes
+	 * again with it (go/prefetch.h). */
+	bool whole = cache->n == 0;
+	go_prefetch_begin(pf, pid, l, whole);
+	uint64_t next_at = 0;
+	bool more = true;
+	for (;;) {
+		struct go_batch *b;
+		while (more && next_at < len && (b = go_prefetch_slot(pf))) {
+			more = queue_batch(mem, &seen, arr, len, next_at, b);
+			if (more) {
+				go_prefetch_submit(pf, b);
+				next_at += b->len;
+			}
+		}
+		if (!(b = go_prefetch_next(pf)))
+			break;
 		if (count >= GO_KEEP_MAX) {
-			cache->unread = len - at;
+			cache->unread = len - b->at;
+			go_prefetch_release(pf, b);
 			break;
 		}
+		cache->skipped += b->skipped;
 		/* One read and no other (nothing kept from one before, so
 		 * each g's entry is made in allgs order): the last batch's
 		 * entries are not needed past it but for the running ones',
@@ -865,8 +790,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			nents = nkept;
 			batch_first = count;
 		}
-		if (memory_read_now(mem, arr + 8 * at, addrs, k * 8) < 0)
-			break;	/* allgs grew and moved meanwhile: what we have */
+		size_t k = b->k;
 		/* room for this batch's entries, so that pointers into the
 		 * array hold until the next */
 		if (grow_array(&ents, &ents_cap, nents + k, sizeof(*ents)) < 0 ||
@@ -875,35 +799,18 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			rc = -ENOMEM;
 			goto out;
 		}
-		/* what cannot be a g is no g */
-		size_t kk = 0;
-		for (size_t i = 0; i < k; i++) {
-			if (g_address(addrs[i]) && !addr_has(&seen, addrs[i])) {
-				apos[kk] = at + i;
-				addrs[kk++] = addrs[i];
-			} else
-				cache->skipped++;
-		}
-		k = kk;
-		/* First what changes of every g: one that has not moved
-		 * since the last read keeps what it had.  With nothing
-		 * kept from a last read, every g is read whole at once. */
-		bool whole = cache->n == 0;
-		unsigned char *first_b = whole ? b1 : hot;
-		read_gs(pid, addrs, k, whole ? 0 : l->hot_lo, whole ? l->g_size : l->hot_hi,
-			first_b, ok1, cache->gather);
 		size_t nmiss = 0;
 		for (size_t i = 0; i < k; i++) {
-			const unsigned char *hb = first_b + i * GO_G_MAX;
+			const unsigned char *hb = b->b1 + i * GO_G_MAX;
 			uint32_t st;
 			memcpy(&st, hb + l->status, 4);
-			if (!ok1[i] || !go_status_known(st)) {
+			if (!b->ok1[i] || !go_status_known(st)) {
 				cache->skipped++;
 				continue;
 			}
-			if (!fill_hot(rt, mem, addrs[i], hb, &gs[count]))
+			if (!fill_hot(rt, mem, b->addrs[i], hb, &gs[count]))
 				continue;	/* not there: dead, idle */
-			int fresh = addr_add(&seen, addrs[i]);
+			int fresh = addr_add(&seen, b->addrs[i]);
 			if (fresh < 0) {
 				snprintf(err, errlen, "out of memory");
 				rc = -ENOMEM;
@@ -914,7 +821,7 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 				continue;
 			}
 			struct cached *e = &ents[nents];
-			uint64_t pos = apos[i];
+			uint64_t pos = b->apos[i];
 			gs[count].pos = nents;
 			if (from_cache(l, cache->e, cache->n, &cur, pos, hb, &gs[count], e)) {
 				e->pos = pos;
@@ -927,53 +834,65 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			ent_of[nmiss] = nents++;
 			miss[nmiss++] = i;
 		}
-		if (!nmiss)
+		if (!nmiss) {
+			go_prefetch_release(pf, b);
 			continue;
+		}
 		/* The others whole, unwound, then read again to see which
 		 * moved meanwhile: those are unwound again from a cache
-		 * that has forgotten their stacks. */
+		 * that has forgotten their stacks.  Read whole, the batch
+		 * has all that already (g j of the misses is its miss[j]). */
 		for (size_t j = 0; j < nmiss; j++)
-			maddrs[j] = addrs[miss[j]];
-		if (whole) {
-			/* read already: side by side (miss[j] >= j) */
-			for (size_t j = 0; j < nmiss; j++) {
-				if (miss[j] != j)
-					memcpy(b1 + j * GO_G_MAX, b1 + miss[j] * GO_G_MAX, l->g_size);
-				ok1[j] = true;
-			}
-		} else {
-			read_gs(pid, maddrs, nmiss, 0, l->g_size, b1, ok1, cache->gather);
+			maddrs[j] = b->addrs[miss[j]];
+		if (!whole) {
+			go_read_gs(pid, maddrs, nmiss, 0, l->g_size, cache->b1, mok1, cache->gather);
+			go_read_windows(pid, l, cache->b1, mok1, nmiss, cache->wins, mwin);
 		}
 		/* every stack page read from here on is read after its g */
 		memory_reset(mem);
-		read_windows(pid, l, b1, ok1, nmiss, cache->wins, win);
 		size_t first = count;
 		for (size_t j = 0; j < nmiss; j++) {
-			if (!ok1[j])
+			size_t i = whole ? miss[j] : j;
+			const unsigned char *gb = (whole ? b->b1 : cache->b1) + i * GO_G_MAX;
+			uint64_t before, after, reads;
+			if (!whole && !mok1[j])
 				continue;
-			if (!fill(rt, mem, maddrs[j], b1 + j * GO_G_MAX, &gs[count]))
+			if (!fill(rt, mem, maddrs[j], gb, &gs[count]))
 				continue;
 			gs[count].pos = ent_of[j];
 			idx[count - first] = j;
-			unwind_one(rt, sym, mem, b1 + j * GO_G_MAX, &gs[count], &ents[ent_of[j]], buf,
-				   &cache->raws, &win[j]);
+			memory_stats(mem, &before, &reads);
+			unwind_one(rt, sym, mem, gb, &gs[count], &ents[ent_of[j]], buf, &cache->raws,
+				   whole ? &b->win[i] : &mwin[j]);
+			memory_stats(mem, &after, &reads);
+			/* past its window: pages read after the batch's
+			 * second look at its g, which must be taken again */
+			late[count - first] = whole && after != before;
 			count++;
 		}
-		if (count == first)
-			continue;
 		/* what says whether it moved: its identity, in the hot bytes */
-		read_gs(pid, maddrs, nmiss, l->hot_lo, l->hot_hi, b2, ok2, cache->gather);
+		if (!whole && count > first)
+			go_read_gs(pid, maddrs, nmiss, l->hot_lo, l->hot_hi, cache->b2, mok2,
+				   cache->gather);
 		for (size_t c = first; c < count; c++) {
-			size_t j = idx[c - first];
+			size_t j = idx[c - first], i = whole ? miss[j] : j;
 			struct go_goroutine *g = &gs[c];
 			struct cached *e = &ents[ent_of[j]];
-			unsigned char id[ID_BYTES];
-			if (!ok2[j] || g->status == GO_RUNNING)
+			const unsigned char *again = (whole ? b->b2 : cache->b2) + i * GO_G_MAX;
+			bool ok = whole ? b->ok2[i] : mok2[j];
+			unsigned char now[GO_G_MAX], id[ID_BYTES];
+			if (late[c - first]) {
+				ok = memory_read_now(mem, g->addr + l->hot_lo, now + l->hot_lo,
+						     l->hot_hi - l->hot_lo) == 0;
+				again = now;
+			}
+			if (!ok || g->status == GO_RUNNING)
 				continue;
-			identity(l, b2 + j * GO_G_MAX, id);
+			identity(l, again, id);
 			if (memcmp(id, e->id, ID_BYTES) != 0 || !g->complete)
 				read_again(rt, sym, mem, g, e, buf, &cache->raws);
 		}
+		go_prefetch_release(pf, b);
 	}
 	free(seen.slot);
 	seen.slot = NULL;
@@ -1004,6 +923,8 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			gs[kept++] = gs[j];
 	count = kept;
 out:
+	if (pf)
+		go_prefetch_end(pf);
 	free(seen.slot);
 	if (rc < 0) {
 		drop_entries(&cache->raws, ents, nents);

@@ -677,6 +677,11 @@ bool go_status_known(unsigned status)
 	return status < sizeof(status_names) / sizeof(status_names[0]) && status_names[status];
 }
 
+bool go_status_parked(unsigned st)
+{
+	return st == GO_WAITING || st == GO_RUNNABLE || st == GO_PREEMPTED || st == GO_LEAKED;
+}
+
 const char *go_status_name(unsigned status)
 {
 	status &= ~(unsigned)GO_SCAN;

@@ -95,5 +95,9 @@ const char *go_wait_reason(const struct go_runtime *rt, unsigned i);
 const char *go_status_name(unsigned status);
 /* Whether status (scan bit or not) is one a g has. */
 bool go_status_known(unsigned status);
+/* Whether a g of status (scan bit cleared) is parked: not on a CPU, its
+ * saved context (g.sched) where it stands (waiting, runnable, preempted,
+ * leaked). */
+bool go_status_parked(unsigned status);
 
 #endif

@@ -141,6 +141,15 @@ static int walk(struct symbolizer *sym, struct memory *mem, const struct go_wind
 	return n;
 }
 
+bool go_unwind_is_entry(struct symbolizer *sym, uint64_t pc)
+{
+	uint64_t bias;
+	const struct go_pcln *t = symbols_go_table(sym, pc, &bias);
+	const struct pc_memo *m = t ? func_at(t, pc - bias) : NULL;
+
+	return m && m->found && m->f.entry == pc - bias;
+}
+
 int go_unwind(struct symbolizer *sym, struct memory *mem, uint64_t pc,
 	      uint64_t sp, struct raw_frame *frames, int max, bool *complete)
 {

@@ -43,6 +43,9 @@ struct go_window {
 	size_t len;
 };
 
+/* Whether pc is the first byte of a Go function. */
+bool go_unwind_is_entry(struct symbolizer *sym, uint64_t pc);
+
 /* go_unwind, the stack words inside win from it. */
 int go_unwind_in(struct symbolizer *sym, struct memory *mem, const struct go_window *win,
 		 uint64_t pc, uint64_t sp, struct raw_frame *frames, int max, bool *complete);

@@ -18,7 +18,8 @@
 #     connection to the listener it printed, each leakPipeRead a pipe;
 #   - with DWARF (the default build), the layouts read from it
 #     (THREADLEAK_GO_LAYOUT=dwarf) give the same goroutines as the
-#     built-in table;
+#     built-in table, and so does a snapshot on one CPU (taskset: its
+#     goroutines read without reader threads);
 #   - every goroutine, the runtime's own too (go_system), with every frame
 #     from runtime.gopark to runtime.goexit, against the dump the runtime
 #     writes itself at SIGQUIT with GOTRACEBACK=system, the process
@@ -29,7 +30,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../go-lib.sh"
 
-need_cmd jq python3
+need_cmd jq python3 taskset
 need_threadleak
 
 gos=$(go_toolchains)
@@ -69,6 +70,15 @@ for go in $gos; do
 			python3 "$GO_ORACLE" threadleak "$json.dwarf" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/dwarf"
 			cmp -s "$TL_TMP/ours" "$TL_TMP/dwarf" ||
 				error "$label: the layouts from DWARF give other goroutines than the built-in ones: $(diff "$TL_TMP/ours" "$TL_TMP/dwarf" | head -4 | cut -c 1-200 | tr '\n' '|')"
+			# on one CPU the batches are read by the reading thread
+			# itself, not by reader threads (go/prefetch.h)
+			timeout -k 5 "$TL_SNAP_TIMEOUT" taskset -c 0 "$THREADLEAK" snapshot --json "$LEAKY_PID" \
+				>"$json.onecpu" 2>"$json.onecpu.err" </dev/null
+			rc=$?
+			((rc == 0)) || error "$label: snapshot on one CPU: $(describe_rc "$rc"), expected 0: $(first_line "$json.onecpu.err")"
+			python3 "$GO_ORACLE" threadleak "$json.onecpu" | cut -f1-7 | grep -Ev "^1	|$LEAKY_MOVING" >"$TL_TMP/onecpu"
+			cmp -s "$TL_TMP/ours" "$TL_TMP/onecpu" ||
+				error "$label: on one CPU, other goroutines than on all: $(diff "$TL_TMP/ours" "$TL_TMP/onecpu" | head -4 | cut -c 1-200 | tr '\n' '|')"
 		fi
 		# every goroutine, the runtime's too, every frame, against the
 		# runtime's own dump (the process dies of it)
