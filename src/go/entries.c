@@ -26,7 +26,6 @@
 
 #define MEMO_MIN 256
 #define CARRY_POOL_MAX (64u << 20)	/* a pool past this starts anew */
-#define RELEASE_EVERY 16384	/* goroutines turned into entries */
 
 /* What a stack key stands for, all of it the snapshot's pool's. */
 struct stack {
@@ -456,59 +455,72 @@ static void skipped_note(struct snapshot *snap, const struct go_cache *cache)
 	snap->partial = true;
 }
 
+/* What go_add_entries makes entries with, goroutine by goroutine. */
+struct adding {
+	const struct go_runtime *rt;
+	struct symbolizer *sym;
+	struct memory *mem;
+	struct fd_table *fds;
+	struct snapshot *snap, *prev;
+	int64_t now_ns;
+	struct memo m;
+	struct go_labels_memo *labels;
+	struct go_waits *waits;	/* read when one first waits on an fd or a lock */
+	bool fds_read, semas_read;
+};
+
+static int take(void *arg, const struct go_goroutine *g, long *index)
+{
+	struct adding *a = arg;
+	struct snapshot *snap = a->snap;
+	int rc = 0;
+
+	if (carry_over(snap, a->prev, g, a->now_ns)) {
+		*index = (long)snap->nthreads - 1;
+		return 0;
+	}
+	/* What those in IO wait or on a semaphore wait on, read when the
+	 * first one comes (again when the first of the other kind does). */
+	if (g->status == GO_WAITING) {
+		const char *r = go_wait_reason(a->rt, g->reason);
+		bool fds = io_wait(r) && !a->fds_read, semas = sema_wait(r) && !a->semas_read;
+		if (fds || semas) {
+			go_waits_free(a->waits);
+			a->fds_read |= fds;
+			a->semas_read |= semas;
+			a->waits = go_waits_read(a->rt, a->mem, a->fds_read, a->semas_read);
+		}
+	}
+	rc = add_entry(a->rt, a->sym, &a->m, a->fds, a->waits, snap, g, a->now_ns);
+	/* its pprof labels (go/labels.h) */
+	if (rc == 0)
+		rc = go_entry_labels(a->labels, a->rt, a->mem, snap, g->labels,
+				     &snap->threads[snap->nthreads - 1]);
+	*index = (long)snap->nthreads - 1;
+	return rc;
+}
+
 int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct memory *mem,
 		   struct fd_table *fds, struct go_cache *cache, struct snapshot *snap,
 		   struct snapshot *prev, char *err, size_t errlen)
 {
-	struct go_goroutine *gs;
-	struct memo m = { 0 };
+	struct adding a = { rt, sym, mem, fds, snap, prev, 0 };
 	struct timespec ts;
-	size_t n;
-	int rc = go_read_goroutines(rt, sym, mem, cache, &gs, &n, err, errlen);
 
-	if (rc < 0)
-		return rc;
-	skipped_note(snap, cache);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	a.now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	/* Those that have not run since the last snapshot keep their
 	 * entries, strings and all: the pool comes along. */
 	if (prev && !snapshot_adopt_pool(snap, prev, CARRY_POOL_MAX))
-		prev = NULL;
-	/* What those in IO wait or on a semaphore wait on, if any do. */
-	bool want_fds = false, want_semas = false;
-	for (size_t i = 0; i < n; i++) {
-		if (gs[i].status != GO_WAITING || can_carry(prev, &gs[i]))
-			continue;
-		const char *r = go_wait_reason(rt, gs[i].reason);
-		want_fds |= io_wait(r);
-		want_semas |= sema_wait(r);
-	}
-	if (snapshot_reserve(snap, n) < 0) {
-		go_goroutines_free(gs, n);
-		return -ENOMEM;
-	}
-	struct go_waits *waits = want_fds || want_semas ?
-				 go_waits_read(rt, mem, want_fds, want_semas) : NULL;
-	struct go_labels_memo *labels = go_labels_memo_new();
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!carry_over(snap, prev, &gs[i], now_ns)) {
-			rc = add_entry(rt, sym, &m, fds, waits, snap, &gs[i], now_ns);
-			/* its pprof labels (go/labels.h) */
-			if (rc == 0)
-				rc = go_entry_labels(labels, rt, mem, snap, gs[i].labels,
-						     &snap->threads[snap->nthreads - 1]);
-		}
-		go_cache_note(cache, gs[i].pos, (long)snap->nthreads - 1);
-		/* what is turned into entries is not read again: its pages
-		 * go back now, not with the whole array (at a million
-		 * goroutines 112 MB beside the entries') */
-		if ((i + 1) % RELEASE_EVERY == 0)
-			release_pages(gs, (i + 1) * sizeof(*gs));
-	}
-	go_labels_memo_free(labels);
-	go_waits_free(waits);
-	free(m.slots);
-	go_goroutines_free(gs, n);
+		a.prev = NULL;
+	a.labels = go_labels_memo_new();
+	int rc = go_read_goroutines_each(rt, sym, mem, cache, take, &a, err, errlen);
+	if (rc == -ENOMEM && !err[0])
+		snprintf(err, errlen, "out of memory");
+	if (rc == 0)
+		skipped_note(snap, cache);
+	go_labels_memo_free(a.labels);
+	go_waits_free(a.waits);
+	free(a.m.slots);
 	return rc;
 }

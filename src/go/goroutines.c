@@ -265,12 +265,6 @@ static void drop_entries(struct raw_table *t, struct cached *e, size_t n)
 	free(e);
 }
 
-void go_cache_note(struct go_cache *c, size_t pos, long index)
-{
-	if (pos < c->n)
-		c->e[pos].snap_index = index;
-}
-
 void go_cache_set_one_shot(struct go_cache *c)
 {
 	c->one_shot = true;
@@ -689,20 +683,45 @@ static bool queue_batch(struct memory *mem, const struct addr_set *seen, uint64_
 	return true;
 }
 
-int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
-		       struct memory *mem, struct go_cache *cache,
-		       struct go_goroutine **out, size_t *n, char *err, size_t errlen)
+/*
+ * The goroutines of gs from first to count, final now, to take, in
+ * order (their entries noted in ents); but those dead (they ended
+ * meanwhile: left out) and, when later, the running ones, to be read in
+ * a stop of their thread after the last batch: kept in gs from *kept on
+ * (*kept <= first).  0, or take's -errno.
+ */
+static int deliver(struct go_goroutine *gs, size_t first, size_t count, size_t *kept,
+		   bool later, struct cached *ents, go_take_fn take, void *arg)
+{
+	for (size_t c = first; c < count; c++) {
+		struct go_goroutine *g = &gs[c];
+		long index = -1;
+		if (g->status == GO_DEAD)
+			continue;
+		if (later && g->status == GO_RUNNING) {
+			gs[(*kept)++] = *g;
+			continue;
+		}
+		int rc = take(arg, g, &index);
+		if (rc < 0)
+			return rc;
+		ents[g->pos].snap_index = index;
+	}
+	return 0;
+}
+
+int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
+			    struct memory *mem, struct go_cache *cache, go_take_fn take,
+			    void *arg, char *err, size_t errlen)
 {
 	const struct go_layout *l = &rt->lay;
 	unsigned char hdr[24];
 	struct go_goroutine *gs = NULL;
 	struct cached *ents = NULL;
 	struct addr_set seen = { 0 };
-	size_t count = 0, cap = 0, nents = 0, cur = 0;
+	size_t count = 0, cap = 0, nents = 0, cur = 0, total = 0;
 	int pid = memory_pid(mem), rc = 0;
 
-	*out = NULL;
-	*n = 0;
 	cache->skipped = 0;
 	cache->unread = 0;
 	if (memory_read_now(mem, rt->allgs, hdr, sizeof(hdr)) < 0) {
@@ -738,7 +757,8 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 	 * forged one makes as long as it likes): into the spare array. */
 	size_t ents_cap = 0;
 	bool drop = cache->one_shot && cache->n == 0;
-	size_t batch_first = 0, nkept = 0;
+	bool later = cache->stop.stop != NULL;	/* the running ones: after */
+	size_t kept = 0, batch_first = 0;	/* gs: the running ones kept, then the batch */
 	if (cache->spare) {
 		ents = cache->spare;
 		ents_cap = cache->spare_cap;
@@ -769,27 +789,12 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		}
 		if (!(b = go_prefetch_next(pf)))
 			break;
-		if (count >= GO_KEEP_MAX) {
+		if (total >= GO_KEEP_MAX) {
 			cache->unread = len - b->at;
 			go_prefetch_release(pf, b);
 			break;
 		}
 		cache->skipped += b->skipped;
-		/* One read and no other (nothing kept from one before, so
-		 * each g's entry is made in allgs order): the last batch's
-		 * entries are not needed past it but for the running ones',
-		 * read again after this loop.  128 bytes a goroutine not
-		 * kept: at a million, 128 MB beside the goroutines read. */
-		if (drop) {
-			for (size_t c = batch_first; c < count; c++) {
-				if (gs[c].status != GO_RUNNING)
-					continue;
-				ents[nkept] = ents[gs[c].pos];	/* nkept <= pos */
-				gs[c].pos = nkept++;
-			}
-			nents = nkept;
-			batch_first = count;
-		}
 		size_t k = b->k;
 		/* room for this batch's entries, so that pointers into the
 		 * array hold until the next */
@@ -834,70 +839,87 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 			ent_of[nmiss] = nents++;
 			miss[nmiss++] = i;
 		}
-		if (!nmiss) {
-			go_prefetch_release(pf, b);
-			continue;
-		}
-		/* The others whole, unwound, then read again to see which
-		 * moved meanwhile: those are unwound again from a cache
-		 * that has forgotten their stacks.  Read whole, the batch
-		 * has all that already (g j of the misses is its miss[j]). */
-		for (size_t j = 0; j < nmiss; j++)
-			maddrs[j] = b->addrs[miss[j]];
-		if (!whole) {
-			go_read_gs(pid, maddrs, nmiss, 0, l->g_size, cache->b1, mok1, cache->gather);
-			go_read_windows(pid, l, cache->b1, mok1, nmiss, cache->wins, mwin);
-		}
-		/* every stack page read from here on is read after its g */
-		memory_reset(mem);
-		size_t first = count;
-		for (size_t j = 0; j < nmiss; j++) {
-			size_t i = whole ? miss[j] : j;
-			const unsigned char *gb = (whole ? b->b1 : cache->b1) + i * GO_G_MAX;
-			uint64_t before, after, reads;
-			if (!whole && !mok1[j])
-				continue;
-			if (!fill(rt, mem, maddrs[j], gb, &gs[count]))
-				continue;
-			gs[count].pos = ent_of[j];
-			idx[count - first] = j;
-			memory_stats(mem, &before, &reads);
-			unwind_one(rt, sym, mem, gb, &gs[count], &ents[ent_of[j]], buf, &cache->raws,
-				   whole ? &b->win[i] : &mwin[j]);
-			memory_stats(mem, &after, &reads);
-			/* past its window: pages read after the batch's
-			 * second look at its g, which must be taken again */
-			late[count - first] = whole && after != before;
-			count++;
-		}
-		/* what says whether it moved: its identity, in the hot bytes */
-		if (!whole && count > first)
-			go_read_gs(pid, maddrs, nmiss, l->hot_lo, l->hot_hi, cache->b2, mok2,
-				   cache->gather);
-		for (size_t c = first; c < count; c++) {
-			size_t j = idx[c - first], i = whole ? miss[j] : j;
-			struct go_goroutine *g = &gs[c];
-			struct cached *e = &ents[ent_of[j]];
-			const unsigned char *again = (whole ? b->b2 : cache->b2) + i * GO_G_MAX;
-			bool ok = whole ? b->ok2[i] : mok2[j];
-			unsigned char now[GO_G_MAX], id[ID_BYTES];
-			if (late[c - first]) {
-				ok = memory_read_now(mem, g->addr + l->hot_lo, now + l->hot_lo,
-						     l->hot_hi - l->hot_lo) == 0;
-				again = now;
+		if (nmiss) {
+			/* The others whole, unwound, then read again to see which
+			 * moved meanwhile: those are unwound again from a cache
+			 * that has forgotten their stacks.  Read whole, the batch
+			 * has all that already (g j of the misses is its miss[j]). */
+			for (size_t j = 0; j < nmiss; j++)
+				maddrs[j] = b->addrs[miss[j]];
+			if (!whole) {
+				go_read_gs(pid, maddrs, nmiss, 0, l->g_size, cache->b1, mok1, cache->gather);
+				go_read_windows(pid, l, cache->b1, mok1, nmiss, cache->wins, mwin);
 			}
-			if (!ok || g->status == GO_RUNNING)
-				continue;
-			identity(l, again, id);
-			if (memcmp(id, e->id, ID_BYTES) != 0 || !g->complete)
-				read_again(rt, sym, mem, g, e, buf, &cache->raws);
+			/* every stack page read from here on is read after its g */
+			memory_reset(mem);
+			size_t first = count;
+			for (size_t j = 0; j < nmiss; j++) {
+				size_t i = whole ? miss[j] : j;
+				const unsigned char *gb = (whole ? b->b1 : cache->b1) + i * GO_G_MAX;
+				uint64_t before, after, reads;
+				if (!whole && !mok1[j])
+					continue;
+				if (!fill(rt, mem, maddrs[j], gb, &gs[count]))
+					continue;
+				gs[count].pos = ent_of[j];
+				idx[count - first] = j;
+				memory_stats(mem, &before, &reads);
+				unwind_one(rt, sym, mem, gb, &gs[count], &ents[ent_of[j]], buf, &cache->raws,
+					   whole ? &b->win[i] : &mwin[j]);
+				memory_stats(mem, &after, &reads);
+				/* past its window: pages read after the batch's
+				 * second look at its g, which must be taken again */
+				late[count - first] = whole && after != before;
+				count++;
+			}
+			/* what says whether it moved: its identity, in the hot bytes */
+			if (!whole && count > first)
+				go_read_gs(pid, maddrs, nmiss, l->hot_lo, l->hot_hi, cache->b2, mok2,
+					   cache->gather);
+			for (size_t c = first; c < count; c++) {
+				size_t j = idx[c - first], i = whole ? miss[j] : j;
+				struct go_goroutine *g = &gs[c];
+				struct cached *e = &ents[ent_of[j]];
+				const unsigned char *again = (whole ? b->b2 : cache->b2) + i * GO_G_MAX;
+				bool ok = whole ? b->ok2[i] : mok2[j];
+				unsigned char now[GO_G_MAX], id[ID_BYTES];
+				if (late[c - first]) {
+					ok = memory_read_now(mem, g->addr + l->hot_lo, now + l->hot_lo,
+							     l->hot_hi - l->hot_lo) == 0;
+					again = now;
+				}
+				if (!ok || g->status == GO_RUNNING)
+					continue;
+				identity(l, again, id);
+				if (memcmp(id, e->id, ID_BYTES) != 0 || !g->complete)
+					read_again(rt, sym, mem, g, e, buf, &cache->raws);
+			}
 		}
 		go_prefetch_release(pf, b);
+		/* the batch's goroutines, as they are now for good */
+		size_t was = kept;
+		total += count - batch_first;
+		rc = deliver(gs, batch_first, count, &kept, later, ents, take, arg);
+		if (rc < 0)
+			goto out;
+		/* One read and no other (nothing kept from one before, so
+		 * each g's entry is made in allgs order): the batch's
+		 * entries are not needed past it but for the running ones',
+		 * read again after the last batch.  128 bytes a goroutine
+		 * not kept: at a million, 128 MB beside the goroutines read. */
+		if (drop) {
+			for (size_t c = was; c < kept; c++) {
+				ents[c] = ents[gs[c].pos];	/* c <= pos */
+				gs[c].pos = c;
+			}
+			nents = kept;
+		}
+		count = batch_first = kept;
 	}
 	free(seen.slot);
 	seen.slot = NULL;
 	/* The running ones, each in a stop of its thread. */
-	for (size_t j = 0; cache->stop.stop && j < count; j++) {
+	for (size_t j = 0; j < count; j++) {
 		struct go_goroutine *g = &gs[j];
 		/* running, its thread not known when read (its M not yet
 		 * or no longer set): read again */
@@ -916,19 +938,15 @@ int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		rc = -ESRCH;
 		goto out;
 	}
-	/* Those that ended while we read. */
-	size_t kept = 0;
-	for (size_t j = 0; j < count; j++)
-		if (gs[j].status != GO_DEAD)
-			gs[kept++] = gs[j];
-	count = kept;
+	kept = 0;
+	rc = deliver(gs, 0, count, &kept, false, ents, take, arg);
 out:
 	if (pf)
 		go_prefetch_end(pf);
 	free(seen.slot);
+	free(gs);
 	if (rc < 0) {
 		drop_entries(&cache->raws, ents, nents);
-		free(gs);
 		return rc;
 	}
 	/* The stacks of this read are the cache now; the old array, its
@@ -956,9 +974,43 @@ out:
 		cache->e = cache->spare = NULL;
 		cache->n = cache->cap = cache->spare_cap = 0;
 	}
-	*out = gs;
-	*n = count;
 	return 0;
+}
+
+/* go_read_goroutines: each one taken into an array. */
+struct collect {
+	struct go_goroutine *g;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const struct go_goroutine *g, long *index)
+{
+	struct collect *c = arg;
+
+	(void)index;
+	if (grow_array(&c->g, &c->cap, c->n + 1, sizeof(*c->g)) < 0)
+		return -ENOMEM;
+	c->g[c->n++] = *g;
+	return 0;
+}
+
+int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
+		       struct memory *mem, struct go_cache *cache,
+		       struct go_goroutine **out, size_t *n, char *err, size_t errlen)
+{
+	struct collect c = { 0 };
+	int rc = go_read_goroutines_each(rt, sym, mem, cache, collect, &c, err, errlen);
+
+	if (rc < 0) {
+		if (rc == -ENOMEM && !err[0])
+			snprintf(err, errlen, "out of memory");
+		free(c.g);
+		c.g = NULL;
+		c.n = 0;
+	}
+	*out = c.g;
+	*n = c.n;
+	return rc;
 }
 
 void go_cache_counts(const struct go_cache *c, uint64_t *claimed, size_t *skipped, uint64_t *unread)

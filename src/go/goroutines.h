@@ -29,9 +29,11 @@
  * same has not run since, and keeps its stack without an unwind.  `top`
  * on 100,000 parked goroutines then reads their g's and little else.
  *
- * Memory: go_read_goroutines() returns an array the caller frees with
- * go_goroutines_free(); their raw stacks are the cache's, valid until the
- * next read through it or go_cache_free().
+ * Memory: go_read_goroutines_each() gives the goroutines away a batch at
+ * a time (at a million, no array of them all: the entries are made while
+ * the next batches are read); go_read_goroutines() returns an array the
+ * caller frees with go_goroutines_free().  Their raw stacks are the
+ * cache's, valid until the next read through it or go_cache_free().
  */
 #ifndef THREADLEAK_GO_GOROUTINES_H
 #define THREADLEAK_GO_GOROUTINES_H
@@ -62,7 +64,7 @@ struct go_goroutine {
 	bool same;		/* has not run since the last read */
 	size_t pos;		/* its place in allgs */
 	long prev;		/* same: its entry in the snapshot of the last
-				   read (go_cache_note), else -1 */
+				   read (its take's index), else -1 */
 };
 
 struct go_cache;
@@ -83,12 +85,23 @@ struct go_stopper {
 /* An empty cache; NULL when out of memory. */
 struct go_cache *go_cache_new(void);
 void go_cache_free(struct go_cache *c);
-/* The goroutine at place pos of allgs is entry index of the snapshot
- * made of this read (see prev). */
-void go_cache_note(struct go_cache *c, size_t pos, long index);
 /* The stopper for the next reads (go_stopper), or none (NULL). */
 void go_cache_set_stopper(struct go_cache *c, const struct go_stopper *stop);
-/* 0 and the goroutines in *out, *n; -errno and err. */
+/*
+ * Reads the goroutines, giving each to take(arg, g, &index) as soon as
+ * it is read for good: a batch at a time, in allgs order, but those read
+ * in a stop of their thread (the running ones), given last.  take sets
+ * index to the entry it made of g in the snapshot made of this read (see
+ * prev; -1 when none) and returns 0, or -errno to end the read with it.
+ * g is take's only for the call (its raw stack is the cache's).
+ * 0, or -errno and err.
+ */
+typedef int (*go_take_fn)(void *arg, const struct go_goroutine *g, long *index);
+int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
+			    struct memory *mem, struct go_cache *cache, go_take_fn take,
+			    void *arg, char *err, size_t errlen);
+/* The same into an array: 0 and the goroutines in *out, *n; -errno and
+ * err. */
 int go_read_goroutines(const struct go_runtime *rt, struct symbolizer *sym,
 		       struct memory *mem, struct go_cache *cache,
 		       struct go_goroutine **out, size_t *n, char *err, size_t errlen);
