@@ -1,13 +1,17 @@
 /*
  * group: stack signatures and grouping of identical stacks; see group.h.
  *
- * Grouping is sort-based so it stays O(n log n) at 10,000+ threads: each
- * thread's signature is computed once into an entry {kind, signature, tid},
- * the entries are sorted by (kind, signature, tid), and every run of equal
- * (kind, signature) becomes one group whose members are therefore already
- * in tid order.  The group gets a copy of the run's signature.  Threads
- * that share a pooled stack share one signature (struct sigs below).  Groups are then sorted by count (largest first),
- * kind, signature, which is a total order as (kind, signature) is unique.
+ * Grouping is sort-based, by radix sorts in O(n) (a million goroutines):
+ * each thread's signature is computed once into a 16-byte entry {member
+ * (goid or tid), index, signature rank and kind}, the entries are sorted
+ * by (signature, kind, member), and every run of equal (signature, kind)
+ * becomes one group whose members are therefore in goid or tid order.
+ * The group gets a copy of the run's signature.  Threads that share a
+ * pooled stack share one signature (struct sigs below).  What a group
+ * says of all its members (waits, origin) is then found in one pass over
+ * the snapshot in its own order (group_members).  Groups are then sorted
+ * by count (largest first), kind, signature, which is a total order as
+ * (kind, signature) is unique.
  *
  * Memory: stack_signature() returns a string the caller frees.  A grouping
  * owns its groups, their signatures and member arrays; the members point
@@ -248,29 +252,18 @@ char *stack_signature(const struct thread *t)
 	return sig;
 }
 
+/* A thread's place in the sort: 16 bytes, a million of them moved a few
+ * times over (the entries themselves are 160 bytes each). */
 struct entry {
-	enum wait_kind kind;
-	size_t sig;		/* index in the signature table's own[], then
-				   the signature's rank in string order */
 	uint64_t member;	/* its goid (a goroutine) or tid */
-	const struct thread *thread;
+	uint32_t thread;	/* its index in the snapshot */
+	uint32_t key;		/* signature << KIND_BITS | wait kind: the
+				   signature its index in the table's own[],
+				   then its rank in string order */
 };
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct entry *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->sig != y->sig)
-		return x->sig < y->sig ? -1 : 1;
-	if (x->thread->tid != y->thread->tid)
-		return x->thread->tid < y->thread->tid ? -1 : 1;
-	if (x->thread->goid != y->thread->goid)
-		return x->thread->goid < y->thread->goid ? -1 : 1;
-	/* equal tids (a malformed snapshot): keep snapshot order */
-	return x->thread < y->thread ? -1 : x->thread > y->thread;
-}
+#define KIND_BITS 4
+_Static_assert(WAIT__COUNT <= 1 << KIND_BITS, "a wait kind in KIND_BITS");
 
 /*
  * The signatures of one grouping, each made once per distinct pooled
@@ -392,12 +385,6 @@ static int rank_signatures(const struct sigs *s, size_t *rank, const char **by_r
 	return 0;
 }
 
-/* Within a group (the same kind and signature): as cmp_entry orders. */
-static bool entry_before(const struct entry *x, const struct entry *y)
-{
-	return x->member != y->member ? x->member < y->member : x->thread < y->thread;
-}
-
 /* A member's place in its group: its goid (a goroutine) or tid. */
 static uint64_t member_key(const struct thread *t)
 {
@@ -405,74 +392,63 @@ static uint64_t member_key(const struct thread *t)
 }
 
 /*
- * Sorts the n entries of one group by member (goid or tid): a stable LSD
- * radix sort, a byte a pass over the bytes the largest key has, tmp
- * (n entries) its scratch.  The members of a group are all goroutines or
- * all threads (a goroutine's signature is its own), so the key orders
- * them as cmp_entry does; equal keys (a malformed snapshot) keep their
- * order.
+ * Stable counting sort of the n entries of e by bucket(e) (< nbuckets),
+ * through tmp (n entries).  -ENOMEM.
  */
-static void sort_members(struct entry *e, size_t n, struct entry *tmp)
+static int counting_sort(struct entry *e, size_t n, struct entry *tmp, size_t nbuckets,
+			 unsigned shift, uint64_t mask, bool by_member)
 {
-	uint64_t max = 0;
+	size_t *start = calloc(nbuckets + 1, sizeof(*start));
 
+	if (!start)
+		return -ENOMEM;
+#define BUCKET(x) ((size_t)(((by_member ? (x).member : (x).key) >> shift) & mask))
 	for (size_t i = 0; i < n; i++)
-		if (e[i].member > max)
-			max = e[i].member;
-	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 8) {
-		size_t count[257] = { 0 };
-		for (size_t i = 0; i < n; i++)
-			count[((e[i].member >> shift) & 0xff) + 1]++;
-		for (int b = 0; b < 256; b++)
-			count[b + 1] += count[b];
-		for (size_t i = 0; i < n; i++)
-			tmp[count[(e[i].member >> shift) & 0xff]++] = e[i];
-		memcpy(e, tmp, n * sizeof(*e));
-	}
+		start[BUCKET(e[i]) + 1]++;
+	for (size_t b = 0; b < nbuckets; b++)
+		start[b + 1] += start[b];
+	for (size_t i = 0; i < n; i++)
+		tmp[start[BUCKET(e[i])]++] = e[i];
+#undef BUCKET
+	memcpy(e, tmp, n * sizeof(*e));
+	free(start);
+	return 0;
 }
 
 /*
- * Sorts entries by (kind, signature rank, tid, goid): a counting sort by
- * (kind, rank), the entries of one key keeping snapshot order, then each
- * run sorted by member (sort_members) if it is not already (threads come
- * in tid order; goroutines in allgs order, which reuse of dead g's
- * shuffles).  100,000 goroutines on a few stacks cost a few passes, not
- * n log n comparisons.
- * Falls back to qsort when there are too many keys.  0 or -ENOMEM.
+ * Sorts entries by (key, member), equal ones (a malformed snapshot) in
+ * snapshot order: stable radix sorts, least significant first: by member
+ * a byte a pass over the bytes the largest has (none when they come in
+ * order: threads by tid; goroutines in allgs order, which reuse of dead
+ * g's shuffles), then by key, in one pass or by kind then signature
+ * rank when there are many signatures.  A group's members (one key) are
+ * all goroutines or all threads (a goroutine's signature is its own), so
+ * their order is by goid or by tid.  O(n): 100,000 goroutines on a few
+ * stacks cost a few passes, not n log n comparisons.  0 or -ENOMEM.
  */
 static int sort_entries(struct entry *e, size_t n, size_t nranks)
 {
-	size_t nkeys = (size_t)WAIT__COUNT * (nranks ? nranks : 1);
+	struct entry *tmp = malloc(n * sizeof(*tmp));
+	uint64_t max = 0;
+	bool sorted = true;
+	size_t nkeys = nranks << KIND_BITS;
+	int rc = 0;
 
-	if (nkeys > 4 * n + 1024 || nkeys > ((size_t)1 << 24)) {
-		qsort(e, n, sizeof(*e), cmp_entry);
-		return 0;
-	}
-	size_t *start = calloc(nkeys + 1, sizeof(*start));
-	struct entry *out = malloc(n * sizeof(*out));
-	if (!start || !out) {
-		free(start);
-		free(out);
+	if (!tmp)
 		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		max = e[i].member > max ? e[i].member : max;
+		sorted &= !i || e[i - 1].member <= e[i].member;
 	}
-	for (size_t i = 0; i < n; i++)
-		start[(size_t)e[i].kind * nranks + e[i].sig + 1]++;
-	for (size_t k = 0; k < nkeys; k++)
-		start[k + 1] += start[k];
-	for (size_t i = 0; i < n; i++)
-		out[start[(size_t)e[i].kind * nranks + e[i].sig]++] = e[i];
-	/* start[k] is now the end of key k's run */
-	for (size_t k = 0, from = 0; k < nkeys; from = start[k++]) {
-		for (size_t i = from + 1; i < start[k]; i++)
-			if (entry_before(&out[i], &out[i - 1])) {
-				sort_members(out + from, start[k] - from, e);
-				break;
-			}
-	}
-	memcpy(e, out, n * sizeof(*e));
-	free(out);
-	free(start);
-	return 0;
+	for (unsigned shift = 0; rc == 0 && !sorted && shift < 64 && (max >> shift); shift += 8)
+		rc = counting_sort(e, n, tmp, 256, shift, 0xff, true);
+	if (rc == 0 && nkeys <= 4 * n + 1024)
+		rc = counting_sort(e, n, tmp, nkeys, 0, UINT32_MAX, false);
+	else if (rc == 0 && (rc = counting_sort(e, n, tmp, 1 << KIND_BITS, 0,
+						(1 << KIND_BITS) - 1, false)) == 0)
+		rc = counting_sort(e, n, tmp, nranks, KIND_BITS, UINT32_MAX >> KIND_BITS, false);
+	free(tmp);
+	return rc;
 }
 
 static void sigs_free(struct sigs *s)
@@ -580,9 +556,10 @@ static void group_waits(struct group *g)
 		add_wait(g, g->threads[i]);
 }
 
-/* Fills g from the run of n entries at e, taking the first signature;
- * what it says of its members is left to group_members. */
-static int make_group(struct group *g, struct entry *e, size_t n, const char *sig)
+/* Fills g from the run of n entries at e (all snap's), taking the first
+ * signature; what it says of its members is left to group_members. */
+static int make_group(const struct snapshot *snap, struct group *g, struct entry *e, size_t n,
+		      const char *sig)
 {
 	g->threads = malloc(n * sizeof(*g->threads));
 	g->signature = strdup(sig);
@@ -593,10 +570,10 @@ static int make_group(struct group *g, struct entry *e, size_t n, const char *si
 		g->signature = NULL;
 		return -ENOMEM;
 	}
-	g->kind = e[0].kind;
+	g->kind = (enum wait_kind)(e[0].key & ((1 << KIND_BITS) - 1));
 	g->count = n;
 	for (size_t i = 0; i < n; i++)
-		g->threads[i] = e[i].thread;
+		g->threads[i] = &snap->threads[e[i].thread];
 	stats_start(g);
 	return 0;
 }
@@ -638,10 +615,11 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	n = snap->nthreads;
 	if (!n)
 		return 0;
-	if (n > UINT32_MAX || n > SIZE_MAX / sizeof(*entries) ||
+	/* an index and a signature rank in an entry's 32 bits */
+	if (n > (UINT32_MAX >> KIND_BITS) || n > SIZE_MAX / sizeof(*entries) ||
 	    n > SIZE_MAX / sizeof(*out->groups))
 		return -ENOMEM;
-	entries = calloc(n, sizeof(*entries));
+	entries = malloc(n * sizeof(*entries));
 	sigs.own = malloc(n * sizeof(*sigs.own));
 	if (!entries || !sigs.own) {
 		free(entries);
@@ -651,20 +629,20 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	for (i = 0; i < n; i++) {
 		const struct thread *t = &snap->threads[i];
 
-		entries[i].kind = t->wait.kind;
-		entries[i].thread = t;
-		entries[i].member = member_key(t);
 		ssize_t sig = signature_of(&sigs, t);
 		if (sig < 0)
 			goto out_entries;
-		entries[i].sig = (size_t)sig;
+		entries[i] = (struct entry){ member_key(t), (uint32_t)i,
+					     (uint32_t)sig << KIND_BITS |
+					     ((unsigned)t->wait.kind & ((1 << KIND_BITS) - 1)) };
 	}
 	rank = malloc(sigs.nown * sizeof(*rank));
 	by_rank = malloc(sigs.nown * sizeof(*by_rank));
 	if (!rank || !by_rank || rank_signatures(&sigs, rank, by_rank) < 0)
 		goto out_entries;
 	for (i = 0; i < n; i++)
-		entries[i].sig = rank[entries[i].sig];
+		entries[i].key = (uint32_t)rank[entries[i].key >> KIND_BITS] << KIND_BITS |
+				 (entries[i].key & ((1 << KIND_BITS) - 1));
 	if (sort_entries(entries, n, sigs.nown) < 0)
 		goto out_entries;
 
@@ -674,11 +652,10 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		goto out_entries;
 	for (start = 0; start < n; start = i) {
 		for (i = start + 1; i < n; i++)
-			if (entries[i].kind != entries[start].kind ||
-			    entries[i].sig != entries[start].sig)
+			if (entries[i].key != entries[start].key)
 				break;
-		if (make_group(&out->groups[ngroups], entries + start,
-			       i - start, by_rank[entries[start].sig]))
+		if (make_group(snap, &out->groups[ngroups], entries + start, i - start,
+			       by_rank[entries[start].key >> KIND_BITS]))
 			goto out_groups;
 		ngroups++;
 	}
