@@ -441,6 +441,57 @@ static void test_ten_thousand(void **state)
 	snapshot_free(snap);
 }
 
+/*
+ * Many signatures (more than a quarter of the threads: the sort goes by
+ * kind, then by signature): 4000 threads in shuffled tid order, function
+ * i % 1500, kind 0, 1, 0 for each 1500 of them: 3000 groups, each of its
+ * function and kind, in tid order.
+ */
+static void test_many_signatures(void **state)
+{
+	enum { NTHREADS = 4000, NFUNCS = 1500 };
+	struct snapshot *snap = new_snapshot();
+	unsigned int seed = 777;
+	struct grouping g;
+	size_t seen = 0;
+	int tids[NTHREADS];
+	char fn[32];
+
+	(void)state;
+	for (int i = 0; i < NTHREADS; i++)
+		tids[i] = 100 + i;
+	for (int i = NTHREADS - 1; i > 0; i--) {
+		seed = seed * 1103515245 + 12345;
+		int j = (int)((seed >> 8) % (unsigned int)(i + 1)), tmp = tids[i];
+		tids[i] = tids[j];
+		tids[j] = tmp;
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		struct thread *t = add_thread(snap, tids[i], i / NFUNCS == 1 ? WAIT_SLEEP : WAIT_FUTEX, 1);
+		snprintf(fn, sizeof(fn), "f%04d", i % NFUNCS);
+		add_frame(t, 0x1000, "/usr/bin/server", fn, 0x1000, false);
+	}
+	assert_int_equal(group_snapshot(snap, &g), 0);
+	assert_int_equal(g.ngroups, 2 * NFUNCS);
+	for (size_t i = 0; i < g.ngroups; i++) {
+		const struct group *grp = &g.groups[i];
+		int f = atoi(strstr(grp->signature, "!f") + 2);
+		size_t want = grp->kind == WAIT_SLEEP ? 1 : f < NTHREADS - 2 * NFUNCS ? 2 : 1;
+		assert_int_equal(grp->count, want);
+		for (size_t m = 0; m < grp->count; m++) {
+			assert_int_equal(grp->threads[m]->wait.kind, grp->kind);
+			assert_string_equal(grp->threads[m]->frames[0].function,
+					    strstr(grp->signature, "!") + 1);
+			if (m)
+				assert_true(grp->threads[m - 1]->tid < grp->threads[m]->tid);
+		}
+		seen += grp->count;
+	}
+	assert_int_equal(seen, NTHREADS);
+	grouping_free(&g);
+	snapshot_free(snap);
+}
+
 static void test_function_is(void **state)
 {
 	(void)state;
@@ -476,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_blocked_bounds),
 		cmocka_unit_test(test_empty_snapshot),
 		cmocka_unit_test(test_ten_thousand),
+		cmocka_unit_test(test_many_signatures),
 		cmocka_unit_test(test_function_is),
 	};
 
