@@ -7,6 +7,10 @@
  * the pooled frames, created-by frames, error and go_system its first
  * entry got.  Keys are compared whole, against the raw frames of that
  * first goroutine (the go_cache's, alive for the whole call).
+ *
+ * What is the same for many goroutines is worked out once (struct known):
+ * a wait reason's pooled words and kind, a stack's lock kind, a lock's
+ * words.
  */
 #include "entries.h"
 
@@ -277,42 +281,74 @@ static bool sema_wait(const char *reason)
 	return reason && (strncmp(reason, "sync.", 5) == 0 || strcmp(reason, "semacquire") == 0);
 }
 
-/*
- * The lock whose semaphore is at *at, by the innermost sync function on
- * the stack (1.19 says "semacquire" for all): a sync.Mutex's semaphore is
- * its second word, an RWMutex's writer and reader ones its third and
- * fourth (sync's layouts since 1.19); *at is moved to the lock.  Other
- * semaphores (a WaitGroup's...) are named as such.
- */
-static const char *lock_kind(const struct thread *t, uint64_t *at)
-{
-	static const struct { const char *fn; const char *kind; unsigned off; } locks[] = {
-		{ "sync.(*Mutex).lockSlow", "mutex", 4 },
-		{ "internal/sync.(*Mutex).lockSlow", "mutex", 4 },
-		{ "sync.(*RWMutex).RLock", "RWMutex", 12 },
-		{ "sync.(*RWMutex).Lock", "RWMutex", 8 },
-	};
+static const struct {
+	const char *fn;
+	const char *kind;
+	unsigned off;
+} lock_kinds[] = {
+	{ "sync.(*Mutex).lockSlow", "mutex", 4 },
+	{ "internal/sync.(*Mutex).lockSlow", "mutex", 4 },
+	{ "sync.(*RWMutex).RLock", "RWMutex", 12 },
+	{ "sync.(*RWMutex).Lock", "RWMutex", 8 },
+};
+#define NLOCK_KINDS (sizeof(lock_kinds) / sizeof(lock_kinds[0]))
 
+/*
+ * The lock a semaphore belongs to, by the innermost sync function on the
+ * stack (1.19 says "semacquire" for all): a sync.Mutex's semaphore is its
+ * second word, an RWMutex's writer and reader ones its third and fourth
+ * (sync's layouts since 1.19): the index in lock_kinds, NLOCK_KINDS for
+ * other semaphores (a WaitGroup's...), named as such.
+ */
+static size_t lock_kind(const struct thread *t)
+{
 	for (size_t i = 0; i < t->nframes; i++)
-		for (size_t k = 0; t->frames[i].function && k < sizeof(locks) / sizeof(locks[0]); k++)
-			if (strcmp(t->frames[i].function, locks[k].fn) == 0) {
-				*at -= locks[k].off;
-				return locks[k].kind;
-			}
-	return "semaphore";
+		for (size_t k = 0; t->frames[i].function && k < NLOCK_KINDS; k++)
+			if (strcmp(t->frames[i].function, lock_kinds[k].fn) == 0)
+				return k;
+	return NLOCK_KINDS;
 }
 
+/*
+ * What is the same for many goroutines, worked out once: a wait reason's
+ * or status's words (pooled) and kind; the lock kind of a pooled stack
+ * (the last one asked: those on semaphores mostly share a few); the
+ * words of a lock, by its address (direct mapped).
+ */
+#define WORDS_REASONS 256
+#define WORDS_STATUSES 16
+#define LOCK_WORDS 256
+
+struct words {
+	const char *raw;	/* NULL: not yet */
+	char *pooled;
+	enum wait_kind kind;
+	bool io, sema;		/* io_wait, sema_wait */
+};
+
+struct known {
+	struct words reason[WORDS_REASONS], status[WORDS_STATUSES];
+	const struct frame *lock_frames;	/* the stack lock_index is of */
+	size_t lock_nframes, lock_index;
+	struct {
+		uint64_t at;
+		size_t kind;
+		char *pooled;	/* NULL: free */
+	} lock[LOCK_WORDS];
+};
+
 /* What g waits on, from the runtime's poller or semaphores: the fd and
- * what it is (its peer), or the lock. */
+ * what it is (its peer), or the lock.  w: its reason's words. */
 static void wait_on(struct snapshot *snap, struct fd_table *fds, const struct go_waits *waits,
-		    const struct go_goroutine *g, const char *reason, struct thread *t)
+		    struct known *kn, const struct go_goroutine *g, const struct words *w,
+		    struct thread *t)
 {
 	struct go_wait_on on;
 	char what[256];
 
 	if (!go_waits_find(waits, g->addr, &on))
 		return;
-	if (io_wait(reason) && on.fd >= 0) {
+	if (w->io && on.fd >= 0) {
 		t->wait.fd = on.fd;
 		if (fds && fds_describe(fds, on.fd, what, sizeof(what)) == 0) {
 			t->wait.object = snapshot_pool_string(snap, what);
@@ -321,13 +357,54 @@ static void wait_on(struct snapshot *snap, struct fd_table *fds, const struct go
 			else
 				t->wait.kind = on.write ? WAIT_WRITE : WAIT_READ;
 		}
-	} else if (sema_wait(reason) && on.sema) {
-		uint64_t at = on.sema;
-		const char *kind = lock_kind(t, &at);
+	} else if (w->sema && on.sema) {
+		if (!t->frames_pooled || t->frames != kn->lock_frames ||
+		    t->nframes != kn->lock_nframes || !kn->lock_frames) {
+			kn->lock_index = lock_kind(t);
+			kn->lock_frames = t->frames_pooled ? t->frames : NULL;
+			kn->lock_nframes = t->nframes;
+		}
+		size_t k = kn->lock_index;
+		uint64_t at = on.sema - (k < NLOCK_KINDS ? lock_kinds[k].off : 0);
+		size_t slot = (size_t)((at >> 3) ^ (at >> 11)) % LOCK_WORDS;
 		t->wait.address = at;
-		snprintf(what, sizeof(what), "%s 0x%llx", kind, (unsigned long long)at);
-		t->wait.object = snapshot_pool_string(snap, what);
+		if (!kn->lock[slot].pooled || kn->lock[slot].at != at || kn->lock[slot].kind != k) {
+			snprintf(what, sizeof(what), "%s 0x%llx",
+				 k < NLOCK_KINDS ? lock_kinds[k].kind : "semaphore",
+				 (unsigned long long)at);
+			kn->lock[slot].at = at;
+			kn->lock[slot].kind = k;
+			kn->lock[slot].pooled = snapshot_pool_string(snap, what);
+		}
+		t->wait.object = kn->lock[slot].pooled;
 	}
+}
+
+/* The words and kind of a goroutine's status and reason (NULL: not
+ * waiting), kept in kn, or in *tmp when kn has no place for them; NULL
+ * when out of memory. */
+static const struct words *words_of(struct known *kn, struct snapshot *snap, unsigned status,
+				    unsigned reason_index, const char *reason, struct words *tmp)
+{
+	struct words *w = tmp;
+
+	if (reason && reason_index < WORDS_REASONS)
+		w = &kn->reason[reason_index];
+	else if (!reason && status < WORDS_STATUSES)
+		w = &kn->status[status];
+	if (w != tmp && w->raw)
+		return w;
+	w->raw = reason ? reason : go_status_name(status);
+	w->pooled = snapshot_pool_string(snap, w->raw);
+	w->kind = reason ? classify_go_reason(reason) :
+		  status == GO_RUNNING || status == GO_RUNNABLE ? WAIT_RUNNING : WAIT_OTHER;
+	w->io = io_wait(reason);
+	w->sema = sema_wait(reason);
+	if (!w->pooled) {
+		w->raw = NULL;
+		return NULL;
+	}
+	return w;
 }
 
 /* How long g has waited as the runtime knows it (a GC sets waitsince). */
@@ -368,7 +445,7 @@ static bool carry_over(struct snapshot *snap, struct snapshot *prev,
 }
 
 static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct memo *m,
-		     struct fd_table *fds, const struct go_waits *waits,
+		     struct known *kn, struct fd_table *fds, const struct go_waits *waits,
 		     struct snapshot *snap, const struct go_goroutine *g, int64_t now_ns)
 {
 	const char *reason = g->status == GO_WAITING || g->status == GO_LEAKED ?
@@ -387,8 +464,10 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 		slot->hash = h;
 		m->count++;
 	}
+	struct words tmp;
+	const struct words *w = words_of(kn, snap, g->status, g->reason, reason, &tmp);
 	struct thread *t = snapshot_add_thread(snap);
-	if (!t)
+	if (!t || !w)
 		return -ENOMEM;
 	t->pooled = t->frames_pooled = true;
 	t->goid = g->goid;
@@ -396,9 +475,8 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	t->go_tid = g->tid;
 	t->stopped = g->stopped;	/* running: read in a stop of its thread */
 	t->state = g->status == GO_RUNNING ? 'R' : 'S';
-	t->go_wait = snapshot_pool_string(snap, reason ? reason : go_status_name(g->status));
-	t->wait.kind = reason ? classify_go_reason(reason) :
-		       g->status == GO_RUNNING || g->status == GO_RUNNABLE ? WAIT_RUNNING : WAIT_OTHER;
+	t->go_wait = w->pooled;
+	t->wait.kind = w->kind;
 	waited(t, g, now_ns);
 	t->go_system = slot->st.system;
 	t->frames = slot->st.frames;
@@ -407,8 +485,8 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 	t->ncreated = slot->st.ncreated;
 	t->partial = slot->st.partial;
 	t->error = slot->st.error;
-	if (waits)
-		wait_on(snap, fds, waits, g, reason, t);
+	if (waits && (w->io || w->sema))
+		wait_on(snap, fds, waits, kn, g, w, t);
 	/* One in a system call is tied to its thread's wait (its fd). */
 	if (g->status == GO_SYSCALL && g->tid) {
 		const struct thread *th = snapshot_find_thread(snap, g->tid);
@@ -418,8 +496,6 @@ static int add_entry(const struct go_runtime *rt, struct symbolizer *sym, struct
 			t->wait.object = snapshot_pool_string(snap, th->wait.object);
 		}
 	}
-	if (!t->go_wait)
-		return -ENOMEM;
 	if (t->partial)
 		snap->partial = true;
 	snap->ngoroutines++;
@@ -465,6 +541,7 @@ struct adding {
 	int64_t now_ns;
 	struct memo m;
 	struct go_labels_memo *labels;
+	struct known *kn;
 	struct go_waits *waits;	/* read when one first waits on an fd or a lock */
 	bool fds_read, semas_read;
 };
@@ -482,8 +559,10 @@ static int take(void *arg, const struct go_goroutine *g, long *index)
 	/* What those in IO wait or on a semaphore wait on, read when the
 	 * first one comes (again when the first of the other kind does). */
 	if (g->status == GO_WAITING) {
-		const char *r = go_wait_reason(a->rt, g->reason);
-		bool fds = io_wait(r) && !a->fds_read, semas = sema_wait(r) && !a->semas_read;
+		struct words tmp;
+		const struct words *w = words_of(a->kn, snap, g->status, g->reason,
+						 go_wait_reason(a->rt, g->reason), &tmp);
+		bool fds = w && w->io && !a->fds_read, semas = w && w->sema && !a->semas_read;
 		if (fds || semas) {
 			go_waits_free(a->waits);
 			a->fds_read |= fds;
@@ -491,7 +570,7 @@ static int take(void *arg, const struct go_goroutine *g, long *index)
 			a->waits = go_waits_read(a->rt, a->mem, a->fds_read, a->semas_read);
 		}
 	}
-	rc = add_entry(a->rt, a->sym, &a->m, a->fds, a->waits, snap, g, a->now_ns);
+	rc = add_entry(a->rt, a->sym, &a->m, a->kn, a->fds, a->waits, snap, g, a->now_ns);
 	/* its pprof labels (go/labels.h) */
 	if (rc == 0)
 		rc = go_entry_labels(a->labels, a->rt, a->mem, snap, g->labels,
@@ -514,12 +593,18 @@ int go_add_entries(const struct go_runtime *rt, struct symbolizer *sym, struct m
 	if (prev && !snapshot_adopt_pool(snap, prev, CARRY_POOL_MAX))
 		a.prev = NULL;
 	a.labels = go_labels_memo_new();
+	if (!(a.kn = calloc(1, sizeof(*a.kn)))) {
+		go_labels_memo_free(a.labels);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	int rc = go_read_goroutines_each(rt, sym, mem, cache, take, &a, err, errlen);
 	if (rc == -ENOMEM && !err[0])
 		snprintf(err, errlen, "out of memory");
 	if (rc == 0)
 		skipped_note(snap, cache);
 	go_labels_memo_free(a.labels);
+	free(a.kn);
 	go_waits_free(a.waits);
 	free(a.m.slots);
 	return rc;
