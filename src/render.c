@@ -138,6 +138,13 @@ static const char *thread_name_of(const struct snapshot *snap, int tid)
 	return t ? thread_name(t) : NULL;
 }
 
+/* Whether t waits for a mutex whose owner is known: what a lock cycle
+ * starts from (lock_cycle). */
+static bool waits_for_owner(const struct thread *t)
+{
+	return t->wait.kind == WAIT_MUTEX && t->wait.owner > 0;
+}
+
 /* One line per lock cycle, each reported once (from its smallest tid). */
 static void print_deadlocks(const struct out *o)
 {
@@ -145,6 +152,8 @@ static void print_deadlocks(const struct out *o)
 
 	for (size_t i = 0; i < o->snap->nthreads; i++) {
 		const struct thread *t = &o->snap->threads[i];
+		if (!waits_for_owner(t))
+			continue;
 		int n = lock_cycle(o->snap, t, cycle, 64);
 		bool smallest = n > 0;
 		for (int k = 1; k < n; k++)
@@ -224,14 +233,18 @@ void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size
 	}
 }
 
-static void print_summary(const struct out *o)
+/* The header; returns whether some thread waits for a mutex's known
+ * owner (a deadlock is possible). */
+static bool print_summary(const struct out *o)
 {
 	const struct snapshot *s = o->snap;
 	size_t counts[WAIT__COUNT] = { 0 };
 	char kinds[512];
 
 	size_t nthreads = s->nthreads - s->ngoroutines, own = 0, sigstopped = 0;
+	bool owners = false;
 	for (size_t i = 0; i < s->nthreads; i++) {
+		owners |= waits_for_owner(&s->threads[i]);
 		if (s->threads[i].goid)
 			own += s->threads[i].go_system;
 		else
@@ -267,6 +280,7 @@ static void print_summary(const struct out *o)
 	if (s->partial && !s->runtime_note)	/* that says why, below */
 		fprintf(o->fp, "%spartial: %s%s\n", col(o, C_WARN),
 			s->note ? esc(s->note) : "some stacks are incomplete", col(o, C_RESET));
+	return owners;
 }
 
 static void print_goroutine_ids(const struct out *o, const struct group *g)
@@ -664,8 +678,9 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	/* grouped once, each section printed from it */
 	if (!opt->per_thread && group_snapshot(snap, &g) < 0)
 		return -ENOMEM;
-	print_summary(&o);
-	print_deadlocks(&o);
+	/* a pass over a million entries, not two */
+	if (print_summary(&o))
+		print_deadlocks(&o);
 	fprintf(fp, "\n");
 	if (snap->runtime_note)
 		fprintf(fp, "%sgoroutines not read: %s%s\n\n", col(&o, C_WARN),

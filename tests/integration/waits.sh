@@ -1,7 +1,8 @@
 #!/bin/bash
 # waits: every thread of testdata/waits (built -O2 and -O0) is classified as
 # the program says, its own function is on its stack, mutex owners are
-# found, the pool threads have one identical stack; with both unwinders.
+# found, the pool threads have one identical stack; with both unwinders;
+# the text names the deadlock of deadlock_a and deadlock_b in one line.
 # The target is never left stopped.  (undisturbed.sh checks for EINTR,
 # blocked-time.sh the blocked_sec values.)
 . "$(dirname "$0")/../lib.sh"
@@ -111,6 +112,15 @@ for build in waits waits-O0; do
 		check_snapshot "$label" "$json"
 	done
 	done
+
+	# the text names the lock cycle of deadlock_a and deadlock_b, once
+	a=$(for t in "${!EXP_FUNC[@]}"; do [ "${EXP_FUNC[$t]}" = deadlock_a ] && echo "$t"; done)
+	b=$(for t in "${!EXP_FUNC[@]}"; do [ "${EXP_FUNC[$t]}" = deadlock_b ] && echo "$t"; done)
+	[ -n "$a" ] && [ -n "$b" ] || error "$build: no deadlock_a and deadlock_b threads expected"
+	lo=$((a < b ? a : b)) hi=$((a < b ? b : a))
+	run_tl "$TL_TMP/$build.txt" snapshot "$TARGET_PID"
+	n=$(grep -cE "^deadlock: $lo \([^)]*\) -> $hi \([^)]*\) -> $lo \([^)]*\), each waiting for a mutex the next one holds\$" "$TL_TMP/$build.txt")
+	[ "$n" = 1 ] || error "$build: $n lines 'deadlock: $lo (..) -> $hi (..) -> $lo (..)' in the text, expected 1: $(grep "^deadlock" "$TL_TMP/$build.txt")"
 
 	kill_target "$TARGET_PID"
 done
