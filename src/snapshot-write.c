@@ -981,6 +981,58 @@ static void os_item(struct writer *r, const struct thread_runs *tr, size_t i)
 /* [goid, template, go_minutes, blocked_sec, fd, object, address, owner],
  * without the trailing ones that say nothing: blocked_sec null is
  * go_minutes' (times 60), -1 not known. */
+/*
+ * A goroutine's minutes: a quotient of nanoseconds, which needs 16 or 17
+ * digits to read back exactly, and printf spelling a million of them
+ * (w_real's shortest search, or %.17g) took a second.  Between 1e-3 and
+ * 1e9, its 17 digits come from one long double product (64 bits of
+ * mantissa: right to the 17th digit but for a last-digit slip, which
+ * still reads back: 17 digits are finer than a double); what does not
+ * read back is spelled by w_real.
+ */
+static void w_minutes(struct writer *w, double v)
+{
+	static const long double scale[] = {	/* 10^(16 - e), e = -3 .. 8 */
+		1e19L, 1e18L, 1e17L, 1e16L, 1e15L, 1e14L, 1e13L, 1e12L, 1e11L, 1e10L,
+		1e9L, 1e8L,
+	};
+	char buf[40];
+	int e = -3, n = 0;
+
+	if (!(v >= 1e-3 && v < 1e9)) {
+		w_real(w, v);
+		return;
+	}
+	for (double p = 1e-2; v >= p; p *= 10)
+		e++;	/* 10^e <= v < 10^(e+1) */
+	uint64_t d = (uint64_t)((long double)v * scale[e + 3] + 0.5L);
+	char dig[24];
+	int nd = snprintf(dig, sizeof(dig), "%" PRIu64, d);	/* 17, or 18 past 9.99.. */
+	int point = e + 1 + (nd - 17);	/* digits before the point */
+	if (point > 0) {
+		memcpy(buf, dig, (size_t)point);
+		n = point;
+	} else {
+		buf[n++] = '0';
+	}
+	buf[n++] = '.';
+	for (int i = point; i < 0; i++)
+		buf[n++] = '0';
+	int last = nd;
+	while (last > (point > 0 ? point : 0) && dig[last - 1] == '0')
+		last--;
+	for (int i = point > 0 ? point : 0; i < last; i++)
+		buf[n++] = dig[i];
+	if (buf[n - 1] == '.')
+		buf[n++] = '0';
+	buf[n] = '\0';
+	if (strtod(buf, NULL) != v) {
+		w_real(w, v);
+		return;
+	}
+	w_raw(w, buf, (size_t)n);
+}
+
 static void row_item(struct writer *r, const struct thread_runs *tr, size_t i)
 {
 	const struct thread *t = &tr->snap->threads[tr->v2->gi[i]];
@@ -996,7 +1048,7 @@ static void row_item(struct writer *r, const struct thread_runs *tr, size_t i)
 	w_int(r, tr->v2->tpl[i]);
 	if (last >= 2) {
 		w_raw(r, ",", 1);
-		w_real(r, t->go_minutes);
+		w_minutes(r, t->go_minutes);
 	}
 	if (last >= 3) {
 		w_raw(r, ",", 1);

@@ -381,6 +381,9 @@ static void test_real_spelling(void **state)
 		{ 1e-300, "1e-300" }, { 1e20, "1e20" }, { 0.0001, "0.0001" },
 		{ 0.00001, "1e-5" }, { 123456789012.25, "123456789012.25" },
 		{ -1, "null" }, { 1.0 / 0.0, "null" },
+		/* whole numbers (a goroutine's minutes), each side of 1e15 */
+		{ 6, "6.0" }, { 999999999999999.0, "999999999999999.0" },
+		{ 1e15, "1000000000000000.0" }, { 4294967296.0, "4294967296.0" },
 	};
 	static const double others[] = { 2.0 / 3.0, 0.1 + 0.2, 4.9e-324,
 					 1.7976931348623157e308, 1e16, 12.0 };
@@ -1465,19 +1468,27 @@ static char *file_text(FILE *fp)
 	return text;
 }
 
+/* The version 2 file of snap, as text. */
+static char *v2_text(const struct snapshot *snap)
+{
+	FILE *fp = tmpfile();
+	char *text;
+
+	assert_non_null(fp);
+	assert_int_equal(snapshot_write_file(snap, fp), 0);
+	text = file_text(fp);
+	fclose(fp);
+	return text;
+}
+
 /* Version 2: what is written reads back the same, each stack once, and
  * the text of the copy is the same text. */
 static void test_v2_round_trip(void **state)
 {
 	struct snapshot *a = sample_go(), *b;
-	FILE *fp = tmpfile();
-	char *text, *again;
+	char *text = v2_text(a), *again;
 
 	(void)state;
-	assert_non_null(fp);
-	assert_int_equal(snapshot_write_file(a, fp), 0);
-	text = file_text(fp);
-	fclose(fp);
 	assert_non_null(strstr(text, "\"version\":2,"));
 	/* main.wait's three lines, a partial one's empty stack, created */
 	assert_non_null(strstr(text, "\"stacks\":[["));
@@ -1488,11 +1499,7 @@ static void test_v2_round_trip(void **state)
 	/* equal stacks are one array */
 	assert_ptr_equal(b->threads[5].frames, b->threads[8].frames);
 	assert_ptr_equal(b->threads[5].created, b->threads[300].created);
-	fp = tmpfile();
-	assert_non_null(fp);
-	assert_int_equal(snapshot_write_file(b, fp), 0);
-	again = file_text(fp);
-	fclose(fp);
+	again = v2_text(b);
 	assert_string_equal(text, again);
 	free(again);
 	/* the version 1 text of the copy is the original's */
@@ -1502,6 +1509,40 @@ static void test_v2_round_trip(void **state)
 	assert_string_equal(flat, again);
 	free(flat);
 	free(again);
+	free(text);
+	snapshot_free(b);
+	snapshot_free(a);
+}
+
+/* A goroutine's minutes, spelled by the fast path of the rows (17 digits
+ * from a long double product) or past it, read back exactly: a quotient
+ * of nanoseconds, each end of the fast range, a last digit that carries
+ * into an 18th. */
+static void test_v2_minutes_exact(void **state)
+{
+	static const double minutes[] = {
+		(double)123456789012345 / 60e9, 45.516564419216664, 0.001, 0.0009999999999999998,
+		9.999999999999998, 10.0, 999999999.9999999, 1e9, 2.0 / 3.0, 0.0015, 6.0,
+		(double)1 / 60e9, 3.0000000000000004,
+	};
+	struct snapshot *a = sample_go(), *b;
+	size_t k = 0;
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < a->nthreads && k < sizeof(minutes) / sizeof(minutes[0]); i++) {
+		struct thread *t = &a->threads[i];
+		if (!t->goid || t->go_minutes < 0)
+			continue;
+		t->go_minutes = minutes[k++];
+		t->wait.blocked_sec = t->go_minutes * 60;
+	}
+	assert_int_equal(k, sizeof(minutes) / sizeof(minutes[0]));
+	text = v2_text(a);
+	assert_non_null(strstr(text, ",45.516564419216664]"));
+	assert_non_null(strstr(text, ",6.0]"));
+	b = reparse(text);
+	assert_same_snapshot(a, b);
 	free(text);
 	snapshot_free(b);
 	snapshot_free(a);
@@ -1639,6 +1680,7 @@ int main(void)
 		cmocka_unit_test(test_pooled_strings),
 		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_v2_round_trip),
+		cmocka_unit_test(test_v2_minutes_exact),
 		cmocka_unit_test(test_v2_any_order),
 		cmocka_unit_test(test_v2_bad),
 		cmocka_unit_test(test_v2_template_os),
