@@ -613,6 +613,12 @@ static int addr_add(struct addr_set *s, uint64_t a)
 		struct addr_set t = { calloc(cap, sizeof(*t.slot)), cap, s->n };
 		if (!t.slot)
 			return -ENOMEM;
+		/* each page written now (volatile: a compiler knows calloc's
+		 * zeros): a read first (addr_has) would map the zero page,
+		 * and the first write to it then flush the TLB of every CPU
+		 * the reader threads run on */
+		for (size_t i = 0; i < cap; i += MEM_PAGE / sizeof(*t.slot))
+			((volatile uint64_t *)t.slot)[i] = 0;
 		for (size_t i = 0; i < s->cap; i++) {
 			if (!s->slot[i])
 				continue;
