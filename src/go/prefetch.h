@@ -7,7 +7,9 @@
  * symbols and the rest are the caller's, on one thread.  The reads need
  * nothing of that (the layout says where a g's saved sp is), so threads
  * of their own, one per CPU up to GO_PREFETCH_MAX, do them a few batches
- * ahead, and the caller takes the batches in the order it gave them.
+ * ahead, and the caller takes the batches in the order it gave them
+ * (run_parallel_then, util.h, runs ahead without bound: here a batch
+ * holds 2 MiB of buffers, and the caller makes each batch it gives).
  *
  * A batch read whole gets its g's, then the top of each one's stack, then
  * the bytes of its g's that change again (go_layout's hot range): a
