@@ -8,8 +8,8 @@
  * becomes one group whose members are therefore in goid or tid order.
  * The group gets a copy of the run's signature.  Threads that share a
  * pooled stack share one signature (struct sigs below).  What a group
- * says of all its members (waits, origin) is then found in one pass over
- * the snapshot in its own order (group_members).  Groups are then sorted
+ * says of all its members (waits, origin) is found in the pass that
+ * makes the entries, a part for each pooled stack (struct part).  Groups are then sorted
  * by count (largest first), kind, signature, which is a total order as
  * (kind, signature) is unique.
  *
@@ -557,7 +557,8 @@ static void group_waits(struct group *g)
 }
 
 /* Fills g from the run of n entries at e (all snap's), taking the first
- * signature; what it says of its members is left to group_members. */
+ * signature; what it says of its members is left to its parts (struct
+ * part). */
 static int make_group(const struct snapshot *snap, struct group *g, struct entry *e, size_t n,
 		      const char *sig)
 {
@@ -579,24 +580,117 @@ static int make_group(const struct snapshot *snap, struct group *g, struct entry
 }
 
 /*
- * What each group says of its members (add_member), in one pass over the
- * snapshot's entries in their own order: a group's members in goid order
- * lie scattered over the entries, which a million goroutines make 160 MB,
- * and a walk group by group read each from memory on its own.  -ENOMEM.
+ * What each group says of its members (add_member) is found in the pass
+ * that makes the entries, in the snapshot's own order (a group's members
+ * in goid order lie scattered over the entries, which a million
+ * goroutines make 160 MB: a walk group by group, or a second pass, read
+ * them from memory again): the threads of one pooled stack and kind (one
+ * pre-key: signature index << KIND_BITS | kind) say it of themselves in a
+ * part, a group of their own whose first member is the first met; each
+ * part is then merged into the group it is of (merge_part), and the
+ * threads of no pooled stack (few, mostly) are added to theirs one by
+ * one.  Every such property is one a member shares with the first (or
+ * the first's with the group's threads[0]), so the order does not matter.
  */
-static int group_members(const struct snapshot *snap, struct grouping *gr)
-{
-	uint32_t *of = malloc(snap->nthreads * sizeof(*of));
+struct part {
+	uint32_t prekey;
+	const struct thread *first;
+	struct group g;		/* g.threads: &first, set before each use */
+};
 
-	if (!of)
-		return -ENOMEM;
-	for (size_t k = 0; k < gr->ngroups; k++)
-		for (size_t i = 0; i < gr->groups[k].count; i++)
-			of[gr->groups[k].threads[i] - snap->threads] = (uint32_t)k;
-	for (size_t i = 0; i < snap->nthreads; i++)
-		add_member(&gr->groups[of[i]], &snap->threads[i]);
-	free(of);
-	return 0;
+struct parts {
+	struct part *v;
+	size_t n, cap;
+	uint32_t *slots;	/* index in v + 1; 0: free */
+	size_t mask;
+};
+
+/* A thread of no pooled stack: added to its group after. */
+struct loose {
+	uint32_t thread;
+	uint32_t prekey;
+};
+
+/* The part of prekey, made with t its first member when there is none;
+ * NULL when out of memory. */
+static struct part *part_of(struct parts *ps, uint32_t prekey, const struct thread *t)
+{
+	if ((ps->n + 1) * 2 > ps->mask + 1 || !ps->slots) {
+		size_t m = ps->slots ? (ps->mask + 1) * 2 : 64;
+		uint32_t *ns = calloc(m, sizeof(*ns));
+		if (!ns)
+			return NULL;
+		for (size_t k = 0; k < ps->n; k++) {
+			size_t j = (ps->v[k].prekey * 0x9e3779b1u) & (m - 1);
+			while (ns[j])
+				j = (j + 1) & (m - 1);
+			ns[j] = (uint32_t)k + 1;
+		}
+		free(ps->slots);
+		ps->slots = ns;
+		ps->mask = m - 1;
+	}
+	size_t j = (prekey * 0x9e3779b1u) & ps->mask;
+	for (; ps->slots[j]; j = (j + 1) & ps->mask)
+		if (ps->v[ps->slots[j] - 1].prekey == prekey)
+			return &ps->v[ps->slots[j] - 1];
+	if (ps->n == ps->cap) {
+		size_t nc = ps->cap ? ps->cap * 2 : 16;
+		struct part *nv = realloc(ps->v, nc * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		ps->v = nv;
+		ps->cap = nc;
+	}
+	struct part *p = &ps->v[ps->n];
+	p->prekey = prekey;
+	p->first = t;
+	stats_start(&p->g);
+	ps->slots[j] = (uint32_t)++ps->n;
+	return p;
+}
+
+/* What part a (threads[0] its first member) says, in its group g. */
+static void merge_part(struct group *g, const struct group *a)
+{
+	g->max_blocked_partial |= a->max_blocked_partial;
+	if (a->max_blocked_sec >= 0 &&
+	    (g->max_blocked_sec < 0 || a->max_blocked_sec > g->max_blocked_sec))
+		g->max_blocked_sec = a->max_blocked_sec;
+	if (a->min_blocked_sec >= 0 &&
+	    (g->min_blocked_sec < 0 || a->min_blocked_sec < g->min_blocked_sec))
+		g->min_blocked_sec = a->min_blocked_sec;
+	if (a->min_go_minutes >= 0 &&
+	    (g->min_go_minutes < 0 || a->min_go_minutes < g->min_go_minutes))
+		g->min_go_minutes = a->min_go_minutes;
+	if (a->max_go_minutes > g->max_go_minutes)
+		g->max_go_minutes = a->max_go_minutes;
+	add_member(g, a->threads[0]);	/* the first as the group's */
+	g->created_same = g->created_same && a->created_same;
+	g->one_parent = g->one_parent && a->one_parent;
+	g->same_wait = g->same_wait && a->same_wait;
+}
+
+/* The group (created in key order, keys in gkey) with key; NULL: none. */
+static struct group *group_with(struct grouping *gr, const uint32_t *gkey, uint32_t key)
+{
+	size_t lo = 0, hi = gr->ngroups;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (gkey[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < gr->ngroups && gkey[lo] == key ? &gr->groups[lo] : NULL;
+}
+
+/* A pre-key's key, its signature index ranked. */
+static uint32_t ranked(const size_t *rank, uint32_t prekey)
+{
+	return (uint32_t)rank[prekey >> KIND_BITS] << KIND_BITS |
+	       (prekey & ((1 << KIND_BITS) - 1));
 }
 
 int group_snapshot(const struct snapshot *snap, struct grouping *out)
@@ -604,6 +698,10 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 	size_t n, i, start, ngroups = 0;
 	struct entry *entries;
 	struct sigs sigs = { 0 };
+	struct parts parts = { 0 };
+	struct loose *loose = NULL;
+	size_t nloose = 0;
+	uint32_t *gkey = NULL;
 	size_t *rank = NULL;
 	const char **by_rank = NULL;
 	int err = -ENOMEM;
@@ -621,9 +719,11 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		return -ENOMEM;
 	entries = malloc(n * sizeof(*entries));
 	sigs.own = malloc(n * sizeof(*sigs.own));
-	if (!entries || !sigs.own) {
+	loose = malloc(n * sizeof(*loose));	/* touched as far as used */
+	if (!entries || !sigs.own || !loose) {
 		free(entries);
 		free(sigs.own);
+		free(loose);
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -632,23 +732,32 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		ssize_t sig = signature_of(&sigs, t);
 		if (sig < 0)
 			goto out_entries;
-		entries[i] = (struct entry){ member_key(t), (uint32_t)i,
-					     (uint32_t)sig << KIND_BITS |
-					     ((unsigned)t->wait.kind & ((1 << KIND_BITS) - 1)) };
+		uint32_t prekey = (uint32_t)sig << KIND_BITS |
+				  ((unsigned)t->wait.kind & ((1 << KIND_BITS) - 1));
+		entries[i] = (struct entry){ member_key(t), (uint32_t)i, prekey };
+		if (t->frames_pooled && t->frames) {
+			struct part *p = part_of(&parts, prekey, t);
+			if (!p)
+				goto out_entries;
+			p->g.threads = &p->first;
+			add_member(&p->g, t);
+		} else {
+			loose[nloose++] = (struct loose){ (uint32_t)i, prekey };
+		}
 	}
 	rank = malloc(sigs.nown * sizeof(*rank));
 	by_rank = malloc(sigs.nown * sizeof(*by_rank));
 	if (!rank || !by_rank || rank_signatures(&sigs, rank, by_rank) < 0)
 		goto out_entries;
 	for (i = 0; i < n; i++)
-		entries[i].key = (uint32_t)rank[entries[i].key >> KIND_BITS] << KIND_BITS |
-				 (entries[i].key & ((1 << KIND_BITS) - 1));
+		entries[i].key = ranked(rank, entries[i].key);
 	if (sort_entries(entries, n, sigs.nown) < 0)
 		goto out_entries;
 
 	/* at most n groups; shrunk to fit below */
 	out->groups = calloc(n, sizeof(*out->groups));
-	if (!out->groups)
+	gkey = malloc(n * sizeof(*gkey));
+	if (!out->groups || !gkey)
 		goto out_entries;
 	for (start = 0; start < n; start = i) {
 		for (i = start + 1; i < n; i++)
@@ -657,13 +766,20 @@ int group_snapshot(const struct snapshot *snap, struct grouping *out)
 		if (make_group(snap, &out->groups[ngroups], entries + start, i - start,
 			       by_rank[entries[start].key >> KIND_BITS]))
 			goto out_groups;
-		ngroups++;
+		gkey[ngroups++] = entries[start].key;
 	}
 	out->ngroups = ngroups;
-	free(entries);		/* before group_members' own array */
-	entries = NULL;
-	if (group_members(snap, out) < 0)
-		goto out_groups;
+	for (size_t k = 0; k < parts.n; k++) {
+		struct group *g = group_with(out, gkey, ranked(rank, parts.v[k].prekey));
+		parts.v[k].g.threads = &parts.v[k].first;
+		if (g)	/* always */
+			merge_part(g, &parts.v[k].g);
+	}
+	for (size_t k = 0; k < nloose; k++) {
+		struct group *g = group_with(out, gkey, ranked(rank, loose[k].prekey));
+		if (g)	/* always */
+			add_member(g, &snap->threads[loose[k].thread]);
+	}
 	if (ngroups < n) {
 		struct group *g = realloc(out->groups,
 					  ngroups * sizeof(*out->groups));
@@ -680,6 +796,10 @@ out_groups:
 	out->ngroups = ngroups;
 	grouping_free(out);
 out_entries:
+	free(gkey);
+	free(loose);
+	free(parts.v);
+	free(parts.slots);
 	free(rank);
 	free(by_rank);
 	sigs_free(&sigs);
