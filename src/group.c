@@ -392,43 +392,49 @@ static uint64_t member_key(const struct thread *t)
 }
 
 /*
- * Stable counting sort of the n entries of e by bucket(e) (< nbuckets),
- * through tmp (n entries).  -ENOMEM.
+ * Stable counting sort of the n entries of *e by bucket(entry) (<
+ * nbuckets) into *tmp; then the two are swapped: *e is the sorted one.
+ * -ENOMEM.
  */
-static int counting_sort(struct entry *e, size_t n, struct entry *tmp, size_t nbuckets,
+static int counting_sort(struct entry **e, struct entry **tmp, size_t n, size_t nbuckets,
 			 unsigned shift, uint64_t mask, bool by_member)
 {
 	size_t *start = calloc(nbuckets + 1, sizeof(*start));
+	struct entry *from = *e, *to = *tmp;
 
 	if (!start)
 		return -ENOMEM;
 #define BUCKET(x) ((size_t)(((by_member ? (x).member : (x).key) >> shift) & mask))
 	for (size_t i = 0; i < n; i++)
-		start[BUCKET(e[i]) + 1]++;
+		start[BUCKET(from[i]) + 1]++;
 	for (size_t b = 0; b < nbuckets; b++)
 		start[b + 1] += start[b];
 	for (size_t i = 0; i < n; i++)
-		tmp[start[BUCKET(e[i])]++] = e[i];
+		to[start[BUCKET(from[i])]++] = from[i];
 #undef BUCKET
-	memcpy(e, tmp, n * sizeof(*e));
+	*e = to;
+	*tmp = from;
 	free(start);
 	return 0;
 }
 
+#define MEMBER_BITS 11	/* a member digit: 2 passes up to 4M */
+
 /*
  * Sorts entries by (key, member), equal ones (a malformed snapshot) in
  * snapshot order: stable radix sorts, least significant first: by member
- * a byte a pass over the bytes the largest has (none when they come in
- * order: threads by tid; goroutines in allgs order, which reuse of dead
- * g's shuffles), then by key, in one pass or by kind then signature
- * rank when there are many signatures.  A group's members (one key) are
- * all goroutines or all threads (a goroutine's signature is its own), so
- * their order is by goid or by tid.  O(n): 100,000 goroutines on a few
- * stacks cost a few passes, not n log n comparisons.  0 or -ENOMEM.
+ * MEMBER_BITS a pass over the bits the largest has (none when they come
+ * in order: threads by tid; goroutines in allgs order, which reuse of
+ * dead g's shuffles), then by key, in one pass or by kind then signature
+ * rank when there are many signatures; each pass from one array into the
+ * other.  A group's members (one key) are all goroutines or all threads
+ * (a goroutine's signature is its own), so their order is by goid or by
+ * tid.  O(n): 100,000 goroutines on a few stacks cost a few passes, not
+ * n log n comparisons.  0 or -ENOMEM.
  */
 static int sort_entries(struct entry *e, size_t n, size_t nranks)
 {
-	struct entry *tmp = malloc(n * sizeof(*tmp));
+	struct entry *tmp = malloc(n * sizeof(*tmp)), *cur = e, *other = tmp;
 	uint64_t max = 0;
 	bool sorted = true;
 	size_t nkeys = nranks << KIND_BITS;
@@ -440,13 +446,18 @@ static int sort_entries(struct entry *e, size_t n, size_t nranks)
 		max = e[i].member > max ? e[i].member : max;
 		sorted &= !i || e[i - 1].member <= e[i].member;
 	}
-	for (unsigned shift = 0; rc == 0 && !sorted && shift < 64 && (max >> shift); shift += 8)
-		rc = counting_sort(e, n, tmp, 256, shift, 0xff, true);
+	for (unsigned shift = 0; rc == 0 && !sorted && shift < 64 && (max >> shift);
+	     shift += MEMBER_BITS)
+		rc = counting_sort(&cur, &other, n, 1 << MEMBER_BITS, shift,
+				   (1 << MEMBER_BITS) - 1, true);
 	if (rc == 0 && nkeys <= 4 * n + 1024)
-		rc = counting_sort(e, n, tmp, nkeys, 0, UINT32_MAX, false);
-	else if (rc == 0 && (rc = counting_sort(e, n, tmp, 1 << KIND_BITS, 0,
+		rc = counting_sort(&cur, &other, n, nkeys, 0, UINT32_MAX, false);
+	else if (rc == 0 && (rc = counting_sort(&cur, &other, n, 1 << KIND_BITS, 0,
 						(1 << KIND_BITS) - 1, false)) == 0)
-		rc = counting_sort(e, n, tmp, nranks, KIND_BITS, UINT32_MAX >> KIND_BITS, false);
+		rc = counting_sort(&cur, &other, n, nranks, KIND_BITS, UINT32_MAX >> KIND_BITS,
+				   false);
+	if (cur != e)
+		memcpy(e, cur, n * sizeof(*e));
 	free(tmp);
 	return rc;
 }
