@@ -87,6 +87,11 @@ static void read_batch(const struct go_prefetch *p, struct go_batch *b)
 static void *reader(void *arg)
 {
 	struct go_prefetch *p = arg;
+	struct sched_param batch = { 0 };
+
+	/* A reader the caller wakes must not take the caller's CPU from
+	 * it (wakeup preemption): batch threads never preempt. */
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch);
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

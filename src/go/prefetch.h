@@ -20,7 +20,8 @@
  * With no thread to be had (one CPU, or pthread_create failing) the
  * caller reads each batch itself when it takes it: the same reads in the
  * same order, one after the other.  The threads block every signal: the
- * caller's handlers run on the caller's thread.  Buffers are kept from
+ * caller's handlers run on the caller's thread; they are SCHED_BATCH
+ * threads, which never take a CPU from the caller when it wakes them.  Buffers are kept from
  * read to read; the threads live for one read (go_prefetch_begin to
  * go_prefetch_end).
  */
