@@ -626,6 +626,7 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}
+	rt->epfd = symbols_address_of(mod, "runtime.epfd", NULL);
 	rt->semtable = symbols_address_of(mod, "runtime.semtable", NULL);
 	if (!rt->semtable)
 		rt->semtable = find_semtable(elf, bias, pcln);

@@ -72,6 +72,9 @@ struct go_runtime {
 	bool dwarf_layout;	/* lay is from the binary's DWARF */
 	char layouts[32];	/* where lay is from: "built-in", "dwarf",
 				   "types" (go/layout-types.h) */
+	uint64_t epfd;		/* run-time address of runtime.epfd (the
+				   netpoller's epoll fd, an int32), 0: no
+				   symbol (go/waits then looks at every fd) */
 	uint64_t semtable;	/* run-time address of runtime.semtable (by its
 				   symbol, or from semacquire1's code), 0 */
 };

@@ -122,12 +122,34 @@ oom:
 	return -ENOMEM;
 }
 
-static int read_pollers(const struct go_layout *l, struct memory *mem, struct go_waits *w)
+/* Whether fd of pid is an epoll fd. */
+static bool is_epoll(int pid, long fd)
+{
+	char path[64], link[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, fd);
+	ssize_t len = readlink(path, link, sizeof(link) - 1);
+	if (len <= 0)
+		return false;
+	link[len] = '\0';
+	return strcmp(link, "anon_inode:[eventpoll]") == 0;
+}
+
+/*
+ * The netpoller's epoll set: its fd from runtime.epfd when the binary
+ * has the symbol (and it is an epoll fd), else every epoll fd of the
+ * process (a look at each of its fds).
+ */
+static int read_pollers(const struct go_runtime *rt, struct memory *mem, struct go_waits *w)
 {
 	int pid = memory_pid(mem), n = 0, rc = 0;
-	char path[64], link[64];
+	char path[64];
 	struct dirent *de;
+	int32_t epfd;
 
+	if (rt->epfd && memory_read_now(mem, rt->epfd, &epfd, sizeof(epfd)) == 0 && epfd >= 0 &&
+	    is_epoll(pid, epfd))
+		return read_epoll(&rt->lay, mem, pid, epfd, w);
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	DIR *d = opendir(path);
 	if (!d)
@@ -137,13 +159,8 @@ static int read_pollers(const struct go_layout *l, struct memory *mem, struct go
 		long fd = strtol(de->d_name, &end, 10);
 		if (*end || end == de->d_name)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, fd);
-		ssize_t len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		if (strcmp(link, "anon_inode:[eventpoll]") == 0)
-			rc = read_epoll(l, mem, pid, (int)fd, w);
+		if (is_epoll(pid, fd))
+			rc = read_epoll(&rt->lay, mem, pid, (int)fd, w);
 	}
 	closedir(d);
 	return rc;
@@ -273,7 +290,7 @@ struct go_waits *go_waits_read(const struct go_runtime *rt, struct memory *mem, 
 
 	if (!w)
 		return NULL;
-	if ((fds && read_pollers(&rt->lay, mem, w) < 0) ||
+	if ((fds && read_pollers(rt, mem, w) < 0) ||
 	    (semas && rt->semtable && read_semas(rt, mem, w) < 0)) {
 		go_waits_free(w);
 		return NULL;
