@@ -658,6 +658,32 @@ static bool g_address(uint64_t a)
 	return a >= 0x10000 && !(a & 7) && a < (1ull << 47);
 }
 
+/*
+ * What a batch's reader threads wrote is in another CPU's cache: each
+ * line the walk and the checks read is a miss, a few a goroutine.  They
+ * are asked for AHEAD goroutines early, so that they come while the
+ * goroutines before are done.
+ */
+#define AHEAD 4
+
+/* The lines of a g that fill() and identity() read. */
+static void prefetch_g(const unsigned char *g, const struct go_layout *l)
+{
+	for (unsigned off = l->hot_lo & ~63u; off < l->g_size; off += 64)
+		__builtin_prefetch(g + off);
+}
+
+/* The first lines of a stack's window (the walk's frames) and of the
+ * g's hot bytes read again. */
+static void prefetch_stack(const struct go_window *w, const unsigned char *again,
+			   const struct go_layout *l)
+{
+	for (size_t off = 0; off < w->len && off < 256; off += 64)
+		__builtin_prefetch(w->buf + off);
+	for (unsigned off = l->hot_lo & ~63u; off < l->hot_hi; off += 64)
+		__builtin_prefetch(again + off);
+}
+
 /* b, to read the entries of allgs (at arr, len long) from at: those
  * that can be g's and were not seen before (the others counted as
  * skipped).  False when allgs cannot be read there: it grew and moved
@@ -814,6 +840,8 @@ int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
 		for (size_t i = 0; i < k; i++) {
 			const unsigned char *hb = b->b1 + i * GO_G_MAX;
 			uint32_t st;
+			if (i + AHEAD < k)
+				prefetch_g(b->b1 + (i + AHEAD) * GO_G_MAX, l);
 			memcpy(&st, hb + l->status, 4);
 			if (!b->ok1[i] || !go_status_known(st)) {
 				cache->skipped++;
@@ -863,6 +891,9 @@ int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
 				size_t i = whole ? miss[j] : j;
 				const unsigned char *gb = (whole ? b->b1 : cache->b1) + i * GO_G_MAX;
 				uint64_t before, after, reads;
+				if (whole && j + AHEAD < nmiss)
+					prefetch_stack(&b->win[miss[j + AHEAD]],
+						       b->b2 + miss[j + AHEAD] * GO_G_MAX, l);
 				if (!whole && !mok1[j])
 					continue;
 				if (!fill(rt, mem, maddrs[j], gb, &gs[count]))
