@@ -20,6 +20,7 @@
  */
 #include "group.h"
 #include "labels.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -645,14 +646,8 @@ static struct part *part_of(struct parts *ps, uint32_t prekey, const struct thre
 	for (; ps->slots[j]; j = (j + 1) & ps->mask)
 		if (ps->v[ps->slots[j] - 1].prekey == prekey)
 			return &ps->v[ps->slots[j] - 1];
-	if (ps->n == ps->cap) {
-		size_t nc = ps->cap ? ps->cap * 2 : 16;
-		struct part *nv = realloc(ps->v, nc * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		ps->v = nv;
-		ps->cap = nc;
-	}
+	if (grow_array(&ps->v, &ps->cap, ps->n + 1, sizeof(*ps->v)) < 0)
+		return NULL;
 	struct part *p = &ps->v[ps->n];
 	p->prekey = prekey;
 	p->first = t;
