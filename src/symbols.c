@@ -521,23 +521,6 @@ Elf *symbols_go_module(struct symbolizer *s, uint64_t *bias,
 	return elf;
 }
 
-uint64_t symbols_address_of(Dwfl_Module *mod, const char *name, uint64_t *size)
-{
-	int n = dwfl_module_getsymtab(mod);
-
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		const char *nm = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-		if (nm && strcmp(nm, name) == 0) {
-			if (size)
-				*size = sym.st_size;
-			return addr;
-		}
-	}
-	return 0;
-}
-
 /* Whether libdw found the function or an inlined call at all. */
 static bool has_code_scope(Dwarf_Die *scopes, int n)
 {

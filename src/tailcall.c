@@ -15,7 +15,7 @@
  */
 #include "tailcall.h"
 #include "elfcode.h"
-#include "symbols.h"
+#include "modsym.h"
 
 #include <dwarf.h>
 #include <string.h>
@@ -89,7 +89,7 @@ static uint64_t site_target(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
 	for (size_t i = 0; i < nnames; i++) {
 		name[i] = dwarf_attr_integrate(&fn, names[i], &a) ?
 			  dwarf_formstring(&a) : NULL;
-		uint64_t at = name[i] ? symbols_address_of(mod, name[i], NULL) : 0;
+		uint64_t at = name[i] ? modsym_address(mod, name[i], NULL) : 0;
 		if (at)
 			return at;
 	}

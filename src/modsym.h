@@ -1,0 +1,21 @@
+/*
+ * modsym: a module's ELF symbols looked up by name.
+ *
+ * The one lookup that both symbols.c's callers (the Go runtime's
+ * variables, go/runtime.c) and tailcall.c (where a call into another CU
+ * lands) need, kept below both so that tailcall never calls up into the
+ * symbolizer: it takes a libdwfl module and reads only the symbol table
+ * libdwfl found for it (the file's, its debug file's or MiniDebugInfo's),
+ * never the target.
+ */
+#ifndef THREADLEAK_MODSYM_H
+#define THREADLEAK_MODSYM_H
+
+#include <elfutils/libdwfl.h>
+#include <stdint.h>
+
+/* The run-time address of the ELF symbol name of mod (its size in *size),
+ * or 0: a stripped binary has none. */
+uint64_t modsym_address(Dwfl_Module *mod, const char *name, uint64_t *size);
+
+#endif
