@@ -2,14 +2,15 @@
  * snapshot-write: a snapshot's JSON text, both versions; see snapshot.h.
  *
  * Writing is done by hand into growing buffers, the threads' on every CPU
- * (write_threads()), handed to stdio in order: building jansson objects and dumping them cost ~1.3 s of CPU
- * for 10,000 threads of 20 frames, this ~60 ms.  Keys come in the
- * order of the document; the text is byte for byte what jansson prints for
- * the same tree with JSON_INDENT(1) or JSON_COMPACT (the unit tests check
- * this by reparsing and redumping).  Strings that are not valid UTF-8
- * (thread names and paths are arbitrary bytes) have each bad byte replaced
- * by U+FFFD.  Reals get the fewest digits that read back to the same
- * double.  64-bit addresses are "0x..." strings; unknown values are null.
+ * (write_threads()), handed to stdio in order, not through jansson
+ * objects (BENCHMARKS.md, "Reading and writing snapshot files").  Keys
+ * come in the order of the document; the text is byte for byte what
+ * jansson prints for the same tree with JSON_INDENT(1) or JSON_COMPACT
+ * (the unit tests check this by reparsing and redumping).  Strings that
+ * are not valid UTF-8 (thread names and paths are arbitrary bytes) have
+ * each bad byte replaced by U+FFFD.  Reals get the fewest digits that
+ * read back to the same double.  64-bit addresses are "0x..." strings;
+ * unknown values are null.
  */
 #include "snapshot.h"
 
