@@ -17,7 +17,6 @@
 
 #include <elfutils/libdwfl.h>
 
-#include "modsym.h"
 #include "snapshot.h"
 #include "unwind.h"
 
@@ -94,13 +93,5 @@ const struct go_pcln *symbols_go_table(struct symbolizer *s, uint64_t pc, uint64
  * the table what only the process knows (go_pcln_set_gofunc). */
 Elf *symbols_go_module(struct symbolizer *s, uint64_t *bias,
 		       struct go_pcln **pcln, Dwfl_Module **mod);
-/* The run-time address of the ELF symbol name of mod (its size in *size),
- * or 0: a stripped binary has none.  The lookup is modsym's, below both
- * this module and tailcall; this name stays for the callers above. */
-static inline uint64_t symbols_address_of(Dwfl_Module *mod, const char *name,
-					  uint64_t *size)
-{
-	return modsym_address(mod, name, size);
-}
 
 #endif

@@ -8,6 +8,7 @@
  * whose stack bounds are sane and whose saved context names the g itself.
  */
 #include "runtime.h"
+#include "../modsym.h"
 #include "layout-dwarf.h"
 #include "layout-types.h"
 #include "pclntab.h"
@@ -380,7 +381,7 @@ static void find_gofunc(struct go_runtime *rt, Elf *elf, uint64_t bias,
 	if (go_elf_section(elf, ".go.module", &sh) && sh.sh_addr)
 		md = sh.sh_addr + bias;
 	if (!md)
-		md = symbols_address_of(mod, "runtime.firstmoduledata", NULL);
+		md = modsym_address(mod, "runtime.firstmoduledata", NULL);
 	if (!md && go_elf_section(elf, ".gopclntab", &sh) && sh.sh_addr) {
 		pcaddr = sh.sh_addr + bias;
 		uint64_t funcname = 0, addr;
@@ -626,18 +627,18 @@ int go_runtime_open(struct symbolizer *sym, struct memory *mem,
 		go_runtime_close(rt);
 		return -ENOTSUP;
 	}
-	rt->epfd = symbols_address_of(mod, "runtime.epfd", NULL);
-	rt->semtable = symbols_address_of(mod, "runtime.semtable", NULL);
+	rt->epfd = modsym_address(mod, "runtime.epfd", NULL);
+	rt->semtable = modsym_address(mod, "runtime.semtable", NULL);
 	if (!rt->semtable)
 		rt->semtable = find_semtable(elf, bias, pcln);
 	find_gofunc(rt, elf, bias, mem, pcln, mod);
 	rt->test = go_pcln_has(pcln, "testing.(*M).Run");
-	rt->allgs = symbols_address_of(mod, "runtime.allgs", NULL);
+	rt->allgs = modsym_address(mod, "runtime.allgs", NULL);
 	if (!rt->allgs) {
 		rt->allgs = scan_allgs(rt, elf, bias, mem);
 		rt->by_scan = true;
 	}
-	uint64_t wrs = symbols_address_of(mod, "runtime.waitReasonStrings", &size);
+	uint64_t wrs = modsym_address(mod, "runtime.waitReasonStrings", &size);
 	int rc = wrs && size >= 16 ? read_reasons(rt, mem, wrs, size / 16 < MAX_REASONS ? size / 16 : MAX_REASONS) :
 				     scan_reasons(rt, elf, bias, mem);
 	if (!rt->allgs || rc < 0) {

@@ -13,7 +13,7 @@
  * LeakSanitizer report the rest.
  *
  * Memory: every snapshot and text made here is freed before returning, so
- * a leak report always points into src/snapshot.c.
+ * a leak report always points into src/snapshot*.c.
  *
  * Build and run: tests/fuzz/run.sh (or make fuzz).
  */

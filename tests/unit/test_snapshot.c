@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/snapshot.c: wait kind names, array growth, the JSON
+ * Unit tests for src/snapshot*.c: wait kind names, array growth, the JSON
  * round trip, the exact text layout, strict reading of bad input, and the
  * streaming reader: refusals at the first byte, text that arrives in
  * pieces, verdicts and error places as jansson gives them for the whole
