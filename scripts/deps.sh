@@ -42,6 +42,10 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	# a machine set up for the tests has both tools a stack is checked by
 	command -v eu-stack >/dev/null 2>&1 || need elfutils
 	command -v tmux >/dev/null 2>&1 || need tmux
+	# make analyse (part of make check): cppcheck; make coverage: lcov
+	# (gcov comes with gcc)
+	command -v cppcheck >/dev/null 2>&1 || need cppcheck
+	command -v lcov >/dev/null 2>&1 || need lcov
 	# tests/fuzz: clang and its libFuzzer runtime, a package named for
 	# clang's major version (libclang-rt-14-dev on Debian 12, -19- on 13):
 	# looked up after clang is installed, below

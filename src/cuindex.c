@@ -66,7 +66,8 @@ struct cuindex *cuindex_build(Dwarf *dw)
 			return NULL;
 		}
 	}
-	qsort(ix->r, ix->n, sizeof(*ix->r), cmp_range);
+	if (ix->n)	/* qsort's array may not be NULL, even empty */
+		qsort(ix->r, ix->n, sizeof(*ix->r), cmp_range);
 	return ix;
 }
 

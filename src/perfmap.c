@@ -260,7 +260,9 @@ static long own_pid(int pid)
 	char *end = strchr(p, '\n');
 	if (end)
 		*end = '\0';
-	for (char *tok = strtok(p, " \t"); tok; tok = strtok(NULL, " \t"))
+	char *save;
+	for (char *tok = strtok_r(p, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save))
 		v = strtol(tok, NULL, 10);
 	return v > 0 ? v : pid;
 }

@@ -287,9 +287,9 @@ static int parse_exec_start(const char *buf, long len, double *ms)
 int proc_read_exec_start(int pid, int tid, double *ms)
 {
 	char buf[4096];
+	long len = read_task_file(pid, tid, "sched", buf, sizeof(buf));
 
-	return parse_exec_start(buf, read_task_file(pid, tid, "sched", buf,
-						    sizeof(buf)), ms);
+	return parse_exec_start(buf, len, ms);
 }
 
 int proc_sched_clock_ms(double *now_ms, int ncpu)

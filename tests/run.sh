@@ -29,7 +29,9 @@
 # Environment: THREADLEAK (binary under test, default ./threadleak);
 # THREADLEAK_VARIANTS (several binaries, space-separated, e.g. "./threadleak
 # build/asan/threadleak": the integration tests run once per binary, named
-# "integration/NAME [BINARY]" after the first); TL_TEST_TIMEOUT (seconds per
+# "integration/NAME [BINARY]" after the first); TL_UNIT_DIR (where the
+# unit tests' executables are, default tests/unit: make coverage's are in
+# build/cov/unit); TL_TEST_TIMEOUT (seconds per
 # test, default 300); THREADLEAK_CACHE_DIR (default: a directory of this
 # run's, removed at the end).
 
@@ -68,10 +70,10 @@ cd "$root" || exit 2
 
 # tests[i] is a test file, names[i] its name, bins[i] its THREADLEAK
 tests=() names=() bins=()
-for t in tests/unit/test_*; do
+for t in "${TL_UNIT_DIR:-tests/unit}"/test_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
-	case $t in *.c | *.h | *.o | *.d | *.sh) continue ;; esac
-	tests+=("$t") names+=("${t#tests/}") bins+=("${binaries[0]}")
+	case $t in *.c | *.h | *.o | *.d | *.sh | *.gc??) continue ;; esac
+	tests+=("$t") names+=("unit/${t##*/}") bins+=("${binaries[0]}")
 done
 for i in "${!binaries[@]}"; do
 	for t in tests/integration/*.sh; do

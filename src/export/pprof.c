@@ -325,6 +325,7 @@ static int gzip_write(const uint8_t *data, size_t len, FILE *fp)
 		z.avail_out = sizeof(out);
 		zrc = deflate(&z, len ? Z_NO_FLUSH : Z_FINISH);
 		size_t have = sizeof(out) - z.avail_out;
+		/* cppcheck-suppress uninitvar ; deflate() wrote out's first have bytes */
 		if (have && fwrite(out, 1, have, fp) != have) {
 			deflateEnd(&z);
 			return -EIO;

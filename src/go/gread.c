@@ -50,9 +50,11 @@ void go_read_gs(int pid, const uint64_t *addrs, size_t n, size_t lo, size_t hi,
 
 	for (size_t i = 0; i < n; i++)
 		p[i] = (struct piece){ addrs[i] + lo, i };
+	/* cppcheck-suppress uninitvar ; p[0..n) is set just above */
 	qsort(p, n, sizeof(*p), cmp_piece);
 	for (size_t j = 0; j < n; j++) {
 		uint64_t at = p[j].addr;
+		/* cppcheck-suppress uninitvar ; remote[nr - 1] is read only when nr > 0 */
 		uint64_t start = nr ? (uint64_t)(uintptr_t)remote[nr - 1].iov_base : 0;
 		uint64_t end = nr ? start + remote[nr - 1].iov_len : 0;
 		size_t grow = at + size > end ? at + size - end : 0;
@@ -115,6 +117,7 @@ void go_read_windows(int pid, const struct go_layout *l, const unsigned char *b,
 	ssize_t got = nr ? process_vm_readv(pid, local, nr, remote, nr, 0) : 0;
 	size_t sum = 0;
 	for (size_t k = 0; k < nr && got > 0; k++) {
+		/* cppcheck-suppress uninitvar ; local[0..nr) is set in the loop above */
 		if (sum + local[k].iov_len > (size_t)got)
 			break;	/* the rest: from memory */
 		sum += local[k].iov_len;
