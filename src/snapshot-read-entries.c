@@ -78,22 +78,35 @@ static int type_error(struct reader *r, const char *key, const char *what,
 		     pres == NULLABLE ? " or null" : "");
 }
 
+/* The value of key in obj to check: 1 and *v; 0 when it is absent or a
+ * null that pres allows (the default stands); -1 when a required one is
+ * missing. */
+static int present(struct reader *r, const struct jv *obj, const char *key,
+		   enum presence pres, const struct jv **v)
+{
+	*v = jv_get(obj, key);
+	if (!*v && pres != REQUIRED)
+		return 0;
+	if (!*v)
+		return fail(r, key, "missing");
+	if (jv_is_null(*v) && pres == NULLABLE)
+		return 0;
+	return 1;
+}
+
 /* An integer in [min, max]; def when absent (or null if NULLABLE). */
 int get_int(struct reader *r, const struct jv *obj, const char *key,
 		   enum presence pres, json_int_t min, json_int_t max,
 		   json_int_t def, json_int_t *out)
 {
-	const struct jv *v = jv_get(obj, key);
+	const struct jv *v;
 	const char *what = min == 1 ? "a positive integer" :
 			   min == 0 ? "a non-negative integer" : "an integer";
 
 	*out = def;
-	if (!v && pres != REQUIRED)
-		return 0;
-	if (!v)
-		return fail(r, key, "missing");
-	if (jv_is_null(v) && pres == NULLABLE)
-		return 0;
+	int p = present(r, obj, key, pres, &v);
+	if (p <= 0)
+		return p;
 	if (!jv_is_integer(v) || v->i < min ||
 	    v->i > max)
 		return type_error(r, key, what, pres);
@@ -168,15 +181,12 @@ static int parse_hex(const char *s, uint64_t *out)
 int get_hex(struct reader *r, const struct jv *obj, const char *key,
 		   enum presence pres, uint64_t *out)
 {
-	const struct jv *v = jv_get(obj, key);
+	const struct jv *v;
 
 	*out = 0;
-	if (!v && pres != REQUIRED)
-		return 0;
-	if (!v)
-		return fail(r, key, "missing");
-	if (jv_is_null(v) && pres == NULLABLE)
-		return 0;
+	int p = present(r, obj, key, pres, &v);
+	if (p <= 0)
+		return p;
 	if (!jv_is_string(v) || parse_hex(v->s, out))
 		return type_error(r, key, "a hex string", pres);
 	return 0;

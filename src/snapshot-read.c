@@ -111,6 +111,24 @@ static void src_skip_ws(struct src *s)
 	}
 }
 
+/* After an item of an array or object: 1 at ',' (taken, and the blanks
+ * after it: another item follows), 0 at close (taken), -1 at anything
+ * else (the caller says what was expected, in jansson's words). */
+static int next_item(struct src *s, char close)
+{
+	src_skip_ws(s);
+	if (src_more(s) && *s->p == ',') {
+		src_take(s);
+		src_skip_ws(s);
+		return 1;
+	}
+	if (src_more(s) && *s->p == close) {
+		src_take(s);
+		return 0;
+	}
+	return -1;
+}
+
 /* What a number or a literal (true, false, null) is made of. */
 static inline bool scalar_byte(unsigned char c)
 {
@@ -660,18 +678,13 @@ static int skip_value(struct parser *ps, int depth)
 		}
 		if (skip_value(ps, depth + 1))
 			goto out;
-		src_skip_ws(s);
-		if (src_more(s) && *s->p == ',') {
-			src_take(s);
-			src_skip_ws(s);
+		int next = next_item(s, open == '{' ? '}' : ']');
+		if (next > 0)
 			continue;
-		}
-		if (src_more(s) && *s->p == (open == '{' ? '}' : ']')) {
-			src_take(s);
+		if (next == 0)
 			rc = 0;
-			goto out;
-		}
-		fail_near(ps, open == '{' ? "'}' expected" : "']' expected");
+		else
+			fail_near(ps, open == '{' ? "'}' expected" : "']' expected");
 		goto out;
 	}
 out:
@@ -759,17 +772,10 @@ static int read_array(struct parser *ps, int (*each)(struct parser *ps, const st
 			return fail_near(ps, "']' expected");
 		if (thread_value(ps, 2, &v) || each(ps, v, i++))
 			return -1;
-		src_skip_ws(s);
-		if (src_more(s) && *s->p == ',') {
-			src_take(s);
-			src_skip_ws(s);
+		int next = next_item(s, ']');
+		if (next > 0)
 			continue;
-		}
-		if (src_more(s) && *s->p == ']') {
-			src_take(s);
-			return 0;
-		}
-		return fail_near(ps, "']' expected");
+		return next == 0 ? 0 : fail_near(ps, "']' expected");
 	}
 }
 
@@ -995,16 +1001,11 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 		for (;;) {
 			if (read_member(ps))
 				goto out;
-			src_skip_ws(s);
-			if (src_more(s) && *s->p == ',') {
-				src_take(s);
-				src_skip_ws(s);
+			int next = next_item(s, '}');
+			if (next > 0)
 				continue;
-			}
-			if (src_more(s) && *s->p == '}') {
-				src_take(s);
+			if (next == 0)
 				break;
-			}
 			fail_near(ps, "'}' expected");
 			goto out;
 		}
