@@ -512,7 +512,9 @@ static bool ends_whole(struct symbolizer *sym, const struct raw_frame *f, int n,
  * thread runs something else by the stop (g parked meanwhile, or runs on
  * another thread now), g is read again (read_again): parked, its saved
  * context; running, another stop.  A walk that ends in a stack switch is
- * taken again in another stop a moment later.  STOP_TRIES stops at most;
+ * taken again in another stop a moment later.  Its thread not known when
+ * read (its M not yet or no longer set, or a read torn by a switch), g is
+ * read again first.  STOP_TRIES tries at most;
  * the last walk is kept, whole or not.  Returns -EINTR when threadleak was
  * asked to stop, -ENOMEM, else 0.
  */
@@ -522,16 +524,26 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 			struct raw_table *raws)
 {
 	struct proc_runs runs;
+	bool stopped = false;
 
 	for (int tries = 0; tries < STOP_TRIES; tries++) {
 		struct running a = { rt, sym, mem, g, buf, 0, false };
+		if (g->tid <= 0) {
+			/* a read torn by a switch (its M read after the g
+			 * parked, its status after it ran again): once more */
+			read_again(rt, sym, mem, g, e, buf, raws);
+			g->stopped = stopped;
+			if (g->status != GO_RUNNING)
+				return 0;
+			continue;
+		}
 		if (tries && proc_read_runs(memory_pid(mem), g->tid, &runs) == 0)
 			wait_ran(memory_pid(mem), g->tid, &runs);
 		int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
 		if (rc == -EINTR)
 			return rc;
 		if (rc == 0)
-			g->stopped = true;
+			g->stopped = stopped = true;
 		if (rc == 0 && a.n > 0) {
 			bool whole = ends_whole(sym, buf, a.n, a.complete);
 			raw_release(raws, e->raw);
@@ -552,7 +564,8 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 		}
 		/* not running there any more, or that thread not stopped */
 		read_again(rt, sym, mem, g, e, buf, raws);
-		if (g->status != GO_RUNNING || g->tid <= 0)
+		g->stopped = stopped;	/* read_again fills g anew */
+		if (g->status != GO_RUNNING)
 			return 0;
 	}
 	return 0;
@@ -958,11 +971,7 @@ int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
 	/* The running ones, each in a stop of its thread. */
 	for (size_t j = 0; j < count; j++) {
 		struct go_goroutine *g = &gs[j];
-		/* running, its thread not known when read (its M not yet
-		 * or no longer set): read again */
-		if (g->status == GO_RUNNING && g->tid <= 0)
-			read_again(rt, sym, mem, g, &ents[g->pos], buf, &cache->raws);
-		if (g->status != GO_RUNNING || g->tid <= 0)
+		if (g->status != GO_RUNNING)
 			continue;
 		if (read_running(rt, sym, mem, &cache->stop, g, &ents[g->pos], buf,
 				 &cache->raws) == -EINTR)
