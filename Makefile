@@ -9,7 +9,7 @@ PKGS := libdw libelf libunwind-ptrace libunwind-generic jansson ncursesw \
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 # libdebuginfod: its header only.  libdw loads the library itself when
-# DEBUGINFOD_URLS is set (src/debuginfod.c finds its functions then):
+# DEBUGINFOD_URLS is set (src/stacks/debuginfod.c finds its functions then):
 # linked, it and its 30 libraries (curl, TLS, Kerberos...) would load at
 # every start, a third of the time `threadleak --version` takes.
 # libmicrohttpd: its header only too.  serve loads it (src/export/http.c):
@@ -19,14 +19,14 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod libmicrohttpd 2>/
 # the runtime library alone (always installed on Debian), no C++ headers;
 # Rust's with libiberty's rust_demangle (libiberty-dev, a static archive).
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6 -liberty
-ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -Ibuild/gen $(PKG_CFLAGS)
+ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -Isrc -Ibuild/gen $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRC := $(wildcard src/*.c src/go/*.c src/export/*.c)
+SRC := $(wildcard src/*/*.c)
 CMD := $(wildcard cmd/*.c)
-HDR := $(wildcard src/*.h src/go/*.h src/export/*.h cmd/*.h) build/gen/profile.pb-c.h
+HDR := $(wildcard src/*/*.h cmd/*.h) build/gen/profile.pb-c.h
 # The default ignore list, kept as data (share/threadleak/runtimes.supp),
-# is built into the binary as a C string (src/ignore.h).
+# is built into the binary as a C string (src/check/ignore.h).
 GEN := build/gen/runtimes-supp.o build/gen/profile.pb-c.o
 OBJ := $(SRC:src/%.c=build/src/%.o) $(CMD:cmd/%.c=build/cmd/%.o) $(GEN)
 LIBOBJ := $(SRC:src/%.c=build/src/%.o) $(GEN)
@@ -157,16 +157,18 @@ check: deps-test
 	$(MAKE) all asan $(TESTDATA) $(UNIT)
 	THREADLEAK_VARIANTS="./threadleak build/asan/threadleak" tests/run.sh
 
-# Static analysis with cppcheck (Debian's), part of `make check`: exits 1
+# The layers of src/ (src/README.md) and static analysis with cppcheck
+# (Debian's), part of `make check`: exits 1
 # on any finding.  A real finding is fixed; a false positive is suppressed
 # narrowly, with its reason: a `cppcheck-suppress` comment on the line, or
 # a line of tests/cppcheck.supp.  About 11 s of CPU on src/ and cmd/;
 # build/cppcheck keeps its results for the files that did not change.
-CPPCHECK_FLAGS := -q -j2 --enable=warning,portability,performance \
+CPPCHECK_FLAGS := -q -j2 --enable=warning,portability,performance -Isrc \
 	--library=zlib --std=c11 -D_GNU_SOURCE --inline-suppr \
 	--suppressions-list=tests/cppcheck.supp --error-exitcode=1
 # (cppcheck 2.10 exits 0 after a whole-program finding: any output fails.)
 analyse:
+	scripts/check-layers.sh
 	@mkdir -p build/cppcheck
 	cppcheck $(CPPCHECK_FLAGS) --cppcheck-build-dir=build/cppcheck src cmd \
 		2>build/cppcheck/findings; rc=$$?; cat build/cppcheck/findings >&2; \

@@ -11,12 +11,12 @@
  * command's own output alone.
  */
 #include "cmd.h"
-#include "../src/check.h"
-#include "../src/check-timeout.h"
-#include "../src/duration.h"
-#include "../src/ptrace.h"
-#include "../src/outfile.h"
-#include "../src/render.h"
+#include "check/check.h"
+#include "check/check-timeout.h"
+#include "base/duration.h"
+#include "target/ptrace.h"
+#include "base/outfile.h"
+#include "views/render.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -5,11 +5,11 @@
  * pid captured on the spot.
  */
 #include "cmd.h"
-#include "../src/ptrace.h"
-#include "../src/capture.h"
-#include "../src/diff.h"
-#include "../src/render.h"
-#include "../src/snapshot.h"
+#include "target/ptrace.h"
+#include "capture/capture.h"
+#include "model/diff.h"
+#include "views/render.h"
+#include "model/snapshot.h"
 
 #include <errno.h>
 #include <getopt.h>

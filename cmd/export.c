@@ -5,9 +5,9 @@
  * .snap files reach the same tools as a live capture.
  */
 #include "cmd.h"
-#include "../src/outfile.h"
-#include "../src/snapshot.h"
-#include "../src/export/format.h"
+#include "base/outfile.h"
+#include "model/snapshot.h"
+#include "export/format.h"
 
 #include <errno.h>
 #include <getopt.h>

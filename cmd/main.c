@@ -3,10 +3,10 @@
  * stdout was written without error.
  */
 #include "cmd.h"
-#include "../src/escape.h"
-#include "../src/fdlimit.h"
-#include "../src/ptrace.h"
-#include "../src/util.h"
+#include "base/escape.h"
+#include "base/fdlimit.h"
+#include "target/ptrace.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <getopt.h>

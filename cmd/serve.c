@@ -14,12 +14,12 @@
  * 2 when none could be captured.  SIGINT, SIGTERM or SIGHUP end it with 0.
  */
 #include "cmd.h"
-#include "../src/capture.h"
-#include "../src/proc.h"
-#include "../src/ptrace.h"
-#include "../src/util.h"
-#include "../src/export/http.h"
-#include "../src/export/metrics.h"
+#include "capture/capture.h"
+#include "target/proc.h"
+#include "target/ptrace.h"
+#include "base/util.h"
+#include "export/http.h"
+#include "export/metrics.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,13 +5,13 @@
  * no -o, what goes to stdout (text by default).
  */
 #include "cmd.h"
-#include "../src/capture.h"
-#include "../src/outfile.h"
-#include "../src/ptrace.h"
-#include "../src/render.h"
-#include "../src/escape.h"
-#include "../src/snapshot.h"
-#include "../src/export/format.h"
+#include "capture/capture.h"
+#include "base/outfile.h"
+#include "target/ptrace.h"
+#include "views/render.h"
+#include "base/escape.h"
+#include "model/snapshot.h"
+#include "export/format.h"
 
 #include <unistd.h>
 

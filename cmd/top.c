@@ -7,15 +7,15 @@
  * (render_watch).
  */
 #include "cmd.h"
-#include "../src/escape.h"
-#include "../src/capture.h"
-#include "../src/outfile.h"
-#include "../src/proc.h"
-#include "../src/ptrace.h"
-#include "../src/render.h"
-#include "../src/tui.h"
-#include "../src/util.h"
-#include "../src/watch.h"
+#include "base/escape.h"
+#include "capture/capture.h"
+#include "base/outfile.h"
+#include "target/proc.h"
+#include "target/ptrace.h"
+#include "views/render.h"
+#include "views/tui.h"
+#include "base/util.h"
+#include "views/watch.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -3,10 +3,10 @@
 # names, the i386 names and each i386 call's x86_64 twin (the call of the
 # same meaning: same name, or the name without _time64, or an old name),
 # and the i386 numbers as NR32_ constants.
-# Usage: scripts/gen-syscall-names.sh src/syscall-names.c src/syscall-i386.h
+# Usage: scripts/gen-syscall-names.sh src/target/syscall-names.c src/target/syscall-i386.h
 set -e
-out=${1:-src/syscall-names.c}
-hdr=${2:-src/syscall-i386.h}
+out=${1:-src/target/syscall-names.c}
+hdr=${2:-src/target/syscall-i386.h}
 inc=${INC:-/usr/include/x86_64-linux-gnu/asm}
 h64=$inc/unistd_64.h
 h32=$inc/unistd_32.h

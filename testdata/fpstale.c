@@ -1,6 +1,6 @@
 /*
  * fpstale: frame-pointer code whose locals hold a stale frame, for
- * src/fpguess.c.  Built with -fno-omit-frame-pointer (Makefile).
+ * src/stacks/fpguess.c.  Built with -fno-omit-frame-pointer (Makefile).
  *
  * Thread "stale" runs outer(), which first calls deep() (deep -> deeper ->
  * deepest leave their frames, saved rbp and return addresses, on the stack)

@@ -106,7 +106,7 @@ allowed_skip()
 }
 
 log=$(mktemp "${TMPDIR:-/tmp}/threadleak-run.XXXXXX") || exit 2
-# The debug-file cache (src/debugcache.h) of this run only, shared by its
+# The debug-file cache (src/stacks/debugcache.h) of this run only, shared by its
 # tests: nothing is written to the caller's home.
 cache=$(mktemp -d "${TMPDIR:-/tmp}/threadleak-cache.XXXXXX") || exit 2
 export THREADLEAK_CACHE_DIR=${THREADLEAK_CACHE_DIR:-$cache}

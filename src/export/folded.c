@@ -15,9 +15,9 @@
  * program the runtime's own entries are left out (group.h
  * thread_go_runtime), as in the pprof export.
  */
-#include "folded.h"
-#include "../group.h"
-#include "../escape.h"
+#include "export/folded.h"
+#include "model/group.h"
+#include "base/escape.h"
 
 #include <errno.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "../snapshot.h"
+#include "model/snapshot.h"
 
 /* Writes the lines to fp; 0, -ENOMEM or -EIO (fp's error). */
 int export_folded(const struct snapshot *snap, FILE *fp);

@@ -1,9 +1,9 @@
 /*
  * format: a table of names, and a switch to the writers; nothing else.
  */
-#include "format.h"
-#include "folded.h"
-#include "pprof.h"
+#include "export/format.h"
+#include "export/folded.h"
+#include "export/pprof.h"
 
 #include <string.h>
 

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../render.h"
-#include "../snapshot.h"
+#include "views/render.h"
+#include "model/snapshot.h"
 
 enum format {
 	FORMAT_TEXT,		/* grouped text for people (render.h) */

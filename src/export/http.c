@@ -23,8 +23,8 @@
  * under the lock: a response holds its block until MHD is done with it,
  * never the lock, and a scrape costs no copy.
  */
-#include "http.h"
-#include "../util.h"
+#include "export/http.h"
+#include "base/util.h"
 
 #include <dlfcn.h>
 #include <errno.h>

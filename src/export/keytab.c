@@ -3,7 +3,7 @@
  * slots so that a probe compares a key's bytes only on a hash match.  The
  * table doubles at half full.
  */
-#include "keytab.h"
+#include "export/keytab.h"
 
 #include <errno.h>
 #include <stdlib.h>

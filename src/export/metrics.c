@@ -20,10 +20,10 @@
  * control bytes and bytes that are not UTF-8 become '?', and a value is
  * cut at 200 bytes, so that no target can break the exposition.
  */
-#include "metrics.h"
-#include "keytab.h"
-#include "../group.h"
-#include "../labels.h"
+#include "export/metrics.h"
+#include "export/keytab.h"
+#include "model/group.h"
+#include "model/labels.h"
 
 #include <errno.h>
 #include <stdio.h>

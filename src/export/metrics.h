@@ -30,7 +30,7 @@
 
 #include <stddef.h>
 
-#include "../snapshot.h"
+#include "model/snapshot.h"
 
 struct metrics_target {
 	int pid;

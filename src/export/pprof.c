@@ -23,9 +23,9 @@
  * The message is built with protobuf-c (its generated code from
  * proto/profile.proto) and deflated with zlib into a gzip stream.
  */
-#include "pprof.h"
-#include "keytab.h"
-#include "../group.h"
+#include "export/pprof.h"
+#include "export/keytab.h"
+#include "model/group.h"
 #include "profile.pb-c.h"
 
 #include <errno.h>

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "../snapshot.h"
+#include "model/snapshot.h"
 
 /* Writes the profile to fp; 0, -ENOMEM or -EIO (fp's error). */
 int export_pprof(const struct snapshot *snap, FILE *fp);

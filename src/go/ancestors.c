@@ -5,7 +5,7 @@
  * (the nearest ancestors are the ones that matter), a slice header whose
  * capacity is below its length is refused.
  */
-#include "ancestors.h"
+#include "go/ancestors.h"
 
 #include <errno.h>
 #include <string.h>

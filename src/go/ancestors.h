@@ -27,7 +27,7 @@
 
 #include <stdint.h>
 
-#include "../memory.h"
+#include "target/memory.h"
 
 #define GO_ANCESTORS_MAX 64
 #define GO_ANCESTOR_PCS 100

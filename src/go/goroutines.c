@@ -25,12 +25,12 @@
  * that thread.  On the goroutine's stack the registers are where it is
  * (a trap pc: not a return address); on g0, its saved context.
  */
-#include "goroutines.h"
-#include "prefetch.h"
-#include "unwind.h"
-#include "pclntab.h"
-#include "../proc.h"
-#include "../util.h"
+#include "go/goroutines.h"
+#include "go/prefetch.h"
+#include "go/unwind.h"
+#include "stacks/pclntab.h"
+#include "target/proc.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <stdio.h>

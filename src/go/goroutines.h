@@ -38,7 +38,7 @@
 #ifndef THREADLEAK_GO_GOROUTINES_H
 #define THREADLEAK_GO_GOROUTINES_H
 
-#include "runtime.h"
+#include "go/runtime.h"
 
 #define GO_RETRIES 8
 #define GO_MAX_FRAMES 100	/* pprof's debug=2 prints up to 100 too */

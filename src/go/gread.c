@@ -15,7 +15,7 @@
  * (go_unwind_in) instead of reading a page of memory each (4 KiB copied
  * a goroutine: most of a million goroutines' snapshot time).
  */
-#include "gread.h"
+#include "go/gread.h"
 
 #include <stdlib.h>
 #include <string.h>

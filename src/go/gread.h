@@ -11,8 +11,8 @@
 #ifndef THREADLEAK_GO_GREAD_H
 #define THREADLEAK_GO_GREAD_H
 
-#include "runtime.h"
-#include "unwind.h"
+#include "go/runtime.h"
+#include "go/unwind.h"
 
 #include <stdbool.h>
 #include <stddef.h>

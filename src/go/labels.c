@@ -11,8 +11,8 @@
  * The memo: an open-addressing table, at most half full, from the g.labels
  * pointer to the pooled array (or to "unreadable").
  */
-#include "labels.h"
-#include "../labels.h"
+#include "go/labels.h"
+#include "model/labels.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -35,8 +35,8 @@
 #ifndef THREADLEAK_GO_LABELS_H
 #define THREADLEAK_GO_LABELS_H
 
-#include "runtime.h"
-#include "../snapshot.h"
+#include "go/runtime.h"
+#include "model/snapshot.h"
 
 #define GO_LABELS_WALK 1024
 #define GO_MAP_MAX_B 10

@@ -5,7 +5,7 @@
  * its offset goes; runtime.g's stack bounds are "stack" plus runtime.stack's
  * lo and hi, the saved context "sched" (the gobuf's fields are gobuf's).
  */
-#include "layout-dwarf.h"
+#include "go/layout-dwarf.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

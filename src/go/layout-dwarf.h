@@ -12,7 +12,7 @@
 
 #include <gelf.h>
 
-#include "runtime.h"
+#include "go/runtime.h"
 
 /* Fills l from elf's DWARF: 0 when runtime.g, gobuf and m were all
  * there (the wait layouts too when present, else left as they were);

@@ -10,7 +10,7 @@
  * descriptor of kind struct.  Every read is bounded by its region; a
  * name is at most NAME_MAX bytes, a structure at most MAX_FIELDS fields.
  */
-#include "layout-types.h"
+#include "go/layout-types.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -24,7 +24,7 @@
 
 #include <gelf.h>
 
-#include "runtime.h"
+#include "go/runtime.h"
 
 /* Fills l from elf's type descriptors: 0 when runtime.g, stack, gobuf and
  * m were all found (the wait layouts too when found, else left as they

@@ -9,7 +9,7 @@
  * of the reads while the caller works; more gain nothing where the
  * caller's thread is the one left to wait for.
  */
-#include "prefetch.h"
+#include "go/prefetch.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -28,7 +28,7 @@
 #ifndef THREADLEAK_GO_PREFETCH_H
 #define THREADLEAK_GO_PREFETCH_H
 
-#include "gread.h"
+#include "go/gread.h"
 
 #define GO_PREFETCH_MAX 2	/* reader threads, at most */
 

@@ -7,11 +7,11 @@
  * and is checked before use: a candidate for allgs must point at g's
  * whose stack bounds are sane and whose saved context names the g itself.
  */
-#include "runtime.h"
-#include "../modsym.h"
-#include "layout-dwarf.h"
-#include "layout-types.h"
-#include "pclntab.h"
+#include "go/runtime.h"
+#include "stacks/modsym.h"
+#include "go/layout-dwarf.h"
+#include "go/layout-types.h"
+#include "stacks/pclntab.h"
 
 
 #include <errno.h>
@@ -418,7 +418,7 @@ static void find_gofunc(struct go_runtime *rt, Elf *elf, uint64_t bias,
 		go_pcln_set_gofunc(pcln, gofunc - bias);
 }
 
-/* A module of a Go release before 1.18, whose function table go/pclntab
+/* A module of a Go release before 1.18, whose function table stacks/pclntab
  * does not read: its .gopclntab begins with an older magic. */
 static int find_old_go(Dwfl_Module *mod, void **userdata, const char *name,
 		       Dwarf_Addr start, void *arg)
@@ -444,7 +444,7 @@ static int find_old_go(Dwfl_Module *mod, void **userdata, const char *name,
 }
 
 /* The ELF file of the process's Go code: the module whose function
- * table go/pclntab reads, else (*pcln NULL) one of an older Go. */
+ * table stacks/pclntab reads, else (*pcln NULL) one of an older Go. */
 static Elf *go_elf(struct symbolizer *sym, uint64_t *bias, struct go_pcln **pcln,
 		   Dwfl_Module **mod)
 {

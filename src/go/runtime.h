@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../memory.h"
-#include "../symbols.h"
+#include "target/memory.h"
+#include "stacks/symbols.h"
 
 #define GO_G_MAX 512	/* bytes of a g read, at most */
 #define GO_SEMTAB_ROOTS 251	/* runtime.semtable: semTabSize roots, */

@@ -3,17 +3,17 @@
  * see testblame.h.
  *
  * Only function names are needed, so each pc is looked up in the
- * binary's own table (go/pclntab.h) as the physical function holding
+ * binary's own table (stacks/pclntab.h) as the physical function holding
  * it: a test function is called through a func value, never inlined, so
  * the frame called from the runner is a function of its own.  Frames of
  * the testing package itself under a runner (F.Fuzz's closure) are not a
  * test: the search goes on outwards.
  */
-#include "testblame.h"
-#include "ancestors.h"
-#include "goroutines.h"
-#include "pclntab.h"
-#include "runtime.h"
+#include "go/testblame.h"
+#include "go/ancestors.h"
+#include "go/goroutines.h"
+#include "stacks/pclntab.h"
+#include "go/runtime.h"
 
 #include <errno.h>
 #include <stdio.h>

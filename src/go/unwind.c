@@ -12,8 +12,8 @@
  * the interrupted instruction itself, looked up as it is (as Go's
  * traceback does): its sp delta there may not be the one just before.
  */
-#include "unwind.h"
-#include "pclntab.h"
+#include "go/unwind.h"
+#include "stacks/pclntab.h"
 
 #include <string.h>
 

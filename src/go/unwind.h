@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../memory.h"
-#include "../symbols.h"
-#include "../unwind.h"
+#include "target/memory.h"
+#include "stacks/symbols.h"
+#include "stacks/unwind.h"
 
 /* Whether pc is in the code of a Go binary's table. */
 bool go_unwind_covers(struct symbolizer *sym, uint64_t pc);

@@ -10,7 +10,7 @@
  * read directly one at a time).  They are read directly, many a call
  * (read_sudogs: one process_vm_readv, an iovec each).
  */
-#include "waits.h"
+#include "go/waits.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot.h"
+#include "model/snapshot.h"
 #include "export/folded.h"
 #include "export/metrics.h"
 #include "export/pprof.h"

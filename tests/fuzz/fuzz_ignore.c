@@ -1,5 +1,5 @@
 /*
- * fuzz_ignore: a libFuzzer harness for check's rules (src/ignore.c): the
+ * fuzz_ignore: a libFuzzer harness for check's rules (src/check/ignore.c): the
  * suppressions text parser and the matcher.
  *
  * Every input goes through ignore_parse(), which must accept it or refuse
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ignore.h"
+#include "check/ignore.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

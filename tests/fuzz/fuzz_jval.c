@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jval.h"
+#include "base/jval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_perfmap: a libFuzzer harness for the JIT perf map reader
- * (src/perfmap.c), which reads a file the target writes.
+ * (src/stacks/perfmap.c), which reads a file the target writes.
  *
  * The input is read as a map, for these addresses, asked for first
  * (perfmap_want), then looked up: every number that starts a line, one
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "perfmap.h"
+#include "stacks/perfmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -37,10 +37,10 @@ out=$root/build/fuzz
 target=${FUZZ_TARGET:-snapshot}
 libs=()
 # What every harness links from src/: util.c and what it calls, and the
-# snapshot's reader and writer (every src/snapshot*.c, so that a split of
+# snapshot's reader and writer (every src/model/snapshot*.c, so that a split of
 # that module needs no change here)
-util=("$root/src/util.c" "$root/src/fdlimit.c")
-snapshot=("$root/src"/snapshot*.c "$root/src/jval.c" "$root/src/escape.c" "${util[@]}")
+util=("$root/src/base/util.c" "$root/src/base/fdlimit.c")
+snapshot=("$root/src/model"/snapshot*.c "$root/src/base/jval.c" "$root/src/base/escape.c" "${util[@]}")
 case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
@@ -50,19 +50,19 @@ snapshot)
 ignore)
 	corpus=$fuzzdir/corpus-ignore
 	dict=$fuzzdir/ignore.dict
-	sources=("$root/src/ignore.c" "$root/src/group.c" "$root/src/labels.c" "${snapshot[@]}"
+	sources=("$root/src/check/ignore.c" "$root/src/model/group.c" "$root/src/model/labels.c" "${snapshot[@]}"
 		"$root/build/gen/runtimes-supp.c")
 	;;
 perfmap)
 	corpus=$fuzzdir/corpus-perfmap
 	dict=$fuzzdir/perfmap.dict
-	sources=("$root/src/perfmap.c" "${util[@]}")
+	sources=("$root/src/stacks/perfmap.c" "${util[@]}")
 	;;
 export)
 	# the snapshot reader's seeds, then the exports of what it accepts
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	sources=("${snapshot[@]}" "$root/src/group.c" "$root/src/labels.c"
+	sources=("${snapshot[@]}" "$root/src/model/group.c" "$root/src/model/labels.c"
 		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
@@ -71,12 +71,12 @@ jval)
 	# jval's parser against jansson, on the snapshot reader's seeds
 	corpus=$fuzzdir/corpus
 	dict=$fuzzdir/snapshot.dict
-	sources=("$root/src/jval.c")
+	sources=("$root/src/base/jval.c")
 	;;
 elfcode)
 	corpus=$fuzzdir/corpus-elfcode
 	dict=$fuzzdir/elfcode.dict
-	sources=("$root/src/elfcode.c")
+	sources=("$root/src/stacks/elfcode.c")
 	libs=(-lelf)
 	;;
 *) echo "fuzz: FUZZ_TARGET is snapshot, ignore, perfmap, elfcode, export or jval, not '$target'" >&2; exit 64 ;;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # check-killed: `threadleak check` killed (SIGKILL) while its command runs
-# must not leave the command hung.  Without the guardian (src/guardian.c)
+# must not leave the command hung.  Without the guardian (src/check/guardian.c)
 # the command's exit_group would fail with ENOSYS once nobody answers the
 # filter, and a process returning from main with a thread left would stay
 # for ever, its leader a zombie.  Each run is under testdata/reaper, a

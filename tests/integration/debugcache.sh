@@ -1,6 +1,6 @@
 #!/bin/bash
 # debugcache: the uncompressed copies of compressed debug files
-# (src/debugcache.h).  With libc's debug file compressed (Debian's
+# (src/stacks/debugcache.h).  With libc's debug file compressed (Debian's
 # libc6-dbg), a snapshot with THREADLEAK_CACHE_DIR set writes
 # BUILD-ID.debug there, an ELF file with the same build id and no
 # compressed section; frames (function, file, line, inlined) are the same

@@ -2,7 +2,7 @@
 # rust: a Rust program (testdata/rustleak.rs, built here when rustc is
 # present, else skipped), with legacy and v0 symbol mangling:
 #   - no thread is stopped although Rust's standard library keeps frame
-#     pointers (src/fpguess.c), and every stack is whole (exit 0);
+#     pointers (src/stacks/fpguess.c), and every stack is whole (exit 0);
 #   - names are demangled as gdb shows them, without Rust's hash suffix;
 #   - functions nested in namespaces, as rustc emits them, get their
 #     inline frames and lines: rustleak::worker at rustleak.rs, with the

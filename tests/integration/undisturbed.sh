@@ -8,7 +8,7 @@
 # builds.  No blocked thread may even run because of a snapshot: its
 # schedstat run count must not change (the spinner is left out), and the
 # snapshot must be whole (exit 0): code that keeps its frame in rbp is
-# unwound without the register (src/fpguess.c).
+# unwound without the register (src/stacks/fpguess.c).
 . "$(dirname "$0")/../lib.sh"
 
 need_threadleak

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "classify.h"
-#include "locks.h"
+#include "capture/classify.h"
+#include "stacks/symbols.h"
+#include "model/locks.h"
 
 static struct classify_result run(char state, long nr, const char *wchan,
 				  const char *const *fns)
@@ -40,12 +41,12 @@ static struct classify_result run(char state, long nr, const char *wchan,
 static void test_normalize(void **state)
 {
 	(void)state;
-	assert_string_equal(classify_normalize("__GI___pthread_mutex_lock"), "pthread_mutex_lock");
-	assert_string_equal(classify_normalize("___pthread_cond_wait"), "pthread_cond_wait");
-	assert_string_equal(classify_normalize("__libc_read"), "read");
-	assert_string_equal(classify_normalize("__GI___clock_nanosleep"), "clock_nanosleep");
-	assert_string_equal(classify_normalize("main"), "main");
-	assert_string_equal(classify_normalize("__"), "");
+	assert_string_equal(symbols_public_name("__GI___pthread_mutex_lock"), "pthread_mutex_lock");
+	assert_string_equal(symbols_public_name("___pthread_cond_wait"), "pthread_cond_wait");
+	assert_string_equal(symbols_public_name("__libc_read"), "read");
+	assert_string_equal(symbols_public_name("__GI___clock_nanosleep"), "clock_nanosleep");
+	assert_string_equal(symbols_public_name("main"), "main");
+	assert_string_equal(symbols_public_name("__"), "");
 }
 
 static void test_running_wins(void **state)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "render.h"
+#include "model/diff.h"
+#include "views/render.h"
 
 /* Adds a thread blocked in fn <- caller, with libc on top, at a base
  * address (different bases stand for different runs). */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/duration.c: the DURATION forms check --timeout takes
+ * Unit tests for src/base/duration.c: the DURATION forms check --timeout takes
  * (Go's time.ParseDuration's, less the sign, and seconds alone) and what
  * it refuses.
  */
@@ -11,7 +11,7 @@
 
 #include <math.h>
 
-#include "duration.h"
+#include "base/duration.h"
 
 #define MAX (720 * 3600.0)
 

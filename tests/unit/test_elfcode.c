@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elfcode.h"
+#include "stacks/elfcode.h"
 
 static const char *const files[] = {
 	"testdata/waits",

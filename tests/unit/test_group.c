@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/group.c: stack signatures and grouping of threads by
+ * Unit tests for src/model/group.c: stack signatures and grouping of threads by
  * (wait kind, signature), its order, blocked-time bounds, and scale.
  */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "group.h"
+#include "model/group.h"
 
 static struct snapshot *new_snapshot(void)
 {

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the guardian's table of calls not yet answered
- * (src/guardian.c): after any sequence of holds and answers, the page
+ * (src/check/guardian.c): after any sequence of holds and answers, the page
  * holds exactly the ids held and not answered, even at a load where most
  * sit in long probe runs (answers shift the rest of a run back), a full page
  * drops what does not fit without harm.  The guardian process itself is
@@ -14,7 +14,7 @@
 
 #include <stdlib.h>
 
-#include "guardian.h"
+#include "check/guardian.h"
 
 static struct guardian fake(void)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/ignore.c: '*' patterns, the suppressions text format
+ * Unit tests for src/check/ignore.c: '*' patterns, the suppressions text format
  * (quotes, several conditions a line, errors naming the line), matching a
  * thread by top frame, any frame, creating stack, name and module, and
  * the default list built into the binary (it parses, and ignores what it
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ignore.h"
+#include "check/ignore.h"
 
 static struct snapshot *new_snapshot(void)
 {

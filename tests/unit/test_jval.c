@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/jval.c: what its parser takes and how it reads it,
+ * Unit tests for src/base/jval.c: what its parser takes and how it reads it,
  * and what it leaves to jansson (returns 1): duplicate keys, NUL escapes,
  * lone surrogates, numbers out of range, bad UTF-8, trailing text.
  * (tests/fuzz/fuzz_jval.c checks it against jansson at large.)
@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "jval.h"
+#include "base/jval.h"
 
 static int parse(struct jv_arena *a, const char *text, struct jv **v)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pprof labels: src/labels.c (pprof's text of a set, Go's
+ * Unit tests for pprof labels: src/model/labels.c (pprof's text of a set, Go's
  * quoting, cleaning and order), src/go/labels.c (the reader, on Go maps
  * and slices laid out in this process's own memory, read through
  * memory_open(getpid()) as from a target: buckets, overflow chains, a map
@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "labels.h"
-#include "group.h"
-#include "memory.h"
+#include "model/labels.h"
+#include "model/group.h"
+#include "target/memory.h"
 #include "go/labels.h"
 #include "export/metrics.h"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/render.c's grouped text of goroutines: a group whose
+ * Unit tests for src/views/render.c's grouped text of goroutines: a group whose
  * members wait on different objects gets a line per object (at most 8,
  * at most 16 ids each, the rest counted), objects told apart by their
  * words, not their fields; its header says the range of minutes waited.
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
+#include "views/render.h"
 
 static char *dup(const char *s)
 {

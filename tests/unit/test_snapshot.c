@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "snapshot.h"
+#include "model/snapshot.h"
 
 static const char *const expected_names[] = {
 	"unknown", "running", "mutex", "condvar", "futex", "join", "read",

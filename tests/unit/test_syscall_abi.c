@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "classify.h"
-#include "syscall-abi.h"
-#include "syscall-i386.h"
+#include "capture/classify.h"
+#include "target/syscall-abi.h"
+#include "target/syscall-i386.h"
 
 static void test_x86_64(void **state)
 {

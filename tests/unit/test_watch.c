@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/watch.c: groups followed over samples, and
+ * Unit tests for src/views/watch.c: groups followed over samples, and
  * watch_again(), the sample of a snapshot that stands unchanged (a capture
  * that found no thread had run): counts kept, waits read again from the
  * threads, no CPU, and a later share measured from the last time the CPU
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch.h"
+#include "views/watch.h"
 
 /* A snapshot of n threads (tids 1..n) on one stack: waiting on a condvar
  * for `blocked` seconds, CPU time read at `at`. */

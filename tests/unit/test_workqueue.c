@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/workqueue.c: items done once each, in the order
+ * Unit tests for src/base/workqueue.c: items done once each, in the order
  * pushed, by the worker thread; a producer that outruns the worker waits
  * for a slot; drain and close wait for everything pushed; a lone item
  * (less than a batch) is still done without a drain, after a nap.
@@ -14,7 +14,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "workqueue.h"
+#include "base/workqueue.h"
 
 #define MAX_ITEMS 5000
 

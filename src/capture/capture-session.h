@@ -1,0 +1,164 @@
+/*
+ * capture-session: the state of a capture session (struct capture_session
+ * and its struct work per thread), shared by the files that make up the
+ * capture: capture.c (the phases, see its opening comment) and
+ * capture-go.c (a Go program's goroutines).  Private to them: nothing
+ * else includes it; capture.h is the interface.
+ */
+#ifndef THREADLEAK_CAPTURE_SESSION_H
+#define THREADLEAK_CAPTURE_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture/capture.h"
+#include "target/fds.h"
+#include "go/goroutines.h"
+#include "go/runtime.h"
+#include "target/memory.h"
+#include "target/proc.h"
+#include "target/regs.h"
+#include "stacks/symbols.h"
+#include "target/syscall-abi.h"
+#include "stacks/unwind.h"
+
+#define MAX_RELIST_ROUNDS 64	/* all-stop: until no new thread appears */
+#define NOSTOP_RELIST_ROUNDS 3	/* non-stop: newcomers during a capture */
+#define NOSTOP_ATTEMPTS 3	/* for threads that must not be stopped */
+#define NO_INDEX ((size_t)-1)
+#define OLDEST_SLACK_SEC 0.5	/* lazy_blocked: a group's oldest wait is
+				   exact to within this */
+#define OLDEST_READS 16		/* lazy_blocked: reads per stack a refresh */
+#define CLOCK_RETRY 8		/* a busy process's CPU clock: refreshes
+				   between two tries */
+
+enum work_state {
+	W_NEW,			/* listed, not observed yet */
+	W_OBSERVED,		/* observed, not captured */
+	W_UNWOUND,		/* unwound without a stop, to be validated */
+	W_CAPTURED,		/* done: stack valid */
+	W_SEIZED,		/* all-stop: interrupt sent */
+	W_STOPPED,		/* all-stop: in a ptrace stop */
+	W_GONE,			/* exited before we could capture it */
+	W_NOSTOP,		/* did not stop in time (D state) */
+	W_FAILED,		/* could not be seized, or an exited leader */
+	W_UNSAFE,		/* only a stop would do, and a stop would EINTR */
+	W_KEPT,			/* refresh: did not run; carried over as it was */
+};
+
+struct work {
+	int tid;
+	enum work_state state;
+	int attempts;		/* non-stop captures tried */
+	struct proc_stat st;
+	struct proc_syscall sc;	/* the observed syscall line */
+	bool have_sc;
+	struct syscall_call call;	/* its call, as the process's ABI
+					   reads it (syscall-abi.h) */
+	struct proc_runs runs;	/* schedstat when observed */
+	double runs_at;		/* when it was read (now_sec) */
+	bool have_runs;
+	int runs_fd;		/* schedstat kept open, or -1 */
+	char fdlink[128];	/* what the observed call's fd (args[0]) is */
+	bool have_fdlink;
+	uint64_t key;		/* stack_key() once captured */
+	size_t snap_index;	/* session: its thread in the last snapshot */
+	struct raw_frame *prev_raw;	/* session: the last capture's stack */
+	int nprev;
+	bool prev_complete;
+	char wchan[64];
+	double exec_start_ms;	/* <=0 unknown */
+	bool stopped;		/* captured in a ptrace stop */
+	bool go_stopped;	/* stopped for the goroutine it runs, after
+				   its entry was made (maybe more than
+				   once): made again */
+	int pending_sig;
+	int seize_err;
+	struct cpu_regs regs;	/* what the unwinder started from */
+	bool have_regs;
+	struct raw_frame *raw;
+	int nraw;
+	bool complete;
+};
+
+struct capture_session {
+	int pid;
+	enum arch arch;		/* the program's: x86_64 or i386 (32-bit) */
+	struct go_runtime *go;	/* a Go program's runtime (go/runtime.h) */
+	struct go_cache *go_cache;	/* its goroutines' stacks, refresh to
+					   refresh (go/goroutines.h) */
+	char *go_note;		/* a Go program whose goroutines cannot be
+				   read: why */
+	bool no_stop;		/* the option, or a Go program: nothing is
+				   stopped (goroutines are read from memory) */
+	int via;		/* a live thread of pid, for the process-wide
+				   files (maps, mem, fd, exe): the leader, or
+				   another when it called pthread_exit */
+	const struct capture_options *opt;
+	struct work *w;
+	size_t n, cap;
+	struct memory *mem;
+	struct symbolizer *sym;
+	struct fd_table *fds;
+	const struct unwind_ops *uw;
+	void *uw_state;
+	struct raw_frame *buf;	/* UNWIND_MAX_FRAMES scratch frames */
+	double sched_now_ms[256];	/* per-CPU scheduler clock at the start */
+	uint64_t cpu_ns;	/* the process's CPU clock at the last start */
+	bool have_cpu;
+	int clock_misses;	/* refreshes in a row the clock moved */
+	bool clock_stale;	/* sched_now_ms not measured this refresh */
+	double refresh_at, prev_refresh_at;	/* now_sec() at the starts */
+	double uptime;		/* seconds since boot at the start */
+	int threads_stopped;
+	double stop_ms_total, stop_ms_max;	/* how long they were held */
+	bool killed_held;	/* a thread we held in a stop was gone when
+				   we let it go: only SIGKILL, which kills
+				   the whole process, ends a ptrace stop */
+	bool persistent;	/* a session of many refreshes */
+	long max_kept_fds;	/* for kept_fds, all sessions' together */
+	bool need_list;		/* list the tasks in this refresh */
+	bool unchanged;		/* this refresh kept every thread unread */
+	bool all_settled;	/* the last snapshot has every known thread,
+				   each settled, none running (state R: on
+				   a CPU without scheduler ticks its CPU
+				   time may lag); see check_known() */
+	bool unread_waits;	/* lazy_blocked left some wait unread */
+	bool skipped_waits;	/* ...or some wait unknown, as no group
+				   needed it (see fill_oldest()) */
+	int refreshes;
+	size_t recaptured;
+	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
+	ino_t exe_ino;
+	struct snapshot *snap;	/* the last refresh's */
+	/* The first listing of the tasks, made on a thread of its own while
+	 * the session opens (see list_in_background()). */
+	pthread_t lister;
+	bool listing;		/* lister runs or has not been joined */
+	int pre_rc;
+	int *pre_tids;
+	size_t pre_n;
+};
+
+/* capture.c's helpers that capture-go.c uses too. */
+
+/* The work of thread tid, or NULL. */
+struct work *find_work(struct capture_session *c, int tid);
+/* Would a ptrace stop make this thread's blocking call fail with EINTR? */
+bool stop_is_unsafe(struct capture_session *c, const struct work *w);
+/* w's stack unwound from w->regs into w->raw: 0 or -errno. */
+int unwind_regs(struct capture_session *c, struct work *w);
+/* A stop from t0 (now_sec) until now; again: of a thread counted already. */
+void count_stop(struct capture_session *c, double t0, bool again);
+/* What identifies w's captured stack and wait (stack_key in capture.c). */
+uint64_t stack_key(const struct work *w, const struct thread *t);
+
+/* capture-go.c: a Go program's goroutines after its threads (phase 7),
+ * each running one read in a stop of its thread; then the entries of the
+ * threads so stopped made again from their stops.  0 or -errno. */
+int capture_add_goroutines(struct capture_session *c, struct snapshot *snap);
+int capture_remake_stopped(struct capture_session *c, struct snapshot *snap);
+
+#endif
