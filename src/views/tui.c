@@ -335,7 +335,9 @@ static const struct watch_group *find_group(const struct watch *w,
  */
 static void sync_selection(struct tui *t, const struct watch *w)
 {
-	if (!w || !w->ngroups) {
+	/* (groups is never NULL with ngroups > 0: watch.c grows it first;
+	 * scan-build cannot see that across files) */
+	if (!w || !w->ngroups || !w->groups) {
 		t->sel = 0;
 		return;
 	}
@@ -866,7 +868,7 @@ static void draw_frame(const struct detail *d, const struct frame *f, int y)
 	x = put(y, 2, 2 + fw, own ? A_BOLD : A_DIM, name);
 	if (x < 2 + fw)
 		x = 2 + fw;
-	x = put(y, x + 2, x + 2 + lw, own ? A_NORMAL : A_DIM, loc);
+	put(y, x + 2, x + 2 + lw, own ? A_NORMAL : A_DIM, loc);
 	x = 2 + fw + 2 + lw + 2;
 	if (f->module && !own)
 		x = put(y, x, COLS, A_DIM, path_base(f->module)) + 1;
@@ -881,7 +883,7 @@ static void draw_thread(const struct detail *d, const struct thread *th, int y)
 	duration_or_dash(th->state == 'R' ? -1 : th->wait.blocked_sec, dur, sizeof(dur));
 	wait_text(d->snap, &th->wait, obj, sizeof(obj));
 	int x = putf(y, 0, COLS, A_NORMAL, " %8d  ", th->tid);
-	x = put(y, x, x + 16, A_BOLD, thread_name(th) ? thread_name(th) : "?");
+	put(y, x, x + 16, A_BOLD, thread_name(th) ? thread_name(th) : "?");
 	putf(y, 1 + 8 + 2 + 16, COLS, A_NORMAL, "  %c  %8s  %s%s", th->state ? th->state : '?',
 	     dur, obj, th->partial ? "  (stack incomplete)" : "");
 }
