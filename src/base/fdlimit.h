@@ -2,9 +2,9 @@
  * fdlimit: the descriptor limit, raised at start, and what running out of
  * descriptors is called.
  *
- * threadleak may keep a descriptor per thread watched (capture.c keeps
- * each thread's stat file open, within a budget), and what it opens fails
- * with EMFILE when the soft RLIMIT_NOFILE is reached: 1024 on most
+ * threadleak may keep a descriptor per thread watched (capture-threads.c
+ * keeps each thread's stat file open, within a budget), and what it opens
+ * fails with EMFILE when the soft RLIMIT_NOFILE is reached: 1024 on most
  * systems, though the hard limit allows far more.  fdlimit_raise(), once
  * at start, raises the soft limit to the hard one; fdlimit_restore(), in
  * a child about to run a user's command (check), puts the limit it was

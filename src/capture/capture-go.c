@@ -24,14 +24,14 @@
  * thread running it stopped alone, as capture_stop_one() does, while the
  * goroutine's stack is read (seen); the thread's own stack is unwound
  * from the same registers, and its entry, made before, is made again
- * (go_stopped: remake_stopped()).  Never in a capture that stops nothing,
- * nor when the thread, looked at now, is in a call a stop would break
- * with EINTR.
+ * (go_stopped: capture_remake_stopped()).  Never in a capture that stops
+ * nothing, nor when the thread, looked at now, is in a call a stop would
+ * break with EINTR.
  */
 static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
 {
 	struct capture_session *c = ctx;
-	struct work *w = find_work(c, tid), now;
+	struct work *w = capture_find_work(c, tid), now;
 	struct cpu_regs regs;
 	int sig = 0;
 
@@ -46,7 +46,7 @@ static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
 	if (proc_read_stat(c->pid, tid, &now.st) < 0)
 		return -ESRCH;
 	now.have_sc = proc_read_syscall(c->pid, tid, &now.sc) == 0;
-	if (!now.have_sc || stop_is_unsafe(c, &now))
+	if (!now.have_sc || capture_stop_is_unsafe(c, &now))
 		return -EPERM;
 	double t0 = now_sec();
 	int rc = pt_seize_interrupt(tid);
@@ -69,7 +69,7 @@ static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
 		seen(arg, &regs);
 		w->regs = regs;
 		w->have_regs = true;
-		rc = unwind_regs(c, w);
+		rc = capture_unwind_regs(c, w);
 	}
 	if (rc < 0) {
 		free(w->raw);
@@ -80,7 +80,7 @@ static int stop_for_go(void *ctx, int tid, go_seen_fn seen, void *arg)
 	if (pt_detach(tid, sig) == -ESRCH)
 		c->killed_held = true;
 	/* one thread stopped again (its goroutine read again) is one */
-	count_stop(c, t0, w->go_stopped);
+	capture_count_stop(c, t0, w->go_stopped);
 	w->go_stopped = true;
 	return rc;
 }
@@ -131,7 +131,7 @@ int capture_remake_stopped(struct capture_session *c, struct snapshot *snap)
 				snprintf(why, sizeof(why), "no stack captured");
 			t->error = t->pooled ? snapshot_pool_string(snap, why) : strdup(why);
 		}
-		w->key = stack_key(w, t);
+		w->key = capture_stack_key(w, t);
 	}
 	return 0;
 }

@@ -1,9 +1,16 @@
 /*
  * capture-session: the state of a capture session (struct capture_session
  * and its struct work per thread), shared by the files that make up the
- * capture: capture.c (the phases, see its opening comment) and
- * capture-go.c (a Go program's goroutines).  Private to them: nothing
- * else includes it; capture.h is the interface.
+ * capture, and the functions they share.  Private to them: nothing else
+ * includes it; capture.h is the interface.  The files, each using only
+ * those listed before it (capture-go.c is called by capture.c alone):
+ *   capture-threads.c  the thread list and what /proc says of each thread;
+ *   capture-syscall.c  the system call a blocked thread is in;
+ *   capture-stop.c     each thread's stack, stopped where it must be;
+ *   capture-wait.c     what each thread waits on, and since when;
+ *   capture-snapshot.c the snapshot made from the session's threads;
+ *   capture-go.c       a Go program's goroutines;
+ *   capture.c          the session: open, refresh (the phases), close.
  */
 #ifndef THREADLEAK_CAPTURE_SESSION_H
 #define THREADLEAK_CAPTURE_SESSION_H
@@ -63,7 +70,7 @@ struct work {
 	int runs_fd;		/* schedstat kept open, or -1 */
 	char fdlink[128];	/* what the observed call's fd (args[0]) is */
 	bool have_fdlink;
-	uint64_t key;		/* stack_key() once captured */
+	uint64_t key;		/* capture_stack_key() once captured */
 	size_t snap_index;	/* session: its thread in the last snapshot */
 	struct raw_frame *prev_raw;	/* session: the last capture's stack */
 	int nprev;
@@ -124,17 +131,18 @@ struct capture_session {
 	bool all_settled;	/* the last snapshot has every known thread,
 				   each settled, none running (state R: on
 				   a CPU without scheduler ticks its CPU
-				   time may lag); see check_known() */
+				   time may lag); see
+				   capture_check_known() */
 	bool unread_waits;	/* lazy_blocked left some wait unread */
 	bool skipped_waits;	/* ...or some wait unknown, as no group
-				   needed it (see fill_oldest()) */
+				   needed it (capture_fill_oldest()) */
 	int refreshes;
 	size_t recaptured;
 	dev_t exe_dev;		/* what the process runs (an exec ends a session) */
 	ino_t exe_ino;
 	struct snapshot *snap;	/* the last refresh's */
 	/* The first listing of the tasks, made on a thread of its own while
-	 * the session opens (see list_in_background()). */
+	 * the session opens (capture_list_in_background()). */
 	pthread_t lister;
 	bool listing;		/* lister runs or has not been joined */
 	int pre_rc;
@@ -142,18 +150,96 @@ struct capture_session {
 	size_t pre_n;
 };
 
-/* capture.c's helpers that capture-go.c uses too. */
+/* Captured last time as far as it could be: what a thread that has not
+ * run since can keep. */
+static inline bool capture_settled(const struct work *w)
+{
+	return w->state == W_CAPTURED || w->state == W_KEPT ||
+	       w->state == W_UNSAFE || w->state == W_NOSTOP ||
+	       w->state == W_FAILED;
+}
+
+/* Blocked in a system call whose line gives sp and pc. */
+static inline bool capture_is_blocked(const struct work *w)
+{
+	return w->have_sc && !w->sc.running && w->sc.sp && w->sc.pc &&
+	       w->st.state != 'R';
+}
+
+/* capture-threads.c */
 
 /* The work of thread tid, or NULL. */
-struct work *find_work(struct capture_session *c, int tid);
+struct work *capture_find_work(struct capture_session *c, int tid);
+/* The first listing of the tasks, on a thread of its own (pthread_create),
+ * and its result, once; false when there is none. */
+void *capture_list_in_background(void *arg);
+bool capture_take_background_list(struct capture_session *c, int *rc, int **tids, size_t *n);
+/* Adds the tasks not yet known; returns how many were added, or -errno. */
+int capture_list_new_tasks(struct capture_session *c);
+/* What the kernel says of w, read before anything disturbs it; the job
+ * form (run_parallel) observes the i-th work if still W_NEW. */
+void capture_observe(struct capture_session *c, struct work *w);
+void capture_observe_job(void *arg, size_t i);
+/* The same run count as when observed: W_CAPTURED; else W_NEW again. */
+void capture_validate(struct capture_session *c, struct work *w);
+/* One capture is done with w's schedstat: its descriptor closed. */
+void capture_release_runs(struct work *w);
+/* May threads have been created since the tasks were listed? */
+bool capture_maybe_newcomers(struct capture_session *c);
+void capture_free_work(struct work *w);
+/* How many schedstat descriptors a session may keep open. */
+long capture_kept_fd_budget(void);
+/* Phase 0 of a later refresh: what ran, what exited, what may be new. */
+void capture_check_known(struct capture_session *c, int nthreads, bool quiet);
+
+/* capture-syscall.c */
+
+/* Stopped inside a blocking call (the kernel will restart it)? */
+int capture_regs_in_syscall(const struct cpu_regs *r);
+/* The ABI of the system call made from code of `code` at pc. */
+enum arch capture_call_abi(struct capture_session *c, enum arch code, uint64_t pc);
+/* The registers a blocked thread's syscall line gives away. */
+void capture_regs_from_syscall(struct capture_session *c, const struct proc_syscall *sc,
+			       struct cpu_regs *r);
+/* A socketcall's arguments, from the caller's stack. */
+void capture_read_mem_args(struct capture_session *c, struct syscall_call *call);
+/* The call a blocked thread's syscall line shows, decoded in its ABI. */
+void capture_syscall_line_call(struct capture_session *c, const struct work *w,
+			       struct syscall_call *call);
 /* Would a ptrace stop make this thread's blocking call fail with EINTR? */
-bool stop_is_unsafe(struct capture_session *c, const struct work *w);
+bool capture_stop_is_unsafe(struct capture_session *c, const struct work *w);
+
+/* capture-stop.c */
+
 /* w's stack unwound from w->regs into w->raw: 0 or -errno. */
-int unwind_regs(struct capture_session *c, struct work *w);
+int capture_unwind_regs(struct capture_session *c, struct work *w);
 /* A stop from t0 (now_sec) until now; again: of a thread counted already. */
-void count_stop(struct capture_session *c, double t0, bool again);
-/* What identifies w's captured stack and wait (stack_key in capture.c). */
-uint64_t stack_key(const struct work *w, const struct thread *t);
+void capture_count_stop(struct capture_session *c, double t0, bool again);
+/* Phases 2-6 stopping only what must be; or every thread (all_stop).
+ * 0 or -errno (-EINTR: interrupted, -EPERM: nothing could be seized). */
+int capture_gently(struct capture_session *c);
+int capture_all_stop(struct capture_session *c);
+
+/* capture-wait.c */
+
+/* t's wait: its kind, call, object, owner and blocked time. */
+void capture_describe_wait(struct capture_session *c, struct work *w, struct thread *t);
+/* Session: a thread that has not run since the last refresh has waited
+ * that much longer. */
+void capture_waited_longer(const struct capture_session *c, struct thread *t);
+/* What identifies w's captured stack and wait, for lazy_blocked. */
+uint64_t capture_stack_key(const struct work *w, const struct thread *t);
+/* lazy_blocked: the last-run times that decide each group's oldest wait. */
+int capture_fill_oldest(struct capture_session *c, struct snapshot *snap);
+
+/* capture-snapshot.c */
+
+/* The tracer holding thread tid (not us), its name in comm; 0 if none. */
+long capture_tracer_of(int tid, char *comm, size_t len);
+/* Phase 7: the snapshot proper from c->w, threads in tid order. */
+int capture_build_snapshot(struct capture_session *c, struct snapshot *snap);
+/* The process-wide fields; the thread count, or -ESRCH when it exited. */
+int capture_fill_header(struct capture_session *c, struct snapshot *snap);
 
 /* capture-go.c: a Go program's goroutines after its threads (phase 7),
  * each running one read in a stop of its thread; then the entries of the

@@ -44,7 +44,7 @@ struct capture_options {
 						   are our own tracees) */
 	bool lazy_blocked;			/* read last-run times only where
 						   they decide a group's oldest
-						   wait (see capture.c) */
+						   wait (see capture-wait.c) */
 	bool no_goroutines;			/* a Go program's threads only
 						   (check, for now) */
 	bool modules;				/* list the mapped files and their

@@ -4,8 +4,8 @@
  *
  * Pure: no /proc, no memory reads.  It says which argument is the fd or
  * the futex address and whether the futex is a pthread mutex whose owner
- * can be read; capture.c fetches those.  The rules are tables of data in
- * classify-table.c.
+ * can be read; capture-wait.c fetches those.  The rules are tables of data
+ * in classify-table.c.
  */
 #ifndef THREADLEAK_CLASSIFY_H
 #define THREADLEAK_CLASSIFY_H
