@@ -4,7 +4,10 @@
  * pool and its array growth; the document reader (snapshot-read.c) and
  * the converters of its values (snapshot-read-entries.c) share one
  * parser's state: the text being scanned, the message so far, version
- * 2's tables as they arrive.
+ * 2's tables as they arrive.  Calls run one way: snapshot-read.c calls
+ * snapshot-read-entries.c, and both call the accessors of
+ * snapshot-read-values.c, which calls neither.  What they share is named
+ * sr_ (the pool's functions strpool_).
  */
 #ifndef THREADLEAK_SNAPSHOT_IMPL_H
 #define THREADLEAK_SNAPSHOT_IMPL_H
@@ -34,12 +37,12 @@ struct strpool;
 struct strpool *strpool_new(void);
 /* s (len bytes) interned: the pool's copy, NULL when out of memory */
 char *strpool_add(struct strpool *pool, const char *s, size_t len);
-int pool_thread_frames(struct strpool *pool, struct thread *t);
-struct label *pool_label_array(struct strpool *pool, const struct label *l, size_t n);
+int strpool_thread_frames(struct strpool *pool, struct thread *t);
+struct label *strpool_label_array(struct strpool *pool, const struct label *l, size_t n);
 /* room for element n of an array whose capacity its length implies */
-int grow_implied(void **array, size_t n, size_t elem);
+int snapshot_grow_implied(void **array, size_t n, size_t elem);
 
-/* ---- a value into the model (snapshot-read-entries.c) ---- */
+/* ---- the reader's state, its values' accessors (snapshot-read-values.c) ---- */
 
 struct reader {
 	char *err;
@@ -52,26 +55,37 @@ struct reader {
 };
 
 enum presence {
-	OPTIONAL,	/* absent: the default; null refused */
-	NULLABLE,	/* absent or null: the default */
-	REQUIRED,	/* must be there, null refused */
+	SR_OPTIONAL,	/* absent: the default; null refused */
+	SR_NULLABLE,	/* absent or null: the default */
+	SR_REQUIRED,	/* must be there, null refused */
 };
 
+/* The message "WHERE KEY: WHAT" (sr_fail) or any (sr_failf) in r->err,
+ * made one line; both return -1. */
 __attribute__((format(printf, 2, 3)))
-int failf(struct reader *r, const char *fmt, ...);
-int fail(struct reader *r, const char *key, const char *what);
-int get_string(struct reader *r, const struct jv *obj, const char *key,
-	       char **out);
-int get_int(struct reader *r, const struct jv *obj, const char *key,
-	    enum presence pres, json_int_t min, json_int_t max,
-	    json_int_t def, json_int_t *out);
-int get_bool(struct reader *r, const struct jv *obj, const char *key, bool *out);
-int get_number(struct reader *r, const struct jv *obj, const char *key,
-	       double def, double *out);
-int get_hex(struct reader *r, const struct jv *obj, const char *key,
-	    enum presence pres, uint64_t *out);
-int read_thread(struct reader *r, const struct jv *o, size_t ti,
-		struct thread *t);
+int sr_failf(struct reader *r, const char *fmt, ...);
+int sr_fail(struct reader *r, const char *key, const char *what);
+/* Each: 0 and *out (the default when absent), or -1 and a message. */
+int sr_get_string(struct reader *r, const struct jv *obj, const char *key,
+		  char **out);
+int sr_get_int(struct reader *r, const struct jv *obj, const char *key,
+	       enum presence pres, json_int_t min, json_int_t max,
+	       json_int_t def, json_int_t *out);
+/* a non-negative integer as a u64 counter (absent: 0) */
+int sr_get_u64(struct reader *r, const struct jv *obj, const char *key,
+	       uint64_t *out);
+int sr_get_bool(struct reader *r, const struct jv *obj, const char *key, bool *out);
+int sr_get_number(struct reader *r, const struct jv *obj, const char *key,
+		  double def, double *out);
+int sr_get_hex(struct reader *r, const struct jv *obj, const char *key,
+	       enum presence pres, uint64_t *out);
+/* "0x" then hex digits, the whole string, within 64 bits: 0, or -1 */
+int sr_parse_hex(const char *s, uint64_t *out);
+
+/* ---- a value into the model (snapshot-read-entries.c) ---- */
+
+int sr_read_thread(struct reader *r, const struct jv *o, size_t ti,
+		   struct thread *t);
 
 /* ---- the document being read (snapshot-read.c) ---- */
 
@@ -155,14 +169,15 @@ struct parser {
 	char msg[512];
 };
 
-int out_of_memory(struct parser *ps);
+/* "out of memory", as the reader says it (snapshot-read-values.c) */
+int sr_out_of_memory(struct parser *ps);
 
 /* ---- version 2's tables (snapshot-read-entries.c) ---- */
 
-int stack_item(struct parser *ps, const struct jv *v, size_t i);
-int template_item(struct parser *ps, const struct jv *v, size_t i);
-int row_item(struct parser *ps, const struct jv *v, size_t i);
-void v2_finish(struct parser *ps);
-void v2_read_free(struct v2_read *v2);
+int sr_stack_item(struct parser *ps, const struct jv *v, size_t i);
+int sr_template_item(struct parser *ps, const struct jv *v, size_t i);
+int sr_row_item(struct parser *ps, const struct jv *v, size_t i);
+void sr_v2_finish(struct parser *ps);
+void sr_v2_read_free(struct v2_read *v2);
 
 #endif

@@ -1,11 +1,11 @@
 /*
  * snapshot-read-entries: a snapshot's JSON values into the model, for
  * the document reader (snapshot-read.c), which hands them over one at a
- * time as jval.h trees.  Every known field is checked for type and range,
- * with a message naming it ("threads[3].frames[0].pc: expected a hex
+ * time as jval.h trees.  Every known field is checked for type and range
+ * (snapshot-read-values.c's accessors), with a message naming it ("threads[3].frames[0].pc: expected a hex
  * string"); an absent optional field means "unknown", null is accepted
  * exactly where the writer may write it, unknown fields are ignored.
- * Version 1's entries are whole threads (read_thread()).  Version 2's
+ * Version 1's entries are whole threads (sr_read_thread()).  Version 2's
  * tables come as a stream too: a stack into the pool, a template into a
  * small array, a goroutine row made an entry from its template at once,
  * or kept (48 bytes) until the end when its template is not read yet
@@ -24,174 +24,6 @@
 
 #include "base/util.h"
 
-/* u64 counters and i64 times travel as JSON integers */
-_Static_assert(sizeof(json_int_t) == sizeof(int64_t), "json_int_t is 64-bit");
-
-/* ---- reading ---------------------------------------------------------- */
-
-__attribute__((format(printf, 2, 3)))
-int failf(struct reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!r->err || !r->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(r->err, r->errlen, fmt, ap);
-	va_end(ap);
-	/* One line, whatever the input put into the message. */
-	for (char *p = r->err; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			*p = ' ';
-	return -1;
-}
-
-int fail(struct reader *r, const char *key, const char *what)
-{
-	return failf(r, "%s%s: %s", r->where, key, what);
-}
-
-int get_string(struct reader *r, const struct jv *obj, const char *key,
-		      char **out)
-{
-	const struct jv *v = jv_get(obj, key);
-
-	*out = NULL;
-	if (!v || jv_is_null(v))
-		return 0;
-	if (!jv_is_string(v))
-		return fail(r, key, "expected a string or null");
-	if (r->pool)
-		*out = strpool_add(r->pool, v->s,
-				   v->n);
-	else
-		*out = strdup(v->s);
-	if (!*out)
-		return failf(r, "out of memory");
-	return 0;
-}
-
-static int type_error(struct reader *r, const char *key, const char *what,
-		      enum presence pres)
-{
-	return failf(r, "%s%s: expected %s%s", r->where, key, what,
-		     pres == NULLABLE ? " or null" : "");
-}
-
-/* The value of key in obj to check: 1 and *v; 0 when it is absent or a
- * null that pres allows (the default stands); -1 when a required one is
- * missing. */
-static int present(struct reader *r, const struct jv *obj, const char *key,
-		   enum presence pres, const struct jv **v)
-{
-	*v = jv_get(obj, key);
-	if (!*v && pres != REQUIRED)
-		return 0;
-	if (!*v)
-		return fail(r, key, "missing");
-	if (jv_is_null(*v) && pres == NULLABLE)
-		return 0;
-	return 1;
-}
-
-/* An integer in [min, max]; def when absent (or null if NULLABLE). */
-int get_int(struct reader *r, const struct jv *obj, const char *key,
-		   enum presence pres, json_int_t min, json_int_t max,
-		   json_int_t def, json_int_t *out)
-{
-	const struct jv *v;
-	const char *what = min == 1 ? "a positive integer" :
-			   min == 0 ? "a non-negative integer" : "an integer";
-
-	*out = def;
-	int p = present(r, obj, key, pres, &v);
-	if (p <= 0)
-		return p;
-	if (!jv_is_integer(v) || v->i < min ||
-	    v->i > max)
-		return type_error(r, key, what, pres);
-	*out = v->i;
-	return 0;
-}
-
-static int get_u64(struct reader *r, const struct jv *obj, const char *key,
-		   uint64_t *out)
-{
-	json_int_t v;
-
-	if (get_int(r, obj, key, OPTIONAL, 0, INT64_MAX, 0, &v))
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
-
-int get_bool(struct reader *r, const struct jv *obj, const char *key, bool *out)
-{
-	const struct jv *v = jv_get(obj, key);
-
-	*out = false;
-	if (!v)
-		return 0;
-	if (!jv_is_bool(v))
-		return fail(r, key, "expected true or false");
-	*out = jv_is(v, JV_TRUE);
-	return 0;
-}
-
-/* A non-negative number; def when absent or null. */
-int get_number(struct reader *r, const struct jv *obj, const char *key,
-		      double def, double *out)
-{
-	const struct jv *v = jv_get(obj, key);
-
-	*out = def;
-	if (!v || jv_is_null(v))
-		return 0;
-	if (!jv_is_number(v) || !(jv_number(v) >= 0) ||
-	    !isfinite(jv_number(v)))
-		return fail(r, key, "expected a non-negative number or null");
-	*out = jv_number(v);
-	return 0;
-}
-
-/* "0x" then hex digits, the whole string, within 64 bits. */
-static int parse_hex(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		return -1;
-	s += 2;
-	/* strtoull would accept spaces, a sign or a second "0x": refuse */
-	for (const char *p = s; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
-		      (*p >= 'A' && *p <= 'F')))
-			return -1;
-	if (!*s)
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 16);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int get_hex(struct reader *r, const struct jv *obj, const char *key,
-		   enum presence pres, uint64_t *out)
-{
-	const struct jv *v;
-
-	*out = 0;
-	int p = present(r, obj, key, pres, &v);
-	if (p <= 0)
-		return p;
-	if (!jv_is_string(v) || parse_hex(v->s, out))
-		return type_error(r, key, "a hex string", pres);
-	return 0;
-}
-
 static int read_wait(struct reader *r, const struct jv *o, struct wait_info *w)
 {
 	const struct jv *kind = jv_get(o, "kind");
@@ -199,43 +31,43 @@ static int read_wait(struct reader *r, const struct jv *o, struct wait_info *w)
 
 	if (kind && !jv_is_null(kind)) {
 		if (!jv_is_string(kind))
-			return fail(r, "kind", "expected a string or null");
+			return sr_fail(r, "kind", "expected a string or null");
 		/* A kind from a newer writer reads as "unknown". */
 		w->kind = wait_kind_from_name(kind->s);
 	}
-	if (get_string(r, o, "syscall", &w->syscall_name))
+	if (sr_get_string(r, o, "syscall", &w->syscall_name))
 		return -1;
-	if (get_int(r, o, "syscall_nr", NULLABLE, 0, INT_MAX, -1, &v))
+	if (sr_get_int(r, o, "syscall_nr", SR_NULLABLE, 0, INT_MAX, -1, &v))
 		return -1;
 	w->syscall = (int)v;
-	if (get_int(r, o, "fd", NULLABLE, 0, INT_MAX, -1, &v))
+	if (sr_get_int(r, o, "fd", SR_NULLABLE, 0, INT_MAX, -1, &v))
 		return -1;
 	w->fd = (int)v;
-	if (get_string(r, o, "object", &w->object))
+	if (sr_get_string(r, o, "object", &w->object))
 		return -1;
-	if (get_hex(r, o, "address", NULLABLE, &w->address))
+	if (sr_get_hex(r, o, "address", SR_NULLABLE, &w->address))
 		return -1;
-	if (get_int(r, o, "owner", NULLABLE, 1, INT_MAX, 0, &v))
+	if (sr_get_int(r, o, "owner", SR_NULLABLE, 1, INT_MAX, 0, &v))
 		return -1;
 	w->owner = (int)v;
-	return get_number(r, o, "blocked_sec", -1, &w->blocked_sec);
+	return sr_get_number(r, o, "blocked_sec", -1, &w->blocked_sec);
 }
 
 static int read_frame(struct reader *r, const struct jv *o, struct frame *f)
 {
 	json_int_t v;
 
-	if (get_hex(r, o, "pc", REQUIRED, &f->pc) ||
-	    get_string(r, o, "module", &f->module) ||
-	    get_string(r, o, "function", &f->function) ||
-	    get_string(r, o, "file", &f->file))
+	if (sr_get_hex(r, o, "pc", SR_REQUIRED, &f->pc) ||
+	    sr_get_string(r, o, "module", &f->module) ||
+	    sr_get_string(r, o, "function", &f->function) ||
+	    sr_get_string(r, o, "file", &f->file))
 		return -1;
-	if (get_int(r, o, "line", NULLABLE, 0, INT_MAX, 0, &v))
+	if (sr_get_int(r, o, "line", SR_NULLABLE, 0, INT_MAX, 0, &v))
 		return -1;
 	f->line = (int)v;
-	if (get_hex(r, o, "offset", NULLABLE, &f->offset))
+	if (sr_get_hex(r, o, "offset", SR_NULLABLE, &f->offset))
 		return -1;
-	return get_bool(r, o, "inlined", &f->inlined);
+	return sr_get_bool(r, o, "inlined", &f->inlined);
 }
 
 static int read_frames(struct reader *r, const struct jv *frames, const char *key, size_t ti,
@@ -257,16 +89,16 @@ static int read_labels(struct reader *r, const struct jv *o, struct thread *t)
 	if (!v)
 		return 0;
 	if (!jv_is_object(v))
-		return fail(r, "labels", "expected an object");
+		return sr_fail(r, "labels", "expected an object");
 	if (v->n > LABELS_MAX)
-		return failf(r, "%slabels: more than %d labels", r->where, LABELS_MAX);
+		return sr_failf(r, "%slabels: more than %d labels", r->where, LABELS_MAX);
 	for (n = 0; n < v->n; n++) {
 		const struct jv *key = &v->items[2 * n], *val = &v->items[2 * n + 1];
 		if (!jv_is_string(val))
-			return failf(r, "%slabels.%s: expected a string", r->where,
+			return sr_failf(r, "%slabels.%s: expected a string", r->where,
 				     key->n > 40 ? "(a key)" : key->s);
 		if (key->n > LABEL_LEN_MAX || val->n > LABEL_LEN_MAX)
-			return failf(r, "%slabels: a key or value longer than %d bytes", r->where,
+			return sr_failf(r, "%slabels: a key or value longer than %d bytes", r->where,
 				     LABEL_LEN_MAX);
 		/* the arena's, valid while this thread is read */
 		tmp[n] = (struct label){ (char *)key->s, (char *)val->s };
@@ -275,9 +107,9 @@ static int read_labels(struct reader *r, const struct jv *o, struct thread *t)
 	for (size_t i = 0; i < n; i++)
 		if (!r->pool || !(tmp[i].key = strpool_add(r->pool, tmp[i].key, strlen(tmp[i].key))) ||
 		    !(tmp[i].value = strpool_add(r->pool, tmp[i].value, strlen(tmp[i].value))))
-			return failf(r, "out of memory");
-	if (n && !(t->labels = pool_label_array(r->pool, tmp, n)))
-		return failf(r, "out of memory");
+			return sr_failf(r, "out of memory");
+	if (n && !(t->labels = strpool_label_array(r->pool, tmp, n)))
+		return sr_failf(r, "out of memory");
 	t->nlabels = n;
 	t->labelled = true;
 	return 0;
@@ -289,25 +121,25 @@ static int read_goroutine(struct reader *r, const struct jv *o, size_t ti, struc
 	json_int_t v;
 	const struct jv *created;
 
-	if (get_string(r, o, "go_wait", &t->go_wait) ||
-	    get_int(r, o, "go_parent", OPTIONAL, 0, INT64_MAX, 0, &v))
+	if (sr_get_string(r, o, "go_wait", &t->go_wait) ||
+	    sr_get_int(r, o, "go_parent", SR_OPTIONAL, 0, INT64_MAX, 0, &v))
 		return -1;
 	t->go_parent = v;
-	if (get_int(r, o, "go_tid", OPTIONAL, 0, INT_MAX, 0, &v))
+	if (sr_get_int(r, o, "go_tid", SR_OPTIONAL, 0, INT_MAX, 0, &v))
 		return -1;
 	t->go_tid = (int)v;
 	const struct jv *m = r->tpl ? NULL : jv_get(o, "go_minutes");
 	t->go_minutes = -1;
 	if (m && !jv_is_null(m) &&
-	    (get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
-		return fail(r, "go_minutes", "expected a number of minutes, 0 or more");
-	if (get_bool(r, o, "go_system", &t->go_system) || read_labels(r, o, t))
+	    (sr_get_number(r, o, "go_minutes", -1, &t->go_minutes) || t->go_minutes < 0))
+		return sr_fail(r, "go_minutes", "expected a number of minutes, 0 or more");
+	if (sr_get_bool(r, o, "go_system", &t->go_system) || read_labels(r, o, t))
 		return -1;
 	created = jv_get(o, "created");
 	return created ? read_frames(r, created, "created", ti, t, true) : 0;
 }
 
-int read_thread(struct reader *r, const struct jv *o, size_t ti,
+int sr_read_thread(struct reader *r, const struct jv *o, size_t ti,
 		       struct thread *t)
 {
 	const struct jv *v, *frames;
@@ -317,44 +149,44 @@ int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	snprintf(r->where, sizeof(r->where), "%s[%zu].", r->array, ti);
 	/* A goroutine has a goid, and no tid of its own (0); a template's
 	 * goroutines have theirs in their rows. */
-	if (!r->tpl && get_int(r, o, "goid", OPTIONAL, 0, INT64_MAX, 0, &goid))
+	if (!r->tpl && sr_get_int(r, o, "goid", SR_OPTIONAL, 0, INT64_MAX, 0, &goid))
 		return -1;
 	t->goid = goid;
-	if (get_int(r, o, "tid", REQUIRED, goid ? 0 : 1, INT_MAX, 0, &tid))
+	if (sr_get_int(r, o, "tid", SR_REQUIRED, goid ? 0 : 1, INT_MAX, 0, &tid))
 		return -1;
 	t->tid = (int)tid;
 	if (goid && read_goroutine(r, o, ti, t))
 		return -1;
 	char *name;
-	if (get_string(r, o, "name", &name))
+	if (sr_get_string(r, o, "name", &name))
 		return -1;
 	if (name) {
 		if (!thread_os(t)) {
 			if (!r->pool)
 				free(name);
-			return failf(r, "out of memory");
+			return sr_failf(r, "out of memory");
 		}
 		t->os->name = name;
 	}
 	v = jv_get(o, "state");
 	if (v && !jv_is_null(v)) {
 		if (!jv_is_string(v) || v->n != 1)
-			return fail(r, "state",
+			return sr_fail(r, "state",
 				    "expected a one-character string");
 		t->state = v->s[0];
 	}
 	/* a goroutine's are 0: no os part for them */
 	uint64_t utime = 0, stime = 0, start_time = 0;
-	if (get_u64(r, o, "utime", &utime) ||
-	    get_u64(r, o, "stime", &stime) ||
-	    get_u64(r, o, "start_time", &start_time) ||
-	    get_bool(r, o, "partial", &t->partial) ||
-	    get_string(r, o, "error", &t->error) ||
-	    get_bool(r, o, "stopped", &t->stopped))
+	if (sr_get_u64(r, o, "utime", &utime) ||
+	    sr_get_u64(r, o, "stime", &stime) ||
+	    sr_get_u64(r, o, "start_time", &start_time) ||
+	    sr_get_bool(r, o, "partial", &t->partial) ||
+	    sr_get_string(r, o, "error", &t->error) ||
+	    sr_get_bool(r, o, "stopped", &t->stopped))
 		return -1;
 	if (utime || stime || start_time) {
 		if (!thread_os(t))
-			return failf(r, "out of memory");
+			return sr_failf(r, "out of memory");
 		t->os->utime = utime;
 		t->os->stime = stime;
 		t->os->start_time = start_time;
@@ -363,7 +195,7 @@ int read_thread(struct reader *r, const struct jv *o, size_t ti,
 	v = jv_get(o, "wait");
 	if (v && !jv_is_null(v)) {
 		if (!jv_is_object(v))
-			return fail(r, "wait", "expected an object or null");
+			return sr_fail(r, "wait", "expected an object or null");
 		snprintf(r->where, sizeof(r->where), "%s[%zu].wait.", r->array, ti);
 		if (read_wait(r, v, &t->wait))
 			return -1;
@@ -386,25 +218,25 @@ static int read_frames(struct reader *r, const struct jv *frames, const char *ke
 
 	if (r->tpl) {
 		if (!jv_is_integer(frames) || frames->i < 0 || frames->i >= UINT32_MAX)
-			return fail(r, key, "expected the index of a stack");
+			return sr_fail(r, key, "expected the index of a stack");
 		*(created ? &r->created_ref : &r->frames_ref) = frames->i;
 		return 0;
 	}
 	if (!jv_is_array(frames))
-		return fail(r, key, "expected an array");
+		return sr_fail(r, key, "expected an array");
 	for (fi = 0; fi < frames->n; fi++) {
 		v = &frames->items[fi];
 		struct frame *f;
 
 		if (!jv_is_object(v))
-			return failf(r, "%s[%zu].%s[%zu]: expected "
+			return sr_failf(r, "%s[%zu].%s[%zu]: expected "
 				     "an object", r->array, ti, key, fi);
 		if (created) {
 			if (t->ncreated >= 4096)
-				return failf(r, "%s[%zu].%s: too many frames", r->array, ti, key);
+				return sr_failf(r, "%s[%zu].%s: too many frames", r->array, ti, key);
 			f = realloc(t->created, (t->ncreated + 1) * sizeof(*f));
 			if (!f)
-				return failf(r, "out of memory");
+				return sr_failf(r, "out of memory");
 			t->created = f;
 			f = &t->created[t->ncreated++];
 			memset(f, 0, sizeof(*f));
@@ -412,7 +244,7 @@ static int read_frames(struct reader *r, const struct jv *frames, const char *ke
 			f = thread_add_frame(t);
 		}
 		if (!f)
-			return failf(r, "out of memory");
+			return sr_failf(r, "out of memory");
 		snprintf(r->where, sizeof(r->where), "%s[%zu].%s[%zu].",
 			 r->array, ti, key, fi);
 		if (read_frame(r, v, f))
@@ -432,7 +264,7 @@ static int v2_failed(struct parser *ps)
 }
 
 /* "stacks": each an array of frames, into the pool. */
-int stack_item(struct parser *ps, const struct jv *v, size_t i)
+int sr_stack_item(struct parser *ps, const struct jv *v, size_t i)
 {
 	struct reader *r = &ps->r;
 	struct v2_read *v2 = &ps->v2;
@@ -441,26 +273,26 @@ int stack_item(struct parser *ps, const struct jv *v, size_t i)
 	if (ps->doomed || ps->thread_failed)
 		return 0;
 	if (!jv_is_array(v)) {
-		failf(r, "stacks[%zu]: expected an array of frames", i);
+		sr_failf(r, "stacks[%zu]: expected an array of frames", i);
 		return v2_failed(ps);
 	}
 	if (v->n > 4096) {
-		failf(r, "stacks[%zu]: too many frames", i);
+		sr_failf(r, "stacks[%zu]: too many frames", i);
 		return v2_failed(ps);
 	}
-	if (grow_implied((void **)&v2->stacks, v2->nstacks, sizeof(*v2->stacks)) ||
-	    grow_implied((void **)&v2->stack_n, v2->nstacks, sizeof(*v2->stack_n)))
-		return out_of_memory(ps);
+	if (snapshot_grow_implied((void **)&v2->stacks, v2->nstacks, sizeof(*v2->stacks)) ||
+	    snapshot_grow_implied((void **)&v2->stack_n, v2->nstacks, sizeof(*v2->stack_n)))
+		return sr_out_of_memory(ps);
 	for (size_t fi = 0; fi < v->n; fi++) {
 		struct frame *f = thread_add_frame(&t);
 		if (!f) {
 			free(t.frames);
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 		}
 		snprintf(r->where, sizeof(r->where), "stacks[%zu][%zu].", i, fi);
 		if (!jv_is_object(&v->items[fi])) {
 			free(t.frames);
-			failf(r, "stacks[%zu][%zu]: expected an object", i, fi);
+			sr_failf(r, "stacks[%zu][%zu]: expected an object", i, fi);
 			return v2_failed(ps);
 		}
 		if (read_frame(r, &v->items[fi], f)) {
@@ -468,9 +300,9 @@ int stack_item(struct parser *ps, const struct jv *v, size_t i)
 			return v2_failed(ps);
 		}
 	}
-	if (pool_thread_frames(ps->snap->pool, &t) < 0) {
+	if (strpool_thread_frames(ps->snap->pool, &t) < 0) {
 		free(t.frames);
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	}
 	v2->stacks[v2->nstacks] = t.frames;
 	v2->stack_n[v2->nstacks++] = t.nframes;
@@ -488,7 +320,7 @@ static int resolve_template(struct parser *ps, size_t k)
 		if (ref < 0)
 			continue;
 		if ((size_t)ref >= v2->nstacks)
-			return failf(&ps->r, "templates[%zu].%s: stack %lld, of %zu", k,
+			return sr_failf(&ps->r, "templates[%zu].%s: stack %lld, of %zu", k,
 				     j ? "created" : "frames", (long long)ref, v2->nstacks);
 		*(j ? &t->created : &t->frames) = v2->stacks[ref];
 		*(j ? &t->ncreated : &t->nframes) = v2->stack_n[ref];
@@ -497,7 +329,7 @@ static int resolve_template(struct parser *ps, size_t k)
 }
 
 /* "templates": goroutine entries without their own fields. */
-int template_item(struct parser *ps, const struct jv *v, size_t i)
+int sr_template_item(struct parser *ps, const struct jv *v, size_t i)
 {
 	struct reader *r = &ps->r;
 	struct v2_read *v2 = &ps->v2;
@@ -505,16 +337,16 @@ int template_item(struct parser *ps, const struct jv *v, size_t i)
 	if (ps->doomed || ps->thread_failed)
 		return 0;
 	if (!jv_is_object(v)) {
-		failf(r, "templates[%zu]: expected an object", i);
+		sr_failf(r, "templates[%zu]: expected an object", i);
 		return v2_failed(ps);
 	}
 	if (v2->ntpl >= SNAPSHOT_MAX_ENTRIES) {
-		failf(r, "templates: more than %zu", SNAPSHOT_MAX_ENTRIES);
+		sr_failf(r, "templates: more than %zu", SNAPSHOT_MAX_ENTRIES);
 		return v2_failed(ps);
 	}
-	if (grow_implied((void **)&v2->tpl, v2->ntpl, sizeof(*v2->tpl)) ||
-	    grow_implied((void **)&v2->tpl_refs, v2->ntpl, sizeof(*v2->tpl_refs)))
-		return out_of_memory(ps);
+	if (snapshot_grow_implied((void **)&v2->tpl, v2->ntpl, sizeof(*v2->tpl)) ||
+	    snapshot_grow_implied((void **)&v2->tpl_refs, v2->ntpl, sizeof(*v2->tpl_refs)))
+		return sr_out_of_memory(ps);
 	struct thread *t = &v2->tpl[v2->ntpl];
 	memset(t, 0, sizeof(*t));
 	wait_info_init(&t->wait);
@@ -522,7 +354,7 @@ int template_item(struct parser *ps, const struct jv *v, size_t i)
 	r->array = "templates";
 	r->tpl = true;
 	r->frames_ref = r->created_ref = -1;
-	int rc = read_thread(r, v, i, t);
+	int rc = sr_read_thread(r, v, i, t);
 	/* A goroutine has no OS thread's part (name, CPU times): a
 	 * template's is dropped, never shared by its rows (each would free
 	 * it).  Its name is the pool's. */
@@ -544,16 +376,16 @@ static int add_row(struct parser *ps, const struct row *w, size_t i)
 	struct v2_read *v2 = &ps->v2;
 
 	if (w->tpl >= v2->ntpl) {
-		failf(&ps->r, "goroutines[%zu]: template %u, of %zu", i, w->tpl, v2->ntpl);
+		sr_failf(&ps->r, "goroutines[%zu]: template %u, of %zu", i, w->tpl, v2->ntpl);
 		return v2_failed(ps);
 	}
 	if (ps->snap->nthreads >= SNAPSHOT_MAX_ENTRIES) {
-		failf(&ps->r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		sr_failf(&ps->r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
 		return v2_failed(ps);
 	}
 	struct thread *t = snapshot_add_thread(ps->snap);
 	if (!t)
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	*t = v2->tpl[w->tpl];
 	t->goid = w->goid;
 	t->go_minutes = w->minutes;
@@ -575,7 +407,7 @@ static bool row_elem(const struct jv *v, size_t k, const struct jv **e)
 
 /* "goroutines": [goid, template, go_minutes, blocked_sec, fd, object,
  * address, owner], the trailing ones optional. */
-int row_item(struct parser *ps, const struct jv *v, size_t i)
+int sr_row_item(struct parser *ps, const struct jv *v, size_t i)
 {
 	struct reader *r = &ps->r;
 	struct v2_read *v2 = &ps->v2;
@@ -585,24 +417,24 @@ int row_item(struct parser *ps, const struct jv *v, size_t i)
 	if (ps->doomed || ps->thread_failed)
 		return 0;
 	if (!jv_is_array(v) || v->n < 2 || v->n > 8) {
-		failf(r, "goroutines[%zu]: expected [goid, template, ...]", i);
+		sr_failf(r, "goroutines[%zu]: expected [goid, template, ...]", i);
 		return v2_failed(ps);
 	}
 	e = &v->items[0];
 	if (!jv_is_integer(e) || e->i < 1) {
-		failf(r, "goroutines[%zu][0]: expected a goroutine id", i);
+		sr_failf(r, "goroutines[%zu][0]: expected a goroutine id", i);
 		return v2_failed(ps);
 	}
 	w.goid = e->i;
 	e = &v->items[1];
 	if (!jv_is_integer(e) || e->i < 0 || e->i >= UINT32_MAX) {
-		failf(r, "goroutines[%zu][1]: expected the index of a template", i);
+		sr_failf(r, "goroutines[%zu][1]: expected the index of a template", i);
 		return v2_failed(ps);
 	}
 	w.tpl = (uint32_t)e->i;
 	if (row_elem(v, 2, &e)) {
 		if (!jv_is_number(e) || !(jv_number(e) >= 0) || !isfinite(jv_number(e))) {
-			failf(r, "goroutines[%zu][2]: expected minutes, 0 or more, or null", i);
+			sr_failf(r, "goroutines[%zu][2]: expected minutes, 0 or more, or null", i);
 			return v2_failed(ps);
 		}
 		w.minutes = jv_number(e);
@@ -612,7 +444,7 @@ int row_item(struct parser *ps, const struct jv *v, size_t i)
 		if (jv_is_integer(e) && e->i == -1) {
 			w.blocked = -1;
 		} else if (!jv_is_number(e) || !(jv_number(e) >= 0) || !isfinite(jv_number(e))) {
-			failf(r, "goroutines[%zu][3]: expected seconds, 0 or more, -1 or null", i);
+			sr_failf(r, "goroutines[%zu][3]: expected seconds, 0 or more, -1 or null", i);
 			return v2_failed(ps);
 		} else {
 			w.blocked = jv_number(e);
@@ -620,26 +452,26 @@ int row_item(struct parser *ps, const struct jv *v, size_t i)
 	}
 	if (row_elem(v, 4, &e)) {
 		if (!jv_is_integer(e) || e->i < 0 || e->i > INT_MAX) {
-			failf(r, "goroutines[%zu][4]: expected a file descriptor or null", i);
+			sr_failf(r, "goroutines[%zu][4]: expected a file descriptor or null", i);
 			return v2_failed(ps);
 		}
 		w.fd = (int)e->i;
 	}
 	if (row_elem(v, 5, &e)) {
 		if (!jv_is_string(e)) {
-			failf(r, "goroutines[%zu][5]: expected a string or null", i);
+			sr_failf(r, "goroutines[%zu][5]: expected a string or null", i);
 			return v2_failed(ps);
 		}
 		if (!(w.object = strpool_add(ps->snap->pool, e->s, e->n)))
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 	}
-	if (row_elem(v, 6, &e) && (!jv_is_string(e) || parse_hex(e->s, &w.address))) {
-		failf(r, "goroutines[%zu][6]: expected a hex string or null", i);
+	if (row_elem(v, 6, &e) && (!jv_is_string(e) || sr_parse_hex(e->s, &w.address))) {
+		sr_failf(r, "goroutines[%zu][6]: expected a hex string or null", i);
 		return v2_failed(ps);
 	}
 	if (row_elem(v, 7, &e)) {
 		if (!jv_is_integer(e) || e->i < 1 || e->i > INT_MAX) {
-			failf(r, "goroutines[%zu][7]: expected a thread id or null", i);
+			sr_failf(r, "goroutines[%zu][7]: expected a thread id or null", i);
 			return v2_failed(ps);
 		}
 		w.owner = (int)e->i;
@@ -647,14 +479,14 @@ int row_item(struct parser *ps, const struct jv *v, size_t i)
 	if (v2->tpl_seen && v2->tpl_resolved)
 		return add_row(ps, &w, i);
 	if (v2->nrows >= SNAPSHOT_MAX_ENTRIES) {
-		failf(r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		sr_failf(r, "goroutines: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
 		return v2_failed(ps);
 	}
 	if (v2->nrows == v2->rows_cap) {
 		size_t cap = v2->rows_cap ? v2->rows_cap * 2 : 1024;
 		struct row *p = realloc(v2->rows, cap * sizeof(*p));
 		if (!p)
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 		v2->rows = p;
 		v2->rows_cap = cap;
 	}
@@ -664,7 +496,7 @@ int row_item(struct parser *ps, const struct jv *v, size_t i)
 
 /* The end of a version 2 document: templates given their stacks, then
  * the rows kept for them made entries. */
-void v2_finish(struct parser *ps)
+void sr_v2_finish(struct parser *ps)
 {
 	struct v2_read *v2 = &ps->v2;
 
@@ -682,7 +514,7 @@ void v2_finish(struct parser *ps)
 			return;
 }
 
-void v2_read_free(struct v2_read *v2)
+void sr_v2_read_free(struct v2_read *v2)
 {
 	free(v2->stacks);
 	free(v2->stack_n);

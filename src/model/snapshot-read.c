@@ -236,14 +236,9 @@ static const char *const top_keys[] = {
 static int input_error(struct parser *ps)
 {
 	if (ps->in.err == -EFBIG)
-		return failf(&ps->r, "too large to be a threadleak snapshot "
+		return sr_failf(&ps->r, "too large to be a threadleak snapshot "
 			     "(over %s)", ps->in.max > SNAPSHOT_MAX_BYTES ? "64 GiB" : "1 GiB");
-	return failf(&ps->r, "cannot read: %s", strerror(-ps->in.err));
-}
-
-int out_of_memory(struct parser *ps)
-{
-	return failf(&ps->r, "out of memory");
+	return sr_failf(&ps->r, "cannot read: %s", strerror(-ps->in.err));
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -258,7 +253,7 @@ static int syntax_error(struct parser *ps, int line, int col,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return failf(&ps->r, "not a threadleak snapshot: invalid JSON at line "
+	return sr_failf(&ps->r, "not a threadleak snapshot: invalid JSON at line "
 		     "%d column %d: %s", line, col, what);
 }
 
@@ -398,7 +393,7 @@ static int take_utf8_tail(struct parser *ps, unsigned char c)
 			break;
 		c = src_take(s);
 		if (buf_add(&ps->val, &c, 1))
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 	}
 	return s->err ? input_error(ps) : 0;
 }
@@ -440,7 +435,7 @@ static int collect_value(struct parser *ps, int depth, int *line, int *col)
 		do {
 			c = src_take(s);
 			if (buf_add(&ps->val, &c, 1))
-				return out_of_memory(ps);
+				return sr_out_of_memory(ps);
 		} while (src_more(s) &&
 			 (token_continues(ps->val.p, ps->val.len, *s->p) ||
 			  /* a digit after a leading 0: jansson's to refuse */
@@ -457,7 +452,7 @@ static int collect_value(struct parser *ps, int depth, int *line, int *col)
 		 * what */
 		src_take(s);
 		if (buf_add(&ps->val, &c, 1))
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 		return take_utf8_tail(ps, c);
 	}
 	while (!done && src_more(s)) {
@@ -486,7 +481,7 @@ static int collect_value(struct parser *ps, int depth, int *line, int *col)
 				    !(c == '"' && is_key(prev, curly, level))) {
 					if (buf_add(&ps->val, s->p,
 						    (size_t)(q - s->p)))
-						return out_of_memory(ps);
+						return sr_out_of_memory(ps);
 					s->p = q;
 					s->line = ln;
 					s->col = cl;
@@ -520,7 +515,7 @@ static int collect_value(struct parser *ps, int depth, int *line, int *col)
 				prev = c;
 		}
 		if (buf_add(&ps->val, s->p, (size_t)(q - s->p)))
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 		s->p = q;
 		s->line = ln;
 		s->col = cl;
@@ -616,7 +611,7 @@ static const char *member_key(struct parser *ps, json_t *keys, json_t *val)
 				     "key near '%.*s'", (int)ps->val.len,
 				     ps->val.p);
 	} else if (json_object_set(keys, json_string_value(k), val)) {
-		out_of_memory(ps);
+		sr_out_of_memory(ps);
 	} else {
 		key = json_object_iter_key(json_object_iter_at(keys,
 					   json_string_value(k)));
@@ -662,7 +657,7 @@ static int skip_value(struct parser *ps, int depth)
 	}
 	open = src_take(s);
 	if (open == '{' && !(keys = json_object()))
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	src_skip_ws(s);
 	if (src_more(s) && *s->p == (open == '{' ? '}' : ']')) {
 		src_take(s);
@@ -700,25 +695,25 @@ static int convert_thread(struct parser *ps, const struct jv *v, size_t ti)
 	if (ps->doomed || ps->thread_failed)
 		return 0;
 	if (!jv_is_object(v)) {
-		failf(&ps->r, "threads[%zu]: expected an object", ti);
+		sr_failf(&ps->r, "threads[%zu]: expected an object", ti);
 		ps->thread_failed = true;
 		return 0;
 	}
 	if (ps->snap->nthreads >= SNAPSHOT_MAX_ENTRIES) {
-		failf(&ps->r, "threads: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
+		sr_failf(&ps->r, "threads: more than %zu entries", SNAPSHOT_MAX_ENTRIES);
 		ps->thread_failed = true;
 		return 0;
 	}
 	t = snapshot_add_thread(ps->snap);
 	if (!t)
-		return out_of_memory(ps);
-	/* every string read_thread() gives t comes from get_string(), from
+		return sr_out_of_memory(ps);
+	/* every string sr_read_thread() gives t comes from sr_get_string(), from
 	 * the pool: thread_release() must not free one */
 	t->pooled = true;
-	if (read_thread(&ps->r, v, ti, t))
+	if (sr_read_thread(&ps->r, v, ti, t))
 		ps->thread_failed = true;
-	else if (pool_thread_frames(ps->snap->pool, t) < 0)
-		return out_of_memory(ps);
+	else if (strpool_thread_frames(ps->snap->pool, t) < 0)
+		return sr_out_of_memory(ps);
 	else if (t->goid)
 		ps->snap->ngoroutines++;
 	return 0;
@@ -737,7 +732,7 @@ static int thread_value(struct parser *ps, int depth, const struct jv **out)
 	jv_arena_reset(&ps->arena);
 	rc = jv_parse(&ps->arena, (const char *)ps->val.p, ps->val.len, &v);
 	if (rc < 0)
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	if (rc == 1) {
 		json_t *j = parse_collected(ps, line, col);
 		if (!j)
@@ -745,7 +740,7 @@ static int thread_value(struct parser *ps, int depth, const struct jv **out)
 		v = jv_from_json(&ps->arena, j);
 		json_decref(j);
 		if (!v)
-			return out_of_memory(ps);
+			return sr_out_of_memory(ps);
 	}
 	*out = v;
 	return 0;
@@ -818,21 +813,21 @@ static int read_member(struct parser *ps)
 	}
 	/* version 2's tables */
 	int (*each)(struct parser *, const struct jv *, size_t) =
-		strcmp(key, "stacks") == 0 ? stack_item :
-		strcmp(key, "templates") == 0 ? template_item :
-		strcmp(key, "goroutines") == 0 ? row_item : NULL;
+		strcmp(key, "stacks") == 0 ? sr_stack_item :
+		strcmp(key, "templates") == 0 ? sr_template_item :
+		strcmp(key, "goroutines") == 0 ? sr_row_item : NULL;
 	if (each) {
 		if (!src_more(s) || *s->p != '[') {
 			if (!ps->thread_failed && !ps->doomed) {
-				fail(&ps->r, key, "expected an array");
+				sr_fail(&ps->r, key, "expected an array");
 				ps->thread_failed = true;
 			}
 			return skip_value(ps, 1);
 		}
 		int rc = read_array(ps, each);
-		if (each == stack_item) {
+		if (each == sr_stack_item) {
 			ps->v2.stacks_seen = true;
-		} else if (each == template_item) {
+		} else if (each == sr_template_item) {
 			ps->v2.tpl_seen = true;
 			ps->v2.tpl_resolved = ps->v2.stacks_seen;
 		}
@@ -849,7 +844,7 @@ static int read_member(struct parser *ps)
 	check_doomed(ps, key, v);
 	/* key stays valid: the same key is replaced, not removed */
 	if (json_object_set_new(ps->root, key, v))
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	return 0;
 }
 
@@ -861,26 +856,26 @@ static int read_modules(struct reader *r, const struct jv *a, struct snapshot *s
 	if (!a || jv_is_null(a))
 		return 0;
 	if (!jv_is_array(a))
-		return fail(r, "modules", "expected an array");
+		return sr_fail(r, "modules", "expected an array");
 	if (n > SNAPSHOT_MAX_MODULES)
-		return failf(r, "modules: more than %d", SNAPSHOT_MAX_MODULES);
+		return sr_failf(r, "modules: more than %d", SNAPSHOT_MAX_MODULES);
 	if (n && !(snap->modules = calloc(n, sizeof(*snap->modules))))
-		return failf(r, "out of memory");
+		return sr_failf(r, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct module_info *m = &snap->modules[i];
 		const struct jv *o = &a->items[i];
 		snprintf(r->where, sizeof(r->where), "modules[%zu].", i);
 		snap->nmodules = i + 1;
 		if (!jv_is_object(o))
-			return failf(r, "modules[%zu]: expected an object", i);
-		if (get_string(r, o, "path", &m->path) ||
-		    get_string(r, o, "build_id", &m->build_id) ||
-		    get_hex(r, o, "start", REQUIRED, &m->start) ||
-		    get_hex(r, o, "end", REQUIRED, &m->end) ||
-		    get_string(r, o, "note", &m->note))
+			return sr_failf(r, "modules[%zu]: expected an object", i);
+		if (sr_get_string(r, o, "path", &m->path) ||
+		    sr_get_string(r, o, "build_id", &m->build_id) ||
+		    sr_get_hex(r, o, "start", SR_REQUIRED, &m->start) ||
+		    sr_get_hex(r, o, "end", SR_REQUIRED, &m->end) ||
+		    sr_get_string(r, o, "note", &m->note))
 			return -1;
 		if (!m->path)
-			return fail(r, "path", "missing");
+			return sr_fail(r, "path", "missing");
 	}
 	r->where[0] = '\0';
 	return 0;
@@ -902,48 +897,48 @@ static int check_top(struct parser *ps)
 	jv_arena_reset(&ps->arena);
 	root = jv_from_json(&ps->arena, ps->root);
 	if (!root)
-		return out_of_memory(ps);
+		return sr_out_of_memory(ps);
 	v = jv_get(root, "format");
 	if (!jv_is_string(v) || strcmp(v->s, SNAPSHOT_FORMAT) != 0)
-		return failf(r, "not a threadleak snapshot");
-	if (get_int(r, root, "version", REQUIRED, 1, INT64_MAX, 0, &n))
+		return sr_failf(r, "not a threadleak snapshot");
+	if (sr_get_int(r, root, "version", SR_REQUIRED, 1, INT64_MAX, 0, &n))
 		return -1;
 	if (n > SNAPSHOT_VERSION)
-		return failf(r, "snapshot version %lld is newer than this "
+		return sr_failf(r, "snapshot version %lld is newer than this "
 			     "threadleak understands (%d); upgrade threadleak",
 			     (long long)n, SNAPSHOT_VERSION);
 	snap->version = (int)n;
-	if (get_int(r, root, "pid", REQUIRED, 1, INT_MAX, 0, &n))
+	if (sr_get_int(r, root, "pid", SR_REQUIRED, 1, INT_MAX, 0, &n))
 		return -1;
 	snap->pid = (int)n;
-	if (get_string(r, root, "comm", &snap->comm) ||
-	    get_string(r, root, "exe", &snap->exe) ||
-	    get_string(r, root, "unwinder", &snap->unwinder))
+	if (sr_get_string(r, root, "comm", &snap->comm) ||
+	    sr_get_string(r, root, "exe", &snap->exe) ||
+	    sr_get_string(r, root, "unwinder", &snap->unwinder))
 		return -1;
-	if (get_int(r, root, "taken_at", OPTIONAL, INT64_MIN, INT64_MAX, 0,
+	if (sr_get_int(r, root, "taken_at", SR_OPTIONAL, INT64_MIN, INT64_MAX, 0,
 		    &n))
 		return -1;
 	snap->taken_at = n;
-	if (get_number(r, root, "capture_ms", 0, &snap->capture_ms))
+	if (sr_get_number(r, root, "capture_ms", 0, &snap->capture_ms))
 		return -1;
-	if (get_int(r, root, "threads_stopped", OPTIONAL, 0, INT_MAX, 0, &n))
+	if (sr_get_int(r, root, "threads_stopped", SR_OPTIONAL, 0, INT_MAX, 0, &n))
 		return -1;
 	snap->threads_stopped = (int)n;
-	if (get_number(r, root, "stop_ms_total", -1, &snap->stop_ms_total) ||
-	    get_number(r, root, "stop_ms_max", -1, &snap->stop_ms_max))
+	if (sr_get_number(r, root, "stop_ms_total", -1, &snap->stop_ms_total) ||
+	    sr_get_number(r, root, "stop_ms_max", -1, &snap->stop_ms_max))
 		return -1;
-	if (get_bool(r, root, "partial", &snap->partial) ||
-	    get_string(r, root, "note", &snap->note) ||
-	    get_string(r, root, "runtime", &snap->runtime) ||
-	    get_string(r, root, "runtime_note", &snap->runtime_note) ||
-	    get_string(r, root, "go_layouts", &snap->go_layouts))
+	if (sr_get_bool(r, root, "partial", &snap->partial) ||
+	    sr_get_string(r, root, "note", &snap->note) ||
+	    sr_get_string(r, root, "runtime", &snap->runtime) ||
+	    sr_get_string(r, root, "runtime_note", &snap->runtime_note) ||
+	    sr_get_string(r, root, "go_layouts", &snap->go_layouts))
 		return -1;
 	if (read_modules(r, jv_get(root, "modules"), snap))
 		return -1;
 	if (ps->threads == THREADS_ABSENT)
-		return fail(r, "threads", "missing");
+		return sr_fail(r, "threads", "missing");
 	if (ps->threads == THREADS_OTHER)
-		return fail(r, "threads", "expected an array");
+		return sr_fail(r, "threads", "expected an array");
 	/* msg still says why the thread failed */
 	return ps->thread_failed ? -1 : 0;
 }
@@ -960,7 +955,7 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 		if (s->err)
 			input_error(ps);
 		else
-			failf(&ps->r, "not a threadleak snapshot: %s",
+			sr_failf(&ps->r, "not a threadleak snapshot: %s",
 			      file && s->taken == 0 ? "the file is empty" :
 			      "empty input");
 		goto out;
@@ -968,7 +963,7 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 	/* What is not a JSON object is refused at its first byte. */
 	c = *s->p;
 	if (c == '[') {
-		failf(&ps->r, "not a threadleak snapshot: a JSON array, not "
+		sr_failf(&ps->r, "not a threadleak snapshot: a JSON array, not "
 		      "an object");
 		goto out;
 	}
@@ -989,7 +984,7 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 	if (ps->snap)
 		ps->snap->pool = strpool_new();
 	if (!ps->root || !ps->snap || !ps->snap->pool) {
-		out_of_memory(ps);
+		sr_out_of_memory(ps);
 		goto out;
 	}
 	ps->r.pool = ps->snap->pool;
@@ -1019,14 +1014,14 @@ static struct snapshot *parse_document(struct parser *ps, bool file)
 		input_error(ps);
 		goto out;
 	}
-	v2_finish(ps);
+	sr_v2_finish(ps);
 	if (check_top(ps))
 		goto out;
 	snap = ps->snap;
 	ps->snap = NULL;
 out:
 	snapshot_free(ps->snap);
-	v2_read_free(&ps->v2);
+	sr_v2_read_free(&ps->v2);
 	json_decref(ps->root);
 	jv_arena_free(&ps->arena);
 	free(ps->val.p);
@@ -1049,7 +1044,7 @@ struct snapshot *snapshot_from_json(const char *text, size_t len, char *err,
 	ps.r.err = ps.msg;
 	ps.r.errlen = sizeof(ps.msg);
 	if (len > SNAPSHOT_MAX_BYTES) {
-		failf(&ps.r, "too large to be a threadleak snapshot "
+		sr_failf(&ps.r, "too large to be a threadleak snapshot "
 		      "(over 1 GiB)");
 		give_message(&ps, err, errlen);
 		return NULL;
@@ -1075,7 +1070,7 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 	ps.r.err = ps.msg;
 	ps.r.errlen = sizeof(ps.msg);
 	if (!path) {
-		failf(&ps.r, "cannot read: %s", strerror(EINVAL));
+		sr_failf(&ps.r, "cannot read: %s", strerror(EINVAL));
 		goto out;
 	}
 	/*
@@ -1086,37 +1081,37 @@ struct snapshot *snapshot_read(const char *path, char *err, size_t errlen)
 	 */
 	ps.in.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (ps.in.fd < 0) {
-		failf(&ps.r, "cannot open: %s", strerror(errno));
+		sr_failf(&ps.r, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (fstat(ps.in.fd, &st) < 0) {
-		failf(&ps.r, "cannot read: %s", strerror(errno));
+		sr_failf(&ps.r, "cannot read: %s", strerror(errno));
 		goto out_close;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		failf(&ps.r, "cannot read: a directory, not a snapshot file");
+		sr_failf(&ps.r, "cannot read: a directory, not a snapshot file");
 		goto out_close;
 	}
 	/* Blocking again: a pipe's writer is waited for, not spun on. */
 	if (fcntl(ps.in.fd, F_SETFL, fcntl(ps.in.fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		failf(&ps.r, "cannot read: %s", strerror(errno));
+		sr_failf(&ps.r, "cannot read: %s", strerror(errno));
 		goto out_close;
 	}
 	ps.in.max = S_ISREG(st.st_mode) ? SNAPSHOT_MAX_FILE_BYTES : SNAPSHOT_MAX_BYTES;
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > SNAPSHOT_MAX_FILE_BYTES) {
-		failf(&ps.r, "too large to be a threadleak snapshot "
+		sr_failf(&ps.r, "too large to be a threadleak snapshot "
 		      "(over 64 GiB)");
 		goto out_close;
 	}
 	ps.in.buf = malloc(READ_CHUNK);
 	if (!ps.in.buf) {
-		out_of_memory(&ps);
+		sr_out_of_memory(&ps);
 		goto out_close;
 	}
 	snap = parse_document(&ps, true);
 	/* A FIFO nobody has open for writing reads as empty at once. */
 	if (!snap && S_ISFIFO(st.st_mode) && ps.in.taken == 0 && !ps.in.err)
-		failf(&ps.r, "cannot read: a FIFO with no writer");
+		sr_failf(&ps.r, "cannot read: a FIFO with no writer");
 	free(ps.in.buf);
 out_close:
 	close(ps.in.fd);

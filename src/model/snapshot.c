@@ -333,7 +333,7 @@ static void frame_normalize(struct frame *f)
 }
 
 /* t's frame arrays, whose strings are the pool's, moved into it. */
-int pool_thread_frames(struct strpool *pool, struct thread *t)
+int strpool_thread_frames(struct strpool *pool, struct thread *t)
 {
 	if (t->frames_pooled)
 		return 0;
@@ -361,7 +361,7 @@ bool snapshot_adopt_pool(struct snapshot *to, struct snapshot *from, size_t max_
 
 /* The pool's copy of n labels (their strings the pool's already), the
  * same array for equal sets; NULL when out of memory. */
-struct label *pool_label_array(struct strpool *pool, const struct label *l, size_t n)
+struct label *strpool_label_array(struct strpool *pool, const struct label *l, size_t n)
 {
 	return (struct label *)pool_intern(pool, &pool->arrays, l, n * sizeof(*l), false);
 }
@@ -383,7 +383,7 @@ int snapshot_pool_labels(struct snapshot *snap, const struct label *l, size_t n,
 			free(tmp);
 			return -ENOMEM;
 		}
-	*out = pool_label_array(snap->pool, tmp, n);
+	*out = strpool_label_array(snap->pool, tmp, n);
 	free(tmp);
 	return *out ? 0 : -ENOMEM;
 }
@@ -438,7 +438,7 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 		}
 	}
 	t->pooled = true;
-	if (ok && pool_thread_frames(snap->pool, t) < 0)
+	if (ok && strpool_thread_frames(snap->pool, t) < 0)
 		ok = false;
 	return ok ? 0 : -ENOMEM;
 }
@@ -541,7 +541,7 @@ void snapshot_free(struct snapshot *snap)
  * capacity is implied: 0 when empty, else the smallest of 8, 16, 32, ...
  * holding n.  The array is full exactly when n is 0 or a power of two >= 8.
  */
-int grow_implied(void **array, size_t n, size_t elem)
+int snapshot_grow_implied(void **array, size_t n, size_t elem)
 {
 	size_t ncap;
 	void *p;
@@ -573,7 +573,7 @@ int snapshot_reserve(struct snapshot *snap, size_t more)
 		return -ENOMEM;
 	snap->threads = t;
 	/* up to there, adding does not grow it; from there the capacity
-	 * its length implies is cap, a power of two, as grow_implied says */
+	 * its length implies is cap, a power of two, as snapshot_grow_implied says */
 	snap->threads_reserved = cap;
 	return 0;
 }
@@ -583,7 +583,7 @@ struct thread *snapshot_add_thread(struct snapshot *snap)
 	struct thread *t;
 
 	if (snap->nthreads >= snap->threads_reserved &&
-	    grow_implied((void **)&snap->threads, snap->nthreads, sizeof(*snap->threads)))
+	    snapshot_grow_implied((void **)&snap->threads, snap->nthreads, sizeof(*snap->threads)))
 		return NULL;
 	t = &snap->threads[snap->nthreads++];
 	memset(t, 0, sizeof(*t));
@@ -602,7 +602,7 @@ struct frame *thread_add_frame(struct thread *t)
 {
 	struct frame *f;
 
-	if (grow_implied((void **)&t->frames, t->nframes, sizeof(*t->frames)))
+	if (snapshot_grow_implied((void **)&t->frames, t->nframes, sizeof(*t->frames)))
 		return NULL;
 	f = &t->frames[t->nframes++];
 	memset(f, 0, sizeof(*f));
