@@ -1,42 +1,24 @@
 /*
  * capture: the session that turns a pid into snapshots (capture.h says
- * the policy): it checks and opens the target, runs the phases below at
- * each refresh, reports their failures in one line, and closes.  The
- * phases are in files of their own (capture-session.h lists them, and
- * the state they share).
+ * the policy): it checks the pid (alive, not a kernel thread, a zombie or
+ * ourself, traceable), opens the target's modules, memory and unwinder,
+ * runs the phases at each refresh, reports a failure in one line, and
+ * closes.  The phases, each over every thread before the next, are in
+ * their own files (capture-session.h lists them and the state they
+ * share): observe each thread from /proc, in parallel (capture-threads.c);
+ * unwind the blocked ones from that alone, validate each by its run
+ * count, stop one at a time those that need it (capture-stop.c); list the
+ * tasks again for threads that appeared; then symbolize, classify and
+ * describe what each waits on (capture-snapshot.c, capture-wait.c), and
+ * read a Go program's goroutines (capture-go.c).
  *
- * Phases, each over every thread before the next:
- *   1. check the pid (exists, not a kernel thread, a zombie or ourself,
- *      traceable) and open the target's modules, memory and unwinder (here);
- *   2. observe: each thread's stat, syscall line, run count, last-run time
- *      and wchan, read in parallel on every CPU (reading /proc/TID/syscall
- *      waits for the task to be off-CPU, ~20 us each; capture-threads.c);
- *   3. unwind blocked threads from what was observed, stopping nothing,
- *      each as soon as it is observed (the others are being observed
- *      meanwhile);
- *   4. validate it at once: read the run count again; a thread that ran
- *      meanwhile is captured again;
- *   5. stop, one at a time, the threads that need it (running, not
- *      unwindable without all registers, not validated), unless a stop
- *      would break their call with EINTR (3-5: capture-stop.c);
- *   6. list the tasks again and capture threads that appeared meanwhile;
- *   7. symbolize, classify, describe the objects waited on
- *      (capture-snapshot.c, capture-wait.c); a Go
- *      program's goroutines, each running one read in a stop of its
- *      thread (capture-go.c), whose entry is then made again.
- * A session (top) runs these phases again at each refresh, but only for
- * threads that changed: phase 0 reads every known thread's run count
- * through a descriptor kept open (one pread); a thread whose count did not
- * move has not run, so its stack, wait and frames are carried over to the
- * new snapshot as they were, untouched.  Tasks are listed again only when
- * a thread exited or the thread count moved.  Before phase 0, one read of
- * the process's CPU clock: when it has not moved since the last refresh
- * began, no thread ran and the count is the same, the last snapshot
- * stands (aged) and no thread is read at all.
- * With all_stop, phase 3-5 become: seize every thread (re-listing until no
- * new one appears), unwind each from its registers, release all together.
- * Per-thread working state lives in struct work until it becomes a
- * struct thread of the snapshot.
+ * A session (top) redoes only what changed: a thread whose run count
+ * (one pread on a kept descriptor) did not move has not run, so its
+ * entry is carried over untouched; tasks are listed again only when one
+ * exited or the count moved; and when the process's CPU clock has not
+ * moved since the last refresh, no thread ran and the last snapshot
+ * stands, aged.  Per-thread state lives in struct work until it becomes
+ * a struct thread of the snapshot.
  */
 #include "capture/capture-session.h"
 #include "base/fdlimit.h"
