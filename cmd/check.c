@@ -19,42 +19,41 @@
 #include "views/render.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void usage(FILE *fp)
+static const char head[] = "usage: threadleak check [OPTIONS] -- CMD [ARGS...]\n\n";
+
+/* --ignore-top, --ignore, --ignore-created-by, --ignore-name: one more
+ * of kind .value in the ignore set at .dest. */
+static int add_ignore(const struct opt *o, const char *arg)
 {
-	fprintf(fp,
-		"usage: threadleak check [OPTIONS] -- CMD [ARGS...]\n"
-		"\n"
-		"  -g, --grace SEC            how long an exit is held for threads to end\n"
-		"                             (default 0.5)\n"
-		"  -t, --timeout DURATION     fail when the command still runs after DURATION\n"
-		"                             (90s, 2m, 1m30s, 1.5 = seconds; 0: never, the\n"
-		"                             default): report every thread and goroutine of\n"
-		"                             its processes and where each waits, then end them\n"
-		"      --ignore-top FUNC      ignore threads whose top frame (outside libc) is FUNC\n"
-		"      --ignore FUNC          ignore threads with FUNC anywhere in their stack\n"
-		"      --ignore-created-by FUNC  ignore threads created with FUNC in the\n"
-		"                             creating stack\n"
-		"      --ignore-name NAME     ignore threads named NAME ('*' matches any run)\n"
-		"      --suppressions FILE    more of the above, one per line (man threadleak)\n"
-		"      --no-default-ignores   report the threads language runtimes keep for\n"
-		"                             themselves too (Go's Ms, the JVM's, glibc's helpers)\n"
-		"      --print-default-ignores  print that list (a suppressions file) and exit\n"
-		"      --goroutines           report the goroutines any Go program leaves (default:\n"
-		"                             a Go test binary's only, as goleak does)\n"
-		"      --no-goroutines        threads only, also for Go test binaries\n"
-		"      --exit-code N          exit status when threads leaked or the timeout\n"
-		"                             passed (default 1)\n"
-		"  -j, --json                 the report as JSON\n"
-		"  -o, --output FILE          the report to FILE instead of stderr\n"
-		"      --color WHEN           auto (default), always or never\n"
-		"  -h, --help                 this help\n");
+	return ignore_add(o->dest, (enum ignore_kind)o->value, arg) ? EXIT_ERROR : OPTS_GO_ON;
+}
+
+static int load_suppressions(const struct opt *o, const char *arg)
+{
+	char err[512];
+
+	if (!*arg) {
+		errorf("--suppressions wants a file name");
+		return EXIT_USAGE;
+	}
+	if (ignore_load_file(o->dest, arg, err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		return EXIT_USAGE;
+	}
+	return OPTS_GO_ON;
+}
+
+static int print_default_ignores(const struct opt *o, const char *arg)
+{
+	(void)o, (void)arg;
+	fputs(ignore_defaults, stdout);
+	return EXIT_OK;
 }
 
 /* The exit status of a command that could not be run, as a shell gives
@@ -83,26 +82,6 @@ static int shell_status(int rc)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "grace", required_argument, NULL, 'g' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "ignore-top", required_argument, NULL, 'T' },
-		{ "ignore", required_argument, NULL, 'I' },
-		{ "ignore-created-by", required_argument, NULL, 'B' },
-		{ "ignore-name", required_argument, NULL, 'N' },
-		{ "suppressions", required_argument, NULL, 'S' },
-		{ "no-default-ignores", no_argument, NULL, 'D' },
-		{ "print-default-ignores", no_argument, NULL, 'P' },
-		{ "goroutines", no_argument, NULL, 'G' },
-		{ "no-goroutines", no_argument, NULL, 'n' },
-		{ "exit-code", required_argument, NULL, 'E' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct check c;
 	struct check_timeout to;
 	double grace = 0.5, timeout = 0;
@@ -110,99 +89,54 @@ int cmd_check(int argc, char **argv)
 	long exit_code = EXIT_FOUND;
 	bool json = false, defaults = true;
 	const char *output = NULL, *color = NULL;
-	char err[512], *end;
-	int opt, rc, status = 0;
+	char err[512];
+	int rc, status = 0;
+	const struct opt opts[] = {
+		{ "grace", 'g', OPT_SECONDS, &grace, "SEC", "how long an exit is held for threads to end\n(default 0.5)",
+		  "--grace wants seconds, 0 to 3600, not '%s'", 0, 3600 },
+		/* as go test -timeout and timeout(1): 0 is none */
+		{ "timeout", 't', OPT_DURATION, &timeout, "DURATION", "fail when the command still runs after DURATION\n"
+		  "(90s, 2m, 1m30s, 1.5 = seconds; 0: never, the\ndefault): report every thread and goroutine of\n"
+		  "its processes and where each waits, then end them",
+		  "--timeout wants a duration such as 90s, 2m, 1m30s or 1.5 (seconds), 0 for none, up to 720h, not '%s'",
+		  .max = 720 * 3600, .text = &timeout_text },
+		{ "ignore-top", 0, OPT_CALL, &c.ignores, "FUNC", "ignore threads whose top frame (outside libc) is FUNC",
+		  .value = IGNORE_TOP, .call = add_ignore },
+		{ "ignore", 0, OPT_CALL, &c.ignores, "FUNC", "ignore threads with FUNC anywhere in their stack",
+		  .value = IGNORE_FUNCTION, .call = add_ignore },
+		{ "ignore-created-by", 0, OPT_CALL, &c.ignores, "FUNC", "ignore threads created with FUNC in the\n"
+		  "creating stack", .value = IGNORE_CREATED_BY, .call = add_ignore },
+		{ "ignore-name", 0, OPT_CALL, &c.ignores, "NAME", "ignore threads named NAME ('*' matches any run)",
+		  .value = IGNORE_NAME, .call = add_ignore },
+		{ "suppressions", 0, OPT_CALL, &c.ignores, "FILE", "more of the above, one per line (man threadleak)",
+		  .call = load_suppressions },
+		{ "no-default-ignores", 0, OPT_FALSE, &defaults, NULL, "report the threads language runtimes keep for\n"
+		  "themselves too (Go's Ms, the JVM's, glibc's helpers)" },
+		{ "print-default-ignores", 0, OPT_CALL, NULL, NULL, "print that list (a suppressions file) and exit",
+		  .call = print_default_ignores },
+		{ "goroutines", 0, OPT_SET, &c.goroutines, NULL, "report the goroutines any Go program leaves (default:\n"
+		  "a Go test binary's only, as goleak does)", .value = CHECK_GO_ALL },
+		{ "no-goroutines", 0, OPT_SET, &c.goroutines, NULL, "threads only, also for Go test binaries",
+		  .value = CHECK_GO_NONE },
+		{ "exit-code", 0, OPT_LONG, &exit_code, "N", "exit status when threads leaked or the timeout\n"
+		  "passed (default 1)", "--exit-code wants 0 to 255, not '%s'", 0, 255 },
+		{ "json", 'j', OPT_TRUE, &json, NULL, "the report as JSON" },
+		{ "output", 'o', OPT_STRING, &output, "FILE", "the report to FILE instead of stderr" },
+		{ "color", 0, OPT_COLOR, &color, "WHEN", "auto (default), always or never", .alias = "colour" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
+		{ 0 }
+	};
+	/* in order: options end at the command, with or without "--" */
+	const struct opts_command cmd = { "check", head, NULL, 29, true, opts };
 
 	if (check_init(&c) < 0) {
 		errorf("out of memory");
 		return EXIT_ERROR;
 	}
-	optind = 1;
-	opterr = 0;
-	/* '+': options end at the command, with or without "--". */
-	while ((opt = getopt_long(argc, argv, "+:g:t:jo:h", longopts, NULL)) != -1) {
-		rc = 0;
-		switch (opt) {
-		case 'g':
-			if (!parse_seconds(optarg, 0, 3600, &grace)) {
-				errorf("--grace wants seconds, 0 to 3600, not '%s'", optarg);
-				rc = EXIT_USAGE;
-			}
-			break;
-		case 't':
-			/* as go test -timeout and timeout(1): 0 is none */
-			if (!parse_duration(optarg, 720 * 3600, &timeout)) {
-				errorf("--timeout wants a duration such as 90s, 2m, 1m30s or 1.5 (seconds), 0 for none, up to 720h, not '%s'",
-				       optarg);
-				rc = EXIT_USAGE;
-			}
-			timeout_text = optarg;
-			break;
-		case 'T':
-			rc = ignore_add(&c.ignores, IGNORE_TOP, optarg) ? EXIT_ERROR : 0;
-			break;
-		case 'I':
-			rc = ignore_add(&c.ignores, IGNORE_FUNCTION, optarg) ? EXIT_ERROR : 0;
-			break;
-		case 'B':
-			rc = ignore_add(&c.ignores, IGNORE_CREATED_BY, optarg) ? EXIT_ERROR : 0;
-			break;
-		case 'N':
-			rc = ignore_add(&c.ignores, IGNORE_NAME, optarg) ? EXIT_ERROR : 0;
-			break;
-		case 'S':
-			if (!*optarg) {
-				errorf("--suppressions wants a file name");
-				rc = EXIT_USAGE;
-			} else if (ignore_load_file(&c.ignores, optarg, err, sizeof(err)) < 0) {
-				errorf("%s", err);
-				rc = EXIT_USAGE;
-			}
-			break;
-		case 'D':
-			defaults = false;
-			break;
-		case 'G':
-			c.goroutines = CHECK_GO_ALL;
-			break;
-		case 'n':
-			c.goroutines = CHECK_GO_NONE;
-			break;
-		case 'P':
-			fputs(ignore_defaults, stdout);
-			check_free(&c);
-			return EXIT_OK;
-		case 'E':
-			errno = 0;
-			exit_code = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || exit_code < 0 || exit_code > 255) {
-				errorf("--exit-code wants 0 to 255, not '%s'", optarg);
-				rc = EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'C':
-			if (!check_color(optarg))
-				rc = EXIT_USAGE;
-			color = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			check_free(&c);
-			return EXIT_OK;
-		default:
-			rc = option_error(opt, argv, "check");
-			break;
-		}
-		if (rc) {
-			check_free(&c);
-			return rc;
-		}
+	rc = opts_parse(&cmd, argc, argv);
+	if (rc != OPTS_GO_ON) {
+		check_free(&c);
+		return rc;
 	}
 	if (optind >= argc) {
 		errorf("check needs a command: threadleak check [OPTIONS] -- CMD [ARGS...]");

@@ -1,11 +1,13 @@
 /*
  * cmd: the subcommands' shared conventions: exit codes (documented in
- * man/threadleak.1) and the error printer.
+ * man/threadleak.1), the error printer and the option tables (options.h).
  */
 #ifndef THREADLEAK_CMD_H
 #define THREADLEAK_CMD_H
 
 #include <stdbool.h>
+
+#include "options.h"
 
 enum {
 	EXIT_OK = 0,
@@ -18,12 +20,6 @@ enum {
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a positive pid; false if it is not one. */
 bool parse_pid(const char *s, int *pid);
-/* Parses seconds in [min, max] ("0.5"); false if it is not that. */
-bool parse_seconds(const char *s, double min, double max, double *out);
-/* Checks a --color value; prints the error and returns false if bad. */
-bool check_color(const char *mode);
-/* For getopt's ':' and '?': prints the one-line error, returns EXIT_USAGE. */
-int option_error(int opt, char **argv, const char *cmd);
 /* Whether to colour stdout: --color=always|never|auto, NO_COLOR, a tty. */
 bool want_color(const char *mode);
 /* The same for another descriptor (check writes its report to stderr). */

@@ -12,7 +12,7 @@
 #include "model/snapshot.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +20,36 @@
 
 #define MAX_IGNORES 64
 
-static void usage(FILE *fp)
+static const char head[] =
+	"usage: threadleak diff [OPTIONS] BEFORE AFTER\n"
+	"\n"
+	"BEFORE and AFTER are snapshot files (threadleak snapshot -o) or live PIDs.\n"
+	"\n";
+static const char tail[] =
+	"\n"
+	"exit status: 0 nothing grew, 1 a group grew by N or more, 2 error, 64 usage\n";
+
+/* The filter and the arrays behind its --ignore and --ignore-top. */
+struct diff_args {
+	struct diff_filter filter;
+	const char *ignore[MAX_IGNORES], *ignore_top[MAX_IGNORES];
+};
+
+/* --ignore (.value 0) and --ignore-top (1): MAX_IGNORES of both. */
+static int add_ignore(const struct opt *o, const char *arg)
 {
-	fprintf(fp,
-		"usage: threadleak diff [OPTIONS] BEFORE AFTER\n"
-		"\n"
-		"BEFORE and AFTER are snapshot files (threadleak snapshot -o) or live PIDs.\n"
-		"\n"
-		"  -j, --json              print the diff as JSON\n"
-		"  -m, --min-delta N       hide changes smaller than N; growth of N or more\n"
-		"                          makes the exit status 1 (default 1)\n"
-		"      --ignore FUNC       drop groups with FUNC anywhere in the stack\n"
-		"      --ignore-top FUNC   drop groups whose top frame (outside libc) is FUNC\n"
-		"      --color WHEN        auto (default), always or never\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"exit status: 0 nothing grew, 1 a group grew by N or more, 2 error, 64 usage\n");
+	struct diff_args *a = o->dest;
+	struct diff_filter *f = &a->filter;
+
+	if (f->nignore + f->nignore_top >= MAX_IGNORES) {
+		errorf("at most %d --ignore/--ignore-top options", MAX_IGNORES);
+		return EXIT_USAGE;
+	}
+	if (o->value)
+		a->ignore_top[f->nignore_top++] = arg;
+	else
+		a->ignore[f->nignore++] = arg;
+	return OPTS_GO_ON;
 }
 
 /* Reads a snapshot file, or captures a live pid.  Returns 0 or an exit code. */
@@ -65,62 +79,29 @@ static int load_side(const char *arg, struct snapshot **out, char *name,
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "min-delta", required_argument, NULL, 'm' },
-		{ "ignore", required_argument, NULL, 'I' },
-		{ "ignore-top", required_argument, NULL, 'T' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *ignore[MAX_IGNORES], *ignore_top[MAX_IGNORES];
-	struct diff_filter filter = { .min_delta = 1, .ignore = ignore,
-				      .ignore_top = ignore_top };
+	struct diff_args args = { .filter = { .min_delta = 1 } };
+	struct diff_filter *filter = &args.filter;
 	const char *color = NULL;
 	bool json = false;
-	char *end;
-	int opt;
+	const struct opt opts[] = {
+		{ "json", 'j', OPT_TRUE, &json, NULL, "print the diff as JSON" },
+		{ "min-delta", 'm', OPT_LONG, &filter->min_delta, "N", "hide changes smaller than N; growth of N or more\n"
+		  "makes the exit status 1 (default 1)", "--min-delta wants a count of 1 or more, not '%s'", 1, LONG_MAX },
+		{ "ignore", 0, OPT_CALL, &args, "FUNC", "drop groups with FUNC anywhere in the stack",
+		  .value = 0, .call = add_ignore },
+		{ "ignore-top", 0, OPT_CALL, &args, "FUNC", "drop groups whose top frame (outside libc) is FUNC",
+		  .value = 1, .call = add_ignore },
+		{ "color", 0, OPT_COLOR, &color, "WHEN", "auto (default), always or never", .alias = "colour" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
+		{ 0 }
+	};
+	const struct opts_command cmd = { "diff", head, tail, 26, false, opts };
+	int rc = opts_parse(&cmd, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":jm:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			errno = 0;
-			filter.min_delta = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || filter.min_delta < 1) {
-				errorf("--min-delta wants a count of 1 or more, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'I':
-		case 'T':
-			if (filter.nignore + filter.nignore_top >= MAX_IGNORES) {
-				errorf("at most %d --ignore/--ignore-top options", MAX_IGNORES);
-				return EXIT_USAGE;
-			}
-			if (opt == 'I')
-				ignore[filter.nignore++] = optarg;
-			else
-				ignore_top[filter.nignore_top++] = optarg;
-			break;
-		case 'C':
-			if (!check_color(optarg))
-				return EXIT_USAGE;
-			color = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return option_error(opt, argv, "diff");
-		}
-	}
+	if (rc != OPTS_GO_ON)
+		return rc;
+	filter->ignore = args.ignore;
+	filter->ignore_top = args.ignore_top;
 	if (argc - optind != 2) {
 		errorf("diff needs two snapshots (files or PIDs); try 'threadleak diff --help'");
 		return EXIT_USAGE;
@@ -132,7 +113,7 @@ int cmd_diff(int argc, char **argv)
 	char name_a[4096], name_b[4096];
 	struct diff d;
 	bool begun = false;
-	int rc = load_side(argv[optind], &a, name_a, sizeof(name_a));
+	rc = load_side(argv[optind], &a, name_a, sizeof(name_a));
 	if (rc == 0) {
 		begun = diff_begin(a, &d) == 0;
 		if (!begun || diff_drop_before(&d, a) < 0) {
@@ -158,14 +139,14 @@ int cmd_diff(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	diff_filter(&d, &filter);
+	diff_filter(&d, filter);
 	if (json) {
-		diff_write_json(&d, a, b, filter.min_delta, stdout);
+		diff_write_json(&d, a, b, filter->min_delta, stdout);
 	} else {
 		struct render_options ropt = { want_color(color), false };
-		render_diff(stdout, &d, a, b, name_a, name_b, filter.min_delta, &ropt);
+		render_diff(stdout, &d, a, b, name_a, name_b, filter->min_delta, &ropt);
 	}
-	rc = diff_grown(&d, filter.min_delta) ? EXIT_FOUND : EXIT_OK;
+	rc = diff_grown(&d, filter->min_delta) ? EXIT_FOUND : EXIT_OK;
 	diff_free(&d);
 out:
 	snapshot_free(a);

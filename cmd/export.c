@@ -10,81 +10,39 @@
 #include "export/format.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: threadleak export -f FORMAT [-o FILE] SNAPSHOT\n"
-		"\n"
-		"  -f, --format FORMAT   pprof (gzipped profile.proto for 'go tool pprof'),\n"
-		"                        folded (stacks for flamegraph.pl, speedscope),\n"
-		"                        text, json (every entry whole) or snapshot\n"
-		"                        (the file snapshot -o writes)\n"
-		"  -o, --output FILE     write FILE (whole or not at all) instead of stdout\n"
-		"  -t, --threads         text: one entry per thread instead of groups\n"
-		"      --color WHEN      text: auto (default), always or never\n"
-		"  -h, --help            this help\n");
-}
+static const char head[] = "usage: threadleak export -f FORMAT [-o FILE] SNAPSHOT\n\n";
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "threads", no_argument, NULL, 't' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	const char *output = NULL, *color = NULL;
 	bool have_format = false, per_thread = false;
 	enum format format = FORMAT_TEXT;
 	char err[512];
-	int opt;
+	const struct opt opts[] = {
+		{ "format", 'f', OPT_FORMAT, &format, "FORMAT", "pprof (gzipped profile.proto for 'go tool pprof'),\n"
+		  "folded (stacks for flamegraph.pl, speedscope),\ntext, json (every entry whole) or snapshot\n"
+		  "(the file snapshot -o writes)", .given = &have_format },
+		{ "output", 'o', OPT_STRING, &output, "FILE", "write FILE (whole or not at all) instead of stdout" },
+		{ "threads", 't', OPT_TRUE, &per_thread, NULL, "text: one entry per thread instead of groups" },
+		{ "color", 0, OPT_COLOR, &color, "WHEN", "text: auto (default), always or never", .alias = "colour" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
+		{ 0 }
+	};
+	const struct opts_command cmd = { "export", head, NULL, 24, false, opts };
+	int rc = opts_parse(&cmd, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":f:o:th", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (!format_from_name(optarg, &format)) {
-				errorf("unknown format '%s': use " FORMAT_NAMES, optarg);
-				return EXIT_USAGE;
-			}
-			have_format = true;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 't':
-			per_thread = true;
-			break;
-		case 'C':
-			if (!check_color(optarg))
-				return EXIT_USAGE;
-			color = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return option_error(opt, argv, "export");
-		}
-	}
+	if (rc != OPTS_GO_ON)
+		return rc;
 	if (!have_format) {
 		errorf("export needs a format: -f pprof, folded, text or json");
 		return EXIT_USAGE;
 	}
-	if (optind != argc - 1) {
-		errorf(optind == argc ? "export needs a snapshot file; try 'threadleak export --help'" :
-		       "export takes one snapshot file; try 'threadleak export --help'");
+	if (opts_one_operand(&cmd, argc, "snapshot file") != OPTS_GO_ON)
 		return EXIT_USAGE;
-	}
 	if (!output && format_is_binary(format) && isatty(STDOUT_FILENO)) {
 		errorf("the pprof format is binary: give -o FILE or redirect the output");
 		return EXIT_USAGE;
@@ -103,7 +61,7 @@ int cmd_export(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	struct render_options ropt = { !output && want_color(color), per_thread };
-	int rc = format_write(snap, format, of.fp, &ropt, !output);
+	rc = format_write(snap, format, of.fp, &ropt, !output);
 	snapshot_free(snap);
 	if (output) {
 		if (rc < 0) {

@@ -9,11 +9,9 @@
 #include "base/util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,42 +59,6 @@ bool parse_pid(const char *s, int *pid)
 		return false;
 	*pid = (int)v;
 	return true;
-}
-
-bool parse_seconds(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v) || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool check_color(const char *mode)
-{
-	if (!strcmp(mode, "auto") || !strcmp(mode, "always") || !strcmp(mode, "never"))
-		return true;
-	errorf("--color wants auto, always or never, not '%s'", mode);
-	return false;
-}
-
-int option_error(int opt, char **argv, const char *cmd)
-{
-	const char *arg = argv[optind - 1];
-
-	if (opt == ':')
-		errorf("option '%s' needs a value; try 'threadleak %s --help'",
-		       arg, cmd);
-	else if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9' &&
-		 strspn(arg + 1, "0123456789") == strlen(arg + 1))
-		errorf("'%s' is not a process id (a pid is a positive number) nor an option; try 'threadleak %s --help'",
-		       arg, cmd);
-	else
-		errorf("unknown option '%s'; try 'threadleak %s --help'",
-		       argv[optind - 1], cmd);
-	return EXIT_USAGE;
 }
 
 bool want_color_fd(const char *mode, int fd)

@@ -23,7 +23,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <regex.h>
 #include <signal.h>
@@ -62,24 +61,31 @@ struct serve {
 	bool watched;			/* some process was captured */
 };
 
-static void usage(FILE *fp)
+static const char head[] =
+	"usage: threadleak serve --listen ADDR [OPTIONS] [PID...]\n"
+	"\n"
+	"Serves /metrics for Prometheus: per process its threads, goroutines and\n"
+	"the largest groups of them by wait and function, refreshed every interval.\n"
+	"\n";
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* --match: once (a regex can say a|b), compiled into o->dest's serve. */
+static int set_match(const struct opt *o, const char *arg)
 {
-	fprintf(fp,
-		"usage: threadleak serve --listen ADDR [OPTIONS] [PID...]\n"
-		"\n"
-		"Serves /metrics for Prometheus: per process its threads, goroutines and\n"
-		"the largest groups of them by wait and function, refreshed every interval.\n"
-		"\n"
-		"  -l, --listen ADDR     HOST:PORT, [IPV6]:PORT or :PORT (every address)\n"
-		"  -m, --match REGEX     also every process whose name matches (extended\n"
-		"                        regex on /proc/PID/comm), looked for at each refresh\n"
-		"  -d, --interval SEC    seconds between refreshes (default 15)\n"
-		"      --request-timeout SEC\n"
-		"                        a client's time to send its whole request (default 10)\n"
-		"  -n, --groups N        series per process before the rest go to\n"
-		"                        kind=\"other\" (default 20)\n"
-		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
-		"  -h, --help            this help\n");
+	struct serve *s = o->dest;
+
+	if (s->have_match) {
+		errorf("give --match once (REGEX can say a|b)");
+		return EXIT_USAGE;
+	}
+	if (regcomp(&s->match, arg, REG_EXTENDED | REG_NOSUB) != 0) {
+		errorf("--match: '%s' is not an extended regular expression", arg);
+		return EXIT_USAGE;
+	}
+	s->have_match = true;
+	return OPTS_GO_ON;
 }
 
 static struct target *find(struct serve *s, int pid)
@@ -92,72 +98,28 @@ static struct target *find(struct serve *s, int pid)
 
 static int parse_args(int argc, char **argv, struct serve *s)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "match", required_argument, NULL, 'm' },
-		{ "interval", required_argument, NULL, 'd' },
-		{ "groups", required_argument, NULL, 'n' },
-		{ "unwinder", required_argument, NULL, 'u' },
-		{ "request-timeout", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct opt opts[] = {
+		{ "listen", 'l', OPT_STRING, &s->listen, "ADDR", "HOST:PORT, [IPV6]:PORT or :PORT (every address)" },
+		{ "match", 'm', OPT_CALL, s, "REGEX", "also every process whose name matches (extended\n"
+		  "regex on /proc/PID/comm), looked for at each refresh", .call = set_match },
+		{ "interval", 'd', OPT_SECONDS, &s->interval, "SEC", "seconds between refreshes (default 15)",
+		  "--interval wants seconds from 0.1, e.g. 15, not '%s'", 0.1, 86400 },
+		{ "request-timeout", 0, OPT_SECONDS, &s->request_timeout, "SEC",
+		  "\na client's time to send its whole request (default 10)",
+		  "--request-timeout wants seconds from 1 to " STR(HTTP_REQUEST_SEC_MAX) ", not '%s'",
+		  1, HTTP_REQUEST_SEC_MAX },
+		{ "groups", 'n', OPT_LONG, &s->groups, "N", "series per process before the rest go to\n"
+		  "kind=\"other\" (default 20)", "--groups wants a number from 1 to 10000, not '%s'", 1, 10000 },
+		{ "unwinder", 'u', OPT_UNWINDER, &s->copt.unwinder, "NAME", "libdw (default) or libunwind" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
 		{ 0 }
 	};
-	int opt, pid;
+	const struct opts_command cmd = { "serve", head, NULL, 24, false, opts };
+	int rc = opts_parse(&cmd, argc, argv), pid;
 	long tgid;
-	char *end;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":l:m:d:n:u:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'l':
-			s->listen = optarg;
-			break;
-		case 'm':
-			if (s->have_match) {
-				errorf("give --match once (REGEX can say a|b)");
-				return EXIT_USAGE;
-			}
-			if (regcomp(&s->match, optarg, REG_EXTENDED | REG_NOSUB) != 0) {
-				errorf("--match: '%s' is not an extended regular expression", optarg);
-				return EXIT_USAGE;
-			}
-			s->have_match = true;
-			break;
-		case 'd':
-			if (!parse_seconds(optarg, 0.1, 86400, &s->interval)) {
-				errorf("--interval wants seconds from 0.1, e.g. 15, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'R':
-			if (!parse_seconds(optarg, 1, HTTP_REQUEST_SEC_MAX, &s->request_timeout)) {
-				errorf("--request-timeout wants seconds from 1 to %d, not '%s'",
-				       HTTP_REQUEST_SEC_MAX, optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			s->groups = strtol(optarg, &end, 10);
-			if (end == optarg || *end || s->groups < 1 || s->groups > 10000) {
-				errorf("--groups wants a number from 1 to 10000, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'u':
-			s->copt.unwinder = unwind_find(optarg);
-			if (!s->copt.unwinder) {
-				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return option_error(opt, argv, "serve");
-		}
-	}
+	if (rc != OPTS_GO_ON)
+		return rc;
 	if (!s->listen) {
 		errorf("serve needs --listen HOST:PORT; try 'threadleak serve --help'");
 		return EXIT_USAGE;
@@ -189,7 +151,7 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		t->pid = pid;
 		t->given = true;
 	}
-	return -1;
+	return OPTS_GO_ON;
 }
 
 /* --match: the processes whose comm matches, added when new; marks

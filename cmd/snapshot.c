@@ -16,119 +16,45 @@
 #include <unistd.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: threadleak snapshot [OPTIONS] PID\n"
-		"\n"
-		"  -o, --output FILE     save the snapshot to FILE for 'threadleak diff'\n"
-		"  -f, --format FORMAT   what -o writes, or without -o what is printed:\n"
-		"                        text, json (the snapshot, every entry whole),\n"
-		"                        pprof (gzipped profile.proto for 'go tool\n"
-		"                        pprof'), folded (stacks for flamegraph.pl and\n"
-		"                        speedscope) or snapshot (the file -o writes:\n"
-		"                        JSON, each stack once)\n"
-		"  -j, --json            print the snapshot as JSON instead of text\n"
-		"  -t, --threads         one entry per thread instead of groups\n"
-		"  -q, --quiet           print nothing (with -o)\n"
-		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
-		"  -s, --stop            stop every thread for a consistent cut (default:\n"
-		"                        blocked threads are captured without a stop)\n"
-		"      --timeout SEC     how long to wait for a thread to stop (default 1)\n"
-		"      --color WHEN      auto (default), always or never\n"
-		"  -h, --help            this help\n");
-}
-
+static const char head[] = "usage: threadleak snapshot [OPTIONS] PID\n\n";
 
 int cmd_snapshot(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "threads", no_argument, NULL, 't' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "unwinder", required_argument, NULL, 'u' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "stop", no_argument, NULL, 's' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct capture_options copt = { .unwinder = NULL, .stop_timeout = 1.0, .modules = true };
 	const char *output = NULL, *color = NULL;
 	bool json = false, per_thread = false, quiet = false, have_format = false;
 	enum format format = FORMAT_TEXT;
-	int opt, pid;
+	int pid;
+	const struct opt opts[] = {
+		{ "output", 'o', OPT_STRING, &output, "FILE", "save the snapshot to FILE for 'threadleak diff'" },
+		{ "format", 'f', OPT_FORMAT, &format, "FORMAT", "what -o writes, or without -o what is printed:\n"
+		  "text, json (the snapshot, every entry whole),\npprof (gzipped profile.proto for 'go tool\n"
+		  "pprof'), folded (stacks for flamegraph.pl and\nspeedscope) or snapshot (the file -o writes:\n"
+		  "JSON, each stack once)", .given = &have_format },
+		{ "json", 'j', OPT_TRUE, &json, NULL, "print the snapshot as JSON instead of text" },
+		{ "threads", 't', OPT_TRUE, &per_thread, NULL, "one entry per thread instead of groups" },
+		{ "quiet", 'q', OPT_TRUE, &quiet, NULL, "print nothing (with -o)" },
+		{ "unwinder", 'u', OPT_UNWINDER, &copt.unwinder, "NAME", "libdw (default) or libunwind" },
+		{ "stop", 's', OPT_TRUE, &copt.all_stop, NULL, "stop every thread for a consistent cut (default:\n"
+		  "blocked threads are captured without a stop)" },
+		{ "timeout", 0, OPT_SECONDS, &copt.stop_timeout, "SEC", "how long to wait for a thread to stop (default 1)",
+		  "--timeout wants seconds, e.g. 0.5, not '%s'", 0.001, 3600 },
+		{ "color", 0, OPT_COLOR, &color, "WHEN", "auto (default), always or never", .alias = "colour" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
+		{ 0 }
+	};
+	const struct opts_command cmd = { "snapshot", head, NULL, 24, false, opts };
+	int rc = opts_parse(&cmd, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:f:jtqsu:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			if (!format_from_name(optarg, &format)) {
-				errorf("unknown format '%s': use " FORMAT_NAMES, optarg);
-				return EXIT_USAGE;
-			}
-			have_format = true;
-			break;
-		case 't':
-			per_thread = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 's':
-			copt.all_stop = true;
-			break;
-		case 'u':
-			copt.unwinder = unwind_find(optarg);
-			if (!copt.unwinder) {
-				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'T':
-			if (!parse_seconds(optarg, 0.001, 3600, &copt.stop_timeout)) {
-				errorf("--timeout wants seconds, e.g. 0.5, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'C':
-			if (!check_color(optarg))
-				return EXIT_USAGE;
-			color = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return option_error(opt, argv, "snapshot");
-		}
-	}
-	if (optind != argc - 1) {
-		errorf(optind == argc ? "snapshot needs a PID; try 'threadleak snapshot --help'" :
-		       "snapshot takes one PID; try 'threadleak snapshot --help'");
-		return EXIT_USAGE;
-	}
-	if (!parse_pid(argv[optind], &pid)) {
-		errorf("'%s' is not a process id", argv[optind]);
-		return EXIT_USAGE;
-	}
-
+	if (rc == OPTS_GO_ON)
+		rc = opts_one_pid(&cmd, argc, argv, &pid);
+	if (rc != OPTS_GO_ON)
+		return rc;
 	if (!output && have_format && json) {
 		errorf("--json and --format both say what to print; give one");
 		return EXIT_USAGE;
@@ -148,7 +74,7 @@ int cmd_snapshot(int argc, char **argv)
 		errorf("%s", err);
 		return EXIT_ERROR;
 	}
-	int rc = capture_snapshot(pid, &copt, &snap, err, sizeof(err));
+	rc = capture_snapshot(pid, &copt, &snap, err, sizeof(err));
 	if (rc < 0) {
 		errorf("%s", err);
 		if (output)

@@ -18,7 +18,7 @@
 #include "views/watch.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,124 +31,47 @@ struct top {
 	bool batch;
 	long iterations;	/* 0: until quit or the target exits */
 	double interval;
-	enum watch_sort sort;
+	int sort;		/* enum watch_sort */
 	const char *color;
 	const char *save_dir;
 	struct capture_options copt;
 };
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: threadleak top [OPTIONS] PID\n"
-		"\n"
-		"  -b, --batch           text frames on stdout instead of the interactive view\n"
-		"  -n, --iterations N    stop after N refreshes (default: until quit, or until\n"
-		"                        the process exits)\n"
-		"  -d, --delay SEC       seconds between refreshes (default 1)\n"
-		"  -s, --sort KEY        growth (default), count or cpu\n"
-		"      --save-dir DIR    where the 's' key saves snapshots (default .)\n"
-		"  -u, --unwinder NAME   libdw (default) or libunwind\n"
-		"      --timeout SEC     how long to wait for a thread to stop (default 1)\n"
-		"      --color WHEN      batch: auto (default), always or never\n"
-		"  -h, --help            this help\n"
-		"\n"
-		"keys: q quit, s save a snapshot, Enter a group's stack and threads,\n"
-		"      c/g/u sort by count/growth/cpu, p pause, +/- refresh interval, h help\n");
-}
+static const char head[] = "usage: threadleak top [OPTIONS] PID\n\n";
+static const char tail[] =
+	"\n"
+	"keys: q quit, s save a snapshot, Enter a group's stack and threads,\n"
+	"      c/g/u sort by count/growth/cpu, p pause, +/- refresh interval, h help\n";
+static const char *const sorts[] = {
+	[WATCH_SORT_COUNT] = "count", [WATCH_SORT_GROWTH] = "growth", [WATCH_SORT_CPU] = "cpu", NULL
+};
 
 static int parse_args(int argc, char **argv, struct top *t)
 {
-	static const struct option longopts[] = {
-		{ "batch", no_argument, NULL, 'b' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "delay", required_argument, NULL, 'd' },
-		{ "sort", required_argument, NULL, 's' },
-		{ "save-dir", required_argument, NULL, 'S' },
-		{ "unwinder", required_argument, NULL, 'u' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct opt opts[] = {
+		{ "batch", 'b', OPT_TRUE, &t->batch, NULL, "text frames on stdout instead of the interactive view" },
+		{ "iterations", 'n', OPT_LONG, &t->iterations, "N", "stop after N refreshes (default: until quit, or until\n"
+		  "the process exits)", "-n wants a number of refreshes, 1 or more, not '%s'", 1, LONG_MAX },
+		{ "delay", 'd', OPT_SECONDS, &t->interval, "SEC", "seconds between refreshes (default 1)",
+		  "-d wants seconds between refreshes, 0.1 to 3600, not '%s'", 0.1, 3600 },
+		{ "sort", 's', OPT_ENUM, &t->sort, "KEY", "growth (default), count or cpu",
+		  "--sort wants growth, count or cpu, not '%s'", .names = sorts },
+		{ "save-dir", 0, OPT_STRING, &t->save_dir, "DIR", "where the 's' key saves snapshots (default .)" },
+		{ "unwinder", 'u', OPT_UNWINDER, &t->copt.unwinder, "NAME", "libdw (default) or libunwind" },
+		{ "timeout", 0, OPT_SECONDS, &t->copt.stop_timeout, "SEC", "how long to wait for a thread to stop (default 1)",
+		  "--timeout wants seconds, e.g. 0.5, not '%s'", 0.001, 3600 },
+		{ "color", 0, OPT_COLOR, &t->color, "WHEN", "batch: auto (default), always or never", .alias = "colour" },
+		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
 		{ 0 }
 	};
-	int opt;
-	char *end;
+	const struct opts_command cmd = { "top", head, tail, 24, false, opts };
+	int rc = opts_parse(&cmd, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":bn:d:s:u:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'b':
-			t->batch = true;
-			break;
-		case 'n':
-			errno = 0;
-			t->iterations = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || t->iterations < 1) {
-				errorf("-n wants a number of refreshes, 1 or more, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'd':
-			if (!parse_seconds(optarg, 0.1, 3600, &t->interval)) {
-				errorf("-d wants seconds between refreshes, 0.1 to 3600, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 's':
-			if (!strcmp(optarg, "count"))
-				t->sort = WATCH_SORT_COUNT;
-			else if (!strcmp(optarg, "growth"))
-				t->sort = WATCH_SORT_GROWTH;
-			else if (!strcmp(optarg, "cpu"))
-				t->sort = WATCH_SORT_CPU;
-			else {
-				errorf("--sort wants growth, count or cpu, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'S':
-			t->save_dir = optarg;
-			break;
-		case 'u':
-			t->copt.unwinder = unwind_find(optarg);
-			if (!t->copt.unwinder) {
-				errorf("unknown unwinder '%s': use libdw or libunwind", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'T':
-			if (!parse_seconds(optarg, 0.001, 3600, &t->copt.stop_timeout)) {
-				errorf("--timeout wants seconds, e.g. 0.5, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'C':
-			if (!check_color(optarg))
-				return EXIT_USAGE;
-			t->color = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return option_error(opt, argv, "top");
-		}
-	}
-	if (optind != argc - 1) {
-		errorf(optind == argc ? "top needs a PID; try 'threadleak top --help'" :
-		       "top takes one PID; try 'threadleak top --help'");
-		return EXIT_USAGE;
-	}
-	if (!parse_pid(argv[optind], &t->pid)) {
-		errorf("'%s' is not a process id", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return -1;	/* go on */
+	if (rc == OPTS_GO_ON)
+		rc = opts_one_pid(&cmd, argc, argv, &t->pid);
+	return rc;
 }
 
-/* Sleeps until deadline; false when a signal asked us to stop. */
 /* 's': the current snapshot into DIR/threadleak-PID-YYYYmmdd-HHMMSS.json. */
 static void save(const struct top *t, const struct snapshot *snap,
 		 struct tui_state *st)
