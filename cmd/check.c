@@ -92,11 +92,13 @@ int cmd_check(int argc, char **argv)
 	char err[512];
 	int rc, status = 0;
 	const struct opt opts[] = {
-		{ "grace", 'g', OPT_SECONDS, &grace, "SEC", "how long an exit is held for threads to end\n(default 0.5)",
+		{ "grace", 'g', OPT_SECONDS, &grace, "SEC", "how long an exit is held for threads to end\n"
+		  "(default 0.5)",
 		  "--grace wants seconds, 0 to 3600, not '%s'", 0, 3600 },
 		/* as go test -timeout and timeout(1): 0 is none */
 		{ "timeout", 't', OPT_DURATION, &timeout, "DURATION", "fail when the command still runs after DURATION\n"
-		  "(90s, 2m, 1m30s, 1.5 = seconds; 0: never, the\ndefault): report every thread and goroutine of\n"
+		  "(90s, 2m, 1m30s, 1.5 = seconds; 0: never, the\n"
+		  "default): report every thread and goroutine of\n"
 		  "its processes and where each waits, then end them",
 		  "--timeout wants a duration such as 90s, 2m, 1m30s or 1.5 (seconds), 0 for none, up to 720h, not '%s'",
 		  .max = 720 * 3600, .text = &timeout_text },

@@ -24,7 +24,8 @@ int cmd_export(int argc, char **argv)
 	char err[512];
 	const struct opt opts[] = {
 		{ "format", 'f', OPT_FORMAT, &format, "FORMAT", "pprof (gzipped profile.proto for 'go tool pprof'),\n"
-		  "folded (stacks for flamegraph.pl, speedscope),\ntext, json (every entry whole) or snapshot\n"
+		  "folded (stacks for flamegraph.pl, speedscope),\n"
+		  "text, json (every entry whole) or snapshot\n"
 		  "(the file snapshot -o writes)", .given = &have_format },
 		{ "output", 'o', OPT_STRING, &output, "FILE", "write FILE (whole or not at all) instead of stdout" },
 		{ "threads", 't', OPT_TRUE, &per_thread, NULL, "text: one entry per thread instead of groups" },

@@ -105,7 +105,8 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		{ "interval", 'd', OPT_SECONDS, &s->interval, "SEC", "seconds between refreshes (default 15)",
 		  "--interval wants seconds from 0.1, e.g. 15, not '%s'", 0.1, 86400 },
 		{ "request-timeout", 0, OPT_SECONDS, &s->request_timeout, "SEC",
-		  "\na client's time to send its whole request (default 10)",
+		  "\n"
+		  "a client's time to send its whole request (default 10)",
 		  "--request-timeout wants seconds from 1 to " STR(HTTP_REQUEST_SEC_MAX) ", not '%s'",
 		  1, HTTP_REQUEST_SEC_MAX },
 		{ "groups", 'n', OPT_LONG, &s->groups, "N", "series per process before the rest go to\n"

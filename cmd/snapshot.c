@@ -33,8 +33,10 @@ int cmd_snapshot(int argc, char **argv)
 	const struct opt opts[] = {
 		{ "output", 'o', OPT_STRING, &output, "FILE", "save the snapshot to FILE for 'threadleak diff'" },
 		{ "format", 'f', OPT_FORMAT, &format, "FORMAT", "what -o writes, or without -o what is printed:\n"
-		  "text, json (the snapshot, every entry whole),\npprof (gzipped profile.proto for 'go tool\n"
-		  "pprof'), folded (stacks for flamegraph.pl and\nspeedscope) or snapshot (the file -o writes:\n"
+		  "text, json (the snapshot, every entry whole),\n"
+		  "pprof (gzipped profile.proto for 'go tool\n"
+		  "pprof'), folded (stacks for flamegraph.pl and\n"
+		  "speedscope) or snapshot (the file -o writes:\n"
 		  "JSON, each stack once)", .given = &have_format },
 		{ "json", 'j', OPT_TRUE, &json, NULL, "print the snapshot as JSON instead of text" },
 		{ "threads", 't', OPT_TRUE, &per_thread, NULL, "one entry per thread instead of groups" },
