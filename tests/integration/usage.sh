@@ -11,6 +11,10 @@
 #     the same options, long and short, as the man page's section for that
 #     command (OPTIONS for snapshot, "COMMAND options" for the others;
 #     -h/--help is documented once, under snapshot);
+#   - each command's option list is laid out as a table (cmd/options.c
+#     prints it from the commands' option tables): every help text and its
+#     continued lines begin at one column, or two spaces after an option
+#     too long for it; no line ends in a blank;
 #   - no command, an unknown command or an unknown option: exit 64 (usage
 #     error), one line on standard error, nothing on standard output.
 . "$(dirname "$0")/../lib.sh"
@@ -79,6 +83,37 @@ run_tl "$TL_TMP/version" --version
 	error "--version printed '$(first_line "$TL_TMP/version")', the man page says threadleak $man_version"
 [ -s "$TL_TMP/version.err" ] && error "--version: wrote to standard error: $(first_line "$TL_TMP/version.err")"
 
+# help_layout FILE: what is wrong with the layout of a --help's option
+# list (from its first option line to the blank line after), one a line
+help_layout()
+{
+	awk '
+		/^$/ { if (seen) exit; next }
+		/^ +-/ { seen = 1 }
+		!seen { next }
+		/[ \t]$/ { print "line " NR " ends in a blank" }
+		/^ +-/ {
+			match($0, /^ +(-[a-zA-Z], )?--[a-z-]+( [A-Z]+)?/)
+			rest = substr($0, RLENGTH + 1)
+			if (rest == "")
+				next	# its help on the next lines
+			n++; left[n] = RLENGTH; col[n] = RLENGTH + match(rest, /[^ ]/); line[n] = NR
+			next
+		}
+		{
+			c = match($0, /[^ ]/)
+			if (!C) C = c
+			if (c != C) print "line " NR " continues at column " c ", not " C
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				want = left[i] + 2 < C ? C : left[i] + 3
+				if (C && col[i] != want)
+					print "line " line[i] ": help at column " col[i] ", not " want
+			}
+		}' "$1"
+}
+
 # ---- each command's --help against its man page section ----
 checked=0
 while read -r cmd; do
@@ -89,6 +124,9 @@ while read -r cmd; do
 		[[ $(first_line "$TL_TMP/$cmd.help") == "usage: threadleak $cmd "* ]] ||
 			error "$cmd $h: first line '$(first_line "$TL_TMP/$cmd.help")', expected 'usage: threadleak $cmd ...'"
 	done
+	help_layout "$TL_TMP/$cmd.help" >"$TL_TMP/$cmd.layout"
+	[ -s "$TL_TMP/$cmd.layout" ] &&
+		error "$cmd --help: not laid out as a table: $(head -3 "$TL_TMP/$cmd.layout" | tr '\n' ' ')"
 	man_options "$cmd" >"$TL_TMP/$cmd.man"
 	help_options "$TL_TMP/$cmd.help" >"$TL_TMP/$cmd.opts"
 	if ! [ -s "$TL_TMP/$cmd.man" ]; then
