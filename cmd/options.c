@@ -37,9 +37,24 @@ static bool parse_seconds(const char *s, double min, double max, double *out)
 
 /* getopt's ':' and '?': the one-line error.  A negative number is
  * taken for a pid put where an option was. */
-static int option_error(int opt, char **argv, const char *cmd)
+/* A group of letters ("-qz"), whose last one is c when last. */
+static bool short_group(const char *w, int c, bool last)
 {
+	size_t n = strlen(w);
+
+	return n >= 2 && w[0] == '-' && w[1] != '-' &&
+	       (last ? w[n - 1] == c : strchr(w + 1, c) != NULL);
+}
+
+static int option_error(int opt, int argc, char **argv, const char *cmd)
+{
+	/* the word the bad option is in: the one getopt read last, or,
+	 * when it stopped inside a group of letters ("-12" at its '1'),
+	 * the one it is still in (optind not moved past it) */
 	const char *arg = argv[optind - 1];
+	if (opt == '?' && optopt > 0 && optopt < 256 && !short_group(arg, optopt, true) &&
+	    optind < argc && short_group(argv[optind], optopt, false))
+		arg = argv[optind];
 
 	if (opt == ':')
 		errorf("option '%s' needs a value; try 'threadleak %s --help'",
@@ -50,7 +65,7 @@ static int option_error(int opt, char **argv, const char *cmd)
 		       arg, cmd);
 	else
 		errorf("unknown option '%s'; try 'threadleak %s --help'",
-		       argv[optind - 1], cmd);
+		       arg, cmd);
 	return EXIT_USAGE;
 }
 
@@ -213,7 +228,7 @@ int opts_parse(const struct opts_command *c, int argc, char **argv)
 			if (c->opts[i].letter == opt)
 				o = &c->opts[i];
 		if (!o)	/* ':' or '?' */
-			return option_error(opt, argv, c->name);
+			return option_error(opt, argc, argv, c->name);
 		int rc = apply(c, o, o->arg ? optarg : NULL);
 		if (rc != OPTS_GO_ON)
 			return rc;

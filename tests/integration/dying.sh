@@ -331,6 +331,17 @@ run_tl "$TL_TMP/a" snapshot " $TARGET_PID"
 run_tl "$TL_TMP/a" snapshot -5
 ((TL_RC == 64)) && grep -q "'-5' is not a process id" "$TL_TMP/a.err" ||
 	error "snapshot -5: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/a.err")"
+# getopt stops at the '1' of -12, inside the word: the word is named,
+# not the one before it
+for args in "-12 1" "1 -12"; do
+	# shellcheck disable=SC2086
+	run_tl "$TL_TMP/a" snapshot $args
+	((TL_RC == 64)) && grep -q "'-12' is not a process id" "$TL_TMP/a.err" ||
+		error "snapshot $args: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/a.err")"
+done
+run_tl "$TL_TMP/a" top -qz 1
+((TL_RC == 64)) && grep -q "unknown option '-qz'" "$TL_TMP/a.err" ||
+	error "top -qz 1: $(describe_rc "$TL_RC"): $(first_line "$TL_TMP/a.err")"
 run_tl "$TL_TMP/a" diff -m 99999999999999999999 x y
 ((TL_RC == 64)) || error "diff -m 99999999999999999999: $(describe_rc "$TL_RC"), expected 64"
 kill_target "$TARGET_PID"
