@@ -60,7 +60,7 @@ static int read_version(Elf *elf, char *out, size_t outlen, int *minor)
 		const uint8_t *p = d->d_buf;
 		size_t len = p[32];	/* a varint, one byte for any version string */
 		int m;
-		if (len < 0x80 && 33 + len <= d->d_size &&
+		if (len && len < 0x80 && 33 + len <= d->d_size &&
 		    version_at((const char *)p + 33, len, &m) == len) {
 			snprintf(out, outlen, "%.*s", (int)len, p + 33);
 			*minor = m;
