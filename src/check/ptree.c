@@ -76,7 +76,8 @@ int ptree_list(int root, int except, bool with_zombies, int **pids, size_t *n)
 		nodes[nn++] = (struct node){ (int)pid, st.ppid,
 					     st.state == 'Z' || st.state == 'X', false };
 	}
-	qsort(nodes, nn, sizeof(*nodes), by_pid);
+	if (nn)	/* else nodes is NULL, which qsort may not be given */
+		qsort(nodes, nn, sizeof(*nodes), by_pid);
 	for (bool more = true; more;) {
 		more = false;
 		for (size_t i = 0; i < nn; i++) {
