@@ -782,16 +782,8 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 	sa.sa_handler = on_sigchld;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
-	rc = start(&s, argv, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (s.dl && s.dl->after > 0)
-		s.deadline_at = now_sec() + s.dl->after;
-	/* Before the first answer (the command's exec waits for one).
-	 * Without a guardian (no fork), all works but a killed check. */
-	if (guardian_start(&s.guard, s.listener) == 0)
-		handover = &s.guard;
-	ioctl(s.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* Before the command starts: out of memory, nothing is left
+	 * running (nor the guardian in handover, on our stack). */
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
 		sizes.seccomp_notif = sizeof(struct seccomp_notif);
 	struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof(*req) ?
@@ -800,6 +792,18 @@ int supervise_run(char *const argv[], const struct supervise_options *opt,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	rc = start(&s, argv, err, errlen);
+	if (rc < 0) {
+		free(req);
+		return rc;
+	}
+	if (s.dl && s.dl->after > 0)
+		s.deadline_at = now_sec() + s.dl->after;
+	/* Before the first answer (the command's exec waits for one).
+	 * Without a guardian (no fork), all works but a killed check. */
+	if (guardian_start(&s.guard, s.listener) == 0)
+		handover = &s.guard;
+	ioctl(s.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 
 	for (;;) {
 		struct pollfd pfds[2] = { { s.listener, POLLIN, 0 }, { s.sock, POLLIN, 0 } };
