@@ -160,8 +160,14 @@ static int origin_grow(struct priv *p)
 
 static void origin_remove_at(struct priv *p, size_t i)
 {
+	/* Emptied field by field: origins_drop looks at slot i again, and
+	 * clang's analyser loses a whole-struct store at a variable index
+	 * (it then reports raw freed twice). */
 	free(p->slots[i].raw);
-	p->slots[i] = (struct origin){ 0 };
+	p->slots[i].raw = NULL;
+	p->slots[i].addr = 0;
+	p->slots[i].pid = 0;
+	p->slots[i].n = 0;
 	p->count--;
 	/* Backward shift: move later entries of the run into the hole when
 	 * their home slot is not between the hole and them. */

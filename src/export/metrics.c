@@ -25,6 +25,7 @@
 #include "model/group.h"
 #include "model/labels.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,7 @@ static int pick_labelsets(const struct snapshot *snap, const struct grouping *g,
 			rc = -ENOMEM;
 			break;
 		}
+		assert(id >= 1);	/* keytab's ids: 1..n, v[id - 1] below */
 		if ((size_t)id > cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct labelset *nv = realloc(v, ncap * sizeof(*nv));

@@ -968,8 +968,9 @@ int go_read_goroutines_each(const struct go_runtime *rt, struct symbolizer *sym,
 	}
 	free(seen.slot);
 	seen.slot = NULL;
-	/* The running ones, each in a stop of its thread. */
-	for (size_t j = 0; j < count; j++) {
+	/* The running ones, each in a stop of its thread (kept in gs only
+	 * when later: with a stopper). */
+	for (size_t j = 0; later && j < count; j++) {
 		struct go_goroutine *g = &gs[j];
 		if (g->status != GO_RUNNING)
 			continue;

@@ -6,6 +6,7 @@
 #include "model/diff.h"
 #include "base/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -110,10 +111,11 @@ static int cmp_diff(const void *x, const void *y)
 static void fill(const struct diff *diff, struct diff_group *d, const struct group *a,
 		 const struct group *b)
 {
-	const struct group *any = b ? b : a;
+	const struct group *any = b ? b : a;	/* one of them at least */
 	struct members ma = { a, a ? diff->akeys + diff->akey_at[a - diff->ga.groups] : NULL };
 	struct members mb = { b, NULL };
 
+	assert(any);
 	d->signature = any->signature;
 	d->kind = any->kind;
 	d->a = a;

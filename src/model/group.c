@@ -22,6 +22,7 @@
 #include "model/labels.h"
 #include "base/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -232,6 +233,7 @@ char *stack_signature(const struct thread *t)
 	 * groups.  Not the innermost line of a running one, which moves
 	 * from one look to the next. */
 	bool running = gw && strcmp(gw, "running") == 0;
+	assert(t->frames || !t->nframes);	/* frames grow with nframes */
 	for (size_t i = 0; i < t->nframes; i++)
 		len += frame_part(&t->frames[i], gw && !(running && i == 0), NULL) + 1;
 	sig = malloc(len + 1);

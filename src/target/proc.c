@@ -205,6 +205,8 @@ int proc_list_tasks(int pid, int **tids, size_t *n)
 	int *arr = NULL;
 	size_t len = 0, cap = 0;
 
+	*tids = NULL;	/* none, on an error too */
+	*n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir)

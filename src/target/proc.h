@@ -64,7 +64,8 @@ bool proc_process_ending(int pid);
  * run), then any live thread's, which give the same process. */
 int proc_live_thread(int pid);
 
-/* Task ids of pid, ascending, malloc'd into *tids (caller frees). */
+/* Task ids of pid, ascending, malloc'd into *tids (caller frees); on an
+ * error, none (*tids NULL, *n 0). */
 int proc_list_tasks(int pid, int **tids, size_t *n);
 
 struct proc_syscall {
