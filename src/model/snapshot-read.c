@@ -21,6 +21,7 @@
  */
 #include "model/snapshot-impl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -266,7 +267,7 @@ static int fail_near_string(struct parser *ps, const char *what)
 {
 	struct src *s = &ps->in;
 	json_error_t jerr;
-	int line, col;
+	int line = 0, col = 0;	/* collect_value sets them when it returns 0 */
 	json_t *v;
 
 	if (collect_value(ps, 0, &line, &col))
@@ -494,6 +495,7 @@ static int collect_value(struct parser *ps, int depth, int *line, int *col)
 					level++;
 				}
 			} else if (c == '}' || c == ']') {
+				assert(level > 0);	/* opened by the value's first byte */
 				level--;
 				/* a wrong bracket: done too */
 				done = !level || (c == '}') !=
@@ -851,12 +853,11 @@ static int read_member(struct parser *ps)
 /* "modules": optional (older files have none); an array of objects. */
 static int read_modules(struct reader *r, const struct jv *a, struct snapshot *snap)
 {
-	size_t n = jv_is_array(a) ? a->n : 0;
-
 	if (!a || jv_is_null(a))
 		return 0;
 	if (!jv_is_array(a))
 		return sr_fail(r, "modules", "expected an array");
+	size_t n = a->n;
 	if (n > SNAPSHOT_MAX_MODULES)
 		return sr_failf(r, "modules: more than %d", SNAPSHOT_MAX_MODULES);
 	if (n && !(snap->modules = calloc(n, sizeof(*snap->modules))))

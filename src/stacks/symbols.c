@@ -143,9 +143,12 @@ static void set_note(struct symbolizer *s, Dwarf_Addr low, const char *name,
 	if (!note || grow_array(&s->notes, &s->notecap, s->nnotes + 1,
 				sizeof(*s->notes)) < 0)
 		return;
-	char *copy = strdup(name);
-	if (copy)
-		s->notes[s->nnotes++] = (struct module_note){ low, copy, note };
+	n = &s->notes[s->nnotes];
+	if (!(n->name = strdup(name)))
+		return;
+	n->low = low;
+	n->note = note;
+	s->nnotes++;
 }
 
 /*
