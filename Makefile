@@ -40,7 +40,7 @@ TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz \
-	analyse coverage
+	analyse coverage scan scan-objects
 
 all: threadleak
 
@@ -227,6 +227,25 @@ coverage: deps-test
 	done
 	@printf 'src/ and cmd/: '; lcov --summary build/cov/lcov.info 2>&1 | sed -n 's/^ *lines\.*: //p'
 	@exit $$(cat build/cov/rc)
+
+# clang's static analyser (scan-build, Debian's clang-tools) on src/ and
+# cmd/: every file analysed again, its object built at -O0 in build/scan
+# (used by nothing else); exits 1 on any finding, the pages in
+# build/scan/report.  Not part of `make check`: about 3 min of CPU (README).
+# (gcc at -O0 does not see that a bounded precision fits: no truncation
+# warnings there.)
+SCAN_OBJ := $(SRC:src/%.c=build/scan/src/%.o) $(CMD:cmd/%.c=build/scan/cmd/%.o)
+scan: $(HDR)
+	@command -v scan-build >/dev/null || \
+		{ echo "make scan needs scan-build: apt-get install clang-tools" >&2; exit 1; }
+	rm -rf build/scan
+	scan-build --status-bugs -o build/scan/report $(MAKE) --no-print-directory scan-objects
+
+scan-objects: $(SCAN_OBJ)
+
+build/scan/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O0 -Wno-format-truncation -c -o $@ $<
 
 # libFuzzer on the snapshot reader for FUZZ_SECONDS (20); needs clang and
 # its fuzzer runtime (make deps-test installs them).  See tests/fuzz/run.sh.
