@@ -14,6 +14,7 @@
 #include "export/format.h"
 #include "stacks/unwind.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -125,6 +126,9 @@ static int apply(const struct opts_command *c, const struct opt *o, const char *
 	long v;
 	int i;
 
+	/* OPT_STRING to OPT_FORMAT take an argument: their table rows name
+	 * it (.arg), so getopt_long requires one */
+	assert(arg || o->kind < OPT_STRING || o->kind > OPT_FORMAT);
 	switch (o->kind) {
 	case OPT_HELP:
 		usage(c);
