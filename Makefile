@@ -231,7 +231,7 @@ coverage: deps-test
 # clang's static analyser (scan-build, Debian's clang-tools) on src/ and
 # cmd/: every file analysed again, its object built at -O0 in build/scan
 # (used by nothing else); exits 1 on any finding, the pages in
-# build/scan/report.  Not part of `make check`: about 3 min of CPU (README).
+# build/scan/report.  Not part of `make check`: 2.5 min of CPU (README).
 # (gcc at -O0 does not see that a bounded precision fits: no truncation
 # warnings there.)
 SCAN_OBJ := $(SRC:src/%.c=build/scan/src/%.o) $(CMD:cmd/%.c=build/scan/cmd/%.o)
