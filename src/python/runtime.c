@@ -1,0 +1,179 @@
+/*
+ * python/runtime: the interpreter, its version and layout; see runtime.h.
+ *
+ * The debug offsets are read from the target (what the running
+ * interpreter says), each checked to fall inside the structure size it
+ * gives, so that a corrupt table cannot send threads.c anywhere but to
+ * reads memory.h bounds anyway.
+ */
+#include "python/runtime.h"
+#include "python/layout-dwarf.h"
+#include "stacks/modsym.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEBUG_WORDS 71		/* _Py_DebugOffsets of 3.13.0 up to unicode_object */
+#define MAX_OFFSET 65536
+
+struct found {
+	Dwfl_Module *mod;
+	uint64_t runtime;
+};
+
+static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name,
+			Dwarf_Addr start, void *arg)
+{
+	struct found *f = arg;
+	uint64_t a = modsym_address(mod, "_PyRuntime", NULL);
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	if (!a)
+		return DWARF_CB_OK;
+	f->mod = mod;
+	f->runtime = a;
+	return DWARF_CB_ABORT;
+}
+
+/* "python3.X" in a module's file name: X, or -1. */
+static int minor_from_name(const char *name)
+{
+	const char *p = name ? strstr(name, "python3.") : NULL;
+
+	for (; p; p = strstr(p + 1, "python3.")) {
+		char *end;
+		long m = strtol(p + 8, &end, 10);
+		if (end != p + 8 && m >= 0 && m < 100)
+			return (int)m;
+	}
+	return -1;
+}
+
+/* Word i of the debug table, checked to be an offset inside a structure
+ * whose size is word size_i (size_i < 0: no size to check against). */
+static int64_t debug_word(const uint64_t *w, int i, int size_i)
+{
+	if (w[i] >= MAX_OFFSET || (size_i >= 0 && w[i] >= w[size_i]))
+		return -1;
+	return (int64_t)w[i];
+}
+
+static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
+{
+	uint64_t w[DEBUG_WORDS];
+	struct py_layout *l = &rt->l;
+
+	if (memory_read(mem, rt->runtime, w, sizeof(w)) != 0)
+		return -EFAULT;
+	if (memcmp(w, "xdebugpy", 8) != 0 || (w[1] >> 24) != 3 ||
+	    (int)((w[1] >> 16) & 0xff) != rt->minor)
+		return -EPROTO;
+	if (w[2] != 0)		/* free-threaded: other layouts, not read yet */
+		return -ENOTSUP;
+	l->rt_interp_head = debug_word(w, 5, 3);
+	l->is_next = debug_word(w, 8, 6);
+	l->is_threads_head = debug_word(w, 9, 6);
+	l->ts_next = debug_word(w, 21, 19);
+	l->ts_frame = debug_word(w, 23, 19);
+	l->ts_native_tid = debug_word(w, 25, 19);
+	l->cf_current = -1;
+	l->fr_previous = debug_word(w, 29, 28);
+	l->fr_code = debug_word(w, 30, 28);
+	l->fr_instr = debug_word(w, 31, 28);
+	l->fr_owner = debug_word(w, 33, 28);
+	l->co_filename = debug_word(w, 35, 34);
+	l->co_name = debug_word(w, 36, 34);
+	l->co_qualname = debug_word(w, 37, 34);
+	l->co_linetable = debug_word(w, 38, 34);
+	l->co_firstlineno = debug_word(w, 39, 34);
+	l->co_code = debug_word(w, 43, -1);
+	l->str_state = debug_word(w, 68, 67);
+	l->str_ascii_size = debug_word(w, 70, -1);
+	return 0;
+}
+
+static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
+{
+	struct py_layout *l = &rt->l;
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	bool old = rt->minor < 11;
+	const char *frame = old ? "struct _frame" : "struct _PyInterpreterFrame";
+	const char *code = "PyCodeObject";
+	int64_t tstate_head = -1;	/* 3.8-3.10: interp->tstate_head */
+	struct py_dwarf_field f[] = {
+		{ "struct pyruntimestate", "interpreters.head", &l->rt_interp_head },
+		{ "struct _is", "next", &l->is_next },
+		{ "struct _is", "threads.head", &l->is_threads_head },
+		{ "struct _is", "tstate_head", &tstate_head },
+		{ "struct _ts", "next", &l->ts_next },
+		{ "struct _ts", "native_thread_id", &l->ts_native_tid },
+		{ "struct _ts", old ? "frame" : "cframe", &l->ts_frame },
+		{ "struct _PyCFrame", "current_frame", &l->cf_current },
+		{ frame, old ? "f_back" : "previous", &l->fr_previous },
+		{ frame, "f_code", &l->fr_code },
+		{ frame, old ? "f_lasti" : "prev_instr", &l->fr_instr },
+		{ frame, "owner", &l->fr_owner },
+		{ code, "co_filename", &l->co_filename },
+		{ code, "co_name", &l->co_name },
+		{ code, "co_qualname", &l->co_qualname },
+		{ code, rt->minor < 10 ? "co_lnotab" : "co_linetable", &l->co_linetable },
+		{ code, "co_firstlineno", &l->co_firstlineno },
+		{ code, "co_code_adaptive", &l->co_code },
+		{ "PyASCIIObject", "state", &l->str_state },
+		{ "PyASCIIObject", NULL, &l->str_ascii_size },
+	};
+	int n = sizeof(f) / sizeof(f[0]);
+
+	if (!dw)
+		return -ENOTSUP;
+	if (old) {	/* no _PyCFrame before 3.11 */
+		memmove(&f[7], &f[8], (n - 8) * sizeof(f[0]));
+		n--;
+	}
+	py_layout_from_dwarf(dw, f, n);
+	if (l->is_threads_head < 0)
+		l->is_threads_head = tstate_head;
+	if (old)
+		l->cf_current = -1;
+	if (l->rt_interp_head < 0 || l->is_next < 0 || l->is_threads_head < 0 ||
+	    l->ts_next < 0 || l->ts_native_tid < 0 || l->ts_frame < 0 ||
+	    (!old && l->cf_current < 0) || l->fr_previous < 0 || l->fr_code < 0 ||
+	    l->fr_instr < 0 || l->co_filename < 0 || l->co_name < 0 ||
+	    l->co_linetable < 0 || l->co_firstlineno < 0 || l->str_state < 0 ||
+	    l->str_ascii_size < 0 || (!old && l->co_code < 0))
+		return -ENOTSUP;
+	return 0;
+}
+
+int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtime *rt)
+{
+	struct found f = { NULL, 0 };
+	const char *name, *file = NULL;
+	uint64_t vaddr;
+
+	memset(rt, 0, sizeof(*rt));
+	dwfl_getmodules(symbols_dwfl(sym), find_runtime, &f, 0);
+	if (!f.mod)
+		return -ENOENT;
+	rt->runtime = f.runtime;
+	rt->major = 3;
+	name = dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+	vaddr = modsym_address(f.mod, "Py_Version", NULL);
+	if (vaddr && memory_read(mem, vaddr, &rt->version_hex, 4) == 0 &&
+	    (rt->version_hex >> 24) == 3)
+		rt->minor = (rt->version_hex >> 16) & 0xff;
+	else
+		rt->minor = minor_from_name(file ? file : name);
+	if (rt->minor < 0 && file != name)
+		rt->minor = minor_from_name(name);
+	if (rt->minor < 8)
+		return -ENOTSUP;
+	if (rt->minor >= 13)
+		return layout_from_debug_offsets(rt, mem);
+	return layout_from_dwarf(rt, f.mod);
+}

@@ -1,0 +1,56 @@
+/*
+ * python/runtime: a CPython interpreter in a process, found by its own
+ * symbols (never the program's name): the module whose .dynsym exports
+ * `_PyRuntime` (the executable, or a libpython3.X.so an embedding program
+ * maps), its version and the layouts of the structures threads.c walks.
+ *
+ * The version is Py_Version (3.11+), else the module's file name
+ * ("libpython3.X", "python3.X").  The layout comes, for 3.13+, from the
+ * _Py_DebugOffsets that begin _PyRuntime in the target's memory (its
+ * cookie and version checked); for 3.8-3.12 from the interpreter's DWARF.
+ * A stripped 3.8-3.12 (no DWARF) is refused with -ENOTSUP for now: its
+ * per-version built-in tables are still to come.
+ */
+#ifndef THREADLEAK_PYTHON_RUNTIME_H
+#define THREADLEAK_PYTHON_RUNTIME_H
+
+#include <stdint.h>
+
+#include "stacks/symbols.h"
+#include "target/memory.h"
+
+/* Offsets in bytes; -1 where the release has no such member. */
+struct py_layout {
+	int64_t rt_interp_head;		/* _PyRuntime.interpreters.head */
+	int64_t is_next;		/* PyInterpreterState.next */
+	int64_t is_threads_head;	/* .threads.head */
+	int64_t ts_next;		/* PyThreadState.next */
+	int64_t ts_native_tid;		/* .native_thread_id */
+	int64_t ts_frame;		/* .frame (<3.11), .cframe, .current_frame (3.13) */
+	int64_t cf_current;		/* _PyCFrame.current_frame (3.11-3.12) */
+	int64_t fr_previous;		/* f_back or previous */
+	int64_t fr_code;		/* f_code or f_executable */
+	int64_t fr_instr;		/* f_lasti, prev_instr or instr_ptr */
+	int64_t fr_owner;		/* owner (3.11+) */
+	int64_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno;
+	int64_t co_code;		/* co_code_adaptive (3.11+) */
+	int64_t str_state;		/* PyASCIIObject.state */
+	int64_t str_ascii_size;		/* sizeof(PyASCIIObject): ASCII data follows */
+};
+
+struct py_runtime {
+	uint64_t runtime;		/* _PyRuntime's address */
+	int major, minor;
+	uint32_t version_hex;		/* Py_Version, 0 before 3.11 */
+	struct py_layout l;
+};
+
+/*
+ * Finds the interpreter among sym's modules and its layout, reading the
+ * target through mem.  0; -ENOENT when no module exports _PyRuntime;
+ * -ENOTSUP for a version it does not read (before 3.8) or a 3.8-3.12
+ * without DWARF; -EPROTO when 3.13's debug offsets fail their checks.
+ */
+int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtime *rt);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * python/threads: thread states and their frames; see threads.h.
+ *
+ * Thread states and frames change as the threads run, so they are read
+ * past memory.h's page cache (memory_read_now); code objects, their
+ * strings and tables do not change once made and go through the cache.
+ * After a thread's frames are read, the head pointer and each frame's
+ * (previous, code, instruction) are read again: any difference and the
+ * thread is read again.
+ */
+#include "python/threads.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INTERPS 64
+#define MAX_TABLE (64u << 10)	/* bytes of a line table read */
+#define TP_NAME 24		/* PyTypeObject.tp_name, every 64-bit release */
+#define BYTES_SIZE 16		/* PyBytesObject.ob_size */
+#define BYTES_DATA 32		/* PyBytesObject.ob_sval */
+#define STR_LENGTH 16		/* PyASCIIObject.length */
+#define OWNED_BY_CSTACK 3	/* 3.12+ enum _frameowner */
+#define OWNED_BY_GENERATOR 1
+
+struct walk {
+	const struct py_runtime *rt;
+	struct memory *mem;
+	uint64_t code_type;	/* the type of code objects, once seen */
+};
+
+struct raw_frame_words {
+	uint64_t addr, previous, code, instr;
+};
+
+static int read_u64(struct memory *m, uint64_t addr, int64_t off, uint64_t *v, bool now)
+{
+	if (off < 0 || !addr)
+		return -EFAULT;
+	return now ? memory_read_now(m, addr + off, v, 8) : memory_read(m, addr + off, v, 8);
+}
+
+/* A str object's text into out (NUL-terminated, at most PY_MAX_STR - 1
+ * bytes): compact ASCII, or compact Latin-1 converted to UTF-8.  "?" for
+ * anything else. */
+static void read_str(struct walk *w, uint64_t obj, char *out)
+{
+	const struct py_layout *l = &w->rt->l;
+	uint32_t state;
+	uint64_t len;
+	unsigned char buf[PY_MAX_STR];
+
+	strcpy(out, "?");
+	if (!obj || memory_read(w->mem, obj + l->str_state, &state, 4) != 0 ||
+	    memory_read(w->mem, obj + STR_LENGTH, &len, 8) != 0)
+		return;
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	if (!compact || kind != 1)
+		return;
+	uint64_t data = obj + l->str_ascii_size;
+	if (!ascii)	/* PyCompactUnicodeObject: utf8_length, utf8 (, wstr_length) */
+		data += w->rt->minor >= 12 ? 16 : 24;
+	size_t n = len < PY_MAX_STR - 1 ? len : PY_MAX_STR - 1;
+	if (!ascii)
+		n /= 2;	/* each Latin-1 byte may take two in UTF-8 */
+	if (memory_read(w->mem, data, buf, n) != 0)
+		return;
+	size_t o = 0;
+	for (size_t i = 0; i < n && buf[i]; i++) {
+		if (buf[i] < 0x80) {
+			out[o++] = buf[i];
+		} else {
+			out[o++] = 0xc0 | (buf[i] >> 6);
+			out[o++] = 0x80 | (buf[i] & 0x3f);
+		}
+	}
+	out[o] = 0;
+}
+
+/* A bytes object's contents (malloc'd, *len bytes), or NULL. */
+static uint8_t *read_bytes(struct walk *w, uint64_t obj, size_t *len)
+{
+	int64_t size;
+	uint8_t *buf;
+
+	if (!obj || memory_read(w->mem, obj + BYTES_SIZE, &size, 8) != 0 ||
+	    size < 0 || (uint64_t)size > MAX_TABLE)
+		return NULL;
+	buf = malloc(size ? size : 1);
+	if (buf && memory_read(w->mem, obj + BYTES_DATA, buf, size) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*len = size;
+	return buf;
+}
+
+/* 3.8-3.9: co_lnotab's (address, line) increments; addr in bytes. */
+static int line_lnotab(const uint8_t *t, size_t n, int line, int addr)
+{
+	int a = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		a += t[i];
+		if (a > addr)
+			break;
+		line += (int8_t)t[i + 1];
+	}
+	return line;
+}
+
+/* 3.10: co_linetable's (bytes, line delta) ranges, -128 for none. */
+static int line_310(const uint8_t *t, size_t n, int line, int addr)
+{
+	int start = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		int end = start + t[i];
+		int8_t d = (int8_t)t[i + 1];
+		if (d != -128)
+			line += d;
+		if (addr >= start && addr < end)
+			return d == -128 ? -1 : line;
+		start = end;
+	}
+	return -1;
+}
+
+static unsigned varint(const uint8_t *t, size_t n, size_t *i)
+{
+	unsigned v = 0, shift = 0;
+	uint8_t b;
+
+	do {
+		if (*i >= n || shift > 28)
+			return v;
+		b = t[(*i)++];
+		v |= (unsigned)(b & 63) << shift;
+		shift += 6;
+	} while (b & 64);
+	return v;
+}
+
+/* 3.11+: the location table (Objects/locations.md): entries that start
+ * with a byte whose top bit is set, (code, length in code units). */
+static int line_311(const uint8_t *t, size_t n, int line, int addr)
+{
+	int start = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t b = t[i++];
+		if (!(b & 0x80))
+			return -1;
+		int code = (b >> 3) & 15, end = start + ((b & 7) + 1) * 2;
+		if (code == 13 || code == 14) {
+			unsigned u = varint(t, n, &i);
+			line += (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+		} else if (code >= 10 && code <= 12) {
+			line += code - 10;
+		}
+		if (addr >= start && addr < end)
+			return code == 15 ? -1 : line;
+		while (i < n && !(t[i] & 0x80))
+			i++;
+		start = end;
+	}
+	return -1;
+}
+
+/* Whether obj is a code object: its type is named "code" (3.13's
+ * f_executable may be another object). */
+static bool is_code(struct walk *w, uint64_t obj)
+{
+	uint64_t type, name;
+	char s[5];
+
+	if (memory_read(w->mem, obj + 8, &type, 8) != 0 || !type)
+		return false;
+	if (type == w->code_type)
+		return true;
+	if (memory_read(w->mem, type + TP_NAME, &name, 8) != 0 ||
+	    memory_read(w->mem, name, s, 5) != 0 || memcmp(s, "code", 5) != 0)
+		return false;
+	w->code_type = type;
+	return true;
+}
+
+/* One frame's code object and instruction into f; -ENOENT for a frame
+ * not shown (a C-stack shim, not yet started). */
+static int read_code(struct walk *w, const struct raw_frame_words *r, struct py_frame *f)
+{
+	const struct py_layout *l = &w->rt->l;
+	int minor = w->rt->minor;
+	uint64_t name = 0, file = 0, table = 0;
+	int32_t first = 0;
+	size_t n = 0;
+
+	if (!is_code(w, r->code))
+		return -ENOENT;
+	if (l->co_qualname < 0 || read_u64(w->mem, r->code, l->co_qualname, &name, false) != 0)
+		read_u64(w->mem, r->code, l->co_name, &name, false);
+	read_u64(w->mem, r->code, l->co_filename, &file, false);
+	read_u64(w->mem, r->code, l->co_linetable, &table, false);
+	memory_read(w->mem, r->code + l->co_firstlineno, &first, 4);
+	read_str(w, name, f->func);
+	read_str(w, file, f->file);
+
+	int addr;	/* the instruction's offset in bytes */
+	if (minor < 11) {
+		int32_t lasti = (int32_t)r->instr;
+		addr = minor == 10 ? lasti * 2 : lasti;
+	} else {
+		int64_t d = (int64_t)(r->instr - (r->code + l->co_code));
+		if (d < 0 || d > (1 << 26))
+			return -ENOENT;	/* not started (incomplete) */
+		addr = (int)d;
+	}
+	uint8_t *t = read_bytes(w, table, &n);
+	if (!t) {
+		f->line = -1;
+		return 0;
+	}
+	f->line = minor < 10 ? line_lnotab(t, n, first, addr) :
+		  minor == 10 ? line_310(t, n, first, addr) : line_311(t, n, first, addr);
+	free(t);
+	return 0;
+}
+
+/* The words of the frame at addr; *skip for one not shown. */
+static int read_frame(struct walk *w, uint64_t addr, struct raw_frame_words *r, bool *skip)
+{
+	const struct py_layout *l = &w->rt->l;
+	uint8_t owner = 0;
+
+	r->addr = addr;
+	r->instr = 0;
+	if (read_u64(w->mem, addr, l->fr_previous, &r->previous, true) != 0 ||
+	    read_u64(w->mem, addr, l->fr_code, &r->code, true) != 0)
+		return -EFAULT;
+	if (w->rt->minor < 11) {
+		int32_t lasti;
+		if (memory_read_now(w->mem, addr + l->fr_instr, &lasti, 4) != 0)
+			return -EFAULT;
+		r->instr = (uint32_t)lasti;
+	} else if (read_u64(w->mem, addr, l->fr_instr, &r->instr, true) != 0) {
+		return -EFAULT;
+	}
+	if (l->fr_owner >= 0 && memory_read_now(w->mem, addr + l->fr_owner, &owner, 1) != 0)
+		return -EFAULT;
+	*skip = l->fr_owner >= 0 && w->rt->minor >= 12 && owner == OWNED_BY_CSTACK;
+	return 0;
+}
+
+/* The thread state's innermost frame. */
+static uint64_t first_frame(struct walk *w, uint64_t ts)
+{
+	const struct py_layout *l = &w->rt->l;
+	uint64_t p = 0;
+
+	if (read_u64(w->mem, ts, l->ts_frame, &p, true) != 0)
+		return 0;
+	if (l->cf_current >= 0 && read_u64(w->mem, p, l->cf_current, &p, true) != 0)
+		return 0;
+	return p;
+}
+
+/* One reading of the thread at ts into t; the frames' words in raw.
+ * Returns the frames read (raw[0..n)). */
+static int walk_frames(struct walk *w, uint64_t ts, struct py_thread *t,
+		       struct raw_frame_words *raw)
+{
+	uint64_t p = first_frame(w, ts);
+	int n = 0;
+
+	t->nframes = 0;
+	t->truncated = false;
+	for (int steps = 0; p && steps < 4 * PY_MAX_FRAMES; steps++) {
+		bool skip;
+		if (n == PY_MAX_FRAMES) {
+			t->truncated = true;
+			break;
+		}
+		if (read_frame(w, p, &raw[n], &skip) != 0)
+			break;
+		p = raw[n].previous;
+		if (skip || read_code(w, &raw[n], &t->frames[t->nframes]) != 0)
+			continue;	/* raw[n] kept only for shown frames */
+		t->nframes++;
+		n++;
+	}
+	return n;
+}
+
+/* Whether the frames read are still there as read. */
+static bool held_still(struct walk *w, uint64_t ts, const struct raw_frame_words *raw, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct raw_frame_words r;
+		bool skip;
+		if (read_frame(w, raw[i].addr, &r, &skip) != 0 || r.code != raw[i].code ||
+		    r.instr != raw[i].instr)
+			return false;
+	}
+	return n == 0 || first_frame(w, ts) != 0;
+}
+
+static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
+{
+	const struct py_layout *l = &w->rt->l;
+	struct raw_frame_words *raw = calloc(PY_MAX_FRAMES, sizeof(*raw));
+	uint64_t tid = 0;
+
+	t->frames = calloc(PY_MAX_FRAMES, sizeof(*t->frames));
+	if (!raw || !t->frames) {
+		free(raw);
+		return -ENOMEM;
+	}
+	read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
+	t->tid = (long)tid;
+	t->moving = true;
+	for (int i = 0; i <= PY_RETRIES && t->moving; i++) {
+		int n = walk_frames(w, ts, t, raw);
+		t->moving = !held_still(w, ts, raw, n);
+	}
+	free(raw);
+	return 0;
+}
+
+int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_threads *out)
+{
+	struct walk w = { rt, mem, 0 };
+	const struct py_layout *l = &rt->l;
+	uint64_t interp, ts;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (read_u64(mem, rt->runtime, l->rt_interp_head, &interp, true) != 0)
+		return -EFAULT;
+	for (int i = 0; interp && i < MAX_INTERPS; i++) {
+		if (read_u64(mem, interp, l->is_threads_head, &ts, true) != 0)
+			return -EFAULT;
+		while (ts) {
+			if (out->n == PY_MAX_THREADS) {
+				out->truncated = true;
+				return 0;
+			}
+			if (out->n % 64 == 0) {
+				struct py_thread *nt = realloc(out->t, (out->n + 64) * sizeof(*nt));
+				if (!nt)
+					return -ENOMEM;
+				out->t = nt;
+			}
+			memset(&out->t[out->n], 0, sizeof(out->t[0]));
+			ret = read_thread(&w, ts, &out->t[out->n++]);
+			if (ret)
+				return ret;
+			if (read_u64(mem, ts, l->ts_next, &ts, true) != 0)
+				break;
+		}
+		if (read_u64(mem, interp, l->is_next, &interp, true) != 0)
+			break;
+	}
+	return 0;
+}
+
+void py_threads_free(struct py_threads *t)
+{
+	for (int i = 0; i < t->n; i++)
+		free(t->t[i].frames);
+	free(t->t);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,54 @@
+/*
+ * python/threads: every Python thread of an interpreter and its Python
+ * frames, read from the target's memory while it runs (nothing stopped).
+ *
+ * interpreters -> thread states (their native thread ids) -> frames, each
+ * frame's code object giving the function (co_qualname where the release
+ * has it, else co_name), the file and the line (co_lnotab in 3.8-3.9, the
+ * 3.10 line table, the 3.11+ location table).  Everything is bounded: the
+ * threads and frames kept, the strings' lengths.  A thread whose frames
+ * changed while they were read is read again (PY_RETRIES times); if they
+ * never held still, the last reading is kept and `moving` says so.
+ * Strings are the target's bytes (UTF-8, Latin-1 converted): the caller
+ * escapes them before printing them.
+ */
+#ifndef THREADLEAK_PYTHON_THREADS_H
+#define THREADLEAK_PYTHON_THREADS_H
+
+#include <stdbool.h>
+
+#include "python/runtime.h"
+
+#define PY_MAX_THREADS 4096
+#define PY_MAX_FRAMES 512
+#define PY_MAX_STR 256
+#define PY_RETRIES 3
+
+struct py_frame {
+	char func[PY_MAX_STR];
+	char file[PY_MAX_STR];
+	int line;		/* -1 when unknown */
+};
+
+struct py_thread {
+	long tid;		/* native_thread_id */
+	int nframes;		/* frames[0] the innermost */
+	bool truncated;		/* more than PY_MAX_FRAMES */
+	bool moving;		/* never held still while read */
+	struct py_frame *frames;
+};
+
+struct py_threads {
+	int n;
+	bool truncated;		/* more than PY_MAX_THREADS */
+	struct py_thread *t;
+};
+
+/* Reads every thread of every interpreter of rt into out (freed with
+ * py_threads_free, also after an error).  0 or -errno (-EFAULT: the
+ * runtime's state unreadable, e.g. the process exited). */
+int py_threads_read(const struct py_runtime *rt, struct memory *mem,
+		    struct py_threads *out);
+void py_threads_free(struct py_threads *t);
+
+#endif

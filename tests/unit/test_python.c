@@ -1,0 +1,140 @@
+/*
+ * Unit tests of src/python/ (runtime.c, threads.c) against CPython's own
+ * view: testdata/python/waits.py, run by each Python this machine has
+ * under pyenv, prints its waiting threads' frames (sys._current_frames())
+ * once they block; the reader's frames for the same native thread ids
+ * must be the same, function, line and file, innermost first.  Run from
+ * the repository root (tests/run.sh does).  A version not installed is
+ * skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "python/threads.h"
+
+#define MAX_ORACLE 64
+
+struct oracle_thread {
+	long tid;
+	int n;
+	struct py_frame f[32];
+};
+
+/* Starts python on waits.py; its oracle into o, the count into *n. */
+static pid_t start(const char *python, struct oracle_thread *o, int *n)
+{
+	int fds[2];
+	char line[1024];
+
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(python, python, "testdata/python/waits.py", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *in = fdopen(fds[0], "r");
+	*n = 0;
+	while (fgets(line, sizeof(line), in) && strcmp(line, "end\n") != 0) {
+		line[strcspn(line, "\n")] = 0;
+		struct oracle_thread *t = *n ? &o[*n - 1] : NULL;
+		if (strncmp(line, "thread ", 7) == 0 && *n < MAX_ORACLE) {
+			t = &o[(*n)++];
+			t->tid = strtol(line + 7, NULL, 10);
+			t->n = 0;
+		} else if (strncmp(line, "frame ", 6) == 0 && t && t->n < 32) {
+			struct py_frame *f = &t->f[t->n++];
+			assert_int_equal(sscanf(line + 6, "%255s %d %255[^\n]", f->func,
+						&f->line, f->file), 3);
+		}
+	}
+	fclose(in);
+	return pid;
+}
+
+static void compare(const struct oracle_thread *o, int n, const struct py_threads *got)
+{
+	int bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct py_thread *t = NULL;
+		for (int j = 0; j < got->n; j++)
+			if (got->t[j].tid == o[i].tid)
+				t = &got->t[j];
+		if (!t) {
+			print_error("thread %ld: not found\n", o[i].tid);
+			bad++;
+			continue;
+		}
+		if (t->nframes != o[i].n) {
+			print_error("thread %ld: %d frames, want %d\n", o[i].tid, t->nframes, o[i].n);
+			bad++;
+		}
+		for (int k = 0; k < o[i].n && k < t->nframes; k++) {
+			const struct py_frame *a = &t->frames[k], *b = &o[i].f[k];
+			if (strcmp(a->func, b->func) || strcmp(a->file, b->file) ||
+			    a->line != b->line) {
+				print_error("thread %ld frame %d: %s %d %s, want %s %d %s\n",
+					    o[i].tid, k, a->func, a->line, a->file,
+					    b->func, b->line, b->file);
+				bad++;
+			}
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_version(void **state)
+{
+	const char *version = *state;
+	char python[512], err[256];
+	static struct oracle_thread o[MAX_ORACLE];
+	struct py_runtime rt;
+	struct py_threads got = { 0 };
+	int n, ret;
+
+	snprintf(python, sizeof(python), "%s/.pyenv/versions/%s/bin/python%.*s",
+		 getenv("HOME") ? getenv("HOME") : "/root", version,
+		 (int)(strrchr(version, '.') - version), version);
+	if (access(python, X_OK) != 0)
+		skip();
+	pid_t pid = start(python, o, &n);
+	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
+	struct memory *mem = memory_open(pid);
+	ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
+	if (ret == 0)
+		ret = py_threads_read(&rt, mem, &got);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (sym)
+		symbols_close(sym);
+	if (mem)
+		memory_close(mem);
+	assert_int_equal(ret, 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(rt.minor, atoi(version + 2));
+	compare(o, n, &got);
+	py_threads_free(&got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_prestate(test_version, "3.13.0"),
+		cmocka_unit_test_prestate(test_version, "3.12.1"),
+		cmocka_unit_test_prestate(test_version, "3.11.7"),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
