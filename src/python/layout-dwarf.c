@@ -107,9 +107,11 @@ int py_layout_from_dwarf(Dwarf *dw, const struct py_dwarf_field *f, int n)
 
 	if (n > MAX_FIELDS)
 		return -EINVAL;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		*f[i].out = -1;
-	left = n;
+		done[i] = !f[i].type;
+		left += !done[i];
+	}
 	while (left > 0 && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, die, st;
 		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {

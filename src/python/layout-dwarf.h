@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 struct py_dwarf_field {
-	const char *type;	/* "struct _ts", or a typedef's name */
+	const char *type;	/* "struct _ts", a typedef's name, NULL: none */
 	const char *path;	/* dotted members; NULL: the type's size */
 	int64_t *out;		/* set to the offset, or left at -1 */
 };

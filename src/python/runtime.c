@@ -19,15 +19,16 @@
 #define MAX_OFFSET 65536
 
 struct found {
+	const char *symbol;
 	Dwfl_Module *mod;
-	uint64_t runtime;
+	uint64_t addr;
 };
 
-static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name,
-			Dwarf_Addr start, void *arg)
+static int find_symbol(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr start, void *arg)
 {
 	struct found *f = arg;
-	uint64_t a = modsym_address(mod, "_PyRuntime", NULL);
+	uint64_t a = modsym_address(mod, f->symbol, NULL);
 
 	(void)userdata;
 	(void)name;
@@ -35,8 +36,22 @@ static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name,
 	if (!a)
 		return DWARF_CB_OK;
 	f->mod = mod;
-	f->runtime = a;
+	f->addr = a;
 	return DWARF_CB_ABORT;
+}
+
+/* The offset of tid in glibc's struct pthread, from the descriptor
+ * libthread_db reads ({ bits, count, offset }), or -1. */
+static int64_t pthread_tid_offset(struct symbolizer *sym, struct memory *mem)
+{
+	struct found f = { "_thread_db_pthread_tid", NULL, 0 };
+	uint32_t d[3];
+
+	dwfl_getmodules(symbols_dwfl(sym), find_symbol, &f, 0);
+	if (!f.mod || memory_read(mem, f.addr, d, sizeof(d)) != 0 || d[0] != 32 ||
+	    d[2] >= 4096)
+		return -1;
+	return d[2];
 }
 
 /* "python3.X" in a module's file name: X, or -1. */
@@ -80,6 +95,7 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 	l->ts_next = debug_word(w, 21, 19);
 	l->ts_frame = debug_word(w, 23, 19);
 	l->ts_native_tid = debug_word(w, 25, 19);
+	l->ts_thread_id = debug_word(w, 24, 19);
 	l->cf_current = -1;
 	l->fr_previous = debug_word(w, 29, 28);
 	l->fr_code = debug_word(w, 30, 28);
@@ -112,8 +128,9 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 		{ "struct _is", "tstate_head", &tstate_head },
 		{ "struct _ts", "next", &l->ts_next },
 		{ "struct _ts", "native_thread_id", &l->ts_native_tid },
+		{ "struct _ts", "thread_id", &l->ts_thread_id },
 		{ "struct _ts", old ? "frame" : "cframe", &l->ts_frame },
-		{ "struct _PyCFrame", "current_frame", &l->cf_current },
+		{ old ? NULL : "struct _PyCFrame", "current_frame", &l->cf_current },
 		{ frame, old ? "f_back" : "previous", &l->fr_previous },
 		{ frame, "f_code", &l->fr_code },
 		{ frame, old ? "f_lasti" : "prev_instr", &l->fr_instr },
@@ -131,17 +148,11 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 
 	if (!dw)
 		return -ENOTSUP;
-	if (old) {	/* no _PyCFrame before 3.11 */
-		memmove(&f[7], &f[8], (n - 8) * sizeof(f[0]));
-		n--;
-	}
 	py_layout_from_dwarf(dw, f, n);
 	if (l->is_threads_head < 0)
 		l->is_threads_head = tstate_head;
-	if (old)
-		l->cf_current = -1;
 	if (l->rt_interp_head < 0 || l->is_next < 0 || l->is_threads_head < 0 ||
-	    l->ts_next < 0 || l->ts_native_tid < 0 || l->ts_frame < 0 ||
+	    l->ts_next < 0 || (l->ts_native_tid < 0 && l->ts_thread_id < 0) || l->ts_frame < 0 ||
 	    (!old && l->cf_current < 0) || l->fr_previous < 0 || l->fr_code < 0 ||
 	    l->fr_instr < 0 || l->co_filename < 0 || l->co_name < 0 ||
 	    l->co_linetable < 0 || l->co_firstlineno < 0 || l->str_state < 0 ||
@@ -152,15 +163,16 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 
 int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtime *rt)
 {
-	struct found f = { NULL, 0 };
+	struct found f = { "_PyRuntime", NULL, 0 };
 	const char *name, *file = NULL;
 	uint64_t vaddr;
 
 	memset(rt, 0, sizeof(*rt));
-	dwfl_getmodules(symbols_dwfl(sym), find_runtime, &f, 0);
+	rt->pthread_tid = -1;
+	dwfl_getmodules(symbols_dwfl(sym), find_symbol, &f, 0);
 	if (!f.mod)
 		return -ENOENT;
-	rt->runtime = f.runtime;
+	rt->runtime = f.addr;
 	rt->major = 3;
 	name = dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
 	vaddr = modsym_address(f.mod, "Py_Version", NULL);
@@ -175,5 +187,8 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 		return -ENOTSUP;
 	if (rt->minor >= 13)
 		return layout_from_debug_offsets(rt, mem);
-	return layout_from_dwarf(rt, f.mod);
+	int ret = layout_from_dwarf(rt, f.mod);
+	if (ret == 0 && rt->l.ts_native_tid < 0)
+		rt->pthread_tid = pthread_tid_offset(sym, mem);
+	return ret;
 }

@@ -9,7 +9,9 @@
  * _Py_DebugOffsets that begin _PyRuntime in the target's memory (its
  * cookie and version checked); for 3.8-3.12 from the interpreter's DWARF.
  * A stripped 3.8-3.12 (no DWARF) is refused with -ENOTSUP for now: its
- * per-version built-in tables are still to come.
+ * per-version built-in tables are still to come.  3.8-3.10 keep no
+ * native thread id: it is read from glibc's thread descriptor (another C
+ * library: tid 0 for now).
  */
 #ifndef THREADLEAK_PYTHON_RUNTIME_H
 #define THREADLEAK_PYTHON_RUNTIME_H
@@ -25,7 +27,8 @@ struct py_layout {
 	int64_t is_next;		/* PyInterpreterState.next */
 	int64_t is_threads_head;	/* .threads.head */
 	int64_t ts_next;		/* PyThreadState.next */
-	int64_t ts_native_tid;		/* .native_thread_id */
+	int64_t ts_native_tid;		/* .native_thread_id (3.11+) */
+	int64_t ts_thread_id;		/* .thread_id, the pthread_t (3.8-3.10) */
 	int64_t ts_frame;		/* .frame (<3.11), .cframe, .current_frame (3.13) */
 	int64_t cf_current;		/* _PyCFrame.current_frame (3.11-3.12) */
 	int64_t fr_previous;		/* f_back or previous */
@@ -42,6 +45,10 @@ struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
 	int major, minor;
 	uint32_t version_hex;		/* Py_Version, 0 before 3.11 */
+	/* Before 3.11 a thread state holds only its pthread_t: the native
+	 * id is read from glibc's struct pthread, at the offset libc's
+	 * _thread_db_pthread_tid descriptor gives (-1: unknown). */
+	int64_t pthread_tid;
 	struct py_layout l;
 };
 

@@ -316,7 +316,14 @@ static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 		free(raw);
 		return -ENOMEM;
 	}
-	read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
+	if (l->ts_native_tid >= 0) {
+		read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
+	} else if (w->rt->pthread_tid >= 0 &&
+		   read_u64(w->mem, ts, l->ts_thread_id, &tid, true) == 0) {
+		int32_t id = 0;
+		memory_read_now(w->mem, tid + w->rt->pthread_tid, &id, 4);
+		tid = id > 0 ? (uint64_t)id : 0;
+	}
 	t->tid = (long)tid;
 	t->moving = true;
 	for (int i = 0; i <= PY_RETRIES && t->moving; i++) {

@@ -135,6 +135,9 @@ int main(void)
 		cmocka_unit_test_prestate(test_version, "3.13.0"),
 		cmocka_unit_test_prestate(test_version, "3.12.1"),
 		cmocka_unit_test_prestate(test_version, "3.11.7"),
+		cmocka_unit_test_prestate(test_version, "3.10.13"),
+		cmocka_unit_test_prestate(test_version, "3.9.18"),
+		cmocka_unit_test_prestate(test_version, "3.8.18"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
