@@ -21,12 +21,14 @@
 #define BYTES_DATA 32		/* PyBytesObject.ob_sval */
 #define STR_LENGTH 16		/* PyASCIIObject.length */
 #define OWNED_BY_CSTACK 3	/* 3.12+ enum _frameowner */
-#define OWNED_BY_GENERATOR 1
+#define FRAME_SPAN 256	/* bytes of a frame read at once */
 
 struct walk {
 	const struct py_runtime *rt;
 	struct memory *mem;
 	uint64_t code_type;	/* the type of code objects, once seen */
+	struct raw_frame_words *raw;	/* a thread's frames as read, PY_MAX_FRAMES */
+	struct py_frame *scratch;	/* and as named, copied out when still */
 };
 
 struct raw_frame_words {
@@ -227,27 +229,36 @@ static int read_code(struct walk *w, const struct raw_frame_words *r, struct py_
 	return 0;
 }
 
-/* The words of the frame at addr; *skip for one not shown. */
+/* The words of the frame at addr, read in one system call spanning the
+ * members wanted; *skip for one not shown. */
 static int read_frame(struct walk *w, uint64_t addr, struct raw_frame_words *r, bool *skip)
 {
 	const struct py_layout *l = &w->rt->l;
-	uint8_t owner = 0;
+	int64_t lo = l->fr_previous, hi = l->fr_previous + 8;
+	int64_t offs[] = { l->fr_code, l->fr_instr, l->fr_owner };
+	uint8_t buf[FRAME_SPAN], owner = 0;
+	int32_t lasti;
 
-	r->addr = addr;
-	r->instr = 0;
-	if (read_u64(w->mem, addr, l->fr_previous, &r->previous, true) != 0 ||
-	    read_u64(w->mem, addr, l->fr_code, &r->code, true) != 0)
-		return -EFAULT;
-	if (w->rt->minor < 11) {
-		int32_t lasti;
-		if (memory_read_now(w->mem, addr + l->fr_instr, &lasti, 4) != 0)
-			return -EFAULT;
-		r->instr = (uint32_t)lasti;
-	} else if (read_u64(w->mem, addr, l->fr_instr, &r->instr, true) != 0) {
-		return -EFAULT;
+	for (int i = 0; i < 3; i++) {
+		if (offs[i] < 0)
+			continue;
+		lo = offs[i] < lo ? offs[i] : lo;
+		hi = offs[i] + 8 > hi ? offs[i] + 8 : hi;
 	}
-	if (l->fr_owner >= 0 && memory_read_now(w->mem, addr + l->fr_owner, &owner, 1) != 0)
+	if (lo < 0 || l->fr_code < 0 || l->fr_instr < 0 || hi - lo > FRAME_SPAN || !addr ||
+	    memory_read_now(w->mem, addr + lo, buf, hi - lo) != 0)
 		return -EFAULT;
+	r->addr = addr;
+	memcpy(&r->previous, buf + (l->fr_previous - lo), 8);
+	memcpy(&r->code, buf + (l->fr_code - lo), 8);
+	if (w->rt->minor < 11) {
+		memcpy(&lasti, buf + (l->fr_instr - lo), 4);
+		r->instr = (uint32_t)lasti;
+	} else {
+		memcpy(&r->instr, buf + (l->fr_instr - lo), 8);
+	}
+	if (l->fr_owner >= 0)
+		owner = buf[l->fr_owner - lo];
 	*skip = l->fr_owner >= 0 && w->rt->minor >= 12 && owner == OWNED_BY_CSTACK;
 	return 0;
 }
@@ -265,15 +276,14 @@ static uint64_t first_frame(struct walk *w, uint64_t ts)
 	return p;
 }
 
-/* One reading of the thread at ts into t; the frames' words in raw.
- * Returns the frames read (raw[0..n)). */
-static int walk_frames(struct walk *w, uint64_t ts, struct py_thread *t,
-		       struct raw_frame_words *raw)
+/* One reading of the thread at ts: its frames in w->scratch, their
+ * words in w->raw, their count in t->nframes. */
+static void walk_frames(struct walk *w, uint64_t ts, struct py_thread *t)
 {
+	struct raw_frame_words *raw = w->raw;
 	uint64_t p = first_frame(w, ts);
 	int n = 0;
 
-	t->nframes = 0;
 	t->truncated = false;
 	for (int steps = 0; p && steps < 4 * PY_MAX_FRAMES; steps++) {
 		bool skip;
@@ -284,12 +294,11 @@ static int walk_frames(struct walk *w, uint64_t ts, struct py_thread *t,
 		if (read_frame(w, p, &raw[n], &skip) != 0)
 			break;
 		p = raw[n].previous;
-		if (skip || read_code(w, &raw[n], &t->frames[t->nframes]) != 0)
+		if (skip || read_code(w, &raw[n], &w->scratch[n]) != 0)
 			continue;	/* raw[n] kept only for shown frames */
-		t->nframes++;
 		n++;
 	}
-	return n;
+	t->nframes = n;
 }
 
 /* Whether the frames read are still there as read. */
@@ -308,14 +317,8 @@ static bool held_still(struct walk *w, uint64_t ts, const struct raw_frame_words
 static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 {
 	const struct py_layout *l = &w->rt->l;
-	struct raw_frame_words *raw = calloc(PY_MAX_FRAMES, sizeof(*raw));
 	uint64_t tid = 0;
 
-	t->frames = calloc(PY_MAX_FRAMES, sizeof(*t->frames));
-	if (!raw || !t->frames) {
-		free(raw);
-		return -ENOMEM;
-	}
 	if (l->ts_native_tid >= 0) {
 		read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
 	} else if (w->rt->pthread_tid >= 0 &&
@@ -327,22 +330,26 @@ static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 	t->tid = (long)tid;
 	t->moving = true;
 	for (int i = 0; i <= PY_RETRIES && t->moving; i++) {
-		int n = walk_frames(w, ts, t, raw);
-		t->moving = !held_still(w, ts, raw, n);
+		walk_frames(w, ts, t);
+		t->moving = !held_still(w, ts, w->raw, t->nframes);
 	}
-	free(raw);
+	if (!t->nframes)
+		return 0;
+	t->frames = malloc(t->nframes * sizeof(*t->frames));
+	if (!t->frames)
+		return -ENOMEM;
+	memcpy(t->frames, w->scratch, t->nframes * sizeof(*t->frames));
 	return 0;
 }
 
-int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_threads *out)
+static int read_all(struct walk *w, struct py_threads *out)
 {
-	struct walk w = { rt, mem, 0 };
-	const struct py_layout *l = &rt->l;
+	const struct py_layout *l = &w->rt->l;
+	struct memory *mem = w->mem;
 	uint64_t interp, ts;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
-	if (read_u64(mem, rt->runtime, l->rt_interp_head, &interp, true) != 0)
+	if (read_u64(mem, w->rt->runtime, l->rt_interp_head, &interp, true) != 0)
 		return -EFAULT;
 	for (int i = 0; interp && i < MAX_INTERPS; i++) {
 		if (read_u64(mem, interp, l->is_threads_head, &ts, true) != 0)
@@ -359,7 +366,7 @@ int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_t
 				out->t = nt;
 			}
 			memset(&out->t[out->n], 0, sizeof(out->t[0]));
-			ret = read_thread(&w, ts, &out->t[out->n++]);
+			ret = read_thread(w, ts, &out->t[out->n++]);
 			if (ret)
 				return ret;
 			if (read_u64(mem, ts, l->ts_next, &ts, true) != 0)
@@ -369,6 +376,21 @@ int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_t
 			break;
 	}
 	return 0;
+}
+
+int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_threads *out)
+{
+	struct walk w = { rt, mem, 0, NULL, NULL };
+	int ret = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	w.raw = calloc(PY_MAX_FRAMES, sizeof(*w.raw));
+	w.scratch = calloc(PY_MAX_FRAMES, sizeof(*w.scratch));
+	if (w.raw && w.scratch)
+		ret = read_all(&w, out);
+	free(w.raw);
+	free(w.scratch);
+	return ret;
 }
 
 void py_threads_free(struct py_threads *t)
