@@ -3,9 +3,10 @@
  * view: testdata/python/waits.py, run by each Python this machine has
  * under pyenv, prints its waiting threads' frames (sys._current_frames())
  * once they block; the reader's frames for the same native thread ids
- * must be the same, function, line and file, innermost first.  Run from
- * the repository root (tests/run.sh does).  A version not installed is
- * skipped.
+ * must be the same, function, line and file, innermost first; and the
+ * same in testdata/python/embed, a C program embedding 3.13's
+ * libpython.  Run from the repository root (tests/run.sh does).  A
+ * version not installed is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,8 +30,8 @@ struct oracle_thread {
 	struct py_frame f[32];
 };
 
-/* Starts python on waits.py; its oracle into o, the count into *n. */
-static pid_t start(const char *python, struct oracle_thread *o, int *n)
+/* Starts prog on waits.py; its oracle into o, the count into *n. */
+static pid_t start(const char *prog, struct oracle_thread *o, int *n)
 {
 	int fds[2];
 	char line[1024];
@@ -41,7 +42,7 @@ static pid_t start(const char *python, struct oracle_thread *o, int *n)
 	if (pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execl(python, python, "testdata/python/waits.py", (char *)NULL);
+		execl(prog, prog, "testdata/python/waits.py", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -96,21 +97,18 @@ static void compare(const struct oracle_thread *o, int n, const struct py_thread
 	assert_int_equal(bad, 0);
 }
 
-static void test_version(void **state)
+/* Runs prog (waits.py in Python 3.minor) and compares. */
+static void run(const char *prog, int minor)
 {
-	const char *version = *state;
-	char python[512], err[256];
+	char err[256];
 	static struct oracle_thread o[MAX_ORACLE];
 	struct py_runtime rt;
 	struct py_threads got = { 0 };
 	int n, ret;
 
-	snprintf(python, sizeof(python), "%s/.pyenv/versions/%s/bin/python%.*s",
-		 getenv("HOME") ? getenv("HOME") : "/root", version,
-		 (int)(strrchr(version, '.') - version), version);
-	if (access(python, X_OK) != 0)
+	if (access(prog, X_OK) != 0)
 		skip();
-	pid_t pid = start(python, o, &n);
+	pid_t pid = start(prog, o, &n);
 	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
 	struct memory *mem = memory_open(pid);
 	ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
@@ -124,9 +122,26 @@ static void test_version(void **state)
 		memory_close(mem);
 	assert_int_equal(ret, 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(rt.minor, atoi(version + 2));
+	assert_int_equal(rt.minor, minor);
 	compare(o, n, &got);
 	py_threads_free(&got);
+}
+
+static void test_version(void **state)
+{
+	const char *version = *state;
+	char python[512];
+
+	snprintf(python, sizeof(python), "%s/.pyenv/versions/%s/bin/python%.*s",
+		 getenv("HOME") ? getenv("HOME") : "/root", version,
+		 (int)(strrchr(version, '.') - version), version);
+	run(python, atoi(version + 2));
+}
+
+static void test_embedded(void **state)
+{
+	(void)state;
+	run("testdata/python/embed", 13);
 }
 
 int main(void)
@@ -138,6 +153,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_version, "3.10.13"),
 		cmocka_unit_test_prestate(test_version, "3.9.18"),
 		cmocka_unit_test_prestate(test_version, "3.8.18"),
+		cmocka_unit_test(test_embedded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
