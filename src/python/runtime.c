@@ -11,6 +11,8 @@
 #include "stacks/modsym.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +70,46 @@ static int minor_from_name(const char *name)
 	return -1;
 }
 
-/* Word i of the debug table, checked to be an offset inside a structure
- * whose size is word size_i (size_i < 0: no size to check against). */
-static int64_t debug_word(const uint64_t *w, int i, int size_i)
+/* Where 3.13.0's _Py_DebugOffsets (read as words) keeps each offset
+ * used, and the word with the size of its structure, which the offset
+ * must be below (-1: none to check against). */
+static const struct {
+	int word, size;
+	size_t field;
+} debug_map[] = {
+	{ 5, 3, offsetof(struct py_layout, rt_interp_head) },
+	{ 8, 6, offsetof(struct py_layout, is_next) },
+	{ 9, 6, offsetof(struct py_layout, is_threads_head) },
+	{ 21, 19, offsetof(struct py_layout, ts_next) },
+	{ 23, 19, offsetof(struct py_layout, ts_frame) },
+	{ 24, 19, offsetof(struct py_layout, ts_thread_id) },
+	{ 25, 19, offsetof(struct py_layout, ts_native_tid) },
+	{ 29, 28, offsetof(struct py_layout, fr_previous) },
+	{ 30, 28, offsetof(struct py_layout, fr_code) },
+	{ 31, 28, offsetof(struct py_layout, fr_instr) },
+	{ 33, 28, offsetof(struct py_layout, fr_owner) },
+	{ 35, 34, offsetof(struct py_layout, co_filename) },
+	{ 36, 34, offsetof(struct py_layout, co_name) },
+	{ 37, 34, offsetof(struct py_layout, co_qualname) },
+	{ 38, 34, offsetof(struct py_layout, co_linetable) },
+	{ 39, 34, offsetof(struct py_layout, co_firstlineno) },
+	{ 43, 34, offsetof(struct py_layout, co_code) },
+	{ 68, 67, offsetof(struct py_layout, str_state) },
+	{ 70, -1, offsetof(struct py_layout, str_ascii_size) },
+};
+
+/* Whether l has every offset threads.c needs for release minor. */
+static bool layout_complete(const struct py_layout *l, int minor)
 {
-	if (w[i] >= MAX_OFFSET || (size_i >= 0 && w[i] >= w[size_i]))
-		return -1;
-	return (int64_t)w[i];
+	bool old = minor < 11;
+
+	return l->rt_interp_head >= 0 && l->is_next >= 0 && l->is_threads_head >= 0 &&
+	       l->ts_next >= 0 && (l->ts_native_tid >= 0 || l->ts_thread_id >= 0) &&
+	       l->ts_frame >= 0 && (old || minor > 12 || l->cf_current >= 0) &&
+	       l->fr_previous >= 0 && l->fr_code >= 0 && l->fr_instr >= 0 &&
+	       l->co_filename >= 0 && l->co_name >= 0 && l->co_linetable >= 0 &&
+	       l->co_firstlineno >= 0 && l->str_state >= 0 && l->str_ascii_size >= 0 &&
+	       (old || l->co_code >= 0);
 }
 
 static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
@@ -89,27 +124,14 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 		return -EPROTO;
 	if (w[2] != 0)		/* free-threaded: other layouts, not read yet */
 		return -ENOTSUP;
-	l->rt_interp_head = debug_word(w, 5, 3);
-	l->is_next = debug_word(w, 8, 6);
-	l->is_threads_head = debug_word(w, 9, 6);
-	l->ts_next = debug_word(w, 21, 19);
-	l->ts_frame = debug_word(w, 23, 19);
-	l->ts_native_tid = debug_word(w, 25, 19);
-	l->ts_thread_id = debug_word(w, 24, 19);
 	l->cf_current = -1;
-	l->fr_previous = debug_word(w, 29, 28);
-	l->fr_code = debug_word(w, 30, 28);
-	l->fr_instr = debug_word(w, 31, 28);
-	l->fr_owner = debug_word(w, 33, 28);
-	l->co_filename = debug_word(w, 35, 34);
-	l->co_name = debug_word(w, 36, 34);
-	l->co_qualname = debug_word(w, 37, 34);
-	l->co_linetable = debug_word(w, 38, 34);
-	l->co_firstlineno = debug_word(w, 39, 34);
-	l->co_code = debug_word(w, 43, -1);
-	l->str_state = debug_word(w, 68, 67);
-	l->str_ascii_size = debug_word(w, 70, -1);
-	return 0;
+	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
+		uint64_t v = w[debug_map[i].word];
+		int size = debug_map[i].size;
+		int64_t *out = (int64_t *)((char *)l + debug_map[i].field);
+		*out = v < MAX_OFFSET && (size < 0 || v < w[size]) ? (int64_t)v : -1;
+	}
+	return layout_complete(l, rt->minor) ? 0 : -EPROTO;
 }
 
 static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
@@ -151,12 +173,7 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 	py_layout_from_dwarf(dw, f, n);
 	if (l->is_threads_head < 0)
 		l->is_threads_head = tstate_head;
-	if (l->rt_interp_head < 0 || l->is_next < 0 || l->is_threads_head < 0 ||
-	    l->ts_next < 0 || (l->ts_native_tid < 0 && l->ts_thread_id < 0) || l->ts_frame < 0 ||
-	    (!old && l->cf_current < 0) || l->fr_previous < 0 || l->fr_code < 0 ||
-	    l->fr_instr < 0 || l->co_filename < 0 || l->co_name < 0 ||
-	    l->co_linetable < 0 || l->co_firstlineno < 0 || l->str_state < 0 ||
-	    l->str_ascii_size < 0 || (!old && l->co_code < 0))
+	if (!layout_complete(l, rt->minor))
 		return -ENOTSUP;
 	return 0;
 }
