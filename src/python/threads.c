@@ -42,39 +42,54 @@ static int read_u64(struct memory *m, uint64_t addr, int64_t off, uint64_t *v, b
 	return now ? memory_read_now(m, addr + off, v, 8) : memory_read(m, addr + off, v, 8);
 }
 
-/* A str object's text into out (NUL-terminated, at most PY_MAX_STR - 1
- * bytes): compact ASCII, or compact Latin-1 converted to UTF-8.  "?" for
- * anything else. */
+/* Code point c as UTF-8 at out[*o], if it fits below PY_MAX_STR - 1. */
+static bool put_utf8(char *out, size_t *o, uint32_t c)
+{
+	size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+
+	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000) || *o + n > PY_MAX_STR - 1)
+		return false;
+	if (n == 1) {
+		out[(*o)++] = c;
+		return true;
+	}
+	out[(*o)++] = (n == 2 ? 0xc0 : n == 3 ? 0xe0 : 0xf0) | (c >> (6 * (n - 1)));
+	for (size_t i = n - 1; i-- > 0;)
+		out[(*o)++] = 0x80 | ((c >> (6 * i)) & 0x3f);
+	return true;
+}
+
+/* A str object's text into out as UTF-8 (NUL-terminated, cut at
+ * PY_MAX_STR - 1 bytes, at a NUL or a code point that is not one): a
+ * compact string of any kind (1, 2 or 4 bytes a character).  "?" for
+ * anything else (a legacy string made by the old C API). */
 static void read_str(struct walk *w, uint64_t obj, char *out)
 {
 	const struct py_layout *l = &w->rt->l;
 	uint32_t state;
 	uint64_t len;
-	unsigned char buf[PY_MAX_STR];
+	uint8_t buf[4 * PY_MAX_STR];
+	size_t o = 0;
 
 	strcpy(out, "?");
 	if (!obj || memory_read(w->mem, obj + l->str_state, &state, 4) != 0 ||
 	    memory_read(w->mem, obj + STR_LENGTH, &len, 8) != 0)
 		return;
 	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	if (!compact || kind != 1)
+	if (!compact || (kind != 1 && kind != 2 && kind != 4))
 		return;
 	uint64_t data = obj + l->str_ascii_size;
 	if (!ascii)	/* PyCompactUnicodeObject: utf8_length, utf8 (, wstr_length) */
 		data += w->rt->minor >= 12 ? 16 : 24;
 	size_t n = len < PY_MAX_STR - 1 ? len : PY_MAX_STR - 1;
-	if (!ascii)
-		n /= 2;	/* each Latin-1 byte may take two in UTF-8 */
-	if (memory_read(w->mem, data, buf, n) != 0)
+	if (memory_read(w->mem, data, buf, n * kind) != 0)
 		return;
-	size_t o = 0;
-	for (size_t i = 0; i < n && buf[i]; i++) {
-		if (buf[i] < 0x80) {
-			out[o++] = buf[i];
-		} else {
-			out[o++] = 0xc0 | (buf[i] >> 6);
-			out[o++] = 0x80 | (buf[i] & 0x3f);
-		}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = kind == 1 ? buf[i] : kind == 2 ? (uint32_t)buf[2 * i] | buf[2 * i + 1] << 8 :
+			     (uint32_t)buf[4 * i] | buf[4 * i + 1] << 8 | buf[4 * i + 2] << 16 |
+			     (uint32_t)buf[4 * i + 3] << 24;
+		if (!c || !put_utf8(out, &o, c))
+			break;
 	}
 	out[o] = 0;
 }

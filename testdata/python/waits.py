@@ -2,7 +2,7 @@
 Python reader (tests/unit/test_python.c).
 
 Starts one thread per kind of wait (queue.get, Lock.acquire, Event.wait,
-time.sleep), waits until each is blocked in its wait, then prints, as the
+time.sleep; one more in functions named beyond ASCII), waits until each is blocked in its wait, then prints, as the
 oracle, every one of those threads' Python frames as the interpreter
 itself sees them (sys._current_frames()), innermost first:
 
@@ -50,6 +50,16 @@ def event_outer():
     event_leaf()
 
 
+# Names beyond ASCII: a Latin-1 one (str kind 1, not compact ASCII) and
+# one of two-byte characters (kind 2).
+def 待つ():
+    never.wait()
+
+
+def wärte():
+    待つ()
+
+
 def sleep_leaf():
     while True:
         time.sleep(1000)
@@ -66,6 +76,7 @@ BLOCKED_IN = {
     "lock-waiter": ("lock_leaf", lock_outer),
     "event-waiter": ("wait", event_outer),
     "sleeper": ("sleep_leaf", sleep_outer),
+    "unicode-waiter": ("wait", wärte),
 }
 
 
@@ -99,7 +110,8 @@ def main():
                                            f.f_code.co_filename))
             f = f.f_back
     out.append("end")
-    print("\n".join(out), flush=True)
+    sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8"))
+    sys.stdout.flush()
     never.wait()
 
 

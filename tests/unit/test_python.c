@@ -121,7 +121,7 @@ static void run(const char *prog, int minor)
 	if (mem)
 		memory_close(mem);
 	assert_int_equal(ret, 0);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(rt.minor, minor);
 	compare(o, n, &got);
 	py_threads_free(&got);
