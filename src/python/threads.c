@@ -292,11 +292,12 @@ static uint64_t first_frame(struct walk *w, uint64_t ts)
 }
 
 /* One reading of the thread at ts: its frames in w->scratch, their
- * words in w->raw, their count in t->nframes. */
-static void walk_frames(struct walk *w, uint64_t ts, struct py_thread *t)
+ * words in w->raw, their count in t->nframes; the innermost frame's
+ * address returned. */
+static uint64_t walk_frames(struct walk *w, uint64_t ts, struct py_thread *t)
 {
 	struct raw_frame_words *raw = w->raw;
-	uint64_t p = first_frame(w, ts);
+	uint64_t head = first_frame(w, ts), p = head;
 	int n = 0;
 
 	t->truncated = false;
@@ -314,19 +315,24 @@ static void walk_frames(struct walk *w, uint64_t ts, struct py_thread *t)
 		n++;
 	}
 	t->nframes = n;
+	return head;
 }
 
-/* Whether the frames read are still there as read. */
-static bool held_still(struct walk *w, uint64_t ts, const struct raw_frame_words *raw, int n)
+/* Whether the frames read are still there as read: the same innermost
+ * frame, and each frame's link, code and instruction (but the innermost
+ * one's: a thread running Python moves it at every instruction, and the
+ * line read from it is as true as any). */
+static bool held_still(struct walk *w, uint64_t ts, uint64_t head,
+		       const struct raw_frame_words *raw, int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct raw_frame_words r;
 		bool skip;
 		if (read_frame(w, raw[i].addr, &r, &skip) != 0 || r.code != raw[i].code ||
-		    r.instr != raw[i].instr)
+		    r.previous != raw[i].previous || (i > 0 && r.instr != raw[i].instr))
 			return false;
 	}
-	return n == 0 || first_frame(w, ts) != 0;
+	return first_frame(w, ts) == head;
 }
 
 static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
@@ -345,8 +351,8 @@ static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 	t->tid = (long)tid;
 	t->moving = true;
 	for (int i = 0; i <= PY_RETRIES && t->moving; i++) {
-		walk_frames(w, ts, t);
-		t->moving = !held_still(w, ts, w->raw, t->nframes);
+		uint64_t head = walk_frames(w, ts, t);
+		t->moving = !held_still(w, ts, head, w->raw, t->nframes);
 	}
 	if (!t->nframes)
 		return 0;
