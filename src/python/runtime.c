@@ -200,11 +200,20 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 		rt->minor = minor_from_name(file ? file : name);
 	if (rt->minor < 0 && file != name)
 		rt->minor = minor_from_name(name);
+	int ret;
+	if (rt->minor < 0) {
+		/* No Py_Version (before 3.11) and no name: 3.10 has
+		 * co_linetable, 3.8 and 3.9 (read alike) co_lnotab. */
+		rt->minor_inferred = true;
+		rt->minor = 10;
+		if (layout_from_dwarf(rt, f.mod) != 0)
+			rt->minor = 9;
+	}
 	if (rt->minor < 8)
 		return -ENOTSUP;
 	if (rt->minor >= 13)
 		return layout_from_debug_offsets(rt, mem);
-	int ret = layout_from_dwarf(rt, f.mod);
+	ret = layout_from_dwarf(rt, f.mod);
 	if (ret == 0 && rt->l.ts_native_tid < 0)
 		rt->pthread_tid = pthread_tid_offset(sym, mem);
 	return ret;

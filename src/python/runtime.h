@@ -5,7 +5,10 @@
  * maps), its version and the layouts of the structures threads.c walks.
  *
  * The version is Py_Version (3.11+), else the module's file name
- * ("libpython3.X", "python3.X").  The layout comes, for 3.13+, from the
+ * ("libpython3.X", "python3.X"), else what its DWARF shows (3.10's
+ * co_linetable; 3.8 and 3.9, read alike, are then both called 3.9: their
+ * PY_VERSION string is no help, the linker merges it into the tail of
+ * another, e.g. "/tmp/python-build.../Python-3.9.18").  The layout comes, for 3.13+, from the
  * _Py_DebugOffsets that begin _PyRuntime in the target's memory (its
  * cookie and version checked); for 3.8-3.12 from the interpreter's DWARF.
  * A stripped 3.8-3.12 (no DWARF) is refused with -ENOTSUP for now: its
@@ -16,6 +19,7 @@
 #ifndef THREADLEAK_PYTHON_RUNTIME_H
 #define THREADLEAK_PYTHON_RUNTIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "stacks/symbols.h"
@@ -45,6 +49,7 @@ struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
 	int major, minor;
 	uint32_t version_hex;		/* Py_Version, 0 before 3.11 */
+	bool minor_inferred;		/* from the DWARF: 10, or 9 for 3.8-3.9 */
 	/* Before 3.11 a thread state holds only its pthread_t: the native
 	 * id is read from glibc's struct pthread, at the offset libc's
 	 * _thread_db_pthread_tid descriptor gives (-1: unknown). */

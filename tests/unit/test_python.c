@@ -4,9 +4,11 @@
  * under pyenv, prints its waiting threads' frames (sys._current_frames())
  * once they block; the reader's frames for the same native thread ids
  * must be the same, function, line and file, innermost first; and the
- * same in testdata/python/embed, a C program embedding 3.13's
- * libpython.  Run from the repository root (tests/run.sh does).  A
- * version not installed is skipped.
+ * same in testdata/python/embed, a C program that loads a libpython
+ * copied under a name that tells nothing (libembedded.so: 3.13's
+ * version from Py_Version, 3.9's and 3.10's from their DWARF).  Run from
+ * the repository root (tests/run.sh does).  A version not installed is
+ * skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,8 +32,10 @@ struct oracle_thread {
 	struct py_frame f[32];
 };
 
-/* Starts prog on waits.py; its oracle into o, the count into *n. */
-static pid_t start(const char *prog, struct oracle_thread *o, int *n)
+/* Starts prog on waits.py (after lib, unless NULL; with home as
+ * PYTHONHOME, unless NULL); its oracle into o, the count into *n. */
+static pid_t start(const char *prog, const char *lib, const char *home,
+		   struct oracle_thread *o, int *n)
 {
 	int fds[2];
 	char line[1024];
@@ -42,7 +46,12 @@ static pid_t start(const char *prog, struct oracle_thread *o, int *n)
 	if (pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execl(prog, prog, "testdata/python/waits.py", (char *)NULL);
+		if (home)
+			setenv("PYTHONHOME", home, 1);
+		if (lib)
+			execl(prog, prog, lib, "testdata/python/waits.py", (char *)NULL);
+		else
+			execl(prog, prog, "testdata/python/waits.py", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -97,8 +106,9 @@ static void compare(const struct oracle_thread *o, int n, const struct py_thread
 	assert_int_equal(bad, 0);
 }
 
-/* Runs prog (waits.py in Python 3.minor) and compares. */
-static void run(const char *prog, int minor)
+/* Runs prog (waits.py in Python 3.minor) and compares; removes lib
+ * and its directory (a copy) first. */
+static void run(const char *prog, const char *lib, const char *home, int minor)
 {
 	char err[256];
 	static struct oracle_thread o[MAX_ORACLE];
@@ -108,7 +118,7 @@ static void run(const char *prog, int minor)
 
 	if (access(prog, X_OK) != 0)
 		skip();
-	pid_t pid = start(prog, o, &n);
+	pid_t pid = start(prog, lib, home, o, &n);
 	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
 	struct memory *mem = memory_open(pid);
 	ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
@@ -120,11 +130,29 @@ static void run(const char *prog, int minor)
 		symbols_close(sym);
 	if (mem)
 		memory_close(mem);
+	if (lib) {	/* the copy test_embedded made, in a directory of its own */
+		char dir[600];
+		snprintf(dir, sizeof(dir), "%s", lib);
+		unlink(lib);
+		if (strrchr(dir, '/'))
+			*strrchr(dir, '/') = 0;
+		rmdir(dir);
+	}
 	assert_int_equal(ret, 0);
 	assert_int_equal(n, 5);
 	assert_int_equal(rt.minor, minor);
+	if (lib)	/* named libembedded.so: no version in the name */
+		assert_true(rt.minor_inferred == (minor < 11));
 	compare(o, n, &got);
 	py_threads_free(&got);
+}
+
+static const char *pyenv(void)
+{
+	static char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/.pyenv/versions", getenv("HOME") ? getenv("HOME") : "/root");
+	return dir;
 }
 
 static void test_version(void **state)
@@ -132,16 +160,28 @@ static void test_version(void **state)
 	const char *version = *state;
 	char python[512];
 
-	snprintf(python, sizeof(python), "%s/.pyenv/versions/%s/bin/python%.*s",
-		 getenv("HOME") ? getenv("HOME") : "/root", version,
+	snprintf(python, sizeof(python), "%s/%s/bin/python%.*s", pyenv(), version,
 		 (int)(strrchr(version, '.') - version), version);
-	run(python, atoi(version + 2));
+	run(python, NULL, NULL, atoi(version + 2));
 }
 
+/* testdata/python/embed on a copy of version's libpython named
+ * libembedded.so. */
 static void test_embedded(void **state)
 {
-	(void)state;
-	run("testdata/python/embed", 13);
+	const char *version = *state;
+	char home[512], lib[600], dir[] = "/tmp/tl-python-XXXXXX", copy[64], cmd[1400];
+
+	snprintf(home, sizeof(home), "%s/%s", pyenv(), version);
+	snprintf(lib, sizeof(lib), "%s/lib/libpython%.*s.so.1.0", home,
+		 (int)(strrchr(version, '.') - version), version);
+	if (access(lib, R_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(copy, sizeof(copy), "%s/libembedded.so", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", lib, copy);
+	assert_int_equal(system(cmd), 0);
+	run("testdata/python/embed", copy, home, atoi(version + 2));
 }
 
 int main(void)
@@ -153,7 +193,9 @@ int main(void)
 		cmocka_unit_test_prestate(test_version, "3.10.13"),
 		cmocka_unit_test_prestate(test_version, "3.9.18"),
 		cmocka_unit_test_prestate(test_version, "3.8.18"),
-		cmocka_unit_test(test_embedded),
+		cmocka_unit_test_prestate(test_embedded, "3.13.0"),
+		cmocka_unit_test_prestate(test_embedded, "3.10.13"),
+		cmocka_unit_test_prestate(test_embedded, "3.9.18"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
