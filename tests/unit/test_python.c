@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,40 @@ static void test_embedded(void **state)
 	run("testdata/python/embed", copy, home, atoi(version + 2));
 }
 
+/* A process gone between finding the interpreter and reading it: an
+ * error, nothing read, no crash. */
+static void test_exited(void **state)
+{
+	char python[512], err[256];
+	static struct oracle_thread o[MAX_ORACLE];
+	struct py_runtime rt;
+	struct py_threads got = { 0 };
+	int n;
+
+	(void)state;
+	snprintf(python, sizeof(python), "%s/3.13.0/bin/python3.13", pyenv());
+	if (access(python, X_OK) != 0)
+		skip();
+	pid_t pid = start(python, NULL, NULL, o, &n);
+	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
+	struct memory *mem = memory_open(pid);
+	int ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (ret == 0) {
+		memory_reset(mem);
+		ret = py_threads_read(&rt, mem, &got);
+		assert_int_equal(ret, -EFAULT);
+		assert_int_equal(got.n, 0);
+		py_threads_free(&got);
+	}
+	if (sym)
+		symbols_close(sym);
+	if (mem)
+		memory_close(mem);
+	assert_int_equal(ret, -EFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +231,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_embedded, "3.13.0"),
 		cmocka_unit_test_prestate(test_embedded, "3.10.13"),
 		cmocka_unit_test_prestate(test_embedded, "3.9.18"),
+		cmocka_unit_test(test_exited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
