@@ -125,6 +125,7 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 	if (w[2] != 0)		/* free-threaded: other layouts, not read yet */
 		return -ENOTSUP;
 	l->cf_current = -1;
+	l->fr_is_entry = -1;
 	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
 		uint64_t v = w[debug_map[i].word];
 		int size = debug_map[i].size;
@@ -157,6 +158,7 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 		{ frame, "f_code", &l->fr_code },
 		{ frame, old ? "f_lasti" : "prev_instr", &l->fr_instr },
 		{ frame, "owner", &l->fr_owner },
+		{ frame, "is_entry", &l->fr_is_entry },
 		{ code, "co_filename", &l->co_filename },
 		{ code, "co_name", &l->co_name },
 		{ code, "co_qualname", &l->co_qualname },

@@ -39,6 +39,7 @@ struct py_layout {
 	int64_t fr_code;		/* f_code or f_executable */
 	int64_t fr_instr;		/* f_lasti, prev_instr or instr_ptr */
 	int64_t fr_owner;		/* owner (3.11+) */
+	int64_t fr_is_entry;		/* is_entry (3.11 only) */
 	int64_t co_filename, co_name, co_qualname, co_linetable, co_firstlineno;
 	int64_t co_code;		/* co_code_adaptive (3.11+) */
 	int64_t str_state;		/* PyASCIIObject.state */

@@ -33,6 +33,7 @@ struct walk {
 
 struct raw_frame_words {
 	uint64_t addr, previous, code, instr;
+	bool is_entry;		/* 3.11's is_entry */
 };
 
 static int read_u64(struct memory *m, uint64_t addr, int64_t off, uint64_t *v, bool now)
@@ -250,11 +251,11 @@ static int read_frame(struct walk *w, uint64_t addr, struct raw_frame_words *r, 
 {
 	const struct py_layout *l = &w->rt->l;
 	int64_t lo = l->fr_previous, hi = l->fr_previous + 8;
-	int64_t offs[] = { l->fr_code, l->fr_instr, l->fr_owner };
+	int64_t offs[] = { l->fr_code, l->fr_instr, l->fr_owner, l->fr_is_entry };
 	uint8_t buf[FRAME_SPAN], owner = 0;
 	int32_t lasti;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (offs[i] < 0)
 			continue;
 		lo = offs[i] < lo ? offs[i] : lo;
@@ -274,6 +275,7 @@ static int read_frame(struct walk *w, uint64_t addr, struct raw_frame_words *r, 
 	}
 	if (l->fr_owner >= 0)
 		owner = buf[l->fr_owner - lo];
+	r->is_entry = l->fr_is_entry >= 0 && buf[l->fr_is_entry - lo];
 	*skip = l->fr_owner >= 0 && w->rt->minor >= 12 && owner == OWNED_BY_CSTACK;
 	return 0;
 }
@@ -310,10 +312,15 @@ static uint64_t walk_frames(struct walk *w, uint64_t ts, struct py_thread *t)
 		if (read_frame(w, p, &raw[n], &skip) != 0)
 			break;
 		p = raw[n].previous;
+		if (skip && n > 0)	/* 3.12+: the eval loop's own entry frame */
+			w->scratch[n - 1].entry = true;
 		if (skip || read_code(w, &raw[n], &w->scratch[n]) != 0)
 			continue;	/* raw[n] kept only for shown frames */
+		w->scratch[n].entry = w->rt->minor < 11 || raw[n].is_entry;
 		n++;
 	}
+	if (!p && n > 0)	/* the thread's first call into Python */
+		w->scratch[n - 1].entry = true;
 	t->nframes = n;
 	return head;
 }

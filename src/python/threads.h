@@ -28,6 +28,11 @@ struct py_frame {
 	char func[PY_MAX_STR];
 	char file[PY_MAX_STR];
 	int line;		/* -1 when unknown */
+	/* The outermost Python frame of one call of the eval loop from C
+	 * (_PyEval_EvalFrameDefault): each run of frames up to an entry
+	 * stands for one such C frame.  Every frame before 3.11, where
+	 * Python calls Python through C. */
+	bool entry;
 };
 
 struct py_thread {
