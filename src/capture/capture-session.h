@@ -10,6 +10,8 @@
  *   capture-wait.c     what each thread waits on, and since when;
  *   capture-snapshot.c the snapshot made from the session's threads;
  *   capture-go.c       a Go program's goroutines;
+ *   capture-python.c   a CPython program's Python frames (called by
+ *                      capture.c and capture-snapshot.c);
  *   capture.c          the session: open, refresh (the phases), close.
  */
 #ifndef THREADLEAK_CAPTURE_SESSION_H
@@ -24,6 +26,8 @@
 #include "target/fds.h"
 #include "go/goroutines.h"
 #include "go/runtime.h"
+#include "python/runtime.h"
+#include "python/threads.h"
 #include "target/memory.h"
 #include "target/proc.h"
 #include "target/regs.h"
@@ -98,6 +102,10 @@ struct capture_session {
 					   refresh (go/goroutines.h) */
 	char *go_note;		/* a Go program whose goroutines cannot be
 				   read: why */
+	struct py_runtime *py;	/* a CPython program's interpreter */
+	char *py_note;		/* one found whose frames cannot be read: why */
+	struct py_threads pyt;	/* its threads as this refresh read them,
+				   by tid */
 	bool no_stop;		/* the option, or a Go program: nothing is
 				   stopped (goroutines are read from memory) */
 	int via;		/* a live thread of pid, for the process-wide
@@ -246,5 +254,18 @@ int capture_fill_header(struct capture_session *c, struct snapshot *snap);
  * threads so stopped made again from their stops.  0 or -errno. */
 int capture_add_goroutines(struct capture_session *c, struct snapshot *snap);
 int capture_remake_stopped(struct capture_session *c, struct snapshot *snap);
+
+/* capture-python.c: the interpreter found as the session opens (unless
+ * no_python; nothing when there is none), and closed; its threads read
+ * at each refresh, before the snapshot's threads are made (the version
+ * and any note in snap): 0 or -ENOMEM.  The Python thread of tid, or
+ * NULL; its frames merged into t's stack (0 or -ENOMEM); t's Python name
+ * and wait, once its frames and wait are known (0 or -ENOMEM). */
+void capture_open_python(struct capture_session *c);
+void capture_close_python(struct capture_session *c);
+int capture_read_python(struct capture_session *c, struct snapshot *snap);
+const struct py_thread *capture_python_of(const struct capture_session *c, int tid);
+int capture_merge_python(struct capture_session *c, const struct py_thread *pt, struct thread *t);
+int capture_name_python(const struct py_thread *pt, struct thread *t);
 
 #endif

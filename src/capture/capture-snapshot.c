@@ -203,8 +203,12 @@ int capture_build_snapshot(struct capture_session *c, struct snapshot *snap)
 			os->cpu_at = w->runs_at;
 		}
 		t->stopped = w->stopped;
-		if (w->nraw && !(memo && frames_from_memo(memo, w, t)))
+		/* a Python thread's stack is its own: never the memo's */
+		const struct py_thread *pt = capture_python_of(c, w->tid);
+		if (w->nraw && !(memo && !pt && frames_from_memo(memo, w, t)))
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
+		if (pt && rc == 0 && (rc = capture_merge_python(c, pt, t)) == 0)
+			snap->npython++;
 		const char *why = work_error(c, w);
 		if (why && w->st.state != 'Z') {
 			t->partial = true;
@@ -225,8 +229,10 @@ int capture_build_snapshot(struct capture_session *c, struct snapshot *snap)
 		if (t->partial)
 			snap->partial = true;
 		capture_describe_wait(c, w, t);
+		if (pt && rc == 0)
+			rc = capture_name_python(pt, t);
 		w->key = capture_stack_key(w, t);
-		if (memo && rc == 0 && (rc = snapshot_pool_thread(snap, t)) == 0)
+		if (memo && rc == 0 && (rc = snapshot_pool_thread(snap, t)) == 0 && !pt)
 			memo_frames(memo, w, t);
 	}
 	free(memo);

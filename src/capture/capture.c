@@ -123,6 +123,7 @@ void capture_session_close(struct capture_session *c)
 	go_runtime_close(c->go);
 	go_cache_free(c->go_cache);
 	free(c->go_note);
+	capture_close_python(c);
 	symbols_close(c->sym);
 	memory_close(c->mem);
 	snapshot_free(c->snap);
@@ -157,6 +158,7 @@ static int open_target(struct capture_session *c, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	c->no_stop = c->opt->no_stop || ((c->go || c->go_note) && !c->opt->all_stop);
+	capture_open_python(c);
 	return c->uw_state ? 0 : -EIO;
 }
 
@@ -383,7 +385,9 @@ int capture_session_refresh(struct capture_session *c,
 			rc = -EMFILE;
 		goto out_free;
 	}
-	rc = capture_build_snapshot(c, snap);
+	rc = capture_read_python(c, snap);
+	if (rc == 0)
+		rc = capture_build_snapshot(c, snap);
 	if (rc == 0 && c->opt->lazy_blocked && !c->opt->all_stop)
 		rc = capture_fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))

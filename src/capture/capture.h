@@ -47,6 +47,8 @@ struct capture_options {
 						   wait (see capture-wait.c) */
 	bool no_goroutines;			/* a Go program's threads only
 						   (check, for now) */
+	bool no_python;				/* a CPython program's C frames
+						   only (--no-python) */
 	bool modules;				/* list the mapped files and their
 						   build ids (snapshot->modules) */
 };

@@ -812,11 +812,14 @@ static json_t *frames_json(const struct thread *t)
 
 	for (size_t i = 0; a && i < t->nframes; i++) {
 		const struct frame *f = &t->frames[i];
-		json_array_append_new(a, json_pack("{s:I,s:s?,s:s?,s:s?,s:o,s:b}",
+		json_t *o = json_pack("{s:I,s:s?,s:s?,s:s?,s:o,s:b}",
 			"pc", (json_int_t)f->pc, "module", f->module,
 			"function", f->function, "file", f->file,
 			"line", f->line ? json_integer(f->line) : json_null(),
-			"inlined", f->inlined));
+			"inlined", f->inlined);
+		if (o && f->python)
+			json_object_set_new(o, "python", json_true());
+		json_array_append_new(a, o);
 	}
 	return a;
 }

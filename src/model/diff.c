@@ -362,6 +362,8 @@ static json_t *frames_json(const struct thread *t)
 		json_object_set_new(o, "line", f->line ? json_integer(f->line) : json_null());
 		json_object_set_new(o, "offset", json_string(hex));
 		json_object_set_new(o, "inlined", json_boolean(f->inlined));
+		if (f->python)
+			json_object_set_new(o, "python", json_true());
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -125,11 +125,36 @@ static const struct frame *goroutine_own_frame(const struct thread *t)
 	return NULL;
 }
 
+bool python_own_frame(const struct frame *f)
+{
+	const char *file = f->file ? f->file : "";
+
+	return f->python && !strstr(file, "/lib/python3.") && strncmp(file, "<frozen ", 8) != 0;
+}
+
+/* A Python thread's own frame: its innermost of the program's own, else
+ * its innermost Python frame; NULL when it has none. */
+static const struct frame *python_thread_own_frame(const struct thread *t)
+{
+	const struct frame *first = NULL;
+
+	for (size_t i = 0; i < t->nframes; i++) {
+		if (python_own_frame(&t->frames[i]))
+			return &t->frames[i];
+		if (!first && t->frames[i].python)
+			first = &t->frames[i];
+	}
+	return first;
+}
+
 const struct frame *thread_own_frame(const struct snapshot *snap,
 				     const struct thread *t)
 {
 	if (t->goid)
 		return goroutine_own_frame(t);
+	const struct frame *py = python_thread_own_frame(t);
+	if (py)
+		return py;
 	for (size_t i = 0; snap->exe && i < t->nframes; i++)
 		if (t->frames[i].module && strcmp(t->frames[i].module, snap->exe) == 0)
 			return &t->frames[i];
@@ -170,13 +195,15 @@ bool thread_top_is(const struct thread *t, const char *fn)
 
 /*
  * Writes frame f's part of a signature into buf (when buf is not NULL) and
- * returns its length: "module!function", "?!function", "module+0xOFF", "?";
+ * returns its length: "module!function", "?!function", "module+0xOFF", "?"
+ * ("file.py!function" for a Python frame);
  * with_line: "module!function:LINE" when the line is known.
  */
 static size_t frame_part(const struct frame *f, bool with_line, char *buf)
 {
-	const char *mod = f->module && *f->module ? module_base(f->module) :
-			  NULL;
+	/* a Python frame's "module" is its source file */
+	const char *where = f->python ? f->file : f->module;
+	const char *mod = where && *where ? module_base(where) : NULL;
 	char off[24];
 	size_t mlen, flen, olen;
 

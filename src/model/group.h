@@ -61,9 +61,14 @@ char *stack_signature(const struct thread *t);
  * Where a stack says what the thread is doing.  thread_top_frame: the
  * innermost frame outside the C library (libc's wrappers are on top of
  * nearly every blocked stack), NULL when there is none.  thread_own_frame:
- * the innermost frame of the program's own executable (snap->exe), else
+ * a Python thread's innermost frame of the program's own Python code
+ * (python_own_frame), else its innermost Python frame; another's
+ * innermost frame of the program's own executable (snap->exe), else
  * the top frame, else the innermost frame; NULL for an empty stack.
+ * python_own_frame: a Python frame outside the standard library (its
+ * file not under a lib/python3.X/ folder, nor "<frozen ...>").
  */
+bool python_own_frame(const struct frame *f);
 const struct frame *thread_top_frame(const struct thread *t);
 const struct frame *thread_own_frame(const struct snapshot *snap,
 				     const struct thread *t);

@@ -67,6 +67,8 @@ static int read_frame(struct reader *r, const struct jv *o, struct frame *f)
 	f->line = (int)v;
 	if (sr_get_hex(r, o, "offset", SR_NULLABLE, &f->offset))
 		return -1;
+	if (sr_get_bool(r, o, "python", &f->python))
+		return -1;
 	return sr_get_bool(r, o, "inlined", &f->inlined);
 }
 
@@ -167,6 +169,25 @@ int sr_read_thread(struct reader *r, const struct jv *o, size_t ti,
 			return sr_failf(r, "out of memory");
 		}
 		t->os->name = name;
+	}
+	char *py_name, *py_wait;
+	if (sr_get_string(r, o, "py_name", &py_name))
+		return -1;
+	if (sr_get_string(r, o, "py_wait", &py_wait)) {
+		if (!r->pool)
+			free(py_name);
+		return -1;
+	}
+	if (py_name || py_wait) {
+		if (!thread_os(t)) {
+			if (!r->pool) {
+				free(py_name);
+				free(py_wait);
+			}
+			return sr_failf(r, "out of memory");
+		}
+		t->os->py_name = py_name;
+		t->os->py_wait = py_wait;
 	}
 	v = jv_get(o, "state");
 	if (v && !jv_is_null(v)) {

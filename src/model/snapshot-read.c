@@ -718,6 +718,8 @@ static int convert_thread(struct parser *ps, const struct jv *v, size_t ti)
 		return sr_out_of_memory(ps);
 	else if (t->goid)
 		ps->snap->ngoroutines++;
+	else if (thread_has_python(t))
+		ps->snap->npython++;
 	return 0;
 }
 
@@ -932,7 +934,9 @@ static int check_top(struct parser *ps)
 	    sr_get_string(r, root, "note", &snap->note) ||
 	    sr_get_string(r, root, "runtime", &snap->runtime) ||
 	    sr_get_string(r, root, "runtime_note", &snap->runtime_note) ||
-	    sr_get_string(r, root, "go_layouts", &snap->go_layouts))
+	    sr_get_string(r, root, "go_layouts", &snap->go_layouts) ||
+	    sr_get_string(r, root, "python", &snap->python) ||
+	    sr_get_string(r, root, "python_note", &snap->python_note))
 		return -1;
 	if (read_modules(r, jv_get(root, "modules"), snap))
 		return -1;

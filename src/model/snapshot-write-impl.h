@@ -68,6 +68,7 @@ static inline bool sw_same_frames(const struct frame *a, const struct frame *b, 
 	for (size_t i = 0; i < n; i++)
 		if (a[i].pc != b[i].pc || a[i].offset != b[i].offset ||
 		    a[i].line != b[i].line || a[i].inlined != b[i].inlined ||
+		    a[i].python != b[i].python ||
 		    !sw_same_string(a[i].function, b[i].function) ||
 		    !sw_same_string(a[i].file, b[i].file) ||
 		    !sw_same_string(a[i].module, b[i].module))

@@ -71,6 +71,10 @@ static void write_frame(struct writer *w, const struct frame *f)
 	w_hex(w, f->offset);
 	w_key(w, "inlined");
 	w_bool(w, f->inlined);
+	if (f->python) {	/* only where set: a Go stack's frames never are */
+		w_key(w, "python");
+		w_bool(w, true);
+	}
 	w_close(w, '}');
 }
 
@@ -146,6 +150,14 @@ void sw_write_entry(struct writer *w, const struct thread *t, const struct templ
 	w_bool(w, t->stopped);
 	w_key(w, "wait");
 	write_wait(w, &t->wait, !tr);
+	if (t->os && t->os->py_name) {
+		w_key(w, "py_name");
+		w_string(w, t->os->py_name);
+	}
+	if (t->os && t->os->py_wait) {
+		w_key(w, "py_wait");
+		w_string(w, t->os->py_wait);
+	}
 	w_key(w, "frames");
 	if (tr)
 		w_int(w, tr->frames);

@@ -115,7 +115,7 @@ static int64_t stack_index(struct v2_tables *v, struct iset *set, const struct f
 	struct stack_key k = { v, f, n };
 
 	for (size_t i = 0; i < n; i++)
-		h = mix64(mix64(mix64(h, f[i].pc), f[i].offset), (uint64_t)f[i].line << 1 | f[i].inlined);
+		h = mix64(mix64(mix64(h, f[i].pc), f[i].offset), (uint64_t)f[i].line << 2 | f[i].inlined | f[i].python << 1);
 	uint32_t *slot = iset_find(set, h, stack_equal, &k);
 	if (!slot)
 		return -ENOMEM;
@@ -176,6 +176,8 @@ static bool tpl_equal(const void *ctx, uint32_t idx)
 	       a->go_parent == b->go_parent && a->go_tid == b->go_tid &&
 	       a->go_system == b->go_system && sw_same_string(thread_name(a), thread_name(b)) &&
 	       sw_same_string(a->error, b->error) && sw_same_string(a->go_wait, b->go_wait) &&
+	       sw_same_string(thread_py_name(a), thread_py_name(b)) &&
+	       sw_same_string(thread_py_wait(a), thread_py_wait(b)) &&
 	       (a->wait.syscall < 0 || sw_same_string(a->wait.syscall_name, b->wait.syscall_name)) &&
 	       same_labels(a, b);
 }
@@ -191,6 +193,7 @@ static uint64_t tpl_hash(const struct thread *t, const struct template_refs *r)
 	h = mix64(mix64(mix64(h, (uint64_t)t->wait.syscall), (uint64_t)t->go_parent),
 		  (uint64_t)t->go_tid);
 	h = str_mix(str_mix(str_mix(h, thread_name(t)), t->error), t->go_wait);
+	h = str_mix(str_mix(h, thread_py_name(t)), thread_py_wait(t));
 	if (t->wait.syscall >= 0)
 		h = str_mix(h, t->wait.syscall_name);
 	h = mix64(h, t->nlabels << 1 | t->labelled);

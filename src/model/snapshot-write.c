@@ -188,6 +188,12 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap,
 	w_string(w, snap->runtime_note);
 	w_key(w, "go_layouts");
 	w_string(w, snap->go_layouts);
+	if (snap->python || snap->python_note) {	/* only a Python's */
+		w_key(w, "python");
+		w_string(w, snap->python);
+		w_key(w, "python_note");
+		w_string(w, snap->python_note);
+	}
 	w_key(w, "modules");
 	w_open(w, '[');
 	for (size_t i = 0; i < snap->nmodules; i++) {

@@ -329,6 +329,7 @@ static void frame_normalize(struct frame *f)
 	z.offset = f->offset;
 	z.line = f->line;
 	z.inlined = f->inlined;
+	z.python = f->python;
 	memcpy(f, &z, sizeof(z));
 }
 
@@ -408,7 +409,9 @@ int snapshot_pool_thread(struct snapshot *snap, struct thread *t)
 	/* Out of memory midway: some strings are the pool's already, so t
 	 * is pooled all the same (never a pool string freed alone); the
 	 * ones not moved then leak, the lesser harm. */
-	ok &= (!t->os || pool_move(snap->pool, &t->os->name)) &&
+	ok &= (!t->os || (pool_move(snap->pool, &t->os->name) &&
+			  pool_move(snap->pool, &t->os->py_name) &&
+			  pool_move(snap->pool, &t->os->py_wait))) &&
 	      pool_move(snap->pool, &t->error) &&
 	      pool_move(snap->pool, &t->wait.syscall_name) &&
 	      pool_move(snap->pool, &t->wait.object) && pool_move(snap->pool, &t->go_wait);
@@ -465,8 +468,11 @@ void frame_label(const struct frame *f, char *buf, size_t size)
 /* What t owns, freed; t itself left as it is. */
 static void thread_free_parts(struct thread *t)
 {
-	if (t->os && !t->pooled)
+	if (t->os && !t->pooled) {
 		free(t->os->name);
+		free(t->os->py_name);
+		free(t->os->py_wait);
+	}
 	free(t->os);
 	if (!t->pooled) {
 		free(t->error);
@@ -526,6 +532,8 @@ void snapshot_free(struct snapshot *snap)
 	free(snap->runtime);
 	free(snap->runtime_note);
 	free(snap->go_layouts);
+	free(snap->python);
+	free(snap->python_note);
 	for (size_t i = 0; i < snap->nmodules; i++) {
 		free(snap->modules[i].path);
 		free(snap->modules[i].build_id);

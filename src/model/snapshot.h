@@ -68,6 +68,9 @@ struct frame {
 	uint64_t offset;	/* pc - module load address (for "module+0x..") */
 	int line;		/* source line, 0 when unknown */
 	bool inlined;		/* an inline frame inside the next entry */
+	bool python;		/* a Python function's frame (pc 0, no module):
+				   function its qualified name, file and line
+				   the source's (python/threads.h) */
 };
 
 #define BLOCKED_NOT_READ -2.0
@@ -100,6 +103,10 @@ struct wait_info {
  * entry's os is NULL). */
 struct os_thread {
 	char *name;		/* the pool's when its thread is pooled */
+	/* A Python thread's: its threading name, and what it waits on in
+	 * Python's words ("queue.get", "Lock.acquire"; capture/python-wait.h);
+	 * NULL for others.  The pool's when the thread is pooled. */
+	char *py_name, *py_wait;
 	uint64_t utime, stime;	/* clock ticks */
 	uint64_t start_time;	/* clock ticks after boot: with tid, identity */
 	uint64_t cpu_ns;	/* CPU time (schedstat), read at cpu_at */
@@ -188,6 +195,9 @@ struct snapshot {
 	char *runtime_note;	/* why its goroutines were not read, or NULL */
 	char *go_layouts;	/* where the runtime's layouts came from:
 				   "built-in" or "dwarf" (the binary's); NULL */
+	char *python;		/* a CPython's version ("3.12.1", "3.9"), or NULL */
+	char *python_note;	/* why its Python frames were not read, or NULL */
+	size_t npython;		/* threads with Python frames */
 	size_t ngoroutines;	/* entries with a goid */
 	size_t threads_reserved;	/* threads[] holds this many
 					   (snapshot_reserve), or 0 */
@@ -210,6 +220,21 @@ struct os_thread *thread_os(struct thread *t);
 static inline const char *thread_name(const struct thread *t)
 {
 	return t->os ? t->os->name : NULL;
+}
+static inline const char *thread_py_name(const struct thread *t)
+{
+	return t->os ? t->os->py_name : NULL;
+}
+static inline const char *thread_py_wait(const struct thread *t)
+{
+	return t->os ? t->os->py_wait : NULL;
+}
+static inline bool thread_has_python(const struct thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		if (t->frames[i].python)
+			return true;
+	return false;
 }
 static inline uint64_t thread_start_time(const struct thread *t)
 {

@@ -194,6 +194,7 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 	rt->runtime = f.addr;
 	rt->major = 3;
 	name = dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+	snprintf(rt->module, sizeof(rt->module), "%s", name ? name : "");
 	vaddr = modsym_address(f.mod, "Py_Version", NULL);
 	if (vaddr && memory_read(mem, vaddr, &rt->version_hex, 4) == 0 &&
 	    (rt->version_hex >> 24) == 3)

@@ -48,6 +48,9 @@ struct py_layout {
 
 struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
+	char module[1024];		/* the file it is in, as its frames
+					   name it (the executable or a
+					   libpython); cut when longer */
 	int major, minor;
 	uint32_t version_hex;		/* Py_Version, 0 before 3.11 */
 	bool minor_inferred;		/* from the DWARF: 10, or 9 for 3.8-3.9 */

@@ -51,6 +51,8 @@ void render_duration(double sec, char *buf, size_t size)
 
 static bool own_frame(const struct out *o, const struct frame *f)
 {
+	if (f->python)
+		return python_own_frame(f);
 	return f->module && o->snap->exe && strcmp(f->module, o->snap->exe) == 0;
 }
 
@@ -196,13 +198,27 @@ static void wait_object(const struct out *o, const struct wait_info *w,
 	}
 }
 
+/* A thread's name as people know it: a Python thread's threading name,
+ * else its own (comm). */
+static const char *shown_name(const struct thread *t)
+{
+	const char *n = thread_py_name(t) ? thread_py_name(t) : thread_name(t);
+
+	return n ? n : "?";
+}
+
 static void kind_label(const struct thread *t, char *buf, size_t size)
 {
 	const struct wait_info *w = &t->wait;
 
-	/* a goroutine's: the runtime's words */
+	/* a goroutine's: the runtime's words; a Python thread's: Python's,
+	 * then the kernel's */
 	if (t->goid && t->go_wait)
 		snprintf(buf, size, "%s", esc(t->go_wait));
+	else if (thread_py_wait(t) && w->kind != WAIT_RUNNING)
+		snprintf(buf, size, "%s (%s)", esc(thread_py_wait(t)), wait_kind_name(w->kind));
+	else if (thread_py_wait(t))
+		snprintf(buf, size, "%s", esc(thread_py_wait(t)));
 	else if (w->kind == WAIT_OTHER && w->syscall_name)
 		snprintf(buf, size, "other (%s)", esc(w->syscall_name));
 	else
@@ -259,6 +275,8 @@ static bool print_summary(const struct out *o)
 	else if (s->runtime)
 		fprintf(o->fp, "%s, %zu goroutine%s (%zu of the runtime's own), ", esc(s->runtime),
 			s->ngoroutines, s->ngoroutines == 1 ? "" : "s", own);
+	if (s->python && !s->python_note)
+		fprintf(o->fp, "Python %s, %zu with Python frames, ", esc(s->python), s->npython);
 	fprintf(o->fp, "%zu thread%s%s%s\n", nthreads, nthreads == 1 ? "" : "s",
 		kinds[0] ? " — " : "", kinds);
 	/* State T: stopped by a signal (SIGSTOP, job control), not by a
@@ -314,7 +332,7 @@ static void print_names(const struct out *o, const struct group *g)
 	size_t counts[8], n = 0, others = 0;
 
 	for (size_t i = 0; i < g->count; i++) {
-		const char *nm = thread_name(g->threads[i]) ? thread_name(g->threads[i]) : "?";
+		const char *nm = shown_name(g->threads[i]);
 		size_t k;
 		for (k = 0; k < n; k++)
 			if (strcmp(names[k], nm) == 0)
@@ -630,7 +648,7 @@ static void print_thread(const struct out *o, const struct thread *t)
 	kind_label(t, kind, sizeof(kind));
 	wait_object(o, &t->wait, obj, sizeof(obj));
 	fprintf(o->fp, "%sthread %d%s \"%s\" state %c  %s%s%s", col(o, C_BOLD),
-		t->tid, col(o, C_RESET), thread_name(t) ? esc(thread_name(t)) : "?",
+		t->tid, col(o, C_RESET), esc(shown_name(t)),
 		t->state > ' ' && t->state < 0x7f ? t->state : '?', col(o, C_KIND), kind,
 		col(o, C_RESET));
 	if (obj[0])
@@ -685,6 +703,9 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	if (snap->runtime_note)
 		fprintf(fp, "%sgoroutines not read: %s%s\n\n", col(&o, C_WARN),
 			esc(snap->runtime_note), col(&o, C_RESET));
+	if (snap->python_note)
+		fprintf(fp, "%sPython frames not read: %s%s\n\n", col(&o, C_WARN),
+			esc(snap->python_note), col(&o, C_RESET));
 	/* A Go program: its goroutines (the program's, then the runtime's
 	 * own), then its threads; each section in the same order. */
 	for (int section = snap->ngoroutines ? 0 : 2; section < 3; section++) {

@@ -1,0 +1,123 @@
+/*
+ * capture-python: a CPython program's Python frames in its threads'
+ * stacks.  The interpreter is found once per session (python/runtime.h);
+ * at each refresh its thread states are read after the threads were
+ * unwound and let go, nothing stopped (python/threads.h), so a blocked
+ * thread's Python frames are those of the native stack just read (it has
+ * not run since: its run count said so).  Each thread with Python frames
+ * gets them in place of the eval loop's frames (python/merge.h), its
+ * threading name, and its wait in Python's words (python/wait.h).  A
+ * thread the interpreter no longer lists (daemon threads' states are
+ * deleted as it finalizes) keeps its native frames.
+ */
+#include "capture/capture-session.h"
+#include "python/merge.h"
+#include "python/wait.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *why_not(int rc)
+{
+	switch (rc) {
+	case -ENOTSUP:
+		return "this build's layouts are not known (a release before 3.8, a free-threaded build, or a stripped interpreter whose version is not known)";
+	case -EPROTO:
+		return "its debug offsets fail their checks";
+	default:
+		return "its state could not be read";
+	}
+}
+
+void capture_open_python(struct capture_session *c)
+{
+	struct py_runtime *rt;
+
+	if (c->opt->no_python || c->go || c->go_note || !(rt = calloc(1, sizeof(*rt))))
+		return;
+	int rc = py_runtime_find(c->sym, c->mem, rt);
+	if (rc == 0) {
+		c->py = rt;
+		return;
+	}
+	if (rc != -ENOENT &&
+	    asprintf(&c->py_note, "CPython %d.%d found (in %s), its Python frames not read: %s",
+		     rt->major, rt->minor, rt->module, why_not(rc)) < 0)
+		c->py_note = NULL;
+	free(rt);
+}
+
+void capture_close_python(struct capture_session *c)
+{
+	py_threads_free(&c->pyt);
+	free(c->py);
+	free(c->py_note);
+}
+
+static int by_tid(const void *a, const void *b)
+{
+	long x = ((const struct py_thread *)a)->tid, y = ((const struct py_thread *)b)->tid;
+
+	return (x > y) - (x < y);
+}
+
+int capture_read_python(struct capture_session *c, struct snapshot *snap)
+{
+	char version[32];
+
+	py_threads_free(&c->pyt);
+	if (c->py_note && !(snap->python_note = strdup(c->py_note)))
+		return -ENOMEM;
+	if (!c->py)
+		return 0;
+	if (c->py->version_hex)
+		snprintf(version, sizeof(version), "%d.%d.%d", c->py->major, c->py->minor,
+			 (int)((c->py->version_hex >> 8) & 0xff));
+	else if (c->py->minor_inferred && c->py->minor == 9)
+		snprintf(version, sizeof(version), "3.8 or 3.9");
+	else
+		snprintf(version, sizeof(version), "%d.%d", c->py->major, c->py->minor);
+	if (!(snap->python = strdup(version)))
+		return -ENOMEM;
+	int rc = py_threads_read(c->py, c->mem, &c->pyt);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		py_threads_free(&c->pyt);
+		if (asprintf(&snap->python_note, "the interpreter's threads could not be read (%s)",
+			     strerror(-rc)) < 0)
+			snap->python_note = NULL;
+		return 0;
+	}
+	qsort(c->pyt.t, (size_t)c->pyt.n, sizeof(*c->pyt.t), by_tid);
+	return 0;
+}
+
+const struct py_thread *capture_python_of(const struct capture_session *c, int tid)
+{
+	struct py_thread key = { .tid = tid };
+
+	if (!c->pyt.n || tid <= 0)
+		return NULL;
+	return bsearch(&key, c->pyt.t, (size_t)c->pyt.n, sizeof(*c->pyt.t), by_tid);
+}
+
+int capture_merge_python(struct capture_session *c, const struct py_thread *pt, struct thread *t)
+{
+	return py_merge_frames(t, pt, c->py->module);
+}
+
+int capture_name_python(const struct py_thread *pt, struct thread *t)
+{
+	struct os_thread *os = thread_os(t);
+	const char *w = py_wait_words(t);
+
+	(void)pt;
+	if (!os)
+		return -ENOMEM;
+	if (w && !(os->py_wait = strdup(w)))
+		return -ENOMEM;
+	return 0;
+}
