@@ -46,6 +46,8 @@ int cmd_snapshot(int argc, char **argv)
 		  "blocked threads are captured without a stop)" },
 		{ "timeout", 0, OPT_SECONDS, &copt.stop_timeout, "SEC", "how long to wait for a thread to stop (default 1)",
 		  "--timeout wants seconds, e.g. 0.5, not '%s'", 0.001, 3600 },
+		{ "no-python", 0, OPT_TRUE, &copt.no_python, NULL, "a Python program's C frames as they are, without\n"
+		  "its Python frames in place of the interpreter's" },
 		{ "color", 0, OPT_COLOR, &color, "WHEN", "auto (default), always or never", .alias = "colour" },
 		{ "help", 'h', OPT_HELP, NULL, NULL, "this help" },
 		{ 0 }

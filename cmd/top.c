@@ -58,6 +58,8 @@ static int parse_args(int argc, char **argv, struct top *t)
 		  "--sort wants growth, count or cpu, not '%s'", .names = sorts },
 		{ "save-dir", 0, OPT_STRING, &t->save_dir, "DIR", "where the 's' key saves snapshots (default .)" },
 		{ "unwinder", 'u', OPT_UNWINDER, &t->copt.unwinder, "NAME", "libdw (default) or libunwind" },
+		{ "no-python", 0, OPT_TRUE, &t->copt.no_python, NULL, "a Python program's C frames as they are, without\n"
+		  "its Python frames in place of the interpreter's" },
 		{ "timeout", 0, OPT_SECONDS, &t->copt.stop_timeout, "SEC", "how long to wait for a thread to stop (default 1)",
 		  "--timeout wants seconds, e.g. 0.5, not '%s'", 0.001, 3600 },
 		{ "color", 0, OPT_COLOR, &t->color, "WHEN", "batch: auto (default), always or never", .alias = "colour" },

@@ -42,9 +42,13 @@ void capture_open_python(struct capture_session *c)
 		c->py = rt;
 		return;
 	}
+	char version[16] = "";
+	if (rt->minor >= 0)
+		snprintf(version, sizeof(version), " %d.%d", rt->major, rt->minor);
 	if (rc != -ENOENT &&
-	    asprintf(&c->py_note, "CPython %d.%d found (in %s), its Python frames not read: %s",
-		     rt->major, rt->minor, rt->module, why_not(rc)) < 0)
+	    asprintf(&c->py_note, "CPython%s found (in %s), its Python frames not read: %s",
+		     version, rt->module, rc == -ENOTSUP && rt->minor >= 0 && rt->minor < 8 ?
+		     "a release before 3.8" : why_not(rc)) < 0)
 		c->py_note = NULL;
 	free(rt);
 }

@@ -189,8 +189,19 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 	memset(rt, 0, sizeof(*rt));
 	rt->pthread_tid = -1;
 	dwfl_getmodules(symbols_dwfl(sym), find_symbol, &f, 0);
-	if (!f.mod)
-		return -ENOENT;
+	if (!f.mod) {
+		/* before 3.7 there is no _PyRuntime: an old CPython is told
+		 * by its API, to say it is not read */
+		struct found old = { "Py_Initialize", NULL, 0 };
+		dwfl_getmodules(symbols_dwfl(sym), find_symbol, &old, 0);
+		if (!old.mod)
+			return -ENOENT;
+		name = dwfl_module_info(old.mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);
+		snprintf(rt->module, sizeof(rt->module), "%s", name ? name : "");
+		rt->major = 3;
+		rt->minor = minor_from_name(file ? file : name);
+		return -ENOTSUP;
+	}
 	rt->runtime = f.addr;
 	rt->major = 3;
 	name = dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &file, NULL);

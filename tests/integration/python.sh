@@ -1,0 +1,99 @@
+#!/bin/bash
+# python: a Python program's threads with their Python frames, on every
+# CPython this machine has (pyenv's 3.8-3.13, Debian's python3) and in a
+# C program embedding one (testdata/python/embed):
+#   - each thread of testdata/python/waits.py has, in the snapshot, the
+#     Python frames the program itself prints (sys._current_frames()):
+#     function, line and file, innermost first, in place of the eval
+#     loop's C frames, with the native frames above them (the lock wait)
+#     kept (tests/python-compare.py);
+#   - its wait in Python's words (queue.get, Lock.acquire, Event.wait,
+#     time.sleep), and the text report groups by them;
+#   - --no-python gives the C frames as they are;
+#   - nothing is stopped, and the program is left running.
+. "$(dirname "$0")/../lib.sh"
+
+need_threadleak
+need_testdata python/embed
+COMPARE=$TL_ROOT/tests/python-compare.py
+WAITS=$TL_ROOT/testdata/python/waits.py
+
+# waits.py's oracle is complete once it prints "end".
+oracle_done()
+{
+	has_line "$TARGET_OUT" end
+}
+
+# one LABEL CMD...: the checks on one interpreter running waits.py.
+one()
+{
+	local label=$1 json text raw
+	shift
+	start_target_nowait "$@"
+	wait_for 60 oracle_done ||
+		fail "$label: waits.py printed no oracle: $(head -c 300 "$TARGET_ERR")"
+	json=$TL_TMP/$label.json
+	snapshot_json "$TARGET_PID" "$json"
+	((TL_RC == 0)) || error "$label: $(describe_rc $TL_RC): $(first_line "$json.err")"
+	if ((TL_RC == 0)); then
+		python3 "$COMPARE" "$TARGET_OUT" "$json" >"$TL_TMP/$label.cmp" ||
+			error "$label: $(head -3 "$TL_TMP/$label.cmp" | tr '\n' '|')"
+		[ "$(jq -r '.python_note' "$json")" = null ] ||
+			error "$label: python_note: $(jq -r '.python_note' "$json")"
+		[ "$(jq '.threads_stopped' "$json")" = 0 ] ||
+			error "$label: $(jq '.threads_stopped' "$json") threads stopped, expected none"
+	fi
+	raw=$TL_TMP/$label-raw.json
+	snapshot_json "$TARGET_PID" "$raw" --no-python
+	((TL_RC == 0)) && python3 "$COMPARE" "$TARGET_OUT" "$raw" --raw >"$TL_TMP/$label-raw.cmp" ||
+		error "$label: --no-python: $(describe_rc $TL_RC) $(head -3 "$TL_TMP/$label-raw.cmp" 2>/dev/null | tr '\n' '|')"
+	text=$TL_TMP/$label.txt
+	run_tl "$text" snapshot --color=never "$TARGET_PID"
+	grep -Eq '^1 thread  queue\.get \(futex\)' "$text" &&
+		grep -Eq '^    (Queue\.)?get +queue\.py:[0-9]+' "$text" &&
+		grep -Eq '^    q_leaf +waits\.py:[0-9]+' "$text" ||
+		error "$label: the text report has no queue.get group with Queue.get and q_leaf: $(grep -m3 -E 'queue|Queue' "$text" | tr '\n' '|')"
+	grep -Eq ': Python 3\.[0-9]+.*, 6 with Python frames, ' "$text" ||
+		error "$label: header: $(head -1 "$text")"
+	assert_not_stopped "$TARGET_PID" "$label"
+	proc_alive "$TARGET_PID" || error "$label: the program died"
+	kill_target "$TARGET_PID"
+}
+
+pyenv=${PYENV_ROOT:-$HOME/.pyenv}/versions
+tested=()
+for dir in "$pyenv"/3.*; do
+	[ -d "$dir" ] || continue
+	v=${dir##*/}
+	minor=$(cut -d. -f1-2 <<<"$v")
+	[ -x "$dir/bin/python$minor" ] || continue
+	case $minor in
+	3.[0-7])	# refused, saying why
+		start_target "$dir/bin/python$minor" -c 'import time; print("ready", flush=True); time.sleep(1000)'
+		json=$TL_TMP/pyenv-$v.json
+		snapshot_json "$TARGET_PID" "$json"
+		note=$(jq -r .python_note "$json")
+		((TL_RC == 0)) && [[ $note == "CPython $minor found "*"a release before 3.8"* ]] ||
+			error "$v: $(describe_rc $TL_RC), python_note '$note', expected it refused as before 3.8"
+		kill_target "$TARGET_PID"
+		continue
+	esac
+	one "pyenv-$v" "$dir/bin/python$minor" "$WAITS"
+	tested+=("$v")
+done
+# the embedded interpreter: the newest pyenv libpython, under a name that
+# tells nothing
+for dir in "$pyenv"/3.13.* "$pyenv"/3.12.*; do
+	minor=$(cut -d. -f1-2 <<<"${dir##*/}")
+	lib=$dir/lib/libpython$minor.so.1.0
+	[ -r "$lib" ] || continue
+	mkdir -p "$TL_TMP/embed"
+	cp "$lib" "$TL_TMP/embed/libembedded.so"
+	one "embedded-${dir##*/}" env PYTHONHOME="$dir" "$TL_ROOT/testdata/python/embed" \
+		"$TL_TMP/embed/libembedded.so" "$WAITS"
+	tested+=("embedded ${dir##*/}")
+	break
+done
+((${#tested[@]})) || skip "no CPython here (scripts/deps.sh installs python3)"
+note "read: ${tested[*]}"
+finish
