@@ -13,7 +13,8 @@
  * (calls, vectorcalls, function objects) are its machinery and are left
  * out.  When the counts disagree (a stack cut short, or frames read a
  * moment apart), the outermost eval frame takes every run left, and eval
- * frames beyond the runs are kept as they are.
+ * frames beyond the runs are kept as they are; a native stack without
+ * one (its unwinding stopped short) gets them all below its frames.
  */
 #include "python/merge.h"
 
@@ -92,20 +93,10 @@ int py_merge_frames(struct thread *t, const struct py_thread *pt, const char *in
 			continue;
 		rc = add_native(&out, f);
 	}
-	/* no eval frame at all (a stack not read): the Python frames alone,
-	 * above what the native stack has */
-	if (rc == 0 && nevals == 0) {
-		struct thread top;
-		memset(&top, 0, sizeof(top));
-		for (int k = 0; k < pt->nframes && rc == 0; k++)
-			rc = add_python(&top, &pt->frames[k]);
-		for (size_t i = 0; i < out.nframes && rc == 0; i++)
-			rc = add_native(&top, &out.frames[i]);
-		for (size_t i = 0; i < out.nframes; i++)
-			frame_release(&out.frames[i]);
-		free(out.frames);
-		out = top;
-	}
+	/* no eval frame at all (the unwinder stopped short of one): the
+	 * Python frames below what the native stack has */
+	for (int k = 0; nevals == 0 && k < pt->nframes && rc == 0; k++)
+		rc = add_python(&out, &pt->frames[k]);
 	if (rc < 0) {
 		for (size_t i = 0; i < out.nframes; i++)
 			frame_release(&out.frames[i]);
