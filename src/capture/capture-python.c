@@ -8,7 +8,8 @@
  * gets them in place of the eval loop's frames (python/merge.h), its
  * threading name, and its wait in Python's words (python/wait.h).  A
  * thread the interpreter no longer lists (daemon threads' states are
- * deleted as it finalizes) keeps its native frames.
+ * deleted as it finalizes) keeps its native frames, and the snapshot's
+ * python_note says why.
  */
 #include "capture/capture-session.h"
 #include "python/merge.h"
@@ -72,6 +73,7 @@ int capture_read_python(struct capture_session *c, struct snapshot *snap)
 	char version[32];
 
 	py_threads_free(&c->pyt);
+	c->py_unlisted = 0;
 	if (c->py_note && !(snap->python_note = strdup(c->py_note)))
 		return -ENOMEM;
 	if (!c->py)
@@ -123,5 +125,20 @@ int capture_name_python(const struct py_thread *pt, struct thread *t)
 		return -ENOMEM;
 	if (w && !(os->py_wait = strdup(w)))
 		return -ENOMEM;
+	return 0;
+}
+
+int capture_python_done(struct capture_session *c, struct snapshot *snap)
+{
+	size_t n = c->py_unlisted;
+
+	if (!n || snap->python_note)
+		return 0;
+	if (asprintf(&snap->python_note,
+		     "%zu thread%s in the eval loop that the interpreter no longer lists (it deletes daemon threads' states as it exits): C frames only",
+		     n, n == 1 ? "" : "s") < 0) {
+		snap->python_note = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }

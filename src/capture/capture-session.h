@@ -106,6 +106,7 @@ struct capture_session {
 	char *py_note;		/* one found whose frames cannot be read: why */
 	struct py_threads pyt;	/* its threads as this refresh read them,
 				   by tid */
+	size_t py_unlisted;	/* threads in the eval loop it does not list */
 	bool no_stop;		/* the option, or a Go program: nothing is
 				   stopped (goroutines are read from memory) */
 	int via;		/* a live thread of pid, for the process-wide
@@ -267,5 +268,8 @@ int capture_read_python(struct capture_session *c, struct snapshot *snap);
 const struct py_thread *capture_python_of(const struct capture_session *c, int tid);
 int capture_merge_python(struct capture_session *c, const struct py_thread *pt, struct thread *t);
 int capture_name_python(const struct py_thread *pt, struct thread *t);
+/* After the threads are made: says in snap which ran Python code the
+ * interpreter no longer lists.  0 or -ENOMEM. */
+int capture_python_done(struct capture_session *c, struct snapshot *snap);
 
 #endif

@@ -15,6 +15,7 @@
 #include "capture/capture-session.h"
 #include "target/proc.h"
 #include "stacks/symbols.h"
+#include "model/group.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -209,6 +210,8 @@ int capture_build_snapshot(struct capture_session *c, struct snapshot *snap)
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
 		if (pt && rc == 0 && (rc = capture_merge_python(c, pt, t)) == 0)
 			snap->npython++;
+		else if (!pt && c->py && thread_has_function(t, "_PyEval_EvalFrameDefault"))
+			c->py_unlisted++;
 		const char *why = work_error(c, w);
 		if (why && w->st.state != 'Z') {
 			t->partial = true;

@@ -388,6 +388,8 @@ int capture_session_refresh(struct capture_session *c,
 	rc = capture_read_python(c, snap);
 	if (rc == 0)
 		rc = capture_build_snapshot(c, snap);
+	if (rc == 0)
+		rc = capture_python_done(c, snap);
 	if (rc == 0 && c->opt->lazy_blocked && !c->opt->all_stop)
 		rc = capture_fill_oldest(c, snap);
 	if (rc == 0 && (c->go || c->go_note))

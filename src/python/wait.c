@@ -36,6 +36,7 @@ static const struct py_word py_words[] = {
 	{ "threading.py", "Barrier.wait", "Barrier.wait" },
 	{ "threading.py", "Thread._wait_for_tstate_lock", "Thread.join" },
 	{ "threading.py", "Thread.join", "Thread.join" },
+	{ "threading.py", "_shutdown", "Thread.join (at exit)" },
 	{ "_base.py", "Future.result", "Future.result" },
 	{ "_base.py", "wait", "futures.wait" },
 	{ "_base.py", "as_completed", "futures.as_completed" },

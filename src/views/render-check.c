@@ -204,6 +204,8 @@ int render_check(FILE *fp, const struct check *c, const struct render_options *o
 		if (r->ignored)
 			fprintf(fp, " (and %zu ignored)", r->ignored);
 		fprintf(fp, ":\n\n");
+		if (r->snap->python_note)
+			fprintf(fp, "Python frames not read: %s\n\n", esc(r->snap->python_note));
 		if (r->woken)
 			fprintf(fp, "%zu goroutine%s woken just before the exit and not counted (they could not run: the exiting thread keeps its P)\n\n",
 				r->woken, r->woken == 1 ? " was" : "s were");
