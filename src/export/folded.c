@@ -51,7 +51,8 @@ int export_folded(const struct snapshot *snap, FILE *fp)
 			putc(';', fp);
 		}
 		putc('[', fp);
-		put_name(fp, t->goid && t->go_wait ? t->go_wait : wait_kind_name(gr->kind));
+		put_name(fp, t->goid && t->go_wait ? t->go_wait :
+			     thread_py_wait(t) ? thread_py_wait(t) : wait_kind_name(gr->kind));
 		fprintf(fp, "] %zu\n", gr->count);
 	}
 	grouping_free(&g);

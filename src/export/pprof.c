@@ -163,7 +163,11 @@ static uint64_t location_id(struct builder *b, const struct frame *frames, size_
 	char key[1024];
 	int added;
 
-	int len = snprintf(key, sizeof(key), "%s%c%016llx", real->module ? real->module : "", 0,
+	/* a Python frame has no pc: its function, file and line are its place */
+	int len = real->python ?
+		  snprintf(key, sizeof(key), "%c%s%c%s%c%d", 1, real->function ? real->function : "",
+			   0, real->file ? real->file : "", 0, real->line) :
+		  snprintf(key, sizeof(key), "%s%c%016llx", real->module ? real->module : "", 0,
 			   (unsigned long long)real->pc);
 	if (len < 0 || (size_t)len >= sizeof(key))
 		len = sizeof(key) - 1;
@@ -250,12 +254,17 @@ static const char *object_of(const struct thread *t)
 
 static const char *name_of(const struct thread *t)
 {
-	return t->goid ? NULL : thread_name(t);
+	return t->goid ? NULL : thread_py_name(t) ? thread_py_name(t) : thread_name(t);
 }
 
 static const char *go_wait_of(const struct thread *t)
 {
 	return t->go_wait;
+}
+
+static const char *py_wait_of(const struct thread *t)
+{
+	return thread_py_wait(t);
 }
 
 static void add_sample(struct builder *b, const struct group *g, bool go)
@@ -287,6 +296,7 @@ static void add_sample(struct builder *b, const struct group *g, bool go)
 		add_label(b, s, t->labels[i].key, t->labels[i].value, 0, NULL);
 	add_label(b, s, "wait", wait_kind_name(g->kind), 0, NULL);
 	add_distinct(b, s, g, "go_wait", go_wait_of);
+	add_distinct(b, s, g, "py_wait", py_wait_of);
 	add_distinct(b, s, g, "object", object_of);
 	add_distinct(b, s, g, "thread", name_of);
 	if (g->max_blocked_sec >= 0 && g->max_blocked_sec < 1e15)

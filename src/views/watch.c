@@ -187,8 +187,11 @@ static void update_group(struct watch *w, struct watch_group *wg,
 		const struct thread *t0 = g->threads[0];
 		wg->go = t0->goid != 0;
 		wg->go_system = t0->go_system;
+		/* a goroutine's wait in the runtime's words, a Python
+		 * thread's in Python's */
 		snprintf(wg->label, sizeof(wg->label), "%s",
-			 wg->go && t0->go_wait ? t0->go_wait : wait_kind_name(g->kind));
+			 wg->go && t0->go_wait ? t0->go_wait :
+			 thread_py_wait(t0) ? thread_py_wait(t0) : wait_kind_name(g->kind));
 		for (size_t i = 0; share && i < g->count; i++)
 			cpu += share[g->threads[i] - snap->threads];
 	}

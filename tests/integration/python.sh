@@ -55,6 +55,17 @@ one()
 		error "$label: the text report has no queue.get group with Queue.get and q_leaf: $(grep -m3 -E 'queue|Queue' "$text" | tr '\n' '|')"
 	grep -Eq ': Python 3\.[0-9]+.*, 6 with Python frames, ' "$text" ||
 		error "$label: header: $(head -1 "$text")"
+	# the same through a snapshot file, the exports and top
+	run_tl "$TL_TMP/$label.o" snapshot -q -o "$TL_TMP/$label.snap" "$TARGET_PID"
+	run_tl "$TL_TMP/$label.back" export -f json "$TL_TMP/$label.snap"
+	((TL_RC == 0)) && python3 "$COMPARE" "$TARGET_OUT" "$TL_TMP/$label.back" >"$TL_TMP/$label-back.cmp" ||
+		error "$label: read back from its file: $(describe_rc $TL_RC) $(head -3 "$TL_TMP/$label-back.cmp" | tr '\n' '|')"
+	run_tl "$TL_TMP/$label.folded" export -f folded "$TL_TMP/$label.snap"
+	grep -Eq ';q_outer;q_leaf;(Queue\.)?get;.*\[queue\.get\] 1$' "$TL_TMP/$label.folded" ||
+		error "$label: folded: no q_outer;q_leaf;Queue.get stack waiting in queue.get: $(grep -m1 q_leaf "$TL_TMP/$label.folded" | cut -c1-300)"
+	run_tl "$TL_TMP/$label.top" top -b -n 1 "$TARGET_PID"
+	grep -Eq '^ +1 +\+0 +\+0\.0/s +queue\.get +[0-9.]+ .* q_leaf \(waits\.py:30\)$' "$TL_TMP/$label.top" ||
+		error "$label: top: no queue.get row at q_leaf: $(grep -m2 -E 'queue|q_leaf' "$TL_TMP/$label.top" | tr '\n' '|')"
 	assert_not_stopped "$TARGET_PID" "$label"
 	proc_alive "$TARGET_PID" || error "$label: the program died"
 	kill_target "$TARGET_PID"
