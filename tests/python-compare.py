@@ -41,6 +41,10 @@ def oracle(path):
     return threads
 
 
+def short(frames):
+    return " ".join("%s:%s" % (f[0], f[1]) for f in frames) or "none"
+
+
 def main():
     raw = "--raw" in sys.argv[3:]
     want = oracle(sys.argv[1])
@@ -65,7 +69,8 @@ def main():
                 bad.append("%s: no _PyEval_EvalFrameDefault with --no-python" % w["name"])
             continue
         if py != w["frames"]:
-            bad.append("%s: frames %s, its own dump says %s" % (w["name"], py, w["frames"]))
+            bad.append("%s: frames %s, its own dump says %s" % (
+                w["name"], short(py), short(w["frames"])))
         if evals:
             bad.append("%s: _PyEval_EvalFrameDefault left at frame %d" % (w["name"], evals[0]))
         first = next((i for i, f in enumerate(frames) if f.get("python")), None)
