@@ -97,7 +97,8 @@ int capture_read_python(struct capture_session *c, struct snapshot *snap)
 			snap->python_note = NULL;
 		return 0;
 	}
-	qsort(c->pyt.t, (size_t)c->pyt.n, sizeof(*c->pyt.t), by_tid);
+	if (c->pyt.n)	/* none: an interpreter whose threads are gone */
+		qsort(c->pyt.t, (size_t)c->pyt.n, sizeof(*c->pyt.t), by_tid);
 	return 0;
 }
 
