@@ -247,6 +247,7 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 		snprintf(rt->module, sizeof(rt->module), "%s", name ? name : "");
 		rt->major = 3;
 		rt->minor = minor_from_name(file ? file : name);
+		rt->why = "a Python before 3.7 (no _PyRuntime)";
 		return -ENOTSUP;
 	}
 	rt->runtime = f.addr;
