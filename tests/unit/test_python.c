@@ -10,7 +10,9 @@
  * their DWARF).  The built-in layouts (layout-builtin.c): equal to the
  * DWARF's, member by member, for every 3.8-3.12 read with DWARF; and
  * used to read stripped copies of each pyenv Python and Debian's own
- * /usr/bin/python3.11, with the same frames as their own dumps.  Run
+ * /usr/bin/python3.11, with the same frames as their own dumps; Debian's
+ * 3.11.2 DWARF (python3.11-dbg) equal to them too; a stripped debug build
+ * and a stripped 3.9 that tells no version refused with a reason.  Run
  * from the repository root (tests/run.sh does).  A version not installed
  * is skipped.
  */
@@ -20,6 +22,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +162,7 @@ static void same_layout(const struct py_runtime *rt)
 struct want {
 	int ret;			/* what py_runtime_find returns */
 	int minor;
-	enum py_layout_source source;
+	enum py_layout_source source;	/* 0: DWARF or built in */
 	bool inferred;			/* the minor from the DWARF */
 };
 
@@ -204,7 +208,10 @@ static void run(const char *prog, const char *lib, const char *home, const char 
 	assert_null(rt.why);
 	assert_int_equal(n, 5);
 	assert_int_equal(rt.minor, want->minor);
-	assert_int_equal(rt.source, want->source);
+	if (want->source)
+		assert_int_equal(rt.source, want->source);
+	else
+		assert_true(rt.source == PY_LAYOUT_DWARF || rt.source == PY_LAYOUT_BUILTIN);
 	assert_true(rt.minor_inferred == want->inferred);
 	if (rt.minor <= 12 && rt.source == PY_LAYOUT_DWARF)
 		same_layout(&rt);
@@ -317,14 +324,81 @@ static void test_embedded_stripped(void **state)
 	run("testdata/python/embed", lib, home, NULL, dir, &want);
 }
 
-/* (c) Debian's own python3.11 (3.11.2, stripped, its debug file in no
- * package): the built-in layout of 3.11, measured on pyenv's 3.11.7. */
+/* Changes the build id of the ELF file path (its bytes inverted), so
+ * that no debug file is found for it by build id. */
+static void new_build_id(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+	bool done = false;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstr), 0);
+	while (!done && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		uint8_t id[64];
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
+		    strcmp(name, ".note.gnu.build-id") != 0)
+			continue;
+		/* Elf64_Nhdr (12 bytes), "GNU\0", the id */
+		assert_true(sh.sh_size > 16 && sh.sh_size - 16 <= sizeof(id));
+		size_t n = sh.sh_size - 16;
+		assert_int_equal(pread(fd, id, n, sh.sh_offset + 16), (ssize_t)n);
+		for (size_t i = 0; i < n; i++)
+			id[i] = ~id[i];
+		assert_int_equal(pwrite(fd, id, n, sh.sh_offset + 16), (ssize_t)n);
+		done = true;
+	}
+	elf_end(elf);
+	close(fd);
+	assert_true(done);
+}
+
+/* (c) Debian's own python3.11 (3.11.2, stripped): frames equal to its
+ * own dump.  Where python3.11-dbg is installed its debug file (found by
+ * build id) gives it DWARF, which must then equal the built-in 3.11
+ * layout, measured on 3.11.7, member by member (run() checks it): the
+ * one check of a second patch release here.  Then a copy whose build id
+ * no debug file has: the built-in layout, whatever is installed. */
 static void test_debian(void **state)
 {
-	struct want want = { 0, 11, PY_LAYOUT_BUILTIN };
+	char dir[] = "/tmp/tl-python-XXXXXX", cmd[256], python[64];
+	struct want any = { 0, 11, 0 }, builtin = { 0, 11, PY_LAYOUT_BUILTIN };
 
 	(void)state;
-	run("/usr/bin/python3.11", NULL, NULL, NULL, NULL, &want);
+	run("/usr/bin/python3.11", NULL, NULL, NULL, NULL, &any);
+	assert_non_null(mkdtemp(dir));
+	snprintf(python, sizeof(python), "%s/python3.11", dir);
+	snprintf(cmd, sizeof(cmd), "cp /usr/bin/python3.11 '%s'", python);
+	assert_int_equal(system(cmd), 0);
+	new_build_id(python);
+	run(python, NULL, "/usr", NULL, dir, &builtin);
+}
+
+/* Debian's debug build, python3.11d (python3.11-dbg: 3.11.2, Py_DEBUG,
+ * its DWARF inside): read with its DWARF, which gives the built-in 3.11
+ * layout member for member (measured on 3.11.7: 3.11.2's layout is the
+ * same, and Py_DEBUG moves none of them); stripped, it is refused with a
+ * reason: the built-in layouts are of release builds. */
+static void test_debian_debug(void **state)
+{
+	char dir[] = "/tmp/tl-python-XXXXXX", cmd[256], python[64];
+	struct want want = { 0, 11, PY_LAYOUT_DWARF }, refused = { -ENOTSUP };
+
+	(void)state;
+	run("/usr/bin/python3.11d", NULL, NULL, NULL, NULL, &want);
+	assert_non_null(mkdtemp(dir));
+	snprintf(python, sizeof(python), "%s/python3.11d", dir);
+	snprintf(cmd, sizeof(cmd), "cp /usr/bin/python3.11d '%s' && strip --strip-all '%s'",
+		 python, python);
+	assert_int_equal(system(cmd), 0);
+	run(python, NULL, "/usr", NULL, dir, &refused);
 }
 
 /* A process gone between finding the interpreter and reading it: an
@@ -384,6 +458,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_embedded_stripped, "3.12.1"),
 		cmocka_unit_test_prestate(test_embedded_stripped, "3.9.18"),
 		cmocka_unit_test(test_debian),
+		cmocka_unit_test(test_debian_debug),
 		cmocka_unit_test(test_exited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
