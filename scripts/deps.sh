@@ -61,6 +61,14 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	dpkg -s golang-go >/dev/null 2>&1 || need golang-go
 	command -v javac >/dev/null 2>&1 || need default-jdk-headless
 	command -v python3 >/dev/null 2>&1 || need python3
+	# tests/unit/test_python reads Debian 12's own python3.11, stripped
+	# (the built-in layouts of src/python/layout-builtin.c), and with the
+	# debug file python3.11-dbg brings for it (3.11.2's DWARF against the
+	# built-in layout, measured on 3.11.7), and python3.11d (a debug build)
+	if [ "$(. /etc/os-release 2>/dev/null; echo "$VERSION_ID")" = 12 ]; then
+		[ -x /usr/bin/python3.11 ] || need python3.11
+		dpkg -s python3.11-dbg >/dev/null 2>&1 || need python3.11-dbg
+	fi
 	command -v strace >/dev/null 2>&1 || need strace
 	# JIT code named from its perf map (tests/integration/jit-perfmap.sh)
 	command -v node >/dev/null 2>&1 || need nodejs
@@ -75,7 +83,8 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	command -v nginx >/dev/null 2>&1 || need nginx
 	command -v mariadbd >/dev/null 2>&1 || need mariadb-server
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need postgresql
-	command -v objdump >/dev/null 2>&1 || need binutils
+	# strip (binutils too): tests/unit/test_python's stripped Pythons
+	command -v objdump >/dev/null 2>&1 && command -v strip >/dev/null 2>&1 || need binutils
 	# the exporter scraped by a real Prometheus (tests/integration/serve.sh)
 	command -v prometheus >/dev/null 2>&1 || need prometheus
 	command -v curl >/dev/null 2>&1 || need curl

@@ -4,13 +4,17 @@
  * The debug offsets are read from the target (what the running
  * interpreter says), each checked to fall inside the structure size it
  * gives, so that a corrupt table cannot send threads.c anywhere but to
- * reads memory.h bounds anyway.
+ * reads memory.h bounds anyway.  A 3.8-3.12 is read with its DWARF when
+ * it has any (what this build says), with the built-in layout of its
+ * release only when it has none; a layout either way is checked whole.
  */
 #include "python/runtime.h"
+#include "python/layout-builtin.h"
 #include "python/layout-dwarf.h"
 #include "stacks/modsym.h"
 
 #include <errno.h>
+#include <gelf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -122,8 +126,10 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 	if (memcmp(w, "xdebugpy", 8) != 0 || (w[1] >> 24) != 3 ||
 	    (int)((w[1] >> 16) & 0xff) != rt->minor)
 		return -EPROTO;
-	if (w[2] != 0)		/* free-threaded: other layouts, not read yet */
+	if (w[2] != 0) {	/* free-threaded: other layouts, not read yet */
+		rt->why = "a free-threaded build: its layouts are not read yet";
 		return -ENOTSUP;
+	}
 	l->cf_current = -1;
 	l->fr_is_entry = -1;
 	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
@@ -132,7 +138,10 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 		int64_t *out = (int64_t *)((char *)l + debug_map[i].field);
 		*out = v < MAX_OFFSET && (size < 0 || v < w[size]) ? (int64_t)v : -1;
 	}
-	return layout_complete(l, rt->minor) ? 0 : -EPROTO;
+	if (!layout_complete(l, rt->minor))
+		return -EPROTO;
+	rt->source = PY_LAYOUT_DEBUG_OFFSETS;
+	return 0;
 }
 
 static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
@@ -170,13 +179,51 @@ static int layout_from_dwarf(struct py_runtime *rt, Dwfl_Module *mod)
 	};
 	int n = sizeof(f) / sizeof(f[0]);
 
-	if (!dw)
+	if (!dw) {
+		rt->why = "no DWARF";
 		return -ENOTSUP;
+	}
 	py_layout_from_dwarf(dw, f, n);
 	if (l->is_threads_head < 0)
 		l->is_threads_head = tstate_head;
-	if (!layout_complete(l, rt->minor))
+	if (!layout_complete(l, rt->minor)) {
+		rt->why = "its DWARF lacks members the reader needs";
 		return -ENOTSUP;
+	}
+	rt->source = PY_LAYOUT_DWARF;
+	return 0;
+}
+
+/* The built-in layout of a release build of rt's version (mod: the
+ * interpreter, without DWARF). */
+static int layout_builtin(struct py_runtime *rt, Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+
+	if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		rt->why = "no DWARF, and the built-in layouts are x86_64's";
+		return -ENOTSUP;
+	}
+	if (modsym_address(mod, "_Py_NegativeRefcount", NULL)) {
+		rt->why = "a debug build (Py_REF_DEBUG) without DWARF: the built-in layouts are of release builds";
+		return -ENOTSUP;
+	}
+	if (rt->minor >= 11 && !rt->version_hex) {
+		rt->why = "no Py_Version to choose its built-in layout by, and no DWARF";
+		return -ENOTSUP;
+	}
+	if (py_layout_builtin(rt->minor, rt->version_hex, &rt->l, NULL) != 0) {
+		rt->why = "no DWARF and no built-in layout of its release";
+		return -ENOTSUP;
+	}
+	if (!layout_complete(&rt->l, rt->minor)) {
+		rt->why = "its built-in layout lacks members the reader needs";
+		return -ENOTSUP;
+	}
+	rt->source = PY_LAYOUT_BUILTIN;
 	return 0;
 }
 
@@ -200,6 +247,7 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 		snprintf(rt->module, sizeof(rt->module), "%s", name ? name : "");
 		rt->major = 3;
 		rt->minor = minor_from_name(file ? file : name);
+		rt->why = "a Python before 3.7 (no _PyRuntime)";
 		return -ENOTSUP;
 	}
 	rt->runtime = f.addr;
@@ -215,19 +263,28 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 	if (rt->minor < 0 && file != name)
 		rt->minor = minor_from_name(name);
 	int ret;
+	bool dwarf = dwfl_module_getdwarf(f.mod, &(Dwarf_Addr){ 0 }) != NULL;
 	if (rt->minor < 0) {
 		/* No Py_Version (before 3.11) and no name: 3.10 has
 		 * co_linetable, 3.8 and 3.9 (read alike) co_lnotab. */
+		if (!dwarf) {
+			rt->why = "a Python before 3.11 without DWARF whose file name tells no version: 3.10 and 3.8-3.9 have other layouts";
+			return -ENOTSUP;
+		}
 		rt->minor_inferred = true;
 		rt->minor = 10;
 		if (layout_from_dwarf(rt, f.mod) != 0)
 			rt->minor = 9;
 	}
-	if (rt->minor < 8)
+	if (rt->minor < 8) {
+		rt->why = "a Python before 3.8";
 		return -ENOTSUP;
+	}
 	if (rt->minor >= 13)
 		return layout_from_debug_offsets(rt, mem);
-	ret = layout_from_dwarf(rt, f.mod);
+	ret = dwarf ? layout_from_dwarf(rt, f.mod) : layout_builtin(rt, f.mod);
+	if (ret == 0)
+		rt->why = NULL;
 	if (ret == 0 && rt->l.ts_native_tid < 0)
 		rt->pthread_tid = pthread_tid_offset(sym, mem);
 	return ret;

@@ -8,13 +8,19 @@
  * ("libpython3.X", "python3.X"), else what its DWARF shows (3.10's
  * co_linetable; 3.8 and 3.9, read alike, are then both called 3.9: their
  * PY_VERSION string is no help, the linker merges it into the tail of
- * another, e.g. "/tmp/python-build.../Python-3.9.18").  The layout comes, for 3.13+, from the
- * _Py_DebugOffsets that begin _PyRuntime in the target's memory (its
- * cookie and version checked); for 3.8-3.12 from the interpreter's DWARF.
- * A stripped 3.8-3.12 (no DWARF) is refused with -ENOTSUP for now: its
- * per-version built-in tables are still to come.  3.8-3.10 keep no
- * native thread id: it is read from glibc's thread descriptor (another C
- * library: tid 0 for now).
+ * another, e.g. "/tmp/python-build.../Python-3.9.18").  The layout
+ * comes, for 3.13+, from the _Py_DebugOffsets that begin _PyRuntime in
+ * the target's memory (its cookie and version checked); for 3.8-3.12
+ * from the interpreter's DWARF where it has some, else from the layouts
+ * built in (layout-builtin.h: release builds, read by
+ * scripts/python-layouts.sh from pyenv's DWARF).  Refused (-ENOTSUP,
+ * `why` says why): a stripped 3.8-3.10 whose file name tells no version
+ * (3.10's layout is not 3.8-3.9's, and nothing read tells them apart), a
+ * stripped debug build (it exports _Py_NegativeRefcount: the built-in
+ * layouts are of release builds).  3.8-3.10 keep no native thread id:
+ * it is read from glibc's thread descriptor, at the offset libc's
+ * exported _thread_db_pthread_tid gives (another C library: tid 0 for
+ * now).
  */
 #ifndef THREADLEAK_PYTHON_RUNTIME_H
 #define THREADLEAK_PYTHON_RUNTIME_H
@@ -46,6 +52,12 @@ struct py_layout {
 	int64_t str_ascii_size;		/* sizeof(PyASCIIObject): ASCII data follows */
 };
 
+enum py_layout_source {
+	PY_LAYOUT_DEBUG_OFFSETS = 1,	/* 3.13+: _Py_DebugOffsets */
+	PY_LAYOUT_DWARF,		/* the interpreter's DWARF */
+	PY_LAYOUT_BUILTIN,		/* layout-builtin.c */
+};
+
 struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
 	char module[1024];		/* the file it is in, as its frames
@@ -58,14 +70,16 @@ struct py_runtime {
 	 * id is read from glibc's struct pthread, at the offset libc's
 	 * _thread_db_pthread_tid descriptor gives (-1: unknown). */
 	int64_t pthread_tid;
+	enum py_layout_source source;	/* where l came from */
+	const char *why;	/* after -ENOTSUP: a sentence saying why */
 	struct py_layout l;
 };
 
 /*
  * Finds the interpreter among sym's modules and its layout, reading the
  * target through mem.  0; -ENOENT when no module exports _PyRuntime;
- * -ENOTSUP for a version it does not read (before 3.8) or a 3.8-3.12
- * without DWARF; -EPROTO when 3.13's debug offsets fail their checks.
+ * -ENOTSUP for an interpreter it does not read (rt->why says which and
+ * why); -EPROTO when 3.13's debug offsets fail their checks.
  */
 int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtime *rt);
 

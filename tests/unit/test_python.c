@@ -1,14 +1,20 @@
 /*
- * Unit tests of src/python/ (runtime.c, threads.c) against CPython's own
- * view: testdata/python/waits.py, run by each Python this machine has
- * under pyenv, prints its waiting threads' frames (sys._current_frames())
- * once they block; the reader's frames for the same native thread ids
- * must be the same, function, line and file, innermost first; and the
- * same in testdata/python/embed, a C program that loads a libpython
- * copied under a name that tells nothing (libembedded.so: 3.13's
- * version from Py_Version, 3.9's and 3.10's from their DWARF).  Run from
- * the repository root (tests/run.sh does).  A version not installed is
- * skipped.
+ * Unit tests of src/python/ (runtime.c, threads.c, the layouts) against
+ * CPython's own view: testdata/python/waits.py, run by each Python this
+ * machine has under pyenv, prints its waiting threads' frames
+ * (sys._current_frames()) once they block; the reader's frames for the
+ * same native thread ids must be the same, function, line and file,
+ * innermost first; and the same in testdata/python/embed, a C program
+ * that loads a libpython copied under a name that tells nothing
+ * (libembedded.so: 3.13's version from Py_Version, 3.9's and 3.10's from
+ * their DWARF).  The built-in layouts (layout-builtin.c): equal to the
+ * DWARF's, member by member, for every 3.8-3.12 read with DWARF; and
+ * used to read stripped copies of each pyenv Python and Debian's own
+ * /usr/bin/python3.11, with the same frames as their own dumps; Debian's
+ * 3.11.2 DWARF (python3.11-dbg) equal to them too; a stripped debug build
+ * and a stripped 3.9 that tells no version refused with a reason.  Run
+ * from the repository root (tests/run.sh does).  A version not installed
+ * is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +22,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "python/layout-builtin.h"
 #include "python/threads.h"
 
 #define MAX_ORACLE 64
@@ -34,9 +43,10 @@ struct oracle_thread {
 };
 
 /* Starts prog on waits.py (after lib, unless NULL; with home as
- * PYTHONHOME, unless NULL); its oracle into o, the count into *n. */
+ * PYTHONHOME and libpath as LD_LIBRARY_PATH, unless NULL); its oracle
+ * into o, the count into *n. */
 static pid_t start(const char *prog, const char *lib, const char *home,
-		   struct oracle_thread *o, int *n)
+		   const char *libpath, struct oracle_thread *o, int *n)
 {
 	int fds[2];
 	char line[1024];
@@ -49,6 +59,8 @@ static pid_t start(const char *prog, const char *lib, const char *home,
 		close(fds[0]);
 		if (home)
 			setenv("PYTHONHOME", home, 1);
+		if (libpath)
+			setenv("LD_LIBRARY_PATH", libpath, 1);
 		if (lib)
 			execl(prog, prog, lib, "testdata/python/waits.py", (char *)NULL);
 		else
@@ -122,9 +134,44 @@ static void compare(const struct oracle_thread *o, int n, const struct py_thread
 	assert_int_equal(bad, 0);
 }
 
-/* Runs prog (waits.py in Python 3.minor) and compares; removes lib
- * and its directory (a copy) first. */
-static void run(const char *prog, const char *lib, const char *home, int minor)
+/* (a) The built-in layout of rt's release equals the one its DWARF
+ * gave, every member (a member struct py_layout gains must be built in
+ * too: scripts/python-layouts.sh). */
+static void same_layout(const struct py_runtime *rt)
+{
+	struct py_layout b;
+	const int64_t *dw = (const int64_t *)&rt->l, *bi = (const int64_t *)&b;
+	const char *measured = "";
+	int bad = 0;
+
+	_Static_assert(sizeof(struct py_layout) % sizeof(int64_t) == 0,
+		       "struct py_layout: int64_t members only");
+	assert_int_equal(rt->source, PY_LAYOUT_DWARF);
+	assert_int_equal(py_layout_builtin(rt->minor, rt->version_hex, &b, &measured), 0);
+	for (size_t i = 0; i < sizeof(b) / sizeof(int64_t); i++) {
+		if (dw[i] == bi[i])
+			continue;
+		print_error("3.%d (built in from %s): struct py_layout member %zu (byte %zu): "
+			    "built in %lld, DWARF %lld\n", rt->minor, measured, i,
+			    i * sizeof(int64_t), (long long)bi[i], (long long)dw[i]);
+		bad++;
+	}
+	assert_int_equal(bad, 0);
+}
+
+struct want {
+	int ret;			/* what py_runtime_find returns */
+	int minor;
+	enum py_layout_source source;	/* 0: DWARF or built in */
+	bool inferred;			/* the minor from the DWARF */
+};
+
+/* Runs prog (waits.py in Python 3.minor; LD_LIBRARY_PATH libpath unless
+ * NULL) and compares; removes tmp (a directory of copies) first, unless
+ * NULL.  A 3.8-3.12 read with its DWARF has its built-in layout checked
+ * against it too. */
+static void run(const char *prog, const char *lib, const char *home, const char *libpath,
+		const char *tmp, const struct want *want)
 {
 	char err[256];
 	static struct oracle_thread o[MAX_ORACLE];
@@ -134,7 +181,7 @@ static void run(const char *prog, const char *lib, const char *home, int minor)
 
 	if (access(prog, X_OK) != 0)
 		skip();
-	pid_t pid = start(prog, lib, home, o, &n);
+	pid_t pid = start(prog, lib, home, libpath, o, &n);
 	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
 	struct memory *mem = memory_open(pid);
 	ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
@@ -146,20 +193,29 @@ static void run(const char *prog, const char *lib, const char *home, int minor)
 		symbols_close(sym);
 	if (mem)
 		memory_close(mem);
-	if (lib) {	/* the copy test_embedded made, in a directory of its own */
-		char dir[600];
-		snprintf(dir, sizeof(dir), "%s", lib);
-		unlink(lib);
-		if (strrchr(dir, '/'))
-			*strrchr(dir, '/') = 0;
-		rmdir(dir);
+	if (tmp) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		assert_int_equal(system(cmd), 0);
 	}
-	assert_int_equal(ret, 0);
+	if (ret != 0 && ret != -1)
+		print_message("py_runtime_find: %d, %s\n", ret, rt.why ? rt.why : "(no reason)");
+	assert_int_equal(ret, want->ret);
+	if (ret != 0) {		/* refused: with a reason */
+		assert_non_null(rt.why);
+		return;
+	}
+	assert_null(rt.why);
 	assert_int_equal(n, 5);
-	assert_int_equal(rt.minor, minor);
-	if (lib)	/* named libembedded.so: no version in the name */
-		assert_true(rt.minor_inferred == (minor < 11));
-	compare(o, n, &got, minor);
+	assert_int_equal(rt.minor, want->minor);
+	if (want->source)
+		assert_int_equal(rt.source, want->source);
+	else
+		assert_true(rt.source == PY_LAYOUT_DWARF || rt.source == PY_LAYOUT_BUILTIN);
+	assert_true(rt.minor_inferred == want->inferred);
+	if (rt.minor <= 12 && rt.source == PY_LAYOUT_DWARF)
+		same_layout(&rt);
+	compare(o, n, &got, want->minor);
 	py_threads_free(&got);
 }
 
@@ -171,14 +227,51 @@ static const char *pyenv(void)
 	return dir;
 }
 
+/* A release "3.X.Y"'s minor X; its "3.X" into mm. */
+static int minor_of(const char *version, char *mm, size_t size)
+{
+	snprintf(mm, size, "%.*s", (int)(strrchr(version, '.') - version), version);
+	return atoi(version + 2);
+}
+
 static void test_version(void **state)
 {
 	const char *version = *state;
-	char python[512];
+	char python[512], mm[16];
+	int minor = minor_of(version, mm, sizeof(mm));
+	struct want want = { 0, minor, minor >= 13 ? PY_LAYOUT_DEBUG_OFFSETS : PY_LAYOUT_DWARF };
 
-	snprintf(python, sizeof(python), "%s/%s/bin/python%.*s", pyenv(), version,
-		 (int)(strrchr(version, '.') - version), version);
-	run(python, NULL, NULL, atoi(version + 2));
+	snprintf(python, sizeof(python), "%s/%s/bin/python%s", pyenv(), version, mm);
+	run(python, NULL, NULL, NULL, NULL, &want);
+}
+
+/* Copies version's libpython into a new directory *dir as name (and
+ * its python3.X beside it when python is not NULL: *python its path),
+ * stripped (strip --strip-all: no DWARF, no .symtab, the .dynsym kept,
+ * as distributions ship them) unless !strip.  0, or skip(). */
+static void copy_python(const char *version, const char *name, bool strip, char *dir,
+			char *python, size_t size)
+{
+	char lib[600], cmd[2048], mm[16];
+
+	minor_of(version, mm, sizeof(mm));
+	snprintf(lib, sizeof(lib), "%s/%s/lib/libpython%s.so.1.0", pyenv(), version, mm);
+	if (access(lib, R_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/%s'%s%s", lib, dir, name,
+		 strip ? " && strip --strip-all " : "", strip ? name : "");
+	if (python) {
+		snprintf(python, size, "%s/python%s", dir, mm);
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd),
+			 " && cp '%s/%s/bin/python%s' '%s'%s%s", pyenv(), version, mm, python,
+			 strip ? " && strip --strip-all " : "", strip ? python : "");
+	}
+	assert_true(strlen(cmd) < sizeof(cmd) - 1);
+	/* strip runs in dir: the library's name is relative */
+	char full[2200];
+	snprintf(full, sizeof(full), "cd '%s' && %s", dir, cmd);
+	assert_int_equal(system(full), 0);
 }
 
 /* testdata/python/embed on a copy of version's libpython named
@@ -186,18 +279,126 @@ static void test_version(void **state)
 static void test_embedded(void **state)
 {
 	const char *version = *state;
-	char home[512], lib[600], dir[] = "/tmp/tl-python-XXXXXX", copy[64], cmd[1400];
+	char home[512], lib[600], dir[] = "/tmp/tl-python-XXXXXX", mm[16];
+	int minor = minor_of(version, mm, sizeof(mm));
+	struct want want = { 0, minor, minor >= 13 ? PY_LAYOUT_DEBUG_OFFSETS : PY_LAYOUT_DWARF,
+			     minor < 11 };
 
 	snprintf(home, sizeof(home), "%s/%s", pyenv(), version);
-	snprintf(lib, sizeof(lib), "%s/lib/libpython%.*s.so.1.0", home,
-		 (int)(strrchr(version, '.') - version), version);
-	if (access(lib, R_OK) != 0)
-		skip();
+	copy_python(version, "libembedded.so", false, dir, NULL, 0);
+	snprintf(lib, sizeof(lib), "%s/libembedded.so", dir);
+	run("testdata/python/embed", lib, home, NULL, dir, &want);
+}
+
+/* (b) A stripped copy of version's python3.X and libpython (no DWARF:
+ * the built-in layout), run with LD_LIBRARY_PATH on the copy (pyenv's
+ * python finds its libpython by RUNPATH, which LD_LIBRARY_PATH comes
+ * before) and PYTHONHOME on the original prefix. */
+static void test_stripped(void **state)
+{
+	const char *version = *state;
+	char home[512], python[600], dir[] = "/tmp/tl-python-XXXXXX", mm[16], name[64];
+	int minor = minor_of(version, mm, sizeof(mm));
+	struct want want = { 0, minor, PY_LAYOUT_BUILTIN };
+
+	snprintf(home, sizeof(home), "%s/%s", pyenv(), version);
+	snprintf(name, sizeof(name), "libpython%s.so.1.0", mm);
+	copy_python(version, name, true, dir, python, sizeof(python));
+	run(python, NULL, home, dir, dir, &want);
+}
+
+/* A stripped libpython named libembedded.so, in testdata/python/embed:
+ * 3.11+ tell their version by Py_Version and are read with the built-in
+ * layout; 3.8-3.10 are refused (-ENOTSUP, with a reason), nothing in
+ * them telling 3.10 from 3.8-3.9. */
+static void test_embedded_stripped(void **state)
+{
+	const char *version = *state;
+	char home[512], lib[600], dir[] = "/tmp/tl-python-XXXXXX", mm[16];
+	int minor = minor_of(version, mm, sizeof(mm));
+	struct want want = { minor < 11 ? -ENOTSUP : 0, minor, PY_LAYOUT_BUILTIN };
+
+	snprintf(home, sizeof(home), "%s/%s", pyenv(), version);
+	copy_python(version, "libembedded.so", true, dir, NULL, 0);
+	snprintf(lib, sizeof(lib), "%s/libembedded.so", dir);
+	run("testdata/python/embed", lib, home, NULL, dir, &want);
+}
+
+/* Changes the build id of the ELF file path (its bytes inverted), so
+ * that no debug file is found for it by build id. */
+static void new_build_id(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+	bool done = false;
+
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstr), 0);
+	while (!done && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		uint8_t id[64];
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstr, sh.sh_name)) ||
+		    strcmp(name, ".note.gnu.build-id") != 0)
+			continue;
+		/* Elf64_Nhdr (12 bytes), "GNU\0", the id */
+		assert_true(sh.sh_size > 16 && sh.sh_size - 16 <= sizeof(id));
+		size_t n = sh.sh_size - 16;
+		assert_int_equal(pread(fd, id, n, sh.sh_offset + 16), (ssize_t)n);
+		for (size_t i = 0; i < n; i++)
+			id[i] = ~id[i];
+		assert_int_equal(pwrite(fd, id, n, sh.sh_offset + 16), (ssize_t)n);
+		done = true;
+	}
+	elf_end(elf);
+	close(fd);
+	assert_true(done);
+}
+
+/* (c) Debian's own python3.11 (3.11.2, stripped): frames equal to its
+ * own dump.  Where python3.11-dbg is installed its debug file (found by
+ * build id) gives it DWARF, which must then equal the built-in 3.11
+ * layout, measured on 3.11.7, member by member (run() checks it): the
+ * one check of a second patch release here.  Then a copy whose build id
+ * no debug file has: the built-in layout, whatever is installed. */
+static void test_debian(void **state)
+{
+	char dir[] = "/tmp/tl-python-XXXXXX", cmd[256], python[64];
+	struct want any = { 0, 11, 0 }, builtin = { 0, 11, PY_LAYOUT_BUILTIN };
+
+	(void)state;
+	run("/usr/bin/python3.11", NULL, NULL, NULL, NULL, &any);
 	assert_non_null(mkdtemp(dir));
-	snprintf(copy, sizeof(copy), "%s/libembedded.so", dir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", lib, copy);
+	snprintf(python, sizeof(python), "%s/python3.11", dir);
+	snprintf(cmd, sizeof(cmd), "cp /usr/bin/python3.11 '%s'", python);
 	assert_int_equal(system(cmd), 0);
-	run("testdata/python/embed", copy, home, atoi(version + 2));
+	new_build_id(python);
+	run(python, NULL, "/usr", NULL, dir, &builtin);
+}
+
+/* Debian's debug build, python3.11d (python3.11-dbg: 3.11.2, Py_DEBUG,
+ * its DWARF inside): read with its DWARF, which gives the built-in 3.11
+ * layout member for member (measured on 3.11.7: 3.11.2's layout is the
+ * same, and Py_DEBUG moves none of them); stripped, it is refused with a
+ * reason: the built-in layouts are of release builds. */
+static void test_debian_debug(void **state)
+{
+	char dir[] = "/tmp/tl-python-XXXXXX", cmd[256], python[64];
+	struct want want = { 0, 11, PY_LAYOUT_DWARF }, refused = { -ENOTSUP };
+
+	(void)state;
+	run("/usr/bin/python3.11d", NULL, NULL, NULL, NULL, &want);
+	assert_non_null(mkdtemp(dir));
+	snprintf(python, sizeof(python), "%s/python3.11d", dir);
+	snprintf(cmd, sizeof(cmd), "cp /usr/bin/python3.11d '%s' && strip --strip-all '%s'",
+		 python, python);
+	assert_int_equal(system(cmd), 0);
+	run(python, NULL, "/usr", NULL, dir, &refused);
 }
 
 /* A process gone between finding the interpreter and reading it: an
@@ -214,7 +415,7 @@ static void test_exited(void **state)
 	snprintf(python, sizeof(python), "%s/3.13.0/bin/python3.13", pyenv());
 	if (access(python, X_OK) != 0)
 		skip();
-	pid_t pid = start(python, NULL, NULL, o, &n);
+	pid_t pid = start(python, NULL, NULL, NULL, o, &n);
 	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
 	struct memory *mem = memory_open(pid);
 	int ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
@@ -236,6 +437,9 @@ static void test_exited(void **state)
 
 int main(void)
 {
+	/* The DWARF of the stripped interpreters must not come back from a
+	 * debuginfod server (/etc/profile.d may set one). */
+	unsetenv("DEBUGINFOD_URLS");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate(test_version, "3.13.0"),
 		cmocka_unit_test_prestate(test_version, "3.12.1"),
@@ -246,6 +450,15 @@ int main(void)
 		cmocka_unit_test_prestate(test_embedded, "3.13.0"),
 		cmocka_unit_test_prestate(test_embedded, "3.10.13"),
 		cmocka_unit_test_prestate(test_embedded, "3.9.18"),
+		cmocka_unit_test_prestate(test_stripped, "3.12.1"),
+		cmocka_unit_test_prestate(test_stripped, "3.11.7"),
+		cmocka_unit_test_prestate(test_stripped, "3.10.13"),
+		cmocka_unit_test_prestate(test_stripped, "3.9.18"),
+		cmocka_unit_test_prestate(test_stripped, "3.8.18"),
+		cmocka_unit_test_prestate(test_embedded_stripped, "3.12.1"),
+		cmocka_unit_test_prestate(test_embedded_stripped, "3.9.18"),
+		cmocka_unit_test(test_debian),
+		cmocka_unit_test(test_debian_debug),
 		cmocka_unit_test(test_exited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
