@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *why_not(int rc)
+static const char *why_not(const struct py_runtime *rt, int rc)
 {
 	switch (rc) {
 	case -ENOTSUP:
-		return "this build's layouts are not known (a release before 3.8, a free-threaded build, or a stripped interpreter whose version is not known)";
+		return rt->why ? rt->why : "its layouts are not known";
 	case -EPROTO:
 		return "its debug offsets fail their checks";
 	default:
@@ -48,8 +48,7 @@ void capture_open_python(struct capture_session *c)
 		snprintf(version, sizeof(version), " %d.%d", rt->major, rt->minor);
 	if (rc != -ENOENT &&
 	    asprintf(&c->py_note, "CPython%s found (in %s), its Python frames not read: %s",
-		     version, rt->module, rc == -ENOTSUP && rt->minor >= 0 && rt->minor < 8 ?
-		     "a release before 3.8" : why_not(rc)) < 0)
+		     version, rt->module, why_not(rt, rc)) < 0)
 		c->py_note = NULL;
 	free(rt);
 }

@@ -84,13 +84,19 @@ for dir in "$pyenv"/3.*; do
 		json=$TL_TMP/pyenv-$v.json
 		snapshot_json "$TARGET_PID" "$json"
 		note=$(jq -r .python_note "$json")
-		((TL_RC == 0)) && [[ $note == "CPython $minor found "*"a release before 3.8"* ]] ||
+		((TL_RC == 0)) && [[ $note == "CPython $minor found "*"a Python before 3."[78]* ]] ||
 			error "$v: $(describe_rc $TL_RC), python_note '$note', expected it refused as before 3.8"
 		kill_target "$TARGET_PID"
 		continue
 	esac
 	one "pyenv-$v" "$dir/bin/python$minor" "$WAITS"
 	tested+=("$v")
+done
+# Debian's own, stripped (its DWARF in python3.11-dbg when installed)
+for py in /usr/bin/python3.*; do
+	[[ $py =~ /python3\.[0-9]+$ ]] && [ -x "$py" ] || continue
+	one "debian-${py##*/}" "$py" "$WAITS"
+	tested+=("debian ${py##*/}")
 done
 # the embedded interpreter: the newest pyenv libpython, under a name that
 # tells nothing
