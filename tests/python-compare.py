@@ -4,8 +4,10 @@ program's own view of its threads (tests/integration/python.sh).
 
 usage: python-compare.py ORACLE SNAPSHOT.json [--raw]
 
-ORACLE is what waits.py printed: per thread "thread <native_id> <name>",
-then "frame <function> <line> <file>" innermost first, then "end".  Each
+ORACLE is what waits.py (or sockets.py) printed: per thread "thread
+<native_id> <name>", maybe "expect <words>" (the wait in Python's words;
+else waits.py's, by name), then "frame <function> <line> <file>"
+innermost first, then "end".  Each
 of those threads must be in the snapshot with exactly those Python
 frames (function, line, file, in order), with the wait waits.py's
 thread of that name is in, in Python's words (py_wait), native frames
@@ -35,6 +37,8 @@ def oracle(path):
                 _, tid, name = line.split(" ", 2)
                 cur = {"tid": int(tid), "name": name, "frames": []}
                 threads.append(cur)
+            elif line.startswith("expect "):
+                cur["expect"] = line[len("expect "):]
             elif line.startswith("frame "):
                 _, func, lineno, file = line.split(" ", 3)
                 cur["frames"].append((func, int(lineno), file))
@@ -76,9 +80,9 @@ def main():
         first = next((i for i, f in enumerate(frames) if f.get("python")), None)
         if not first:
             bad.append("%s: no native frame above its Python frames" % w["name"])
-        if t.get("py_wait") != EXPECTED_WAIT.get(w["name"]):
-            bad.append("%s: waits in %r, expected %r" % (w["name"], t.get("py_wait"),
-                                                          EXPECTED_WAIT.get(w["name"])))
+        expect = w.get("expect", EXPECTED_WAIT.get(w["name"]))
+        if t.get("py_wait") != expect:
+            bad.append("%s: waits in %r, expected %r" % (w["name"], t.get("py_wait"), expect))
     for line in bad:
         print(line)
     return 1 if bad else 0

@@ -12,7 +12,9 @@
  * by its symbol; then, for a stripped interpreter whose static functions
  * have no names, the system call (a sleep, an accept, a socket read).
  * Releases before 3.11 name code by co_name alone ("wait", not
- * "Event.wait"): the table matches either.
+ * "Event.wait"): the table matches either, the first entry of a name
+ * winning (Condition.wait), and a "wait" right outside another is
+ * Event.wait's.
  */
 #include "python/wait.h"
 
@@ -29,8 +31,8 @@ static const struct py_word py_words[] = {
 	{ "queue.py", "Queue.put", "queue.put" },
 	{ "queue.py", "Queue.join", "queue.join" },
 	{ "queue.py", "_PySimpleQueue.get", "queue.get" },
-	{ "threading.py", "Event.wait", "Event.wait" },
 	{ "threading.py", "Condition.wait", "Condition.wait" },
+	{ "threading.py", "Event.wait", "Event.wait" },
 	{ "threading.py", "Condition.wait_for", "Condition.wait_for" },
 	{ "threading.py", "Semaphore.acquire", "Semaphore.acquire" },
 	{ "threading.py", "Barrier.wait", "Barrier.wait" },
@@ -103,6 +105,12 @@ static bool names(const char *fn, const char *qualname)
 	return strcmp(fn, qualname) == 0 || (dot && !strchr(fn, '.') && strcmp(fn, dot + 1) == 0);
 }
 
+static bool is_wait(const struct frame *f)
+{
+	return f->function && strcmp(f->function, "wait") == 0 &&
+	       strcmp(base(f->file), "threading.py") == 0;
+}
+
 static const char *known(const struct frame *f)
 {
 	const char *b = base(f->file);
@@ -122,9 +130,9 @@ static const char *python_words(const struct frame *frames, size_t n, size_t i)
 		const char *k = known(&frames[i]);
 		if (!k)
 			break;
-		/* before 3.11: "wait" in "wait" is Event.wait in Condition.wait */
-		if (w && strcmp(frames[i].function, "wait") == 0 &&
-		    strcmp(base(frames[i].file), "threading.py") == 0)
+		/* before 3.11 (co_name): "wait" right outside "wait" is
+		 * Event.wait around Condition.wait */
+		if (w && is_wait(&frames[i]) && is_wait(&frames[i - 1]))
 			k = "Event.wait";
 		w = k;
 	}

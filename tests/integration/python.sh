@@ -9,6 +9,8 @@
 #     kept (tests/python-compare.py);
 #   - its wait in Python's words (queue.get, Lock.acquire, Event.wait,
 #     time.sleep), and the text report groups by them;
+#   - the same for testdata/python/sockets.py's waits: a socket read, an
+#     accept, a select, an RLock, a Semaphore, a join, a Condition;
 #   - --no-python gives the C frames as they are;
 #   - nothing is stopped, and the program is left running.
 . "$(dirname "$0")/../lib.sh"
@@ -71,6 +73,20 @@ one()
 	kill_target "$TARGET_PID"
 }
 
+# kinds LABEL PYTHON: sockets.py's threads, their frames and waits.
+kinds()
+{
+	local label=$1-sockets json
+	start_target_nowait "$2" "$TL_ROOT/testdata/python/sockets.py"
+	wait_for 60 oracle_done ||
+		fail "$label: sockets.py printed no oracle: $(head -c 300 "$TARGET_ERR")"
+	json=$TL_TMP/$label.json
+	snapshot_json "$TARGET_PID" "$json"
+	((TL_RC == 0)) && python3 "$COMPARE" "$TARGET_OUT" "$json" >"$TL_TMP/$label.cmp" ||
+		error "$label: $(describe_rc $TL_RC) $(head -3 "$TL_TMP/$label.cmp" | tr '\n' '|')"
+	kill_target "$TARGET_PID"
+}
+
 pyenv=${PYENV_ROOT:-$HOME/.pyenv}/versions
 tested=()
 for dir in "$pyenv"/3.*; do
@@ -90,12 +106,14 @@ for dir in "$pyenv"/3.*; do
 		continue
 	esac
 	one "pyenv-$v" "$dir/bin/python$minor" "$WAITS"
+	kinds "pyenv-$v" "$dir/bin/python$minor"
 	tested+=("$v")
 done
 # Debian's own, stripped (its DWARF in python3.11-dbg when installed)
 for py in /usr/bin/python3.*; do
 	[[ $py =~ /python3\.[0-9]+$ ]] && [ -x "$py" ] || continue
 	one "debian-${py##*/}" "$py" "$WAITS"
+	kinds "debian-${py##*/}" "$py"
 	tested+=("debian ${py##*/}")
 done
 # the embedded interpreter: the newest pyenv libpython, under a name that
