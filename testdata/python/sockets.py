@@ -1,9 +1,10 @@
 """More kinds of Python waits, for threadleak's Python tests
 (tests/integration/python.sh): a socket read, an accept, a select, an
 RLock, a Semaphore, a join and a Condition, each in a named thread two
-calls deep.  Once each is blocked it prints, as waits.py does, every
-one's Python frames as the interpreter sees them (sys._current_frames()),
-innermost first, and the wait threadleak must name in Python's words:
+calls deep, and a thread waiting for the GIL.  Once each is blocked it
+prints, as waits.py does, every one's Python frames as the interpreter
+sees them (sys._current_frames()), innermost first, and the wait
+threadleak must name in Python's words:
 
     thread <native_id> <name>
     expect <words>
@@ -11,8 +12,12 @@ innermost first, and the wait threadleak must name in Python's words:
     ...
     end
 
-then waits for ever.  Runs on Python 3.8 and later.
+then a thread takes the GIL for ever (a call through ctypes.PyDLL keeps
+it: libc's pause), so that gil-waiter, which sleeps in a loop, waits
+for it at its next wake-up, in the same frames.  Runs on Python 3.8 and
+later.
 """
+import ctypes
 import select
 import socket
 import sys
@@ -58,6 +63,15 @@ def cond_leaf():
         cond.wait()
 
 
+def gil_leaf():
+    while True:
+        time.sleep(0.05)
+
+
+def hold_gil():
+    ctypes.PyDLL(None).pause()
+
+
 def outer(leaf):
     def run():
         leaf()
@@ -76,6 +90,7 @@ WAITS = {
     # (3.13 joins in C: Thread.join is the innermost Python frame)
     "join": (join_leaf, ("_wait_for_tstate_lock", "join"), "Thread.join"),
     "condition": (cond_leaf, "wait", "Condition.wait"),
+    "gil-waiter": (gil_leaf, "gil_leaf", "GIL"),
 }
 
 
@@ -113,6 +128,7 @@ def main():
     out.append("end")
     sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8"))
     sys.stdout.flush()
+    threading.Thread(target=hold_gil, name="gil-holder", daemon=True).start()
     never.wait()
 
 
