@@ -41,6 +41,8 @@ set -u
 # snapshot) is accepted: make the sanitizers exit with 99 instead of 1.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=99:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:exitcode=99}
+# a library's own leaks, each with its reason (tests/lsan.supp)
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 filter=${1:-}
