@@ -11,6 +11,7 @@
 #include "python/runtime.h"
 #include "python/layout-builtin.h"
 #include "python/layout-dwarf.h"
+#include "python/layout-objects.h"
 #include "stacks/modsym.h"
 
 #include <errno.h>
@@ -280,12 +281,16 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 		rt->why = "a Python before 3.8";
 		return -ENOTSUP;
 	}
-	if (rt->minor >= 13)
-		return layout_from_debug_offsets(rt, mem);
-	ret = dwarf ? layout_from_dwarf(rt, f.mod) : layout_builtin(rt, f.mod);
-	if (ret == 0)
-		rt->why = NULL;
-	if (ret == 0 && rt->l.ts_native_tid < 0)
-		rt->pthread_tid = pthread_tid_offset(sym, mem);
+	if (rt->minor >= 13) {
+		ret = layout_from_debug_offsets(rt, mem);
+	} else {
+		ret = dwarf ? layout_from_dwarf(rt, f.mod) : layout_builtin(rt, f.mod);
+		if (ret == 0)
+			rt->why = NULL;
+		if (ret == 0 && rt->l.ts_native_tid < 0)
+			rt->pthread_tid = pthread_tid_offset(sym, mem);
+	}
+	if (ret == 0)	/* for thread names only: what is missing leaves them empty */
+		py_objlayout_find(rt, f.mod, mem);
 	return ret;
 }

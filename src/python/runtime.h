@@ -17,7 +17,9 @@
  * `why` says why): a stripped 3.8-3.10 whose file name tells no version
  * (3.10's layout is not 3.8-3.9's, and nothing read tells them apart), a
  * stripped debug build (it exports _Py_NegativeRefcount: the built-in
- * layouts are of release builds).  3.8-3.10 keep no native thread id:
+ * layouts are of release builds).  The object layout thread names need
+ * (rt->o) is found alongside (layout-objects.h); what is missing there
+ * fails nothing but the names.  3.8-3.10 keep no native thread id:
  * it is read from glibc's thread descriptor, at the offset libc's
  * exported _thread_db_pthread_tid gives (another C library: tid 0 for
  * now).
@@ -58,6 +60,28 @@ enum py_layout_source {
 	PY_LAYOUT_BUILTIN,		/* layout-builtin.c */
 };
 
+/*
+ * The object model, for reading a thread's `threading` name (names.c):
+ * where sys.modules hangs, how dicts, instance attributes and ints are
+ * laid out.  Offsets in bytes, -1 where the release has no such member
+ * (or nothing told it: names are then left empty).  layout-objects.c
+ * fills it: built-in per-release values, then the interpreter's DWARF,
+ * then 3.13's _Py_DebugOffsets, each overriding the one before.
+ */
+struct py_obj_layout {
+	int64_t is_modules;		/* interp->modules, imports.modules (3.12+) */
+	int64_t tp_basicsize, tp_flags, tp_dictoffset;	/* PyTypeObject */
+	int64_t ht_cached_keys;		/* PyHeapTypeObject */
+	int64_t md_dict;		/* PyModuleObject */
+	int64_t ma_keys, ma_values;	/* PyDictObject */
+	int64_t dk_size;		/* dk_size (3.8-3.10), dk_log2_size (3.11+) */
+	int64_t dk_log2_index_bytes, dk_kind;	/* 3.11+ */
+	int64_t dk_nentries, dk_indices;
+	int64_t dv_values;		/* PyDictValues.values (3.11+) */
+	int64_t long_size;		/* PyLongObject: ob_size, lv_tag (3.12+) */
+	int64_t long_digit;		/* ob_digit */
+};
+
 struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
 	char module[1024];		/* the file it is in, as its frames
@@ -73,6 +97,7 @@ struct py_runtime {
 	enum py_layout_source source;	/* where l came from */
 	const char *why;	/* after -ENOTSUP: a sentence saying why */
 	struct py_layout l;
+	struct py_obj_layout o;
 };
 
 /*

@@ -9,6 +9,8 @@
  * thread is read again.
  */
 #include "python/threads.h"
+#include "python/names.h"
+#include "python/objects.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +21,6 @@
 #define TP_NAME 24		/* PyTypeObject.tp_name, every 64-bit release */
 #define BYTES_SIZE 16		/* PyBytesObject.ob_size */
 #define BYTES_DATA 32		/* PyBytesObject.ob_sval */
-#define STR_LENGTH 16		/* PyASCIIObject.length */
 #define OWNED_BY_CSTACK 3	/* 3.12+ enum _frameowner */
 #define FRAME_SPAN 256	/* bytes of a frame read at once */
 
@@ -43,56 +44,12 @@ static int read_u64(struct memory *m, uint64_t addr, int64_t off, uint64_t *v, b
 	return now ? memory_read_now(m, addr + off, v, 8) : memory_read(m, addr + off, v, 8);
 }
 
-/* Code point c as UTF-8 at out[*o], if it fits below PY_MAX_STR - 1. */
-static bool put_utf8(char *out, size_t *o, uint32_t c)
-{
-	size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-
-	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000) || *o + n > PY_MAX_STR - 1)
-		return false;
-	if (n == 1) {
-		out[(*o)++] = c;
-		return true;
-	}
-	out[(*o)++] = (n == 2 ? 0xc0 : n == 3 ? 0xe0 : 0xf0) | (c >> (6 * (n - 1)));
-	for (size_t i = n - 1; i-- > 0;)
-		out[(*o)++] = 0x80 | ((c >> (6 * i)) & 0x3f);
-	return true;
-}
-
-/* A str object's text into out as UTF-8 (NUL-terminated, cut at
- * PY_MAX_STR - 1 bytes, at a NUL or a code point that is not one): a
- * compact string of any kind (1, 2 or 4 bytes a character).  "?" for
- * anything else (a legacy string made by the old C API). */
+/* A str object's text into out (PY_MAX_STR bytes), "?" when it is not
+ * a compact str (a legacy string made by the old C API) or unreadable. */
 static void read_str(struct walk *w, uint64_t obj, char *out)
 {
-	const struct py_layout *l = &w->rt->l;
-	uint32_t state;
-	uint64_t len;
-	uint8_t buf[4 * PY_MAX_STR];
-	size_t o = 0;
-
-	strcpy(out, "?");
-	if (!obj || memory_read(w->mem, obj + l->str_state, &state, 4) != 0 ||
-	    memory_read(w->mem, obj + STR_LENGTH, &len, 8) != 0)
-		return;
-	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
-	if (!compact || (kind != 1 && kind != 2 && kind != 4))
-		return;
-	uint64_t data = obj + l->str_ascii_size;
-	if (!ascii)	/* PyCompactUnicodeObject: utf8_length, utf8 (, wstr_length) */
-		data += w->rt->minor >= 12 ? 16 : 24;
-	size_t n = len < PY_MAX_STR - 1 ? len : PY_MAX_STR - 1;
-	if (memory_read(w->mem, data, buf, n * kind) != 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = kind == 1 ? buf[i] : kind == 2 ? (uint32_t)buf[2 * i] | buf[2 * i + 1] << 8 :
-			     (uint32_t)buf[4 * i] | buf[4 * i + 1] << 8 | buf[4 * i + 2] << 16 |
-			     (uint32_t)buf[4 * i + 3] << 24;
-		if (!c || !put_utf8(out, &o, c))
-			break;
-	}
-	out[o] = 0;
+	if (py_str_read(w->rt, w->mem, obj, out, PY_MAX_STR) != 0)
+		strcpy(out, "?");
 }
 
 /* A bytes object's contents (malloc'd, *len bytes), or NULL. */
@@ -345,14 +302,16 @@ static bool held_still(struct walk *w, uint64_t ts, uint64_t head,
 static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 {
 	const struct py_layout *l = &w->rt->l;
-	uint64_t tid = 0;
+	uint64_t tid = 0, ident = 0;
 
+	if (l->ts_thread_id >= 0)
+		read_u64(w->mem, ts, l->ts_thread_id, &ident, true);
+	t->ident = ident;
 	if (l->ts_native_tid >= 0) {
 		read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
-	} else if (w->rt->pthread_tid >= 0 &&
-		   read_u64(w->mem, ts, l->ts_thread_id, &tid, true) == 0) {
+	} else if (w->rt->pthread_tid >= 0 && ident) {
 		int32_t id = 0;
-		memory_read_now(w->mem, tid + w->rt->pthread_tid, &id, 4);
+		memory_read_now(w->mem, ident + w->rt->pthread_tid, &id, 4);
 		tid = id > 0 ? (uint64_t)id : 0;
 	}
 	t->tid = (long)tid;
@@ -380,12 +339,13 @@ static int read_all(struct walk *w, struct py_threads *out)
 	if (read_u64(mem, w->rt->runtime, l->rt_interp_head, &interp, true) != 0)
 		return -EFAULT;
 	for (int i = 0; interp && i < MAX_INTERPS; i++) {
+		int first = out->n;
 		if (read_u64(mem, interp, l->is_threads_head, &ts, true) != 0)
 			return -EFAULT;
 		while (ts) {
 			if (out->n == PY_MAX_THREADS) {
 				out->truncated = true;
-				return 0;
+				break;
 			}
 			if (out->n % 64 == 0) {
 				struct py_thread *nt = realloc(out->t, (out->n + 64) * sizeof(*nt));
@@ -400,6 +360,11 @@ static int read_all(struct walk *w, struct py_threads *out)
 			if (read_u64(mem, ts, l->ts_next, &ts, true) != 0)
 				break;
 		}
+		ret = py_names_read(w->rt, mem, interp, out->t + first, out->n - first);
+		if (ret)
+			return ret;
+		if (out->truncated)
+			return 0;
 		if (read_u64(mem, interp, l->is_next, &interp, true) != 0)
 			break;
 	}

@@ -9,8 +9,9 @@
  * threads and frames kept, the strings' lengths.  A thread whose frames
  * changed while they were read is read again (PY_RETRIES times); if they
  * never held still, the last reading is kept and `moving` says so.
- * Strings are the target's bytes (UTF-8, Latin-1 converted): the caller
- * escapes them before printing them.
+ * Each thread's `threading` name is read by names.c.  Strings are the
+ * target's bytes (UTF-8, Latin-1 converted): the caller escapes them
+ * before printing them.
  */
 #ifndef THREADLEAK_PYTHON_THREADS_H
 #define THREADLEAK_PYTHON_THREADS_H
@@ -37,6 +38,8 @@ struct py_frame {
 
 struct py_thread {
 	long tid;		/* native_thread_id */
+	unsigned long ident;	/* thread_id, the pthread_t: threading.get_ident() */
+	char name[PY_MAX_STR];	/* its threading name, "" when not known (names.h) */
 	int nframes;		/* frames[0] the innermost */
 	bool truncated;		/* more than PY_MAX_FRAMES */
 	bool moving;		/* never held still while read */

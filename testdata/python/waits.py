@@ -1,19 +1,19 @@
 """Named threads waiting in known nested functions, for threadleak's
-Python reader (tests/unit/test_python.c).
+Python reader (tests/unit/test_python.c, tests/integration/python.sh).
 
 Starts one thread per kind of wait (queue.get, Lock.acquire, Event.wait,
-time.sleep; one more in functions named beyond ASCII), waits until each is blocked in its wait, then prints, as the
-oracle, every one of those threads' Python frames as the interpreter
-itself sees them (sys._current_frames()), innermost first:
+time.sleep; one more in functions named beyond ASCII), waits until each
+is blocked, then prints as the oracle each one's threading name and its
+Python frames as the interpreter sees them (sys._current_frames()),
+innermost first, then the main thread's name; then waits for ever:
 
     thread <native_id> <name>
     frame <function> <line> <file>
     ...
+    main <native_id> <name>
     end
 
-co_qualname is the function where the release has it (3.11+), else
-co_name, as threadleak's reader names them.  The main thread then waits
-for ever; the test kills the process.  Runs on Python 3.8 and later.
+Keep q_leaf's body at line 30: tests/integration/python.sh expects it.
 """
 import queue
 import sys
@@ -69,33 +69,54 @@ def sleep_outer():
     sleep_leaf()
 
 
-# The function each thread is blocked in once it waits (its innermost
-# Python frame), by thread name.
-BLOCKED_IN = {
-    "q-waiter": ("wait", q_outer),
-    "lock-waiter": ("lock_leaf", lock_outer),
-    "event-waiter": ("wait", event_outer),
-    "sleeper": ("sleep_leaf", sleep_outer),
-    "unicode-waiter": ("wait", wärte),
-}
+class Waiter(threading.Thread):
+    """A Thread of a class of its own, with an attribute set before
+    Thread.__init__ sets its own: another type, its instance attributes
+    in another order; and its __dict__ asked for, which makes the
+    interpreter give it a dict object of its own (3.11+) or keep the one
+    it has, sharing its class's keys."""
+
+    def __init__(self, **kwargs):
+        self.kind = "event"
+        super().__init__(**kwargs)
+        vars(self)
 
 
+# Each thread: its class, the name it is given (None: threading's
+# default, "Thread-N" or, 3.10+, "Thread-N (sleep_outer)"), the function
+# it is blocked in once it waits (its innermost Python frame), and its
+# target.
+THREADS = [
+    (threading.Thread, "q-waiter", "wait", q_outer),
+    (threading.Thread, "lock-waiter", "lock_leaf", lock_outer),
+    (Waiter, "event-waiter", "wait", event_outer),
+    (threading.Thread, None, "sleep_leaf", sleep_outer),
+    (threading.Thread, "unicode-wärter-待つ", "wait", wärte),
+]
+
+
+# co_qualname where the release has it (3.11+), else co_name, as
+# threadleak's reader names functions.
 def name_of(code):
     return getattr(code, "co_qualname", code.co_name)
 
 
 def blocked(threads):
     frames = sys._current_frames()
-    for t in threads:
+    for t, (_, _, leaf, _) in zip(threads, THREADS):
         f = frames.get(t.ident)
-        if f is None or f.f_code.co_name != BLOCKED_IN[t.name][0]:
+        if f is None or f.f_code.co_name != leaf:
             return False
     return True
 
 
 def main():
-    threads = [threading.Thread(target=fn, name=name, daemon=True)
-               for name, (_, fn) in BLOCKED_IN.items()]
+    threads = [cls(target=fn, name=name, daemon=True)
+               for cls, name, _, fn in THREADS]
+    # One thread's attributes in a dict of no class's keys: a dict that
+    # shares nothing, the values before (3.11), tagged (3.12) or after
+    # (3.13) the object left unused.
+    threads[1].__dict__ = dict(threads[1].__dict__)
     for t in threads:
         t.start()
     while not blocked(threads):
@@ -109,6 +130,8 @@ def main():
             out.append("frame %s %d %s" % (name_of(f.f_code), f.f_lineno,
                                            f.f_code.co_filename))
             f = f.f_back
+    main_thread = threading.main_thread()
+    out.append("main %d %s" % (main_thread.native_id, main_thread.name))
     out.append("end")
     sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8"))
     sys.stdout.flush()

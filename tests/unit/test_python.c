@@ -1,10 +1,14 @@
 /*
- * Unit tests of src/python/ (runtime.c, threads.c, the layouts) against
- * CPython's own view: testdata/python/waits.py, run by each Python this
- * machine has under pyenv, prints its waiting threads' frames
- * (sys._current_frames()) once they block; the reader's frames for the
- * same native thread ids must be the same, function, line and file,
- * innermost first; and the same in testdata/python/embed, a C program
+ * Unit tests of src/python/ (runtime.c, threads.c, names.c, the layouts)
+ * against CPython's own view: testdata/python/waits.py, run by each
+ * Python this machine has under pyenv, prints its waiting threads' names
+ * and frames (sys._current_frames()) once they block, and the main
+ * thread's name; the reader's names and frames for the same native
+ * thread ids must be the same (frames: function, line and file,
+ * innermost first), and the object layout the names were read with
+ * must be the built-in one (layout-objects.c) and agree with the
+ * interpreter's whole DWARF where it has some; and the same in
+ * testdata/python/embed, a C program
  * that loads a libpython copied under a name that tells nothing
  * (libembedded.so: 3.13's version from Py_Version, 3.9's and 3.10's from
  * their DWARF).  The built-in layouts (layout-builtin.c): equal to the
@@ -12,9 +16,10 @@
  * used to read stripped copies of each pyenv Python and Debian's own
  * /usr/bin/python3.11, with the same frames as their own dumps; Debian's
  * 3.11.2 DWARF (python3.11-dbg) equal to them too; a stripped debug build
- * and a stripped 3.9 that tells no version refused with a reason.  Run
- * from the repository root (tests/run.sh does).  A version not installed
- * is skipped.
+ * and a stripped 3.9 that tells no version refused with a reason.  A
+ * program that never imported threading has its thread read, unnamed.
+ * Run from the repository root (tests/run.sh does).  A version not
+ * installed is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,24 +37,24 @@
 #include <unistd.h>
 
 #include "python/layout-builtin.h"
+#include "python/layout-objects.h"
 #include "python/threads.h"
+#include "stacks/modsym.h"
 
 #define MAX_ORACLE 64
 
 struct oracle_thread {
 	long tid;
-	int n;
+	char name[PY_MAX_STR];
+	int n;			/* frames; -1: the main thread, its name only */
 	struct py_frame f[32];
 };
 
-/* Starts prog on waits.py (after lib, unless NULL; with home as
- * PYTHONHOME and libpath as LD_LIBRARY_PATH, unless NULL); its oracle
- * into o, the count into *n. */
-static pid_t start(const char *prog, const char *lib, const char *home,
-		   const char *libpath, struct oracle_thread *o, int *n)
+/* Starts argv[0] with argv (with home as PYTHONHOME and libpath as
+ * LD_LIBRARY_PATH, unless NULL), its stdout into *in. */
+static pid_t spawn(char *const argv[], const char *home, const char *libpath, FILE **in)
 {
 	int fds[2];
-	char line[1024];
 
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
@@ -61,23 +66,38 @@ static pid_t start(const char *prog, const char *lib, const char *home,
 			setenv("PYTHONHOME", home, 1);
 		if (libpath)
 			setenv("LD_LIBRARY_PATH", libpath, 1);
-		if (lib)
-			execl(prog, prog, lib, "testdata/python/waits.py", (char *)NULL);
-		else
-			execl(prog, prog, "testdata/python/waits.py", (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(fds[1]);
-	FILE *in = fdopen(fds[0], "r");
+	*in = fdopen(fds[0], "r");
+	assert_non_null(*in);
+	return pid;
+}
+
+/* Starts prog on waits.py (after lib, unless NULL; with home as
+ * PYTHONHOME and libpath as LD_LIBRARY_PATH, unless NULL); its oracle
+ * into o, the count into *n. */
+static pid_t start(const char *prog, const char *lib, const char *home,
+		   const char *libpath, struct oracle_thread *o, int *n)
+{
+	char line[1024], *waits = "testdata/python/waits.py";
+	char *argv[] = { (char *)prog, lib ? (char *)lib : waits, lib ? waits : NULL, NULL };
+	FILE *in;
+	pid_t pid = spawn(argv, home, libpath, &in);
+
 	*n = 0;
 	while (fgets(line, sizeof(line), in) && strcmp(line, "end\n") != 0) {
 		line[strcspn(line, "\n")] = 0;
 		struct oracle_thread *t = *n ? &o[*n - 1] : NULL;
-		if (strncmp(line, "thread ", 7) == 0 && *n < MAX_ORACLE) {
+		bool main = strncmp(line, "main ", 5) == 0;
+		if ((main || strncmp(line, "thread ", 7) == 0) && *n < MAX_ORACLE) {
+			char *end;
 			t = &o[(*n)++];
-			t->tid = strtol(line + 7, NULL, 10);
-			t->n = 0;
-		} else if (strncmp(line, "frame ", 6) == 0 && t && t->n < 32) {
+			t->tid = strtol(line + (main ? 5 : 7), &end, 10);
+			snprintf(t->name, sizeof(t->name), "%s", *end ? end + 1 : "");
+			t->n = main ? -1 : 0;
+		} else if (strncmp(line, "frame ", 6) == 0 && t && t->n >= 0 && t->n < 32) {
 			struct py_frame *f = &t->f[t->n++];
 			assert_int_equal(sscanf(line + 6, "%255s %d %255[^\n]", f->func,
 						&f->line, f->file), 3);
@@ -109,6 +129,13 @@ static void compare(const struct oracle_thread *o, int n, const struct py_thread
 			bad++;
 			continue;
 		}
+		if (strcmp(t->name, o[i].name) != 0) {
+			print_error("thread %ld: named \"%s\", want \"%s\"\n", o[i].tid,
+				    t->name, o[i].name);
+			bad++;
+		}
+		if (o[i].n < 0)		/* the main thread: its name only */
+			continue;
 		if (t->nframes != o[i].n) {
 			print_error("thread %ld: %d frames, want %d\n", o[i].tid, t->nframes, o[i].n);
 			bad++;
@@ -159,6 +186,71 @@ static void same_layout(const struct py_runtime *rt)
 	assert_int_equal(bad, 0);
 }
 
+static int find_runtime(Dwfl_Module *mod, void **userdata, const char *name,
+			Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)name;
+	(void)start;
+	if (!modsym_address(mod, "_PyRuntime", NULL))
+		return DWARF_CB_OK;
+	*(Dwfl_Module **)arg = mod;
+	return DWARF_CB_ABORT;
+}
+
+/* The object layout the names were read with (rt->o) against the
+ * built-in one (all a stripped interpreter gets): equal, and equal to
+ * every member the interpreter's whole DWARF gives, where it has some.
+ * The count of members that differ, each printed. */
+static int check_objlayout(struct symbolizer *sym, const struct py_runtime *rt)
+{
+	struct py_obj_layout b, d;
+	Dwfl_Module *mod = NULL;
+	const int64_t *bv = (const int64_t *)&b, *dv = (const int64_t *)&d;
+	const int64_t *fv = (const int64_t *)&rt->o;
+	int bad = 0;
+
+	dwfl_getmodules(symbols_dwfl(sym), find_runtime, &mod, 0);
+	if (!mod || py_objlayout_builtin(rt->minor, &b) != 0) {
+		print_error("3.%d: no object layout to compare\n", rt->minor);
+		return 1;
+	}
+	py_objlayout_dwarf(rt->minor, mod, true, &d);	/* all -1 without DWARF */
+	for (size_t i = 0; i < sizeof(b) / sizeof(int64_t); i++) {
+		if (fv[i] != bv[i] || (dv[i] >= 0 && dv[i] != bv[i])) {
+			print_error("3.%d object layout member %zu: built in %ld, found %ld, "
+				    "DWARF %ld\n", rt->minor, i, (long)bv[i], (long)fv[i],
+				    (long)dv[i]);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* Finds the interpreter of pid and reads its threads into got (and
+ * checks its object layout, unless bad_layout is NULL: the members that
+ * differ counted there), then kills pid.  0 or what failed. */
+static int read_and_kill(pid_t pid, struct py_runtime *rt, struct py_threads *got,
+			 int *bad_layout)
+{
+	char err[256];
+	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
+	struct memory *mem = memory_open(pid);
+	int ret = sym && mem ? py_runtime_find(sym, mem, rt) : -1;
+
+	if (ret == 0)
+		ret = py_threads_read(rt, mem, got);
+	if (ret == 0 && bad_layout)
+		*bad_layout = check_objlayout(sym, rt);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (sym)
+		symbols_close(sym);
+	if (mem)
+		memory_close(mem);
+	return ret;
+}
+
 struct want {
 	int ret;			/* what py_runtime_find returns */
 	int minor;
@@ -173,26 +265,15 @@ struct want {
 static void run(const char *prog, const char *lib, const char *home, const char *libpath,
 		const char *tmp, const struct want *want)
 {
-	char err[256];
 	static struct oracle_thread o[MAX_ORACLE];
 	struct py_runtime rt;
 	struct py_threads got = { 0 };
-	int n, ret;
+	int n, ret, bad_layout = 0;
 
 	if (access(prog, X_OK) != 0)
 		skip();
 	pid_t pid = start(prog, lib, home, libpath, o, &n);
-	struct symbolizer *sym = symbols_open(pid, err, sizeof(err));
-	struct memory *mem = memory_open(pid);
-	ret = sym && mem ? py_runtime_find(sym, mem, &rt) : -1;
-	if (ret == 0)
-		ret = py_threads_read(&rt, mem, &got);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	if (sym)
-		symbols_close(sym);
-	if (mem)
-		memory_close(mem);
+	ret = read_and_kill(pid, &rt, &got, &bad_layout);
 	if (tmp) {
 		char cmd[600];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
@@ -206,7 +287,8 @@ static void run(const char *prog, const char *lib, const char *home, const char 
 		return;
 	}
 	assert_null(rt.why);
-	assert_int_equal(n, 5);
+	assert_int_equal(bad_layout, 0);
+	assert_int_equal(n, 6);
 	assert_int_equal(rt.minor, want->minor);
 	if (want->source)
 		assert_int_equal(rt.source, want->source);
@@ -401,6 +483,42 @@ static void test_debian_debug(void **state)
 	run(python, NULL, "/usr", NULL, dir, &refused);
 }
 
+/* A program that never imported threading: its one thread read, with
+ * no name and no error. */
+static void test_no_threading(void **state)
+{
+	const char *version = *state;
+	char python[512], line[64] = "", mm[16];
+	struct py_runtime rt;
+	struct py_threads got = { 0 };
+	char *argv[] = { python, "-c",
+			 "import sys, time\n"
+			 "print('threading' in sys.modules, flush=True)\n"
+			 "time.sleep(1000)\n", NULL };
+	FILE *in;
+
+	minor_of(version, mm, sizeof(mm));
+	snprintf(python, sizeof(python), "%s/%s/bin/python%s", pyenv(), version, mm);
+	if (access(python, X_OK) != 0)
+		skip();
+	pid_t pid = spawn(argv, NULL, NULL, &in);
+	if (!fgets(line, sizeof(line), in))
+		line[0] = 0;
+	fclose(in);
+	int ret = read_and_kill(pid, &rt, &got, NULL);
+	int n = got.n;
+	long tid = n ? got.t[0].tid : 0;
+	char name[PY_MAX_STR] = "";
+	if (n)
+		snprintf(name, sizeof(name), "%s", got.t[0].name);
+	py_threads_free(&got);
+	assert_string_equal(line, "False\n");
+	assert_int_equal(ret, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(tid, pid);
+	assert_string_equal(name, "");
+}
+
 /* A process gone between finding the interpreter and reading it: an
  * error, nothing read, no crash. */
 static void test_exited(void **state)
@@ -459,6 +577,8 @@ int main(void)
 		cmocka_unit_test_prestate(test_embedded_stripped, "3.9.18"),
 		cmocka_unit_test(test_debian),
 		cmocka_unit_test(test_debian_debug),
+		cmocka_unit_test_prestate(test_no_threading, "3.13.0"),
+		cmocka_unit_test_prestate(test_no_threading, "3.8.18"),
 		cmocka_unit_test(test_exited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
