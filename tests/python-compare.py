@@ -8,8 +8,9 @@ ORACLE is what waits.py (or sockets.py) printed: per thread "thread
 <native_id> <name>", maybe "expect <words>" (the wait in Python's words;
 else waits.py's, by the thread's target), then "frame <function> <line>
 <file>" innermost first; waits.py then the main thread's "main
-<native_id> <name>" (not compared here); then "end".  Each
-of those threads must be in the snapshot with exactly those Python
+<native_id> <name>" (its name compared); then "end".  Each
+of those threads must be in the snapshot with its threading name
+(py_name) and exactly those Python
 frames (function, line, file, in order), with the wait waits.py's
 thread with that target is in, in Python's words (py_wait), native frames
 above the innermost Python frame, and no eval-loop frame left where a
@@ -45,6 +46,9 @@ def oracle(path):
                 _, tid, name = line.split(" ", 2)
                 cur = {"tid": int(tid), "name": name, "frames": []}
                 threads.append(cur)
+            elif line.startswith("main "):
+                _, tid, name = line.split(" ", 2)
+                threads.append({"tid": int(tid), "name": name, "frames": None})
             elif line.startswith("expect "):
                 cur["expect"] = line[len("expect "):]
             elif line.startswith("frame "):
@@ -70,6 +74,11 @@ def main():
         t = by_tid.get(w["tid"])
         if t is None:
             bad.append("thread %d (%s) not in the snapshot" % (w["tid"], w["name"]))
+            continue
+        if not raw and t.get("py_name") != w["name"]:
+            bad.append("thread %d: named %r, its own name is %r" % (w["tid"], t.get("py_name"),
+                                                                    w["name"]))
+        if w["frames"] is None:		# the main thread: its name only
             continue
         frames = t["frames"]
         py = [(f["function"], f["line"] or -1, f["file"]) for f in frames if f.get("python")]

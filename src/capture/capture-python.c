@@ -120,8 +120,9 @@ int capture_name_python(const struct py_thread *pt, struct thread *t)
 	struct os_thread *os = thread_os(t);
 	const char *w = py_wait_words(t);
 
-	(void)pt;
 	if (!os)
+		return -ENOMEM;
+	if (pt->name[0] && !(os->py_name = strdup(pt->name)))
 		return -ENOMEM;
 	if (w && !(os->py_wait = strdup(w)))
 		return -ENOMEM;

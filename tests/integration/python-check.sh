@@ -3,8 +3,8 @@
 # blocked in queue.get (testdata/python/leaks.py), on every CPython
 # 3.8-3.13 this machine has:
 #   - exit: it leaves by os._exit, the interpreter still lists the thread:
-#     the leak is reported (exit 1) with its Python frames, leaky_worker
-#     at leaks.py, waiting in queue.get;
+#     the leak is reported (exit 1) with its threading name and Python
+#     frames, leaky_worker at leaks.py, waiting in queue.get;
 #   - daemon: the interpreter deletes the daemon's state as it finalizes:
 #     the leak is reported with its C frames and a line saying why;
 #   - hang: a thread that is not a daemon keeps the interpreter waiting
@@ -23,8 +23,9 @@ one()
 	run_tl "$out" check -- "$py" "$LEAKS" exit
 	((TL_RC == 1)) || error "$label exit: $(describe_rc $TL_RC), expected 1 (a leak): $(first_line "$out.err")"
 	grep -Eq '^1 thread  queue\.get \(futex\)' "$out.err" &&
+		grep -Eq '^  threads: leaky  \[[0-9]+\]' "$out.err" &&
 		grep -Eq '^    leaky_worker +leaks\.py:[0-9]+' "$out.err" ||
-		error "$label exit: the leak is not reported in queue.get with leaky_worker: $(grep -m3 -E '^1 thread|leaky' "$out.err" | tr '\n' '|')"
+		error "$label exit: the leak is not reported in queue.get, named leaky, with leaky_worker: $(grep -m3 -E '^1 thread|leaky' "$out.err" | tr '\n' '|')"
 
 	out=$TL_TMP/$label-daemon
 	run_tl "$out" check -- "$py" "$LEAKS" daemon

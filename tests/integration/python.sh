@@ -73,13 +73,25 @@ one()
 	kill_target "$TARGET_PID"
 }
 
+# in_futex PID TID: TID waits in futex (its syscall line's number, 202)
+in_futex()
+{
+	local sc
+	{ read -r sc _ <"/proc/$1/task/$2/syscall"; } 2>/dev/null && [ "$sc" = 202 ]
+}
+
 # kinds LABEL PYTHON: sockets.py's threads, their frames and waits.
 kinds()
 {
-	local label=$1-sockets json
+	local label=$1-sockets json tid
 	start_target_nowait "$2" "$TL_ROOT/testdata/python/sockets.py"
 	wait_for 60 oracle_done ||
 		fail "$label: sockets.py printed no oracle: $(head -c 300 "$TARGET_ERR")"
+	# gil-waiter sleeps until another thread takes the GIL for ever, then
+	# waits for it (a condition variable's futex)
+	tid=$(sed -n 's/^thread \([0-9]*\) gil-waiter$/\1/p' "$TARGET_OUT")
+	wait_for 30 in_futex "$TARGET_PID" "$tid" ||
+		error "$label: gil-waiter ($tid) never waited for the GIL"
 	json=$TL_TMP/$label.json
 	snapshot_json "$TARGET_PID" "$json"
 	((TL_RC == 0)) && python3 "$COMPARE" "$TARGET_OUT" "$json" >"$TL_TMP/$label.cmp" ||
