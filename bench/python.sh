@@ -177,7 +177,7 @@ now_ns() { date +%s%N; }
 ROWS=()
 NOTES=()
 note() { NOTES+=("$*"); say "note: $*"; }
-VERSIONS=
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 
 while IFS=$'\t' read -r label path; do
 	for n in $SIZES; do
@@ -281,10 +281,11 @@ for m in "${NOTES[@]}"; do
 	NOTE_TEXT="$NOTE_TEXT
 - $m"
 done
+[ -n "$NOTE_TEXT" ] && NOTE_TEXT="$NOTE_TEXT
+"
 BLOCK="$START
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (load $(cut -d' ' -f1 /proc/loadavg) before), kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown), $SPY_V; \`bench/python.sh\` ($REPEAT rounds, each running every command once on the same process, its output to /dev/null: threadleak's text report, py-spy's dump).
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (load $LOAD0 before), kernel $(uname -r), threadleak $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown), $SPY_V; \`bench/python.sh\` ($REPEAT rounds, each running every command once on the same process, its output to /dev/null: threadleak's text report, py-spy's dump).
 $NOTE_TEXT
-
 $TABLE
 $END"
 put_block "$START" "$END" "$BLOCK" "## Python: a CPython program's threads beside py-spy dump
@@ -294,5 +295,9 @@ Event.wait and time.sleep, two calls deep, and the main thread in
 Event.wait.  threadleak reads every thread's Python frames from the
 process's memory, merged into its native stack, stopping no thread that is
 blocked; \`py-spy dump\` pauses the process while it reads (ptrace), unless
-\`--nonblocking\`; \`--native\` adds the native frames."
+\`--nonblocking\`; \`--native\` adds the native frames.  Debian's
+python3 is stripped: threadleak reads its Python frames (and names its C
+frames) from python3.11-dbg's debug file when that package is installed,
+else its rows are left out with threadleak's note why.  Where the time
+goes: the next section."
 say "wrote $OUT"
