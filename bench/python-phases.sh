@@ -36,7 +36,7 @@ cleanup()
 trap cleanup EXIT
 
 git clone -q "$ROOT" "$TMP/src" && cd "$TMP/src" &&
-	git apply "$ROOT/bench/python-phases.patch" ||
+	git apply --3way "$ROOT/bench/python-phases.patch" ||
 	{ say "bench/python-phases.patch does not apply to HEAD: refresh it"; exit 1; }
 say "building the instrumented threadleak ($(git rev-parse --short HEAD) + bench/python-phases.patch)"
 make -j2 threadleak >"$TMP/build.log" 2>&1 || { tail -n 20 "$TMP/build.log"; exit 1; }
