@@ -296,8 +296,10 @@ Event.wait.  threadleak reads every thread's Python frames from the
 process's memory, merged into its native stack, stopping no thread that is
 blocked; \`py-spy dump\` pauses the process while it reads (ptrace), unless
 \`--nonblocking\`; \`--native\` adds the native frames.  Debian's
-python3 is stripped: threadleak reads its Python frames (and names its C
-frames) from python3.11-dbg's debug file when that package is installed,
-else its rows are left out with threadleak's note why.  Where the time
+python3 is stripped; on Debian 12 \`scripts/deps.sh bench\` installs
+python3.11-dbg, from whose debug file threadleak reads its layouts and
+names its C frames (file, line, inlined calls); py-spy --native names
+them from symbol tables (libc's as addresses).  An interpreter whose Python frames
+threadleak does not read is left out, with its note why.  Where the time
 goes: the next section."
 say "wrote $OUT"
