@@ -28,7 +28,8 @@
 #     row flagged).
 # The table goes to stdout and into BENCHMARKS.md between
 # <!-- bench-python:start --> and <!-- bench-python:end -->.  It times
-# nothing against a limit: it only writes figures.
+# nothing against a limit: it only writes figures; it exits 1 when a
+# threadleak command failed (its row says how), once the table is written.
 #
 # Environment:
 #   BENCH_PY_SIZES    the thread counts (default "7 1000")
@@ -138,7 +139,7 @@ stopped_count()
 # own "no thread stopped" (or how many) goes to $TMP/stopped.
 sane()
 {
-	local out=$TMP/sane.out want=$(($2 + 1)) head got py
+	local out=$TMP/sane.out want=$(($2 + 1)) head got py why_not
 	tool_cmd "$1"
 	timeout -k 5 "$LIMIT" "${CMD[@]}" >"$out" 2>"$TMP/sane.err" </dev/null ||
 		{ echo "exit $?: $(head -n 2 "$TMP/sane.err" | tr '\n' ' ' | cut -c1-120)"; return 1; }
@@ -150,7 +151,8 @@ sane()
 		if [ "$1" = tl ]; then
 			py=$(sed -n '1s/.* \([0-9][0-9]*\) with Python frames,.*/\1/p' "$out")
 			[ "$py" = "$want" ] || {
-				echo "no Python frames read: $(grep -m1 '^Python frames not read' "$out" | cut -c1-200)"
+				why_not=$(grep -m1 '^Python frames not read' "$out" | cut -c1-240)
+				echo "${why_not:-${py:-no} of $want threads with Python frames}"
 				return 2
 			}
 		fi
@@ -176,6 +178,7 @@ now_ns() { date +%s%N; }
 
 ROWS=()
 NOTES=()
+FAILED=0	# a threadleak command failed: exit 1 once the table is written
 note() { NOTES+=("$*"); say "note: $*"; }
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -212,7 +215,13 @@ while IFS=$'\t' read -r label path; do
 				skip=1
 				break
 			fi
-			if ((rc == 0)); then ok+=("$t"); else why[$t]="fails: $w"; say "$(tool_label "$t") $why[$t]"; fi
+			if ((rc == 0)); then
+				ok+=("$t")
+			else
+				why[$t]="fails: $w"
+				say "$(tool_label "$t") ${why[$t]}"
+				[[ $t == tl* ]] && FAILED=1
+			fi
 		done
 		STOPPED=$(cat "$TMP/stopped")
 		if ((skip)); then
@@ -232,6 +241,7 @@ while IFS=$'\t' read -r label path; do
 				t1=$(now_ns)
 				if ((rc != 0)); then
 					flag[$t]="${flag[$t]:-} exit $rc in round $r"
+					[[ $t == tl* ]] && FAILED=1
 					note "$label, $n threads: $(tool_label "$t") exit $rc: $(head -n 2 "$TMP/err" | tr '\n' ' ' | cut -c1-120)"
 					continue
 				fi
@@ -244,6 +254,7 @@ while IFS=$'\t' read -r label path; do
 						say "!!! $(tool_label "$t") left threads of $PID STOPPED: SIGCONT sent"
 						kill -CONT "$PID"
 						flag[$t]="${flag[$t]:-} LEFT STOPPED"
+						[[ $t == tl* ]] && FAILED=1
 					fi
 				fi
 			done
@@ -303,3 +314,5 @@ them from symbol tables (libc's as addresses).  An interpreter whose Python fram
 threadleak does not read is left out, with its note why.  Where the time
 goes: the next section."
 say "wrote $OUT"
+((FAILED)) && { say "threadleak failed on a Python program: see the table"; exit 1; }
+exit 0
