@@ -271,6 +271,7 @@ bench: deps-bench
 	bench/serve.sh
 	bench/scale.sh
 	bench/million.sh 100000 1000000
+	bench/python.sh
 
 install: threadleak
 	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak

@@ -107,6 +107,9 @@ if [ "$what" = bench ]; then
 	dpkg -s golang-go >/dev/null 2>&1 || need golang-go
 	command -v python3 >/dev/null 2>&1 || need python3
 	[ -f /etc/ssl/certs/ca-certificates.crt ] || need ca-certificates
+	# bench/python.sh: py-spy from PyPI, in a venv of Debian's python3
+	# (bench_pyspy, below)
+	dpkg -s python3-venv >/dev/null 2>&1 || need python3-venv
 fi
 # fuzzer_rt: the package with clang's libFuzzer runtime, when it is missing
 fuzzer_rt()
@@ -138,9 +141,25 @@ bench_dlv()
 	bash "$(dirname "$0")/../bench/million.sh" --install-dlv ||
 		echo "threadleak: no Delve for bench/million.sh: its Delve rows will be left out" >&2
 }
+# bench_pyspy: for bench/python.sh, py-spy (PyPI) in a venv of its own
+# under the bench's cache, after the packages (python3-venv) are in; nothing
+# installed system-wide.  Without it the bench leaves py-spy's rows out.
+PYSPY_VERSION=0.4.3
+bench_pyspy()
+{
+	[ "$what" = bench ] || return 0
+	dir=${XDG_CACHE_HOME:-$HOME/.cache}/threadleak-bench/py-spy
+	"$dir/bin/py-spy" --version 2>/dev/null | grep -qx "py-spy $PYSPY_VERSION" && return 0
+	py=/usr/bin/python3
+	[ -x "$py" ] || py=python3
+	rm -rf "$dir"
+	{ "$py" -m venv "$dir" && "$dir/bin/pip" install -q --disable-pip-version-check "py-spy==$PYSPY_VERSION"; } ||
+		echo "threadleak: no py-spy for bench/python.sh: its py-spy rows will be left out" >&2
+}
 if [ -z "$pkgs" ]; then
 	go_toolchains
 	bench_dlv
+	bench_pyspy
 	exit 0
 fi
 
@@ -167,4 +186,5 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 fi
 go_toolchains
 bench_dlv
+bench_pyspy
 exit 0
