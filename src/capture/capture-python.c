@@ -143,3 +143,36 @@ int capture_python_done(struct capture_session *c, struct snapshot *snap)
 	}
 	return 0;
 }
+
+uint64_t capture_python_state(struct capture_session *c, int tid)
+{
+	return c->py ? py_thread_state_of(c->py, c->mem, tid) : 0;
+}
+
+void capture_python_in_stop(struct capture_session *c, struct work *w, uint64_t ts)
+{
+	capture_python_forget(w);
+	if (!ts || !(w->py = calloc(1, sizeof(*w->py))))
+		return;
+	if (py_thread_read_at(c->py, c->mem, w->tid, ts, w->py) != 0)
+		capture_python_forget(w);
+}
+
+void capture_python_forget(struct work *w)
+{
+	if (w->py)
+		free(w->py->frames);
+	free(w->py);
+	w->py = NULL;
+}
+
+const struct py_thread *capture_python_for(struct capture_session *c, struct work *w)
+{
+	const struct py_thread *bulk = capture_python_of(c, w->tid);
+
+	if (!w->py)
+		return bulk;
+	if (bulk)	/* its name, which the stop did not read */
+		memcpy(w->py->name, bulk->name, sizeof(w->py->name));
+	return w->py;
+}

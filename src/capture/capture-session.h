@@ -4,14 +4,14 @@
  * capture, and the functions they share.  Private to them: nothing else
  * includes it; capture.h is the interface.  The files, each using only
  * those listed before it (capture-go.c is called by capture.c alone):
+ *   capture-python.c   a CPython program's Python frames, read in bulk
+ *                      and in a thread's stop;
  *   capture-threads.c  the thread list and what /proc says of each thread;
  *   capture-syscall.c  the system call a blocked thread is in;
  *   capture-stop.c     each thread's stack, stopped where it must be;
  *   capture-wait.c     what each thread waits on, and since when;
  *   capture-snapshot.c the snapshot made from the session's threads;
  *   capture-go.c       a Go program's goroutines;
- *   capture-python.c   a CPython program's Python frames (called by
- *                      capture.c and capture-snapshot.c);
  *   capture.c          the session: open, refresh (the phases), close.
  */
 #ifndef THREADLEAK_CAPTURE_SESSION_H
@@ -92,6 +92,8 @@ struct work {
 	struct raw_frame *raw;
 	int nraw;
 	bool complete;
+	struct py_thread *py;	/* its Python frames, read in its stop
+				   (capture-python.c); NULL */
 };
 
 struct capture_session {
@@ -271,5 +273,14 @@ int capture_name_python(const struct py_thread *pt, struct thread *t);
 /* After the threads are made: says in snap which ran Python code the
  * interpreter no longer lists.  0 or -ENOMEM. */
 int capture_python_done(struct capture_session *c, struct snapshot *snap);
+/* A thread about to be stopped: its thread state's address, 0 when not
+ * a Python thread; then, held in the stop, its Python frames read into
+ * w->py (the thread's frames as its native stack has them). */
+uint64_t capture_python_state(struct capture_session *c, int tid);
+void capture_python_in_stop(struct capture_session *c, struct work *w, uint64_t ts);
+/* The Python thread to merge into w's entry: the one its stop read, else
+ * this refresh's; NULL when none. */
+const struct py_thread *capture_python_for(struct capture_session *c, struct work *w);
+void capture_python_forget(struct work *w);
 
 #endif

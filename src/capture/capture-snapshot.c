@@ -205,7 +205,7 @@ int capture_build_snapshot(struct capture_session *c, struct snapshot *snap)
 		}
 		t->stopped = w->stopped;
 		/* a Python thread's stack is its own: never the memo's */
-		const struct py_thread *pt = capture_python_of(c, w->tid);
+		const struct py_thread *pt = capture_python_for(c, w);
 		if (w->nraw && !(memo && !pt && frames_from_memo(memo, w, t)))
 			rc = symbols_resolve(c->sym, w->raw, w->nraw, t);
 		if (pt && rc == 0 && (rc = capture_merge_python(c, pt, t)) == 0)
@@ -237,6 +237,7 @@ int capture_build_snapshot(struct capture_session *c, struct snapshot *snap)
 		w->key = capture_stack_key(w, t);
 		if (memo && rc == 0 && (rc = snapshot_pool_thread(snap, t)) == 0 && !pt)
 			memo_frames(memo, w, t);
+		capture_python_forget(w);
 	}
 	free(memo);
 	if (ntraced > 1 && snap->note) {

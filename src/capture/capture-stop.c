@@ -158,6 +158,7 @@ void capture_count_stop(struct capture_session *c, double t0, bool again)
 /* Phase 5: one thread, stopped alone, as briefly as possible. */
 static int capture_stop_one(struct capture_session *c, struct work *w)
 {
+	uint64_t py_ts = capture_python_state(c, w->tid);	/* before the stop */
 	double t0 = now_sec(), deadline = t0 + c->opt->stop_timeout;
 	int rc = pt_seize_interrupt(w->tid);
 
@@ -189,6 +190,7 @@ static int capture_stop_one(struct capture_session *c, struct work *w)
 		w->have_regs = true;
 		rc = capture_unwind_regs(c, w);
 	}
+	capture_python_in_stop(c, w, py_ts);
 	if (pt_detach(w->tid, w->pending_sig) == -ESRCH)
 		c->killed_held = true;
 	capture_count_stop(c, t0, false);

@@ -256,6 +256,7 @@ void capture_free_work(struct work *w)
 	free(w->raw);
 	free(w->prev_raw);
 	capture_release_runs(w);
+	capture_python_forget(w);
 }
 
 /* Session: which known threads ran since the last refresh?  Runs on worker

@@ -299,22 +299,33 @@ static bool held_still(struct walk *w, uint64_t ts, uint64_t head,
 	return first_frame(w, ts) == head;
 }
 
-static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
+/* The native id of the thread of thread state ts (0: not known), and
+ * its pthread_t in *ident. */
+static long ts_tid(struct walk *w, uint64_t ts, uint64_t *ident)
 {
 	const struct py_layout *l = &w->rt->l;
-	uint64_t tid = 0, ident = 0;
+	uint64_t tid = 0;
 
+	*ident = 0;
 	if (l->ts_thread_id >= 0)
-		read_u64(w->mem, ts, l->ts_thread_id, &ident, true);
-	t->ident = ident;
+		read_u64(w->mem, ts, l->ts_thread_id, ident, true);
 	if (l->ts_native_tid >= 0) {
 		read_u64(w->mem, ts, l->ts_native_tid, &tid, true);
-	} else if (w->rt->pthread_tid >= 0 && ident) {
+	} else if (w->rt->pthread_tid >= 0 && *ident) {
 		int32_t id = 0;
-		memory_read_now(w->mem, ident + w->rt->pthread_tid, &id, 4);
+		memory_read_now(w->mem, *ident + w->rt->pthread_tid, &id, 4);
 		tid = id > 0 ? (uint64_t)id : 0;
 	}
-	t->tid = (long)tid;
+	return (long)tid;
+}
+
+static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
+{
+	uint64_t ident;
+
+	t->tid = ts_tid(w, ts, &ident);
+	t->ident = ident;
+	t->ts = ts;
 	t->moving = true;
 	for (int i = 0; i <= PY_RETRIES && t->moving; i++) {
 		uint64_t head = walk_frames(w, ts, t);
@@ -371,18 +382,70 @@ static int read_all(struct walk *w, struct py_threads *out)
 	return 0;
 }
 
+/* The walk's buffers: 0 or -ENOMEM (freed by walk_done either way). */
+static int walk_start(struct walk *w)
+{
+	w->raw = calloc(PY_MAX_FRAMES, sizeof(*w->raw));
+	w->scratch = calloc(PY_MAX_FRAMES, sizeof(*w->scratch));
+	return w->raw && w->scratch ? 0 : -ENOMEM;
+}
+
+static void walk_done(struct walk *w)
+{
+	free(w->raw);
+	free(w->scratch);
+}
+
+uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, long tid)
+{
+	const struct py_layout *l = &rt->l;
+	struct walk w = { rt, mem, 0, NULL, NULL };
+	uint64_t interp, ts, ident;
+	int seen = 0;
+
+	if (read_u64(mem, rt->runtime, l->rt_interp_head, &interp, true) != 0)
+		return 0;
+	for (int i = 0; interp && i < MAX_INTERPS; i++) {
+		if (read_u64(mem, interp, l->is_threads_head, &ts, true) != 0)
+			return 0;
+		for (; ts && seen++ < PY_MAX_THREADS;) {
+			if (ts_tid(&w, ts, &ident) == tid)
+				return ts;
+			if (read_u64(mem, ts, l->ts_next, &ts, true) != 0)
+				break;
+		}
+		if (read_u64(mem, interp, l->is_next, &interp, true) != 0)
+			break;
+	}
+	return 0;
+}
+
+int py_thread_read_at(const struct py_runtime *rt, struct memory *mem, long tid, uint64_t ts,
+		      struct py_thread *out)
+{
+	struct walk w = { rt, mem, 0, NULL, NULL };
+	uint64_t ident;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ts_tid(&w, ts, &ident) != tid || tid <= 0)
+		return -ENOENT;	/* another thread's state now, or none */
+	ret = walk_start(&w);
+	if (ret == 0)
+		ret = read_thread(&w, ts, out);
+	walk_done(&w);
+	return ret;
+}
+
 int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_threads *out)
 {
 	struct walk w = { rt, mem, 0, NULL, NULL };
 	int ret = -ENOMEM;
 
 	memset(out, 0, sizeof(*out));
-	w.raw = calloc(PY_MAX_FRAMES, sizeof(*w.raw));
-	w.scratch = calloc(PY_MAX_FRAMES, sizeof(*w.scratch));
-	if (w.raw && w.scratch)
+	if (walk_start(&w) == 0)
 		ret = read_all(&w, out);
-	free(w.raw);
-	free(w.scratch);
+	walk_done(&w);
 	return ret;
 }
 

@@ -39,6 +39,7 @@ struct py_frame {
 struct py_thread {
 	long tid;		/* native_thread_id */
 	unsigned long ident;	/* thread_id, the pthread_t: threading.get_ident() */
+	uint64_t ts;		/* its thread state's address */
 	char name[PY_MAX_STR];	/* its threading name, "" when not known (names.h) */
 	int nframes;		/* frames[0] the innermost */
 	bool truncated;		/* more than PY_MAX_FRAMES */
@@ -58,5 +59,12 @@ struct py_threads {
 int py_threads_read(const struct py_runtime *rt, struct memory *mem,
 		    struct py_threads *out);
 void py_threads_free(struct py_threads *t);
+/* The address of thread tid's state, 0 when the interpreter has none. */
+uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, long tid);
+/* Reads the one thread state at ts (py_thread_state_of's) into
+ * out (its name left empty), as while its thread tid is held in a stop;
+ * free out->frames.  0, -ENOENT when ts is no longer tid's, -ENOMEM. */
+int py_thread_read_at(const struct py_runtime *rt, struct memory *mem, long tid, uint64_t ts,
+		      struct py_thread *out);
 
 #endif
