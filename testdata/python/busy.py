@@ -7,7 +7,7 @@ the C sort must have sort_in_c as its innermost Python frame.  Prints
 import threading
 import time
 
-data = list(range(200000, 0, -1))
+data = list(range(5000, 0, -1))
 started = threading.Event()
 
 
@@ -17,7 +17,7 @@ def sort_in_c():
 
 def count_in_python():
     n = 0
-    for _ in range(20000):
+    for _ in range(3000):
         n += 1
 
 

@@ -11,6 +11,10 @@
 #     time.sleep), and the text report groups by them;
 #   - the same for testdata/python/sockets.py's waits: a socket read, an
 #     accept, a select, an RLock, a Semaphore, a join, a Condition;
+#   - a thread that never waits (testdata/python/busy.py) is stopped
+#     alone and its Python frames read in that stop: in 30 snapshots,
+#     each whose native stack is in the C sort has sort_in_c as its
+#     innermost Python frame (tests/python-running.py);
 #   - --no-python gives the C frames as they are;
 #   - nothing is stopped, and the program is left running.
 . "$(dirname "$0")/../lib.sh"
@@ -99,6 +103,23 @@ kinds()
 	kill_target "$TARGET_PID"
 }
 
+# running LABEL PYTHON: busy.py's spinner, its frames those of its stop.
+running()
+{
+	local label=$1-running i files=()
+	start_target "$2" "$TL_ROOT/testdata/python/busy.py"
+	for i in $(seq 1 30); do
+		snapshot_json "$TARGET_PID" "$TL_TMP/$label-$i.json"
+		((TL_RC == 0)) || error "$label: $(describe_rc $TL_RC): $(first_line "$TL_TMP/$label-$i.json.err")"
+		files+=("$TL_TMP/$label-$i.json")
+	done
+	python3 "$TL_ROOT/tests/python-running.py" "${files[@]}" >"$TL_TMP/$label.out" ||
+		error "$label: $(head -3 "$TL_TMP/$label.out" | tr '\n' '|')"
+	at_least "$(sed -n 's/^sorts //p' "$TL_TMP/$label.out")" 1 "$label: snapshots caught in the C sort (of 30)"
+	assert_not_stopped "$TARGET_PID" "$label"
+	kill_target "$TARGET_PID"
+}
+
 pyenv=${PYENV_ROOT:-$HOME/.pyenv}/versions
 tested=()
 for dir in "$pyenv"/3.*; do
@@ -142,5 +163,12 @@ for dir in "$pyenv"/3.13.* "$pyenv"/3.12.*; do
 	break
 done
 ((${#tested[@]})) || skip "no CPython here (scripts/deps.sh installs python3)"
+# the oldest and the newest read: one Python frame an eval call (3.8),
+# several (3.11+)
+for dir in "$pyenv"/3.8.* "$pyenv"/3.13.*; do
+	minor=$(cut -d. -f1-2 <<<"${dir##*/}")
+	[ -x "$dir/bin/python$minor" ] && running "pyenv-${dir##*/}" "$dir/bin/python$minor"
+done
+running "python3" "$(command -v python3)"
 note "read: ${tested[*]}"
 finish
