@@ -4,7 +4,9 @@
  * at each refresh its thread states are read after the threads were
  * unwound and let go, nothing stopped (python/threads.h), so a blocked
  * thread's Python frames are those of the native stack just read (it has
- * not run since: its run count said so).  Each thread with Python frames
+ * not run since: its run count said so); a thread that had to be stopped
+ * (it runs) has its own read again while it is held, so that they are
+ * those of the stack unwound in that stop.  Each thread with Python frames
  * gets them in place of the eval loop's frames (python/merge.h), its
  * threading name, and its wait in Python's words (python/wait.h).  A
  * thread the interpreter no longer lists (daemon threads' states are
