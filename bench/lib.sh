@@ -27,3 +27,15 @@ $r"
 	done
 	printf '%s' "$t"
 }
+
+# wait_ready FILE PID: until FILE has a line starting "ready" (PID's
+# output), at most 2 minutes, or PID ends; whether it came.
+wait_ready()
+{
+	for _ in $(seq 1200); do
+		grep -q '^ready' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^ready' "$1"
+}

@@ -44,12 +44,8 @@ TL=$TMP/src/threadleak
 
 "$PY" "$ROOT/bench/pythreads.py" "$N" >"$TMP/py.out" 2>&1 </dev/null &
 PID=$!
-for _ in $(seq 1200); do
-	grep -q '^ready' "$TMP/py.out" && break
-	kill -0 "$PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q '^ready' "$TMP/py.out" || { say "pythreads.py not ready: $(head -c 300 "$TMP/py.out")"; exit 1; }
+OUT=/dev/null . "$ROOT/bench/lib.sh"
+wait_ready "$TMP/py.out" "$PID" || { say "pythreads.py not ready: $(head -c 300 "$TMP/py.out")"; exit 1; }
 "$TL" snapshot "$PID" 2>/dev/null | head -n 2 >&2
 
 # one run: "ms<TAB>phase" lines, marks as deltas, sums as they are

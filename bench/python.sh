@@ -186,12 +186,7 @@ while IFS=$'\t' read -r label path; do
 	for n in $SIZES; do
 		"$path" "$ROOT/bench/pythreads.py" "$n" >"$TMP/py.out" 2>"$TMP/py.err" </dev/null &
 		PID=$!
-		for _ in $(seq 1200); do
-			grep -q '^ready' "$TMP/py.out" && break
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if ! grep -q '^ready' "$TMP/py.out"; then
+		if ! wait_ready "$TMP/py.out" "$PID"; then
 			note "$label: bench/pythreads.py $n not ready: $(head -c 200 "$TMP/py.err" "$TMP/py.out" | tr '\n' ' ')"
 			kill -KILL "$PID" 2>/dev/null
 			wait "$PID" 2>/dev/null

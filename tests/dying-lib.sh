@@ -83,3 +83,30 @@ expect_exited_during()
 	fi
 	[ -s "$out" ] && error "$what, target killed: a snapshot on stdout: $(first_line "$out")"
 }
+
+# race_rounds START N...: for each N, START (a function that starts a new
+# target and sets RACE_PID), then its snapshot stopped after read N and
+# the target killed there, odd rounds reaped, even ones left a zombie
+# until threadleak is done; each round where it died while read must end
+# as expect_exited_during says, and at least 3 must have.
+race_rounds()
+{
+	local start=$1 n out what races=0 rounds=0
+	shift
+	for n in "$@"; do
+		rounds=$((rounds + 1))
+		what="stopped after read $n"
+		"$start"
+		out=$TL_TMP/race$n
+		kill_at_read "$RACE_PID" "$n" "$out" "$( ((rounds % 2)) && echo true || echo false)"
+		if ! $RACED; then
+			((RACE_RC == -1)) ||
+				note "$what: threadleak made fewer reads and ended first ($(describe_rc "$RACE_RC"))"
+			continue
+		fi
+		races=$((races + 1))
+		expect_exited_during "$what" "$RACE_PID" "$out"
+	done
+	at_least "$races" 3 "rounds where the target died while threadleak read it (of $rounds)"
+	note "the target died while threadleak read it in $races rounds of $rounds"
+}

@@ -32,25 +32,8 @@ build_leaky "$go" stripped "$bin" || fail "$LEAKY_ERROR"
 M=100000
 
 # ---- the race, made to happen ----
-races=0 rounds=0
-for n in 1 30 150 450; do
-	rounds=$((rounds + 1))
-	what="stopped after read $n"
-	start_leaky "$bin" -n 1 -many $M
-	pid=$LEAKY_PID
-	out=$TL_TMP/race$n
-	# odd rounds: reaped (no process); even: a zombie until the end
-	kill_at_read "$pid" "$n" "$out" "$( ((rounds % 2)) && echo true || echo false)"
-	if ! $RACED; then
-		((RACE_RC == -1)) ||
-			note "$what: threadleak made fewer reads and ended first ($(describe_rc "$RACE_RC"))"
-		continue
-	fi
-	races=$((races + 1))
-	expect_exited_during "$what" "$pid" "$out"
-done
-at_least "$races" 3 "rounds where the target died while threadleak read it (of $rounds)"
-note "the target died while threadleak read it in $races rounds of $rounds"
+start_go() { start_leaky "$bin" -n 1 -many $M; RACE_PID=$LEAKY_PID; }
+race_rounds start_go 1 30 150 450
 
 # ---- left to chance ----
 for delay in 0.02 0.1 0.3; do

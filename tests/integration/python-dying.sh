@@ -13,21 +13,6 @@ need_threadleak
 need_cmd strace
 py=$(command -v python3) || skip "no python3 (scripts/deps.sh installs it)"
 
-races=0 rounds=0
-for n in 1 500 1200 1800 2200; do
-	rounds=$((rounds + 1))
-	start_target "$py" "$TL_ROOT/testdata/python/many.py" 100
-	pid=$TARGET_PID
-	out=$TL_TMP/race$n
-	kill_at_read "$pid" "$n" "$out" "$( ((rounds % 2)) && echo true || echo false)"
-	if ! $RACED; then
-		((RACE_RC == -1)) ||
-			note "stopped after read $n: threadleak made fewer reads and ended first ($(describe_rc "$RACE_RC"))"
-		continue
-	fi
-	races=$((races + 1))
-	expect_exited_during "stopped after read $n" "$pid" "$out"
-done
-at_least "$races" 3 "rounds where the target died while threadleak read it (of $rounds)"
-note "the target died while threadleak read it in $races rounds of $rounds"
+start_py() { start_target "$py" "$TL_ROOT/testdata/python/many.py" 100; RACE_PID=$TARGET_PID; }
+race_rounds start_py 1 500 1200 1800 2200
 finish
