@@ -35,7 +35,7 @@ static int find_symbol(Dwfl_Module *mod, void **userdata, const char *name,
 		       Dwarf_Addr start, void *arg)
 {
 	struct found *f = arg;
-	uint64_t a = modsym_address(mod, f->symbol, NULL);
+	uint64_t a = modsym_exported(mod, f->symbol);
 
 	(void)userdata;
 	(void)name;

@@ -17,5 +17,10 @@
 /* The run-time address of the ELF symbol name of mod (its size in *size),
  * or 0: a stripped binary has none. */
 uint64_t modsym_address(Dwfl_Module *mod, const char *name, uint64_t *size);
+/* The same among the symbols mod exports (.dynsym of its own file) only:
+ * no symbol table is loaded (libdwfl's may be a debug file's, and is read
+ * whole), what is read is the file's dynamic symbols, already mapped.  To
+ * look for a symbol in every module cheaply. */
+uint64_t modsym_exported(Dwfl_Module *mod, const char *name);
 
 #endif

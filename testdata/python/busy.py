@@ -7,7 +7,7 @@ the C sort must have sort_in_c as its innermost Python frame.  Prints
 import threading
 import time
 
-data = list(range(5000, 0, -1))
+data = [i * 7919 % 5003 for i in range(5000)]	# shuffled: a real sort
 started = threading.Event()
 
 
