@@ -69,11 +69,21 @@ static int by_tid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+void capture_python_all_stopped(struct capture_session *c)
+{
+	py_threads_free(&c->pyt);
+	c->pyt_rc = c->py ? py_threads_read(c->py, c->mem, &c->pyt) : 0;
+	c->pyt_read = c->py != NULL;
+}
+
 int capture_read_python(struct capture_session *c, struct snapshot *snap)
 {
 	char version[32];
+	bool read = c->pyt_read;	/* in an all-stop, while every thread was held */
 
-	py_threads_free(&c->pyt);
+	c->pyt_read = false;
+	if (!read)
+		py_threads_free(&c->pyt);
 	c->py_unlisted = 0;
 	if (c->py_note && !(snap->python_note = strdup(c->py_note)))
 		return -ENOMEM;
@@ -88,7 +98,7 @@ int capture_read_python(struct capture_session *c, struct snapshot *snap)
 		snprintf(version, sizeof(version), "%d.%d", c->py->major, c->py->minor);
 	if (!(snap->python = strdup(version)))
 		return -ENOMEM;
-	int rc = py_threads_read(c->py, c->mem, &c->pyt);
+	int rc = read ? c->pyt_rc : py_threads_read(c->py, c->mem, &c->pyt);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0) {

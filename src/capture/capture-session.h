@@ -109,6 +109,8 @@ struct capture_session {
 	struct py_threads pyt;	/* its threads as this refresh read them,
 				   by tid */
 	size_t py_unlisted;	/* threads in the eval loop it does not list */
+	bool pyt_read;		/* pyt read in an all-stop (--stop) */
+	int pyt_rc;		/* and what that read returned */
 	bool no_stop;		/* the option, or a Go program: nothing is
 				   stopped (goroutines are read from memory) */
 	int via;		/* a live thread of pid, for the process-wide
@@ -277,6 +279,9 @@ int capture_python_done(struct capture_session *c, struct snapshot *snap);
  * a Python thread; then, held in the stop, its Python frames read into
  * w->py (the thread's frames as its native stack has them). */
 uint64_t capture_python_state(struct capture_session *c, int tid);
+/* All-stop: every thread held, the interpreter's threads read now, for
+ * capture_read_python to take. */
+void capture_python_all_stopped(struct capture_session *c);
 void capture_python_in_stop(struct capture_session *c, struct work *w, uint64_t ts);
 /* The Python thread to merge into w's entry: the one its stop read, else
  * this refresh's; NULL when none. */

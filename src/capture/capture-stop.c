@@ -399,6 +399,9 @@ int capture_all_stop(struct capture_session *c)
 
 	if (rc == 0)
 		rc = capture_stopped(c);
+	/* a consistent cut: the Python frames too, while all are held */
+	if (rc == 0)
+		capture_python_all_stopped(c);
 	release_all(c, t0);
 	return rc;
 }

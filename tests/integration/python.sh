@@ -12,9 +12,10 @@
 #   - the same for testdata/python/sockets.py's waits: a socket read, an
 #     accept, a select, an RLock, a Semaphore, a join, a Condition;
 #   - a thread that never waits (testdata/python/busy.py) is stopped
-#     alone and its Python frames read in that stop: in 30 snapshots,
-#     each whose native stack is in the C sort has sort_in_c as its
-#     innermost Python frame (tests/python-running.py);
+#     alone and its Python frames read in that stop (with --stop, while
+#     every thread is held): in 40 snapshots, each whose native stack is
+#     in the C sort has sort_in_c as its innermost Python frame
+#     (tests/python-running.py);
 #   - --no-python gives the C frames as they are;
 #   - nothing is stopped, and the program is left running.
 . "$(dirname "$0")/../lib.sh"
@@ -108,14 +109,15 @@ running()
 {
 	local label=$1-running i files=()
 	start_target "$2" "$TL_ROOT/testdata/python/busy.py"
-	for i in $(seq 1 30); do
-		snapshot_json "$TARGET_PID" "$TL_TMP/$label-$i.json"
+	# 30 stopping it alone, 10 stopping every thread (--stop)
+	for i in $(seq 1 40); do
+		snapshot_json "$TARGET_PID" "$TL_TMP/$label-$i.json" $( ((i > 30)) && echo --stop)
 		((TL_RC == 0)) || error "$label: $(describe_rc $TL_RC): $(first_line "$TL_TMP/$label-$i.json.err")"
 		files+=("$TL_TMP/$label-$i.json")
 	done
 	python3 "$TL_ROOT/tests/python-running.py" "${files[@]}" >"$TL_TMP/$label.out" ||
 		error "$label: $(head -3 "$TL_TMP/$label.out" | tr '\n' '|')"
-	at_least "$(sed -n 's/^sorts //p' "$TL_TMP/$label.out")" 1 "$label: snapshots caught in the C sort (of 30)"
+	at_least "$(sed -n 's/^sorts //p' "$TL_TMP/$label.out")" 1 "$label: snapshots caught in the C sort (of 40)"
 	assert_not_stopped "$TARGET_PID" "$label"
 	kill_target "$TARGET_PID"
 }
