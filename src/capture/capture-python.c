@@ -124,7 +124,15 @@ const struct py_thread *capture_python_of(const struct capture_session *c, int t
 
 int capture_merge_python(struct capture_session *c, const struct py_thread *pt, struct thread *t)
 {
-	return py_merge_frames(t, pt, c->py->module);
+	int rc = py_merge_frames(t, pt, c->py->module);
+
+	if (rc == 0 && pt->truncated && !t->error) {
+		t->partial = true;
+		if (asprintf(&t->error, "Python frames cut after %d (at most %d a thread, %d in all)",
+			     pt->nframes, PY_MAX_FRAMES, PY_MAX_TOTAL_FRAMES) < 0)
+			t->error = NULL;
+	}
+	return rc;
 }
 
 int capture_name_python(const struct py_thread *pt, struct thread *t)

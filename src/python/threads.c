@@ -30,6 +30,7 @@ struct walk {
 	uint64_t code_type;	/* the type of code objects, once seen */
 	struct raw_frame_words *raw;	/* a thread's frames as read, PY_MAX_FRAMES */
 	struct py_frame *scratch;	/* and as named, copied out when still */
+	long budget;		/* frames all threads may still keep */
 };
 
 struct raw_frame_words {
@@ -331,6 +332,11 @@ static int read_thread(struct walk *w, uint64_t ts, struct py_thread *t)
 		uint64_t head = walk_frames(w, ts, t);
 		t->moving = !held_still(w, ts, head, w->raw, t->nframes);
 	}
+	if (t->nframes > w->budget) {	/* a thousand threads each too deep */
+		t->nframes = (int)w->budget;
+		t->truncated = true;
+	}
+	w->budget -= t->nframes;
 	if (!t->nframes)
 		return 0;
 	t->frames = malloc(t->nframes * sizeof(*t->frames));
@@ -399,7 +405,7 @@ static void walk_done(struct walk *w)
 uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, long tid)
 {
 	const struct py_layout *l = &rt->l;
-	struct walk w = { rt, mem, 0, NULL, NULL };
+	struct walk w = { rt, mem, 0, NULL, NULL, PY_MAX_TOTAL_FRAMES };
 	uint64_t interp, ts, ident;
 	int seen = 0;
 
@@ -423,7 +429,7 @@ uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, lon
 int py_thread_read_at(const struct py_runtime *rt, struct memory *mem, long tid, uint64_t ts,
 		      struct py_thread *out)
 {
-	struct walk w = { rt, mem, 0, NULL, NULL };
+	struct walk w = { rt, mem, 0, NULL, NULL, PY_MAX_TOTAL_FRAMES };
 	uint64_t ident;
 	int ret;
 
@@ -439,7 +445,7 @@ int py_thread_read_at(const struct py_runtime *rt, struct memory *mem, long tid,
 
 int py_threads_read(const struct py_runtime *rt, struct memory *mem, struct py_threads *out)
 {
-	struct walk w = { rt, mem, 0, NULL, NULL };
+	struct walk w = { rt, mem, 0, NULL, NULL, PY_MAX_TOTAL_FRAMES };
 	int ret = -ENOMEM;
 
 	memset(out, 0, sizeof(*out));

@@ -22,6 +22,9 @@
 
 #define PY_MAX_THREADS 4096
 #define PY_MAX_FRAMES 512
+/* Frames kept of all threads together (each frame about 520 bytes): 4,096
+ * threads 512 deep would be a gigabyte; this is 34 MB. */
+#define PY_MAX_TOTAL_FRAMES 65536
 #define PY_MAX_STR 256
 #define PY_RETRIES 3
 

@@ -16,6 +16,9 @@
 #     every thread is held): in 40 snapshots, each whose native stack is
 #     in the C sort has sort_in_c as its innermost Python frame
 #     (tests/python-running.py);
+#   - what is kept is bounded: 200 threads 400 calls deep
+#     (testdata/python/deep.py) keep 65,536 Python frames in all, the
+#     threads past that partial, saying so (exit 1);
 #   - --no-python gives the C frames as they are;
 #   - nothing is stopped, and the program is left running.
 . "$(dirname "$0")/../lib.sh"
@@ -172,5 +175,13 @@ for dir in "$pyenv"/3.8.* "$pyenv"/3.13.*; do
 	[ -x "$dir/bin/python$minor" ] && running "pyenv-${dir##*/}" "$dir/bin/python$minor"
 done
 running "python3" "$(command -v python3)"
+
+start_target python3 "$TL_ROOT/testdata/python/deep.py" 200 400
+snapshot_json "$TARGET_PID" "$TL_TMP/deep.json"
+kept=$(jq '[.threads[].frames[] | select(.python)] | length' "$TL_TMP/deep.json")
+cut=$(jq '[.threads[] | select(.error // "" | startswith("Python frames cut after"))] | length' "$TL_TMP/deep.json")
+((TL_RC == 1)) && [ "$kept" = 65536 ] && ((cut > 0)) ||
+	error "deep: $(describe_rc $TL_RC), $kept Python frames kept, $cut threads cut; expected exit 1, 65536 and some"
+kill_target "$TARGET_PID"
 note "read: ${tested[*]}"
 finish
