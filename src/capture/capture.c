@@ -133,8 +133,9 @@ void capture_session_close(struct capture_session *c)
 static int open_target(struct capture_session *c, char *err, size_t errlen)
 {
 	c->sym = symbols_open(c->via, err, errlen);
-	if (!c->sym)
-		return errno == ESRCH || errno == ENOENT ? -ESRCH : -EIO;
+	if (!c->sym)	/* out of descriptors: said so, whatever else did */
+		return errno == EMFILE || errno == ENFILE ? -errno :
+		       errno == ESRCH || errno == ENOENT ? -ESRCH : -EIO;
 	c->mem = memory_open(c->via);
 	c->fds = fds_open(c->via);
 	c->buf = malloc(UNWIND_MAX_FRAMES * sizeof(*c->buf));
@@ -237,8 +238,9 @@ int capture_session_open(int pid, const struct capture_options *opt,
 		pt_install_signal_guard();
 	c->persistent = true;
 	c->max_kept_fds = capture_kept_fd_budget();
-	c->listing = pthread_create(&c->lister, NULL, capture_list_in_background, c) == 0;
+	/* cleared before the lister starts: a shortage it meets is noted */
 	fdlimit_clear();
+	c->listing = pthread_create(&c->lister, NULL, capture_list_in_background, c) == 0;
 	rc = open_target(c, err, errlen);
 	if (rc < 0) {
 		/* Its map, memory or modules unreadable because it is exiting,
