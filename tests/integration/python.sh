@@ -19,6 +19,9 @@
 #   - what is kept is bounded: 200 threads 400 calls deep
 #     (testdata/python/deep.py) keep 65,536 Python frames in all, the
 #     threads past that partial, saying so (exit 1);
+#   - diff of two snapshots of a service that leaks a thread a request
+#     (testdata/python/grows.py) says which group grew, by how much, with
+#     its Python frames and its threads' names;
 #   - --no-python gives the C frames as they are;
 #   - nothing is stopped, and the program is left running.
 . "$(dirname "$0")/../lib.sh"
@@ -175,6 +178,28 @@ for dir in "$pyenv"/3.8.* "$pyenv"/3.13.*; do
 	[ -x "$dir/bin/python$minor" ] && running "pyenv-${dir##*/}" "$dir/bin/python$minor"
 done
 running "python3" "$(command -v python3)"
+
+# handled N: grows.py has handled N requests
+handled() { has_line "$TARGET_OUT" "handled $1"; }
+fifo=$TL_TMP/requests
+mkfifo "$fifo" || fail "cannot make a FIFO in $TL_TMP"
+start_target python3 "$TL_ROOT/testdata/python/grows.py" "$fifo"
+exec 7>"$fifo"
+printf 'r\nr\n' >&7
+wait_for 30 handled 2 || error "grows: 2 requests not handled"
+run_tl "$TL_TMP/g1.out" snapshot -q -o "$TL_TMP/g1.snap" "$TARGET_PID"
+printf 'r\nr\nr\nr\nr\n' >&7
+wait_for 30 handled 7 || error "grows: 7 requests not handled"
+run_tl "$TL_TMP/g2.out" snapshot -q -o "$TL_TMP/g2.snap" "$TARGET_PID"
+exec 7>&-
+run_tl "$TL_TMP/grows.diff" diff --color=never "$TL_TMP/g1.snap" "$TL_TMP/g2.snap"
+d=$TL_TMP/grows.diff
+grep -q '^threads: 3 -> 8 (+5); 1 group grew by 1 or more (0 new), 0 vanished$' "$d" &&
+	grep -Eq '^\+5  \(2 -> 7\)  queue\.get \(futex\)  grew' "$d" &&
+	grep -Eq '^  threads: request-1, request-2, request-3, request-4, request-5, request-6, request-7  ' "$d" &&
+	grep -Eq '^    handle_request +grows\.py:[0-9]+' "$d" ||
+	error "grows: diff: $(describe_rc $TL_RC): $(head -6 "$d" | tr '\n' '|')"
+kill_target "$TARGET_PID"
 
 start_target python3 "$TL_ROOT/testdata/python/deep.py" 200 400
 snapshot_json "$TARGET_PID" "$TL_TMP/deep.json"
