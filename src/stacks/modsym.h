@@ -23,4 +23,17 @@ uint64_t modsym_address(Dwfl_Module *mod, const char *name, uint64_t *size);
  * look for a symbol in every module cheaply. */
 uint64_t modsym_exported(Dwfl_Module *mod, const char *name);
 
+/*
+ * modsym_address for many names: each module's symbol table is walked
+ * once, into a hash table by name, and every lookup after is one probe.
+ * For the lookups a symbolizer makes again and again (tailcall.c: the
+ * function each call site calls).  The cache holds modules by pointer:
+ * it lives no longer than the Dwfl that holds them.
+ */
+struct modsym_cache;
+struct modsym_cache *modsym_cache_new(void);
+void modsym_cache_free(struct modsym_cache *c);
+/* As modsym_address(mod, name, NULL); c NULL: modsym_address itself. */
+uint64_t modsym_cached(struct modsym_cache *c, Dwfl_Module *mod, const char *name);
+
 #endif

@@ -80,6 +80,8 @@ struct symbolizer {
 	struct modmap *map;	/* the file mappings, read when first needed */
 	struct module_note *notes;	/* modules not named from their file */
 	size_t nnotes, notecap;
+	struct modsym_cache *symcache;	/* symbols by name, per module (for
+					   tailcall.c), since the last report */
 };
 
 #define GO_INLINE_MAX 16	/* inlined calls named at one pc */
@@ -234,6 +236,8 @@ static int report(struct symbolizer *s)
 {
 	/* A dropped module's pointer may come back as another module. */
 	forget_cu_indexes(s);
+	modsym_cache_free(s->symcache);
+	s->symcache = modsym_cache_new();	/* NULL: lookups walk */
 	modmap_free(s->map);
 	s->map = NULL;
 	dwfl_report_begin(s->dwfl);
@@ -316,6 +320,7 @@ void symbols_close(struct symbolizer *s)
 	free(s->notes);
 	debuginfod_close(s->dind);
 	perfmap_close(s->perfmap);
+	modsym_cache_free(s->symcache);
 	dwfl_end(s->dwfl);
 	free(s);
 }
@@ -670,7 +675,7 @@ static int resolve(struct symbolizer *s, uint64_t addr, struct sym_entry *e)
 	bool have_function = false;
 	struct tc_site site;
 
-	if (tailcall_find_site(s->dwfl, mod, bias, scopes, nscopes, addr + 1, &site))
+	if (tailcall_find_site(s->dwfl, s->symcache, mod, bias, scopes, nscopes, addr + 1, &site))
 		e->call_target = site.target;
 	if (symname)
 		e->entry = addr - off;
@@ -815,7 +820,7 @@ static void tc_walk(struct tc_search *q, uint64_t from, int depth)
 	if (depth >= TC_DEPTH || q->paths > 1 || ++q->visits > TC_VISITS ||
 	    !function_die(q->s, from, &mod, &bias, &fn))
 		return;
-	int n = tailcall_sites(q->s->dwfl, mod, bias, &fn, sites, 16);
+	int n = tailcall_sites(q->s->dwfl, q->s->symcache, mod, bias, &fn, sites, 16);
 	for (int i = 0; i < n; i++) {
 		if (!sites[i].target)
 			continue;

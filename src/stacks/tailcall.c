@@ -67,8 +67,8 @@ static int find_export(Dwfl_Module *mod, void **userdata, const char *modname,
 }
 
 /* The run-time entry of the function a site calls, or 0. */
-static uint64_t site_target(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
-			    Dwarf_Die *site)
+static uint64_t site_target(Dwfl *dwfl, struct modsym_cache *cache, Dwfl_Module *mod,
+			    Dwarf_Addr bias, Dwarf_Die *site)
 {
 	Dwarf_Attribute a;
 	Dwarf_Die fn;
@@ -89,7 +89,7 @@ static uint64_t site_target(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
 	for (size_t i = 0; i < nnames; i++) {
 		name[i] = dwarf_attr_integrate(&fn, names[i], &a) ?
 			  dwarf_formstring(&a) : NULL;
-		uint64_t at = name[i] ? modsym_address(mod, name[i], NULL) : 0;
+		uint64_t at = name[i] ? modsym_cached(cache, mod, name[i]) : 0;
 		if (at)
 			return at;
 	}
@@ -109,8 +109,9 @@ static uint64_t site_target(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
 	return 0;
 }
 
-bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
-			Dwarf_Die *scopes, int n, uint64_t ret, struct tc_site *site)
+bool tailcall_find_site(Dwfl *dwfl, struct modsym_cache *cache, Dwfl_Module *mod,
+			Dwarf_Addr bias, Dwarf_Die *scopes, int n, uint64_t ret,
+			struct tc_site *site)
 {
 	for (int i = 0; i < n; i++) {
 		Dwarf_Die child;
@@ -123,7 +124,7 @@ bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
 				    r + bias != ret)
 					continue;
 				site->ret = ret;
-				site->target = site_target(dwfl, mod, bias, &child);
+				site->target = site_target(dwfl, cache, mod, bias, &child);
 				return true;
 			} while (dwarf_siblingof(&child, &child) == 0);
 		}
@@ -135,6 +136,7 @@ bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
 
 struct walk {
 	Dwfl *dwfl;
+	struct modsym_cache *cache;
 	Dwfl_Module *mod;
 	Dwarf_Addr bias;
 	struct tc_site *out;
@@ -154,7 +156,7 @@ static void walk_tails(struct walk *w, Dwarf_Die *die, int depth)
 		if (is_call_site(&child)) {
 			if (site_is_tail(&child) && site_return(&child, &r)) {
 				w->out[w->n].ret = r + w->bias;
-				w->out[w->n].target = site_target(w->dwfl, w->mod, w->bias, &child);
+				w->out[w->n].target = site_target(w->dwfl, w->cache, w->mod, w->bias, &child);
 				w->n++;
 			}
 			continue;
@@ -170,10 +172,11 @@ static void walk_tails(struct walk *w, Dwarf_Die *die, int depth)
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-int tailcall_sites(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
+int tailcall_sites(Dwfl *dwfl, struct modsym_cache *cache, Dwfl_Module *mod,
+		   Dwarf_Addr bias, Dwarf_Die *fn,
 		   struct tc_site *out, int max)
 {
-	struct walk w = { dwfl, mod, bias, out, 0, max };
+	struct walk w = { dwfl, cache, mod, bias, out, 0, max };
 
 	walk_tails(&w, fn, 0);
 	return w.n;

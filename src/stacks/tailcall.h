@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stacks/modsym.h"
+
 /* A call site: the run-time entry of what it calls (0: not known, e.g.
  * an indirect call), and its return address (run-time). */
 struct tc_site {
@@ -32,16 +34,18 @@ struct tc_site {
  * Among the direct children of scopes[0..n) (the code scopes holding a
  * pc, innermost first), the call site whose return address is ret (both
  * run-time; bias is the module's).  Fills *site and returns true.  dwfl
- * holds mod and the other modules a call may go to (NULL: mod's only).
+ * holds mod and the other modules a call may go to (NULL: mod's only);
+ * cache (maybe NULL) keeps the symbol lookups by name (modsym.h).
  */
-bool tailcall_find_site(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias,
-			Dwarf_Die *scopes, int n, uint64_t ret, struct tc_site *site);
+bool tailcall_find_site(Dwfl *dwfl, struct modsym_cache *cache, Dwfl_Module *mod,
+			Dwarf_Addr bias, Dwarf_Die *scopes, int n, uint64_t ret,
+			struct tc_site *site);
 
 /*
  * The tail calls made anywhere in the function whose DIE is fn (a
  * DW_TAG_subprogram): up to max of them into out.  Returns their number.
  */
-int tailcall_sites(Dwfl *dwfl, Dwfl_Module *mod, Dwarf_Addr bias, Dwarf_Die *fn,
-		   struct tc_site *out, int max);
+int tailcall_sites(Dwfl *dwfl, struct modsym_cache *cache, Dwfl_Module *mod,
+		   Dwarf_Addr bias, Dwarf_Die *fn, struct tc_site *out, int max);
 
 #endif
