@@ -147,7 +147,7 @@ testdata/fpstale: testdata/fpstale.c testdata/testdata.h
 	$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -pthread -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c $(ASAN_LIBOBJ) $(HDR)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Isrc -o $@ $< $(ASAN_LIBOBJ) $(PKG_LIBS) $(shell pkg-config --cflags --libs cmocka)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(ASAN_LIBOBJ) $(PKG_LIBS) $(shell pkg-config --cflags --libs cmocka)
 
 deps:
 	@scripts/deps.sh build
@@ -201,7 +201,7 @@ build/cov/%.o: %.c $(HDR)
 
 build/cov/unit/test_%: tests/unit/test_%.c $(COV_LIBOBJ) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(COV) -Isrc -o $@ $< $(COV_LIBOBJ) $(PKG_LIBS) -lm $(shell pkg-config --cflags --libs cmocka)
+	$(CC) $(ALL_CFLAGS) $(COV) -o $@ $< $(COV_LIBOBJ) $(PKG_LIBS) -lm $(shell pkg-config --cflags --libs cmocka)
 
 coverage: deps-test
 	$(MAKE) build/cov/threadleak $(TESTDATA) $(COV_UNIT)
@@ -209,7 +209,7 @@ coverage: deps-test
 	@# threadleak as nobody too (an empty .gcda is a new one to libgcov).
 	@# libgcov's complaints (under ulimit -f) go to a file, not stderr.
 	find build/cov -name '*.gcda' -delete
-	find build/cov -name '*.gcno' | sed 's/\.gcno$$/.gcda/' | xargs touch
+	find build/cov -name '*.gcno' | sed 's/\.gcno$$/.gcda/' | xargs -r touch
 	chmod -R a+rwX build/cov
 	: >build/cov/gcov-errors && chmod 666 build/cov/gcov-errors
 	THREADLEAK=build/cov/threadleak TL_UNIT_DIR=build/cov/unit \

@@ -528,41 +528,36 @@ static int read_running(const struct go_runtime *rt, struct symbolizer *sym,
 
 	for (int tries = 0; tries < STOP_TRIES; tries++) {
 		struct running a = { rt, sym, mem, g, buf, 0, false };
-		if (g->tid <= 0) {
-			/* a read torn by a switch (its M read after the g
-			 * parked, its status after it ran again): once more */
-			read_again(rt, sym, mem, g, e, buf, raws);
-			g->stopped = stopped;
-			if (g->status != GO_RUNNING)
-				return 0;
-			continue;
-		}
-		if (tries && proc_read_runs(memory_pid(mem), g->tid, &runs) == 0)
-			wait_ran(memory_pid(mem), g->tid, &runs);
-		int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
-		if (rc == -EINTR)
-			return rc;
-		if (rc == 0)
-			g->stopped = stopped = true;
-		if (rc == 0 && a.n > 0) {
-			bool whole = ends_whole(sym, buf, a.n, a.complete);
-			raw_release(raws, e->raw);
-			e->raw = raw_intern(raws, buf, a.n);
-			if (!e->raw) {
-				e->nraw = 0;
-				return -ENOMEM;
+		if (g->tid > 0) {
+			if (tries && proc_read_runs(memory_pid(mem), g->tid, &runs) == 0)
+				wait_ran(memory_pid(mem), g->tid, &runs);
+			int rc = stop->stop(stop->ctx, g->tid, running_seen, &a);
+			if (rc == -EINTR)
+				return rc;
+			if (rc == 0)
+				g->stopped = stopped = true;
+			if (rc == 0 && a.n > 0) {
+				bool whole = ends_whole(sym, buf, a.n, a.complete);
+				raw_release(raws, e->raw);
+				e->raw = raw_intern(raws, buf, a.n);
+				if (!e->raw) {
+					e->nraw = 0;
+					return -ENOMEM;
+				}
+				e->nraw = a.n;
+				e->complete = whole;
+				e->valid = false;	/* it runs on: never a stack to keep */
+				g->raw = e->raw;
+				g->nraw = e->nraw;
+				g->complete = e->complete;
+				if (whole)
+					return 0;
+				continue;
 			}
-			e->nraw = a.n;
-			e->complete = whole;
-			e->valid = false;	/* it runs on: never a stack to keep */
-			g->raw = e->raw;
-			g->nraw = e->nraw;
-			g->complete = e->complete;
-			if (whole)
-				return 0;
-			continue;
 		}
-		/* not running there any more, or that thread not stopped */
+		/* not running there any more, that thread not stopped, or
+		 * its thread not known (a read torn by a switch: its M read
+		 * after the g parked, its status after it ran again) */
 		read_again(rt, sym, mem, g, e, buf, raws);
 		g->stopped = stopped;	/* read_again fills g anew */
 		if (g->status != GO_RUNNING)
