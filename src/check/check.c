@@ -35,6 +35,7 @@
 #include "check/check.h"
 #include "capture/capture.h"
 #include "check/check-go.h"
+#include "check/check-python.h"
 #include "base/escape.h"
 #include "stacks/fpguess.h"
 #include "go/unwind.h"
@@ -69,6 +70,7 @@ struct origin {
 	int pid;
 	int n;
 	struct raw_frame *raw;
+	struct check_py_frames *py;	/* the creator's Python frames, or NULL */
 };
 
 struct target {
@@ -95,6 +97,8 @@ struct creation {
 	uint64_t settid;
 	uint64_t sp, pc;
 	long stack_len;		/* bytes of stack copied, from sp's page; 0: none */
+	struct check_py_frames *py;	/* its Python frames (the item's until
+					   the worker hands them to the origin) */
 	unsigned char stack[CREATOR_PAGES * MEM_PAGE];
 };
 
@@ -111,6 +115,7 @@ struct priv {
 	struct workqueue *queue;	/* opened at the first creation */
 	bool queue_failed;
 	struct creation *cur;	/* being filled while its creator waits */
+	struct check_py py;	/* the supervisor's (check-python.h) */
 	int woken_pid, woken_looks;	/* an exit that left only woken
 					   goroutines: looks at it so far */
 	struct raw_frame buf[ORIGIN_FRAMES];	/* the worker's */
@@ -164,7 +169,9 @@ static void origin_remove_at(struct priv *p, size_t i)
 	 * clang's analyser loses a whole-struct store at a variable index
 	 * (it then reports raw freed twice). */
 	free(p->slots[i].raw);
+	free(p->slots[i].py);
 	p->slots[i].raw = NULL;
+	p->slots[i].py = NULL;
 	p->slots[i].addr = 0;
 	p->slots[i].pid = 0;
 	p->slots[i].n = 0;
@@ -188,7 +195,9 @@ static struct origin *origin_add(struct priv *p, int pid, uint64_t addr)
 	if (o) {
 		/* A descriptor reused for a new thread. */
 		free(o->raw);
+		free(o->py);
 		o->raw = NULL;
+		o->py = NULL;
 		o->n = 0;
 		return o;
 	}
@@ -384,6 +393,7 @@ static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 	k->tid = tid;
 	k->settid = settid;
 	k->stack_len = 0;
+	k->py = NULL;
 	p->cur = k;
 	/* It waits in the call: blocked, its stack still. */
 	if (creator_syscall(p, pid, tid, &sc) < 0 || sc.running || !sc.sp)
@@ -394,6 +404,8 @@ static void on_thread_creating(void *arg, int pid, int tid, uint64_t settid)
 	k->sp = sc.sp;
 	k->pc = sc.pc;
 	k->stack_len = got;
+	/* A Python creator's frames: gone from Thread.start once it goes on. */
+	k->py = check_py_creator(&p->py, pid, tid);
 }
 
 /* Once it went on: the worker unwinds the copy.  A call restarted by a
@@ -404,8 +416,12 @@ static void on_thread_created(void *arg, bool went_on)
 
 	if (went_on)
 		p->c->threads_seen++;
-	if (p->cur && went_on)
+	if (p->cur && went_on) {
 		workqueue_push(p->queue);
+	} else if (p->cur) {
+		free(p->cur->py);
+		p->cur->py = NULL;
+	}
 	p->cur = NULL;
 }
 
@@ -422,6 +438,11 @@ static void record_creation(void *arg, void *item)
 	/* Added even when the stack is unknown: a descriptor reused for a
 	 * new thread must not keep its old thread's origin. */
 	struct origin *o = origin_add(p, k->pid, k->settid);
+	if (o)
+		o->py = k->py;
+	else
+		free(k->py);
+	k->py = NULL;
 	if (!o || !t || !k->stack_len || !target_open(p, t))
 		return;
 	/* Frames beyond the copy are read from the live stack: they are
@@ -485,6 +506,7 @@ static void on_exiting(void *arg, int pid)
 	struct target *t = target_find(p, pid);
 	origins_drop(p, pid);
 	syscall_fds_drop(p, pid);
+	check_py_forget(&p->py, pid);
 	if (t)
 		target_close(p, t);
 }
@@ -691,6 +713,10 @@ static enum exit_verdict on_exit_held(void *arg, int pid, int tid, bool final)
 		struct origin *o = origin_of_thread(p, t, snap->threads[i].tid);
 		if (o)
 			symbols_resolve(t->sym, o->raw, o->n, &r->created_by[i]);
+		/* The Python code that made it (none left to merge when
+		 * out of memory: the C frames stay). */
+		if (o && o->py)
+			(void)check_py_merge(&r->created_by[i], o->py);
 	}
 	struct keep_state k = { c, snap, r, tid, 0, 0 };
 	unit_threads(&k);
@@ -761,9 +787,13 @@ void check_free(struct check *c)
 		while (p->ntargets)
 			target_close(p, &p->targets[0]);
 		syscall_fds_drop(p, -1);
-		for (size_t i = 0; i < p->cap; i++)
-			if (p->slots[i].addr)
+		check_py_free(&p->py);
+		for (size_t i = 0; i < p->cap; i++) {
+			if (p->slots[i].addr) {
 				free(p->slots[i].raw);
+				free(p->slots[i].py);
+			}
+		}
 		free(p->slots);
 		free(p->targets);
 		free(p);

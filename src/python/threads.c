@@ -406,24 +406,29 @@ uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, lon
 {
 	const struct py_layout *l = &rt->l;
 	struct walk w = { rt, mem, 0, NULL, NULL, PY_MAX_TOTAL_FRAMES };
-	uint64_t interp, ts, ident;
+	uint64_t interp, ts, ident, bare = 0;
 	int seen = 0;
 
 	if (read_u64(mem, rt->runtime, l->rt_interp_head, &interp, true) != 0)
 		return 0;
 	for (int i = 0; interp && i < MAX_INTERPS; i++) {
 		if (read_u64(mem, interp, l->is_threads_head, &ts, true) != 0)
-			return 0;
+			return bare;
 		for (; ts && seen++ < PY_MAX_THREADS;) {
-			if (ts_tid(&w, ts, &ident) == tid)
+			/* 3.8-3.11 make a new thread's state in its creator
+			 * (Thread.start), with the creator's ids until the
+			 * new thread runs: the state with frames is its own. */
+			if (ts_tid(&w, ts, &ident) == tid && first_frame(&w, ts))
 				return ts;
+			if (!bare && ts_tid(&w, ts, &ident) == tid)
+				bare = ts;
 			if (read_u64(mem, ts, l->ts_next, &ts, true) != 0)
 				break;
 		}
 		if (read_u64(mem, interp, l->is_next, &interp, true) != 0)
 			break;
 	}
-	return 0;
+	return bare;
 }
 
 int py_thread_read_at(const struct py_runtime *rt, struct memory *mem, long tid, uint64_t ts,

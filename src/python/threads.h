@@ -62,7 +62,10 @@ struct py_threads {
 int py_threads_read(const struct py_runtime *rt, struct memory *mem,
 		    struct py_threads *out);
 void py_threads_free(struct py_threads *t);
-/* The address of thread tid's state, 0 when the interpreter has none. */
+/* The address of thread tid's state, 0 when the interpreter has none.
+ * Of two with its id (3.8-3.11: a thread being started has its state
+ * made by its creator, with the creator's ids until it runs), the one
+ * with frames. */
 uint64_t py_thread_state_of(const struct py_runtime *rt, struct memory *mem, long tid);
 /* Reads the one thread state at ts (py_thread_state_of's) into
  * out (its name left empty), as while its thread tid is held in a stop;
