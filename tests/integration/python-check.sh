@@ -7,6 +7,8 @@
 #     frames, leaky_worker at leaks.py, waiting in queue.get;
 #   - daemon: the interpreter deletes the daemon's state as it finalizes:
 #     the leak is reported with its C frames and a line saying why;
+#   - in both, "created by" has the creator's Python frames, read while
+#     it waited in clone3: start_worker at leaks.py, below Thread.start;
 #   - hang: a thread that is not a daemon keeps the interpreter waiting
 #     at its exit for ever: --timeout reports both threads with their
 #     Python frames, the main one joining threads at exit.
@@ -14,6 +16,18 @@
 
 need_threadleak
 LEAKS=$TL_ROOT/testdata/python/leaks.py
+
+# created_by LABEL OUT: the "created by" section names start_worker at
+# leaks.py, called from <module>, below Thread.start in threading.py
+created_by()
+{
+	local label=$1 out=$2 cb
+	cb=$(sed -n '/^  created by:$/,/^$/p' "$out.err")
+	grep -Eq '^    (Thread\.)?start +threading\.py:[0-9]+' <<<"$cb" &&
+		grep -Eq '^    start_worker +leaks\.py:[0-9]+' <<<"$cb" &&
+		grep -Eq '^    <module> +leaks\.py:[0-9]+' <<<"$cb" ||
+		error "$label: \"created by\" has not the creator's Python frames (Thread.start, start_worker, <module>): $(grep -E -A1 '^    (thread_PyThread_start|PyThread_start)' <<<"$cb" | tail -1 | tr -s ' ')"
+}
 
 # one LABEL PYTHON
 one()
@@ -26,6 +40,7 @@ one()
 		grep -Eq '^  threads: leaky  \[[0-9]+\]' "$out.err" &&
 		grep -Eq '^    leaky_worker +leaks\.py:[0-9]+' "$out.err" ||
 		error "$label exit: the leak is not reported in queue.get, named leaky, with leaky_worker: $(grep -m3 -E '^1 thread|leaky' "$out.err" | tr '\n' '|')"
+	created_by "$label exit" "$out"
 
 	out=$TL_TMP/$label-daemon
 	run_tl "$out" check -- "$py" "$LEAKS" daemon
@@ -33,6 +48,7 @@ one()
 	grep -q "^Python frames not read: 1 thread in the eval loop that the interpreter no longer lists (it deletes daemon threads' states as it exits)" "$out.err" &&
 		grep -Eq '^    _PyEval_EvalFrameDefault ' "$out.err" ||
 		error "$label daemon: no line saying why the Python frames are gone, or no C frames: $(grep -m2 -E 'Python|_PyEval' "$out.err" | tr '\n' '|')"
+	created_by "$label daemon" "$out"
 
 	out=$TL_TMP/$label-hang
 	run_tl "$out" check --timeout 2 -- "$py" "$LEAKS" hang
