@@ -97,6 +97,17 @@ static bool proc_open(struct check_py *cp, struct check_py_proc *pp)
 	pp->used = ++cp->tick;
 	if (pp->state != PY_UNKNOWN)
 		return pp->state == PY_FOUND;
+	pp->state = PY_NONE;
+	pp->mem = memory_open(pp->pid);
+	pp->rt = calloc(1, sizeof(*pp->rt));
+	sym = pp->mem && pp->rt ? symbols_open(pp->pid, err, sizeof(err)) : NULL;
+	/* Only the layouts are needed after: the symbolizer goes at once. */
+	bool found = sym && py_runtime_find(sym, pp->mem, pp->rt) == 0;
+	symbols_close(sym);
+	if (!found) {
+		proc_shut(cp, pp);
+		return false;
+	}
 	if (cp->nopen >= CHECK_PY_OPEN) {
 		struct check_py_proc *lru = NULL;
 		for (size_t i = 0; i < cp->n; i++)
@@ -105,19 +116,9 @@ static bool proc_open(struct check_py *cp, struct check_py_proc *pp)
 		if (lru)
 			proc_shut(cp, lru);
 	}
-	pp->state = PY_NONE;
-	pp->mem = memory_open(pp->pid);
-	pp->rt = calloc(1, sizeof(*pp->rt));
-	sym = pp->mem && pp->rt ? symbols_open(pp->pid, err, sizeof(err)) : NULL;
-	/* Only the layouts are needed after: the symbolizer goes at once. */
-	if (sym && py_runtime_find(sym, pp->mem, pp->rt) == 0) {
-		pp->state = PY_FOUND;
-		cp->nopen++;
-	}
-	symbols_close(sym);
-	if (pp->state != PY_FOUND)
-		proc_shut(cp, pp);
-	return pp->state == PY_FOUND;
+	pp->state = PY_FOUND;
+	cp->nopen++;
+	return true;
 }
 
 /* pt's innermost CHECK_PY_FRAMES frames and module, in one allocation. */
