@@ -20,6 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Creators whose thread state is remembered, a process: a thread that
+ * creates threads mostly does so again, and finding its state walks
+ * every thread's. */
+#define CREATORS 8
+
 struct check_py_proc {
 	int pid;
 	enum { PY_UNKNOWN, PY_NONE, PY_FOUND } state;
@@ -28,6 +33,11 @@ struct check_py_proc {
 	unsigned long used;
 	struct memory *mem;	/* both while PY_FOUND, else NULL */
 	struct py_runtime *rt;
+	struct {		/* creators' thread states, as last found */
+		long tid;
+		uint64_t ts;
+	} known[CREATORS];
+	unsigned next_known;
 };
 
 struct packed_frame {
@@ -52,6 +62,7 @@ static void proc_shut(struct check_py *cp, struct check_py_proc *pp)
 	pp->rt = NULL;
 	if (pp->state == PY_FOUND)
 		pp->state = PY_UNKNOWN;
+	memset(pp->known, 0, sizeof(pp->known));
 }
 
 static uint64_t start_time_of(int pid)
@@ -142,21 +153,42 @@ static struct check_py_frames *pack(const struct py_thread *pt, const char *modu
 	return pf;
 }
 
+/* The frames of tid's state at ts, as known: 0 and pt filled (free
+ * pt->frames), or -ENOENT (no longer tid's, or no frames: 3.8-3.11
+ * have a state with its ids and none while it starts a thread). */
+static int read_known(struct check_py_proc *pp, int tid, uint64_t ts, struct py_thread *pt)
+{
+	if (!ts || py_thread_read_at(pp->rt, pp->mem, tid, ts, pt) != 0)
+		return -ENOENT;
+	if (pt->nframes > 0)
+		return 0;
+	free(pt->frames);
+	return -ENOENT;
+}
+
 struct check_py_frames *check_py_creator(struct check_py *cp, int pid, int tid)
 {
 	struct check_py_proc *pp = proc_get(cp, pid);
 	struct check_py_frames *pf = NULL;
 	struct py_thread pt;
+	unsigned k = 0;
 
 	if (!pp || !proc_open(cp, pp))
 		return NULL;
 	/* It ran since the last creation: code objects may be new. */
 	memory_reset(pp->mem);
-	uint64_t ts = py_thread_state_of(pp->rt, pp->mem, tid);
-	if (!ts || py_thread_read_at(pp->rt, pp->mem, tid, ts, &pt) != 0)
-		return NULL;
-	if (pt.nframes > 0)
-		pf = pack(&pt, pp->rt->module);
+	while (k < CREATORS && pp->known[k].tid != tid)
+		k++;
+	if (k == CREATORS || read_known(pp, tid, pp->known[k].ts, &pt) < 0) {
+		uint64_t ts = py_thread_state_of(pp->rt, pp->mem, tid);
+		if (read_known(pp, tid, ts, &pt) < 0)
+			return NULL;
+		if (k == CREATORS)
+			k = pp->next_known++ % CREATORS;
+		pp->known[k].tid = tid;
+		pp->known[k].ts = ts;
+	}
+	pf = pack(&pt, pp->rt->module);
 	free(pt.frames);
 	return pf;
 }
