@@ -65,13 +65,6 @@ static void proc_shut(struct check_py *cp, struct check_py_proc *pp)
 	memset(pp->known, 0, sizeof(pp->known));
 }
 
-static uint64_t start_time_of(int pid)
-{
-	struct proc_stat ps;
-
-	return proc_read_stat(pid, pid, &ps) == 0 ? ps.start_time : 0;
-}
-
 static struct check_py_proc *proc_get(struct check_py *cp, int pid)
 {
 	struct check_py_proc *pp = NULL;
@@ -82,7 +75,7 @@ static struct check_py_proc *proc_get(struct check_py *cp, int pid)
 			pp = &cp->procs[i];
 	if (pp && now - pp->checked_at < 0.1)
 		return pp;
-	uint64_t start = start_time_of(pid);
+	uint64_t start = proc_start_time(pid);
 	if (pp && pp->start_time == start) {
 		pp->checked_at = now;
 		return pp;

@@ -252,16 +252,9 @@ static struct target *target_find(struct priv *p, int pid)
 	return NULL;
 }
 
-/* When the process started: tells it apart from one that reused its pid.
- * (An exec is seen as such: supervise.h drops what is known then.) */
-static uint64_t start_time_of(int pid)
-{
-	struct proc_stat ps;
-
-	/* The leader's own stat: the process's sums over every thread. */
-	return proc_read_stat(pid, pid, &ps) == 0 ? ps.start_time : 0;
-}
-
+/* The target of pid, told apart by its start time (proc_start_time) from
+ * one that reused its pid.  (An exec is seen as such: supervise.h drops
+ * what is known then.) */
 static struct target *target_get(struct priv *p, int pid)
 {
 	struct target *t = target_find(p, pid);
@@ -271,7 +264,7 @@ static struct target *target_get(struct priv *p, int pid)
 	 * time at most that often, not at every thread creation. */
 	if (t && now - t->checked_at < 0.1)
 		return t;
-	uint64_t start = start_time_of(pid);
+	uint64_t start = proc_start_time(pid);
 	if (t && t->start_time == start) {
 		t->checked_at = now;
 		return t;

@@ -18,7 +18,6 @@
 
 #define NMEMBERS (sizeof(struct py_obj_layout) / sizeof(int64_t))
 #define MAX_OFFSET 65536
-#define DEBUG_WORDS 64		/* 3.13's _Py_DebugOffsets up to long_object */
 
 _Static_assert(sizeof(struct py_obj_layout) % sizeof(int64_t) == 0,
 	       "struct py_obj_layout holds int64_t members only");
@@ -111,10 +110,7 @@ int py_objlayout_dwarf(int minor, Dwfl_Module *mod, bool all, struct py_obj_layo
 
 /* 3.13.0's _Py_DebugOffsets, read as words: where it keeps a member,
  * and the word with its structure's size, which it must be below. */
-static const struct {
-	int word, size;
-	size_t member;
-} debug_map[] = {
+static const struct py_debug_field debug_map[] = {
 	{ 11, 6, offsetof(struct py_obj_layout, is_modules) },
 	{ 49, 46, offsetof(struct py_obj_layout, tp_flags) },
 	{ 57, 56, offsetof(struct py_obj_layout, ma_keys) },
@@ -123,22 +119,8 @@ static const struct {
 	{ 63, 61, offsetof(struct py_obj_layout, long_digit) },
 };
 
-static void from_debug_offsets(struct py_obj_layout *o, const struct py_runtime *rt,
-			       struct memory *mem)
-{
-	uint64_t w[DEBUG_WORDS];
 
-	if (rt->minor != 13 || memory_read(mem, rt->runtime, w, sizeof(w)) != 0 ||
-	    memcmp(w, "xdebugpy", 8) != 0 || ((w[1] >> 16) & 0xff) != 13)
-		return;
-	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
-		uint64_t v = w[debug_map[i].word];
-		if (v < MAX_OFFSET && v < w[debug_map[i].size])
-			*(int64_t *)((char *)o + debug_map[i].member) = (int64_t)v;
-	}
-}
-
-int py_objlayout_find(struct py_runtime *rt, Dwfl_Module *mod, struct memory *mem)
+int py_objlayout_find(struct py_runtime *rt, Dwfl_Module *mod)
 {
 	struct py_obj_layout *o = &rt->o, d;
 	bool old = rt->minor < 11;
@@ -146,7 +128,10 @@ int py_objlayout_find(struct py_runtime *rt, Dwfl_Module *mod, struct memory *me
 
 	py_objlayout_dwarf(rt->minor, mod, all, &d);
 	merge(o, &d);
-	from_debug_offsets(o, rt, mem);
+	/* 3.13: what the running interpreter says, read by runtime.c */
+	if (rt->minor == 13)
+		py_debug_offsets_apply(rt, debug_map, sizeof(debug_map) / sizeof(debug_map[0]),
+				       o, false);
 	for (size_t i = 0; i < NMEMBERS; i++) {
 		size_t at = i * sizeof(int64_t);
 		bool needed = !(old && (at == offsetof(struct py_obj_layout, dk_log2_index_bytes) ||

@@ -34,9 +34,9 @@ int py_objlayout_builtin(int minor, struct py_obj_layout *o);
 int py_objlayout_dwarf(int minor, Dwfl_Module *mod, bool all, struct py_obj_layout *o);
 
 /* rt->o for rt's release, from the table, mod's DWARF (the module that
- * exports _PyRuntime, may be NULL) and, 3.13, the debug offsets read
- * through mem.  0 when every member the release has is known, -ENOENT
+ * exports _PyRuntime, may be NULL) and, 3.13, the debug offsets
+ * runtime.c read (rt->debug).  0 when every member the release has is known, -ENOENT
  * otherwise (rt->o still holds what was found). */
-int py_objlayout_find(struct py_runtime *rt, Dwfl_Module *mod, struct memory *mem);
+int py_objlayout_find(struct py_runtime *rt, Dwfl_Module *mod);
 
 #endif

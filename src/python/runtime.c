@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEBUG_WORDS 71		/* _Py_DebugOffsets of 3.13.0 up to unicode_object */
 #define MAX_OFFSET 65536
 
 struct found {
@@ -78,10 +77,7 @@ static int minor_from_name(const char *name)
 /* Where 3.13.0's _Py_DebugOffsets (read as words) keeps each offset
  * used, and the word with the size of its structure, which the offset
  * must be below (-1: none to check against). */
-static const struct {
-	int word, size;
-	size_t field;
-} debug_map[] = {
+static const struct py_debug_field debug_map[] = {
 	{ 5, 3, offsetof(struct py_layout, rt_interp_head) },
 	{ 8, 6, offsetof(struct py_layout, is_next) },
 	{ 9, 6, offsetof(struct py_layout, is_threads_head) },
@@ -117,12 +113,30 @@ static bool layout_complete(const struct py_layout *l, int minor)
 	       (old || l->co_code >= 0);
 }
 
+void py_debug_offsets_apply(const struct py_runtime *rt, const struct py_debug_field *map,
+			    size_t n, void *out, bool invalid_unknown)
+{
+	const uint64_t *w = rt->debug;
+
+	for (size_t i = 0; i < n; i++) {
+		int size = map[i].size;
+		if (map[i].word >= rt->ndebug || size >= rt->ndebug)
+			continue;
+		uint64_t v = w[map[i].word];
+		int64_t *o = (int64_t *)((char *)out + map[i].member);
+		if (v < MAX_OFFSET && (size < 0 || v < w[size]))
+			*o = (int64_t)v;
+		else if (invalid_unknown)
+			*o = -1;
+	}
+}
+
 static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 {
-	uint64_t w[DEBUG_WORDS];
+	uint64_t *w = rt->debug;
 	struct py_layout *l = &rt->l;
 
-	if (memory_read(mem, rt->runtime, w, sizeof(w)) != 0)
+	if (memory_read(mem, rt->runtime, w, sizeof(rt->debug)) != 0)
 		return -EFAULT;
 	if (memcmp(w, "xdebugpy", 8) != 0 || (w[1] >> 24) != 3 ||
 	    (int)((w[1] >> 16) & 0xff) != rt->minor)
@@ -131,14 +145,10 @@ static int layout_from_debug_offsets(struct py_runtime *rt, struct memory *mem)
 		rt->why = "a free-threaded build: its layouts are not read yet";
 		return -ENOTSUP;
 	}
+	rt->ndebug = PY_DEBUG_WORDS;
 	l->cf_current = -1;
 	l->fr_is_entry = -1;
-	for (size_t i = 0; i < sizeof(debug_map) / sizeof(debug_map[0]); i++) {
-		uint64_t v = w[debug_map[i].word];
-		int size = debug_map[i].size;
-		int64_t *out = (int64_t *)((char *)l + debug_map[i].field);
-		*out = v < MAX_OFFSET && (size < 0 || v < w[size]) ? (int64_t)v : -1;
-	}
+	py_debug_offsets_apply(rt, debug_map, sizeof(debug_map) / sizeof(debug_map[0]), l, true);
 	if (!layout_complete(l, rt->minor))
 		return -EPROTO;
 	rt->source = PY_LAYOUT_DEBUG_OFFSETS;
@@ -291,6 +301,6 @@ int py_runtime_find(struct symbolizer *sym, struct memory *mem, struct py_runtim
 			rt->pthread_tid = pthread_tid_offset(sym, mem);
 	}
 	if (ret == 0)	/* for thread names only: what is missing leaves them empty */
-		py_objlayout_find(rt, f.mod, mem);
+		py_objlayout_find(rt, f.mod);
 	return ret;
 }

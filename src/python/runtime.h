@@ -82,6 +82,8 @@ struct py_obj_layout {
 	int64_t long_digit;		/* ob_digit */
 };
 
+#define PY_DEBUG_WORDS 71	/* _Py_DebugOffsets of 3.13.0 up to unicode_object */
+
 struct py_runtime {
 	uint64_t runtime;		/* _PyRuntime's address */
 	char module[1024];		/* the file it is in, as its frames
@@ -98,7 +100,25 @@ struct py_runtime {
 	const char *why;	/* after -ENOTSUP: a sentence saying why */
 	struct py_layout l;
 	struct py_obj_layout o;
+	/* 3.13+: the _Py_DebugOffsets at the start of _PyRuntime, as words
+	 * (read once, checked: cookie and version); ndebug 0 before 3.13 */
+	uint64_t debug[PY_DEBUG_WORDS];
+	int ndebug;
 };
+
+/* Where _Py_DebugOffsets keeps one member, as words: the offset's word,
+ * the word with its structure's size it must be below (-1: none), and
+ * where it goes in the struct being filled. */
+struct py_debug_field {
+	int word, size;
+	size_t member;
+};
+
+/* Each offset of map that rt->debug has and that passes its checks into
+ * out (an int64_t at each member); one that fails is set to -1 when
+ * invalid_unknown, else left as it was. */
+void py_debug_offsets_apply(const struct py_runtime *rt, const struct py_debug_field *map,
+			    size_t n, void *out, bool invalid_unknown);
 
 /*
  * Finds the interpreter among sym's modules and its layout, reading the

@@ -508,3 +508,10 @@ int proc_uptime(double *sec)
 	*sec = strtod(buf, NULL);
 	return 0;
 }
+
+uint64_t proc_start_time(int pid)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(pid, pid, &st) == 0 ? st.start_time : 0;
+}

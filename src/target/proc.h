@@ -39,6 +39,9 @@ void proc_close_task_dir(void);
 /* /proc/PID/task/TID/stat; the leader's (TID = PID) when tid <= 0, whose
  * utime and stime are then the leader's own, not the process's. */
 int proc_read_stat(int pid, int tid, struct proc_stat *st);
+/* pid's start time (clock ticks after boot: with pid, which process it
+ * is), 0 when it is gone. */
+uint64_t proc_start_time(int pid);
 
 /*
  * What a stat says of a thread's life, from least to most:
