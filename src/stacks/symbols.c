@@ -271,6 +271,7 @@ struct symbolizer *symbols_open(int pid, char *err, size_t errlen)
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot read the memory map of %d: %s", pid,
 			 rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+		modsym_cache_free(s->symcache);
 		dwfl_end(s->dwfl);
 		free(s);
 		errno = rc > 0 ? rc : EIO;	/* ESRCH: it exited */
