@@ -19,6 +19,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libdebuginfod libmicrohttpd 2>/
 # the runtime library alone (always installed on Debian), no C++ headers;
 # Rust's with libiberty's rust_demangle (libiberty-dev, a static archive).
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6 -liberty
+# symbols of the executable that the libraries it loads bind to
+# (src/stacks/debuginfod.c: dlopen)
+EXPORTS = -Wl,--export-dynamic-symbol=dlopen
 ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -Isrc -Ibuild/gen $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -46,7 +49,7 @@ UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 all: threadleak
 
 threadleak: $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(EXPORTS)
 
 build/src/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -77,7 +80,7 @@ build/asan/gen/%.o: build/gen/%.c
 # The AddressSanitizer/UBSan build that `make check` also runs the tests with.
 asan: build/asan/threadleak
 build/asan/threadleak: $(ASAN_OBJ)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(ASAN_OBJ) $(PKG_LIBS) $(EXPORTS)
 
 build/asan/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,15 @@
  * makes the client, and the three functions used here are looked up in
  * that loaded copy.  Without them no download can be bounded, so none
  * is made.
+ *
+ * libdwfl (0.188) makes that client, loading libdebuginfod and with it
+ * libcurl and some twenty libraries more, the first time a module's debug
+ * file is not on disk, DEBUGINFOD_URLS set or not; without URLs the client
+ * can fetch nothing, and the load was most of the time of a snapshot of a
+ * small program (BENCHMARKS.md).  So threadleak has a dlopen of its own,
+ * which the executable exports (the Makefile) so that libdw's call binds
+ * to it: libdebuginfod is refused while DEBUGINFOD_URLS is unset or empty,
+ * and every other load goes on to the C library's dlopen.
  */
 #include "stacks/debuginfod.h"
 
@@ -32,6 +41,31 @@ static struct {
 	void (*set_user_data)(debuginfod_client *, void *);
 	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
 } lib;
+
+static bool is_debuginfod(const char *file)
+{
+	const char *base = file ? strrchr(file, '/') : NULL;
+
+	base = base ? base + 1 : file;
+	return base && strncmp(base, "libdebuginfod", 13) == 0;
+}
+
+void *dlopen(const char *file, int flags)
+{
+	static void *(*next)(const char *, int);
+	void *(*fn)(const char *, int) = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+	const char *urls = getenv("DEBUGINFOD_URLS");
+
+	if ((!urls || !*urls) && !(flags & RTLD_NOLOAD) && is_debuginfod(file))
+		return NULL;	/* a client that could fetch nothing */
+	if (!fn) {
+		*(void **)&fn = dlsym(RTLD_NEXT, "dlopen");
+		if (!fn)
+			return NULL;
+		__atomic_store_n(&next, fn, __ATOMIC_RELEASE);
+	}
+	return fn(file, flags);
+}
 
 static bool find_lib(void)
 {

@@ -15,7 +15,8 @@
  * seconds, default 30; a stalled transfer gives up after
  * DEBUGINFOD_TIMEOUT, default here 5); then closes the door: a module
  * found later (dlopen) gets no download in that run.  Running out of time
- * is said once on stderr and never fails anything.
+ * is said once on stderr and never fails anything.  Without
+ * DEBUGINFOD_URLS, libdebuginfod is not even loaded (debuginfod.c).
  */
 #ifndef THREADLEAK_DEBUGINFOD_H
 #define THREADLEAK_DEBUGINFOD_H

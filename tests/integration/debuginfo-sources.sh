@@ -20,7 +20,9 @@
 #     so in one line on stderr; a stalled transfer (DEBUGINFOD_TIMEOUT=2
 #     with a budget of 600 s) ends without it; both well within the
 #     snapshot's hang guard, which the other limit alone would exceed;
-#   - the stripped binary with none of these: no names.
+#   - the stripped binary with none of these: no names, and (the dynamic
+#     loader's log says) libdebuginfod never loaded without
+#     DEBUGINFOD_URLS; loaded with it.
 # Every snapshot must exit 0 with no partial stack: the stripped binary's
 # stacks end at its ELF entry, whatever names it has.
 . "$(dirname "$0")/../lib.sh"
@@ -107,10 +109,19 @@ kill_target "$TARGET_PID"
 
 start_target "$d/bare"
 bare=$TARGET_PID
-snapshot_json "$bare" "$TL_TMP/bare.json"
+# the dynamic loader's own log of what it loads (no ptrace: the ASan
+# build runs too): without DEBUGINFOD_URLS, libdebuginfod (and libcurl
+# with it) is never loaded, though bare's debug file is missed
+unset DEBUGINFOD_URLS
+LD_DEBUG=files LD_DEBUG_OUTPUT=$TL_TMP/ld-bare snapshot_json "$bare" "$TL_TMP/bare.json"
 whole bare "$TL_TMP/bare.json"
 n=$(named bare "$TL_TMP/bare.json")
 ((n == 0)) || error "the bare stripped binary has names from somewhere ($n): the test proves nothing"
+cat "$TL_TMP"/ld-bare.* >"$TL_TMP/ld-bare" 2>/dev/null
+grep -q 'file=libdw\.so' "$TL_TMP/ld-bare" ||
+	error "LD_DEBUG=files logged no load of libdw: the check below proves nothing ($(head -c 200 "$TL_TMP/ld-bare"))"
+grep -q 'file=libdebuginfod' "$TL_TMP/ld-bare" &&
+	error "without DEBUGINFOD_URLS, threadleak loaded libdebuginfod: $(grep -m1 'file=libdebuginfod' "$TL_TMP/ld-bare")"
 
 if [ "$(id -u)" != 0 ]; then
 	partial "/usr/lib/debug/.build-id not tried: needs root"
@@ -187,8 +198,10 @@ nconn() { grep -c '^connection' "$TL_TMP/silent.log"; }
 # a dead port: refused at once; neither limit is reached
 DEBUGINFOD_URLS=http://127.0.0.1:$dead_port DEBUGINFOD_CACHE_PATH=$TL_TMP/dcache-dead \
 	DEBUGINFOD_TIMEOUT=600 THREADLEAK_DEBUGINFOD_TIMEOUT=600 \
-	snapshot_json "$bare" "$TL_TMP/dead.json"
+	LD_DEBUG=files LD_DEBUG_OUTPUT=$TL_TMP/ld-dead snapshot_json "$bare" "$TL_TMP/dead.json"
 whole "dead debuginfod" "$TL_TMP/dead.json"
+cat "$TL_TMP"/ld-dead.* 2>/dev/null | grep -q 'file=libdebuginfod' ||
+	error "with DEBUGINFOD_URLS set, libdebuginfod was not loaded (the check without it proves nothing)"
 grep -q "stopped downloading" "$TL_TMP/dead.json.err" && error "dead debuginfod: the budget was spent on a refused connection"
 
 # a silent server, the budget shorter: it acts, and says so
