@@ -2,8 +2,9 @@
 # bench/python.sh: threadleak snapshot of a Python program beside py-spy
 # dump, its anchor.  `make bench` runs it.
 #
-# For each CPython (pyenv's newest 3.11 and 3.13, and Debian's
-# /usr/bin/python3) and each size N (BENCH_PY_SIZES, default "7 1000") it
+# For each CPython (pyenv's newest 3.11 and 3.13, Debian's /usr/bin/python3,
+# and a copy of it that finds no debug file, as on a machine without
+# python3-dbg: the files py-spy reads) and each size N (BENCH_PY_SIZES, default "7 1000") it
 # starts `bench/pythreads.py N` once (N threads blocked in queue.get,
 # Lock.acquire, Event.wait and time.sleep, two calls deep, and the main
 # thread in Event.wait: N + 1 threads, all blocked), waits for its "ready",
@@ -92,8 +93,26 @@ pythons()
 			say "no pyenv CPython $v in $PYENV/versions: its rows are left out"
 		fi
 	done
-	[ -x /usr/bin/python3 ] &&
-		printf '%s (Debian)\t%s\n' "$(/usr/bin/python3 -c 'import platform; print(platform.python_version())')" /usr/bin/python3
+	[ -x /usr/bin/python3 ] || return
+	v=$(/usr/bin/python3 -c 'import platform; print(platform.python_version())')
+	printf '%s (Debian)\t%s\n' "$v" /usr/bin/python3
+	# The same interpreter as a user has it without python3-dbg: a copy
+	# whose build id is another (random) one and without its debug link
+	# finds no debug file, as there, so both tools read the same files
+	# (py-spy never reads debug files).
+	p=$TMP/nodebug/$(basename "$(readlink -f /usr/bin/python3)")
+	mkdir -p "$TMP/nodebug" &&
+		objcopy --remove-section .gnu_debuglink "$(readlink -f /usr/bin/python3)" "$p" 2>"$TMP/objcopy.err" &&
+		python3 - "$p" 2>>"$TMP/objcopy.err" <<-'EOF' &&
+			import os, subprocess, sys
+			out = subprocess.run(["readelf", "-n", sys.argv[1]], capture_output=True, text=True).stdout
+			bid = bytes.fromhex([l.split()[-1] for l in out.splitlines() if "Build ID" in l][0])
+			data = open(sys.argv[1], "rb").read()
+			assert data.count(bid) == 1, "the build id is not in the file once"
+			open(sys.argv[1], "wb").write(data.replace(bid, os.urandom(len(bid))))
+		EOF
+		printf '%s (Debian, no debug file)\t%s\n' "$v" "$p" ||
+		say "no copy of /usr/bin/python3 with another build id: $(head -c 200 "$TMP/objcopy.err")"
 }
 
 TOOLS="tl tl-nopy spy spy-native spy-nonblocking"
