@@ -1,10 +1,14 @@
 /*
  * serve: `threadleak serve --listen ADDR [PID...] [--match REGEX]` — a
- * Prometheus exporter.  Every interval it refreshes a capture session per
- * process (as top does: stop-free, only the threads that ran captured
- * again), renders the metrics once (export/metrics.h) and hands the text
- * to the HTTP server (export/http.h), which serves it to every scrape
- * until the next refresh: a scrape never costs a capture.
+ * Prometheus exporter, and pprof's goroutine endpoint for each process.
+ * Every interval it refreshes a capture session per process (as top does:
+ * stop-free, only the threads that ran captured again), renders the
+ * metrics and the index page once (export/metrics.h, export/index.h) and
+ * hands them to the HTTP server (export/http.h), which serves them to
+ * every request until the next refresh: a scrape never costs a capture.
+ * A profile (/debug/pprof/goroutine?pid=PID[&debug=1|2]) is made from the
+ * process's last capture when asked, on this thread, between captures and
+ * while it waits for the next refresh (the server queues the request).
  *
  * With --match, the processes whose name (comm) matches are looked for
  * again at each refresh: new ones are watched, those that exited dropped.
@@ -17,15 +21,21 @@
 #include "capture/capture.h"
 #include "target/proc.h"
 #include "target/ptrace.h"
+#include "base/escape.h"
 #include "base/util.h"
+#include "export/gotext.h"
 #include "export/http.h"
+#include "export/index.h"
 #include "export/metrics.h"
+#include "export/pprof.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,10 +279,127 @@ static int publish(struct serve *s, struct http_server *http)
 							  s->t[i].capture_sec };
 	s->refreshes++;
 	int rc = metrics_render(m, n, (size_t)s->groups, s->refreshes, &text, &len);
-	free(m);
+	if (rc == 0) {
+		http_publish(http, HTTP_METRICS, text, len);
+		rc = index_render(m, n, s->interval, &text, &len);
+	}
 	if (rc == 0)
-		http_publish(http, text, len);
+		http_publish(http, HTTP_INDEX, text, len);
+	free(m);
 	return rc;
+}
+
+/* job's answer: status and a text made by printf. */
+static void answer_text(struct http_job *j, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void answer_text(struct http_job *j, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	char *body = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&body, fmt, ap) < 0)
+		body = NULL;
+	va_end(ap);
+	j->status = body ? status : 500;
+	j->type = "text/plain; charset=utf-8";
+	j->body = body;
+	j->len = body ? strlen(body) : 0;
+}
+
+/* The process a profile asks for: ?pid=, or the only one watched. */
+static struct target *job_target(struct serve *s, struct http_job *j)
+{
+	int pid;
+	struct target *only = NULL;
+	size_t live = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->t[i].refused && !s->t[i].gone) {
+			live++;
+			only = &s->t[i];
+		}
+	}
+	if (!j->pid[0]) {
+		if (live == 1)
+			return only;
+		answer_text(j, 400, "%zu processes are watched: give one, ?pid=PID (the list is at /)\n",
+			    live);
+		return NULL;
+	}
+	struct target *t = parse_pid(j->pid, &pid) ? find(s, pid) : NULL;
+	if (!t || t->refused || t->gone) {
+		answer_text(j, 404, "process %s is not watched (the list is at /)\n",
+			    parse_pid(j->pid, &pid) ? j->pid : "?");
+		return NULL;
+	}
+	return t;
+}
+
+/* A profile of one process's last capture, as a Go program serves its
+ * goroutines: gzipped profile.proto, or debug=1 or 2 text. */
+static void answer_profile(struct serve *s, struct http_job *j)
+{
+	long debug = 0;
+	char *end;
+
+	if (j->debug[0]) {
+		debug = strtol(j->debug, &end, 10);
+		if (*end || debug < 0 || debug > 2) {
+			answer_text(j, 400, "debug=%s: give 0 (profile.proto), 1 or 2 (text)\n",
+				    esc(j->debug));
+			return;
+		}
+	}
+	struct target *t = job_target(s, j);
+	if (!t)
+		return;
+	if (!t->snap) {
+		answer_text(j, 503, "process %d (%s): no capture yet, or its last failed\n",
+			    t->pid, esc(t->comm));
+		return;
+	}
+	FILE *fp = open_memstream(&j->body, &j->len);
+	if (!fp) {
+		answer_text(j, 500, "out of memory\n");
+		return;
+	}
+	int rc = debug == 0 ? export_pprof(t->snap, fp) : export_gotext(t->snap, (int)debug, fp);
+	bool failed = ferror(fp) != 0;
+	if (fclose(fp) != 0 || failed || rc < 0) {
+		free(j->body);
+		answer_text(j, 500, "cannot make the profile: %s\n", strerror(rc < 0 ? -rc : ENOMEM));
+		return;
+	}
+	j->status = 200;
+	j->type = debug == 0 ? "application/octet-stream" : "text/plain; charset=utf-8";
+	j->attachment = debug == 0;
+}
+
+static void answer_jobs(struct serve *s, struct http_server *http)
+{
+	struct http_job *j;
+
+	while ((j = http_take_job(http))) {
+		answer_profile(s, j);
+		http_answer_job(http, j);
+	}
+}
+
+/* Answers profiles until deadline; false when a signal ends serve. */
+static bool wait_until(struct serve *s, struct http_server *http, double deadline)
+{
+	struct pollfd p = { .fd = http_jobs_fd(http), .events = POLLIN };
+
+	for (;;) {
+		if (pt_interrupted())
+			return false;
+		answer_jobs(s, http);
+		double left = deadline - now_sec();
+		if (left <= 0)
+			return true;
+		poll(&p, 1, left > 3600 ? 3600000 : (int)(left * 1e3) + 1);	/* a signal cuts it short */
+	}
 }
 
 int cmd_serve(int argc, char **argv)
@@ -293,13 +420,17 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "threadleak: serving http://%s/metrics\n", http_address(http));
+	fprintf(stderr, "threadleak: profiles at http://%s/debug/pprof/goroutine?pid=PID, the list at /\n",
+		http_address(http));
 	for (;;) {
 		double began = now_sec();
 		if (s.have_match)
 			scan(&s);
-		for (size_t i = 0; i < s.n && !pt_interrupted(); i++)
+		for (size_t i = 0; i < s.n && !pt_interrupted(); i++) {
 			if (!s.t[i].gone && !s.t[i].refused)
 				refresh(&s, &s.t[i]);
+			answer_jobs(&s, http);	/* between captures too */
+		}
 		if (pt_interrupted())
 			break;
 		if (publish(&s, http) < 0) {
@@ -327,7 +458,7 @@ int cmd_serve(int argc, char **argv)
 			rc = s.watched ? EXIT_OK : EXIT_ERROR;
 			break;
 		}
-		if (!cmd_sleep_until(began + s.interval))
+		if (!wait_until(&s, http, began + s.interval))
 			break;
 	}
 	http_stop(http);

@@ -19,9 +19,19 @@
  * `threadleak --version`).  http_start() loads it and looks up the few
  * functions used here.
  *
- * The text served is a reference-counted block that http_publish() swaps
- * under the lock: a response holds its block until MHD is done with it,
- * never the lock, and a scrape costs no copy.
+ * The pages served as they are (/metrics, the index) are reference-counted
+ * blocks that http_publish() swaps under the lock: a response holds its
+ * block until MHD is done with it, never the lock, and a scrape costs no
+ * copy.
+ *
+ * A profile (/debug/pprof/goroutine) is made from the caller's snapshots,
+ * which only the caller's thread may read, and only when asked (Go's
+ * debug=2 of a million goroutines is hundreds of MB): the request becomes
+ * a job on a queue, its connection is suspended (MHD serves the others
+ * meanwhile), an eventfd wakes the caller, which answers it
+ * (http_take_job, http_answer_job) between its captures; the answer
+ * resumes the connection and MHD's thread sends it.  A job is freed when
+ * MHD says its request is done, whichever way it ends.
  */
 #include "export/http.h"
 #include "base/util.h"
@@ -30,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <sys/eventfd.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -57,17 +68,27 @@ struct conn {
 	bool cut;		/* shut down by the watchdog */
 };
 
+/* A profile asked for: http.h's part, then the server's. */
+struct job {
+	struct http_job pub;
+	struct MHD_Connection *conn;
+	struct job *next;	/* on the queue */
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
+	int jobfd;		/* eventfd: jobs queued */
+	struct job *jobs, **jobs_tail;	/* queued, not yet taken */
+	bool jobs_closed;	/* stopping: no more are queued */
 	pthread_t watchdog;
 	bool watching;		/* the watchdog thread runs */
-	pthread_mutex_t lock;	/* current, conns, stopping */
+	pthread_mutex_t lock;	/* page, conns, jobs, stopping */
 	pthread_cond_t wake;	/* a new connection, or stop */
 	bool stopping;
 	unsigned request_sec;	/* a request's deadline from its connection */
 	unsigned exchange_sec;	/* a connection's, answer taken or not */
 	struct conn *conns;
-	struct blob *current;	/* NULL until the first publish */
+	struct blob *page[HTTP_NPAGES];	/* NULL until the first publish */
 	char address[128];
 };
 
@@ -82,6 +103,9 @@ static struct {
 	__typeof__(MHD_add_response_header) *add_response_header;
 	__typeof__(MHD_queue_response) *queue_response;
 	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_lookup_connection_value) *lookup_value;
+	__typeof__(MHD_suspend_connection) *suspend;
+	__typeof__(MHD_resume_connection) *resume;
 } mhd;
 static char mhd_error[256];
 
@@ -102,9 +126,13 @@ static void mhd_load(void)
 	*(void **)&mhd.add_response_header = dlsym(h, "MHD_add_response_header");
 	*(void **)&mhd.queue_response = dlsym(h, "MHD_queue_response");
 	*(void **)&mhd.destroy_response = dlsym(h, "MHD_destroy_response");
+	*(void **)&mhd.lookup_value = dlsym(h, "MHD_lookup_connection_value");
+	*(void **)&mhd.suspend = dlsym(h, "MHD_suspend_connection");
+	*(void **)&mhd.resume = dlsym(h, "MHD_resume_connection");
 	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.get_connection_info ||
 	    !mhd.from_buffer || !mhd.from_blob || !mhd.add_response_header ||
-	    !mhd.queue_response || !mhd.destroy_response) {
+	    !mhd.queue_response || !mhd.destroy_response || !mhd.lookup_value ||
+	    !mhd.suspend || !mhd.resume) {
 		snprintf(mhd_error, sizeof(mhd_error), "%s lacks a function threadleak needs "
 			 "(0.9.73 or later)", MHD_SONAME);
 		mhd.start_daemon = NULL;
@@ -124,11 +152,12 @@ static void blob_put_cb(void *cls)
 	blob_put(cls);
 }
 
-void http_publish(struct http_server *s, char *text, size_t len)
+void http_publish(struct http_server *s, enum http_page page, char *text, size_t len)
 {
 	struct blob *b = malloc(sizeof(*b)), *old;
 
-	if (!b) {
+	if (!b || page < 0 || page >= HTTP_NPAGES) {
+		free(b);
 		free(text);
 		return;
 	}
@@ -136,29 +165,37 @@ void http_publish(struct http_server *s, char *text, size_t len)
 	b->len = len;
 	b->text = text;
 	pthread_mutex_lock(&s->lock);
-	old = s->current;
-	s->current = b;
+	old = s->page[page];
+	s->page[page] = b;
 	pthread_mutex_unlock(&s->lock);
 	blob_put(old);
 }
 
-/* Queues status with body (static, or a held blob: released by MHD). */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-			     const char *body, size_t len, struct blob *held)
+/* Queues status with body: static, a held blob (released by MHD), or a
+ * malloc'd one (freed by MHD: owned). */
+static enum MHD_Result reply_with(struct MHD_Connection *c, unsigned status, const char *type,
+				  const char *body, size_t len, struct blob *held, char *owned,
+				  bool attachment)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ok;
 
 	if (held)
 		r = mhd.from_blob(len, (void *)body, blob_put_cb, held);
+	else if (owned)
+		r = mhd.from_blob(len, owned, free, owned);
 	else
 		r = mhd.from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		blob_put(held);
+		free(owned);
 		return MHD_NO;	/* MHD closes the connection */
 	}
 	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
-	    mhd.add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+	    mhd.add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES ||
+	    mhd.add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	    (attachment && mhd.add_response_header(r, "Content-Disposition",
+						    "attachment; filename=\"goroutine\"") != MHD_YES)) {
 		mhd.destroy_response(r);
 		return MHD_NO;
 	}
@@ -167,20 +204,124 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	return ok;
 }
 
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     const char *body, size_t len, struct blob *held)
+{
+	return reply_with(c, status, type, body, len, held, NULL, false);
+}
+
+/* A query argument of c into buf, cut to its size; "" when not given. */
+static void argument(struct MHD_Connection *c, const char *key, char *buf, size_t size)
+{
+	const char *v = mhd.lookup_value(c, MHD_GET_ARGUMENT_KIND, key);
+
+	snprintf(buf, size, "%s", v ? v : "");
+}
+
+/* A profile's request: queued for the caller's thread (its connection
+ * suspended) the first time MHD calls, answered when it calls again. */
+static enum MHD_Result profile(struct http_server *s, struct MHD_Connection *c, void **req)
+{
+	struct job *j = *req;
+
+	if (j) {	/* resumed: the caller answered */
+		char *body = j->pub.body;
+		j->pub.body = NULL;
+		return reply_with(c, j->pub.status, j->pub.type, body, j->pub.len, NULL,
+				  body, j->pub.attachment);
+	}
+	if (!(j = calloc(1, sizeof(*j))))
+		return MHD_NO;
+	argument(c, "pid", j->pub.pid, sizeof(j->pub.pid));
+	argument(c, "debug", j->pub.debug, sizeof(j->pub.debug));
+	j->conn = c;
+	*req = j;	/* freed when the request is done (completed()) */
+	pthread_mutex_lock(&s->lock);
+	bool closed = s->jobs_closed;
+	if (!closed) {
+		*s->jobs_tail = j;
+		s->jobs_tail = &j->next;
+		mhd.suspend(c);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (closed)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+			     "shutting down\n", 14, NULL);
+	uint64_t one = 1;
+	if (write(s->jobfd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the caller has jobs to read anyway */
+	}
+	return MHD_YES;
+}
+
+/* MHD's notice that a request is done, answered or not: its job goes. */
+static void completed(void *cls, struct MHD_Connection *c, void **req,
+		      enum MHD_RequestTerminationCode why)
+{
+	struct job *j = *req;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (j) {
+		free(j->pub.body);
+		free(j);
+		*req = NULL;
+	}
+}
+
+int http_jobs_fd(const struct http_server *s)
+{
+	return s->jobfd;
+}
+
+struct http_job *http_take_job(struct http_server *s)
+{
+	uint64_t n;
+	struct job *j;
+
+	pthread_mutex_lock(&s->lock);
+	j = s->jobs;
+	if (j) {
+		s->jobs = j->next;
+		if (!s->jobs)
+			s->jobs_tail = &s->jobs;
+		j->next = NULL;
+	} else if (read(s->jobfd, &n, sizeof(n)) < 0) {
+		/* nonblocking: nothing to clear */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return j ? &j->pub : NULL;
+}
+
+void http_answer_job(struct http_server *s, struct http_job *pub)
+{
+	struct job *j = (struct job *)pub;	/* pub is its first member */
+
+	(void)s;
+	if (!j->pub.type)
+		j->pub.type = "text/plain; charset=utf-8";
+	mhd.resume(j->conn);
+}
+
+static bool path_is(const char *url, size_t n, const char *path)
+{
+	return n == strlen(path) && strncmp(url, path, n) == 0;
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **req)
 {
 	static const char text[] = "text/plain; charset=utf-8";
-	static const char index_text[] = "threadleak: the metrics are at /metrics\n";
-	static const char not_found[] = "not found: try /metrics\n";
+	static const char not_found[] =
+		"not found: threadleak serves /metrics, /debug/pprof/goroutine?pid=PID and its index at /\n";
 	struct http_server *s = cls;
 	const union MHD_ConnectionInfo *ci;
 
 	(void)version;
 	(void)upload;
 	(void)upload_size;
-	(void)req;
 	/* the request is whole: the watchdog gives it until the exchange's
 	 * deadline now */
 	ci = mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -193,18 +334,28 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET or HEAD\n", 12, NULL);
 	/* MHD took the query off; a fragment is no part of the path */
 	size_t n = strcspn(url, "#");
-	if (n == 1 && url[0] == '/')
-		return reply(c, MHD_HTTP_OK, text, index_text, sizeof(index_text) - 1, NULL);
-	if (n != 8 || strncmp(url, "/metrics", 8) != 0)
+	enum http_page page;
+	const char *type;
+	if (path_is(url, n, "/metrics")) {
+		page = HTTP_METRICS;
+		type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (path_is(url, n, "/") || path_is(url, n, "/debug/pprof") ||
+		   path_is(url, n, "/debug/pprof/")) {
+		page = HTTP_INDEX;
+		type = "text/html; charset=utf-8";
+	} else if (path_is(url, n, "/debug/pprof/goroutine")) {
+		return profile(s, c, req);
+	} else {
 		return reply(c, MHD_HTTP_NOT_FOUND, text, not_found, sizeof(not_found) - 1, NULL);
+	}
 	pthread_mutex_lock(&s->lock);
-	struct blob *b = s->current;
+	struct blob *b = s->page[page];
 	if (b)
 		__atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&s->lock);
 	if (!b)
 		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text, "no capture yet\n", 15, NULL);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b->text, b->len, b);
+	return reply(c, MHD_HTTP_OK, type, b->text, b->len, b);
 }
 
 /* MHD's notices (its thread): a connection on our list while it is open. */
@@ -374,6 +525,8 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 		errno = EINVAL;
 		return NULL;
 	}
+	s->jobs_tail = &s->jobs;
+	s->jobfd = -1;
 	s->request_sec = request_sec;
 	s->exchange_sec = request_sec > HTTP_EXCHANGE_SEC ? request_sec : HTTP_EXCHANGE_SEC;
 	if (!split_address(addr, host, sizeof(host), &port)) {
@@ -405,6 +558,15 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 		errno = ENOSYS;
 		return NULL;
 	}
+	s->jobfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->jobfd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot serve HTTP: eventfd: %s", strerror(e));
+		close(fd);
+		free(s);
+		errno = e;
+		return NULL;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -418,10 +580,12 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	s->watching = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
 	if (s->watching)
-		s->daemon = mhd.start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
+		s->daemon = mhd.start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
+					     MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 					     answer, s,
 					     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 					     MHD_OPTION_NOTIFY_CONNECTION, notify, s,
+					     MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 					     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
 					     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 					     (unsigned)HTTP_CONNECTIONS_PER_ADDRESS,
@@ -452,7 +616,23 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
-	/* MHD first: its "closed" notices empty our list, and it closes the
+	/* No job is queued from now on; those queued are answered, which
+	 * resumes their connections: MHD stops none suspended. */
+	pthread_mutex_lock(&s->lock);
+	s->jobs_closed = true;
+	struct job *pending = s->jobs;
+	s->jobs = NULL;
+	s->jobs_tail = &s->jobs;
+	pthread_mutex_unlock(&s->lock);
+	while (pending) {
+		struct job *j = pending;
+		pending = j->next;
+		j->pub.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		j->pub.body = strdup("shutting down\n");
+		j->pub.len = j->pub.body ? strlen(j->pub.body) : 0;
+		http_answer_job(s, &j->pub);
+	}
+	/* MHD next: its "closed" notices empty our list, and it closes the
 	 * listening socket */
 	if (s->daemon)
 		mhd.stop_daemon(s->daemon);
@@ -463,7 +643,10 @@ void http_stop(struct http_server *s)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->watchdog, NULL);
 	}
-	blob_put(s->current);
+	for (int i = 0; i < HTTP_NPAGES; i++)
+		blob_put(s->page[i]);
+	if (s->jobfd >= 0)
+		close(s->jobfd);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
