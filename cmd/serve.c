@@ -13,12 +13,15 @@
  * With --match, the processes whose name (comm) matches are looked for
  * again at each refresh: new ones are watched, those that exited dropped.
  * A process that cannot be captured (no permission, a kernel thread,
- * another tracer) is said once on stderr and left out.  Without --match,
+ * another tracer) is said once on stderr and left out.  Once its port is
+ * bound, serve keeps only the capabilities reading processes takes
+ * (target/privilege.h), and says which of them it lacks.  Without --match,
  * serve ends when no PID it was given is left: exit 0 when they exited,
  * 2 when none could be captured.  SIGINT, SIGTERM or SIGHUP end it with 0.
  */
 #include "cmd.h"
 #include "capture/capture.h"
+#include "target/privilege.h"
 #include "target/proc.h"
 #include "target/ptrace.h"
 #include "base/escape.h"
@@ -412,16 +415,26 @@ int cmd_serve(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	pt_install_signal_guard();
-	struct http_server *http = http_start(s.listen, (unsigned)(s.request_timeout + 0.5), err,
-						      sizeof(err));
+	struct http_server *http = http_listen(s.listen, (unsigned)(s.request_timeout + 0.5), err,
+						       sizeof(err));
 	if (!http) {
 		rc = errno == EINVAL ? EXIT_USAGE : EXIT_ERROR;
 		errorf("%s", err);
 		goto out;
 	}
+	/* The port is bound: from here on, only what reading processes
+	 * takes, before any thread is made (each keeps its own sets). */
+	char missing[512];
+	if (privilege_keep_tracing(missing, sizeof(missing), err, sizeof(err)) < 0 ||
+	    http_run(http, err, sizeof(err)) < 0) {
+		errorf("%s", err);
+		http_stop(http);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (missing[0])
+		errorf("serve has %s", missing);
 	fprintf(stderr, "threadleak: serving http://%s/metrics\n", http_address(http));
-	fprintf(stderr, "threadleak: profiles at http://%s/debug/pprof/goroutine?pid=PID, the list at /\n",
-		http_address(http));
 	for (;;) {
 		double began = now_sec();
 		if (s.have_match)

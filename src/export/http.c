@@ -77,6 +77,9 @@ struct job {
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	int listen_fd;		/* bound, until http_run() gives it to MHD */
+	bool running;		/* http_run() was called: the lock and the
+				   condition are made */
 	int jobfd;		/* eventfd: jobs queued */
 	struct job *jobs, **jobs_tail;	/* queued, not yet taken */
 	bool jobs_closed;	/* stopping: no more are queued */
@@ -505,8 +508,8 @@ static int listen_on(const char *host, const char *port, char *bound, size_t bsi
 	return fd;
 }
 
-struct http_server *http_start(const char *addr, unsigned request_sec, char *err,
-				size_t errlen)
+struct http_server *http_listen(const char *addr, unsigned request_sec, char *err,
+				 size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	char host[128];
@@ -527,6 +530,7 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 	}
 	s->jobs_tail = &s->jobs;
 	s->jobfd = -1;
+	s->listen_fd = -1;
 	s->request_sec = request_sec;
 	s->exchange_sec = request_sec > HTTP_EXCHANGE_SEC ? request_sec : HTTP_EXCHANGE_SEC;
 	if (!split_address(addr, host, sizeof(host), &port)) {
@@ -549,24 +553,28 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 		errno = e;
 		return NULL;
 	}
+	s->listen_fd = fd;
+	return s;
+}
+
+int http_run(struct http_server *s, char *err, size_t errlen)
+{
+	int fd = s->listen_fd;
+
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, mhd_load);
 	if (!mhd.start_daemon) {
 		snprintf(err, errlen, "cannot serve HTTP: %s (install libmicrohttpd12)", mhd_error);
-		close(fd);
-		free(s);
-		errno = ENOSYS;
-		return NULL;
+		return -ENOSYS;
 	}
 	s->jobfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->jobfd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot serve HTTP: eventfd: %s", strerror(e));
-		close(fd);
-		free(s);
-		errno = e;
-		return NULL;
+		return -e;
 	}
+	s->listen_fd = -1;	/* MHD's from here on */
+	s->running = true;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -600,11 +608,9 @@ struct http_server *http_start(const char *addr, unsigned request_sec, char *err
 		 * only; no other thread opens a descriptor meanwhile */
 		if (fcntl(fd, F_GETFD) >= 0)
 			close(fd);
-		http_stop(s);
-		errno = ENOMEM;
-		return NULL;
+		return -ENOMEM;
 	}
-	return s;
+	return 0;
 }
 
 const char *http_address(const struct http_server *s)
@@ -616,6 +622,12 @@ void http_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (!s->running) {
+		free(s);
+		return;
+	}
 	/* No job is queued from now on; those queued are answered, which
 	 * resumes their connections: MHD stops none suspended. */
 	pthread_mutex_lock(&s->lock);

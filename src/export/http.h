@@ -52,14 +52,18 @@ struct http_job {
 
 /*
  * Listens on addr ("HOST:PORT", "[V6]:PORT", ":PORT" for every address;
- * PORT 0 picks a free one) and starts serving, each request due whole
+ * PORT 0 picks a free one), to serve (http_run) each request due whole
  * request_sec (1 to HTTP_REQUEST_SEC_MAX) after its connection.  NULL and a one-line
  * reason in err when the address is bad or cannot be bound (errno set:
  * EINVAL for what is not an address, ENOENT for a host that does not
  * resolve, else bind's).
  */
-struct http_server *http_start(const char *addr, unsigned request_sec, char *err,
-				size_t errlen);
+struct http_server *http_listen(const char *addr, unsigned request_sec, char *err,
+				 size_t errlen);
+/* Starts serving what http_listen() bound: its threads are made here (a
+ * caller that drops privileges does so between the two).  0, or -errno
+ * and why in err; http_stop() frees it either way. */
+int http_run(struct http_server *s, char *err, size_t errlen);
 /* The address bound, "HOST:PORT" (the port picked for 0). */
 const char *http_address(const struct http_server *s);
 /* Serves text (malloc'd: the server takes it) as page from now on. */
