@@ -272,6 +272,7 @@ bench: deps-bench
 	bench/goleak-blame.sh
 	bench/real-servers.sh
 	bench/serve.sh
+	bench/serve-many.sh
 	bench/scale.sh
 	bench/million.sh 100000 1000000
 	bench/python.sh

@@ -39,3 +39,35 @@ wait_ready()
 	done
 	grep -q '^ready' "$1"
 }
+
+# ticks_of PID: utime + stime of a process, in clock ticks
+ticks_of()
+{
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	s=${s##*) }
+	set -- $s
+	echo $((${12} + ${13}))
+}
+
+# pct TICKS NS: share of one core (HZ set by the caller: getconf CLK_TCK)
+pct() { awk -v t="$1" -v ns="$2" -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * t / hz * 1e9 / ns }'; }
+
+# bench_serve ARG...: threadleak serve ARG... in the background (tests/
+# lib.sh's start_target_nowait: killed at the exit), until a scrape gets
+# its first metrics (into $TMP/m).  Sets S (its pid), SERR (its stderr)
+# and addr (HOST:PORT); exits 1 when it ends first.
+bench_serve()
+{
+	start_target_nowait "$THREADLEAK" serve "$@"
+	S=$TARGET_PID SERR=$TARGET_ERR addr=
+	until [ -n "$addr" ]; do
+		addr=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERR")
+		proc_alive "$S" || { say "serve exited: $(head -c 300 "$SERR")"; exit 1; }
+		tl_sleep 0.05
+	done
+	until [ "$(curl -s -o "$TMP/m" -w '%{http_code}' "http://$addr/metrics")" = 200 ]; do
+		proc_alive "$S" || { say "serve exited: $(head -c 300 "$SERR")"; exit 1; }
+		tl_sleep 0.05
+	done
+}

@@ -38,18 +38,6 @@ done
 gcc -O2 -g -Wall -Wextra -pthread -o "$TMP/target" "$BENCH_ROOT/bench/target.c" || exit 1
 HZ=$(getconf CLK_TCK)
 
-# cpu_ticks_of PID: utime + stime of a process, in clock ticks
-ticks_of()
-{
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	s=${s##*) }
-	set -- $s
-	echo $((${12} + ${13}))
-}
-
-# pct TICKS NS: share of one core
-pct() { awk -v t="$1" -v ns="$2" -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * t / hz * 1e9 / ns }'; }
 
 ROWS=()
 for n in $SIZES; do
@@ -71,18 +59,8 @@ for n in $SIZES; do
 	register_pid "$TOPH"
 
 	t0=$(date +%s%N)
-	start_target_nowait "$THREADLEAK" serve --listen 127.0.0.1:0 --interval "$INTERVAL" "$T"
-	S=$TARGET_PID SERR=$TARGET_ERR
-	addr=
-	until [ -n "$addr" ]; do
-		addr=$(sed -n 's|^threadleak: serving http://\(.*\)/metrics$|\1|p' "$SERR")
-		proc_alive "$S" || { say "serve exited: $(head -c 300 "$SERR")"; exit 1; }
-		tl_sleep 0.05
-	done
-	# the first refresh: until a scrape gets metrics
-	until [ "$(curl -s -o "$TMP/m" -w '%{http_code}' "http://$addr/metrics")" = 200 ]; do
-		tl_sleep 0.05
-	done
+	# until the first refresh is published
+	bench_serve --listen 127.0.0.1:0 --interval "$INTERVAL" "$T"
 	t1=$(date +%s%N)
 	c1=$(ticks_of "$S")
 	first_s=$(awk -v ns="$((t1 - t0))" 'BEGIN { printf "%.2f", ns / 1e9 }')
