@@ -22,7 +22,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -l:libstdc++.so.6 -lib
 # symbols of the executable that the libraries it loads bind to
 # (src/stacks/debuginfod.c: dlopen)
 EXPORTS = -Wl,--export-dynamic-symbol=dlopen
-ALL_CFLAGS = $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -Isrc -Ibuild/gen $(PKG_CFLAGS)
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -pthread -Isrc -Ibuild/gen $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC := $(wildcard src/*/*.c)
@@ -43,13 +43,13 @@ TESTDATA := $(patsubst %.c,%,$(wildcard testdata/*.c)) testdata/waits-O0 \
 	testdata/python/embed
 UNIT := $(patsubst %.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps deps-test deps-bench check demo install clean bench asan fuzz \
+.PHONY: all deps deps-test deps-bench check demo install uninstall deb clean bench asan fuzz \
 	analyse coverage scan scan-objects
 
 all: threadleak
 
 threadleak: $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(EXPORTS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(EXPORTS)
 
 build/src/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -277,10 +277,62 @@ bench: deps-bench
 	bench/million.sh 100000 1000000
 	bench/python.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page,
+# share/threadleak/ whole (the default ignores, the Prometheus rules...),
+# the systemd unit (its ExecStart pointed at $(BINDIR)), its arguments'
+# file (/etc/default/threadleak-serve, never replaced when it is there: it
+# is the administrator's), the bash completion.  make uninstall removes
+# them, the arguments' file excepted.
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+SERVE_UNIT := threadleak-serve.service
+
 install: threadleak
-	install -D -m 755 threadleak $(DESTDIR)$(PREFIX)/bin/threadleak
-	install -D -m 644 man/threadleak.1 $(DESTDIR)$(PREFIX)/share/man/man1/threadleak.1
-	install -D -m 644 share/threadleak/runtimes.supp $(DESTDIR)$(PREFIX)/share/threadleak/runtimes.supp
+	install -D -m 755 threadleak $(DESTDIR)$(BINDIR)/threadleak
+	install -D -m 644 man/threadleak.1 $(DESTDIR)$(MANDIR)/man1/threadleak.1
+	cd share/threadleak && find . -type f | while read -r f; do \
+		install -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/threadleak/$$f" || exit 1; done
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/bin/threadleak|$(BINDIR)/threadleak|; s|/etc/default/|$(SYSCONFDIR)/default/|' \
+		share/systemd/$(SERVE_UNIT) >$(DESTDIR)$(SYSTEMDUNITDIR)/$(SERVE_UNIT)
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(SERVE_UNIT)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/threadleak-serve ] || \
+		install -D -m 644 share/systemd/threadleak-serve.default \
+			$(DESTDIR)$(SYSCONFDIR)/default/threadleak-serve
+	install -D -m 644 share/bash-completion/completions/threadleak \
+		$(DESTDIR)$(BASHCOMPDIR)/threadleak
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/threadleak $(DESTDIR)$(MANDIR)/man1/threadleak.1 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/$(SERVE_UNIT) $(DESTDIR)$(BASHCOMPDIR)/threadleak
+	cd share/threadleak && find . -type f | while read -r f; do \
+		rm -f "$(DESTDIR)$(DATADIR)/threadleak/$$f"; done
+	-find $(DESTDIR)$(DATADIR)/threadleak -depth -type d -empty -delete
+
+# make deb: the Debian package, built by dpkg-buildpackage -us -uc -b from
+# a copy of the tree (its files under git, changed or not, and the new ones
+# not ignored) in build/deb/src, so that the tree is left as it was; the
+# .deb files land in build/deb/ (DEBDIR).  Its version is the tree's: cmd/main.c's,
+# which debian/changelog's first entry must carry (a native package:
+# the tree is its source).
+VERSION = $(shell sed -n 's/^\#define THREADLEAK_VERSION "\(.*\)"/\1/p' cmd/main.c)
+DEBDIR ?= build/deb
+deb:
+	@v=$$(dpkg-parsechangelog -l debian/changelog -S Version) && \
+	[ "$$v" = "$(VERSION)" ] || { echo "make deb: debian/changelog is at $$v, the tree at $(VERSION): add an entry (dch -v $(VERSION))" >&2; exit 1; }
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/src/threadleak-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEBDIR)/src/threadleak-$(VERSION)
+	cd $(DEBDIR)/src/threadleak-$(VERSION) && dpkg-buildpackage -us -uc -b
+	mv $(DEBDIR)/src/*.deb $(DEBDIR)/src/*.buildinfo $(DEBDIR)/src/*.changes $(DEBDIR)/
+	rm -rf $(DEBDIR)/src
+	@ls $(DEBDIR)/*.deb
 
 clean:
 	rm -rf build threadleak $(TESTDATA) $(UNIT)

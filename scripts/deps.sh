@@ -88,6 +88,16 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	# the exporter scraped by a real Prometheus (tests/integration/serve.sh)
 	command -v prometheus >/dev/null 2>&1 || need prometheus
 	command -v curl >/dev/null 2>&1 || need curl
+	# make deb and tests/integration/package.sh: the Debian package built
+	# (dpkg-buildpackage, debhelper), checked (lintian), installed and its
+	# unit verified (systemd-analyze), its man page found (man-db);
+	# tests/integration/completion.sh: bash-completion's helpers
+	command -v dpkg-buildpackage >/dev/null 2>&1 || need dpkg-dev
+	command -v dh >/dev/null 2>&1 || need debhelper
+	command -v lintian >/dev/null 2>&1 || need lintian
+	command -v systemd-analyze >/dev/null 2>&1 || need systemd
+	command -v man >/dev/null 2>&1 || need man-db
+	[ -f /usr/share/bash-completion/bash_completion ] || need bash-completion
 	# go-versions.sh fetches a newer Go toolchain from the module proxy
 	# over HTTPS when the installed go is too old for GOTOOLCHAIN
 	[ -f /etc/ssl/certs/ca-certificates.crt ] || need ca-certificates
