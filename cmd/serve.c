@@ -10,8 +10,11 @@
  * process's last capture when asked, on this thread, between captures and
  * while it waits for the next refresh (the server queues the request).
  *
- * With --match, the processes whose name (comm) matches are looked for
+ * With --match, the processes whose name (comm), container, unit, pod or
+ * cgroup match (one regex per key, all given must match) are looked for
  * again at each refresh: new ones are watched, those that exited dropped.
+ * Where a process runs (model/cgroup.h) labels its series: the last
+ * snapshot's, kept while a capture fails.
  * A process that cannot be captured (no permission, a kernel thread,
  * another tracer) is said once on stderr and left out.  Once its port is
  * bound, serve keeps only the capabilities reading processes takes
@@ -46,9 +49,14 @@
 
 #define MAX_TARGETS 4096
 
+/* --match's keys: what a regex is matched against. */
+enum match_key { MATCH_COMM, MATCH_CONTAINER, MATCH_UNIT, MATCH_POD, MATCH_CGROUP, MATCH__COUNT };
+static const char *const match_keys[MATCH__COUNT] = { "comm", "container", "unit", "pod", "cgroup" };
+
 struct target {
 	int pid;
 	char comm[64];
+	struct cgroup_info where;	/* the last snapshot's (or scan's) */
 	struct capture_session *session;
 	const struct snapshot *snap;	/* the session's last, or NULL */
 	double capture_sec;
@@ -64,8 +72,9 @@ struct serve {
 	double interval;
 	double request_timeout;		/* a client's to send its request */
 	long groups;
-	bool have_match;
-	regex_t match;
+	bool have_match;		/* some --match */
+	bool have[MATCH__COUNT];	/* --match KEY=REGEX, by key */
+	regex_t match[MATCH__COUNT];
 	struct capture_options copt;
 	struct target *t;
 	size_t n;
@@ -84,21 +93,60 @@ static const char head[] =
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* --match: once (a regex can say a|b), compiled into o->dest's serve. */
+/* --match [KEY=]REGEX: once per key (a regex can say a|b), compiled
+ * into o->dest's serve; no known KEY= before it: comm's. */
 static int set_match(const struct opt *o, const char *arg)
 {
 	struct serve *s = o->dest;
+	enum match_key k = MATCH_COMM;
+	const char *re = arg;
 
-	if (s->have_match) {
-		errorf("give --match once (REGEX can say a|b)");
+	for (int i = 0; i < MATCH__COUNT; i++) {
+		size_t n = strlen(match_keys[i]);
+		if (strncmp(arg, match_keys[i], n) == 0 && arg[n] == '=') {
+			k = (enum match_key)i;
+			re = arg + n + 1;
+			break;
+		}
+	}
+	if (s->have[k]) {
+		errorf("give --match %s= once (REGEX can say a|b)", match_keys[k]);
 		return EXIT_USAGE;
 	}
-	if (regcomp(&s->match, arg, REG_EXTENDED | REG_NOSUB) != 0) {
-		errorf("--match: '%s' is not an extended regular expression", arg);
+	if (regcomp(&s->match[k], re, REG_EXTENDED | REG_NOSUB) != 0) {
+		errorf("--match: '%s' is not an extended regular expression", re);
 		return EXIT_USAGE;
 	}
-	s->have_match = true;
+	s->have[k] = s->have_match = true;
 	return OPTS_GO_ON;
+}
+
+/* Whether re matches v; an absent value (none, "") matches nothing. */
+static bool match_one(const regex_t *re, const char *v)
+{
+	return v && v[0] && regexec(re, v, 0, NULL, 0) == 0;
+}
+
+/* Whether pid (named comm) matches every --match given; reads where it
+ * runs into *w when a key needs it. */
+static bool matches(struct serve *s, int pid, const char *comm, struct cgroup_info *w)
+{
+	char shortid[CONTAINER_SHORT_ID + 1];
+
+	if (s->have[MATCH_COMM] && !match_one(&s->match[MATCH_COMM], comm))
+		return false;
+	if (!s->have[MATCH_CONTAINER] && !s->have[MATCH_UNIT] && !s->have[MATCH_POD] &&
+	    !s->have[MATCH_CGROUP])
+		return true;
+	if (proc_read_cgroup(pid, w) < 0)
+		return false;
+	snprintf(shortid, sizeof(shortid), "%.*s", CONTAINER_SHORT_ID, w->id);
+	return (!s->have[MATCH_CONTAINER] || match_one(&s->match[MATCH_CONTAINER], w->id) ||
+		match_one(&s->match[MATCH_CONTAINER], shortid) ||
+		match_one(&s->match[MATCH_CONTAINER], w->runtime)) &&
+	       (!s->have[MATCH_UNIT] || match_one(&s->match[MATCH_UNIT], w->unit)) &&
+	       (!s->have[MATCH_POD] || match_one(&s->match[MATCH_POD], w->pod_uid)) &&
+	       (!s->have[MATCH_CGROUP] || match_one(&s->match[MATCH_CGROUP], w->path));
 }
 
 static struct target *find(struct serve *s, int pid)
@@ -113,8 +161,12 @@ static int parse_args(int argc, char **argv, struct serve *s)
 {
 	const struct opt opts[] = {
 		{ "listen", 'l', OPT_STRING, &s->listen, "ADDR", "HOST:PORT, [IPV6]:PORT or :PORT (every address)" },
-		{ "match", 'm', OPT_CALL, s, "REGEX", "also every process whose name matches (extended\n"
-		  "regex on /proc/PID/comm), looked for at each refresh", .call = set_match },
+		{ "match", 'm', OPT_CALL, s, "[KEY=]REGEX", "\n"
+		  "also every process whose KEY matches REGEX (extended),\n"
+		  "looked for at each refresh.  KEY: comm (/proc/PID/comm,\n"
+		  "the default), container (its id, full or short, or its\n"
+		  "runtime), unit (systemd's), pod (its UID), cgroup (the\n"
+		  "path).  Once per KEY; all given must match", .call = set_match },
 		{ "interval", 'd', OPT_SECONDS, &s->interval, "SEC", "seconds between refreshes (default 15)",
 		  "--interval wants seconds from 0.1, e.g. 15, not '%s'", 0.1, 86400 },
 		{ "request-timeout", 0, OPT_SECONDS, &s->request_timeout, "SEC",
@@ -139,7 +191,7 @@ static int parse_args(int argc, char **argv, struct serve *s)
 		return EXIT_USAGE;
 	}
 	if (optind == argc && !s->have_match) {
-		errorf("serve needs PIDs or --match REGEX; try 'threadleak serve --help'");
+		errorf("serve needs PIDs or --match [KEY=]REGEX; try 'threadleak serve --help'");
 		return EXIT_USAGE;
 	}
 	if (argc - optind > MAX_TARGETS) {
@@ -175,6 +227,7 @@ static void scan(struct serve *s)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	struct proc_stat st;
+	struct cgroup_info w = { 0 };
 	int pid;
 
 	for (size_t i = 0; i < s->n; i++)
@@ -183,14 +236,14 @@ static void scan(struct serve *s)
 		return;
 	while ((e = readdir(d))) {
 		if (!parse_pid(e->d_name, &pid) || pid == getpid() ||
-		    proc_read_stat(pid, pid, &st) < 0 ||
-		    regexec(&s->match, st.comm, 0, NULL, 0) != 0)
+		    proc_read_stat(pid, pid, &st) < 0 || !matches(s, pid, st.comm, &w))
 			continue;
 		struct target *t = find(s, pid);
 		if (!t && s->n < MAX_TARGETS) {
 			t = &s->t[s->n++];
 			memset(t, 0, sizeof(*t));
 			t->pid = pid;
+			t->where = w;
 		}
 		if (t)
 			t->seen = true;
@@ -252,6 +305,8 @@ static void refresh(struct serve *s, struct target *t)
 	rc = capture_session_refresh(t->session, &t->snap, err, sizeof(err));
 	t->capture_sec = now_sec() - t0;
 	s->watched |= rc == 0;
+	if (rc == 0 && t->snap)
+		t->where = t->snap->where;
 	if (rc == -ESRCH || rc == -ESTALE) {
 		if (t->given)
 			errorf("process %d (%s) %s; no longer watched", t->pid, t->comm,
@@ -279,7 +334,7 @@ static int publish(struct serve *s, struct http_server *http)
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->t[i].refused)
 			m[n++] = (struct metrics_target){ s->t[i].pid, s->t[i].comm, s->t[i].snap,
-							  s->t[i].capture_sec };
+							  s->t[i].capture_sec, &s->t[i].where };
 	s->refreshes++;
 	int rc = metrics_render(m, n, (size_t)s->groups, s->refreshes, &text, &len);
 	if (rc == 0) {
@@ -481,7 +536,8 @@ out:
 	for (size_t i = 0; i < s.n; i++)
 		capture_session_close(s.t[i].session);
 	free(s.t);
-	if (s.have_match)
-		regfree(&s.match);
+	for (int k = 0; k < MATCH__COUNT; k++)
+		if (s.have[k])
+			regfree(&s.match[k]);
 	return rc;
 }

@@ -268,6 +268,11 @@ int capture_fill_header(struct capture_session *c, struct snapshot *snap)
 		snap->exe = strdup(buf);
 	snap->unwinder = strdup(c->uw->name);
 	snap->taken_at = (int64_t)time(NULL);
+	/* where it runs: read again each time (a process can be moved);
+	 * what cannot be read or trusted is left out */
+	if (proc_read_nspid(c->pid, &snap->nspid) < 0)
+		snap->nspid = 0;
+	proc_read_cgroup(c->pid, &snap->where);
 	return (int)st.num_threads;
 }
 

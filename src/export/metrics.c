@@ -80,10 +80,29 @@ static void put_value(FILE *fp, const char *v)
 	putc('"', fp);
 }
 
+static void put_label(FILE *fp, const char *name, const char *v, int len)
+{
+	char buf[LABEL_MAX + 1];
+
+	if (!v || !v[0])
+		return;	/* an empty label is no label */
+	snprintf(buf, sizeof(buf), "%.*s", len, v);
+	fprintf(fp, ",%s=", name);
+	put_value(fp, buf);
+}
+
 static void put_target(FILE *fp, const struct metrics_target *t)
 {
+	const struct cgroup_info *w = t->where;
+
 	fprintf(fp, "pid=\"%d\",comm=", t->pid);
 	put_value(fp, t->comm);
+	if (!w)
+		return;
+	put_label(fp, "container_runtime", w->runtime, LABEL_MAX);
+	put_label(fp, "container_id", w->id, CONTAINER_SHORT_ID);
+	put_label(fp, "pod_uid", w->pod_uid, LABEL_MAX);
+	put_label(fp, "unit", w->unit, LABEL_MAX);
 }
 
 static void family(FILE *fp, const char *name, const char *type, const char *help)

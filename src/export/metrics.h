@@ -3,7 +3,9 @@
  * exposition format (version 0.0.4), made once per refresh from the
  * targets' last snapshots; a scrape is then a copy of these bytes.
  *
- * Per process, labelled pid and comm: whether its last capture worked,
+ * Per process, labelled pid and comm (and where it runs: its container's
+ * runtime and short id, its Kubernetes pod, else its systemd unit, each
+ * label only when known): whether its last capture worked,
  * its threads, its goroutines (a Go program), how long the capture took,
  * and per group the entries that wait the same way in the same place:
  * labelled kind (the wait kind), function (the group's own innermost
@@ -37,6 +39,11 @@ struct metrics_target {
 	const char *comm;		/* its name, from /proc */
 	const struct snapshot *snap;	/* the last capture; NULL: it failed */
 	double capture_sec;		/* how long that capture took */
+	const struct cgroup_info *where;	/* where it runs (cgroup.h):
+						   labels container_runtime,
+						   container_id (12 digits),
+						   pod_uid, unit, each only
+						   when known; NULL: none */
 };
 
 /* The whole exposition for n targets, in *text (malloc'd, caller frees)

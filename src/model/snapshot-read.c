@@ -232,6 +232,7 @@ static const char *const top_keys[] = {
 	"capture_ms", "threads_stopped", "stop_ms_total", "stop_ms_max",
 	"partial", "note", "runtime",
 	"runtime_note", "go_layouts", "modules",
+	"nspid", "cgroup", "container", "pod_uid", "unit",
 };
 
 static int input_error(struct parser *ps)
@@ -884,6 +885,54 @@ static int read_modules(struct reader *r, const struct jv *a, struct snapshot *s
 	return 0;
 }
 
+/* One string of where it runs into its field (size bytes), if there,
+ * checked as the capture checks it. */
+static int read_where_string(struct reader *r, const struct jv *o, const char *key,
+			     bool (*valid)(const char *), char *field, size_t size)
+{
+	const struct jv *v = jv_get(o, key);
+
+	if (!v || jv_is_null(v))
+		return 0;
+	if (!jv_is_string(v))
+		return sr_fail(r, key, "expected a string or null");
+	if (strlen(v->s) >= size || !valid(v->s))
+		return sr_fail(r, key, "not what /proc/PID/cgroup can say");
+	memcpy(field, v->s, strlen(v->s) + 1);
+	return 0;
+}
+
+/* "nspid", "cgroup", "container": {"runtime", "id"}, "pod_uid", "unit":
+ * optional (older files have none). */
+static int read_where(struct reader *r, const struct jv *root, struct snapshot *snap)
+{
+	struct cgroup_info *c = &snap->where;
+	const struct jv *o = jv_get(root, "container");
+	json_int_t n;
+
+	if (sr_get_int(r, root, "nspid", SR_OPTIONAL, 1, INT_MAX, 0, &n))
+		return -1;
+	snap->nspid = (int)n;
+	if (read_where_string(r, root, "cgroup", cgroup_path_valid, c->path, sizeof(c->path)) ||
+	    read_where_string(r, root, "pod_uid", cgroup_pod_uid_valid, c->pod_uid,
+			      sizeof(c->pod_uid)) ||
+	    read_where_string(r, root, "unit", cgroup_unit_valid, c->unit, sizeof(c->unit)))
+		return -1;
+	if (!o || jv_is_null(o))
+		return 0;
+	if (!jv_is_object(o))
+		return sr_fail(r, "container", "expected an object or null");
+	strcpy(r->where, "container.");
+	if (read_where_string(r, o, "runtime", cgroup_runtime_valid, c->runtime,
+			      sizeof(c->runtime)) ||
+	    read_where_string(r, o, "id", cgroup_id_valid, c->id, sizeof(c->id)))
+		return -1;
+	if (!c->runtime[0] || !c->id[0])
+		return sr_fail(r, c->runtime[0] ? "id" : "runtime", "missing");
+	r->where[0] = '\0';
+	return 0;
+}
+
 /*
  * The checks of the top-level members, in the order the reader of the
  * whole tree made them, then the threads' verdict.
@@ -938,7 +987,7 @@ static int check_top(struct parser *ps)
 	    sr_get_string(r, root, "python", &snap->python) ||
 	    sr_get_string(r, root, "python_note", &snap->python_note))
 		return -1;
-	if (read_modules(r, jv_get(root, "modules"), snap))
+	if (read_modules(r, jv_get(root, "modules"), snap) || read_where(r, root, snap))
 		return -1;
 	if (ps->threads == THREADS_ABSENT)
 		return sr_fail(r, "threads", "missing");

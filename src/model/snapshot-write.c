@@ -149,6 +149,32 @@ void sw_write_items(struct writer *w, const struct snapshot *snap, size_t n,
 	w->empty = n == 0;
 }
 
+/* Where it runs: the members that say something (none: none). */
+static void write_where(struct writer *w, const struct cgroup_info *c)
+{
+	if (c->path[0]) {
+		w_key(w, "cgroup");
+		w_string(w, c->path);
+	}
+	if (c->runtime[0]) {
+		w_key(w, "container");
+		w_open(w, '{');
+		w_key(w, "runtime");
+		w_string(w, c->runtime);
+		w_key(w, "id");
+		w_string(w, c->id);
+		w_close(w, '}');
+	}
+	if (c->pod_uid[0]) {
+		w_key(w, "pod_uid");
+		w_string(w, c->pod_uid);
+	}
+	if (c->unit[0]) {
+		w_key(w, "unit");
+		w_string(w, c->unit);
+	}
+}
+
 /* The whole document and its newline; returns 0 or -errno. */
 static int write_snapshot(struct writer *w, const struct snapshot *snap,
 			  const struct v2_tables *v2)
@@ -160,10 +186,15 @@ static int write_snapshot(struct writer *w, const struct snapshot *snap,
 	w_int(w, v2 ? SNAPSHOT_VERSION : SNAPSHOT_VERSION_FLAT);
 	w_key(w, "pid");
 	w_int(w, snap->pid);
+	if (snap->nspid) {	/* each only when known: not in older files */
+		w_key(w, "nspid");
+		w_int(w, snap->nspid);
+	}
 	w_key(w, "comm");
 	w_string(w, snap->comm);
 	w_key(w, "exe");
 	w_string(w, snap->exe);
+	write_where(w, &snap->where);
 	w_key(w, "unwinder");
 	w_string(w, snap->unwinder);
 	w_key(w, "taken_at");

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/cgroup.h"
+
 /* The newest version read, and the one snapshot files are written in
  * (snapshot_write_file: each stack once, goroutines as rows); version 1,
  * every entry whole, is what snapshot_write() prints (--json, -f json). */
@@ -176,8 +178,13 @@ struct strpool;
 struct snapshot {
 	int version;
 	int pid;
+	int nspid;		/* its pid in its own PID namespace; 0: not
+				   known (an older file) */
 	char *comm;
 	char *exe;
+	/* Where it runs, from /proc/PID/cgroup (cgroup.h): its cgroup path,
+	 * container, pod and unit; "" each when not known or none. */
+	struct cgroup_info where;
 	char *unwinder;		/* "libdw", "libunwind" */
 	int64_t taken_at;	/* unix time, seconds */
 	double capture_ms;	/* wall time of the capture */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -468,23 +469,73 @@ int proc_read_arch(int pid, enum arch *arch, const char **what)
 	return -ENOTSUP;
 }
 
-int proc_read_status_field(int pid, const char *field, long *value)
+/* The line of /proc/PID/status that field starts, in buf: *line points
+ * past the field's name, the line's end made a NUL. */
+static int status_line(int pid, const char *field, char *buf, size_t size, char **line)
 {
-	char path[64], buf[4096];
+	char path[64], key[64];
 	long len;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	len = read_file_buf(path, buf, sizeof(buf));
+	len = read_file_buf(path, buf, size);
 	if (len < 0)
 		return gone(len);
 	/* At a line start: a thread's name (the first line) may hold anything. */
-	char key[64];
 	snprintf(key, sizeof(key), "\n%s", field);
 	char *p = strstr(buf, key);
 	if (!p)
 		return -ENODATA;
-	*value = strtol(p + strlen(key), NULL, 10);
+	*line = p + strlen(key);
+	char *nl = strchr(*line, '\n');
+	if (nl)
+		*nl = '\0';
 	return 0;
+}
+
+int proc_read_status_field(int pid, const char *field, long *value)
+{
+	char buf[4096], *line;
+	int rc = status_line(pid, field, buf, sizeof(buf), &line);
+
+	if (rc == 0)
+		*value = strtol(line, NULL, 10);
+	return rc;
+}
+
+int proc_read_nspid(int pid, int *nspid)
+{
+	char buf[4096], *line, *end;
+	int rc = status_line(pid, "NSpid:", buf, sizeof(buf), &line);
+	long v = 0;
+
+	if (rc < 0)
+		return rc;
+	/* one pid per namespace, the outermost first: the last is its own */
+	for (;;) {
+		long n = strtol(line, &end, 10);
+		if (end == line)
+			break;
+		v = n;
+		line = end;
+	}
+	if (v <= 0 || v > INT_MAX)
+		return -ENODATA;
+	*nspid = (int)v;
+	return 0;
+}
+
+int proc_read_cgroup(int pid, struct cgroup_info *info)
+{
+	char path[64], buf[CGROUP_TEXT_MAX + 2];	/* longer: refused */
+	long len;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	len = read_file_buf(path, buf, sizeof(buf));
+	if (len < 0) {
+		memset(info, 0, sizeof(*info));
+		return gone(len);
+	}
+	return cgroup_parse(buf, (size_t)len, info);
 }
 
 int proc_read_int_file(const char *path, long *value)

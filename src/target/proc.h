@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/cgroup.h"
 #include "target/regs.h"
 
 #define PF_KTHREAD_FLAG 0x00200000UL
@@ -143,6 +144,15 @@ int proc_uptime(double *sec);
 
 /* A number field of /proc/PID/status ("Tgid:", "TracerPid:"). */
 int proc_read_status_field(int pid, const char *field, long *value);
+
+/* Its pid in its own PID namespace: the last of NSpid: in
+ * /proc/PID/status (pid itself when it shares threadleak's).  0,
+ * -ENODATA (a kernel before 4.1), -ESRCH. */
+int proc_read_nspid(int pid, int *nspid);
+
+/* Where it runs, from /proc/PID/cgroup (model/cgroup.h): 0, -EINVAL for
+ * a file not to be trusted (info then empty), -ESRCH. */
+int proc_read_cgroup(int pid, struct cgroup_info *info);
 
 /* Reads an int from a file such as /proc/sys/kernel/yama/ptrace_scope. */
 int proc_read_int_file(const char *path, long *value);

@@ -94,8 +94,12 @@ static void print_header(FILE *fp, const struct watch *w, size_t recaptured,
 
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	fprintf(fp, "%sthreadleak top:%s pid %d (%s), ", color ? C_BOLD : "",
-		color ? C_RESET : "", s->pid, s->comm ? esc(s->comm) : "?");
+	char where[UNIT_NAME_MAX + POD_UID_MAX + 64], nspid[64];
+	render_where(s, where, sizeof(where));
+	render_nspid(s, nspid, sizeof(nspid));
+	fprintf(fp, "%sthreadleak top:%s pid %d (%s%s%s%s), ", color ? C_BOLD : "",
+		color ? C_RESET : "", s->pid, s->comm ? esc(s->comm) : "?", nspid,
+		where[0] ? " in " : "", where);
 	if (s->runtime)
 		fprintf(fp, "%s, %zu goroutine%s (%+ld), %zu thread%s", esc(s->runtime),
 			w->goroutines, w->goroutines == 1 ? "" : "s",

@@ -225,6 +225,27 @@ static void kind_label(const struct thread *t, char *buf, size_t size)
 		snprintf(buf, size, "%s", wait_kind_name(w->kind));
 }
 
+void render_where(const struct snapshot *s, char *buf, size_t size)
+{
+	const struct cgroup_info *c = &s->where;
+	int n = 0;
+
+	buf[0] = '\0';
+	if (c->runtime[0])
+		n = snprintf(buf, size, "%s %.*s", esc(c->runtime), CONTAINER_SHORT_ID, esc(c->id));
+	else if (c->unit[0])
+		n = snprintf(buf, size, "%s", esc(c->unit));
+	if (c->pod_uid[0] && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "%spod %s", n ? ", " : "", esc(c->pod_uid));
+}
+
+void render_nspid(const struct snapshot *s, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (s->nspid > 0 && s->nspid != s->pid)
+		snprintf(buf, size, ", %d in its namespace", s->nspid);
+}
+
 void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size)
 {
 	size_t left[WAIT__COUNT], len = 0;
@@ -268,8 +289,11 @@ static bool print_summary(const struct out *o)
 		sigstopped += !s->threads[i].goid && s->threads[i].state == 'T';
 	}
 	render_kind_counts(counts, kinds, sizeof(kinds));
-	fprintf(o->fp, "%s%s (pid %d)%s: ", col(o, C_BOLD), s->comm ? esc(s->comm) : "?",
-		s->pid, col(o, C_RESET));
+	char where[UNIT_NAME_MAX + POD_UID_MAX + 64], nspid[64];
+	render_where(s, where, sizeof(where));
+	render_nspid(s, nspid, sizeof(nspid));
+	fprintf(o->fp, "%s%s (pid %d%s)%s%s%s: ", col(o, C_BOLD), s->comm ? esc(s->comm) : "?",
+		s->pid, nspid, where[0] ? " in " : "", where, col(o, C_RESET));
 	if (s->runtime && s->runtime_note)
 		fprintf(o->fp, "%s, goroutines not read, ", esc(s->runtime));
 	else if (s->runtime)
@@ -737,13 +761,30 @@ int render_snapshot(FILE *fp, const struct snapshot *snap,
 	return 0;
 }
 
+/* Whether two snapshots' processes run in different places (or have
+ * different pids in their namespaces): then each side says where. */
+static bool where_differs(const struct snapshot *a, const struct snapshot *b)
+{
+	return a->nspid != b->nspid || strcmp(a->where.runtime, b->where.runtime) ||
+	       strcmp(a->where.id, b->where.id) || strcmp(a->where.unit, b->where.unit) ||
+	       strcmp(a->where.pod_uid, b->where.pod_uid);
+}
+
 static void print_side(const struct out *o, const char *label, const char *name,
-		       const struct snapshot *s, const struct diff_side *n)
+		       const struct snapshot *s, const struct diff_side *n, bool where)
 {
 	size_t nthreads = n->nthreads - n->ngoroutines;
+	char in[UNIT_NAME_MAX + POD_UID_MAX + 64] = "", nspid[64] = "";
 
-	fprintf(o->fp, "%s %s%s%s (%s, pid %d, ", label, col(o, C_BOLD), esc(name),
-		col(o, C_RESET), s->comm ? esc(s->comm) : "?", s->pid);
+	if (where) {
+		render_where(s, in, sizeof(in));
+		render_nspid(s, nspid, sizeof(nspid));
+	}
+	fprintf(o->fp, "%s %s%s%s (%s, pid %d%s%s%s, ", label, col(o, C_BOLD), esc(name),
+		col(o, C_RESET), s->comm ? esc(s->comm) : "?", s->pid, nspid,
+		where ? ", in " : "",
+		!where ? "" : in[0] ? in : s->nspid || s->where.path[0] ? "no container or unit" :
+		"a place not recorded");
 	if (n->ngoroutines)
 		fprintf(o->fp, "%zu goroutine%s, ", n->ngoroutines, n->ngoroutines == 1 ? "" : "s");
 	fprintf(o->fp, "%zu thread%s)\n", nthreads, nthreads == 1 ? "" : "s");
@@ -757,8 +798,10 @@ int render_diff(FILE *fp, const struct diff *d, const struct snapshot *a,
 	size_t shown = 0, grew = 0, appeared = 0, vanished = 0;
 	long total = (long)d->total_after - (long)d->total_before;
 
-	print_side(&o, "before:", name_a, a, &d->before);
-	print_side(&o, "after: ", name_b, b, &d->after);
+	bool where = where_differs(a, b);
+
+	print_side(&o, "before:", name_a, a, &d->before, where);
+	print_side(&o, "after: ", name_b, b, &d->after, where);
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct diff_group *g = &d->groups[i];
 		if (g->ignored || g->go_runtime)

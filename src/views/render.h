@@ -56,6 +56,14 @@ int render_check_timeout(FILE *fp, const struct check_timeout *t,
 /* "52 condvar, 3 read, 1 running": threads per wait kind, most first. */
 void render_kind_counts(const size_t counts[WAIT__COUNT], char *buf, size_t size);
 
+/* Where a snapshot's process runs, for its header: "docker
+ * 3f2a9c1b7e6d" (the short id), then ", pod UID"; else its unit
+ * ("nginx.service"), else "pod UID"; "" when nothing is known. */
+void render_where(const struct snapshot *s, char *buf, size_t size);
+/* ", 1 in its namespace": its pid in its own PID namespace when that is
+ * not the host's; "" else. */
+void render_nspid(const struct snapshot *s, char *buf, size_t size);
+
 struct watch;
 /*
  * One frame of `top -b`: a header line starting "threadleak top:", the

@@ -288,6 +288,12 @@ static void draw_header(struct tui *t, const struct watch *w,
 		tui_put(0, x, rx, A_NORMAL, "  waiting for the first sample");
 		return;
 	}
+	render_nspid(snap, buf, sizeof(buf));
+	if (buf[0])	/* ", 1 in its namespace" */
+		x = tui_putf(0, x, rx, A_NORMAL, " (%s)", buf + 2);
+	render_where(snap, buf, sizeof(buf));
+	if (buf[0])
+		x = tui_putf(0, x, rx, A_NORMAL, " in %s", buf);
 	if (snap->runtime) {
 		snprintf(count, sizeof(count), "  goroutines %zu (%+ld)", w->goroutines,
 			 (long)w->goroutines - (long)w->first_goroutines);
