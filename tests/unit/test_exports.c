@@ -156,6 +156,37 @@ static void test_metrics_sums_equal_labels(void **state)
 	snapshot_free(snap);
 }
 
+/* Where a process runs labels every series of it: the container's runtime
+ * and short id, the pod, the unit; an empty one is no label. */
+static void test_metrics_where(void **state)
+{
+	struct snapshot *snap = new_snapshot();
+	struct cgroup_info docker, unit;
+	struct metrics_target targets[3] = {
+		{ 42, "p", snap, 0, &docker },
+		{ 43, "q", NULL, 0, &unit },
+		{ 44, "r", NULL, 0, NULL },
+	};
+	char *text;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(cgroup_parse_path("/kubepods.slice/kubepods-pod8a6c1d2e_3f40_4b5c_9d6e_"
+					   "7f8091a2b3c4.slice/cri-containerd-3f2a9c1b7e6d5a4f3e2d1c0b9a8f7e6d"
+					   "5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a09.scope", &docker), 0);
+	assert_int_equal(cgroup_parse_path("/system.slice/nginx.service", &unit), 0);
+	add_threads(snap, 2, "w", "worker", WAIT_MUTEX);
+	assert_int_equal(metrics_render(targets, 3, 20, 1, &text, &len), 0);
+	assert_non_null(strstr(text, "threadleak_threads{pid=\"42\",comm=\"p\",container_runtime="
+				"\"containerd\",container_id=\"3f2a9c1b7e6d\",pod_uid=\"8a6c1d2e-3f40-"
+				"4b5c-9d6e-7f8091a2b3c4\"} 2\n"));
+	assert_non_null(strstr(text, "pod_uid=\"8a6c1d2e-3f40-4b5c-9d6e-7f8091a2b3c4\",entry=\"thread\""));
+	assert_non_null(strstr(text, "threadleak_up{pid=\"43\",comm=\"q\",unit=\"nginx.service\"} 0\n"));
+	assert_non_null(strstr(text, "threadleak_up{pid=\"44\",comm=\"r\"} 0\n"));
+	free(text);
+	snapshot_free(snap);
+}
+
 static void test_metrics_escapes(void **state)
 {
 	struct snapshot *snap = new_snapshot();
@@ -297,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_keytab_numbers_once),
 		cmocka_unit_test(test_metrics_series_and_other),
 		cmocka_unit_test(test_metrics_sums_equal_labels),
+		cmocka_unit_test(test_metrics_where),
 		cmocka_unit_test(test_metrics_escapes),
 		cmocka_unit_test(test_folded_root_first_wait_leaf),
 		cmocka_unit_test(test_folded_goroutine),

@@ -762,7 +762,59 @@ static const struct {
 	{ HEAD "\"threads\":[{\"tid\":6,\"frames\":[7]}]}",
 	  "threads[0].frames[0]: expected an object" },
 	{ HEAD "\"pid\":6,\"threads\":[]}", "duplicate object key" },
+	/* where it runs: what /proc/PID/cgroup can say, nothing else */
+	{ HEAD "\"nspid\":0,\"threads\":[]}", "nspid: expected a positive integer" },
+	{ HEAD "\"cgroup\":\"/a\\u001b[2J\",\"threads\":[]}",
+	  "cgroup: not what /proc/PID/cgroup can say" },
+	{ HEAD "\"unit\":\"a b.service\",\"threads\":[]}",
+	  "unit: not what /proc/PID/cgroup can say" },
+	{ HEAD "\"pod_uid\":\"x\",\"threads\":[]}", "pod_uid: not what /proc/PID/cgroup can say" },
+	{ HEAD "\"container\":\"docker\",\"threads\":[]}",
+	  "container: expected an object or null" },
+	{ HEAD "\"container\":{\"runtime\":\"docker\",\"id\":\"3f2a9c1b7e6d\"},\"threads\":[]}",
+	  "container.id: not what /proc/PID/cgroup can say" },
+	{ HEAD "\"container\":{\"runtime\":\"lxc\"},\"threads\":[]}",
+	  "container.runtime: not what /proc/PID/cgroup can say" },
+	{ HEAD "\"container\":{\"runtime\":\"docker\"},\"threads\":[]}", "container.id: missing" },
 };
+
+/* Where it runs is written, read back, and absent from older files. */
+static void test_where_round_trip(void **state)
+{
+	struct snapshot *a = sample(), *b;
+	char *text, err[256];
+	(void)state;
+
+	a->nspid = 1;
+	assert_int_equal(cgroup_parse_path("/kubepods/besteffort/pod8a6c1d2e-3f40-4b5c-9d6e-"
+					   "7f8091a2b3c4/crio-3f2a9c1b7e6d5a4f3e2d1c0b9a8f7e6d5c4b3a2f"
+					   "1e0d9c8b7a6f5e4d3c2b1a09", &a->where), 0);
+	for (int v2 = 0; v2 <= 1; v2++) {
+		if (v2) {
+			size_t len;
+			FILE *fp = open_memstream(&text, &len);
+			assert_int_equal(snapshot_write_file(a, fp), 0);
+			fclose(fp);
+		} else {
+			text = snapshot_to_json(a, true);
+		}
+		assert_non_null(strstr(text, "\"cri-o\""));
+		b = reparse(text);
+		assert_int_equal(b->nspid, 1);
+		assert_memory_equal(&a->where, &b->where, sizeof(a->where));
+		free(text);
+		snapshot_free(b);
+	}
+	snapshot_free(a);
+	/* an older file: none of it */
+	b = snapshot_from_json(HEAD "\"threads\":[]}", strlen(HEAD "\"threads\":[]}"), err,
+			       sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(b->nspid, 0);
+	assert_string_equal(b->where.path, "");
+	assert_string_equal(b->where.runtime, "");
+	snapshot_free(b);
+}
 
 static void assert_one_line_message(const char *err)
 {
@@ -1666,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8_is_replaced),
 		cmocka_unit_test(test_u64_overflow_is_refused),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_where_round_trip),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_lenient_where_allowed),
 		cmocka_unit_test(test_mangled_never_crash),
