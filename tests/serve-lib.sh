@@ -27,12 +27,19 @@ start_serve()
 }
 
 # scrape FILE [URL]: GET /metrics into FILE, waiting (60 s) for the first
-# refresh; false (and an error) if it never answers 200
+# refresh; false (and an error) if it never answers 200.  The labels of
+# where a process runs (a test's targets run where the test runs: in a
+# session's scope, a CI service, a container) are taken out of the
+# series, so that the tests' series are the same anywhere, unless
+# SCRAPE_WHERE=1 (containers.sh).
 scrape()
 {
 	local deadline=$((SECONDS + 60)) code url=${2:-http://$SERVE_ADDR/metrics}
 	while :; do
 		code=$(curl -gs -o "$1" -w '%{http_code}' "$url")
+		if [ "$code" = 200 ] && [ "${SCRAPE_WHERE:-}" != 1 ] && [[ $url == */metrics ]]; then
+			sed -i -E 's/,(container_runtime|container_id|pod_uid|unit)="[^"]*"//g' "$1"
+		fi
 		[ "$code" = 200 ] && return 0
 		((SECONDS < deadline)) || { error "GET $url: HTTP $code"; return 1; }
 		tl_sleep 0.1

@@ -27,6 +27,7 @@ need_root "making cgroups and PID namespaces"
 need_cmd curl python3 promtool unshare
 need_threadleak
 need_testdata nothreads
+SCRAPE_WHERE=1	# scrape keeps the labels
 
 V2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 [ -n "$V2" ] || skip "no cgroup v2 hierarchy mounted"
