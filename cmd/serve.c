@@ -161,12 +161,12 @@ static int parse_args(int argc, char **argv, struct serve *s)
 {
 	const struct opt opts[] = {
 		{ "listen", 'l', OPT_STRING, &s->listen, "ADDR", "HOST:PORT, [IPV6]:PORT or :PORT (every address)" },
-		{ "match", 'm', OPT_CALL, s, "[KEY=]REGEX", "\n"
-		  "also every process whose KEY matches REGEX (extended),\n"
-		  "looked for at each refresh.  KEY: comm (/proc/PID/comm,\n"
-		  "the default), container (its id, full or short, or its\n"
-		  "runtime), unit (systemd's), pod (its UID), cgroup (the\n"
-		  "path).  Once per KEY; all given must match", .call = set_match },
+		{ "match", 'm', OPT_CALL, s, "REGEX", "also every process whose name matches (extended\n"
+		  "regex on /proc/PID/comm), looked for at each refresh;\n"
+		  "KEY=REGEX: whose KEY matches, KEY one of container (its\n"
+		  "id, full or short, or runtime), unit (systemd's), pod\n"
+		  "(its UID), cgroup (its path), comm; once per KEY, all\n"
+		  "given must match", .call = set_match },
 		{ "interval", 'd', OPT_SECONDS, &s->interval, "SEC", "seconds between refreshes (default 15)",
 		  "--interval wants seconds from 0.1, e.g. 15, not '%s'", 0.1, 86400 },
 		{ "request-timeout", 0, OPT_SECONDS, &s->request_timeout, "SEC",

@@ -9,7 +9,8 @@
 #     container) and a systemd service; a target is moved into each
 #     (cgroup.procs).  The snapshot JSON and the text header name the
 #     runtime, id (short in the text), pod UID and unit the path says,
-#     and the JSON's cgroup is /proc/PID/cgroup's path;
+#     and the JSON's cgroup is /proc/PID/cgroup's path; top's header
+#     and diff's sides say it too;
 #   - serve's series of each carry the labels container_runtime,
 #     container_id (12 digits), pod_uid, unit, and none that is not
 #     known; promtool parses the exposition;
@@ -102,6 +103,10 @@ EOF
 	[ "$head" = "nothreads (pid $p) in $where: 1 thread — 1 signal" ] ||
 		error "$s: the header is '$head', not in $where"
 done
+# top's header
+"$THREADLEAK" top -b -n 1 "${PID[containerd]}" >"$TL_TMP/top" 2>&1
+want="threadleak top: pid ${PID[containerd]} (nothreads in containerd ${ID_CTRD:0:12}, pod $POD_CTRD), "
+[[ $(head -1 "$TL_TMP/top") == "$want"* ]] || error "top's header is '$(head -1 "$TL_TMP/top")', not '$want...'"
 # a file saved and read back says the same (diff's sides when they differ)
 "$THREADLEAK" snapshot -o "$TL_TMP/d.snap" "${PID[docker]}" >/dev/null 2>&1
 "$THREADLEAK" snapshot -o "$TL_TMP/u.snap" "${PID[unit]}" >/dev/null 2>&1
