@@ -24,6 +24,24 @@ static void put_html(FILE *fp, const char *s)
 	}
 }
 
+/* Where it runs: "docker 3f2a9c1b7e6d", "pod UID", "nginx.service". */
+static void put_where(FILE *fp, const struct cgroup_info *w)
+{
+	fputs("<td>", fp);
+	if (w && w->runtime[0]) {
+		put_html(fp, w->runtime);
+		fputc(' ', fp);
+		fprintf(fp, "%.12s", w->id);	/* hex: checked by the parser */
+	}
+	if (w && w->pod_uid[0]) {
+		fputs(w->runtime[0] ? ", pod " : "pod ", fp);
+		put_html(fp, w->pod_uid);
+	}
+	if (w && !w->runtime[0] && !w->pod_uid[0] && w->unit[0])
+		put_html(fp, w->unit);
+	fputs("</td>", fp);
+}
+
 static void row(FILE *fp, const struct metrics_target *t)
 {
 	size_t threads = 0;
@@ -31,6 +49,7 @@ static void row(FILE *fp, const struct metrics_target *t)
 	fprintf(fp, "<tr><td>%d</td><td>", t->pid);
 	put_html(fp, t->comm ? t->comm : "?");
 	fputs("</td>", fp);
+	put_where(fp, t->where);
 	if (!t->snap) {
 		fputs("<td colspan=\"4\">no capture: see the metrics and serve's messages</td></tr>\n", fp);
 		return;
@@ -63,7 +82,7 @@ int index_render(const struct metrics_target *targets, size_t n, double interval
 		"<a href=\"/metrics\">/metrics</a> for Prometheus; each process's "
 		"goroutines (a Go program's) or threads as pprof serves them: "
 		"<code>go tool pprof http://HOST:PORT/debug/pprof/goroutine?pid=PID</code>.</p>\n"
-		"<table>\n<tr><th>pid</th><th>name</th><th>threads</th><th>goroutines</th>"
+		"<table>\n<tr><th>pid</th><th>name</th><th>runs in</th><th>threads</th><th>goroutines</th>"
 		"<th>capture</th><th>profiles</th></tr>\n",
 		n, n == 1 ? "" : "es", interval);
 	for (size_t i = 0; i < n; i++)

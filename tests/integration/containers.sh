@@ -11,6 +11,7 @@
 #     runtime, id (short in the text), pod UID and unit the path says,
 #     and the JSON's cgroup is /proc/PID/cgroup's path; top's header
 #     and diff's sides say it too;
+#   - serve's index page says where each runs, as the header does;
 #   - serve's series of each carry the labels container_runtime,
 #     container_id (12 digits), pod_uid, unit, and none that is not
 #     known; promtool parses the exposition;
@@ -131,6 +132,19 @@ for s in "${SHAPES[@]}"; do
 	n=$(grep -c "^threadleak_[a-z_]*{$labels[,}]" "$m")
 	((n == $(grep -c "pid=\"${PID[$s]}\"" "$m"))) ||
 		error "$s: not every series of pid ${PID[$s]} has the labels {$labels}"
+done
+# the index page says where each runs, as the header does
+curl -gs -o "$TL_TMP/index" "http://$SERVE_ADDR/"
+for s in "${SHAPES[@]}"; do
+	if [ -n "${RT[$s]}" ]; then
+		where="${RT[$s]} ${ID[$s]:0:12}${POD[$s]:+, pod ${POD[$s]}}"
+	elif [ -n "${POD[$s]}" ]; then
+		where="pod ${POD[$s]}"
+	else
+		where=${UN[$s]}
+	fi
+	grep -qF "<tr><td>${PID[$s]}</td><td>nothreads</td><td>$where</td>" "$TL_TMP/index" ||
+		error "$s: the index does not say it runs in $where: $(grep -o "<tr><td>${PID[$s]}</td>[^/]*</td><td>[^<]*" "$TL_TMP/index")"
 done
 promtool check metrics <"$m" >"$TL_TMP/promtool" 2>&1
 rc=$?
