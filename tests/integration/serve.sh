@@ -10,7 +10,8 @@
 #   - prometheus scrapes it every second: after a leak of 50 threads a
 #     PromQL query through its HTTP API returns the grown series (50 in
 #     wait_for_reply) and the thread count's growth since prometheus
-#     started;
+#     started; the alerting rules shipped (share/threadleak/prometheus)
+#     are loaded and evaluated on these series without an error;
 #   - --groups bounds the series, the rest (/proc's threads less the two
 #     largest groups) in "other";
 #   - --match watches every process whose name matches, a second one
@@ -127,6 +128,8 @@ cat >"$dir/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - $TL_ROOT/share/threadleak/prometheus/threadleak.rules.yml
 scrape_configs:
   - job_name: threadleak
     static_configs:
@@ -147,6 +150,20 @@ wait_promql "threadleak_threads{pid=\"$LS\"}" "- - $nthreads" || fail "prometheu
 wait_promql "threadleak_group_count{pid=\"$LS\",function=\"wait_for_reply\"}" "wait_for_reply condvar $N"
 # [10m]: since prometheus started (with 7 threads), however long the above took
 wait_promql "max_over_time(threadleak_threads{pid=\"$LS\"}[10m]) - min_over_time(threadleak_threads{pid=\"$LS\"}[10m])" "- - $N"
+# the alerting rules shipped, loaded and evaluated on these series
+# without an error: every rule's health "ok"
+deadline=$((SECONDS + 60))
+while :; do
+	curl -s "http://$PROM/api/v1/rules" >"$TL_TMP/rules.json"
+	got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+rules = [r for g in d["data"]["groups"] for r in g["rules"]]
+print(len(rules), " ".join(sorted(set(r.get("health", "?") for r in rules))))' "$TL_TMP/rules.json" 2>&1)
+	[ "$got" = "6 ok" ] && break
+	((SECONDS < deadline)) || { error "prometheus's rules: '$got', expected '6 ok': $(head -c 300 "$TL_TMP/rules.json")"; break; }
+	tl_sleep 0.5
+done
 assert_not_stopped "$LS"
 kill_target "$PROM_PID"
 
