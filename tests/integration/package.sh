@@ -41,7 +41,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 need_root "dpkg -i"
-need_cmd dpkg-buildpackage dh lintian systemd-analyze man git setpriv flock jq curl
+need_cmd dpkg-buildpackage dh lintian systemd-analyze man git setpriv flock jq curl promtool
 need_testdata groups
 
 cd "$TL_ROOT" || fail "cannot cd to $TL_ROOT"
@@ -148,6 +148,11 @@ while IFS= read -r f; do
 		error "/usr/share/threadleak/$f is not the tree's share/threadleak/$f"
 done < <(cd share/threadleak && find . -type f | sed 's|^\./||')
 at_least "$n" 1 "files of share/threadleak"
+# the alerting rules, where an operator finds them, pass promtool there
+rules=/usr/share/threadleak/prometheus
+[ -f $rules/threadleak.rules.yml ] || error "$rules/threadleak.rules.yml missing after dpkg -i"
+(cd $rules && promtool check rules threadleak.rules.yml && promtool test rules threadleak.rules.test.yml) \
+	>"$TL_TMP/promtool.out" 2>&1 || error "promtool on the installed rules: $(head -c 300 "$TL_TMP/promtool.out")"
 cmp -s share/bash-completion/completions/threadleak /usr/share/bash-completion/completions/threadleak ||
 	error "the installed completion is not the tree's"
 cmp -s share/systemd/threadleak-serve.default /etc/default/threadleak-serve ||
