@@ -40,7 +40,7 @@ libs=()
 # snapshot's reader and writer (every src/model/snapshot*.c, so that a split of
 # that module needs no change here)
 util=("$root/src/base/util.c" "$root/src/base/fdlimit.c")
-snapshot=("$root/src/model"/snapshot*.c "$root/src/base/jval.c" "$root/src/base/escape.c" "${util[@]}")
+snapshot=("$root/src/model"/snapshot*.c "$root/src/model/cgroup.c" "$root/src/base/jval.c" "$root/src/base/escape.c" "${util[@]}")
 case $target in
 snapshot)
 	corpus=$fuzzdir/corpus
@@ -64,6 +64,7 @@ export)
 	dict=$fuzzdir/snapshot.dict
 	sources=("${snapshot[@]}" "$root/src/model/group.c" "$root/src/model/labels.c"
 		"$root/src/export/pprof.c" "$root/src/export/folded.c" "$root/src/export/metrics.c"
+		"$root/src/export/gotext.c" "$root/src/export/index.c"
 		"$root/src/export/keytab.c" "$root/build/gen/profile.pb-c.c")
 	libs=(-I"$root/build/gen" $(pkg-config --cflags --libs libprotobuf-c zlib))
 	;;

@@ -4,7 +4,8 @@
  * hostile names escaped), folded stacks (root first, the wait as leaf, no
  * ';' or control byte from a name) and the pprof profile, read back with
  * zlib and protobuf-c (string 0 empty, one sample per group, an inline
- * chain as the lines of one location, the mapping's build id).
+ * chain as the lines of one location, the mapping's build id), Go's
+ * goroutine texts and serve's index page (hostile names escaped).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,8 @@
 #include <zlib.h>
 
 #include "export/folded.h"
+#include "export/gotext.h"
+#include "export/index.h"
 #include "export/keytab.h"
 #include "export/metrics.h"
 #include "export/pprof.h"
@@ -249,6 +252,118 @@ static void test_folded_goroutine(void **state)
 	snapshot_free(snap);
 }
 
+static char *gotext(struct snapshot *snap, int debug)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&text, &len);
+
+	assert_non_null(fp);
+	assert_int_equal(export_gotext(snap, debug, fp), 0);
+	fclose(fp);
+	return text;
+}
+
+/* No control byte but newlines (and tabs, where Go has them). */
+static void assert_printable(const char *text, bool tabs)
+{
+	for (const char *c = text; *c; c++)
+		assert_true(*c == '\n' || (tabs && *c == '\t') ||
+			    ((unsigned char)*c >= ' ' && *c != 0x7f));
+}
+
+static void test_gotext_threads(void **state)
+{
+	struct snapshot *snap = new_snapshot();
+	(void)state;
+
+	add_threads(snap, 3, "w\x1b]0;x\x07", "wor\nker\x1b[2J", WAIT_CONDVAR);
+	add_threads(snap, 1, "main", "main_wait", WAIT_SIGNAL);
+	char *t1 = gotext(snap, 1), *t2 = gotext(snap, 2);
+	/* debug=1: the largest stack first, its frames under it (the inline
+	 * frame's pc once in the "@" line) */
+	assert_string_equal(t1, "thread profile: total 4\n"
+			    "3 @ 0x1010 0x120b 0x1300\n"
+			    "#\t0x1010\tfutex_wait\tp.c:7\n"
+			    "#\t0x1010\t__lll_lock_wait\tp.c:7\n"
+			    "#\t0x120b\twor\\x0aker\\x1b[2J\tp.c:7\n"
+			    "#\t0x1300\tstart_thread\tp.c:7\n\n"
+			    "1 @ 0x1010 0x1209 0x1300\n"
+			    "#\t0x1010\tfutex_wait\tp.c:7\n"
+			    "#\t0x1010\t__lll_lock_wait\tp.c:7\n"
+			    "#\t0x1209\tmain_wait\tp.c:7\n"
+			    "#\t0x1300\tstart_thread\tp.c:7\n\n");
+	/* debug=2: each thread, its name and wait, its frames */
+	assert_non_null(strstr(t2, " \"w\\x1b]0;x\\x07\" [condvar]:\nfutex_wait(...)\n\tp.c:7\n"
+				   "__lll_lock_wait(...)\n\tp.c:7\n"
+				   "wor\\x0aker\\x1b[2J(...)\n\tp.c:7\n"));
+	assert_non_null(strstr(t2, " \"main\" [signal]:\n"));
+	assert_printable(t1, true);
+	assert_printable(t2, true);
+	free(t1);
+	free(t2);
+	snapshot_free(snap);
+}
+
+static void test_gotext_goroutine(void **state)
+{
+	struct snapshot *snap = new_snapshot();
+	struct thread *t;
+	(void)state;
+
+	snap->ngoroutines = 1;
+	t = snapshot_add_thread(snap);
+	t->goid = 7;
+	t->go_wait = strdup("chan receive");
+	t->go_minutes = 12;
+	t->go_parent = 1;
+	t->wait.kind = WAIT_READ;
+	add_frame(t, "/bin/p", "runtime.gopark", 0x1100, false);
+	add_frame(t, "/bin/p", "main.f", 0x1200, false);
+	t->frames[1].file = (free(t->frames[1].file), NULL);	/* no file: "?:0" */
+	t->created = calloc(1, sizeof(*t->created));
+	assert_non_null(t->created);
+	t->created[0].function = strdup("main.main");
+	t->created[0].file = strdup("main.go");
+	t->created[0].line = 25;
+	t->ncreated = 1;
+	char *t2 = gotext(snap, 2);
+	assert_string_equal(t2, "goroutine 7 [chan receive, 12 minutes]:\n"
+			    "runtime.gopark(...)\n\tp.c:7\nmain.f(...)\n\t?:0\n"
+			    "created by main.main in goroutine 1\n\tmain.go:25\n\n");
+	char *t1 = gotext(snap, 1);
+	assert_string_equal(t1, "goroutine profile: total 1\n1 @ 0x1100 0x1200\n"
+			    "#\t0x1100\truntime.gopark\tp.c:7\n#\t0x1200\tmain.f\t?:0\n\n");
+	assert_int_equal(export_gotext(snap, 3, stdout), -EINVAL);
+	free(t1);
+	free(t2);
+	snapshot_free(snap);
+}
+
+static void test_index_escapes(void **state)
+{
+	struct snapshot *snap = new_snapshot();
+	struct metrics_target targets[2] = {
+		{ 42, "<b>\"a&b'\x1b[2J", snap, 0.0125, NULL },
+		{ 43, "gone", NULL, 0, NULL },
+	};
+	char *text;
+	size_t len;
+	(void)state;
+
+	add_threads(snap, 2, "w", "f", WAIT_MUTEX);
+	assert_int_equal(index_render(targets, 2, 15, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "<tr><td>42</td><td>&lt;b&gt;&quot;a&amp;b&#39;\\x1b[2J</td><td></td>"
+				     "<td>2</td><td></td><td>12.5 ms</td>"));
+	assert_non_null(strstr(text, "href=\"/debug/pprof/goroutine?pid=42&amp;debug=2\""));
+	assert_non_null(strstr(text, "<tr><td>43</td><td>gone</td><td></td><td colspan=\"4\">no capture"));
+	assert_null(strstr(text, "<b>"));
+	assert_printable(text, false);
+	free(text);
+	snapshot_free(snap);
+}
+
 /* The profile export_pprof writes, gunzipped and unpacked. */
 static Perftools__Profiles__Profile *profile_of(struct snapshot *snap)
 {
@@ -333,6 +448,9 @@ int main(void)
 		cmocka_unit_test(test_folded_root_first_wait_leaf),
 		cmocka_unit_test(test_folded_goroutine),
 		cmocka_unit_test(test_pprof_profile),
+		cmocka_unit_test(test_gotext_threads),
+		cmocka_unit_test(test_gotext_goroutine),
+		cmocka_unit_test(test_index_escapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
