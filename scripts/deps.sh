@@ -85,7 +85,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need postgresql
 	# strip (binutils too): tests/unit/test_python's stripped Pythons
 	command -v objdump >/dev/null 2>&1 && command -v strip >/dev/null 2>&1 || need binutils
-	# the exporter scraped by a real Prometheus (tests/integration/serve.sh)
+	# the exporter scraped by a real Prometheus (tests/integration/serve.sh,
+	# prometheus-scrape.sh); promtool (same package) checks and unit-tests
+	# the alerting rules (tests/integration/prometheus-rules.sh)
 	command -v prometheus >/dev/null 2>&1 || need prometheus
 	command -v curl >/dev/null 2>&1 || need curl
 	# make deb and tests/integration/package.sh: the Debian package built
