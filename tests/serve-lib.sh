@@ -7,6 +7,7 @@
 #	start_serve --listen 127.0.0.1:0 --interval 600 "$PID"
 #	scrape "$TL_TMP/m" || ...     # /metrics once serve has published
 #	serve_exit 60 "WHAT"          # SERVE_RC: its exit status
+#	start_prometheus [RULES]      # a real prometheus scraping SERVE_ADDR
 
 # start_serve ARG...: threadleak serve ARG... in the background (under env
 # with SERVE_ENV's assignments); sets SERVE_PID, SERVE_ERR and SERVE_ADDR
@@ -63,4 +64,31 @@ serve_exit()
 	wait "$SERVE_PID"
 	SERVE_RC=$?
 	return 0
+}
+
+# start_prometheus [RULES]: Debian's prometheus on a free loopback port,
+# scraping serve (SERVE_ADDR) and evaluating every second (RULES, a rules
+# file, loaded when given), with its data in $TL_TMP/prom; waits (60 s)
+# until it is ready.  Sets PROM (HOST:PORT), PROM_PID and PROM_ERR; it is
+# killed at the exit like any target.
+start_prometheus()
+{
+	local dir=$TL_TMP/prom deadline=$((SECONDS + 60)) port
+	mkdir -p "$dir/data"
+	{
+		printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+		[ -z "${1:-}" ] || printf 'rule_files:\n  - %s\n' "$1"
+		printf 'scrape_configs:\n  - job_name: threadleak\n    static_configs:\n'
+		printf "      - targets: ['%s']\n" "$SERVE_ADDR"
+	} >"$dir/prometheus.yml"
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PROM=127.0.0.1:$port
+	start_target_nowait prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="$PROM" --log.level=warn
+	PROM_PID=$TARGET_PID PROM_ERR=$TARGET_ERR
+	until curl -sf "http://$PROM/-/ready" >/dev/null; do
+		proc_alive "$PROM_PID" || fail "prometheus exited: $(tail -c 300 "$PROM_ERR")"
+		((SECONDS < deadline)) || fail "prometheus not ready after 60 s"
+		tl_sleep 0.2
+	done
 }

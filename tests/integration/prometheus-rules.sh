@@ -9,7 +9,7 @@
 # an hour to fill, a process younger than an hour, the "other" group, a
 # capture that failed once).  The tests can fail: a copy of the rules
 # without the rise over the whole hour fails them.  A real prometheus
-# loading the rules beside a scrape of serve: tests/integration/serve.sh.
+# loading the rules beside a scrape of serve: tests/integration/prometheus-scrape.sh.
 # tl: once
 . "$(dirname "$0")/../lib.sh"
 

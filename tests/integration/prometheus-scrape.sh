@@ -21,10 +21,6 @@ need_testdata groups
 rules=$TL_ROOT/share/threadleak/prometheus/threadleak.rules.yml
 [ -f "$rules" ] || fail "no $rules"
 
-free_port()
-{
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # api PATH [curl ARG...]: GET Prometheus's /api/v1/PATH, the JSON on stdout
 api()
@@ -77,25 +73,7 @@ G=$TARGET_PID
 GOUT=$TARGET_OUT
 start_serve --listen 127.0.0.1:0 --interval 1 "$G"
 
-dir=$TL_TMP/prom
-mkdir -p "$dir/data"
-cp "$rules" "$dir/"
-cat >"$dir/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - threadleak.rules.yml
-scrape_configs:
-  - job_name: threadleak
-    static_configs:
-      - targets: ['$SERVE_ADDR']
-EOF
-PROM=127.0.0.1:$(free_port)
-start_target_nowait prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-	--web.listen-address="$PROM" --log.level=warn
-PROM_PID=$TARGET_PID PROM_ERR=$TARGET_ERR
-at_exit "kill -9 $PROM_PID $SERVE_PID 2>/dev/null"
+start_prometheus "$rules"
 
 # ---- the scrape is up ----
 targets()

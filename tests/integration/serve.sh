@@ -10,8 +10,7 @@
 #   - prometheus scrapes it every second: after a leak of 50 threads a
 #     PromQL query through its HTTP API returns the grown series (50 in
 #     wait_for_reply) and the thread count's growth since prometheus
-#     started; the alerting rules shipped (share/threadleak/prometheus)
-#     are loaded and evaluated on these series without an error;
+#     started (the alerting rules loaded into one: prometheus-scrape.sh);
 #   - --groups bounds the series, the rest (/proc's threads less the two
 #     largest groups) in "other";
 #   - --match watches every process whose name matches, a second one
@@ -76,10 +75,6 @@ promtool_check()
 	((rc == 0)) || error "$2: promtool check metrics: exit $rc: $(head -c 300 "$1.promtool" | tr '\n' '|')"
 }
 
-free_port()
-{
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # ---- the exposition ----
 start_server
@@ -122,48 +117,12 @@ curl -s "http://$SERVE_ADDR/" | grep -q /metrics || error "/ does not point to /
 assert_not_stopped "$LS"
 
 # ---- prometheus scrapes it; a leak of 50 threads ----
-dir=$TL_TMP/prom
-mkdir -p "$dir/data"
-cat >"$dir/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $TL_ROOT/share/threadleak/prometheus/threadleak.rules.yml
-scrape_configs:
-  - job_name: threadleak
-    static_configs:
-      - targets: ['$SERVE_ADDR']
-EOF
-PROM=127.0.0.1:$(free_port)
-start_target_nowait prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-	--web.listen-address="$PROM" --log.level=warn
-PROM_PID=$TARGET_PID
-deadline=$((SECONDS + 60))
-until curl -sf "http://$PROM/-/ready" >/dev/null; do
-	proc_alive "$PROM_PID" || fail "prometheus exited: $(tail -c 300 "$TARGET_ERR")"
-	((SECONDS < deadline)) || fail "prometheus not ready after 60 s"
-	tl_sleep 0.2
-done
+start_prometheus
 wait_promql "threadleak_threads{pid=\"$LS\"}" "- - $nthreads" || fail "prometheus never scraped threadleak"
 "$TESTDATA/client" "$PORT" "$N" >/dev/null || fail "client failed"
 wait_promql "threadleak_group_count{pid=\"$LS\",function=\"wait_for_reply\"}" "wait_for_reply condvar $N"
 # [10m]: since prometheus started (with 7 threads), however long the above took
 wait_promql "max_over_time(threadleak_threads{pid=\"$LS\"}[10m]) - min_over_time(threadleak_threads{pid=\"$LS\"}[10m])" "- - $N"
-# the alerting rules shipped, loaded and evaluated on these series
-# without an error: every rule's health "ok"
-deadline=$((SECONDS + 60))
-while :; do
-	curl -s "http://$PROM/api/v1/rules" >"$TL_TMP/rules.json"
-	got=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-rules = [r for g in d["data"]["groups"] for r in g["rules"]]
-print(len(rules), " ".join(sorted(set(r.get("health", "?") for r in rules))))' "$TL_TMP/rules.json" 2>&1)
-	[ "$got" = "6 ok" ] && break
-	((SECONDS < deadline)) || { error "prometheus's rules: '$got', expected '6 ok': $(head -c 300 "$TL_TMP/rules.json")"; break; }
-	tl_sleep 0.5
-done
 assert_not_stopped "$LS"
 kill_target "$PROM_PID"
 
