@@ -195,5 +195,9 @@ case $head in
 esac
 "$THREADLEAK" snapshot --json "$inner" >"$TL_TMP/ns.json" 2>&1
 grep -q "^ \"nspid\": $own,$" "$TL_TMP/ns.json" || error "the JSON says no nspid $own: $(grep nspid "$TL_TMP/ns.json")"
-
+# every target read above is left running, none stopped
+for s in "${SHAPES[@]}"; do
+	assert_not_stopped "${PID[$s]}" "$s"
+done
+assert_not_stopped "$inner" "the process in its own PID namespace"
 finish
